@@ -1,0 +1,50 @@
+"""`refundbot`: the operator's commands."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from app import Runtime, StartupError, start
+from bot.services.importing import ImportRejected, import_contracts, read_import_file
+
+
+def _runtime() -> Runtime:
+    try:
+        return start()
+    except StartupError as exc:
+        click.echo(f"refundbot: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group(help="refund-bot: refunds, disputes and mediation for a freelance marketplace, in Slack.")
+def cli() -> None:
+    pass
+
+
+@cli.command(help="Bring the database schema up to date (the app also does this when it starts).")
+def migrate() -> None:
+    runtime = _runtime()
+    click.echo(f"database {runtime.engine.url!r} is up to date")
+
+
+@cli.command("import", help="Load contracts, milestones and timesheets from a YAML or JSON FILE (idempotent).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_file(file: Path) -> None:
+    try:
+        parsed = read_import_file(file)
+        runtime = _runtime()
+        report = import_contracts(parsed, runtime.uow(), datetime.now(UTC), runtime.policy)
+    except ImportRejected as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        click.echo(f"refundbot: nothing was imported from {file} ({len(exc.problems)} problem(s))", err=True)
+        sys.exit(1)
+    click.echo(f"imported {file} into workspace {parsed.team_id}: {report}")
+
+
+def main() -> None:
+    cli(prog_name="refundbot")

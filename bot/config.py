@@ -1,0 +1,207 @@
+"""Configuration from the environment and an optional ``.env`` file (README, "Configuration").
+
+A missing or malformed setting stops start-up with one readable line naming the variable; never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.domain.calendar import ReviewCalendar
+from bot.domain.errors import Refused
+from bot.domain.money import Money
+from bot.domain.policy import Policy
+
+_V1 = Policy()
+_SLACK_ID = {
+    "user": re.compile(r"^[UW][A-Z0-9]{2,}$"),
+    "channel": re.compile(r"^[CG][A-Z0-9]{2,}$"),
+    "user group": re.compile(r"^S[A-Z0-9]{2,}$"),
+}
+
+
+class ConfigError(Exception):
+    """One line for the operator: which variable, and what is wrong with it."""
+
+
+def _slack_id(kind: str, value: str) -> str:
+    if not _SLACK_ID[kind].match(value):
+        raise ValueError(f"{value!r} is not a Slack {kind} id")
+    return value
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be a positive duration, e.g. P3D or PT48H")
+    return value
+
+
+Duration = Annotated[timedelta, Field(description="ISO 8601 duration such as P3D or PT48H, or seconds")]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///refundbot.db"
+    port: int = Field(3000, ge=1, le=65535)
+    mediator_channel_id: str | None = None
+    mediator_user_ids: Annotated[list[str], NoDecode] = []
+    mediator_usergroup_id: str | None = None
+
+    policy_version: str = Field(_V1.version, min_length=1, max_length=32)
+    policy_request_age_limit: Duration = _V1.request_age_limit
+    policy_reason_max_length: int = Field(_V1.reason_max_length, ge=1, le=2900)
+    policy_response_window: Duration = _V1.response_window
+    policy_reminder_offsets: Annotated[list[timedelta], NoDecode] = list(_V1.reminder_offsets)
+    policy_review_window_opens_after: Duration = _V1.calendar.opens_after
+    policy_review_window_closes_after: Duration = _V1.calendar.closes_after
+    policy_dispute_response_window: Duration = _V1.dispute_response_window
+    policy_escrow_response_window: Duration = _V1.escrow_response_window
+    policy_escrow_client_response_window: Duration = _V1.escrow_client_response_window
+    policy_proposal_response_window: Duration = _V1.proposal_response_window
+    policy_arbitration_offer_window: Duration = _V1.arbitration_offer_window
+    policy_arbitration_fees: dict[str, Decimal] = _V1.arbitration_fees
+    policy_non_binding_mediation_limit: Duration = _V1.non_binding_mediation_limit
+    policy_extension: Duration = _V1.extension
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL; use sqlite:///file.db or postgresql://user@host/db") from None
+        backend = url.get_backend_name()
+        if backend == "postgresql":
+            return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        if backend != "sqlite":
+            raise ValueError(f"names {backend!r}; refund-bot runs on sqlite or postgresql")
+        return value
+
+    @field_validator("mediator_channel_id")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        return _slack_id("channel", value) if value else None
+
+    @field_validator("mediator_usergroup_id")
+    @classmethod
+    def _usergroup(cls, value: str | None) -> str | None:
+        return _slack_id("user group", value) if value else None
+
+    @field_validator("mediator_user_ids", mode="before")
+    @classmethod
+    def _users(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return [_slack_id("user", v) for v in value]
+
+    @field_validator("policy_reminder_offsets", mode="before")
+    @classmethod
+    def _offsets_list(cls, value: Any) -> Any:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+    @field_validator("policy_reminder_offsets")
+    @classmethod
+    def _offsets(cls, value: list[timedelta]) -> list[timedelta]:
+        return sorted((_positive(v) for v in value), reverse=True)
+
+    @field_validator(
+        "policy_request_age_limit",
+        "policy_response_window",
+        "policy_dispute_response_window",
+        "policy_escrow_response_window",
+        "policy_escrow_client_response_window",
+        "policy_proposal_response_window",
+        "policy_arbitration_offer_window",
+        "policy_non_binding_mediation_limit",
+        "policy_extension",
+        "policy_review_window_opens_after",
+        "policy_review_window_closes_after",
+    )
+    @classmethod
+    def _durations(cls, value: timedelta) -> timedelta:
+        return _positive(value)
+
+    @field_validator("policy_arbitration_fees")
+    @classmethod
+    def _fees(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for currency, fee in value.items():
+            try:
+                money = Money.parse(fee, currency)
+            except Refused as exc:
+                raise ValueError(exc.message) from None
+            if money.minor < 0:
+                raise ValueError(f"the {currency} fee cannot be negative")
+        return value
+
+    @model_validator(mode="after")
+    def _review_window(self) -> Settings:
+        if self.policy_review_window_closes_after <= self.policy_review_window_opens_after:
+            raise ValueError("POLICY_REVIEW_WINDOW_CLOSES_AFTER must be later than POLICY_REVIEW_WINDOW_OPENS_AFTER")
+        return self
+
+    def policy(self) -> Policy:
+        return Policy(
+            version=self.policy_version,
+            request_age_limit=self.policy_request_age_limit,
+            reason_max_length=self.policy_reason_max_length,
+            response_window=self.policy_response_window,
+            reminder_offsets=tuple(self.policy_reminder_offsets),
+            calendar=ReviewCalendar(self.policy_review_window_opens_after, self.policy_review_window_closes_after),
+            dispute_response_window=self.policy_dispute_response_window,
+            escrow_response_window=self.policy_escrow_response_window,
+            escrow_client_response_window=self.policy_escrow_client_response_window,
+            proposal_response_window=self.policy_proposal_response_window,
+            arbitration_offer_window=self.policy_arbitration_offer_window,
+            arbitration_fees=dict(self.policy_arbitration_fees),
+            non_binding_mediation_limit=self.policy_non_binding_mediation_limit,
+            extension=self.policy_extension,
+        )
+
+
+_SECRETS = {"slack_bot_token", "slack_signing_secret", "slack_app_token"}
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if not item["loc"]:
+            problems.append(message)
+            continue
+        field = str(item["loc"][0])
+        shown = "" if field in _SECRETS or item["type"] == "missing" else f" (got {item['input']!r})"
+        problems.append(f"{field.upper()}: {message}{shown}")
+    return "; ".join(problems)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning every way they can be wrong into one ``ConfigError`` line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except SettingsError as exc:
+        # pydantic-settings refuses undecodable JSON (e.g. POLICY_ARBITRATION_FEES) before validation runs.
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = match.group(1).upper() if match else "a setting"
+        raise ConfigError(f'{name}: is not valid JSON, e.g. {{"USD": "291.00"}}') from None

@@ -1,0 +1,134 @@
+"""Refusals: each carries a message fit to show the person who tried, with the numbers and dates in it.
+
+The Slack edge shows ``str(error)``; it may also read the fields to render dates in the viewer's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def utc_text(at: datetime) -> str:
+    """A UTC instant as people read it in a message with no time-zone rendering of its own."""
+    return at.strftime("%a %d %b %Y %H:%M UTC")
+
+
+class Refused(Exception):
+    """A rule said no. The message is for the person who tried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidAmount(Refused):
+    pass
+
+
+class UnknownCurrency(Refused):
+    def __init__(self, currency: str) -> None:
+        super().__init__(f"“{currency}” is not an ISO 4217 currency with a minor unit.")
+        self.currency = currency
+
+
+class CurrencyMismatch(Refused):
+    def __init__(self, given: str, expected: str) -> None:
+        super().__init__(f"This item is paid in {expected}, not {given}.")
+
+
+class AmountNotPositive(Refused):
+    def __init__(self) -> None:
+        super().__init__("The amount must be more than zero.")
+
+
+class AmountOverBalance(Refused):
+    """Design §2.2: at most the item's refundable balance."""
+
+    def __init__(self, requested: object, balance: object) -> None:
+        super().__init__(f"You can ask for at most {balance} on this item; {requested} is more than that.")
+        self.balance = balance
+
+
+class AmountNotBelowRequested(Refused):
+    def __init__(self, offered: object, requested: object) -> None:
+        super().__init__(f"An adjusted refund must be less than the {requested} requested; to refund it all, approve.")
+        self.offered = offered
+
+
+class TextRequired(Refused):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"Please give a {what}.")
+
+
+class TextTooLong(Refused):
+    def __init__(self, what: str, limit: int, length: int) -> None:
+        super().__init__(f"The {what} can be at most {limit} characters; this one has {length}.")
+
+
+class NotYourContract(Refused):
+    def __init__(self, contract_id: str) -> None:
+        super().__init__(f"Only the client of contract {contract_id} can ask for a refund on it.")
+
+
+class NotYourCase(Refused):
+    def __init__(self, case_id: str, role: str) -> None:
+        super().__init__(f"Only the {role} of case {case_id} can do that, so nothing was changed.")
+        self.role = role
+
+
+class ItemNotPaid(Refused):
+    def __init__(self, item_title: str) -> None:
+        super().__init__(f"{item_title} has not been paid yet, so there is nothing to refund.")
+
+
+class ItemTooOld(Refused):
+    """Design §2.2: eligible items were paid within the last 180 days."""
+
+    def __init__(self, item_title: str, paid_at: datetime, days: int) -> None:
+        super().__init__(
+            f"{item_title} was paid on {utc_text(paid_at)}; refunds can be asked for up to {days} days after payment."
+        )
+        self.paid_at = paid_at
+
+
+class WrongItemKind(Refused):
+    def __init__(self, contract_id: str, kind: str) -> None:
+        super().__init__(f"Contract {contract_id} is {kind.replace('_', '-')}; pick one of its own items.")
+
+
+class CaseAlreadyOpen(Refused):
+    """Design §2.1: one open case per item at a time."""
+
+    def __init__(self, item_title: str, case_id: str) -> None:
+        super().__init__(f"{item_title} already has an open case, {case_id}; follow it there.")
+        self.case_id = case_id
+
+
+class CaseMovedOn(Refused):
+    """A stale click: the case left the state the button was for."""
+
+    def __init__(self, case_id: str, outcome: str, actor: str, at: datetime) -> None:
+        by = "when its deadline passed" if actor == "scheduler" else f"by {actor}"
+        super().__init__(f"Case {case_id} was already {outcome.replace('_', ' ')} {by} at {utc_text(at)}.")
+        self.outcome = outcome
+        self.actor = actor
+        self.at = at
+
+
+class WindowClosed(Refused):
+    def __init__(self, what: str, closed_at: datetime) -> None:
+        super().__init__(f"The {what} closed at {utc_text(closed_at)}.")
+        self.closed_at = closed_at
+
+
+class DeadlineNotReached(Refused):
+    def __init__(self, due_at: datetime) -> None:
+        super().__init__(f"The deadline is {utc_text(due_at)}; it has not passed yet.")
+
+
+class ConcurrentChange(Refused):
+    """Two people (or a person and the scheduler) acted at once; the other one got there first."""
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"Case {case_id} changed while you were acting on it; nothing was applied. Look again.")
+        self.case_id = case_id

@@ -1,0 +1,78 @@
+"""Policy: every number of design §2.2, with its v1 defaults. Each case stores the version it started under."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bot.domain.calendar import ReviewCalendar, Window, require_utc
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: str = "v1"
+    request_age_limit: timedelta = timedelta(days=180)
+    reason_max_length: int = 2000
+    response_window: timedelta = timedelta(days=3)
+    reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=48), timedelta(hours=24), timedelta(hours=2))
+    calendar: ReviewCalendar = field(default_factory=ReviewCalendar)
+    dispute_response_window: timedelta = timedelta(days=3)
+    escrow_response_window: timedelta = timedelta(days=7)
+    escrow_client_response_window: timedelta = timedelta(days=5)
+    proposal_response_window: timedelta = timedelta(days=2)
+    arbitration_offer_window: timedelta = timedelta(days=7)
+    arbitration_fees: dict[str, Decimal] = field(default_factory=lambda: {"USD": Decimal("291.00")})
+    non_binding_mediation_limit: timedelta = timedelta(days=30)
+    extension: timedelta = timedelta(hours=48)
+
+    def request_window(self, paid_at: datetime) -> Window:
+        """Refund requests are open on an item paid within the last ``request_age_limit`` (180 days)."""
+        paid_at = require_utc(paid_at)
+        return Window(paid_at, paid_at + self.request_age_limit)
+
+    def non_binding_mediation_window(self, paid_at: datetime) -> Window:
+        """Hourly work outside its review window may go to mediation within 30 days of payment."""
+        paid_at = require_utc(paid_at)
+        return Window(paid_at, paid_at + self.non_binding_mediation_limit)
+
+    def numbers(self) -> dict[str, Any]:
+        """The policy as plain JSON values, stored with its version so old cases keep their rules."""
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, timedelta):
+                return value.total_seconds()
+            if isinstance(value, Decimal):
+                return str(value)
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [plain(v) for v in value]
+            return value
+
+        return plain(asdict(self))
+
+    @classmethod
+    def from_numbers(cls, numbers: dict[str, Any]) -> Policy:
+        cal = numbers["calendar"]
+        return cls(
+            version=numbers["version"],
+            request_age_limit=_seconds(numbers["request_age_limit"]),
+            reason_max_length=numbers["reason_max_length"],
+            response_window=_seconds(numbers["response_window"]),
+            reminder_offsets=tuple(_seconds(v) for v in numbers["reminder_offsets"]),
+            calendar=ReviewCalendar(_seconds(cal["opens_after"]), _seconds(cal["closes_after"])),
+            dispute_response_window=_seconds(numbers["dispute_response_window"]),
+            escrow_response_window=_seconds(numbers["escrow_response_window"]),
+            escrow_client_response_window=_seconds(numbers["escrow_client_response_window"]),
+            proposal_response_window=_seconds(numbers["proposal_response_window"]),
+            arbitration_offer_window=_seconds(numbers["arbitration_offer_window"]),
+            arbitration_fees={k: Decimal(v) for k, v in numbers["arbitration_fees"].items()},
+            non_binding_mediation_limit=_seconds(numbers["non_binding_mediation_limit"]),
+            extension=_seconds(numbers["extension"]),
+        )

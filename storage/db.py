@@ -1,0 +1,103 @@
+"""Engines and migrations: SQLite (WAL, busy timeout, ≥ 3.35) by default, PostgreSQL through psycopg 3.
+
+The schema only ever comes from ``alembic upgrade head``; ``prepare`` runs it on start-up.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_MINIMUM = (3, 35, 0)  # RETURNING and the partial-index forms the claims rely on
+BUSY_TIMEOUT_MS = 5000
+# Any constant works: it only has to be the same for every instance running migrations on one database.
+MIGRATION_LOCK_KEY = 0x7265_6662_6F74
+
+
+class DatabaseError(Exception):
+    """One line for the operator: the database cannot be used, and why."""
+
+
+def _sqlite_version_ok(version: str = sqlite3.sqlite_version) -> bool:
+    return tuple(int(part) for part in version.split(".")[:3]) >= SQLITE_MINIMUM
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not _sqlite_version_ok():
+            minimum = ".".join(map(str, SQLITE_MINIMUM))
+            raise DatabaseError(f"SQLite {sqlite3.sqlite_version} is too old; refund-bot needs {minimum} or newer")
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, **options)
+        event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **options)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; instances starting together on PostgreSQL take turns."""
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            command.upgrade(_alembic_config(connection), revision)
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot reach the database {engine.url!r}: {exc.orig}") from None
+
+
+def pending_migrations(engine: Engine) -> list[str]:
+    """Revisions the database still lacks (empty when it is at head)."""
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current == set(scripts.get_heads()):
+        return []
+    pending = []
+    for script in scripts.walk_revisions():
+        if script.revision in current:
+            break
+        pending.append(script.revision)
+    return pending
+
+
+def prepare(url: str) -> Engine:
+    """Open the database and migrate it, or say in one line why it cannot be used."""
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot use the database {make_url(url)!r}: {exc}") from None
+    return engine

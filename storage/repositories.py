@@ -1,0 +1,451 @@
+"""Repositories: domain objects in and out of the tables. SQL lives here and nowhere else."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.domain.case import (
+    AuditEvent,
+    Case,
+    Deadline,
+    DeadlineKind,
+    LedgerEntry,
+    LedgerKind,
+    Stage,
+)
+from bot.domain.contract import (
+    Contract,
+    ContractKind,
+    ContractStatus,
+    Item,
+    ItemKind,
+    ItemRef,
+    Milestone,
+    MilestoneStatus,
+    Timesheet,
+)
+from bot.domain.errors import ConcurrentChange
+from bot.domain.money import Money
+from bot.domain.policy import Policy
+from storage.tables import (
+    AuditRow,
+    CaseRow,
+    ContractRow,
+    DeadlineRow,
+    LedgerRow,
+    MilestoneRow,
+    PolicyRow,
+    TimesheetRow,
+)
+
+
+class PolicyConflict(Exception):
+    """The configured numbers differ from those already stored under the same policy version."""
+
+
+def _money(minor: int | None, currency: str | None) -> Money | None:
+    return None if minor is None or currency is None else Money(minor, currency)
+
+
+class ContractRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, team_id: str, contract_id: str) -> Contract | None:
+        row = self.session.get(ContractRow, (team_id, contract_id))
+        return self._contract(row) if row else None
+
+    def for_client(self, team_id: str, user_id: str) -> list[Contract]:
+        rows = self.session.scalars(
+            select(ContractRow)
+            .where(ContractRow.team_id == team_id, ContractRow.client_id == user_id)
+            .order_by(ContractRow.title)
+        )
+        return [self._contract(row) for row in rows]
+
+    def save(self, contract: Contract, now: datetime) -> None:
+        row = self.session.get(ContractRow, (contract.team_id, contract.id))
+        if row is None:
+            row = ContractRow(team_id=contract.team_id, id=contract.id, created_at=now)
+            self.session.add(row)
+        row.title = contract.title
+        row.kind = contract.kind
+        row.currency = contract.currency
+        row.client_id = contract.client_id
+        row.freelancer_id = contract.freelancer_id
+        row.hourly_rate_minor = contract.hourly_rate.minor if contract.hourly_rate else None
+        row.status = contract.status
+        row.policy_version = contract.policy_version
+        if row in self.session.new or self.session.is_modified(row):
+            row.updated_at = now
+
+    def items(self, team_id: str, contract_id: str) -> list[Item]:
+        milestones = self.session.scalars(
+            select(MilestoneRow)
+            .where(MilestoneRow.team_id == team_id, MilestoneRow.contract_id == contract_id)
+            .order_by(MilestoneRow.id)
+        )
+        timesheets = self.session.scalars(
+            select(TimesheetRow)
+            .where(TimesheetRow.team_id == team_id, TimesheetRow.contract_id == contract_id)
+            .order_by(TimesheetRow.week)
+        )
+        return [self._milestone(row) for row in milestones] + [self._timesheet(row) for row in timesheets]
+
+    def item(self, team_id: str, contract_id: str, ref: ItemRef) -> Item | None:
+        if ref.kind is ItemKind.MILESTONE:
+            row = self.session.get(MilestoneRow, (team_id, contract_id, ref.id))
+            return self._milestone(row) if row else None
+        try:
+            week = datetime.fromisoformat(ref.id).date()
+        except ValueError:
+            return None
+        sheet = self.session.get(TimesheetRow, (team_id, contract_id, week))
+        return self._timesheet(sheet) if sheet else None
+
+    def save_item(self, team_id: str, item: Item) -> None:
+        if isinstance(item, Milestone):
+            row = self.session.get(MilestoneRow, (team_id, item.contract_id, item.id))
+            if row is None:
+                row = MilestoneRow(team_id=team_id, contract_id=item.contract_id, id=item.id)
+                self.session.add(row)
+            row.title = item.title
+            row.amount_minor = item.amount.minor
+            row.currency = item.amount.currency
+            row.status = item.status
+            row.funded_at = item.funded_at
+            row.submitted_at = item.submitted_at
+            row.released_at = item.released_at
+            return
+        sheet = self.session.get(TimesheetRow, (team_id, item.contract_id, item.week))
+        if sheet is None:
+            sheet = TimesheetRow(team_id=team_id, contract_id=item.contract_id, week=item.week)
+            self.session.add(sheet)
+        sheet.minutes = item.minutes
+        sheet.amount_minor = item.amount.minor
+        sheet.currency = item.amount.currency
+        sheet.billed_at = item.billed_at
+        sheet.paid_at = item.paid_at
+
+    @staticmethod
+    def _contract(row: ContractRow) -> Contract:
+        return Contract(
+            team_id=row.team_id,
+            id=row.id,
+            title=row.title,
+            kind=ContractKind(row.kind),
+            currency=row.currency,
+            client_id=row.client_id,
+            freelancer_id=row.freelancer_id,
+            hourly_rate=_money(row.hourly_rate_minor, row.currency),
+            status=ContractStatus(row.status),
+            policy_version=row.policy_version,
+        )
+
+    @staticmethod
+    def _milestone(row: MilestoneRow) -> Milestone:
+        return Milestone(
+            contract_id=row.contract_id,
+            id=row.id,
+            title=row.title,
+            amount=Money(row.amount_minor, row.currency),
+            status=MilestoneStatus(row.status),
+            funded_at=row.funded_at,
+            submitted_at=row.submitted_at,
+            released_at=row.released_at,
+        )
+
+    @staticmethod
+    def _timesheet(row: TimesheetRow) -> Timesheet:
+        return Timesheet(
+            contract_id=row.contract_id,
+            week=row.week,
+            minutes=row.minutes,
+            amount=Money(row.amount_minor, row.currency),
+            billed_at=row.billed_at,
+            paid_at=row.paid_at,
+        )
+
+
+class CaseRepository:
+    """Cases with their active deadline; saving also appends the audit events and ledger entries they caused."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, team_id: str, case_id: str) -> Case | None:
+        row = self.session.get(CaseRow, case_id)
+        if row is None or row.team_id != team_id:  # another workspace's case does not exist for this one
+            return None
+        return self._case(row)
+
+    def open_case_for_item(self, team_id: str, contract_id: str, item: ItemRef) -> Case | None:
+        row = self.session.scalar(
+            select(CaseRow).where(
+                CaseRow.team_id == team_id,
+                CaseRow.contract_id == contract_id,
+                CaseRow.item_kind == item.kind,
+                CaseRow.item_id == item.id,
+                CaseRow.closed_at.is_(None),
+            )
+        )
+        return self._case(row) if row else None
+
+    def held_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
+        """What open cases on the item keep out of its refundable balance: requested minus refunded."""
+        held = self.session.scalar(
+            select(func.coalesce(func.sum(CaseRow.requested_minor - CaseRow.refunded_minor), 0)).where(
+                CaseRow.team_id == team_id,
+                CaseRow.contract_id == contract_id,
+                CaseRow.item_kind == item.kind,
+                CaseRow.item_id == item.id,
+                CaseRow.closed_at.is_(None),
+            )
+        )
+        return Money(int(held or 0), currency)
+
+    def open_for_user(self, team_id: str, user_id: str) -> list[Case]:
+        rows = self.session.scalars(
+            select(CaseRow)
+            .where(
+                CaseRow.team_id == team_id,
+                CaseRow.closed_at.is_(None),
+                (CaseRow.client_id == user_id) | (CaseRow.freelancer_id == user_id),
+            )
+            .order_by(CaseRow.opened_at)
+        )
+        return [self._case(row) for row in rows]
+
+    def add(self, case: Case) -> None:
+        row = CaseRow(id=case.id, team_id=case.team_id, contract_id=case.contract_id)
+        self._copy(case, row)
+        self.session.add(row)
+        self._flush_case(case, row)
+
+    def save(self, case: Case) -> None:
+        row = self.session.get(CaseRow, case.id)
+        if row is None or row.version != case.version:
+            raise ConcurrentChange(case.id)
+        self._copy(case, row)
+        self._flush_case(case, row)
+
+    def _flush_case(self, case: Case, row: CaseRow) -> None:
+        # The case row first: its compare-and-set on version decides the race before any event is written.
+        try:
+            self.session.flush([row])
+        except StaleDataError:
+            raise ConcurrentChange(case.id) from None
+        for event in case.new_events:
+            self.session.add(self._event_row(case, event))
+        case.new_events.clear()
+        self._sync_deadline(case)
+        self.session.flush()
+        case.version = row.version
+
+    def _sync_deadline(self, case: Case) -> None:
+        now = case.updated_at or case.opened_at
+        active = self.session.scalars(
+            select(DeadlineRow).where(DeadlineRow.case_id == case.id, DeadlineRow.done_at.is_(None))
+        ).all()
+        wanted = case.deadline
+        for row in active:
+            if wanted is None or (row.kind, row.party, row.due_at) != (wanted.kind, wanted.party, wanted.due_at):
+                row.done_at = now
+            else:
+                wanted = None  # already stored as it is
+        if wanted is None:
+            return
+        self.session.flush()  # retire the old row before the unique (case, kind) active index sees the new one
+        offsets = sorted(wanted.reminder_offsets, reverse=True)
+        upcoming = [wanted.due_at - timedelta(seconds=s) for s in offsets]
+        self.session.add(
+            DeadlineRow(
+                case_id=case.id,
+                kind=wanted.kind,
+                party=wanted.party,
+                due_at=wanted.due_at,
+                reminder_offsets=offsets,
+                reminders_sent=[],
+                next_at=min([at for at in upcoming if at > now] + [wanted.due_at]),
+            )
+        )
+
+    @staticmethod
+    def _copy(case: Case, row: CaseRow) -> None:
+        row.item_kind = case.item.kind
+        row.item_id = case.item.id
+        row.item_label = case.item_label
+        row.client_id = case.client_id
+        row.freelancer_id = case.freelancer_id
+        row.currency = case.currency
+        row.paid_minor = case.paid.minor
+        row.requested_minor = case.requested.minor
+        row.offered_minor = case.offered.minor if case.offered else None
+        row.refunded_minor = case.refunded_so_far.minor
+        row.reason = case.reason
+        row.response = case.response
+        row.stage = case.stage
+        row.state = case.state
+        row.policy_version = case.policy_version
+        row.opened_at = case.opened_at
+        row.updated_at = case.updated_at or case.opened_at
+        row.updated_by = case.updated_by
+        row.closed_at = case.closed_at
+        row.transitions = case.transitions
+
+    @staticmethod
+    def _event_row(case: Case, event: AuditEvent | LedgerEntry) -> AuditRow | LedgerRow:
+        if isinstance(event, LedgerEntry):
+            return LedgerRow(
+                team_id=event.team_id,
+                case_id=event.case_id,
+                contract_id=event.contract_id,
+                item_kind=event.item.kind,
+                item_id=event.item.id,
+                kind=event.kind,
+                amount_minor=event.amount.minor,
+                currency=event.amount.currency,
+                actor=event.actor,
+                policy_version=event.policy_version,
+                at=event.at,
+            )
+        return AuditRow(
+            team_id=case.team_id,
+            case_id=event.case_id,
+            seq=event.seq,
+            actor=event.actor,
+            stage=event.stage,
+            from_state=event.from_state,
+            to_state=event.to_state,
+            amount_minor=event.amount.minor if event.amount else None,
+            currency=event.amount.currency if event.amount else None,
+            rationale=event.rationale,
+            policy_version=event.policy_version,
+            at=event.at,
+        )
+
+    def _case(self, row: CaseRow) -> Case:
+        deadline_row = self.session.scalar(
+            select(DeadlineRow)
+            .where(DeadlineRow.case_id == row.id, DeadlineRow.done_at.is_(None))
+            .order_by(DeadlineRow.due_at)
+        )
+        deadline = (
+            Deadline(
+                DeadlineKind(deadline_row.kind),
+                deadline_row.party,
+                deadline_row.due_at,
+                tuple(deadline_row.reminder_offsets),
+            )
+            if deadline_row
+            else None
+        )
+        return Case(
+            id=row.id,
+            team_id=row.team_id,
+            contract_id=row.contract_id,
+            item=ItemRef(ItemKind(row.item_kind), row.item_id),
+            item_label=row.item_label,
+            client_id=row.client_id,
+            freelancer_id=row.freelancer_id,
+            paid=Money(row.paid_minor, row.currency),
+            requested=Money(row.requested_minor, row.currency),
+            reason=row.reason,
+            policy_version=row.policy_version,
+            opened_at=row.opened_at,
+            stage=Stage(row.stage),
+            state=row.state,
+            offered=_money(row.offered_minor, row.currency),
+            refunded=Money(row.refunded_minor, row.currency),
+            response=row.response,
+            deadline=deadline,
+            updated_by=row.updated_by,
+            updated_at=row.updated_at,
+            closed_at=row.closed_at,
+            transitions=row.transitions,
+            version=row.version,
+        )
+
+
+class LedgerRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def refunded_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
+        total = self.session.scalar(
+            select(func.coalesce(func.sum(LedgerRow.amount_minor), 0)).where(
+                LedgerRow.team_id == team_id,
+                LedgerRow.contract_id == contract_id,
+                LedgerRow.item_kind == item.kind,
+                LedgerRow.item_id == item.id,
+                LedgerRow.kind == LedgerKind.REFUND,
+            )
+        )
+        return Money(int(total or 0), currency)
+
+    def for_case(self, case_id: str) -> list[LedgerEntry]:
+        rows = self.session.scalars(select(LedgerRow).where(LedgerRow.case_id == case_id).order_by(LedgerRow.id))
+        return [
+            LedgerEntry(
+                team_id=row.team_id,
+                case_id=row.case_id,
+                contract_id=row.contract_id,
+                item=ItemRef(ItemKind(row.item_kind), row.item_id),
+                kind=LedgerKind(row.kind),
+                amount=Money(row.amount_minor, row.currency),
+                actor=row.actor,
+                policy_version=row.policy_version,
+                at=row.at,
+            )
+            for row in rows
+        ]
+
+
+class AuditRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def for_case(self, case_id: str) -> list[AuditEvent]:
+        rows = self.session.scalars(select(AuditRow).where(AuditRow.case_id == case_id).order_by(AuditRow.seq))
+        return [
+            AuditEvent(
+                case_id=row.case_id,
+                seq=row.seq,
+                actor=row.actor,
+                stage=Stage(row.stage),
+                from_state=row.from_state,
+                to_state=row.to_state,
+                amount=_money(row.amount_minor, row.currency),
+                rationale=row.rationale,
+                policy_version=row.policy_version,
+                at=row.at,
+            )
+            for row in rows
+        ]
+
+
+class PolicyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def register(self, policy: Policy, now: datetime) -> None:
+        """Store this version's numbers the first time; refuse the same version with other numbers."""
+        numbers = policy.numbers()
+        row = self.session.get(PolicyRow, policy.version)
+        if row is None:
+            self.session.add(PolicyRow(version=policy.version, numbers=numbers, registered_at=now))
+            self.session.flush()
+        elif row.numbers != numbers:
+            changed = sorted(k for k in numbers if numbers[k] != row.numbers.get(k))
+            raise PolicyConflict(
+                f"POLICY_VERSION={policy.version} is already stored with other numbers ({', '.join(changed)}); "
+                "set a new POLICY_VERSION so cases opened under the old rules keep them"
+            )
+
+    def get(self, version: str) -> Policy | None:
+        row = self.session.get(PolicyRow, version)
+        return Policy.from_numbers(row.numbers) if row else None

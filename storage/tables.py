@@ -1,0 +1,269 @@
+"""SQLAlchemy 2 typed tables. Money is BIGINT minor units plus a currency code; instants are UTC.
+
+The schema is created only by the Alembic migrations in ``storage/migrations``; these models must match them
+(``tests/integration/test_migrations.py`` compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a real BIGINT identity.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC in and out on both databases (SQLite keeps no offset, so it stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"refusing to store naive datetime {value!r}")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {datetime: UtcDateTime(), date: Date()}  # noqa: RUF012
+
+
+class ContractRow(Base):
+    __tablename__ = "contracts"
+    __table_args__ = (
+        Index("ix_contracts_client", "team_id", "client_id"),
+        Index("ix_contracts_freelancer", "team_id", "freelancer_id"),
+    )
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    client_id: Mapped[str] = mapped_column(String(32))
+    freelancer_id: Mapped[str] = mapped_column(String(32))
+    hourly_rate_minor: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    policy_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class MilestoneRow(Base):
+    __tablename__ = "milestones"
+    __table_args__ = (ForeignKeyConstraint(["team_id", "contract_id"], ["contracts.team_id", "contracts.id"]),)
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    contract_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    funded_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    released_at: Mapped[datetime | None]
+
+
+class TimesheetRow(Base):
+    __tablename__ = "timesheets"
+    __table_args__ = (ForeignKeyConstraint(["team_id", "contract_id"], ["contracts.team_id", "contracts.id"]),)
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    contract_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    week: Mapped[date] = mapped_column(primary_key=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    billed_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None]
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        ForeignKeyConstraint(["team_id", "contract_id"], ["contracts.team_id", "contracts.id"]),
+        # Design §2.1: one open case per item at a time; the race between two requests ends here.
+        Index(
+            "uq_cases_open_item",
+            "team_id",
+            "contract_id",
+            "item_kind",
+            "item_id",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        # /refund list and App Home: a person's open cases as client and as freelancer.
+        Index(
+            "ix_cases_client_open",
+            "team_id",
+            "client_id",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        Index(
+            "ix_cases_freelancer_open",
+            "team_id",
+            "freelancer_id",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    contract_id: Mapped[str] = mapped_column(String(64))
+    item_kind: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[str] = mapped_column(String(64))
+    item_label: Mapped[str] = mapped_column(String(250))
+    client_id: Mapped[str] = mapped_column(String(32))
+    freelancer_id: Mapped[str] = mapped_column(String(32))
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_minor: Mapped[int] = mapped_column(BigInteger)
+    requested_minor: Mapped[int] = mapped_column(BigInteger)
+    offered_minor: Mapped[int | None] = mapped_column(BigInteger)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(String(24))
+    state: Mapped[str] = mapped_column(String(32))
+    policy_version: Mapped[str] = mapped_column(String(32))
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(32))
+    closed_at: Mapped[datetime | None]
+    transitions: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (compare-and-set on every UPDATE)
+
+
+class DeadlineRow(Base):
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        # The scheduler's claim: active deadlines whose next reminder or due time has come, oldest first.
+        Index(
+            "ix_deadlines_due",
+            "next_at",
+            sqlite_where=text("done_at IS NULL"),
+            postgresql_where=text("done_at IS NULL"),
+        ),
+        Index(
+            "uq_deadlines_active",
+            "case_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("done_at IS NULL"),
+            postgresql_where=text("done_at IS NULL"),
+        ),
+        ForeignKeyConstraint(["case_id"], ["cases.id"]),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    party: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime]
+    reminder_offsets: Mapped[list[float]] = mapped_column(JSON)
+    reminders_sent: Mapped[list[float]] = mapped_column(JSON)
+    next_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+
+
+class LedgerRow(Base):
+    """Append-only: the migration installs triggers that refuse UPDATE and DELETE."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_entries_item", "team_id", "contract_id", "item_kind", "item_id"),
+        Index("ix_ledger_entries_case", "case_id"),
+        ForeignKeyConstraint(["case_id"], ["cases.id"]),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[str] = mapped_column(String(16))
+    contract_id: Mapped[str] = mapped_column(String(64))
+    item_kind: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    actor: Mapped[str] = mapped_column(String(32))
+    policy_version: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    """Append-only, one row per transition; (case_id, seq) makes a doubled transition impossible to store."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq"),
+        ForeignKeyConstraint(["case_id"], ["cases.id"]),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(24))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    rationale: Mapped[str | None] = mapped_column(Text)
+    policy_version: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+
+
+class PolicyRow(Base):
+    """Each policy version's numbers, so a case keeps the rules it started under after the config changes."""
+
+    __tablename__ = "policy_versions"
+
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    numbers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    registered_at: Mapped[datetime]
+
+
+APPEND_ONLY_TABLES = (LedgerRow.__tablename__, AuditRow.__tablename__)
