@@ -285,7 +285,7 @@ class CaseRepository:
         row.paid_minor = case.paid.minor
         row.requested_minor = case.requested.minor
         row.offered_minor = case.offered.minor if case.offered else None
-        row.refunded_minor = case.refunded_so_far.minor
+        row.refunded_minor = case.refunded.minor
         row.reason = case.reason
         row.response = case.response
         row.stage = case.stage

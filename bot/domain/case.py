@@ -120,13 +120,13 @@ class Case:
     freelancer_id: str
     paid: Money
     requested: Money
+    refunded: Money
     reason: str
     policy_version: str
     opened_at: datetime
     stage: Stage = Stage.REQUEST
     state: str = RequestState.AWAITING_FREELANCER
     offered: Money | None = None
-    refunded: Money | None = None
     response: str | None = None
     deadline: Deadline | None = None
     updated_by: str = ""
@@ -145,13 +145,9 @@ class Case:
         return self.closed_at is None
 
     @property
-    def refunded_so_far(self) -> Money:
-        return self.refunded or Money.zero(self.currency)
-
-    @property
     def held(self) -> Money:
         """What this case keeps out of the item's refundable balance while it is open."""
-        return self.requested - self.refunded_so_far if self.is_open else Money.zero(self.currency)
+        return self.requested - self.refunded if self.is_open else Money.zero(self.currency)
 
     @classmethod
     def open_request(
@@ -197,6 +193,7 @@ class Case:
             freelancer_id=contract.freelancer_id,
             paid=item.paid,
             requested=amount,
+            refunded=Money.zero(amount.currency),
             reason=text or "",
             policy_version=policy.version,
             opened_at=now,
@@ -213,7 +210,7 @@ class Case:
     def approve(self, *, by: str, now: datetime) -> None:
         """Design §2.2, freelancer actions: Approve refunds the full requested amount."""
         now = self._freelancer_may_answer(by, now)
-        self.refunded = self.refunded_so_far + self.requested
+        self.refunded = self.refunded + self.requested
         self._record(self.state, RequestState.APPROVED, by=by, now=now, amount=self.requested)
         self._ledger(self.requested, by=by, now=now)
         self.closed_at = now
@@ -229,7 +226,7 @@ class Case:
             raise AmountNotBelowRequested(amount, self.requested)
         text = _checked_text(note, "note", policy.reason_max_length, required=False)
         self.offered = amount
-        self.refunded = self.refunded_so_far + amount
+        self.refunded = self.refunded + amount
         self.response = text
         self._record(self.state, RequestState.ADJUSTED, by=by, now=now, amount=amount, rationale=text)
         self._ledger(amount, by=by, now=now)

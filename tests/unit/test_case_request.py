@@ -1,0 +1,391 @@
+"""The refund-request stage (design §2.2, §2.4): every transition and every refusal, with the clock injected."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.case import SCHEDULER, AuditEvent, Case, LedgerEntry, LedgerKind, RequestState
+from bot.domain.contract import ContractKind, MilestoneStatus
+from bot.domain.errors import (
+    AmountNotBelowRequested,
+    AmountNotPositive,
+    AmountOverBalance,
+    CaseMovedOn,
+    CurrencyMismatch,
+    DeadlineNotReached,
+    ItemNotPaid,
+    ItemTooOld,
+    NotYourCase,
+    NotYourContract,
+    TextRequired,
+    TextTooLong,
+    WindowClosed,
+    WrongItemKind,
+)
+from bot.domain.money import Money
+from tests.unit.factories import (
+    CLIENT,
+    FREELANCER,
+    NOW,
+    POLICY,
+    STRANGER,
+    contract,
+    milestone,
+    open_case,
+    timesheet,
+    usd,
+)
+
+LATER = NOW + timedelta(hours=1)
+
+
+def request(**changes):
+    args = {
+        "case_id": "R-1",
+        "contract": contract(),
+        "item": milestone(),
+        "amount": usd("100.00"),
+        "reason": "Not what we agreed.",
+        "refunded": usd("0"),
+        "held": usd("0"),
+        "by": CLIENT,
+        "now": NOW,
+        "policy": POLICY,
+    }
+    return Case.open_request(**(args | changes))
+
+
+def audits(case: Case) -> list[AuditEvent]:
+    return [e for e in case.new_events if isinstance(e, AuditEvent)]
+
+
+def ledger(case: Case) -> list[LedgerEntry]:
+    return [e for e in case.new_events if isinstance(e, LedgerEntry)]
+
+
+# --- opening a request ------------------------------------------------------------------------------------
+
+
+def test_client_opens_a_request_that_waits_three_days_for_the_freelancer():
+    case = open_case("100.00")
+    assert case.state == RequestState.AWAITING_FREELANCER
+    assert case.requested == usd("100.00")
+    assert case.deadline is not None
+    assert case.deadline.party == FREELANCER
+    assert case.deadline.due_at == NOW + timedelta(days=3)
+    assert case.deadline.reminder_offsets == (48 * 3600, 24 * 3600, 2 * 3600)
+    assert case.policy_version == "v1"
+    [opened] = audits(case)
+    assert (opened.seq, opened.actor, opened.from_state, opened.to_state) == (1, CLIENT, None, "awaiting_freelancer")
+    assert opened.amount == usd("100.00")
+    assert ledger(case) == []
+
+
+def test_reason_is_kept_trimmed():
+    assert request(reason="  too late \n").reason == "too late"
+
+
+def test_hourly_timesheet_week_can_be_requested():
+    case = request(contract=contract(ContractKind.HOURLY), item=timesheet(), amount=usd("400.00"))
+    assert case.item.id == "2026-11-16"
+    assert case.paid == usd("400.00")
+
+
+@pytest.mark.parametrize("who", [FREELANCER, STRANGER])
+def test_only_the_contracts_client_can_request(who):
+    with pytest.raises(NotYourContract, match="Only the client of contract C-100"):
+        request(by=who)
+
+
+def test_item_of_the_other_kind_is_refused():
+    with pytest.raises(WrongItemKind):
+        request(item=timesheet())
+
+
+def test_item_of_another_contract_is_refused():
+    with pytest.raises(WrongItemKind):
+        request(item=milestone(contract_id="C-999"))
+
+
+@pytest.mark.parametrize("status", [MilestoneStatus.FUNDED, MilestoneStatus.SUBMITTED])
+def test_unpaid_milestone_is_refused(status):
+    with pytest.raises(ItemNotPaid, match="Milestone “Concepts” has not been paid"):
+        request(item=milestone(status=status, released_at=None))
+
+
+def test_unbilled_timesheet_is_refused():
+    sheet = timesheet(billed_at=None, paid_at=None)
+    with pytest.raises(ItemNotPaid, match="Week of 16 Nov 2026"):
+        request(contract=contract(ContractKind.HOURLY), item=sheet)
+
+
+def test_item_paid_180_days_ago_is_refused_with_the_payment_date():
+    paid = NOW - timedelta(days=180)
+    with pytest.raises(ItemTooOld, match="was paid on Fri 29 May 2026 10:00 UTC.*180 days"):
+        request(item=milestone(released_at=paid))
+    request(item=milestone(released_at=paid + timedelta(seconds=1)))  # one second younger is still in time
+
+
+@pytest.mark.parametrize("amount", ["0", "-5.00"])
+def test_amount_must_be_more_than_zero(amount):
+    with pytest.raises(AmountNotPositive):
+        request(amount=usd(amount))
+
+
+def test_amount_in_another_currency_is_refused():
+    with pytest.raises(CurrencyMismatch, match="paid in USD, not EUR"):
+        request(amount=Money.parse("10", "EUR"))
+
+
+def test_amount_may_be_the_whole_balance_but_not_a_cent_more():
+    request(amount=usd("250.00"))
+    with pytest.raises(AmountOverBalance, match="at most USD 250.00 on this item; USD 250.01"):
+        request(amount=usd("250.01"))
+
+
+def test_balance_subtracts_earlier_refunds_and_amounts_held_by_other_open_cases():
+    with pytest.raises(AmountOverBalance, match="at most USD 80.00"):
+        request(amount=usd("80.01"), refunded=usd("120.00"), held=usd("50.00"))
+    assert request(amount=usd("80.00"), refunded=usd("120.00"), held=usd("50.00")).requested == usd("80.00")
+
+
+def test_fully_refunded_item_has_nothing_left():
+    with pytest.raises(AmountOverBalance, match="at most USD 0.00"):
+        request(amount=usd("0.01"), refunded=usd("250.00"))
+
+
+@pytest.mark.parametrize("reason", ["", "   \n "])
+def test_reason_is_required(reason):
+    with pytest.raises(TextRequired, match="reason"):
+        request(reason=reason)
+
+
+def test_reason_may_have_2000_characters_but_not_2001():
+    assert len(request(reason="x" * 2000).reason) == 2000
+    with pytest.raises(TextTooLong, match="at most 2000 characters; this one has 2001"):
+        request(reason="x" * 2001)
+
+
+def in_currency(currency: str, paid: str, amount: str) -> Case:
+    zero = Money.zero(currency)
+    return request(
+        contract=contract(currency=currency),
+        item=milestone(paid, currency),
+        amount=Money.parse(amount, currency),
+        refunded=zero,
+        held=zero,
+    )
+
+
+def test_zero_and_three_decimal_currencies():
+    assert in_currency("JPY", "60000", "59999").requested.minor == 59999
+    assert in_currency("KWD", "120.500", "120.499").requested.minor == 120499
+    with pytest.raises(AmountOverBalance, match="KWD 120.500"):
+        in_currency("KWD", "120.500", "120.501")
+
+
+def test_naive_clock_is_a_bug_not_a_time_zone():
+    with pytest.raises(ValueError, match="no time zone"):
+        request(now=datetime(2026, 11, 25, 10, 0))
+
+
+# --- the freelancer's answer ------------------------------------------------------------------------------
+
+
+def test_approve_refunds_the_full_amount_and_closes_the_case():
+    case = open_case("100.00")
+    case.approve(by=FREELANCER, now=LATER)
+    assert case.state == RequestState.APPROVED
+    assert case.refunded == usd("100.00")
+    assert case.deadline is None
+    assert case.closed_at == LATER
+    assert case.held == usd("0")
+    [entry] = ledger(case)
+    assert (entry.kind, entry.amount, entry.actor, entry.item.id) == (
+        LedgerKind.REFUND,
+        usd("100.00"),
+        FREELANCER,
+        "M-1",
+    )
+    assert [a.to_state for a in audits(case)] == ["awaiting_freelancer", "approved"]
+
+
+def test_adjust_refunds_a_smaller_amount_now_and_keeps_the_rest_in_contention():
+    case = open_case("100.00")
+    case.adjust(usd("60.00"), note=" half the concepts were fine ", by=FREELANCER, now=LATER, policy=POLICY)
+    assert case.state == RequestState.ADJUSTED
+    assert (case.offered, case.refunded, case.response) == (usd("60.00"), usd("60.00"), "half the concepts were fine")
+    assert case.is_open
+    assert case.held == usd("40.00")
+    assert [e.amount for e in ledger(case)] == [usd("60.00")]
+    assert audits(case)[-1].rationale == "half the concepts were fine"
+
+
+def test_adjust_without_a_note_is_fine():
+    case = open_case("100.00")
+    case.adjust(usd("0.01"), note="   ", by=FREELANCER, now=LATER, policy=POLICY)
+    assert case.response is None
+
+
+@pytest.mark.parametrize(
+    ("amount", "error"),
+    [
+        ("100.00", AmountNotBelowRequested),
+        ("100.01", AmountNotBelowRequested),
+        ("0", AmountNotPositive),
+        ("-1.00", AmountNotPositive),
+    ],
+)
+def test_adjusted_amount_must_be_above_zero_and_below_the_request(amount, error):
+    case = open_case("100.00")
+    with pytest.raises(error):
+        case.adjust(usd(amount), note=None, by=FREELANCER, now=LATER, policy=POLICY)
+    assert case.state == RequestState.AWAITING_FREELANCER
+    assert ledger(case) == []
+
+
+def test_adjust_in_another_currency_is_refused():
+    with pytest.raises(CurrencyMismatch):
+        open_case().adjust(Money.parse("1", "EUR"), note=None, by=FREELANCER, now=LATER, policy=POLICY)
+
+
+def test_adjust_note_is_limited_to_2000_characters():
+    with pytest.raises(TextTooLong, match="note"):
+        open_case().adjust(usd("1.00"), note="n" * 2001, by=FREELANCER, now=LATER, policy=POLICY)
+
+
+def test_decline_needs_a_reason_and_keeps_it():
+    case = open_case()
+    with pytest.raises(TextRequired, match="reason for declining"):
+        case.decline(reason=" ", by=FREELANCER, now=LATER, policy=POLICY)
+    with pytest.raises(TextTooLong):
+        case.decline(reason="r" * 2001, by=FREELANCER, now=LATER, policy=POLICY)
+    case.decline(reason="Delivered as specified.", by=FREELANCER, now=LATER, policy=POLICY)
+    assert (case.state, case.response, case.refunded) == (RequestState.DECLINED, "Delivered as specified.", usd("0"))
+    assert case.is_open  # the client may still request again
+    assert ledger(case) == []
+
+
+@pytest.mark.parametrize("who", [CLIENT, STRANGER])
+@pytest.mark.parametrize("action", ["approve", "adjust", "decline"])
+def test_only_the_freelancer_answers_and_nothing_changes_otherwise(who, action):
+    case = open_case()
+    with pytest.raises(NotYourCase, match="Only the freelancer of case R-1"):
+        answer(case, action, who, LATER)
+    assert (case.state, case.transitions, case.refunded) == (RequestState.AWAITING_FREELANCER, 1, usd("0"))
+
+
+def answer(case: Case, action: str, who: str, now: datetime) -> None:
+    if action == "approve":
+        case.approve(by=who, now=now)
+    elif action == "adjust":
+        case.adjust(usd("1.00"), note=None, by=who, now=now, policy=POLICY)
+    else:
+        case.decline(reason="no", by=who, now=now, policy=POLICY)
+
+
+@pytest.mark.parametrize("action", ["approve", "adjust", "decline"])
+def test_answers_close_with_the_response_window(action):
+    case = open_case()
+    due = NOW + timedelta(days=3)
+    answer(open_case(), action, FREELANCER, due - timedelta(seconds=1))  # the last second still counts
+    with pytest.raises(WindowClosed, match="closed at Sat 28 Nov 2026 10:00 UTC"):
+        answer(case, action, FREELANCER, due)
+
+
+@pytest.mark.parametrize("first", ["approve", "adjust", "decline"])
+@pytest.mark.parametrize("second", ["approve", "adjust", "decline"])
+def test_a_second_answer_is_a_stale_click_naming_who_and_when(first, second):
+    case = open_case()
+    answer(case, first, FREELANCER, LATER)
+    before = (case.state, case.transitions, case.refunded)
+    with pytest.raises(CaseMovedOn, match=f"already {first.rstrip('e')}ed by {FREELANCER} at Wed 25 Nov 2026 11:00"):
+        answer(case, second, FREELANCER, LATER + timedelta(minutes=1))
+    assert (case.state, case.transitions, case.refunded) == before
+
+
+# --- withdrawal and lapse ---------------------------------------------------------------------------------
+
+
+def test_client_withdraws_before_a_decision_and_the_case_closes():
+    case = open_case()
+    case.withdraw(by=CLIENT, now=LATER)
+    assert (case.state, case.closed_at, case.deadline) == (RequestState.WITHDRAWN, LATER, None)
+    with pytest.raises(CaseMovedOn, match="already withdrawn by U0CLIENT"):
+        case.approve(by=FREELANCER, now=LATER)
+
+
+@pytest.mark.parametrize("who", [FREELANCER, STRANGER])
+def test_only_the_client_withdraws(who):
+    with pytest.raises(NotYourCase, match="Only the client"):
+        open_case().withdraw(by=who, now=LATER)
+
+
+@pytest.mark.parametrize("decision", ["approve", "adjust", "decline"])
+def test_withdrawal_after_a_decision_is_refused(decision):
+    case = open_case()
+    answer(case, decision, FREELANCER, LATER)
+    with pytest.raises(CaseMovedOn):
+        case.withdraw(by=CLIENT, now=LATER)
+
+
+def test_lapse_only_once_the_deadline_has_passed():
+    case = open_case()
+    due = NOW + timedelta(days=3)
+    with pytest.raises(DeadlineNotReached):
+        case.lapse(now=due - timedelta(seconds=1))
+    case.lapse(now=due)
+    assert (case.state, case.updated_by, case.deadline) == (RequestState.LAPSED, SCHEDULER, None)
+    assert case.is_open  # the client may request again
+    assert audits(case)[-1].actor == SCHEDULER
+
+
+def test_after_a_lapse_the_freelancer_is_told_the_deadline_passed():
+    case = open_case()
+    case.lapse(now=NOW + timedelta(days=3))
+    with pytest.raises(CaseMovedOn, match="already lapsed when its deadline passed at Sat 28 Nov 2026 10:00 UTC"):
+        case.approve(by=FREELANCER, now=NOW + timedelta(days=3, minutes=5))
+
+
+@pytest.mark.parametrize("decision", ["approve", "adjust", "decline", "withdraw"])
+def test_decided_requests_do_not_lapse(decision):
+    case = open_case()
+    if decision == "withdraw":
+        case.withdraw(by=CLIENT, now=LATER)
+    else:
+        answer(case, decision, FREELANCER, LATER)
+    with pytest.raises(CaseMovedOn):
+        case.lapse(now=NOW + timedelta(days=4))
+
+
+def test_terminal_states_stay_terminal():
+    for end in ("approve", "adjust", "decline", "withdraw", "lapse"):
+        case = open_case()
+        if end == "withdraw":
+            case.withdraw(by=CLIENT, now=LATER)
+        elif end == "lapse":
+            case.lapse(now=NOW + timedelta(days=3))
+        else:
+            answer(case, end, FREELANCER, LATER)
+        state = case.state
+        attempts = [
+            lambda c: c.approve(by=FREELANCER, now=LATER),
+            lambda c: c.adjust(usd("1.00"), note=None, by=FREELANCER, now=LATER, policy=POLICY),
+            lambda c: c.decline(reason="x", by=FREELANCER, now=LATER, policy=POLICY),
+            lambda c: c.withdraw(by=CLIENT, now=LATER),
+            lambda c: c.lapse(now=NOW + timedelta(days=9)),
+        ]
+        for attempt in attempts:
+            with pytest.raises(CaseMovedOn):
+                attempt(case)
+        assert case.state == state, end
+
+
+def test_every_transition_writes_exactly_one_audit_event_in_sequence():
+    case = open_case()
+    case.adjust(usd("10.00"), note=None, by=FREELANCER, now=LATER, policy=POLICY)
+    assert [(a.seq, a.from_state, a.to_state) for a in audits(case)] == [
+        (1, None, "awaiting_freelancer"),
+        (2, "awaiting_freelancer", "adjusted"),
+    ]
+    assert all(a.at.tzinfo is UTC for a in audits(case))

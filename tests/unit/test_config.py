@@ -1,0 +1,92 @@
+"""Settings: defaults, environment, .env, and one readable line for each way they can be wrong."""
+
+import os
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+from bot.domain.policy import Policy
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith(("SLACK_", "POLICY_", "MEDIATOR_")) or name in {"DATABASE_URL", "PORT"}:
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's folder
+
+
+def test_defaults_are_policy_v1_on_a_local_sqlite_file():
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///refundbot.db"
+    assert settings.port == 3000
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.policy() == Policy()
+
+
+def test_environment_overrides_every_policy_number(monkeypatch):
+    monkeypatch.setenv("POLICY_VERSION", "v2")
+    monkeypatch.setenv("POLICY_RESPONSE_WINDOW", "P5D")
+    monkeypatch.setenv("POLICY_REMINDER_OFFSETS", "PT2H, PT72H")
+    monkeypatch.setenv("POLICY_ARBITRATION_FEES", '{"USD": "300.00", "JPY": "45000"}')
+    monkeypatch.setenv("POLICY_REVIEW_WINDOW_OPENS_AFTER", "P7DT6H")
+    policy = load_settings().policy()
+    assert policy.version == "v2"
+    assert policy.response_window == timedelta(days=5)
+    assert policy.reminder_offsets == (timedelta(hours=72), timedelta(hours=2))  # latest-first, as reminders go
+    assert policy.arbitration_fees == {"USD": Decimal("300.00"), "JPY": Decimal("45000")}
+    assert policy.calendar.opens_after == timedelta(days=7, hours=6)
+
+
+def test_dotenv_file_is_read(tmp_path):
+    (tmp_path / ".env").write_text(
+        "PORT=8080\nMEDIATOR_USER_IDS=U01AAA, U02BBB\nSLACK_API_URL=http://127.0.0.1:9/api\n"
+    )
+    settings = load_settings()
+    assert settings.port == 8080
+    assert settings.mediator_user_ids == ["U01AAA", "U02BBB"]
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+
+
+def test_postgresql_urls_use_psycopg_3(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://refund:secret@db.internal:5432/refunds")
+    assert load_settings().database_url == "postgresql+psycopg://refund:secret@db.internal:5432/refunds"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("PORT", "eighty", "PORT: Input should be a valid integer"),
+        ("PORT", "70000", "PORT: Input should be less than or equal to 65535"),
+        ("DATABASE_URL", "mysql://x@y/z", "DATABASE_URL: names 'mysql'; refund-bot runs on sqlite or postgresql"),
+        ("DATABASE_URL", "not a url", "DATABASE_URL: is not a database URL"),
+        ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL: must be an http(s) URL"),
+        ("MEDIATOR_CHANNEL_ID", "#mediation", "MEDIATOR_CHANNEL_ID: '#mediation' is not a Slack channel id"),
+        ("MEDIATOR_USER_IDS", "U01AAA,bob", "MEDIATOR_USER_IDS: 'bob' is not a Slack user id"),
+        ("MEDIATOR_USERGROUP_ID", "U01AAA", "MEDIATOR_USERGROUP_ID: 'U01AAA' is not a Slack user group id"),
+        ("POLICY_RESPONSE_WINDOW", "three days", "POLICY_RESPONSE_WINDOW: Input should be a valid timedelta"),
+        ("POLICY_RESPONSE_WINDOW", "-P1D", "POLICY_RESPONSE_WINDOW: must be a positive duration"),
+        ("POLICY_REMINDER_OFFSETS", "PT2H,soon", "POLICY_REMINDER_OFFSETS"),
+        ("POLICY_ARBITRATION_FEES", "{nope", "POLICY_ARBITRATION_FEES: is not valid JSON"),
+        ("POLICY_ARBITRATION_FEES", '{"JPY": "10.5"}', "JPY amounts take no decimals"),
+        ("POLICY_ARBITRATION_FEES", '{"USD": "-1"}', "the USD fee cannot be negative"),
+        ("POLICY_REVIEW_WINDOW_CLOSES_AFTER", "P7D", "must be later than POLICY_REVIEW_WINDOW_OPENS_AFTER"),
+        ("POLICY_REASON_MAX_LENGTH", "0", "POLICY_REASON_MAX_LENGTH: Input should be greater than or equal to 1"),
+    ],
+)
+def test_bad_settings_give_one_line_naming_the_variable(monkeypatch, name, value, says):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert says in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_secrets_are_never_echoed_in_errors(monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-very-secret")
+    monkeypatch.setenv("PORT", "x")
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert "very-secret" not in str(refused.value)
