@@ -60,7 +60,7 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def _alembic_config(connection: Connection) -> Config:
+def alembic_config(connection: Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -73,7 +73,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            command.upgrade(_alembic_config(connection), revision)
+            command.upgrade(alembic_config(connection), revision)
     except OperationalError as exc:
         raise DatabaseError(f"cannot reach the database {engine.url!r}: {exc.orig}") from None
 

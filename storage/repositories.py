@@ -236,7 +236,7 @@ class CaseRepository:
     def _flush_case(self, case: Case, row: CaseRow) -> None:
         # The case row first: its compare-and-set on version decides the race before any event is written.
         try:
-            self.session.flush([row])
+            self.session.flush()
         except StaleDataError:
             raise ConcurrentChange(case.id) from None
         for event in case.new_events:

@@ -1,0 +1,50 @@
+"""Fixtures shared by every test folder: the two real databases.
+
+PostgreSQL tests run against REFUNDBOT_TEST_POSTGRES_URL (default: the local server with trust auth). On a
+newcomer's machine without PostgreSQL they skip with the reason; where REFUNDBOT_TEST_POSTGRES=required (as
+in .ci/run) or CI=true, they fail instead, so a green CI always means PostgreSQL was tested.
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+POSTGRES_URL = os.environ.get("REFUNDBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_REQUIRED = (
+    os.environ.get("REFUNDBOT_TEST_POSTGRES") == "required" or os.environ.get("CI", "").lower() == "true"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    engine = create_engine(POSTGRES_URL)
+    try:
+        engine.connect().close()
+    except OperationalError as exc:
+        reason = f"PostgreSQL is not reachable at {POSTGRES_URL} ({exc.orig})"
+        if POSTGRES_REQUIRED:
+            pytest.fail(f"{reason}; the PostgreSQL tests are required here", pytrace=False)
+        pytest.skip(f"{reason}; start it or set REFUNDBOT_TEST_POSTGRES_URL to run these tests")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """An empty database of each kind: a new SQLite file, or a new PostgreSQL schema dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'refundbot.db'}"
+        return
+    admin = request.getfixturevalue("postgres_admin")
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

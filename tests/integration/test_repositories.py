@@ -1,0 +1,233 @@
+"""Repositories and the unit of work on real SQLite and PostgreSQL: round trips, races, append-only records."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from bot.domain.case import Case, RequestState
+from bot.domain.contract import ContractKind, ItemKind, ItemRef
+from bot.domain.errors import ConcurrentChange
+from bot.domain.money import Money
+from bot.domain.policy import Policy
+from storage.repositories import PolicyConflict
+from storage.tables import AuditRow, DeadlineRow, LedgerRow
+from tests.integration.conftest import NOW
+from tests.unit.factories import CLIENT, FREELANCER, contract, milestone, timesheet
+
+LATER = NOW + timedelta(hours=1)
+USD = "USD"
+
+
+def usd(text_amount: str) -> Money:
+    return Money.parse(text_amount, USD)
+
+
+def seed(uow, *, kind=ContractKind.FIXED_PRICE):
+    with uow() as work:
+        deal = contract(kind)
+        work.contracts.save(deal, NOW)
+        work.contracts.save_item(deal.team_id, milestone() if kind is ContractKind.FIXED_PRICE else timesheet())
+        work.commit()
+    return deal
+
+
+def open_case(uow, case_id="R-1", amount="100.00"):
+    seed(uow)
+    with uow() as work:
+        deal = work.contracts.get("T0001", "C-100")
+        item = work.contracts.item("T0001", "C-100", ItemRef(ItemKind.MILESTONE, "M-1"))
+        case = Case.open_request(
+            case_id=case_id,
+            contract=deal,
+            item=item,
+            amount=usd(amount),
+            reason="Not what we agreed.",
+            refunded=work.ledger.refunded_on_item("T0001", "C-100", item.ref, USD),
+            held=work.cases.held_on_item("T0001", "C-100", item.ref, USD),
+            by=CLIENT,
+            now=NOW,
+            policy=Policy(),
+        )
+        work.cases.add(case)
+        work.commit()
+    return case
+
+
+def test_contract_and_items_round_trip(uow):
+    seed(uow)
+    with uow() as work:
+        work.contracts.save_item("T0001", milestone(id="M-2", title="Final", released_at=None, status="funded"))
+        work.commit()
+    with uow() as work:
+        assert work.contracts.get("T0001", "C-100") == contract()
+        assert work.contracts.get("T0002", "C-100") is None  # another workspace sees nothing
+        assert [i.id for i in work.contracts.items("T0001", "C-100")] == ["M-1", "M-2"]
+        assert work.contracts.item("T0001", "C-100", ItemRef(ItemKind.MILESTONE, "M-1")) == milestone()
+        assert [c.id for c in work.contracts.for_client("T0001", CLIENT)] == ["C-100"]
+        assert work.contracts.for_client("T0001", FREELANCER) == []
+
+
+def test_hourly_contract_and_timesheet_round_trip(uow):
+    seed(uow, kind=ContractKind.HOURLY)
+    with uow() as work:
+        assert work.contracts.get("T0001", "C-100").hourly_rate == usd("40")
+        assert work.contracts.item("T0001", "C-100", ItemRef(ItemKind.TIMESHEET, "2026-11-16")) == timesheet()
+        assert work.contracts.item("T0001", "C-100", ItemRef(ItemKind.TIMESHEET, "not-a-date")) is None
+
+
+def test_case_round_trips_with_its_deadline_and_first_audit_event(uow):
+    opened = open_case(uow)
+    with uow() as work:
+        case = work.cases.get("T0001", "R-1")
+        assert work.cases.get("T0002", "R-1") is None
+        assert case.version == 1
+        assert (case.state, case.requested, case.refunded, case.reason) == (
+            RequestState.AWAITING_FREELANCER,
+            usd("100.00"),
+            usd("0"),
+            "Not what we agreed.",
+        )
+        assert case.deadline == opened.deadline
+        assert case.opened_at == NOW
+        assert case.opened_at.tzinfo is not None
+        [event] = work.audit.for_case("R-1")
+        assert (event.seq, event.actor, event.to_state, event.amount) == (1, CLIENT, "awaiting_freelancer", usd("100"))
+        row = work.session.scalar(select(DeadlineRow))
+        assert row.next_at == NOW + timedelta(days=1)  # first reminder: 48 h before a due time 3 days out
+        assert row.reminder_offsets == [172800, 86400, 7200]
+
+
+def test_approval_writes_ledger_and_audit_and_retires_the_deadline(uow):
+    open_case(uow)
+    with uow() as work:
+        case = work.cases.get("T0001", "R-1")
+        case.approve(by=FREELANCER, now=LATER)
+        work.cases.save(case)
+        work.commit()
+    with uow() as work:
+        case = work.cases.get("T0001", "R-1")
+        assert (case.state, case.refunded, case.version, case.deadline) == ("approved", usd("100.00"), 2, None)
+        assert [(e.amount, e.actor) for e in work.ledger.for_case("R-1")] == [(usd("100.00"), FREELANCER)]
+        assert [e.to_state for e in work.audit.for_case("R-1")] == ["awaiting_freelancer", "approved"]
+        assert work.ledger.refunded_on_item("T0001", "C-100", case.item, USD) == usd("100.00")
+        assert work.session.scalar(select(DeadlineRow.done_at)) == LATER
+        assert work.cases.open_case_for_item("T0001", "C-100", case.item) is None
+
+
+def test_adjusted_case_stays_open_and_holds_the_rest(uow):
+    open_case(uow)
+    with uow() as work:
+        case = work.cases.get("T0001", "R-1")
+        case.adjust(usd("30.00"), note="partly", by=FREELANCER, now=LATER, policy=Policy())
+        work.cases.save(case)
+        work.commit()
+    with uow() as work:
+        item = ItemRef(ItemKind.MILESTONE, "M-1")
+        assert work.cases.open_case_for_item("T0001", "C-100", item).id == "R-1"
+        assert work.cases.held_on_item("T0001", "C-100", item, USD) == usd("70.00")
+        assert work.ledger.refunded_on_item("T0001", "C-100", item, USD) == usd("30.00")
+        assert [c.id for c in work.cases.open_for_user("T0001", FREELANCER)] == ["R-1"]
+
+
+def test_only_one_open_case_per_item(uow):
+    first = open_case(uow)
+    with uow() as work:
+        second = Case(**{**first.__dict__, "id": "R-2", "new_events": [], "version": 0})
+        with pytest.raises(IntegrityError):
+            work.cases.add(second)
+
+
+def test_optimistic_lock_two_sessions_exactly_one_wins(uow):
+    open_case(uow)
+    with uow() as first, uow() as second:
+        mine = first.cases.get("T0001", "R-1")
+        theirs = second.cases.get("T0001", "R-1")
+        mine.approve(by=FREELANCER, now=LATER)
+        first.cases.save(mine)
+        first.commit()
+        theirs.decline(reason="no", by=FREELANCER, now=LATER, policy=Policy())
+        with pytest.raises(ConcurrentChange, match="R-1 changed while you were acting on it"):
+            second.cases.save(theirs)
+    with uow() as work:
+        assert work.cases.get("T0001", "R-1").state == "approved"
+        assert len(work.audit.for_case("R-1")) == 2
+        assert len(work.ledger.for_case("R-1")) == 1
+
+
+def test_racing_threads_exactly_one_decision_lands(uow):
+    open_case(uow)
+    loaded = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def act(name: str) -> None:
+        with uow() as work:
+            case = work.cases.get("T0001", "R-1")
+            loaded.wait(timeout=10)  # both have read version 1 before either writes
+            try:
+                if name == "approve":
+                    case.approve(by=FREELANCER, now=LATER)
+                else:
+                    case.decline(reason="no", by=FREELANCER, now=LATER, policy=Policy())
+                work.cases.save(case)
+                work.commit()
+                outcomes[name] = "won"
+            except ConcurrentChange:
+                outcomes[name] = "lost"
+
+    threads = [threading.Thread(target=act, args=(name,)) for name in ("approve", "decline")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes.values()) == ["lost", "won"]
+    winner = next(name for name, outcome in outcomes.items() if outcome == "won")
+    with uow() as work:
+        assert work.cases.get("T0001", "R-1").state == {"approve": "approved", "decline": "declined"}[winner]
+        assert len(work.audit.for_case("R-1")) == 2
+        assert len(work.ledger.for_case("R-1")) == (1 if winner == "approve" else 0)
+
+
+def test_uncommitted_work_is_rolled_back(uow):
+    open_case(uow)
+    with uow() as work:
+        case = work.cases.get("T0001", "R-1")
+        case.approve(by=FREELANCER, now=LATER)
+        work.cases.save(case)
+    with uow() as work:
+        assert work.cases.get("T0001", "R-1").state == "awaiting_freelancer"
+        assert work.ledger.for_case("R-1") == []
+
+
+@pytest.mark.parametrize("table", [LedgerRow.__tablename__, AuditRow.__tablename__])
+@pytest.mark.parametrize("change", ["UPDATE {table} SET actor = 'forged'", "DELETE FROM {table}"])
+def test_ledger_and_audit_are_append_only(uow, engine, table, change):
+    open_case(uow)
+    with uow() as work:
+        case = work.cases.get("T0001", "R-1")
+        case.approve(by=FREELANCER, now=LATER)
+        work.cases.save(case)
+        work.commit()
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text(change.format(table=table)))
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(text(table))).scalar() >= 1
+        assert connection.execute(text(f"SELECT count(*) FROM {table} WHERE actor = 'forged'")).scalar() == 0
+
+
+def test_policy_versions_keep_their_numbers(uow):
+    with uow() as work:
+        work.policies.register(Policy(), NOW)
+        work.policies.register(Policy(), NOW)  # the same numbers again: nothing to do
+        work.commit()
+    with uow() as work:
+        assert work.policies.get("v1") == Policy()
+        assert work.policies.get("v9") is None
+        with pytest.raises(PolicyConflict, match="POLICY_VERSION=v1 is already stored with other numbers"):
+            work.policies.register(Policy(response_window=timedelta(days=5)), NOW)
+        work.policies.register(Policy(version="v2", response_window=timedelta(days=5)), NOW)
+        work.commit()
+    with uow() as work:
+        assert work.policies.get("v2").response_window == timedelta(days=5)
