@@ -29,6 +29,10 @@ class DatabaseError(Exception):
     """One line for the operator: the database cannot be used, and why."""
 
 
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split())  # drivers add hints on extra lines; the operator gets one
+
+
 def _sqlite_version_ok(version: str = sqlite3.sqlite_version) -> bool:
     return tuple(int(part) for part in version.split(".")[:3]) >= SQLITE_MINIMUM
 
@@ -75,7 +79,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             command.upgrade(alembic_config(connection), revision)
     except OperationalError as exc:
-        raise DatabaseError(f"cannot reach the database {engine.url!r}: {exc.orig}") from None
+        raise DatabaseError(f"cannot reach the database {engine.url!r}: {_one_line(exc.orig)}") from None
 
 
 def pending_migrations(engine: Engine) -> list[str]:
@@ -99,5 +103,5 @@ def prepare(url: str) -> Engine:
         engine = make_engine(url)
         migrate(engine)
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot use the database {make_url(url)!r}: {exc}") from None
+        raise DatabaseError(f"cannot use the database {make_url(url)!r}: {_one_line(exc)}") from None
     return engine

@@ -1,0 +1,80 @@
+"""The operator's commands, run as real processes: readable lines, right exit codes, never a traceback."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REFUNDBOT = Path(sys.executable).parent / "refundbot"
+DEMO = ROOT / "examples" / "demo.yaml"
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POLICY_", "MEDIATOR_", "DATABASE_"))}
+    return subprocess.run(args, cwd=cwd, env=clean | env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_import_of_the_demo_twice_gives_the_same_result(database_url, tmp_path):
+    first = run([str(REFUNDBOT), "import", str(DEMO)], tmp_path, DATABASE_URL=database_url)
+    assert first.returncode == 0, first.stderr
+    assert "created 5 contracts, 12 items" in first.stdout
+    second = run([str(REFUNDBOT), "import", str(DEMO)], tmp_path, DATABASE_URL=database_url)
+    assert second.returncode == 0, second.stderr
+    assert (
+        "created 0 contracts, 0 items; updated 0 contracts, 0 items; unchanged 5 contracts, 12 items" in second.stdout
+    )
+
+
+def test_a_bad_file_is_refused_with_every_problem_and_nothing_imported(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(DEMO.read_text().replace('"250.00"', '"250.001"').replace("client: U0CLIENT02", "client: carol"))
+    result = run([str(REFUNDBOT), "import", str(bad)], tmp_path)
+    assert result.returncode == 1
+    assert "contract C-300, client: 'carol' is not a Slack user id" in result.stderr
+    assert f"nothing was imported from {bad}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "refundbot.db").exists()  # the file is checked before the database is touched
+
+
+def test_a_missing_file_is_named(tmp_path):
+    result = run([str(REFUNDBOT), "import", "nowhere.yaml"], tmp_path)
+    assert result.returncode == 2
+    assert "'nowhere.yaml' does not exist" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"PORT": "eighty"}, "configuration: PORT: Input should be a valid integer"),
+        ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL: names 'mysql'"),
+        ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}, "cannot reach the database"),
+        ({"POLICY_ARBITRATION_FEES": "{"}, "POLICY_ARBITRATION_FEES: is not valid JSON"),
+    ],
+)
+@pytest.mark.parametrize("command", [["refundbot", "migrate"], ["app.py"]])
+def test_bad_configuration_stops_start_up_with_one_line(tmp_path, env, says, command):
+    args = [str(REFUNDBOT), *command[1:]] if command[0] == "refundbot" else [sys.executable, str(ROOT / "app.py")]
+    result = run(args, tmp_path, **env)
+    assert result.returncode == 2
+    assert says in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_app_starts_on_its_embedded_defaults(tmp_path):
+    result = run([sys.executable, str(ROOT / "app.py")], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "database sqlite:///refundbot.db is migrated; policy v1 is in force" in result.stdout
+    assert (tmp_path / "refundbot.db").exists()
+
+
+def test_changing_policy_numbers_needs_a_new_version(tmp_path):
+    assert run([str(REFUNDBOT), "migrate"], tmp_path).returncode == 0
+    changed = run([str(REFUNDBOT), "migrate"], tmp_path, POLICY_RESPONSE_WINDOW="P5D")
+    assert changed.returncode == 2
+    assert "POLICY_VERSION=v1 is already stored with other numbers (response_window)" in changed.stderr
+    bumped = run([str(REFUNDBOT), "migrate"], tmp_path, POLICY_RESPONSE_WINDOW="P5D", POLICY_VERSION="v2")
+    assert bumped.returncode == 0, bumped.stderr
