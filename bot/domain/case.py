@@ -49,10 +49,6 @@ class RequestState(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-# Outcomes after which no stage can follow; declined, lapsed and adjusted leave the client a next step.
-CLOSING_STATES = frozenset({RequestState.APPROVED, RequestState.WITHDRAWN})
-
-
 class DeadlineKind(StrEnum):
     FREELANCER_RESPONSE = "freelancer_response"
 

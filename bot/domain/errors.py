@@ -96,14 +96,6 @@ class WrongItemKind(Refused):
         super().__init__(f"Contract {contract_id} is {kind.replace('_', '-')}; pick one of its own items.")
 
 
-class CaseAlreadyOpen(Refused):
-    """Design §2.1: one open case per item at a time."""
-
-    def __init__(self, item_title: str, case_id: str) -> None:
-        super().__init__(f"{item_title} already has an open case, {case_id}; follow it there.")
-        self.case_id = case_id
-
-
 class CaseMovedOn(Refused):
     """A stale click: the case left the state the button was for."""
 

@@ -87,9 +87,6 @@ class Money:
         self._same(other)
         return Money(self.minor - other.minor, self.currency)
 
-    def __neg__(self) -> Money:
-        return Money(-self.minor, self.currency)
-
     def __lt__(self, other: Money) -> bool:
         self._same(other)
         return self.minor < other.minor
@@ -127,10 +124,3 @@ class Money:
         for index in sorted(range(len(ratios)), key=lambda i: (-remainders[i], i))[:leftover]:
             shares[index] += 1
         return [Money(sign * share, self.currency) for share in shares]
-
-
-def total(amounts: list[Money], currency: str) -> Money:
-    result = Money.zero(currency)
-    for amount in amounts:
-        result = result + amount
-    return result

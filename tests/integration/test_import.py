@@ -9,6 +9,7 @@ from sqlalchemy import MetaData, select
 from bot.domain.case import Case
 from bot.domain.contract import ContractKind, ItemKind, ItemRef, Milestone, Timesheet
 from bot.domain.money import Money
+from bot.domain.policy import Policy
 from bot.services.importing import ImportRejected, import_contracts, read_import_file
 from tests.integration.conftest import NOW
 from tests.unit.factories import CLIENT, FREELANCER
@@ -119,7 +120,7 @@ def test_an_item_cannot_drop_below_what_is_refunded_or_held(uow, engine, policy,
 
 def test_contracts_keep_the_policy_version_they_started_under(uow, policy):
     load(uow, DEMO, policy)
-    load(uow, DEMO, policy.__class__(version="v2"))
+    load(uow, DEMO, Policy(version="v2"))
     with uow() as work:
         assert work.contracts.get("T0DEMO01", "C-100").policy_version == "v1"
 

@@ -1,5 +1,6 @@
 """Repositories and the unit of work on real SQLite and PostgreSQL: round trips, races, append-only records."""
 
+import dataclasses
 import threading
 from datetime import timedelta
 
@@ -56,6 +57,14 @@ def open_case(uow, case_id="R-1", amount="100.00"):
     return case
 
 
+def approve(uow, case_id="R-1"):
+    with uow() as work:
+        case = work.cases.get("T0001", case_id)
+        case.approve(by=FREELANCER, now=LATER)
+        work.cases.save(case)
+        work.commit()
+
+
 def test_contract_and_items_round_trip(uow):
     seed(uow)
     with uow() as work:
@@ -102,11 +111,7 @@ def test_case_round_trips_with_its_deadline_and_first_audit_event(uow):
 
 def test_approval_writes_ledger_and_audit_and_retires_the_deadline(uow):
     open_case(uow)
-    with uow() as work:
-        case = work.cases.get("T0001", "R-1")
-        case.approve(by=FREELANCER, now=LATER)
-        work.cases.save(case)
-        work.commit()
+    approve(uow)
     with uow() as work:
         case = work.cases.get("T0001", "R-1")
         assert (case.state, case.refunded, case.version, case.deadline) == ("approved", usd("100.00"), 2, None)
@@ -135,7 +140,7 @@ def test_adjusted_case_stays_open_and_holds_the_rest(uow):
 def test_only_one_open_case_per_item(uow):
     first = open_case(uow)
     with uow() as work:
-        second = Case(**{**first.__dict__, "id": "R-2", "new_events": [], "version": 0})
+        second = dataclasses.replace(first, id="R-2", new_events=[], version=0)
         with pytest.raises(IntegrityError):
             work.cases.add(second)
 
@@ -205,11 +210,7 @@ def test_uncommitted_work_is_rolled_back(uow):
 @pytest.mark.parametrize("change", ["UPDATE {table} SET actor = 'forged'", "DELETE FROM {table}"])
 def test_ledger_and_audit_are_append_only(uow, engine, table, change):
     open_case(uow)
-    with uow() as work:
-        case = work.cases.get("T0001", "R-1")
-        case.approve(by=FREELANCER, now=LATER)
-        work.cases.save(case)
-        work.commit()
+    approve(uow)
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(text(change.format(table=table)))
     with engine.connect() as connection:
