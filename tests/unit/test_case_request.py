@@ -389,3 +389,19 @@ def test_every_transition_writes_exactly_one_audit_event_in_sequence():
         (2, "awaiting_freelancer", "adjusted"),
     ]
     assert all(a.at.tzinfo is UTC for a in audits(case))
+
+
+def test_refundable_balance_shrinks_with_each_partial_refund_on_the_item():
+    refunded = usd("0")
+    for number, (asked, granted) in enumerate([("50.00", "50.00"), ("70.00", "40.00"), ("100.00", "100.00")]):
+        case = request(case_id=f"R-{number}", amount=usd(asked), refunded=refunded)
+        if asked == granted:
+            case.approve(by=FREELANCER, now=LATER)
+        else:
+            case.adjust(usd(granted), note=None, by=FREELANCER, now=LATER, policy=POLICY)
+        refunded += case.refunded
+    assert refunded == usd("190.00")
+    with pytest.raises(AmountOverBalance, match="at most USD 60.00"):
+        request(amount=usd("60.01"), refunded=refunded)
+    with pytest.raises(AmountOverBalance, match="at most USD 30.00"):  # USD 30.00 still held by an open case
+        request(amount=usd("30.01"), refunded=refunded, held=usd("30.00"))
