@@ -183,6 +183,10 @@ class CaseRepository:
             return None
         return self._case(row)
 
+    def by_request_key(self, team_id: str, request_key: str) -> Case | None:
+        row = self.session.scalar(select(CaseRow).where(CaseRow.team_id == team_id, CaseRow.request_key == request_key))
+        return self._case(row) if row else None
+
     def open_case_for_item(self, team_id: str, contract_id: str, item: ItemRef) -> Case | None:
         row = self.session.scalar(
             select(CaseRow).where(
@@ -296,6 +300,7 @@ class CaseRepository:
         row.updated_by = case.updated_by
         row.closed_at = case.closed_at
         row.transitions = case.transitions
+        row.request_key = case.request_key
 
     @staticmethod
     def _event_row(case: Case, event: AuditEvent | LedgerEntry) -> AuditRow | LedgerRow:
@@ -367,6 +372,7 @@ class CaseRepository:
             updated_at=row.updated_at,
             closed_at=row.closed_at,
             transitions=row.transitions,
+            request_key=row.request_key,
             version=row.version,
         )
 

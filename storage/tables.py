@@ -129,6 +129,8 @@ class CaseRow(Base):
             sqlite_where=text("closed_at IS NULL"),
             postgresql_where=text("closed_at IS NULL"),
         ),
+        # A resubmitted /refund modal (double click, Slack retry) finds the case its first submission opened.
+        Index("uq_cases_request_key", "team_id", "request_key", unique=True),
         # /refund list and App Home: a person's open cases as client and as freelancer.
         Index(
             "ix_cases_client_open",
@@ -169,6 +171,7 @@ class CaseRow(Base):
     updated_by: Mapped[str] = mapped_column(String(32))
     closed_at: Mapped[datetime | None]
     transitions: Mapped[int] = mapped_column(Integer)
+    request_key: Mapped[str | None] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (compare-and-set on every UPDATE)
@@ -267,3 +270,61 @@ class PolicyRow(Base):
 
 
 APPEND_ONLY_TABLES = (LedgerRow.__tablename__, AuditRow.__tablename__)
+
+
+class OutboxRow(Base):
+    """A message the Slack relay must deliver, written in the same transaction as the change that caused it.
+
+    Rows of one ``stream`` (a case) go out in id order, so a case's thread root precedes its replies and an
+    update never overtakes the post it updates; different streams go out in parallel.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        # The relay's claim: pending rows that are due, oldest first.
+        Index(
+            "ix_outbox_pending",
+            "next_attempt_at",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_outbox_stream_pending",
+            "stream",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    stream: Mapped[str] = mapped_column(String(64))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    target: Mapped[dict[str, Any]] = mapped_column(JSON)
+    message_key: Mapped[str | None] = mapped_column(String(100))
+    surface: Mapped[str] = mapped_column(String(50))
+    view: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class SlackMessageRow(Base):
+    """Where a message the app keeps up to date lives, so later changes use chat.update on it."""
+
+    __tablename__ = "slack_messages"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]

@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.outbox import OutboxRepository
 from storage.repositories import (
     AuditRepository,
     CaseRepository,
@@ -21,6 +22,7 @@ class SqlUnitOfWork:
     ledger: LedgerRepository
     audit: AuditRepository
     policies: PolicyRepository
+    outbox: OutboxRepository
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -32,6 +34,7 @@ class SqlUnitOfWork:
         self.ledger = LedgerRepository(self.session)
         self.audit = AuditRepository(self.session)
         self.policies = PolicyRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
         return self
 
     def __exit__(

@@ -129,6 +129,7 @@ class Case:
     updated_at: datetime | None = None
     closed_at: datetime | None = None
     transitions: int = 0
+    request_key: str | None = None  # the submission that opened it, so a resubmission finds it
     version: int = 0
     new_events: list[AuditEvent | LedgerEntry] = field(default_factory=list, compare=False, repr=False)
 

