@@ -1,0 +1,176 @@
+"""The relay against the local Slack stand-in, on both databases: delivered once, in order, whatever Slack does."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from bot.relay import MAX_ATTEMPTS, Relay, Rendered, web_client
+from bot.services.messages import OutboxMessage, dm, group, response_url, thread
+from storage.outbox import OutboxRepository
+from storage.tables import OutboxRow
+from tests.integration.conftest import NOW
+from tests.slack_standin import SlackStandIn
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self):
+        return self.now
+
+
+def render(surface, view, permalink):
+    text = f"{surface}: {view.get('text', '')}" + (f" (thread: {permalink})" if permalink else "")
+    blocks = view.get("blocks") or [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    return Rendered(text, blocks)
+
+
+@pytest.fixture
+def standin():
+    server = SlackStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def relay(sessions, standin, clock):
+    def make(owner="relay-a"):
+        return Relay(sessions, web_client("xoxb-test", standin.api_url, timeout=3), render, owner=owner, clock=clock)
+
+    return make
+
+
+def queue(sessions, *messages, now=NOW):
+    with sessions.begin() as session:
+        for message in messages:
+            OutboxRepository(session).add("T0DEMO01", message, now)
+
+
+def rows(sessions):
+    with sessions() as session:
+        return {row.dedupe_key: (row.status, row.attempts, row.last_error) for row in session.query(OutboxRow)}
+
+
+def note(key, text="hello", *, user="U0FREELA01", stream="R-1", message_key=None, blocks=None):
+    view = {"text": text} | ({"blocks": blocks} if blocks else {})
+    return OutboxMessage(stream, key, dm(user), "note", view, message_key)
+
+
+def test_a_message_is_posted_once_and_later_changes_update_it_in_place(sessions, standin, relay):
+    queue(
+        sessions, note("k1", "first", message_key="R-1:freelancer"), note("k2", "second", message_key="R-1:freelancer")
+    )
+    assert relay().run_once() == 1  # one per case stream at a time: the update waits for the post
+    assert relay().run_once() == 1
+    [message] = standin.dms("U0FREELA01")
+    assert message.text == "note: second"
+    assert message.updates == 1
+    assert len(standin.calls_to("chat.postMessage")) == 1
+    assert [s for s, _, _ in rows(sessions).values()] == ["sent", "sent"]
+
+
+def test_the_same_dedupe_key_is_queued_once(sessions, standin, relay):
+    queue(sessions, note("same"), note("same", "again"))
+    queue(sessions, note("same", "from another instance"))
+    relay().run_once()
+    assert [m.text for m in standin.dms("U0FREELA01")] == ["note: hello"]
+
+
+def test_different_cases_go_out_in_parallel_and_each_in_order(sessions, standin, relay):
+    root = OutboxMessage("R-1", "root", group("U0CLIENT01", "U0FREELA01"), "note", {"text": "case R-1"}, "R-1:thread")
+    reply = OutboxMessage("R-1", "reply", thread("R-1:thread"), "note", {"text": "requested"})
+    other = note("other", "case R-2", stream="R-2")
+    queue(sessions, root, reply, other)
+    assert relay().run_once() == 2  # R-1's root and R-2's note; R-1's reply waits for its root
+    assert relay().run_once() == 1
+    channel = standin.dm_channel("U0CLIENT01", "U0FREELA01")
+    [top] = standin.channel_messages(channel)
+    [answer] = standin.replies(channel, top.ts)
+    assert answer.text.startswith("note: requested (thread: https://demo.slack.com/archives/")
+
+
+def test_rate_limited_then_accepted_is_delivered_once(sessions, standin, relay):
+    standin.fail("chat.postMessage", 429, retry_after=1)
+    queue(sessions, note("k"))
+    relay().run_once()
+    assert len(standin.dms("U0FREELA01")) == 1
+    assert rows(sessions)["k"][0] == "sent"
+
+
+def test_rate_limited_beyond_the_client_retries_waits_for_retry_after(sessions, standin, relay, clock):
+    standin.fail("chat.postMessage", 429, times=2, retry_after=1)
+    queue(sessions, note("k"))
+    relay().run_once()
+    assert rows(sessions)["k"][:2] == ("pending", 1)
+    assert relay().run_once() == 0  # Retry-After has not passed on the relay's clock
+    clock.now += timedelta(seconds=1)
+    relay().run_once()
+    assert rows(sessions)["k"][0] == "sent"
+    assert len(standin.dms("U0FREELA01")) == 1
+
+
+def test_server_errors_for_a_while_are_retried_with_back_off_and_delivered_after(sessions, standin, relay, clock):
+    standin.fail("chat.postMessage", 500, times=5)  # more than the client's own retry, twice over
+    queue(sessions, note("k"))
+    relay().run_once()
+    assert rows(sessions)["k"] == ("pending", 1, "internal_error")
+    clock.now += timedelta(seconds=2)
+    relay().run_once()
+    assert rows(sessions)["k"][:2] == ("pending", 2)
+    assert relay().run_once() == 0  # backing off: 4 s after the second failure
+    clock.now += timedelta(seconds=4)
+    relay().run_once()
+    assert rows(sessions)["k"][0] == "sent"
+    assert len(standin.dms("U0FREELA01")) == 1
+
+
+def test_blocks_slack_refuses_are_parked_as_dead_with_the_error(sessions, standin, relay):
+    broken = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
+    queue(sessions, note("bad", blocks=broken), note("next", stream="R-2"))
+    relay().run_once()
+    status = rows(sessions)
+    assert status["bad"] == ("dead", 1, "invalid_blocks")
+    assert status["next"][0] == "sent"
+    with sessions() as session:
+        assert OutboxRepository(session).dead_rows()[0][3] == "invalid_blocks"
+
+
+def test_a_relay_killed_between_claim_and_send_is_replaced_after_its_lease(sessions, standin, relay, clock):
+    queue(sessions, note("k"))
+    crashed = relay("relay-a")
+    assert len(crashed.claim()) == 1  # ... and the process dies here, before sending
+    survivor = relay("relay-b")
+    assert survivor.run_once() == 0  # the lease still protects the row
+    clock.now += crashed.lease + timedelta(seconds=1)
+    assert survivor.run_once() == 1
+    assert len(standin.dms("U0FREELA01")) == 1
+    assert survivor.run_once() == 0
+    with sessions.begin() as session:  # the dead relay's late settle must not undo the survivor's
+        assert not OutboxRepository(session).retry(1, "relay-a", clock.now, "late")
+    assert rows(sessions)["k"][0] == "sent"
+
+
+def test_ephemeral_answers_go_to_the_response_url(sessions, standin, relay):
+    queue(sessions, OutboxMessage("U0STRANGER", "n", response_url(f"{standin.url}/response/7"), "note", {"text": "no"}))
+    relay().run_once()
+    assert standin.responses[-1]["text"] == "note: no"
+    assert standin.responses[-1]["response_type"] == "ephemeral"
+
+
+def test_a_failure_that_never_ends_is_dead_after_the_last_attempt(sessions, standin, relay):
+    standin.fail("chat.postMessage", 500, times=2)  # the last attempt, and the client's own retry
+    queue(sessions, note("k"))
+    with sessions.begin() as session:  # as if eleven attempts had already failed over the last hours
+        session.execute(update(OutboxRow).values(attempts=MAX_ATTEMPTS - 1, last_error="internal_error"))
+    relay().run_once()
+    status, attempts, error = rows(sessions)["k"]
+    assert (status, attempts) == ("dead", MAX_ATTEMPTS)
+    assert error == f"gave up after {MAX_ATTEMPTS} attempts: internal_error"
+    assert standin.dms("U0FREELA01") == []

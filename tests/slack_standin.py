@@ -1,0 +1,547 @@
+"""A local stand-in for Slack, over real HTTP both ways, for the e2e tests of every issue.
+
+Slack → app: ``SlackUser`` signs (v0 HMAC) and POSTs slash commands, shortcuts, block actions and view
+submissions to the running app the way Slack does (form bodies, ``payload=`` JSON, real header names,
+trigger ids that expire after 3 s), and finds buttons and inputs by their visible labels, as a person would.
+
+App → Slack: ``SlackStandIn`` serves the Web API methods the app calls under ``/api/``, records every call,
+validates every ``blocks`` and ``view`` with ``slack_sdk.models`` and Slack's limits (answering
+``invalid_blocks`` when they break), receives ``response_url`` posts under ``/response/``, and on demand
+answers 429 with Retry-After, 500, or slowly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+from slack_sdk.signature import SignatureVerifier
+
+TEAM = "T0DEMO01"
+TRIGGER_LIFETIME = 3.0
+LIMITS = {"message": 50, "modal": 100, "home": 100}
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    updates: int = 0
+
+
+@dataclass
+class Fault:
+    status: int
+    times: int
+    retry_after: int | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class Views:
+    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    user_of: dict[str, str] = field(default_factory=dict)
+
+
+def block_problems(blocks: list[dict[str, Any]], surface: str) -> list[str]:
+    """What Slack would refuse in these blocks: the SDK's own checks plus the documented limits."""
+    problems = []
+    if len(blocks) > LIMITS[surface]:
+        problems.append(f"{len(blocks)} blocks; a {surface} takes at most {LIMITS[surface]}")
+    for raw in blocks:
+        try:
+            block = Block.parse(raw)
+            if block is None:
+                problems.append(f"unknown block {raw.get('type')!r}")
+                continue
+            block.validate_json()
+        except (SlackObjectFormationError, KeyError, TypeError, ValueError) as exc:
+            problems.append(f"{raw.get('type')}: {exc}")
+            continue
+        text = raw.get("text")
+        if raw.get("type") == "section" and isinstance(text, dict) and len(text.get("text", "")) > 3000:
+            problems.append("section text over 3000 characters")
+    return problems
+
+
+def view_problems(view: dict[str, Any]) -> list[str]:
+    try:
+        View(**view).validate_json()
+    except (SlackObjectFormationError, TypeError, ValueError) as exc:
+        return [f"view: {exc}"]
+    if len((view.get("title") or {}).get("text", "")) > 24:
+        return ["view title over 24 characters"]
+    return block_problems(view.get("blocks", []), "modal" if view.get("type") == "modal" else "home")
+
+
+class SlackStandIn:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.messages: dict[tuple[str, str], Message] = {}
+        self.responses: list[dict[str, Any]] = []
+        self.views = Views()
+        self.homes: dict[str, dict[str, Any]] = {}
+        self.faults: dict[str, list[Fault]] = {}
+        self.triggers: dict[str, tuple[str, float]] = {}
+        self.lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # --- life cycle -----------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def start(self) -> SlackStandIn:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- faults ---------------------------------------------------------------------------------------
+
+    def fail(self, method: str, status: int, times: int = 1, retry_after: int | None = None) -> None:
+        """The next ``times`` calls of ``method`` answer ``status`` (429 carries Retry-After)."""
+        self.faults.setdefault(method, []).append(Fault(status, times, retry_after))
+
+    def slow(self, method: str, seconds: float, times: int = 1) -> None:
+        self.faults.setdefault(method, []).append(Fault(200, times, delay=seconds))
+
+    def _fault(self, method: str) -> Fault | None:
+        with self.lock:
+            queue = self.faults.get(method) or []
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.times -= 1
+            if fault.times <= 0:
+                queue.pop(0)
+            return fault
+
+    # --- what the app did -----------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def dm_channel(self, *users: str) -> str:
+        key = ",".join(sorted(users))
+        prefix = "D" if len(users) == 1 else "G"
+        return prefix + hashlib.sha1(key.encode()).hexdigest()[:9].upper()
+
+    def channel_messages(self, channel: str, *, replies: bool = False) -> list[Message]:
+        found = [m for (c, _), m in self.messages.items() if c == channel and (replies or m.thread_ts is None)]
+        return sorted(found, key=lambda m: float(m.ts))
+
+    def dms(self, user: str) -> list[Message]:
+        return self.channel_messages(self.dm_channel(user))
+
+    def replies(self, channel: str, thread_ts: str) -> list[Message]:
+        return [m for m in self.channel_messages(channel, replies=True) if m.thread_ts == thread_ts]
+
+    def latest_view(self, user: str) -> dict[str, Any]:
+        views = [v for vid, v in self.views.by_id.items() if self.views.user_of.get(vid) == user]
+        if not views:
+            raise AssertionError(f"no modal is open for {user}")
+        return views[-1]
+
+    def issue_trigger(self, user: str) -> str:
+        trigger = f"{next(self._ids)}.{int(time.time())}.trigger"
+        self.triggers[trigger] = (user, time.monotonic())
+        return trigger
+
+    # --- the Web API ----------------------------------------------------------------------------------
+
+    def _api(self, method: str, args: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+        fault = self._fault(method)
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        if fault and fault.status != 200:
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            error = "ratelimited" if fault.status == 429 else "internal_error"
+            return fault.status, {"ok": False, "error": error}, headers
+        if not token:
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        with self.lock:
+            self.calls.append(Call(method, args))
+            handler = getattr(self, "_" + method.replace(".", "_"), None)
+            if handler is None:
+                return 200, {"ok": False, "error": "unknown_method"}, {}
+            return 200, handler(args), {}
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://demo.slack.com/",
+            "team": "Demo",
+            "team_id": TEAM,
+            "user_id": "U0BOT",
+            "bot_id": "B0BOT",
+            "user": "refund-bot",
+        }
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = [u for u in str(args.get("users", "")).split(",") if u]
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        return {"ok": True, "channel": {"id": self.dm_channel(*users)}}
+
+    def _blocks(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        blocks = args.get("blocks") or []
+        return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        blocks = self._blocks(args)
+        if problems := block_problems(blocks, "message"):
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        if not args.get("text") and not blocks:
+            return {"ok": False, "error": "no_text"}
+        ts = f"{1700000000 + next(self._ts)}.000100"
+        channel = args["channel"]
+        self.messages[(channel, ts)] = Message(channel, ts, args.get("text", ""), blocks, args.get("thread_ts"))
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text"), "blocks": blocks}}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages.get((args.get("channel"), args.get("ts")))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        blocks = self._blocks(args)
+        if problems := block_problems(blocks, "message"):
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        message.text, message.blocks = args.get("text", ""), blocks
+        message.updates += 1
+        return {"ok": True, "channel": message.channel, "ts": message.ts}
+
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        blocks = self._blocks(args)
+        if problems := block_problems(blocks, "message"):
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
+
+    def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = str(args.get("message_ts", "")).replace(".", "")
+        return {"ok": True, "permalink": f"https://demo.slack.com/archives/{args.get('channel')}/p{ts}"}
+
+    def _view(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        return json.loads(view) if isinstance(view, str) else dict(view or {})
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        issued = self.triggers.pop(str(args.get("trigger_id")), None)
+        if issued is None or time.monotonic() - issued[1] > TRIGGER_LIFETIME:
+            return {"ok": False, "error": "expired_trigger_id"}
+        view = self._view(args)
+        if problems := view_problems(view):
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        view_id = f"V{next(self._ids):08d}"
+        view.update(id=view_id, hash=f"h{next(self._ids)}", state={"values": {}})
+        self.views.by_id[view_id] = view
+        self.views.user_of[view_id] = issued[0]
+        return {"ok": True, "view": view}
+
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view_id = str(args.get("view_id"))
+        if view_id not in self.views.by_id:
+            return {"ok": False, "error": "not_found"}
+        if args.get("hash") and args["hash"] != self.views.by_id[view_id]["hash"]:
+            return {"ok": False, "error": "hash_conflict"}
+        view = self._view(args)
+        if problems := view_problems(view):
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        view.update(id=view_id, hash=f"h{next(self._ids)}", state={"values": {}})
+        self.views.by_id[view_id] = view
+        return {"ok": True, "view": view}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = self._view(args)
+        if problems := view_problems(view):
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        self.homes[str(args.get("user_id"))] = view
+        return {"ok": True, "view": view}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user"))
+        return {
+            "ok": True,
+            "user": {
+                "id": user,
+                "team_id": TEAM,
+                "name": user.lower(),
+                "tz": "America/New_York",
+                "tz_offset": -18000,
+                "locale": "en-US",
+            },
+        }
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if self.path.startswith("/response/"):
+                    standin.responses.append({"url": standin.url + self.path, **json.loads(body or "{}")})
+                    self._answer(200, "ok", {}, "text/plain")
+                    return
+                method = self.path.removeprefix("/api/")
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    args = json.loads(body or "{}")
+                else:
+                    args = {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or args.get("token")
+                status, payload, headers = standin._api(method, args, token)
+                self._answer(status, json.dumps(payload), headers, "application/json")
+
+            def _answer(self, status: int, body: str, headers: dict[str, str], kind: str) -> None:
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class SlackUser:
+    """One person in the workspace, acting through Slack: what they type and click reaches the app signed."""
+
+    def __init__(self, standin: SlackStandIn, app_url: str, signing_secret: str, user_id: str, team: str = TEAM):
+        self.standin = standin
+        self.app_url = app_url
+        self.signer = SignatureVerifier(signing_secret)
+        self.id = user_id
+        self.team = team
+
+    # --- sending --------------------------------------------------------------------------------------
+
+    def post(
+        self,
+        body: str,
+        content_type: str = "application/x-www-form-urlencoded",
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+    ) -> Answer:
+        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature or self.signer.generate_signature(timestamp=stamp, body=body),
+        }
+        request = urllib.request.Request(self.app_url, data=body.encode(), headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return Answer(response.status, response.read().decode())
+        except urllib.error.HTTPError as exc:
+            return Answer(exc.code, exc.read().decode())
+
+    def _response_url(self) -> str:
+        return f"{self.standin.url}/response/{next(self.standin._ids)}"
+
+    def command(self, text: str = "", command: str = "/refund") -> Answer:
+        form = {
+            "token": "legacy-unused",
+            "team_id": self.team,
+            "team_domain": "demo",
+            "channel_id": "C0GENERAL",
+            "channel_name": "general",
+            "user_id": self.id,
+            "user_name": self.id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0REFUND",
+            "response_url": self._response_url(),
+            "trigger_id": self.standin.issue_trigger(self.id),
+        }
+        return self.post(urllib.parse.urlencode(form))
+
+    def _payload(self, payload: dict[str, Any]) -> Answer:
+        base = {
+            "team": {"id": self.team, "domain": "demo"},
+            "user": {"id": self.id, "team_id": self.team},
+            "api_app_id": "A0REFUND",
+            "token": "legacy-unused",
+            "is_enterprise_install": False,
+        }
+        return self.post(urllib.parse.urlencode({"payload": json.dumps(base | payload)}))
+
+    def shortcut(self, callback_id: str) -> Answer:
+        return self._payload(
+            {
+                "type": "shortcut",
+                "callback_id": callback_id,
+                "action_ts": str(time.time()),
+                "trigger_id": self.standin.issue_trigger(self.id),
+            }
+        )
+
+    def click(self, message: Message, label: str) -> Answer:
+        """Press the button labelled ``label`` in a message, as Slack reports it."""
+        block_id, button = find_button(message.blocks, label)
+        action = {
+            "type": "button",
+            "action_id": button["action_id"],
+            "block_id": block_id,
+            "value": button.get("value", ""),
+            "text": button["text"],
+            "action_ts": str(time.time()),
+        }
+        return self._payload(
+            {
+                "type": "block_actions",
+                "trigger_id": self.standin.issue_trigger(self.id),
+                "container": {
+                    "type": "message",
+                    "message_ts": message.ts,
+                    "channel_id": message.channel,
+                    "is_ephemeral": False,
+                },
+                "channel": {"id": message.channel},
+                "message": {"ts": message.ts, "text": message.text, "blocks": message.blocks},
+                "response_url": self._response_url(),
+                "actions": [action],
+            }
+        )
+
+    def choose(self, view: dict[str, Any], label: str, option: str) -> Answer:
+        """Pick ``option`` in the select labelled ``label`` of an open modal (a dispatching select)."""
+        block_id, element = find_input(view, label)
+        chosen = find_option(element, option)
+        action = {
+            "type": element["type"],
+            "action_id": element["action_id"],
+            "block_id": block_id,
+            "selected_option": chosen,
+            "action_ts": str(time.time()),
+        }
+        return self._payload(
+            {
+                "type": "block_actions",
+                "trigger_id": self.standin.issue_trigger(self.id),
+                "container": {"type": "view", "view_id": view["id"]},
+                "view": view,
+                "actions": [action],
+            }
+        )
+
+    def submit(self, view: dict[str, Any], values: dict[str, str], *, view_id: str | None = None) -> Answer:
+        """Fill the inputs labelled as ``values`` says (text, number, or the visible text of an option) and submit."""
+        state: dict[str, dict[str, Any]] = {}
+        for block in view.get("blocks", []):
+            if block.get("type") != "input":
+                continue
+            element = block["element"]
+            label = block["label"]["text"]
+            typed = values.get(label)
+            if element["type"] in ("static_select", "external_select"):
+                selected = find_option(element, typed) if typed is not None else element.get("initial_option")
+                entry = {"type": element["type"], "selected_option": selected}
+            elif element["type"] == "checkboxes":
+                entry = {"type": "checkboxes", "selected_options": [find_option(element, typed)] if typed else []}
+            else:
+                entry = {"type": element["type"], "value": typed}
+            state[block["block_id"]] = {element["action_id"]: entry}
+        submitted = dict(view, id=view_id or view["id"], state={"values": state})
+        return self._payload(
+            {"type": "view_submission", "trigger_id": self.standin.issue_trigger(self.id), "view": submitted}
+        )
+
+
+def find_button(blocks: list[dict[str, Any]], label: str) -> tuple[str, dict[str, Any]]:
+    for block in blocks:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element.get("type") == "button" and element["text"]["text"] == label:
+                return block["block_id"], element
+        accessory = block.get("accessory") or {}
+        if accessory.get("type") == "button" and accessory["text"]["text"] == label:
+            return block["block_id"], accessory
+    raise AssertionError(f"no button labelled {label!r}; buttons: {button_labels(blocks)}")
+
+
+def button_labels(blocks: list[dict[str, Any]]) -> list[str]:
+    labels = []
+    for block in blocks:
+        for element in (block.get("elements") or []) + [block.get("accessory") or {}]:
+            if isinstance(element, dict) and element.get("type") == "button":
+                labels.append(element["text"]["text"])
+    return labels
+
+
+def find_input(view: dict[str, Any], label: str) -> tuple[str, dict[str, Any]]:
+    for block in view.get("blocks", []):
+        if block.get("type") == "input" and block["label"]["text"] == label:
+            return block["block_id"], block["element"]
+    labels = [b["label"]["text"] for b in view.get("blocks", []) if b.get("type") == "input"]
+    raise AssertionError(f"no input labelled {label!r}; inputs: {labels}")
+
+
+def find_option(element: dict[str, Any], text: str | None) -> dict[str, Any]:
+    for option in element.get("options", []):
+        if option["text"]["text"] == text or option["text"]["text"].startswith(f"{text} "):
+            return option
+    shown = [o["text"]["text"] for o in element.get("options", [])]
+    raise AssertionError(f"no option {text!r}; options: {shown}")
+
+
+def text_of(blocks: list[dict[str, Any]]) -> str:
+    """Everything a person reads in these blocks, as one string."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+                parts.append(node["text"])
+            for key, value in node.items():
+                if key != "text" or not isinstance(value, str):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(blocks)
+    return "\n".join(parts)
