@@ -1,24 +1,53 @@
-"""Composition root: settings → database (migrated) → policy. The CLI and the Slack app start from here."""
+"""Composition root: settings → database (migrated) → policy → Slack app, relay, HTTP or Socket Mode.
+
+`python app.py` and `refundbot serve` are the same entry point.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import socket
 import sys
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Engine, func, select
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.error import BoltError
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.blocks.render import render
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
-from storage.db import DatabaseError, prepare, session_factory
+from bot.handlers import register
+from bot.relay import Relay, web_client
+from bot.services.refunds import Deps
+from storage.db import DatabaseError, pending_migrations, prepare, session_factory
 from storage.repositories import PolicyConflict
-from storage.tables import ContractRow
 from storage.uow import SqlUnitOfWork
+
+log = logging.getLogger("refundbot")
+
+NO_SLACK = """refund-bot cannot start: Slack credentials are missing ({missing}).
+Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode), or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode),
+in the environment or in a .env file here. To get them, create the Slack app from manifest.yml:
+api.slack.com/apps → Create New App → From a manifest → paste manifest.yml → Install to Workspace; the README's
+"Creating the Slack app" section says where each value is."""
 
 
 class StartupError(Exception):
     """Why refund-bot cannot start, in one line for the operator."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -27,6 +56,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     policy: Policy
+    clock: Callable[[], datetime] = utc_now
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions)
@@ -42,26 +72,144 @@ def build_runtime(settings: Settings, now: datetime) -> Runtime:
     return Runtime(settings, engine, sessions, policy)
 
 
-def start(**overrides: object) -> Runtime:
-    """Everything start-up can trip on becomes a StartupError with a readable line, never a traceback."""
+def settings_or_fail(**overrides: object) -> Settings:
     try:
-        return build_runtime(load_settings(**overrides), datetime.now(UTC))
+        return load_settings(**overrides)
     except ConfigError as exc:
         raise StartupError(f"configuration: {exc}") from None
+
+
+def start(settings: Settings | None = None) -> Runtime:
+    """Everything start-up can trip on becomes a StartupError with a readable line, never a traceback."""
+    try:
+        return build_runtime(settings or settings_or_fail(), utc_now())
     except (DatabaseError, PolicyConflict) as exc:
         raise StartupError(str(exc)) from None
 
 
-def main() -> int:
+def health(engine: Engine) -> tuple[int, dict[str, Any]]:
+    """GET /healthz: the database answers and its schema is current."""
     try:
-        runtime = start()
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        pending = pending_migrations(engine)
+    except SQLAlchemyError as exc:
+        return 503, {"status": "unhealthy", "database": " ".join(str(exc.orig or exc).split())[:300]}
+    if pending:
+        return 503, {"status": "unhealthy", "migrations_pending": pending}
+    return 200, {"status": "ok", "database": "reachable", "migrations": "current"}
+
+
+@dataclass
+class Instance:
+    """One running refund-bot: its Slack app, its relay thread, and the HTTP entry points."""
+
+    runtime: Runtime
+    app: App
+    relay: Relay
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def build(cls, runtime: Runtime) -> Instance:
+        settings = runtime.settings
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        client = web_client(token, settings.slack_api_url)
+        owner = f"{socket.gethostname()}:{os.getpid()}:{id(runtime)}"
+        relay = Relay(runtime.sessions, client, render, owner=owner, clock=runtime.clock)
+        secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+        try:
+            app = App(client=client, signing_secret=secret, process_before_response=True)
+        except BoltError as exc:
+            raise StartupError(f"Slack refused SLACK_BOT_TOKEN: {exc}") from None
+        deps = Deps(uow=runtime.uow, clock=runtime.clock, policy=runtime.policy, delivered=relay.wake.set)
+        register(app, deps)
+        return cls(runtime, app, relay)
+
+    def start_relay(self) -> threading.Thread:
+        thread = threading.Thread(target=self.relay.run, args=(self.stop,), name="slack-relay", daemon=True)
+        thread.start()
+        return thread
+
+    def wsgi(self) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+        slack = SlackRequestHandler(self.app, path="/slack/events")
+        engine = self.runtime.engine
+
+        def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+                status, body = health(engine)
+                payload = json.dumps(body).encode()
+                start_response(
+                    f"{status} {'OK' if status == 200 else 'Service Unavailable'}",
+                    [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+                )
+                return [payload]
+            return slack(environ, start_response)
+
+        return application
+
+
+def _check_slack(settings: Settings) -> None:
+    socket_mode = settings.slack_app_token is not None
+    missing = [
+        name
+        for name, value in (
+            ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+            (
+                "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET",
+                settings.slack_app_token if socket_mode else settings.slack_signing_secret,
+            ),
+        )
+        if value is None
+    ]
+    if missing:
+        raise StartupError(NO_SLACK.format(missing=", ".join(missing)))
+
+
+def serve_http(settings: Settings) -> None:
+    """Production HTTP: gunicorn with threaded workers; each worker builds its own instance after the fork."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"0.0.0.0:{settings.port}")
+            self.cfg.set("workers", int(os.environ.get("WEB_CONCURRENCY", "2")))
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 8)
+            self.cfg.set("timeout", 30)
+
+        def load(self) -> Callable[..., Any]:
+            instance = Instance.build(start())
+            instance.start_relay()
+            return instance.wsgi()
+
+    Server().run()
+
+
+def serve_socket_mode(app_token: str) -> None:
+    """Development: Slack connects out over a WebSocket, so no public URL is needed."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    instance = Instance.build(start())
+    instance.start_relay()
+    SocketModeHandler(instance.app, app_token).start()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        settings = settings_or_fail()
+        _check_slack(settings)
+        runtime = start(settings)
+        Instance.build(runtime)  # fail fast on a refused token, before any worker starts
     except StartupError as exc:
-        print(f"refund-bot cannot start: {exc}", file=sys.stderr)
+        print(exc if str(exc).startswith("refund-bot") else f"refund-bot cannot start: {exc}", file=sys.stderr)
         return 2
-    with runtime.sessions() as session:
-        contracts = session.scalar(select(func.count()).select_from(ContractRow))
-    print(f"refund-bot: database {runtime.engine.url!r} is migrated; policy {runtime.policy.version} is in force.")
-    print(f"refund-bot: {contracts} contracts loaded; add more with `refundbot import FILE`.")
+    runtime.engine.dispose()
+    if runtime.settings.slack_app_token is not None:
+        serve_socket_mode(runtime.settings.slack_app_token.get_secret_value())
+    else:
+        serve_http(runtime.settings)
     return 0
 
 

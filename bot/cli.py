@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+import app
 from app import Runtime, StartupError, start
 from bot.services.importing import ImportRejected, import_contracts, read_import_file
 
@@ -23,6 +24,11 @@ def _runtime() -> Runtime:
 @click.group(help="refund-bot: refunds, disputes and mediation for a freelance marketplace, in Slack.")
 def cli() -> None:
     pass
+
+
+@cli.command(help="Run refund-bot: HTTP on PORT (gunicorn), or Socket Mode when SLACK_APP_TOKEN is set.")
+def serve() -> None:
+    sys.exit(app.main())
 
 
 @cli.command(help="Bring the database schema up to date (the app also does this when it starts).")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.error import URLError
@@ -27,6 +26,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.blocks.render import Rendered
 from storage.outbox import Claimed, MessageRef, OutboxRepository
 
 log = logging.getLogger("refundbot.relay")
@@ -69,12 +69,6 @@ class Undeliverable(Exception):
         super().__init__(error)
         self.error = error
         self.permanent = permanent
-
-
-@dataclass(frozen=True)
-class Rendered:
-    text: str
-    blocks: list[dict[str, Any]]
 
 
 Renderer = Callable[[str, dict[str, Any], str | None], Rendered]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -177,27 +177,40 @@ class CaseRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def _load(self, *where: ColumnElement[bool]) -> list[Case]:
+        """Cases with their active deadline read in one statement, so a decision committing in between can
+        never pair a waiting case with an already retired deadline."""
+        rows = self.session.execute(
+            select(CaseRow, DeadlineRow)
+            .outerjoin(DeadlineRow, and_(DeadlineRow.case_id == CaseRow.id, DeadlineRow.done_at.is_(None)))
+            .where(*where)
+            .order_by(CaseRow.opened_at, CaseRow.id, DeadlineRow.due_at)
+            .execution_options(populate_existing=True)
+        ).all()
+        cases: dict[str, Case] = {}
+        for row, deadline in rows:
+            if row.id not in cases:
+                cases[row.id] = self._case(row, deadline)
+        return list(cases.values())
+
     def get(self, team_id: str, case_id: str) -> Case | None:
-        row = self.session.get(CaseRow, case_id)
-        if row is None or row.team_id != team_id:  # another workspace's case does not exist for this one
-            return None
-        return self._case(row)
+        # Scoped by workspace: another workspace's case does not exist for this one.
+        found = self._load(CaseRow.id == case_id, CaseRow.team_id == team_id)
+        return found[0] if found else None
 
     def by_request_key(self, team_id: str, request_key: str) -> Case | None:
-        row = self.session.scalar(select(CaseRow).where(CaseRow.team_id == team_id, CaseRow.request_key == request_key))
-        return self._case(row) if row else None
+        found = self._load(CaseRow.team_id == team_id, CaseRow.request_key == request_key)
+        return found[0] if found else None
 
     def open_case_for_item(self, team_id: str, contract_id: str, item: ItemRef) -> Case | None:
-        row = self.session.scalar(
-            select(CaseRow).where(
-                CaseRow.team_id == team_id,
-                CaseRow.contract_id == contract_id,
-                CaseRow.item_kind == item.kind,
-                CaseRow.item_id == item.id,
-                CaseRow.closed_at.is_(None),
-            )
+        found = self._load(
+            CaseRow.team_id == team_id,
+            CaseRow.contract_id == contract_id,
+            CaseRow.item_kind == item.kind,
+            CaseRow.item_id == item.id,
+            CaseRow.closed_at.is_(None),
         )
-        return self._case(row) if row else None
+        return found[0] if found else None
 
     def held_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
         """What open cases on the item keep out of its refundable balance: requested minus refunded."""
@@ -213,16 +226,11 @@ class CaseRepository:
         return Money(int(held or 0), currency)
 
     def open_for_user(self, team_id: str, user_id: str) -> list[Case]:
-        rows = self.session.scalars(
-            select(CaseRow)
-            .where(
-                CaseRow.team_id == team_id,
-                CaseRow.closed_at.is_(None),
-                (CaseRow.client_id == user_id) | (CaseRow.freelancer_id == user_id),
-            )
-            .order_by(CaseRow.opened_at)
+        return self._load(
+            CaseRow.team_id == team_id,
+            CaseRow.closed_at.is_(None),
+            (CaseRow.client_id == user_id) | (CaseRow.freelancer_id == user_id),
         )
-        return [self._case(row) for row in rows]
 
     def add(self, case: Case) -> None:
         row = CaseRow(id=case.id, team_id=case.team_id, contract_id=case.contract_id)
@@ -333,12 +341,8 @@ class CaseRepository:
             at=event.at,
         )
 
-    def _case(self, row: CaseRow) -> Case:
-        deadline_row = self.session.scalar(
-            select(DeadlineRow)
-            .where(DeadlineRow.case_id == row.id, DeadlineRow.done_at.is_(None))
-            .order_by(DeadlineRow.due_at)
-        )
+    @staticmethod
+    def _case(row: CaseRow, deadline_row: DeadlineRow | None) -> Case:
         deadline = (
             Deadline(
                 DeadlineKind(deadline_row.kind),

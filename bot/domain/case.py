@@ -206,7 +206,7 @@ class Case:
 
     def approve(self, *, by: str, now: datetime) -> None:
         """Design §2.2, freelancer actions: Approve refunds the full requested amount."""
-        now = self._freelancer_may_answer(by, now)
+        now = self.ensure_freelancer_may_answer(by, now)
         self.refunded = self.refunded + self.requested
         self._record(self.state, RequestState.APPROVED, by=by, now=now, amount=self.requested)
         self._ledger(self.requested, by=by, now=now)
@@ -214,7 +214,7 @@ class Case:
 
     def adjust(self, amount: Money, *, note: str | None, by: str, now: datetime, policy: Policy) -> None:
         """Design §2.2, freelancer actions: Adjust refunds a smaller amount now, with an optional note."""
-        now = self._freelancer_may_answer(by, now)
+        now = self.ensure_freelancer_may_answer(by, now)
         if amount.currency != self.currency:
             raise CurrencyMismatch(amount.currency, self.currency)
         if not amount.is_positive:
@@ -230,7 +230,7 @@ class Case:
 
     def decline(self, *, reason: str, by: str, now: datetime, policy: Policy) -> None:
         """Design §2.2, freelancer actions: Decline needs a reason."""
-        now = self._freelancer_may_answer(by, now)
+        now = self.ensure_freelancer_may_answer(by, now)
         text = _checked_text(reason, "reason for declining", policy.reason_max_length, required=True)
         self.response = text
         self._record(self.state, RequestState.DECLINED, by=by, now=now, rationale=text)
@@ -252,7 +252,8 @@ class Case:
             raise DeadlineNotReached(self._due_at)
         self._record(self.state, RequestState.LAPSED, by=SCHEDULER, now=now)
 
-    def _freelancer_may_answer(self, by: str, now: datetime) -> datetime:
+    def ensure_freelancer_may_answer(self, by: str, now: datetime) -> datetime:
+        """Only the freelancer, only while the request waits, only inside the response window."""
         now = require_utc(now)
         if by != self.freelancer_id:
             raise NotYourCase(self.id, "freelancer")

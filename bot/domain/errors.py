@@ -124,3 +124,26 @@ class ConcurrentChange(Refused):
     def __init__(self, case_id: str) -> None:
         super().__init__(f"Case {case_id} changed while you were acting on it; nothing was applied. Look again.")
         self.case_id = case_id
+
+
+class CaseNotFound(Refused):
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"There is no case {case_id} in this workspace. `/refund list` shows your open cases.")
+
+
+class UnknownContract(Refused):
+    def __init__(self, contract_id: str) -> None:
+        super().__init__(f"Contract {contract_id} is not one of yours in this workspace.")
+
+
+class UnknownItem(Refused):
+    def __init__(self, contract_id: str) -> None:
+        super().__init__(f"That item is not part of contract {contract_id}; pick one from the list.")
+
+
+class ItemHasOpenCase(Refused):
+    """Design §2.1: one open case per item at a time."""
+
+    def __init__(self, item_label: str, case_id: str | None) -> None:
+        where = f", {case_id}" if case_id else ""
+        super().__init__(f"{item_label} already has an open case{where}; follow it there (`/refund list`).")

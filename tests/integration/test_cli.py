@@ -57,18 +57,27 @@ def test_a_missing_file_is_named(tmp_path):
 @pytest.mark.parametrize("command", [["refundbot", "migrate"], ["app.py"]])
 def test_bad_configuration_stops_start_up_with_one_line(tmp_path, env, says, command):
     args = [str(REFUNDBOT), *command[1:]] if command[0] == "refundbot" else [sys.executable, str(ROOT / "app.py")]
-    result = run(args, tmp_path, **env)
+    slack = {"SLACK_BOT_TOKEN": "xoxb-unused", "SLACK_SIGNING_SECRET": "unused"}  # so the database is reached
+    result = run(args, tmp_path, **slack, **env)
     assert result.returncode == 2
     assert says in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_app_starts_on_its_embedded_defaults(tmp_path):
+def test_app_without_slack_credentials_says_what_to_set_and_how(tmp_path):
     result = run([sys.executable, str(ROOT / "app.py")], tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "database sqlite:///refundbot.db is migrated; policy v1 is in force" in result.stdout
-    assert (tmp_path / "refundbot.db").exists()
+    assert result.returncode == 2
+    assert "Slack credentials are missing (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)" in result.stderr
+    assert "create the Slack app from manifest.yml" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "refundbot.db").exists()  # it stopped at once, before touching anything
+
+
+def test_socket_mode_needs_the_app_token_not_the_signing_secret(tmp_path):
+    result = run([sys.executable, str(ROOT / "app.py")], tmp_path, SLACK_APP_TOKEN="xapp-1")
+    assert result.returncode == 2
+    assert "Slack credentials are missing (SLACK_BOT_TOKEN)" in result.stderr
 
 
 def test_changing_policy_numbers_needs_a_new_version(tmp_path):

@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from bot.relay import MAX_ATTEMPTS, Relay, Rendered, web_client
+from bot.blocks.render import Rendered
+from bot.relay import MAX_ATTEMPTS, Relay, web_client
 from bot.services.messages import OutboxMessage, dm, group, response_url, thread
 from storage.outbox import OutboxRepository
 from storage.tables import OutboxRow

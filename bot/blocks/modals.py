@@ -1,0 +1,194 @@
+"""Modals: the /refund form (contract → item → amount → reason) and the freelancer's Adjust and Decline forms."""
+
+from __future__ import annotations
+
+import json
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    NumberInputElement,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.blocks import ids
+from bot.blocks.format import money, person, quote
+from bot.blocks.models import CaseView, RefundForm
+from bot.domain.money import Money, exponent
+
+REASON_LIMIT = 2000
+
+
+def _amount_input(currency: str, most: Money, label: str, hint: str, *, below: bool = False) -> InputBlock:
+    """A number_input with the currency's decimals; Slack checks the range, the server checks it again."""
+    places = exponent(currency)
+    one_unit = Money(1, currency)
+    highest = most.minor - 1 if below else most.minor
+    return InputBlock(
+        block_id=ids.AMOUNT_BLOCK,
+        label=label,
+        hint=hint,
+        element=NumberInputElement(
+            action_id=ids.AMOUNT_INPUT,
+            is_decimal_allowed=places > 0,
+            min_value=str(one_unit.amount),
+            max_value=str(Money(max(highest, 1), currency).amount),
+        ),
+    )
+
+
+def _text_input(
+    block_id: str, action_id: str, label: str, *, optional: bool = False, hint: str | None = None
+) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        optional=optional,
+        hint=hint,
+        element=PlainTextInputElement(action_id=action_id, multiline=True, max_length=REASON_LIMIT),
+    )
+
+
+def refund_modal(form: RefundForm) -> View:
+    """Design §3: contract → item (follows the contract) → amount (max: the refundable balance) → reason."""
+    contract_options = [Option(value=cid, text=f"{title} ({cid})"[:75]) for cid, title in form.contracts[:100]]
+    chosen_contract = next((o for o in contract_options if o.value == form.contract_id), None)
+    blocks: list[Block] = [
+        InputBlock(
+            block_id=ids.CONTRACT_BLOCK,
+            label="Contract",
+            dispatch_action=True,
+            element=StaticSelectElement(
+                action_id=ids.CONTRACT_PICKED,
+                placeholder="Choose a contract",
+                options=contract_options,
+                initial_option=chosen_contract,
+            ),
+        )
+    ]
+    if form.contract_id and form.currency:
+        if form.items:
+            options = [
+                Option(value=c.key, text=f"{c.label} · {money(Money(c.balance_minor, form.currency))} refundable"[:75])
+                for c in form.items[:100]
+            ]
+            blocks.append(
+                InputBlock(
+                    block_id=ids.ITEM_BLOCK,
+                    label="Item",
+                    dispatch_action=True,
+                    element=StaticSelectElement(
+                        action_id=ids.ITEM_PICKED,
+                        placeholder="Choose a milestone or week",
+                        options=options,
+                        initial_option=next((o for o in options if o.value == form.item_key), None),
+                    ),
+                )
+            )
+        else:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text="*No item of this contract can be refunded now.*")))
+        if form.unavailable:
+            notes = "\n".join(f"• {line}" for line in form.unavailable[:10])
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Not listed:\n{notes}"[:2000])]))
+    if (choice := form.item) and form.currency:
+        balance = Money(choice.balance_minor, form.currency)
+        paid = Money(choice.paid_minor, form.currency)
+        blocks += [
+            _amount_input(
+                form.currency,
+                balance,
+                f"Amount ({form.currency})",
+                f"Up to {money(balance)}: what is left of the {money(paid)} paid after earlier refunds.",
+            ),
+            _text_input(
+                ids.REASON_BLOCK,
+                ids.REASON_INPUT,
+                "Reason",
+                hint="What went wrong? The freelancer sees this, and a mediator would too.",
+            ),
+        ]
+    return View(
+        type="modal",
+        callback_id=ids.REFUND_MODAL,
+        title="Request a refund",
+        submit="Send request" if form.item else None,
+        close="Cancel",
+        private_metadata=json.dumps({"contract": form.contract_id, "item": form.item_key}),
+        blocks=blocks,
+    )
+
+
+def adjust_modal(case: CaseView) -> View:
+    """Refund a smaller amount now, with an optional note (design §2.2, freelancer actions)."""
+    requested = case.money(case.requested_minor)
+    return View(
+        type="modal",
+        callback_id=ids.ADJUST_MODAL,
+        title="Adjust the refund",
+        submit="Refund this amount",
+        close="Back",
+        private_metadata=case.id,
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"{person(case.client_id)} asked for {money(requested)} on *{case.item_label}*.\n"
+                    f"{quote(case.reason, 600)}"
+                )
+            ),
+            _amount_input(
+                case.currency,
+                requested,
+                f"Refund now ({case.currency})",
+                f"Less than {money(requested)}; to refund it all, use Approve.",
+                below=True,
+            ),
+            _text_input(ids.NOTE_BLOCK, ids.NOTE_INPUT, "Note to the client", optional=True),
+        ],
+    )
+
+
+def decline_modal(case: CaseView) -> View:
+    return View(
+        type="modal",
+        callback_id=ids.DECLINE_MODAL,
+        title="Decline the request",
+        submit="Decline",
+        close="Back",
+        private_metadata=case.id,
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"{person(case.client_id)} asked for {money(case.money(case.requested_minor))} on "
+                    f"*{case.item_label}*.\n{quote(case.reason, 600)}"
+                )
+            ),
+            _text_input(
+                ids.REASON_BLOCK,
+                ids.REASON_INPUT,
+                "Why are you declining?",
+                hint="The client sees this, and a mediator would too.",
+            ),
+        ],
+    )
+
+
+def no_contracts_modal() -> View:
+    return View(
+        type="modal",
+        title="Request a refund",
+        close="Close",
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text="You have no contracts as a client in this workspace, so there is nothing to refund yet. "
+                    "If you expected one, ask your marketplace's support to check that it was imported."
+                )
+            )
+        ],
+    )

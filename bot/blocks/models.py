@@ -1,0 +1,78 @@
+"""The small view models the block builders render. Plain JSON in and out, so the outbox can carry them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.domain.money import Money
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as one party sees it at one moment (a snapshot taken in the transaction that changed it)."""
+
+    id: str
+    contract_id: str
+    contract_title: str
+    contract_kind: str
+    item_label: str
+    client_id: str
+    freelancer_id: str
+    currency: str
+    paid_minor: int
+    refunded_before_minor: int  # refunded on the item by earlier cases
+    requested_minor: int
+    refunded_minor: int  # refunded by this case
+    offered_minor: int | None
+    reason: str
+    response: str | None
+    state: str
+    updated_by: str
+    updated_at: str
+    due_at: str | None
+    policy_version: str
+    next_step: dict[str, Any] | None = None  # the route of design §2.3, once the request is answered
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CaseView:
+        return cls(**data)
+
+    def money(self, minor: int) -> Money:
+        return Money(minor, self.currency)
+
+    @property
+    def due(self) -> datetime | None:
+        return datetime.fromisoformat(self.due_at) if self.due_at else None
+
+    @property
+    def at(self) -> datetime:
+        return datetime.fromisoformat(self.updated_at)
+
+
+@dataclass(frozen=True)
+class ItemChoice:
+    key: str  # "milestone:M-1" or "timesheet:2026-11-16"
+    label: str
+    paid_minor: int
+    balance_minor: int
+
+
+@dataclass(frozen=True)
+class RefundForm:
+    """What the /refund modal offers one client: their contracts, the chosen one's refundable items."""
+
+    contracts: list[tuple[str, str]]  # (id, title)
+    contract_id: str | None = None
+    currency: str | None = None
+    items: list[ItemChoice] = field(default_factory=list)
+    item_key: str | None = None
+    unavailable: list[str] = field(default_factory=list)  # why other items of the contract are not listed
+
+    @property
+    def item(self) -> ItemChoice | None:
+        return next((choice for choice in self.items if choice.key == self.item_key), None)

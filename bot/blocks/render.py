@@ -1,0 +1,57 @@
+"""Surface name → builder: how the relay turns an outbox row into what Slack shows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+from bot.blocks import request
+from bot.blocks.format import escape, person, when
+from bot.blocks.models import CaseView
+from bot.domain.case import SCHEDULER
+from bot.domain.errors import CaseMovedOn, Refused, WindowClosed
+
+FREELANCER_REQUEST = "freelancer_request"
+CLIENT_REQUEST = "client_request"
+THREAD_ROOT = "thread_root"
+TIMELINE = "timeline"
+NOTICE = "notice"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str  # the notification and screen-reader text
+    blocks: list[dict[str, Any]]
+
+
+_CASE_SURFACES: dict[str, tuple[Callable[..., list[Block]], bool, str]] = {
+    # surface: (builder, takes the thread permalink, notification text)
+    FREELANCER_REQUEST: (request.freelancer_request, True, "Refund request {id}: {state}"),
+    CLIENT_REQUEST: (request.client_request, True, "Your refund request {id}: {state}"),
+    THREAD_ROOT: (request.thread_root, False, "Case {id}"),
+    TIMELINE: (request.timeline_entry, False, "Case {id}: {state}"),
+}
+
+
+def render(surface: str, view: dict[str, Any], permalink: str | None) -> Rendered:
+    if surface == NOTICE:
+        return Rendered(view["text"], [b.to_dict() for b in request.notice(view["text"])])
+    builder, linked, summary = _CASE_SURFACES[surface]
+    case = CaseView.from_json(view)
+    blocks = builder(case, permalink) if linked else builder(case)
+    text = summary.format(id=case.id, state=request.OUTCOMES.get(case.state, case.state))
+    return Rendered(text, [block.to_dict() for block in blocks])
+
+
+def refusal_text(refusal: Refused) -> str:
+    """A refusal as its person reads it in Slack: names as mentions, instants in their own time zone."""
+    if isinstance(refusal, CaseMovedOn):
+        by = "when its deadline passed" if refusal.actor == SCHEDULER else f"by {person(refusal.actor)}"
+        outcome = request.OUTCOMES.get(refusal.outcome, refusal.outcome)
+        return f"Nothing changed: this request was already {outcome} {by} on {when(refusal.at)}."
+    if isinstance(refusal, WindowClosed):
+        return f"Nothing changed: the time to answer ended on {when(refusal.closed_at)}."
+    return escape(refusal.message)

@@ -1,0 +1,208 @@
+"""Messages of the refund-request stage: the freelancer's DM, the client's DM and the case thread (design §3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.blocks import ids
+from bot.blocks.format import money, person, quote, trim, when
+from bot.blocks.models import CaseView
+
+OUTCOMES = {
+    "awaiting_freelancer": "waiting for the freelancer",
+    "approved": "approved",
+    "adjusted": "partly refunded",
+    "declined": "declined",
+    "lapsed": "lapsed",
+    "withdrawn": "withdrawn",
+}
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=trim(text)))
+
+
+def _facts(case: CaseView, locale: str) -> SectionBlock:
+    before = case.money(case.refunded_before_minor)
+    return SectionBlock(
+        fields=[
+            MarkdownTextObject(text=f"*Contract*\n{case.contract_title} ({case.contract_id})"),
+            MarkdownTextObject(text=f"*Item*\n{case.item_label}"),
+            MarkdownTextObject(text=f"*Paid*\n{money(case.money(case.paid_minor), locale)}"),
+            MarkdownTextObject(text=f"*Already refunded*\n{money(before, locale)}"),
+            MarkdownTextObject(text=f"*Requested*\n{money(case.money(case.requested_minor), locale)}"),
+            MarkdownTextObject(text=f"*Case*\n{case.id} · policy {case.policy_version}"),
+        ]
+    )
+
+
+def _thread_link(permalink: str | None) -> ContextBlock:
+    text = f"<{permalink}|Open the case thread> for the full timeline." if permalink else "Case thread: posting…"
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
+def outcome_line(case: CaseView, locale: str) -> str:
+    """What happened, by whom, when and for how much: the line both parties read after a decision."""
+    by, at = person(case.updated_by), when(case.at)
+    refunded = money(case.money(case.refunded_minor), locale)
+    requested = money(case.money(case.requested_minor), locale)
+    match case.state:
+        case "approved":
+            return f":white_check_mark: *Approved* by {by} on {at}: {refunded} refunded in full."
+        case "adjusted":
+            return f":part_alternation_mark: *Adjusted* by {by} on {at}: {refunded} refunded of the {requested} asked."
+        case "declined":
+            return f":no_entry: *Declined* by {by} on {at}."
+        case "lapsed":
+            return f":hourglass: *Lapsed* on {at}: no answer came before the deadline."
+        case "withdrawn":
+            return f":leftwards_arrow_with_hook: *Withdrawn* by {by} on {at}."
+    return f"*{OUTCOMES.get(case.state, case.state).capitalize()}*"
+
+
+def next_step_line(case: CaseView) -> str | None:
+    """Design §2.3, shown to the client: the route "Request again" will take, and until when."""
+    step = case.next_step
+    if not step:
+        return None
+    until = f" until {when(datetime.fromisoformat(step['until']))}" if step.get("until") else ""
+    match step["route"]:
+        case "hourly_dispute":
+            route = f"an *hourly dispute*: this week's review window is open{until}"
+        case "mediation":
+            route = f"*non-binding mediation*: the review window has closed, but payment was recent enough{until}"
+        case "escrow_refund":
+            route = "the *escrow refund process*: the freelancer answers, then a mediator if you still disagree"
+        case _:
+            closed = when(datetime.fromisoformat(step["closed_at"])) if step.get("closed_at") else "earlier"
+            return f"*Next step:* none. The review window and the 30 days for mediation closed on {closed}."
+    return (
+        f"*Next step:* if you still disagree, *Request again* will take this to {route}. "
+        "Requesting again from Slack arrives in the next release; the route and its dates are kept on the case."
+    )
+
+
+def freelancer_request(case: CaseView, permalink: str | None, locale: str = "en_US") -> list[Block]:
+    """The freelancer's DM: the request with Approve / Adjust / Decline while it waits, the outcome after."""
+    blocks: list[Block] = [
+        HeaderBlock(text=f"Refund request {case.id}"),
+        _section(f"{person(case.client_id)} asks for a refund on *{case.item_label}*.\n*Reason*\n{quote(case.reason)}"),
+        _facts(case, locale),
+    ]
+    if case.state == "awaiting_freelancer" and case.due:
+        requested = money(case.money(case.requested_minor), locale)
+        blocks += [
+            _section(
+                f"*Please answer by {when(case.due)}.* If you do not, the request lapses and "
+                f"{person(case.client_id)} can take it further."
+            ),
+            ActionsBlock(
+                block_id=ids.REQUEST_ACTIONS,
+                elements=[
+                    ButtonElement(
+                        text="Approve",
+                        action_id=ids.APPROVE,
+                        value=case.id,
+                        style="primary",
+                        confirm=ConfirmObject(
+                            title="Approve the refund?",
+                            text=f"{requested} will be refunded to {person(case.client_id)}. This cannot be undone.",
+                            confirm="Approve",
+                            deny="Back",
+                        ),
+                    ),
+                    ButtonElement(text="Adjust", action_id=ids.ADJUST, value=case.id),
+                    ButtonElement(text="Decline", action_id=ids.DECLINE, value=case.id, style="danger"),
+                ],
+            ),
+        ]
+    else:
+        blocks += [DividerBlock(), _section(outcome_line(case, locale) + _response(case))]
+    blocks.append(_thread_link(permalink))
+    return blocks
+
+
+def client_request(case: CaseView, permalink: str | None, locale: str = "en_US") -> list[Block]:
+    """The client's DM: confirmation with Withdraw while pending; the outcome and the next step after."""
+    requested = money(case.money(case.requested_minor), locale)
+    blocks: list[Block] = [
+        HeaderBlock(text=f"Your refund request {case.id}"),
+        _section(
+            f"You asked {person(case.freelancer_id)} for {requested} on *{case.item_label}* "
+            f"({case.contract_title}).\n*Your reason*\n{quote(case.reason)}"
+        ),
+    ]
+    if case.state == "awaiting_freelancer" and case.due:
+        blocks += [
+            _section(f"{person(case.freelancer_id)} has until {when(case.due)} to approve, adjust or decline."),
+            ActionsBlock(
+                block_id=ids.CLIENT_ACTIONS,
+                elements=[
+                    ButtonElement(
+                        text="Withdraw",
+                        action_id=ids.WITHDRAW,
+                        value=case.id,
+                        confirm=ConfirmObject(
+                            title="Withdraw the request?",
+                            text="The case closes and nothing is refunded.",
+                            confirm="Withdraw",
+                            deny="Keep it",
+                        ),
+                    )
+                ],
+            ),
+        ]
+    else:
+        blocks += [DividerBlock(), _section(outcome_line(case, locale) + _response(case))]
+        if step := next_step_line(case):
+            blocks.append(_section(step))
+    blocks.append(_thread_link(permalink))
+    return blocks
+
+
+def _response(case: CaseView) -> str:
+    if not case.response:
+        return ""
+    label = "Reason" if case.state == "declined" else "Note"
+    return f"\n*{label}*\n{quote(case.response)}"
+
+
+def thread_root(case: CaseView, locale: str = "en_US") -> list[Block]:
+    """The top of the case thread in the parties' group DM: what the case is about; replies are its timeline."""
+    return [
+        _section(
+            f":receipt: *Case {case.id}*: {person(case.client_id)} asks {person(case.freelancer_id)} for a refund of "
+            f"{money(case.money(case.requested_minor), locale)} on *{case.item_label}* ({case.contract_title}). "
+            "Every step of this case is posted in this thread."
+        )
+    ]
+
+
+def timeline_entry(case: CaseView, locale: str = "en_US") -> list[Block]:
+    """One step of the case, as a reply in its thread."""
+    if case.state == "awaiting_freelancer":
+        text = (
+            f"{person(case.client_id)} requested {money(case.money(case.requested_minor), locale)} on "
+            f"{when(case.at)}.\n*Reason*\n{quote(case.reason)}"
+        )
+        if case.due:
+            text += f"\n{person(case.freelancer_id)} has until {when(case.due)} to answer."
+    else:
+        text = outcome_line(case, locale) + _response(case)
+    return [_section(text)]
+
+
+def notice(text: str) -> list[Block]:
+    return [_section(text)]

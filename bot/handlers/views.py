@@ -1,0 +1,92 @@
+"""Modal submissions. Problems go back onto the field they concern (response_action: errors); nothing is lost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.blocks import ids
+from bot.blocks.render import refusal_text
+from bot.domain import errors
+from bot.services import refunds
+from bot.services.refunds import AnswerRequest, Deps, RequestRefund
+
+# Which field of the form a refusal belongs on.
+_FIELD = {
+    errors.InvalidAmount: ids.AMOUNT_BLOCK,
+    errors.AmountNotPositive: ids.AMOUNT_BLOCK,
+    errors.AmountOverBalance: ids.AMOUNT_BLOCK,
+    errors.AmountNotBelowRequested: ids.AMOUNT_BLOCK,
+    errors.CurrencyMismatch: ids.AMOUNT_BLOCK,
+    errors.TextRequired: ids.REASON_BLOCK,
+    errors.TextTooLong: ids.REASON_BLOCK,
+    errors.UnknownContract: ids.CONTRACT_BLOCK,
+    errors.NotYourContract: ids.CONTRACT_BLOCK,
+}
+
+
+def _value(view: dict[str, Any], block_id: str) -> str | None:
+    entry = next(iter((view["state"]["values"].get(block_id) or {}).values()), None)
+    if not entry:
+        return None
+    if "selected_option" in entry:
+        return (entry["selected_option"] or {}).get("value")
+    return entry.get("value")
+
+
+def _errors(refusal: errors.Refused, present: list[str], fallback: str) -> dict[str, str]:
+    block = _FIELD.get(type(refusal), fallback)
+    if block == ids.REASON_BLOCK and isinstance(refusal, errors.TextTooLong | errors.TextRequired):
+        block = ids.NOTE_BLOCK if ids.NOTE_BLOCK in present else ids.REASON_BLOCK
+    return {block if block in present else fallback: refusal_text(refusal)[:300]}
+
+
+def on_refund_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
+    present = [b.get("block_id") for b in view.get("blocks", [])]
+    contract_id, item = _value(view, ids.CONTRACT_BLOCK), _value(view, ids.ITEM_BLOCK)
+    if not contract_id or not item:
+        missing = ids.CONTRACT_BLOCK if not contract_id else ids.ITEM_BLOCK
+        ack(response_action="errors", errors={missing: "Please choose one."})
+        return
+    command = RequestRefund(
+        team_id=body["team"]["id"],
+        user_id=body["user"]["id"],
+        contract_id=contract_id,
+        item_key=item,
+        amount=_value(view, ids.AMOUNT_BLOCK) or "",
+        reason=_value(view, ids.REASON_BLOCK) or "",
+        request_key=f"view:{view['id']}",
+    )
+    try:
+        refunds.request_refund(deps, command)
+    except errors.Refused as refusal:
+        ack(response_action="errors", errors=_errors(refusal, present, ids.ITEM_BLOCK))
+        return
+    ack()
+
+
+def on_answer_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
+    adjusting = view["callback_id"] == ids.ADJUST_MODAL
+    present = [b.get("block_id") for b in view.get("blocks", [])]
+    command = AnswerRequest(
+        team_id=body["team"]["id"],
+        user_id=body["user"]["id"],
+        case_id=view["private_metadata"],
+        action="adjust" if adjusting else "decline",
+        amount=_value(view, ids.AMOUNT_BLOCK) if adjusting else None,
+        text=_value(view, ids.NOTE_BLOCK if adjusting else ids.REASON_BLOCK),
+    )
+    try:
+        refunds.answer_request(deps, command)
+    except errors.Refused as refusal:
+        fallback = ids.AMOUNT_BLOCK if adjusting else ids.REASON_BLOCK
+        ack(response_action="errors", errors=_errors(refusal, present, fallback))
+        return
+    ack()
+
+
+def register(app: App, deps: Deps) -> None:
+    app.view(ids.REFUND_MODAL)(lambda ack, body, view: on_refund_submit(ack, body, view, deps))
+    for callback_id in (ids.ADJUST_MODAL, ids.DECLINE_MODAL):
+        app.view(callback_id)(lambda ack, body, view: on_answer_submit(ack, body, view, deps))

@@ -1,0 +1,364 @@
+"""Use cases of the refund-request stage: one function per thing a person does (design §5).
+
+Each opens the unit of work, loads, calls the domain, writes the case with its audit events, ledger entries,
+deadline and the outbox messages the change causes, and commits once. Nothing here talks to Slack.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from bot.blocks import render
+from bot.blocks.models import CaseView, ItemChoice, RefundForm
+from bot.domain.case import Case, RequestState
+from bot.domain.contract import Contract, ItemKind, ItemRef, refundable_balance
+from bot.domain.errors import (
+    CaseMovedOn,
+    CaseNotFound,
+    ConcurrentChange,
+    ItemHasOpenCase,
+    NotYourCase,
+    Refused,
+    UnknownContract,
+    UnknownItem,
+    utc_text,
+)
+from bot.domain.money import Money
+from bot.domain.policy import Policy
+from bot.domain.routing import route_after_request
+from bot.services.messages import OutboxMessage, dm, group, response_url, thread
+from bot.services.ports import UnitOfWork
+
+# Crockford's alphabet: no I, L, O or U to misread when someone types a case id.
+_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_case_id() -> str:
+    return "R-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the use cases need from the composition root."""
+
+    uow: Callable[[], UnitOfWork]
+    clock: Callable[[], datetime]
+    policy: Policy
+    new_case_id: Callable[[], str] = new_case_id
+    delivered: Callable[[], None] = lambda: None  # wakes this instance's relay after a commit
+
+
+class RequestRefund(BaseModel):
+    team_id: str
+    user_id: str
+    contract_id: str = Field(min_length=1)
+    item_key: str = Field(min_length=1)
+    amount: str
+    reason: str
+    request_key: str = Field(min_length=1, max_length=100)
+
+
+class AnswerRequest(BaseModel):
+    team_id: str
+    user_id: str
+    case_id: str
+    action: Literal["approve", "adjust", "decline"]
+    amount: str | None = None
+    text: str | None = None
+
+
+class WithdrawRequest(BaseModel):
+    team_id: str
+    user_id: str
+    case_id: str
+
+
+def item_key(ref: ItemRef) -> str:
+    return f"{ref.kind.value}:{ref.id}"
+
+
+def parse_item_key(key: str, contract_id: str) -> ItemRef:
+    kind, _, ident = key.partition(":")
+    try:
+        return ItemRef(ItemKind(kind), ident)
+    except ValueError:
+        raise UnknownItem(contract_id) from None
+
+
+def _policy(uow: UnitOfWork, version: str, current: Policy) -> Policy:
+    return uow.policies.get(version) or current
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+
+def refund_form(
+    deps: Deps, team_id: str, user_id: str, contract_id: str | None = None, item: str | None = None
+) -> RefundForm:
+    """The caller's contracts as client and, for the chosen one, every item they can ask a refund on now."""
+    now = deps.clock()
+    with deps.uow() as uow:
+        contracts = uow.contracts.for_client(team_id, user_id)
+        form = RefundForm(contracts=[(c.id, c.title) for c in contracts])
+        contract = next((c for c in contracts if c.id == contract_id), None)
+        if contract is None:
+            return form
+        choices: list[ItemChoice] = []
+        unavailable: list[str] = []
+        for candidate in uow.contracts.items(team_id, contract.id):
+            ref = candidate.ref
+            open_case = uow.cases.open_case_for_item(team_id, contract.id, ref)
+            if candidate.paid_at is None:
+                unavailable.append(f"{candidate.label}: not paid yet")
+            elif not deps.policy.request_window(candidate.paid_at).contains(now):
+                unavailable.append(
+                    f"{candidate.label}: paid on {utc_text(candidate.paid_at)[:15]}, over "
+                    f"{deps.policy.request_age_limit.days} days ago"
+                )
+            elif open_case is not None:
+                unavailable.append(f"{candidate.label}: case {open_case.id} is open")
+            else:
+                refunded = uow.ledger.refunded_on_item(team_id, contract.id, ref, contract.currency)
+                held = uow.cases.held_on_item(team_id, contract.id, ref, contract.currency)
+                balance = refundable_balance(candidate.paid, refunded, held)
+                if balance.is_positive:
+                    choices.append(ItemChoice(item_key(ref), candidate.label, candidate.paid.minor, balance.minor))
+                else:
+                    unavailable.append(f"{candidate.label}: already refunded in full")
+    return RefundForm(
+        contracts=form.contracts,
+        contract_id=contract.id,
+        currency=contract.currency,
+        items=choices,
+        item_key=item if any(c.key == item for c in choices) else None,
+        unavailable=unavailable,
+    )
+
+
+def case_status(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
+    """Only the case's parties see it (mediators too, once they exist)."""
+    with deps.uow() as uow:
+        case = uow.cases.get(team_id, case_id.strip().upper())
+        if case is None:
+            raise CaseNotFound(case_id)
+        if user_id not in (case.client_id, case.freelancer_id):
+            raise NotYourCase(case.id, "client or freelancer")
+        return _snapshot(uow, case, deps.clock(), deps.policy)
+
+
+def open_cases(deps: Deps, team_id: str, user_id: str) -> list[CaseView]:
+    with deps.uow() as uow:
+        return [_snapshot(uow, case, deps.clock(), deps.policy) for case in uow.cases.open_for_user(team_id, user_id)]
+
+
+def case_for_answer(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
+    """The case behind an Adjust or Decline button, refused early if the click is stale or not the freelancer's."""
+    with deps.uow() as uow:
+        case = uow.cases.get(team_id, case_id)
+        if case is None:
+            raise CaseNotFound(case_id)
+        case.ensure_freelancer_may_answer(user_id, deps.clock())
+        return _snapshot(uow, case, deps.clock(), deps.policy)
+
+
+# --- changing ---------------------------------------------------------------------------------------------
+
+
+def request_refund(deps: Deps, cmd: RequestRefund) -> Case:
+    """The client asks; a resubmission of the same form finds the case the first one opened."""
+    now = deps.clock()
+    with deps.uow() as uow:
+        already = uow.cases.by_request_key(cmd.team_id, cmd.request_key)
+        if already is not None:
+            return already
+        contract = uow.contracts.get(cmd.team_id, cmd.contract_id)
+        if contract is None or contract.client_id != cmd.user_id:
+            raise UnknownContract(cmd.contract_id)
+        ref = parse_item_key(cmd.item_key, contract.id)
+        item = uow.contracts.item(cmd.team_id, contract.id, ref)
+        if item is None:
+            raise UnknownItem(contract.id)
+        if (open_case := uow.cases.open_case_for_item(cmd.team_id, contract.id, ref)) is not None:
+            raise ItemHasOpenCase(item.label, open_case.id)
+        case = Case.open_request(
+            case_id=deps.new_case_id(),
+            contract=contract,
+            item=item,
+            amount=Money.parse(cmd.amount, contract.currency),
+            reason=cmd.reason,
+            refunded=uow.ledger.refunded_on_item(cmd.team_id, contract.id, ref, contract.currency),
+            held=uow.cases.held_on_item(cmd.team_id, contract.id, ref, contract.currency),
+            by=cmd.user_id,
+            now=now,
+            policy=deps.policy,
+        )
+        case.request_key = cmd.request_key
+        uow.cases.add(case)
+        view = _snapshot(uow, case, now, deps.policy, contract).as_json()
+        _queue(
+            uow,
+            case,
+            now,
+            [
+                OutboxMessage(
+                    case.id,
+                    f"{case.id}:thread",
+                    group(case.client_id, case.freelancer_id),
+                    render.THREAD_ROOT,
+                    view,
+                    message_key=f"{case.id}:thread",
+                ),
+                *_case_messages(case, view),
+            ],
+        )
+        uow.commit()
+    deps.delivered()
+    return case
+
+
+def _told_what_happened(deps: Deps, team_id: str, case_id: str, lost: ConcurrentChange) -> Refused:
+    """The loser of a race hears the winner's outcome (who, what, when), not just that it lost."""
+    with deps.uow() as uow:
+        case = uow.cases.get(team_id, case_id)
+    if case is None or case.updated_at is None:
+        return lost
+    return CaseMovedOn(case.id, case.state, case.updated_by, case.updated_at)
+
+
+def answer_request(deps: Deps, cmd: AnswerRequest) -> Case:
+    """The freelancer approves, adjusts or declines; both parties' messages and the thread follow."""
+    try:
+        return _answer(deps, cmd)
+    except ConcurrentChange as lost:
+        raise _told_what_happened(deps, cmd.team_id, cmd.case_id, lost) from None
+
+
+def _answer(deps: Deps, cmd: AnswerRequest) -> Case:
+    now = deps.clock()
+    with deps.uow() as uow:
+        case = uow.cases.get(cmd.team_id, cmd.case_id)
+        if case is None:
+            raise CaseNotFound(cmd.case_id)
+        policy = _policy(uow, case.policy_version, deps.policy)
+        if cmd.action == "approve":
+            case.approve(by=cmd.user_id, now=now)
+        elif cmd.action == "adjust":
+            amount = Money.parse(cmd.amount or "", case.currency)
+            case.adjust(amount, note=cmd.text, by=cmd.user_id, now=now, policy=policy)
+        else:
+            case.decline(reason=cmd.text or "", by=cmd.user_id, now=now, policy=policy)
+        uow.cases.save(case)
+        _queue(uow, case, now, _case_messages(case, _snapshot(uow, case, now, policy).as_json()))
+        uow.commit()
+    deps.delivered()
+    return case
+
+
+def withdraw_request(deps: Deps, cmd: WithdrawRequest) -> Case:
+    try:
+        return _withdraw(deps, cmd)
+    except ConcurrentChange as lost:
+        raise _told_what_happened(deps, cmd.team_id, cmd.case_id, lost) from None
+
+
+def _withdraw(deps: Deps, cmd: WithdrawRequest) -> Case:
+    now = deps.clock()
+    with deps.uow() as uow:
+        case = uow.cases.get(cmd.team_id, cmd.case_id)
+        if case is None:
+            raise CaseNotFound(cmd.case_id)
+        case.withdraw(by=cmd.user_id, now=now)
+        uow.cases.save(case)
+        _queue(uow, case, now, _case_messages(case, _snapshot(uow, case, now, deps.policy).as_json()))
+        uow.commit()
+    deps.delivered()
+    return case
+
+
+def tell(deps: Deps, team_id: str, user_id: str, url: str, refusal: Refused, key: str) -> None:
+    """Answer a click that changed nothing (stale, foreign, too late) privately, through its response_url."""
+    with deps.uow() as uow:
+        message = OutboxMessage(
+            f"user:{user_id}", f"notice:{key}", response_url(url), render.NOTICE, {"text": render.refusal_text(refusal)}
+        )
+        uow.outbox.add(team_id, message, deps.clock())
+        uow.commit()
+    deps.delivered()
+
+
+# --- what the parties see ---------------------------------------------------------------------------------
+
+
+def _case_messages(case: Case, view: dict[str, Any]) -> list[OutboxMessage]:
+    """After each transition: a line in the case thread, and both parties' DMs brought up to date."""
+    step = case.transitions
+    return [
+        OutboxMessage(case.id, f"{case.id}:timeline:{step}", thread(f"{case.id}:thread"), render.TIMELINE, view),
+        OutboxMessage(
+            case.id,
+            f"{case.id}:freelancer:{step}",
+            dm(case.freelancer_id),
+            render.FREELANCER_REQUEST,
+            view,
+            message_key=f"{case.id}:freelancer",
+        ),
+        OutboxMessage(
+            case.id,
+            f"{case.id}:client:{step}",
+            dm(case.client_id),
+            render.CLIENT_REQUEST,
+            view,
+            message_key=f"{case.id}:client",
+        ),
+    ]
+
+
+def _queue(uow: UnitOfWork, case: Case, now: datetime, messages: list[OutboxMessage]) -> None:
+    for message in messages:
+        uow.outbox.add(case.team_id, message, now)
+
+
+def _snapshot(uow: UnitOfWork, case: Case, now: datetime, policy: Policy, contract: Contract | None = None) -> CaseView:
+    contract = contract or uow.contracts.get(case.team_id, case.contract_id)
+    if contract is None:
+        raise UnknownContract(case.contract_id)
+    on_item = uow.ledger.refunded_on_item(case.team_id, case.contract_id, case.item, case.currency)
+    next_step = None
+    if case.state in (RequestState.DECLINED, RequestState.LAPSED, RequestState.ADJUSTED):
+        item = uow.contracts.item(case.team_id, case.contract_id, case.item)
+        if item is not None and item.paid_at is not None:
+            route = route_after_request(contract.kind, item, now, policy)
+            next_step = {
+                "route": route.kind.value,
+                "until": route.until.isoformat() if route.until else None,
+                "closed_at": route.closed_at.isoformat() if route.closed_at else None,
+            }
+    return CaseView(
+        id=case.id,
+        contract_id=contract.id,
+        contract_title=contract.title,
+        contract_kind=contract.kind.value,
+        item_label=case.item_label,
+        client_id=case.client_id,
+        freelancer_id=case.freelancer_id,
+        currency=case.currency,
+        paid_minor=case.paid.minor,
+        refunded_before_minor=(on_item - case.refunded).minor,
+        requested_minor=case.requested.minor,
+        refunded_minor=case.refunded.minor,
+        offered_minor=case.offered.minor if case.offered else None,
+        reason=case.reason,
+        response=case.response,
+        state=case.state,
+        updated_by=case.updated_by,
+        updated_at=(case.updated_at or case.opened_at).isoformat(),
+        due_at=case.deadline.due_at.isoformat() if case.deadline else None,
+        policy_version=case.policy_version,
+        next_step=next_step,
+    )

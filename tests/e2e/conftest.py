@@ -1,0 +1,106 @@
+"""The real app over real HTTP against the local Slack stand-in, on SQLite and PostgreSQL."""
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from sqlalchemy import func, select
+
+from app import Instance, build_runtime
+from bot.config import load_settings
+from bot.services.importing import import_contracts, read_import_file
+from storage.tables import CaseRow
+from tests.slack_standin import SlackStandIn, SlackUser
+
+SECRET = "e2e-signing-secret"
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # the demo set's week: see examples/demo.yaml
+CLIENT, FREELANCER, STRANGER = "U0CLIENT01", "U0FREELA01", "U0STRANGER"
+
+
+class ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Bot:
+    instance: Instance
+    url: str
+    standin: SlackStandIn
+    clock: Clock
+
+    def user(self, user_id: str) -> SlackUser:
+        return SlackUser(self.standin, f"{self.url}/slack/events", SECRET, user_id)
+
+    def drain(self, rounds: int = 50) -> None:
+        """Deliver everything the outbox holds now (the relay thread's work, done in the test's own time)."""
+        for _ in range(rounds):
+            if not self.instance.relay.run_once():
+                return
+        raise AssertionError("the outbox never emptied")
+
+    def count(self, table, **where) -> int:
+        with self.instance.runtime.sessions() as session:
+            query = select(func.count()).select_from(table)
+            for name, value in where.items():
+                query = query.where(getattr(table, name) == value)
+            return session.scalar(query)
+
+    def case(self, case_id: str) -> CaseRow:
+        with self.instance.runtime.sessions() as session:
+            return session.get(CaseRow, case_id)
+
+    def only_case_id(self) -> str:
+        with self.instance.runtime.sessions() as session:
+            [case_id] = session.scalars(select(CaseRow.id)).all()
+            return case_id
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    server = SlackStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bot(database_url, standin) -> Iterator[Bot]:
+    settings = load_settings(
+        database_url=database_url,
+        slack_bot_token="xoxb-e2e",
+        slack_signing_secret=SECRET,
+        slack_api_url=standin.api_url,
+    )
+    runtime = build_runtime(settings, NOW)
+    clock = Clock()
+    runtime.clock = clock
+    import_contracts(read_import_file(DEMO), runtime.uow(), NOW, runtime.policy)
+    instance = Instance.build(runtime)
+    server = make_server("127.0.0.1", 0, instance.wsgi(), server_class=ThreadingServer, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Bot(instance, f"http://127.0.0.1:{server.server_port}", standin, clock)
+    server.shutdown()
+    server.server_close()
+    runtime.engine.dispose()

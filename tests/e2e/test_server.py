@@ -1,0 +1,106 @@
+"""`python app.py` for real: gunicorn workers, /healthz, signed requests, and the relay thread delivering."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import CLIENT, SECRET
+from tests.slack_standin import SlackUser, text_of
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = """
+team_id: T0DEMO01
+contracts:
+  - {{id: C-100, title: Logo redesign, kind: fixed_price, currency: USD, client: U0CLIENT01, freelancer: U0FREELA01,
+     milestones: [{{id: M-1, title: Concepts, amount: "250.00", status: released, released_at: "{paid}"}}]}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(check, seconds: float = 30.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def healthz(url: str):
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            return response.status, response.read().decode()
+    except OSError:
+        return None
+
+
+@pytest.fixture
+def server(standin, tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POLICY_", "DATABASE_"))} | {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'refundbot.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-e2e",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": standin.api_url,
+        "PORT": str(port),
+    }
+    # This server runs on the real clock, so its contract was paid yesterday, whatever day the tests run.
+    paid = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    contracts = tmp_path / "contracts.yaml"
+    contracts.write_text(CONTRACTS.format(paid=paid))
+    subprocess.run(
+        [str(Path(sys.executable).parent / "refundbot"), "import", str(contracts)],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: process.poll() is not None or healthz(url))
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_the_production_server_answers_health_and_signed_slack_requests(server, standin):
+    status, body = healthz(server)
+    assert status == 200
+    assert '"migrations": "current"' in body
+    client = SlackUser(standin, f"{server}/slack/events", SECRET, CLIENT)
+    assert "*/refund list*" in text_of(client.command("help").json["blocks"])
+    assert client.post("command=%2Frefund&text=help", signature="v0=forged").status == 401
+
+
+def test_the_relay_thread_delivers_without_being_asked(server, standin):
+    client = SlackUser(standin, f"{server}/slack/events", SECRET, CLIENT)
+    client.command("")
+    client.choose(standin.latest_view(CLIENT), "Contract", "Logo redesign")
+    client.choose(standin.latest_view(CLIENT), "Item", "Milestone “Concepts”")
+    answer = client.submit(standin.latest_view(CLIENT), {"Amount (USD)": "25.00", "Reason": "Off-brief."})
+    assert answer.status == 200
+    wait_for(lambda: standin.dms("U0FREELA01"))
+    assert "Refund request R-" in text_of(standin.dms("U0FREELA01")[0].blocks)
