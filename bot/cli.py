@@ -11,6 +11,7 @@ import click
 import app
 from app import Runtime, StartupError, start
 from bot.services.importing import ImportRejected, import_contracts, read_import_file
+from storage.outbox import OutboxRepository
 
 
 def _runtime() -> Runtime:
@@ -29,6 +30,19 @@ def cli() -> None:
 @cli.command(help="Run refund-bot: HTTP on PORT (gunicorn), or Socket Mode when SLACK_APP_TOKEN is set.")
 def serve() -> None:
     sys.exit(app.main())
+
+
+@cli.command(help="Show the Slack outbox: messages pending, sent and dead, and why the dead ones failed.")
+@click.option("--dead", "dead_limit", default=20, show_default=True, help="How many dead messages to list.")
+def outbox(dead_limit: int) -> None:
+    runtime = _runtime()
+    with runtime.sessions() as session:
+        queue = OutboxRepository(session)
+        counts = queue.counts()
+        dead = queue.dead_rows(dead_limit)
+    click.echo(", ".join(f"{counts.get(status, 0)} {status}" for status in ("pending", "sent", "dead")))
+    for row_id, stream, surface, error in dead:
+        click.echo(f"dead #{row_id} case {stream} {surface}: {error}")
 
 
 @cli.command(help="Bring the database schema up to date (the app also does this when it starts).")

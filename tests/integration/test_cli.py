@@ -3,13 +3,19 @@
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.services.messages import OutboxMessage, dm
+from storage.db import prepare, session_factory
+from storage.outbox import OutboxRepository
+
 ROOT = Path(__file__).resolve().parents[2]
 REFUNDBOT = Path(sys.executable).parent / "refundbot"
 DEMO = ROOT / "examples" / "demo.yaml"
+NOW_FOR_OUTBOX = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -87,3 +93,17 @@ def test_changing_policy_numbers_needs_a_new_version(tmp_path):
     assert "POLICY_VERSION=v1 is already stored with other numbers (response_window)" in changed.stderr
     bumped = run([str(REFUNDBOT), "migrate"], tmp_path, POLICY_RESPONSE_WINDOW="P5D", POLICY_VERSION="v2")
     assert bumped.returncode == 0, bumped.stderr
+
+
+def test_outbox_shows_what_is_pending_and_why_dead_messages_failed(tmp_path):
+    engine = prepare(f"sqlite:///{tmp_path / 'refundbot.db'}")
+    with session_factory(engine).begin() as session:
+        queue = OutboxRepository(session)
+        for key in ("a", "b"):
+            queue.add("T0DEMO01", OutboxMessage("R-1", key, dm("U0X"), "notice", {"text": key}), NOW_FOR_OUTBOX)
+        [claimed] = queue.claim("relay", NOW_FOR_OUTBOX, timedelta(minutes=1), 10)
+        queue.dead(claimed.id, "relay", "channel_not_found")
+    engine.dispose()
+    result = run([str(REFUNDBOT), "outbox"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["1 pending, 0 sent, 1 dead", "dead #1 case R-1 notice: channel_not_found"]

@@ -1,0 +1,239 @@
+"""Block builders are pure: the same view model gives the same blocks, checked by value and by Slack's rules."""
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.blocks import ids, modals, replies, request
+from bot.blocks.format import escape, money, quote, trim, when
+from bot.blocks.models import CaseView, ItemChoice, RefundForm
+from bot.blocks.render import CLIENT_REQUEST, FREELANCER_REQUEST, NOTICE, THREAD_ROOT, TIMELINE, refusal_text, render
+from bot.domain.errors import AmountOverBalance, CaseMovedOn, WindowClosed
+from bot.domain.money import Money
+from tests.slack_standin import block_problems, button_labels, text_of, view_problems
+
+CASE = CaseView(
+    id="R-7K3Q9A",
+    contract_id="C-100",
+    contract_title="Logo redesign",
+    contract_kind="fixed_price",
+    item_label="Milestone “Concepts”",
+    client_id="U0CLIENT01",
+    freelancer_id="U0FREELA01",
+    currency="USD",
+    paid_minor=25000,
+    refunded_before_minor=5000,
+    requested_minor=10000,
+    refunded_minor=0,
+    offered_minor=None,
+    reason="Off-brief <!channel>",
+    response=None,
+    state="awaiting_freelancer",
+    updated_by="U0CLIENT01",
+    updated_at="2026-11-25T10:00:00+00:00",
+    due_at="2026-11-28T10:00:00+00:00",
+    policy_version="v1",
+)
+DUE = "<!date^1795860000^{date_short_pretty} at {time}|Sat 28 Nov 2026 10:00 UTC>"
+
+
+def dicts(blocks):
+    return [block.to_dict() for block in blocks]
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "locale", "shown"),
+    [
+        (123450, "USD", "en_US", "$1,234.50"),
+        (123450, "USD", "de_DE", "1.234,50\xa0$"),
+        (60000, "JPY", "en_US", "¥60,000"),
+        (120500, "KWD", "en_US", "KWD\xa0120.500"),
+        (5, "IQD", "en_US", "IQD\xa00.005"),  # ISO's three decimals, where CLDR would show none
+    ],
+)
+def test_money_uses_the_locale_and_the_iso_exponent(minor, currency, locale, shown):
+    assert money(Money(minor, currency), locale) == shown
+
+
+def test_dates_are_slack_tokens_with_a_utc_fallback():
+    assert when(datetime(2026, 11, 28, 10, 0, tzinfo=UTC)) == DUE
+
+
+def test_peoples_text_is_escaped_quoted_and_trimmed():
+    assert escape("<!channel> & <https://evil|bank>") == "&lt;!channel&gt; &amp; &lt;https://evil|bank&gt;"
+    assert quote("one\ntwo") == "> one\n> two"
+    assert quote("x" * 2000, limit=10) == "> xxxxxxxxx…"
+    assert len(trim("y" * 5000)) == 3000
+    assert trim("y" * 5000).endswith("(the rest is in the case thread)")
+
+
+def test_freelancer_message_while_waiting():
+    blocks = dicts(request.freelancer_request(CASE, "https://demo.slack.com/archives/G1/p1"))
+    assert block_problems(blocks, "message") == []
+    assert blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Refund request R-7K3Q9A", "emoji": True},
+    }
+    shown = text_of(blocks)
+    assert "*Already refunded*\n$50.00" in shown
+    assert "> Off-brief &lt;!channel&gt;" in shown  # no ping for everyone from a client's reason
+    assert f"*Please answer by {DUE}.*" in shown
+    assert button_labels(blocks) == ["Approve", "Adjust", "Decline"]
+    actions = next(b for b in blocks if b["type"] == "actions")
+    assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
+        (ids.APPROVE, "R-7K3Q9A"),
+        (ids.ADJUST, "R-7K3Q9A"),
+        (ids.DECLINE, "R-7K3Q9A"),
+    ]
+    assert actions["elements"][0]["confirm"]["text"]["text"] == (
+        "$100.00 will be refunded to <@U0CLIENT01>. This cannot be undone."
+    )
+    assert blocks[-1]["elements"][0]["text"] == (
+        "<https://demo.slack.com/archives/G1/p1|Open the case thread> for the full timeline."
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "changes", "line"),
+    [
+        ("approved", {"refunded_minor": 10000}, ":white_check_mark: *Approved* by <@U0FREELA01>"),
+        (
+            "adjusted",
+            {"refunded_minor": 4000, "offered_minor": 4000, "response": "Two of five"},
+            "*Adjusted* by <@U0FREELA01> on <!date^1795687200^{date_short_pretty} at {time}|Thu 26 Nov 2026 "
+            "10:00 UTC>: $40.00 refunded of the $100.00 asked.",
+        ),
+        ("declined", {"response": "As briefed"}, ":no_entry: *Declined* by <@U0FREELA01>"),
+        ("lapsed", {"updated_by": "scheduler"}, "no answer came before the deadline"),
+        ("withdrawn", {"updated_by": "U0CLIENT01"}, "*Withdrawn* by <@U0CLIENT01>"),
+    ],
+)
+def test_after_a_decision_the_buttons_go_and_the_outcome_shows(state, changes, line):
+    fields = {"updated_by": "U0FREELA01", "updated_at": "2026-11-26T10:00:00+00:00"} | changes
+    decided = replace(CASE, state=state, due_at=None, **fields)
+    for blocks in (dicts(request.freelancer_request(decided, None)), dicts(request.client_request(decided, None))):
+        assert block_problems(blocks, "message") == []
+        assert button_labels(blocks) == []
+        assert line in text_of(blocks)
+        assert "Case thread: posting…" in text_of(blocks)
+
+
+def test_client_message_offers_withdraw_only_while_waiting():
+    blocks = dicts(request.client_request(CASE, None))
+    assert button_labels(blocks) == ["Withdraw"]
+    assert f"<@U0FREELA01> has until {DUE} to approve, adjust or decline." in text_of(blocks)
+
+
+@pytest.mark.parametrize(
+    ("step", "says"),
+    [
+        ({"route": "escrow_refund"}, "the *escrow refund process*"),
+        (
+            {"route": "hourly_dispute", "until": "2026-11-28T00:00:00+00:00"},
+            "an *hourly dispute*: this week's review window is open until <!date^",
+        ),
+        ({"route": "mediation", "until": "2026-12-23T06:00:00+00:00"}, "*non-binding mediation*"),
+        (
+            {"route": "closed", "closed_at": "2026-12-23T06:00:00+00:00"},
+            "*Next step:* none. The review window and the 30 days",
+        ),
+    ],
+)
+def test_the_client_sees_the_next_step_the_policy_allows(step, says):
+    declined = replace(CASE, state="declined", due_at=None, response="No", next_step=step)
+    assert says in text_of(dicts(request.client_request(declined, None)))
+
+
+def test_the_case_thread_opens_with_the_case_and_grows_a_line_per_step():
+    assert "*Case R-7K3Q9A*: <@U0CLIENT01> asks <@U0FREELA01> for a refund of $100.00" in text_of(
+        dicts(request.thread_root(CASE))
+    )
+    assert f"<@U0FREELA01> has until {DUE} to answer." in text_of(dicts(request.timeline_entry(CASE)))
+
+
+def test_refund_modal_without_a_contract_chosen_shows_only_the_contract_select():
+    view = modals.refund_modal(RefundForm(contracts=[("C-100", "Logo redesign")])).to_dict()
+    assert view_problems(view) == []
+    assert [b["block_id"] for b in view["blocks"]] == [ids.CONTRACT_BLOCK]
+    assert "submit" not in view  # nothing to send yet
+    assert view["blocks"][0]["dispatch_action"] is True
+
+
+def test_refund_modal_with_an_item_caps_the_amount_and_explains_what_is_missing():
+    form = RefundForm(
+        contracts=[("C-100", "Logo redesign")],
+        contract_id="C-100",
+        currency="USD",
+        items=[ItemChoice("milestone:M-1", "Milestone “Concepts”", 25000, 20000)],
+        item_key="milestone:M-1",
+        unavailable=["Milestone “Final files”: not paid yet"],
+    )
+    view = modals.refund_modal(form).to_dict()
+    assert view_problems(view) == []
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
+        ids.CONTRACT_BLOCK,
+        ids.ITEM_BLOCK,
+        ids.AMOUNT_BLOCK,
+        ids.REASON_BLOCK,
+    ]
+    amount = next(b for b in view["blocks"] if b.get("block_id") == ids.AMOUNT_BLOCK)
+    assert amount["element"] == {
+        "type": "number_input",
+        "action_id": ids.AMOUNT_INPUT,
+        "is_decimal_allowed": True,
+        "min_value": "0.01",
+        "max_value": "200.00",
+    }
+    assert amount["hint"]["text"] == "Up to $200.00: what is left of the $250.00 paid after earlier refunds."
+    assert "• Milestone “Final files”: not paid yet" in text_of(view["blocks"])
+    assert json.loads(view["private_metadata"]) == {"contract": "C-100", "item": "milestone:M-1"}
+
+
+def test_adjust_modal_allows_less_than_requested_only():
+    view = modals.adjust_modal(CASE).to_dict()
+    assert view_problems(view) == []
+    amount = next(b for b in view["blocks"] if b.get("block_id") == ids.AMOUNT_BLOCK)
+    assert (amount["element"]["min_value"], amount["element"]["max_value"]) == ("0.01", "99.99")
+    assert view["private_metadata"] == "R-7K3Q9A"
+
+
+def test_decline_modal_requires_a_reason():
+    view = modals.decline_modal(CASE).to_dict()
+    assert view_problems(view) == []
+    reason = next(b for b in view["blocks"] if b.get("block_id") == ids.REASON_BLOCK)
+    assert reason.get("optional", False) is False
+    assert reason["element"]["max_length"] == 2000
+
+
+def test_replies_list_and_status():
+    assert "You have no open cases." in text_of(dicts(replies.list_reply([], "U0CLIENT01")))
+    listed = text_of(dicts(replies.list_reply([CASE], "U0FREELA01")))
+    assert (
+        f"*R-7K3Q9A* · Milestone “Concepts” (Logo redesign) · <@U0CLIENT01> asked $100.00 · waiting for the "
+        f"freelancer · answer due {DUE}" in listed
+    )
+    assert "Status: waiting for the freelancer, until" in text_of(dicts(replies.status_reply(CASE)))
+
+
+def test_render_gives_notification_text_and_valid_blocks_for_every_surface():
+    for surface in (FREELANCER_REQUEST, CLIENT_REQUEST, THREAD_ROOT, TIMELINE):
+        shown = render(surface, CASE.as_json(), None)
+        assert "R-7K3Q9A" in shown.text
+        assert block_problems(shown.blocks, "message") == []
+    assert render(NOTICE, {"text": "hi"}, None).text == "hi"
+
+
+def test_refusals_read_well_in_slack():
+    moved = CaseMovedOn("R-1", "approved", "U0FREELA01", datetime(2026, 11, 26, 10, tzinfo=UTC))
+    assert refusal_text(moved).startswith(
+        "Nothing changed: this request was already approved by <@U0FREELA01> on <!date^"
+    )
+    assert refusal_text(CaseMovedOn("R-1", "lapsed", "scheduler", datetime(2026, 11, 28, 10, tzinfo=UTC))).startswith(
+        "Nothing changed: this request was already lapsed when its deadline passed"
+    )
+    assert "the time to answer ended on <!date^" in refusal_text(WindowClosed("x", datetime(2026, 11, 28, tzinfo=UTC)))
+    assert refusal_text(AmountOverBalance("<b>", "USD 1.00")) == (
+        "You can ask for at most USD 1.00 on this item; &lt;b&gt; is more than that."
+    )
