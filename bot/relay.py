@@ -167,6 +167,9 @@ class Relay:
                 error = f"response_url answered {response.status_code}: {response.body}"
                 raise Undeliverable(error, permanent=response.status_code < 500)
             return
+        if target.kind == "home":
+            self.client.views_publish(user_id=target.users[0], view={"type": "home", "blocks": shown.blocks})
+            return
         if kept is not None:
             self.client.chat_update(channel=kept.channel, ts=kept.ts, text=shown.text, blocks=shown.blocks)
             return

@@ -410,6 +410,28 @@ class SlackUser:
         }
         return self.post(urllib.parse.urlencode({"payload": json.dumps(base | payload)}))
 
+    def open_home(self) -> Answer:
+        """Open the app's Home tab: an Events API callback, JSON-bodied like every event."""
+        now = time.time()
+        event = {
+            "type": "app_home_opened",
+            "user": self.id,
+            "channel": self.standin.dm_channel(self.id),
+            "tab": "home",
+            "event_ts": f"{now:.6f}",
+        }
+        body = {
+            "type": "event_callback",
+            "team_id": self.team,
+            "api_app_id": "A0REFUND",
+            "token": "legacy-unused",
+            "event": event,
+            "event_id": f"Ev{next(self.standin._ids):08d}",
+            "event_time": int(now),
+            "authorizations": [{"team_id": self.team, "user_id": "U0BOT", "is_bot": True}],
+        }
+        return self.post(json.dumps(body), "application/json")
+
     def shortcut(self, callback_id: str) -> Answer:
         return self._payload(
             {

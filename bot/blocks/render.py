@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import request
+from bot.blocks import home, request
 from bot.blocks.format import escape, person, when
 from bot.blocks.models import CaseView
 from bot.domain.case import SCHEDULER
@@ -19,6 +19,7 @@ CLIENT_REQUEST = "client_request"
 THREAD_ROOT = "thread_root"
 TIMELINE = "timeline"
 NOTICE = "notice"
+HOME = "home"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ _CASE_SURFACES: dict[str, tuple[Callable[..., list[Block]], bool, str]] = {
 def render(surface: str, view: dict[str, Any], permalink: str | None) -> Rendered:
     if surface == NOTICE:
         return Rendered(view["text"], [b.to_dict() for b in request.notice(view["text"])])
+    if surface == HOME:
+        cases = [CaseView.from_json(case) for case in view["cases"]]
+        return Rendered("Refunds", [b.to_dict() for b in home.home(view["user"], cases)])
     builder, linked, summary = _CASE_SURFACES[surface]
     case = CaseView.from_json(view)
     blocks = builder(case, permalink) if linked else builder(case)

@@ -2,7 +2,7 @@
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, views
+from bot.handlers import actions, commands, home, views
 from bot.services.refunds import Deps
 
 
@@ -10,3 +10,4 @@ def register(app: App, deps: Deps) -> None:
     commands.register(app, deps)
     actions.register(app, deps)
     views.register(app, deps)
+    home.register(app, deps)

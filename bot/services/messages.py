@@ -12,9 +12,10 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Target:
-    """Where a message goes: a DM, the case's group DM, a reply in a kept message's thread, or a response_url."""
+    """Where a message goes: a DM, the case's group DM, a reply in a kept message's thread, a response_url,
+    or a person's App Home."""
 
-    kind: str  # "dm" | "group" | "thread" | "response_url"
+    kind: str  # "dm" | "group" | "thread" | "response_url" | "home"
     users: tuple[str, ...] = ()
     parent_key: str | None = None
     url: str | None = None
@@ -37,6 +38,10 @@ def group(*users: str) -> Target:
 
 def thread(parent_key: str) -> Target:
     return Target("thread", parent_key=parent_key)
+
+
+def home(user: str) -> Target:
+    return Target("home", users=(user,))
 
 
 def response_url(url: str) -> Target:

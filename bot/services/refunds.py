@@ -32,7 +32,7 @@ from bot.domain.errors import (
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import route_after_request
-from bot.services.messages import OutboxMessage, dm, group, response_url, thread
+from bot.services.messages import OutboxMessage, dm, group, home, response_url, thread
 from bot.services.ports import UnitOfWork
 
 # Crockford's alphabet: no I, L, O or U to misread when someone types a case id.
@@ -286,6 +286,22 @@ def tell(deps: Deps, team_id: str, user_id: str, url: str, refusal: Refused, key
     with deps.uow() as uow:
         message = OutboxMessage(
             f"user:{user_id}", f"notice:{key}", response_url(url), render.NOTICE, {"text": render.refusal_text(refusal)}
+        )
+        uow.outbox.add(team_id, message, deps.clock())
+        uow.commit()
+    deps.delivered()
+
+
+def show_home(deps: Deps, team_id: str, user_id: str, opened_at: str) -> None:
+    """Publish this person's App Home (through the outbox: views.publish is no call for the ack path)."""
+    cases = [view.as_json() for view in open_cases(deps, team_id, user_id)]
+    with deps.uow() as uow:
+        message = OutboxMessage(
+            f"home:{user_id}",
+            f"home:{user_id}:{opened_at}",
+            home(user_id),
+            render.HOME,
+            {"user": user_id, "cases": cases},
         )
         uow.outbox.add(team_id, message, deps.clock())
         uow.commit()

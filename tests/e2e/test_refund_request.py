@@ -285,3 +285,18 @@ def test_refund_help_list_and_status(bot):
 
 def client_status(bot: Bot, user: str, case_id: str) -> str:
     return bot.user(user).command(f"status {case_id}").json["text"]
+
+
+def test_app_home_shows_what_awaits_each_person(bot):
+    freelancer = bot.user(FREELANCER)
+    assert freelancer.open_home().status == 200
+    bot.drain()
+    assert "Nothing is waiting for you." in text_of(bot.standin.homes[FREELANCER]["blocks"])
+    case_id = request(bot)
+    freelancer.open_home()
+    bot.user(CLIENT).open_home()
+    bot.drain()
+    waiting = text_of(bot.standin.homes[FREELANCER]["blocks"])
+    assert f"*{case_id}* · Milestone “Concepts” (Logo redesign)" in waiting
+    assert "<@U0CLIENT01> asked $100.00 · waiting for the freelancer · answer by <!date^" in waiting
+    assert "You asked $100.00" in text_of(bot.standin.homes[CLIENT]["blocks"])

@@ -8,6 +8,7 @@ import pytest
 
 from bot.blocks import ids, modals, replies, request
 from bot.blocks.format import escape, money, quote, trim, when
+from bot.blocks.home import home
 from bot.blocks.models import CaseView, ItemChoice, RefundForm
 from bot.blocks.render import CLIENT_REQUEST, FREELANCER_REQUEST, NOTICE, THREAD_ROOT, TIMELINE, refusal_text, render
 from bot.domain.errors import AmountOverBalance, CaseMovedOn, WindowClosed
@@ -237,3 +238,14 @@ def test_refusals_read_well_in_slack():
     assert refusal_text(AmountOverBalance("<b>", "USD 1.00")) == (
         "You can ask for at most USD 1.00 on this item; &lt;b&gt; is more than that."
     )
+
+
+def test_home_lists_what_waits_first_and_stays_inside_slacks_block_limit():
+    many = [replace(CASE, id=f"R-{n:06d}") for n in range(300)]
+    blocks = dicts(home("U0FREELA01", many))
+    assert block_problems(blocks, "home") == []
+    assert len(blocks) <= 100
+    shown = text_of(blocks)
+    assert shown.index("*Waiting for your answer*") < shown.index("*R-000000*")
+    assert "…and 280 more: `/refund list`." in shown
+    assert "Nothing is waiting for you." in text_of(dicts(home("U0CLIENT01", [CASE])))
