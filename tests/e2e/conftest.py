@@ -25,6 +25,7 @@ CLIENT, FREELANCER, STRANGER = "U0CLIENT01", "U0FREELA01", "U0STRANGER"
 
 class ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 resets connections under concurrent clicks
 
 
 class Quiet(WSGIRequestHandler):
