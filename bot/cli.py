@@ -10,7 +10,7 @@ import click
 
 import app
 from app import Runtime, StartupError, start
-from bot.services.importing import ImportRejected, import_contracts, read_import_file
+from bot.services.importing import ImportRejected, demo_for, import_contracts, read_import_file
 from storage.outbox import OutboxRepository
 
 
@@ -64,6 +64,31 @@ def import_file(file: Path) -> None:
         click.echo(f"refundbot: nothing was imported from {file} ({len(exc.problems)} problem(s))", err=True)
         sys.exit(1)
     click.echo(f"imported {file} into workspace {parsed.team_id}: {report}")
+
+
+@cli.command(help="Load the demo set for your own workspace: your people, its dates moved to this week.")
+@click.option("--team", "team_id", required=True, help="Your workspace id (T…).")
+@click.option("--client", required=True, help="Member id of the person who plays the client (U…).")
+@click.option("--freelancer", required=True, help="Member id of the person who plays the freelancer (U…).")
+@click.option(
+    "--file",
+    "path",
+    default="examples/demo.yaml",
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+def demo(team_id: str, client: str, freelancer: str, path: Path) -> None:
+    runtime = _runtime()
+    now = runtime.clock()
+    try:
+        parsed = read_import_file(path, demo_for(team_id, client, freelancer, now.date()))
+        report = import_contracts(parsed, runtime.uow(), now, runtime.policy)
+    except ImportRejected as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        sys.exit(1)
+    click.echo(f"demo loaded into {team_id} for client {client} and freelancer {freelancer}: {report}")
+    click.echo("In Slack, the client can now type /refund.")
 
 
 def main() -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -169,8 +169,11 @@ def _yaml_lines(node: yaml.Node, path: Path_ = ()) -> Iterator[tuple[Path_, int]
             yield from _yaml_lines(value, (*path, index))
 
 
-def read_import_file(path: Path) -> ImportFile:
-    """Parse and validate a YAML or JSON file, or raise ImportRejected listing every problem with its place."""
+def read_import_file(path: Path, adapt: Callable[[Any], Any] | None = None) -> ImportFile:
+    """Parse and validate a YAML or JSON file, or raise ImportRejected listing every problem with its place.
+
+    ``adapt`` may rewrite the parsed data before validation (the demo set, moved to this week).
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -185,6 +188,8 @@ def read_import_file(path: Path) -> ImportFile:
             lines = dict(_yaml_lines(node)) if node is not None else {}
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise ImportRejected([f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}"]) from None
+    if adapt is not None:
+        data = adapt(data)
     try:
         parsed = ImportFile.model_validate(data)
     except ValidationError as exc:
@@ -254,6 +259,33 @@ def _duplicates(c: int, rows: str, keys: list[object]) -> Iterator[tuple[Path_, 
         if key in seen:
             yield ("contracts", c, rows, index), f"{key} appears twice in this contract"
         seen.add(key)
+
+
+DEMO_WEEK = date(2026, 11, 23)  # the week examples/demo.yaml was written for
+
+
+def demo_for(team_id: str, client: str, freelancer: str, today: date) -> Callable[[Any], Any]:
+    """The demo set for a real workspace: its people in place of the demo's, its dates moved by whole weeks so
+    that every item stands in and out of its windows this week as it did in the week it was written for."""
+    weeks = timedelta(weeks=(today - timedelta(days=today.weekday()) - DEMO_WEEK).days // 7)
+    people = {"U0CLIENT01": client, "U0CLIENT02": client, "U0FREELA01": freelancer, "U0FREELA02": freelancer}
+
+    def move(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: move(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [move(value) for value in node]
+        if isinstance(node, date):  # datetimes too: a datetime is a date
+            return node + weeks
+        return people.get(node, node) if isinstance(node, str) else node
+
+    def adapt(data: Any) -> Any:
+        moved = move(data)
+        if isinstance(moved, dict):
+            moved["team_id"] = team_id
+        return moved
+
+    return adapt
 
 
 # --- applying it ----------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 """Reading an import file: every bad row is named by line, contract id and field, before anything is written."""
 
 import json
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from bot.services.importing import ImportRejected, read_import_file
+from bot.services.importing import ImportRejected, demo_for, read_import_file
 
 EXAMPLE = """\
 team_id: T0001
@@ -152,3 +153,16 @@ def test_unreadable_files_are_refused_plainly(tmp_path, text, says):
 
 def test_broken_json_is_refused_plainly(tmp_path):
     assert any("not valid JSON" in p for p in problems(tmp_path, '{"team_id": ', "contracts.json"))
+
+
+def test_the_demo_set_moves_to_this_week_and_to_real_people():
+    demo = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
+    wednesday_two_weeks_later = date(2026, 12, 9)
+    parsed = read_import_file(demo, demo_for("T9REAL", "U1ALICE", "U2BOB", wednesday_two_weeks_later))
+    assert parsed.team_id == "T9REAL"
+    assert {(c.client, c.freelancer) for c in parsed.contracts} == {("U1ALICE", "U2BOB")}
+    concepts = parsed.contracts[0].milestones[0]
+    assert concepts.released_at == datetime(2026, 11, 16, 10, 0, tzinfo=UTC)  # 2026-11-02 + 2 weeks
+    weeks = [t.week for t in parsed.contracts[2].timesheets]
+    assert weeks == [date(2026, 10, 26), date(2026, 11, 23), date(2026, 11, 30), date(2026, 12, 7)]
+    assert all(week.weekday() == 0 for week in weeks)
