@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import sys
 import threading
 import time
 import urllib.parse
@@ -94,6 +95,16 @@ def view_problems(view: dict[str, Any]) -> list[str]:
     return block_problems(view.get("blocks", []), "modal" if view.get("type") == "modal" else "home")
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up on a slow reply hangs up; that is the point of a slow reply, not an error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class SlackStandIn:
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -106,8 +117,7 @@ class SlackStandIn:
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     # --- life cycle -----------------------------------------------------------------------------------

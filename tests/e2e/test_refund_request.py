@@ -300,3 +300,15 @@ def test_app_home_shows_what_awaits_each_person(bot):
     assert f"*{case_id}* · Milestone “Concepts” (Logo redesign)" in waiting
     assert "<@U0CLIENT01> asked $100.00 · waiting for the freelancer · answer by <!date^" in waiting
     assert "You asked $100.00" in text_of(bot.standin.homes[CLIENT]["blocks"])
+
+
+def test_the_shortcut_opens_the_same_form(bot):
+    assert bot.user(CLIENT).shortcut("request_refund").status == 200
+    view = bot.standin.latest_view(CLIENT)
+    assert view["callback_id"] == "refund_modal"
+    _, contract = find_input(view, "Contract")
+    assert [o["text"]["text"] for o in contract["options"]] == [
+        "Backend work (C-200)",
+        "Logo redesign (C-100)",
+        "Website copy (C-110)",
+    ]

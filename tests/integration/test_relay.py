@@ -175,3 +175,16 @@ def test_a_failure_that_never_ends_is_dead_after_the_last_attempt(sessions, stan
     assert (status, attempts) == ("dead", MAX_ATTEMPTS)
     assert error == f"gave up after {MAX_ATTEMPTS} attempts: internal_error"
     assert standin.dms("U0FREELA01") == []
+
+
+def test_slack_answering_too_slowly_is_retried_and_the_relay_carries_on(sessions, standin, relay, clock):
+    """A reply that never comes in time may still have been posted: delivery is at least once, never lost."""
+    standin.slow("chat.postMessage", 4)  # the relay's client gives up after 3 s
+    queue(sessions, note("k"), note("other", stream="R-2"))
+    relay().run_once()
+    assert rows(sessions)["k"][0] == "pending"
+    assert rows(sessions)["other"][0] == "sent"  # one slow case does not hold up the others
+    clock.now += timedelta(seconds=2)
+    relay().run_once()
+    assert rows(sessions)["k"][0] == "sent"
+    assert 1 <= len([m for m in standin.dms("U0FREELA01") if m.text == "note: hello"]) <= 2

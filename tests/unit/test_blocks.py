@@ -249,3 +249,10 @@ def test_home_lists_what_waits_first_and_stays_inside_slacks_block_limit():
     assert shown.index("*Waiting for your answer*") < shown.index("*R-000000*")
     assert "…and 280 more: `/refund list`." in shown
     assert "Nothing is waiting for you." in text_of(dicts(home("U0CLIENT01", [CASE])))
+
+
+def test_someone_without_contracts_gets_a_form_that_explains_instead_of_fields():
+    view = modals.no_contracts_modal().to_dict()
+    assert view_problems(view) == []
+    assert "submit" not in view
+    assert "You have no contracts as a client in this workspace" in text_of(view["blocks"])
