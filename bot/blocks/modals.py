@@ -124,6 +124,15 @@ def refund_modal(form: RefundForm) -> View:
     )
 
 
+def _what_was_asked(case: CaseView) -> SectionBlock:
+    asked = money(case.money(case.requested_minor))
+    return SectionBlock(
+        text=MarkdownTextObject(
+            text=f"{person(case.client_id)} asked for {asked} on *{case.item_label}*.\n{quote(case.reason, 600)}"
+        )
+    )
+
+
 def adjust_modal(case: CaseView) -> View:
     """Refund a smaller amount now, with an optional note (design §2.2, freelancer actions)."""
     requested = case.money(case.requested_minor)
@@ -135,12 +144,7 @@ def adjust_modal(case: CaseView) -> View:
         close="Back",
         private_metadata=case.id,
         blocks=[
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"{person(case.client_id)} asked for {money(requested)} on *{case.item_label}*.\n"
-                    f"{quote(case.reason, 600)}"
-                )
-            ),
+            _what_was_asked(case),
             _amount_input(
                 case.currency,
                 requested,
@@ -162,12 +166,7 @@ def decline_modal(case: CaseView) -> View:
         close="Back",
         private_metadata=case.id,
         blocks=[
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"{person(case.client_id)} asked for {money(case.money(case.requested_minor))} on "
-                    f"*{case.item_label}*.\n{quote(case.reason, 600)}"
-                )
-            ),
+            _what_was_asked(case),
             _text_input(
                 ids.REASON_BLOCK,
                 ids.REASON_INPUT,

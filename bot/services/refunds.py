@@ -233,19 +233,8 @@ def _told_what_happened(deps: Deps, team_id: str, case_id: str, lost: Concurrent
 
 def answer_request(deps: Deps, cmd: AnswerRequest) -> Case:
     """The freelancer approves, adjusts or declines; both parties' messages and the thread follow."""
-    try:
-        return _answer(deps, cmd)
-    except ConcurrentChange as lost:
-        raise _told_what_happened(deps, cmd.team_id, cmd.case_id, lost) from None
 
-
-def _answer(deps: Deps, cmd: AnswerRequest) -> Case:
-    now = deps.clock()
-    with deps.uow() as uow:
-        case = uow.cases.get(cmd.team_id, cmd.case_id)
-        if case is None:
-            raise CaseNotFound(cmd.case_id)
-        policy = _policy(uow, case.policy_version, deps.policy)
+    def act(case: Case, policy: Policy, now: datetime) -> None:
         if cmd.action == "approve":
             case.approve(by=cmd.user_id, now=now)
         elif cmd.action == "adjust":
@@ -253,30 +242,30 @@ def _answer(deps: Deps, cmd: AnswerRequest) -> Case:
             case.adjust(amount, note=cmd.text, by=cmd.user_id, now=now, policy=policy)
         else:
             case.decline(reason=cmd.text or "", by=cmd.user_id, now=now, policy=policy)
-        uow.cases.save(case)
-        _queue(uow, case, now, _case_messages(case, _snapshot(uow, case, now, policy).as_json()))
-        uow.commit()
-    deps.delivered()
-    return case
+
+    return _change(deps, cmd.team_id, cmd.case_id, act)
 
 
 def withdraw_request(deps: Deps, cmd: WithdrawRequest) -> Case:
-    try:
-        return _withdraw(deps, cmd)
-    except ConcurrentChange as lost:
-        raise _told_what_happened(deps, cmd.team_id, cmd.case_id, lost) from None
+    return _change(deps, cmd.team_id, cmd.case_id, lambda case, _, now: case.withdraw(by=cmd.user_id, now=now))
 
 
-def _withdraw(deps: Deps, cmd: WithdrawRequest) -> Case:
+def _change(deps: Deps, team_id: str, case_id: str, act: Callable[[Case, Policy, datetime], None]) -> Case:
+    """Load the case, apply one transition under the policy it started with, save it with its messages, commit.
+    Losing a race to another change is reported as what that change did."""
     now = deps.clock()
-    with deps.uow() as uow:
-        case = uow.cases.get(cmd.team_id, cmd.case_id)
-        if case is None:
-            raise CaseNotFound(cmd.case_id)
-        case.withdraw(by=cmd.user_id, now=now)
-        uow.cases.save(case)
-        _queue(uow, case, now, _case_messages(case, _snapshot(uow, case, now, deps.policy).as_json()))
-        uow.commit()
+    try:
+        with deps.uow() as uow:
+            case = uow.cases.get(team_id, case_id)
+            if case is None:
+                raise CaseNotFound(case_id)
+            policy = _policy(uow, case.policy_version, deps.policy)
+            act(case, policy, now)
+            uow.cases.save(case)
+            _queue(uow, case, now, _case_messages(case, _snapshot(uow, case, now, policy).as_json()))
+            uow.commit()
+    except ConcurrentChange as lost:
+        raise _told_what_happened(deps, team_id, case_id, lost) from None
     deps.delivered()
     return case
 
