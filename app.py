@@ -11,11 +11,13 @@ import os
 import socket
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
@@ -28,6 +30,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
 from bot.handlers import register
 from bot.relay import Relay, web_client
+from bot.services import scheduler
 from bot.services.refunds import Deps
 from storage.db import DatabaseError, pending_migrations, prepare, session_factory
 from storage.repositories import PolicyConflict
@@ -107,6 +110,8 @@ class Instance:
     runtime: Runtime
     app: App
     relay: Relay
+    deps: Deps
+    owner: str
     stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -114,7 +119,7 @@ class Instance:
         settings = runtime.settings
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         client = web_client(token, settings.slack_api_url)
-        owner = f"{socket.gethostname()}:{os.getpid()}:{id(runtime)}"
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # whose leases these are
         relay = Relay(runtime.sessions, client, render, owner=owner, clock=runtime.clock)
         secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
         try:
@@ -123,12 +128,17 @@ class Instance:
             raise StartupError(f"Slack refused SLACK_BOT_TOKEN: {exc}") from None
         deps = Deps(uow=runtime.uow, clock=runtime.clock, policy=runtime.policy, delivered=relay.wake.set)
         register(app, deps)
-        return cls(runtime, app, relay)
+        return cls(runtime, app, relay, deps, owner)
 
-    def start_relay(self) -> threading.Thread:
-        thread = threading.Thread(target=self.relay.run, args=(self.stop,), name="slack-relay", daemon=True)
-        thread.start()
-        return thread
+    def tick(self) -> int:
+        return scheduler.tick(self.deps, self.owner)
+
+    def start_workers(self, tick_seconds: float = 5.0) -> None:
+        """The relay thread, and APScheduler as a ticker only: the deadlines are rows, claimed by every tick."""
+        threading.Thread(target=self.relay.run, args=(self.stop,), name="slack-relay", daemon=True).start()
+        ticker = BackgroundScheduler(timezone=UTC, daemon=True)
+        ticker.add_job(self.tick, "interval", seconds=tick_seconds, max_instances=1, coalesce=True)
+        ticker.start()
 
     def wsgi(self) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
         slack = SlackRequestHandler(self.app, path="/slack/events")
@@ -179,7 +189,7 @@ def serve_http(settings: Settings) -> None:
 
         def load(self) -> Callable[..., Any]:
             instance = Instance.build(start())
-            instance.start_relay()
+            instance.start_workers()
             return instance.wsgi()
 
     Server().run()
@@ -190,7 +200,7 @@ def serve_socket_mode(app_token: str) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     instance = Instance.build(start())
-    instance.start_relay()
+    instance.start_workers()
     SocketModeHandler(instance.app, app_token).start()
 
 

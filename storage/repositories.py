@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ from bot.domain.contract import (
 from bot.domain.errors import ConcurrentChange
 from bot.domain.money import Money
 from bot.domain.policy import Policy
+from bot.domain.reminders import plan_reminders
 from storage.tables import (
     AuditRow,
     CaseRow,
@@ -272,17 +273,18 @@ class CaseRepository:
         if wanted is None:
             return
         self.session.flush()  # retire the old row before the unique (case, kind) active index sees the new one
-        offsets = sorted(wanted.reminder_offsets, reverse=True)
-        upcoming = [wanted.due_at - timedelta(seconds=s) for s in offsets]
+        offsets = tuple(sorted(wanted.reminder_offsets, reverse=True))
+        # Offsets already past when the deadline is set (a window shorter than 48 h) are skipped, not sent late.
+        plan = plan_reminders(wanted.due_at, offsets, (), now)
         self.session.add(
             DeadlineRow(
                 case_id=case.id,
                 kind=wanted.kind,
                 party=wanted.party,
                 due_at=wanted.due_at,
-                reminder_offsets=offsets,
-                reminders_sent=[],
-                next_at=min([at for at in upcoming if at > now] + [wanted.due_at]),
+                reminder_offsets=list(offsets),
+                reminders_sent=list(plan.sent),
+                next_at=plan.next_at,
             )
         )
 

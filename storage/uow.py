@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.deadlines import DeadlineRepository
 from storage.outbox import OutboxRepository
 from storage.repositories import (
     AuditRepository,
@@ -23,6 +24,7 @@ class SqlUnitOfWork:
     audit: AuditRepository
     policies: PolicyRepository
     outbox: OutboxRepository
+    deadlines: DeadlineRepository
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -35,6 +37,7 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(self.session)
         self.policies = PolicyRepository(self.session)
         self.outbox = OutboxRepository(self.session)
+        self.deadlines = DeadlineRepository(self.session)
         return self
 
     def __exit__(

@@ -20,6 +20,7 @@ THREAD_ROOT = "thread_root"
 TIMELINE = "timeline"
 NOTICE = "notice"
 HOME = "home"
+REMINDER = "reminder"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,14 @@ _CASE_SURFACES: dict[str, tuple[Callable[..., list[Block]], bool, str]] = {
 def render(surface: str, view: dict[str, Any], permalink: str | None) -> Rendered:
     if surface == NOTICE:
         return Rendered(view["text"], [b.to_dict() for b in request.notice(view["text"])])
+    if surface == REMINDER:
+        fields = dict(view)
+        hours_left = float(fields.pop("hours_left"))
+        case = CaseView.from_json(fields)
+        return Rendered(
+            f"Reminder: refund request {case.id} is waiting for your answer",
+            [b.to_dict() for b in request.reminder(case, hours_left, permalink)],
+        )
     if surface == HOME:
         cases = [CaseView.from_json(case) for case in view["cases"]]
         return Rendered("Refunds", [b.to_dict() for b in home.home(view["user"], cases)])

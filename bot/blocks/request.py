@@ -206,3 +206,18 @@ def timeline_entry(case: CaseView, locale: str = "en_US") -> list[Block]:
 
 def notice(text: str) -> list[Block]:
     return [_section(text)]
+
+
+def reminder(case: CaseView, hours_left: float, permalink: str | None, locale: str = "en_US") -> list[Block]:
+    """Design §3: a reminder names what is waiting, until when, and what happens if nobody acts."""
+    left = f"about {round(hours_left)} hours" if hours_left >= 2 else "less than two hours"
+    return [
+        _section(
+            f":alarm_clock: *Reminder:* {person(case.client_id)}'s refund request {case.id} for "
+            f"{money(case.money(case.requested_minor), locale)} on *{case.item_label}* is waiting for your answer "
+            f"until {when(case.due) if case.due else 'soon'} ({left} left). If you do not answer, the request "
+            f"lapses and {person(case.client_id)} can take it further. Approve, Adjust or Decline from the "
+            "request message."
+        ),
+        _thread_link(permalink),
+    ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol, Self
 
 from bot.domain.case import Case
@@ -39,6 +40,23 @@ class Ledger(Protocol):
     def refunded_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money: ...
 
 
+@dataclass(frozen=True)
+class ClaimedDeadline:
+    id: int
+    team_id: str
+    case_id: str
+    kind: str
+    party: str
+    due_at: datetime
+    offsets: tuple[float, ...]
+    sent: tuple[float, ...]
+
+
+class Deadlines(Protocol):
+    def claim(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[ClaimedDeadline]: ...
+    def reminded(self, deadline_id: int, owner: str, sent: tuple[float, ...], next_at: datetime) -> bool: ...
+
+
 class Policies(Protocol):
     def register(self, policy: Policy, now: datetime) -> None: ...
     def get(self, version: str) -> Policy | None: ...
@@ -50,6 +68,7 @@ class UnitOfWork(Protocol):
     ledger: Ledger
     policies: Policies
     outbox: Outbox
+    deadlines: Deadlines
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *args: object) -> None: ...

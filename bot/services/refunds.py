@@ -149,12 +149,12 @@ def case_status(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseVie
             raise CaseNotFound(case_id)
         if user_id not in (case.client_id, case.freelancer_id):
             raise NotYourCase(case.id, "client or freelancer")
-        return _snapshot(uow, case, deps.clock(), deps.policy)
+        return case_view(uow, case, deps.clock(), deps.policy)
 
 
 def open_cases(deps: Deps, team_id: str, user_id: str) -> list[CaseView]:
     with deps.uow() as uow:
-        return [_snapshot(uow, case, deps.clock(), deps.policy) for case in uow.cases.open_for_user(team_id, user_id)]
+        return [case_view(uow, case, deps.clock(), deps.policy) for case in uow.cases.open_for_user(team_id, user_id)]
 
 
 def case_for_answer(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
@@ -164,7 +164,7 @@ def case_for_answer(deps: Deps, team_id: str, user_id: str, case_id: str) -> Cas
         if case is None:
             raise CaseNotFound(case_id)
         case.ensure_freelancer_may_answer(user_id, deps.clock())
-        return _snapshot(uow, case, deps.clock(), deps.policy)
+        return case_view(uow, case, deps.clock(), deps.policy)
 
 
 # --- changing ---------------------------------------------------------------------------------------------
@@ -200,7 +200,7 @@ def request_refund(deps: Deps, cmd: RequestRefund) -> Case:
         )
         case.request_key = cmd.request_key
         uow.cases.add(case)
-        view = _snapshot(uow, case, now, deps.policy, contract).as_json()
+        view = case_view(uow, case, now, deps.policy, contract).as_json()
         _queue(
             uow,
             case,
@@ -243,14 +243,14 @@ def answer_request(deps: Deps, cmd: AnswerRequest) -> Case:
         else:
             case.decline(reason=cmd.text or "", by=cmd.user_id, now=now, policy=policy)
 
-    return _change(deps, cmd.team_id, cmd.case_id, act)
+    return change_case(deps, cmd.team_id, cmd.case_id, act)
 
 
 def withdraw_request(deps: Deps, cmd: WithdrawRequest) -> Case:
-    return _change(deps, cmd.team_id, cmd.case_id, lambda case, _, now: case.withdraw(by=cmd.user_id, now=now))
+    return change_case(deps, cmd.team_id, cmd.case_id, lambda case, _, now: case.withdraw(by=cmd.user_id, now=now))
 
 
-def _change(deps: Deps, team_id: str, case_id: str, act: Callable[[Case, Policy, datetime], None]) -> Case:
+def change_case(deps: Deps, team_id: str, case_id: str, act: Callable[[Case, Policy, datetime], None]) -> Case:
     """Load the case, apply one transition under the policy it started with, save it with its messages, commit.
     Losing a race to another change is reported as what that change did."""
     now = deps.clock()
@@ -262,7 +262,7 @@ def _change(deps: Deps, team_id: str, case_id: str, act: Callable[[Case, Policy,
             policy = _policy(uow, case.policy_version, deps.policy)
             act(case, policy, now)
             uow.cases.save(case)
-            _queue(uow, case, now, _case_messages(case, _snapshot(uow, case, now, policy).as_json()))
+            _queue(uow, case, now, _case_messages(case, case_view(uow, case, now, policy).as_json()))
             uow.commit()
     except ConcurrentChange as lost:
         raise _told_what_happened(deps, team_id, case_id, lost) from None
@@ -329,7 +329,7 @@ def _queue(uow: UnitOfWork, case: Case, now: datetime, messages: list[OutboxMess
         uow.outbox.add(case.team_id, message, now)
 
 
-def _snapshot(uow: UnitOfWork, case: Case, now: datetime, policy: Policy, contract: Contract | None = None) -> CaseView:
+def case_view(uow: UnitOfWork, case: Case, now: datetime, policy: Policy, contract: Contract | None = None) -> CaseView:
     contract = contract or uow.contracts.get(case.team_id, case.contract_id)
     if contract is None:
         raise UnknownContract(case.contract_id)

@@ -10,7 +10,16 @@ from bot.blocks import ids, modals, replies, request
 from bot.blocks.format import escape, money, quote, trim, when
 from bot.blocks.home import home
 from bot.blocks.models import CaseView, ItemChoice, RefundForm
-from bot.blocks.render import CLIENT_REQUEST, FREELANCER_REQUEST, NOTICE, THREAD_ROOT, TIMELINE, refusal_text, render
+from bot.blocks.render import (
+    CLIENT_REQUEST,
+    FREELANCER_REQUEST,
+    NOTICE,
+    REMINDER,
+    THREAD_ROOT,
+    TIMELINE,
+    refusal_text,
+    render,
+)
 from bot.domain.errors import AmountOverBalance, CaseMovedOn, WindowClosed
 from bot.domain.money import Money
 from tests.slack_standin import block_problems, button_labels, text_of, view_problems
@@ -256,3 +265,13 @@ def test_someone_without_contracts_gets_a_form_that_explains_instead_of_fields()
     assert view_problems(view) == []
     assert "submit" not in view
     assert "You have no contracts as a client in this workspace" in text_of(view["blocks"])
+
+
+def test_a_reminder_names_what_waits_until_when_and_what_happens_otherwise():
+    shown = render(REMINDER, CASE.as_json() | {"hours_left": 23.6}, "https://demo.slack.com/archives/G1/p1")
+    assert shown.text == "Reminder: refund request R-7K3Q9A is waiting for your answer"
+    assert block_problems(shown.blocks, "message") == []
+    text = text_of(shown.blocks)
+    assert f"is waiting for your answer until {DUE} (about 24 hours left)" in text
+    assert "If you do not answer, the request lapses and <@U0CLIENT01> can take it further." in text
+    assert "less than two hours left" in text_of(render(REMINDER, CASE.as_json() | {"hours_left": 1.5}, None).blocks)

@@ -1,0 +1,65 @@
+"""The scheduler's SQL: claim deadlines whose next reminder or due time has come, with a lease."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.services.ports import ClaimedDeadline
+from storage.tables import CaseRow, DeadlineRow
+
+
+class DeadlineRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def claim(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[ClaimedDeadline]:
+        """Lease deadlines that need acting on; another instance's live lease keeps them from us (index-backed:
+        ix_deadlines_due on next_at, active rows only)."""
+        free = (DeadlineRow.lease_until.is_(None)) | (DeadlineRow.lease_until < now)
+        due = (
+            select(DeadlineRow.id)
+            .where(DeadlineRow.done_at.is_(None), DeadlineRow.next_at <= now, free)
+            .order_by(DeadlineRow.next_at)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        rows = self.session.scalars(
+            update(DeadlineRow)
+            .where(DeadlineRow.id.in_(due.scalar_subquery()), free, DeadlineRow.done_at.is_(None))
+            .values(lease_owner=owner, lease_until=now + lease)
+            .returning(DeadlineRow),
+            execution_options={"synchronize_session": False},
+        ).all()
+        if not rows:
+            return []
+        teams = dict(
+            self.session.execute(
+                select(CaseRow.id, CaseRow.team_id).where(CaseRow.id.in_({r.case_id for r in rows}))
+            ).all()
+        )
+        return [
+            ClaimedDeadline(
+                r.id,
+                teams[r.case_id],
+                r.case_id,
+                r.kind,
+                r.party,
+                r.due_at,
+                tuple(r.reminder_offsets),
+                tuple(r.reminders_sent),
+            )
+            for r in sorted(rows, key=lambda r: r.next_at)
+        ]
+
+    def reminded(self, deadline_id: int, owner: str, sent: tuple[float, ...], next_at: datetime) -> bool:
+        """Record the reminders accounted for and when to look again; only while this instance holds the lease."""
+        result = self.session.execute(
+            update(DeadlineRow)
+            .where(DeadlineRow.id == deadline_id, DeadlineRow.lease_owner == owner, DeadlineRow.done_at.is_(None))
+            .values(reminders_sent=list(sent), next_at=next_at, lease_owner=None, lease_until=None)
+        )
+        return bool(result.rowcount)

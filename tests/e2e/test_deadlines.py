@@ -1,0 +1,99 @@
+"""The scheduler on both databases: reminders before the deadline, each once; the lapse when it passes, once."""
+
+import copy
+import threading
+from datetime import timedelta
+
+from app import Instance
+from storage.tables import AuditRow
+from tests.e2e.conftest import CLIENT, FREELANCER, NOW, Bot
+from tests.e2e.test_refund_request import client_dm, request
+from tests.slack_standin import button_labels, text_of
+
+DUE = NOW + timedelta(days=3)
+
+
+def reminders(bot: Bot) -> list[str]:
+    return [text_of(m.blocks) for m in bot.standin.dms(FREELANCER) if "*Reminder:*" in text_of(m.blocks)]
+
+
+def at(bot: Bot, when) -> None:
+    bot.clock.now = when
+    bot.instance.tick()
+    bot.drain()
+
+
+def test_the_freelancer_is_reminded_48_24_and_2_hours_before_each_once(bot):
+    case_id = request(bot)
+    at(bot, DUE - timedelta(hours=49))
+    assert reminders(bot) == []
+    at(bot, DUE - timedelta(hours=48))
+    at(bot, DUE - timedelta(hours=47))  # a tick later: nothing new
+    assert len(reminders(bot)) == 1
+    assert f"<@U0CLIENT01>'s refund request {case_id} for $100.00" in reminders(bot)[0]
+    assert "(about 48 hours left). If you do not answer, the request lapses" in reminders(bot)[0]
+    at(bot, DUE - timedelta(hours=24))
+    at(bot, DUE - timedelta(hours=2))
+    at(bot, DUE - timedelta(minutes=1))
+    assert len(reminders(bot)) == 3
+    assert "(about 2 hours left)" in reminders(bot)[-1]
+
+
+def test_after_a_pause_only_the_latest_reminder_goes_out(bot):
+    request(bot)
+    at(bot, DUE - timedelta(minutes=90))  # no instance ticked for the 48 h, 24 h and 2 h marks
+    assert len(reminders(bot)) == 1
+    assert "(less than two hours left)" in reminders(bot)[0]
+
+
+def test_the_request_lapses_when_the_deadline_passes_and_both_are_told(bot):
+    case_id = request(bot)
+    request_message = copy.deepcopy(bot.standin.dms(FREELANCER)[0])
+    at(bot, DUE)
+    assert bot.case(case_id).state == "lapsed"
+    shown = text_of(bot.standin.dms(FREELANCER)[0].blocks)
+    assert ":hourglass: *Lapsed* on <!date^" in shown
+    assert button_labels(bot.standin.dms(FREELANCER)[0].blocks) == []
+    assert "*Request again* will take this to the *escrow refund process*" in text_of(client_dm(bot).blocks)
+    bot.user(FREELANCER).click(request_message, "Approve")  # too late, from the old message
+    bot.drain()
+    assert "already lapsed when its deadline passed" in bot.standin.responses[-1]["text"]
+    assert bot.count(AuditRow, case_id=case_id, to_state="lapsed") == 1
+
+
+def test_two_instances_ticking_at_once_act_once(bot):
+    case_id = request(bot)
+    other = Instance.build(bot.instance.runtime)
+    assert other.owner != bot.instance.owner
+    bot.clock.now = DUE
+    ticks = [threading.Thread(target=instance.tick) for instance in (bot.instance, other)]
+    for thread in ticks:
+        thread.start()
+    for thread in ticks:
+        thread.join(timeout=30)
+    bot.drain()
+    assert bot.count(AuditRow, case_id=case_id, to_state="lapsed") == 1
+    channel = bot.standin.dm_channel(CLIENT, FREELANCER)
+    [root] = bot.standin.channel_messages(channel)
+    assert len(bot.standin.replies(channel, root.ts)) == 2  # requested, lapsed: once each
+
+
+def test_a_decision_just_before_the_deadline_stands(bot):
+    case_id = request(bot)
+    bot.clock.now = DUE - timedelta(seconds=1)
+    bot.user(FREELANCER).click(bot.standin.dms(FREELANCER)[0], "Approve")
+    at(bot, DUE + timedelta(minutes=1))
+    assert bot.case(case_id).state == "approved"
+    assert bot.count(AuditRow, case_id=case_id) == 2
+
+
+def test_a_crashed_instances_claim_is_taken_over_after_its_lease(bot):
+    case_id = request(bot)
+    bot.clock.now = DUE
+    with bot.instance.runtime.uow() as uow:
+        assert len(uow.deadlines.claim("crashed-instance", DUE, timedelta(minutes=2), 10)) == 1
+        uow.commit()
+    at(bot, DUE)
+    assert bot.case(case_id).state == "awaiting_freelancer"  # the lease still holds
+    at(bot, DUE + timedelta(minutes=2, seconds=1))
+    assert bot.case(case_id).state == "lapsed"
