@@ -19,8 +19,6 @@ _FIELD = {
     errors.AmountOverBalance: ids.AMOUNT_BLOCK,
     errors.AmountNotBelowRequested: ids.AMOUNT_BLOCK,
     errors.CurrencyMismatch: ids.AMOUNT_BLOCK,
-    errors.TextRequired: ids.REASON_BLOCK,
-    errors.TextTooLong: ids.REASON_BLOCK,
     errors.UnknownContract: ids.CONTRACT_BLOCK,
     errors.NotYourContract: ids.CONTRACT_BLOCK,
 }
@@ -36,9 +34,10 @@ def _value(view: dict[str, Any], block_id: str) -> str | None:
 
 
 def _errors(refusal: errors.Refused, present: list[str], fallback: str) -> dict[str, str]:
-    block = _FIELD.get(type(refusal), fallback)
-    if block == ids.REASON_BLOCK and isinstance(refusal, errors.TextTooLong | errors.TextRequired):
-        block = ids.NOTE_BLOCK if ids.NOTE_BLOCK in present else ids.REASON_BLOCK
+    if isinstance(refusal, errors.TextRequired | errors.TextTooLong):  # the form's one text field
+        block = next((b for b in (ids.REASON_BLOCK, ids.NOTE_BLOCK) if b in present), fallback)
+    else:
+        block = _FIELD.get(type(refusal), fallback)
     return {block if block in present else fallback: refusal_text(refusal)[:300]}
 
 

@@ -312,3 +312,18 @@ def test_the_shortcut_opens_the_same_form(bot):
         "Logo redesign (C-100)",
         "Website copy (C-110)",
     ]
+
+
+def test_a_too_long_adjust_note_comes_back_on_the_note_field(bot):
+    request(bot)
+    bot.user(FREELANCER).click(freelancer_dm(bot), "Adjust")
+    form = bot.standin.latest_view(FREELANCER)
+    answer = bot.user(FREELANCER).submit(form, {"Refund now (USD)": "40.00", "Note to the client": "n" * 2001})
+    assert answer.json == {
+        "response_action": "errors",
+        "errors": {"note": "The note can be at most 2000 characters; this one has 2001."},
+    }
+    over = bot.user(FREELANCER).submit(form, {"Refund now (USD)": "100.00", "Note to the client": ""})
+    assert over.json["errors"] == {
+        "amount": "An adjusted refund must be less than the USD 100.00 requested; to refund it all, approve."
+    }
