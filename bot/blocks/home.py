@@ -16,7 +16,7 @@ def _line(case: CaseView, user_id: str) -> str:
     who = "You asked" if case.client_id == user_id else f"{person(case.client_id)} asked"
     due = f" · answer by {when(case.due)}" if case.due else ""
     return (
-        f"*{case.id}* · {case.item_label} ({case.contract_title})\n"
+        f"*{case.id}* · {case.item_md} ({case.contract_md})\n"
         f"{who} {asked} · {OUTCOMES.get(case.state, case.state)}{due}"
     )
 

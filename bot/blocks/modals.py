@@ -128,7 +128,7 @@ def _what_was_asked(case: CaseView) -> SectionBlock:
     asked = money(case.money(case.requested_minor))
     return SectionBlock(
         text=MarkdownTextObject(
-            text=f"{person(case.client_id)} asked for {asked} on *{case.item_label}*.\n{quote(case.reason, 600)}"
+            text=f"{person(case.client_id)} asked for {asked} on *{case.item_md}*.\n{quote(case.reason, 600)}"
         )
     )
 

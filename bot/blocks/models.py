@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.blocks.format import escape
 from bot.domain.money import Money
 
 
@@ -44,6 +45,19 @@ class CaseView:
 
     def money(self, minor: int) -> Money:
         return Money(minor, self.currency)
+
+    # The marketplace's titles and ids, escaped for mrkdwn: an import must not be able to ping @channel either.
+    @property
+    def item_md(self) -> str:
+        return escape(self.item_label)
+
+    @property
+    def contract_md(self) -> str:
+        return escape(self.contract_title)
+
+    @property
+    def contract_id_md(self) -> str:
+        return escape(self.contract_id)
 
     @property
     def due(self) -> datetime | None:

@@ -29,7 +29,7 @@ def list_reply(cases: list[CaseView], user_id: str) -> list[Block]:
         role = "you asked" if case.client_id == user_id else f"{person(case.client_id)} asked"
         due = f" · answer due {when(case.due)}" if case.due else ""
         lines.append(
-            f"*{case.id}* · {case.item_label} ({case.contract_title}) · {role} "
+            f"*{case.id}* · {case.item_md} ({case.contract_md}) · {role} "
             f"{money(case.money(case.requested_minor))} · {OUTCOMES.get(case.state, case.state)}{due}"
         )
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=trim("*Your open cases*\n" + "\n".join(lines))))]
@@ -41,7 +41,7 @@ def list_reply(cases: list[CaseView], user_id: str) -> list[Block]:
 def status_reply(case: CaseView) -> list[Block]:
     state = OUTCOMES.get(case.state, case.state)
     lines = [
-        f"*Case {case.id}* · {case.item_label} ({case.contract_title}) · policy {case.policy_version}",
+        f"*Case {case.id}* · {case.item_md} ({case.contract_md}) · policy {case.policy_version}",
         f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)}",
         f"Requested {money(case.money(case.requested_minor))} · refunded {money(case.money(case.refunded_minor))}",
     ]

@@ -38,8 +38,8 @@ def _facts(case: CaseView, locale: str) -> SectionBlock:
     before = case.money(case.refunded_before_minor)
     return SectionBlock(
         fields=[
-            MarkdownTextObject(text=f"*Contract*\n{case.contract_title} ({case.contract_id})"),
-            MarkdownTextObject(text=f"*Item*\n{case.item_label}"),
+            MarkdownTextObject(text=f"*Contract*\n{case.contract_md} ({case.contract_id_md})"),
+            MarkdownTextObject(text=f"*Item*\n{case.item_md}"),
             MarkdownTextObject(text=f"*Paid*\n{money(case.money(case.paid_minor), locale)}"),
             MarkdownTextObject(text=f"*Already refunded*\n{money(before, locale)}"),
             MarkdownTextObject(text=f"*Requested*\n{money(case.money(case.requested_minor), locale)}"),
@@ -98,7 +98,7 @@ def freelancer_request(case: CaseView, permalink: str | None, locale: str = "en_
     """The freelancer's DM: the request with Approve / Adjust / Decline while it waits, the outcome after."""
     blocks: list[Block] = [
         HeaderBlock(text=f"Refund request {case.id}"),
-        _section(f"{person(case.client_id)} asks for a refund on *{case.item_label}*.\n*Reason*\n{quote(case.reason)}"),
+        _section(f"{person(case.client_id)} asks for a refund on *{case.item_md}*.\n*Reason*\n{quote(case.reason)}"),
         _facts(case, locale),
     ]
     if case.state == "awaiting_freelancer" and case.due:
@@ -140,8 +140,8 @@ def client_request(case: CaseView, permalink: str | None, locale: str = "en_US")
     blocks: list[Block] = [
         HeaderBlock(text=f"Your refund request {case.id}"),
         _section(
-            f"You asked {person(case.freelancer_id)} for {requested} on *{case.item_label}* "
-            f"({case.contract_title}).\n*Your reason*\n{quote(case.reason)}"
+            f"You asked {person(case.freelancer_id)} for {requested} on *{case.item_md}* "
+            f"({case.contract_md}).\n*Your reason*\n{quote(case.reason)}"
         ),
     ]
     if case.state == "awaiting_freelancer" and case.due:
@@ -184,7 +184,7 @@ def thread_root(case: CaseView, locale: str = "en_US") -> list[Block]:
     return [
         _section(
             f":receipt: *Case {case.id}*: {person(case.client_id)} asks {person(case.freelancer_id)} for a refund of "
-            f"{money(case.money(case.requested_minor), locale)} on *{case.item_label}* ({case.contract_title}). "
+            f"{money(case.money(case.requested_minor), locale)} on *{case.item_md}* ({case.contract_md}). "
             "Every step of this case is posted in this thread."
         )
     ]
@@ -214,7 +214,7 @@ def reminder(case: CaseView, hours_left: float, permalink: str | None, locale: s
     return [
         _section(
             f":alarm_clock: *Reminder:* {person(case.client_id)}'s refund request {case.id} for "
-            f"{money(case.money(case.requested_minor), locale)} on *{case.item_label}* is waiting for your answer "
+            f"{money(case.money(case.requested_minor), locale)} on *{case.item_md}* is waiting for your answer "
             f"until {when(case.due) if case.due else 'soon'} ({left} left). If you do not answer, the request "
             f"lapses and {person(case.client_id)} can take it further. Approve, Adjust or Decline from the "
             "request message."

@@ -275,3 +275,19 @@ def test_a_reminder_names_what_waits_until_when_and_what_happens_otherwise():
     assert f"is waiting for your answer until {DUE} (about 24 hours left)" in text
     assert "If you do not answer, the request lapses and <@U0CLIENT01> can take it further." in text
     assert "less than two hours left" in text_of(render(REMINDER, CASE.as_json() | {"hours_left": 1.5}, None).blocks)
+
+
+def test_titles_from_the_marketplace_cannot_ping_anyone_either():
+    sneaky = replace(CASE, item_label="Milestone “<!channel>”", contract_title="Logo <!here>", contract_id="<@U1>")
+    for blocks in (
+        request.freelancer_request(sneaky, None),
+        request.client_request(sneaky, None),
+        request.thread_root(sneaky),
+        replies.status_reply(sneaky),
+        home("U0FREELA01", [sneaky]),
+    ):
+        shown = text_of(dicts(blocks))
+        assert "<!channel>" not in shown
+        assert "<!here>" not in shown
+        assert "<@U1>" not in shown
+        assert "&lt;!channel&gt;" in shown or "&lt;!here&gt;" in shown
