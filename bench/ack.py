@@ -1,9 +1,14 @@
 """Ack latency of /refund and of an Approve click, side by side with a bare Bolt app (design §7).
 
-Both apps run in this process behind the same threaded WSGI server, take the same signed requests from the
-local Slack stand-in, and are timed the same way, so the ratio means something on any machine:
+Both apps run behind the same server, take the same signed requests from the local Slack stand-in, and are
+timed the same way, so the ratio means something on any machine:
 
     .venv/bin/python -m bench.ack [--requests 300] [--database sqlite|postgresql] [--concurrency 1]
+                                  [--server inprocess|gunicorn]
+
+``inprocess`` serves both apps from threads of this process (quick, but they share its GIL with the
+stand-in and the load); ``gunicorn`` runs each as it runs in production (`python app.py`, and
+bench/bare_app.py), with the same workers and threads.
 
 The bare app acks and returns; refund-bot opens the modal (views.open to the stand-in) for /refund, and for a
 click runs the whole decision: compare-and-set, audit, ledger, outbox rows, commit.
@@ -12,7 +17,12 @@ click runs the whole decision: compare-and-set, audit, ledger, outbox rows, comm
 from __future__ import annotations
 
 import argparse
+import copy
+import os
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -22,14 +32,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import Instance, build_runtime
+from bench.bare_app import bare_app
 from bot.config import load_settings
-from bot.relay import web_client
 from bot.services.importing import import_contracts, read_import_file
 from bot.services.refunds import Deps, RequestRefund, request_refund
 from storage.tables import CaseRow
@@ -37,7 +46,9 @@ from tests.e2e.conftest import Quiet, ThreadingServer
 from tests.slack_standin import SlackStandIn, SlackUser
 
 SECRET = "bench-secret"
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[1]
+# The real clock: a gunicorn-served app reads it, so the bench's items were paid five days ago, whenever it runs.
+NOW = datetime.now(UTC).replace(microsecond=0)
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -90,6 +101,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--server", choices=["inprocess", "gunicorn"], default="inprocess")
     args = parser.parse_args()
 
     standin = SlackStandIn().start()
@@ -104,40 +116,46 @@ def main() -> None:
     runtime.clock = lambda: NOW
     import_contracts(read_import_file(contracts_file(folder, args.requests)), runtime.uow(), NOW, runtime.policy)
     instance = Instance.build(runtime)
-    ours_url, stop_ours = serve(instance.wsgi())
+    n = args.requests
+    pending_cases(instance, n)
+    # Copies: once a running server's relay updates these messages, their buttons are gone.
+    dms = [copy.deepcopy(message) for message in standin.dms("U0FREELA01")]
 
-    bare = App(client=web_client("xoxb-bench", standin.api_url), signing_secret=SECRET, process_before_response=True)
-    bare.command("/refund")(lambda ack: ack())
-    bare.action("request_approve")(lambda ack: ack())
-    bare_url, stop_bare = serve(SlackRequestHandler(bare))
+    if args.server == "gunicorn":
+        env = {
+            "DATABASE_URL": url,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": standin.api_url,
+        }
+        ours_url, stop_ours = gunicorn([sys.executable, str(ROOT / "app.py")], env, folder)
+        bare_url, stop_bare = gunicorn(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "bench.bare_app:from_environment()",
+                "-k",
+                "gthread",
+                "--threads",
+                "8",
+                "-w",
+                os.environ.get("WEB_CONCURRENCY", "2"),
+            ],
+            env,
+            ROOT,
+        )
+    else:
+        ours_url, stop_ours = serve(instance.wsgi())
+        bare_url, stop_bare = serve(SlackRequestHandler(bare_app(standin.api_url, SECRET)))
 
     client = SlackUser(standin, ours_url, SECRET, "U0CLIENT01")
     freelancer = SlackUser(standin, ours_url, SECRET, "U0FREELA01")
     bare_client = SlackUser(standin, bare_url, SECRET, "U0CLIENT01")
     bare_freelancer = SlackUser(standin, bare_url, SECRET, "U0FREELA01")
 
-    n = args.requests
     ours_cmd = timed([lambda: client.command("").status] * n, args.concurrency)
     bare_cmd = timed([lambda: bare_client.command("").status] * n, args.concurrency)
-
-    # One pending case per contract, each with its freelancer DM: the messages the clicks come from.
-    deps = Deps(uow=runtime.uow, clock=runtime.clock, policy=runtime.policy)
-    for k in range(n):
-        request_refund(
-            deps,
-            RequestRefund(
-                team_id="T0DEMO01",
-                user_id="U0CLIENT01",
-                contract_id=f"B-{k}",
-                item_key="milestone:M-1",
-                amount="10.00",
-                reason="bench",
-                request_key=f"bench:{k}",
-            ),
-        )
-    while instance.relay.run_once():
-        pass
-    dms = standin.dms("U0FREELA01")
     ours_click = timed([lambda m=m: freelancer.click(m, "Approve").status for m in dms], args.concurrency)
     bare_click = timed([lambda m=m: bare_freelancer.click(m, "Approve").status for m in dms], args.concurrency)
 
@@ -145,7 +163,7 @@ def main() -> None:
         approved = session.query(CaseRow).filter(CaseRow.state == "approved").count()
     print(
         f"refund-bot ack latency, {n} requests each, concurrency {args.concurrency}, {args.database}, "
-        f"{approved} cases approved"
+        f"{args.server}, {approved} cases approved"
     )
     print(summary("/refund", ours_cmd, bare_cmd))
     print(summary("Approve click", ours_click, bare_click))
@@ -154,6 +172,52 @@ def main() -> None:
     standin.stop()
     runtime.engine.dispose()
     drop()
+
+
+def pending_cases(instance: Instance, count: int) -> None:
+    """One pending case per contract, with its freelancer DM delivered: the messages the clicks come from."""
+    runtime = instance.runtime
+    deps = Deps(uow=runtime.uow, clock=runtime.clock, policy=runtime.policy)
+    for k in range(count):
+        command = RequestRefund(
+            team_id="T0DEMO01",
+            user_id="U0CLIENT01",
+            contract_id=f"B-{k}",
+            item_key="milestone:M-1",
+            amount="10.00",
+            reason="bench",
+            request_key=f"bench:{k}",
+        )
+        request_refund(deps, command)
+    while instance.relay.run_once():
+        pass
+
+
+def gunicorn(command: list[str], env: dict[str, str], cwd: Path) -> tuple[str, Callable[[], None]]:
+    """Start a server on a free port and wait until it accepts connections."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    full_env = os.environ | env | {"PORT": str(port)}
+    if "gunicorn" in command:
+        command = [*command, "-b", f"127.0.0.1:{port}"]
+    process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as attempt:
+            if attempt.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    else:
+        process.kill()
+        raise SystemExit(f"bench: {command[1]} did not start")
+    time.sleep(1.0)  # let every worker finish booting, not just the first to bind
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(timeout=30)
+
+    return f"http://127.0.0.1:{port}/slack/events", stop
 
 
 def fresh_schema() -> tuple[str, Callable[[], None]]:
