@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.blocks.format import DEFAULT_LOCALE, babel_locale
 from bot.blocks.render import Rendered
 from storage.outbox import Claimed, MessageRef, OutboxRepository
 
@@ -71,8 +73,9 @@ class Undeliverable(Exception):
         self.permanent = permanent
 
 
-Renderer = Callable[[str, dict[str, Any], str | None], Rendered]
-"""(surface, view, case thread permalink or None) -> what Slack shows."""
+Renderer = Callable[[str, dict[str, Any], str | None, str], Rendered]
+"""(surface, view, case thread permalink or None, reader's locale) -> what Slack shows."""
+LOCALE_TTL = 3600.0
 
 
 def web_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
@@ -112,6 +115,7 @@ class Relay:
         self.lease = lease
         self.batch = batch
         self.wake = threading.Event()
+        self._locales: dict[str, tuple[str, float]] = {}
 
     def claim(self) -> list[Claimed]:
         with self.sessions.begin() as session:
@@ -157,8 +161,9 @@ class Relay:
             kept = outbox.message_ref(row.team_id, row.message_key) if row.message_key else None
             root = outbox.message_ref(row.team_id, f"{row.stream}:thread")
             parent = outbox.message_ref(row.team_id, row.target.parent_key) if row.target.parent_key else None
-        shown = self.render(row.surface, row.view, root.permalink if root else None)
         target = row.target
+        reader = target.users[0] if target.kind in ("dm", "home") else None
+        shown = self.render(row.surface, row.view, root.permalink if root else None, self._locale(reader))
         if target.kind == "response_url":
             response = WebhookClient(target.url or "", timeout=10).send(
                 text=shown.text, blocks=shown.blocks, response_type="ephemeral", replace_original=False
@@ -193,6 +198,21 @@ class Relay:
                 OutboxRepository(session).save_ref(
                     row.team_id, row.message_key, MessageRef(posted["channel"], posted["ts"], permalink), self.clock()
                 )
+
+    def _locale(self, user: str | None) -> str:
+        """The reader's locale from users.info, cached for an hour; en_US when Slack does not say."""
+        if user is None:
+            return DEFAULT_LOCALE
+        cached = self._locales.get(user)
+        if cached and time.monotonic() - cached[1] < LOCALE_TTL:
+            return cached[0]
+        try:
+            found = self.client.users_info(user=user, include_locale=True)["user"].get("locale")
+        except (SlackApiError, SlackRequestError, URLError, OSError):
+            return DEFAULT_LOCALE  # formatting is no reason to hold a message back
+        locale = babel_locale(found)
+        self._locales[user] = (locale, time.monotonic())
+        return locale
 
     def _failed(self, row: Claimed, exc: SlackApiError) -> None:
         status = exc.response.status_code

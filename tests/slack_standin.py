@@ -112,6 +112,7 @@ class SlackStandIn:
         self.responses: list[dict[str, Any]] = []
         self.views = Views()
         self.homes: dict[str, dict[str, Any]] = {}
+        self.locales: dict[str, str] = {}  # users.info answers en-US unless a test says otherwise
         self.faults: dict[str, list[Fault]] = {}
         self.triggers: dict[str, tuple[str, float]] = {}
         self.lock = threading.Lock()
@@ -308,7 +309,7 @@ class SlackStandIn:
                 "name": user.lower(),
                 "tz": "America/New_York",
                 "tz_offset": -18000,
-                "locale": "en-US",
+                "locale": self.locales.get(user, "en-US"),
             },
         }
 

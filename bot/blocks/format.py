@@ -6,7 +6,7 @@ import copy
 import re
 from datetime import datetime
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 
 from bot.domain.errors import utc_text
 from bot.domain.money import Money, exponent
@@ -15,7 +15,18 @@ SECTION_LIMIT = 3000
 _CODE_BEFORE_DIGIT = re.compile(r"([A-Z]{3})(?=[-\d])")
 
 
-def money(amount: Money, locale: str = "en_US") -> str:
+DEFAULT_LOCALE = "en_US"
+
+
+def babel_locale(slack_locale: str | None) -> str:
+    """Slack's "de-DE" as Babel's "de_DE"; anything Babel does not know falls back to en_US."""
+    try:
+        return str(Locale.parse((slack_locale or "").replace("-", "_")))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return DEFAULT_LOCALE
+
+
+def money(amount: Money, locale: str = DEFAULT_LOCALE) -> str:
     """In the viewer's locale ("$1,234.50", "1.234,50 $"), with the ISO exponent: JPY none, KWD three."""
     where = Locale.parse(locale)
     pattern = copy.copy(where.currency_formats["standard"])

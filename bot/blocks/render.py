@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 from bot.blocks import home, request
-from bot.blocks.format import escape, person, when
+from bot.blocks.format import DEFAULT_LOCALE, escape, person, when
 from bot.blocks.models import CaseView
 from bot.domain.case import SCHEDULER
 from bot.domain.errors import CaseMovedOn, Refused, WindowClosed
@@ -38,7 +38,8 @@ _CASE_SURFACES: dict[str, tuple[Callable[..., list[Block]], bool, str]] = {
 }
 
 
-def render(surface: str, view: dict[str, Any], permalink: str | None) -> Rendered:
+def render(surface: str, view: dict[str, Any], permalink: str | None, locale: str = DEFAULT_LOCALE) -> Rendered:
+    """What Slack shows for an outbox row, amounts in the reader's locale (their DMs and Home; en_US elsewhere)."""
     if surface == NOTICE:
         return Rendered(view["text"], [b.to_dict() for b in request.notice(view["text"])])
     if surface == REMINDER:
@@ -47,14 +48,14 @@ def render(surface: str, view: dict[str, Any], permalink: str | None) -> Rendere
         case = CaseView.from_json(fields)
         return Rendered(
             f"Reminder: refund request {case.id} is waiting for your answer",
-            [b.to_dict() for b in request.reminder(case, hours_left, permalink)],
+            [b.to_dict() for b in request.reminder(case, hours_left, permalink, locale)],
         )
     if surface == HOME:
         cases = [CaseView.from_json(case) for case in view["cases"]]
-        return Rendered("Refunds", [b.to_dict() for b in home.home(view["user"], cases)])
+        return Rendered("Refunds", [b.to_dict() for b in home.home(view["user"], cases, locale)])
     builder, linked, summary = _CASE_SURFACES[surface]
     case = CaseView.from_json(view)
-    blocks = builder(case, permalink) if linked else builder(case)
+    blocks = builder(case, permalink, locale) if linked else builder(case, locale)
     text = summary.format(id=case.id, state=request.OUTCOMES.get(case.state, case.state))
     return Rendered(text, [block.to_dict() for block in blocks])
 

@@ -327,3 +327,19 @@ def test_a_too_long_adjust_note_comes_back_on_the_note_field(bot):
     assert over.json["errors"] == {
         "amount": "An adjusted refund must be less than the USD 100.00 requested; to refund it all, approve."
     }
+
+
+def test_each_person_reads_amounts_in_their_own_locale(bot):
+    bot.standin.locales[FREELANCER] = "de-DE"
+    request(bot)
+    assert "*Requested*\n100,00\xa0$" in text_of(freelancer_dm(bot).blocks)
+    assert "You asked <@U0FREELA01> for $100.00" in text_of(client_dm(bot).blocks)
+    lookups = [call.args["user"] for call in bot.standin.calls_to("users.info")]
+    assert sorted(set(lookups)) == [CLIENT, FREELANCER]
+    assert len(lookups) == 2  # looked up once each, then remembered
+
+
+def test_a_locale_slack_will_not_give_falls_back_without_holding_the_message(bot):
+    bot.standin.fail("users.info", 500, times=10)
+    request(bot)
+    assert "*Requested*\n$100.00" in text_of(freelancer_dm(bot).blocks)

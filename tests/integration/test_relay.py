@@ -22,7 +22,7 @@ class Clock:
         return self.now
 
 
-def render(surface, view, permalink):
+def render(surface, view, permalink, locale):
     text = f"{surface}: {view.get('text', '')}" + (f" (thread: {permalink})" if permalink else "")
     blocks = view.get("blocks") or [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     return Rendered(text, blocks)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.blocks import ids, modals, replies, request
-from bot.blocks.format import escape, money, quote, trim, when
+from bot.blocks.format import babel_locale, escape, money, quote, trim, when
 from bot.blocks.home import home
 from bot.blocks.models import CaseView, ItemChoice, RefundForm
 from bot.blocks.render import (
@@ -291,3 +291,12 @@ def test_titles_from_the_marketplace_cannot_ping_anyone_either():
         assert "<!here>" not in shown
         assert "<@U1>" not in shown
         assert "&lt;!channel&gt;" in shown or "&lt;!here&gt;" in shown
+
+
+def test_slack_locales_become_babel_locales_or_en_us():
+    assert babel_locale("de-DE") == "de_DE"
+    assert babel_locale("ja-JP") == "ja_JP"
+    assert babel_locale("xx-YY") == "en_US"
+    assert babel_locale(None) == "en_US"
+    german = render(FREELANCER_REQUEST, CASE.as_json(), None, "de_DE")
+    assert "*Paid*\n250,00\xa0$" in text_of(german.blocks)
