@@ -19,6 +19,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from sqlalchemy import Engine, text
@@ -195,13 +196,15 @@ def serve_http(settings: Settings) -> None:
     Server().run()
 
 
-def serve_socket_mode(app_token: str) -> None:
-    """Development: Slack connects out over a WebSocket, so no public URL is needed."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+def socket_mode_handler(instance: Instance, app_token: str) -> SocketModeHandler:
+    """Development: the app connects out to Slack over a WebSocket, so no public URL is needed."""
+    return SocketModeHandler(instance.app, app_token)
 
+
+def serve_socket_mode(app_token: str) -> None:
     instance = Instance.build(start())
     instance.start_workers()
-    SocketModeHandler(instance.app, app_token).start()
+    socket_mode_handler(instance, app_token).start()
 
 
 def main() -> int:

@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,6 +29,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.signature import SignatureVerifier
+from websockets.sync.server import serve as ws_serve
 
 TEAM = "T0DEMO01"
 TRIGGER_LIFETIME = 3.0
@@ -112,6 +114,7 @@ class SlackStandIn:
         self.responses: list[dict[str, Any]] = []
         self.views = Views()
         self.homes: dict[str, dict[str, Any]] = {}
+        self.socket: SocketModeLink | None = None
         self.locales: dict[str, str] = {}  # users.info answers en-US unless a test says otherwise
         self.faults: dict[str, list[Fault]] = {}
         self.triggers: dict[str, tuple[str, float]] = {}
@@ -138,6 +141,8 @@ class SlackStandIn:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        if self.socket is not None:
+            self.socket.stop()
 
     # --- faults ---------------------------------------------------------------------------------------
 
@@ -202,6 +207,8 @@ class SlackStandIn:
             return fault.status, {"ok": False, "error": error}, headers
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
+        if (method == "apps.connections.open") != str(token).startswith("xapp-"):
+            return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
         with self.lock:
             self.calls.append(Call(method, args))
             handler = getattr(self, "_" + method.replace(".", "_"), None)
@@ -229,6 +236,11 @@ class SlackStandIn:
     def _blocks(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         blocks = args.get("blocks") or []
         return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.socket is None:
+            self.socket = SocketModeLink().start()
+        return {"ok": True, "url": self.socket.url}
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         blocks = self._blocks(args)
@@ -346,6 +358,64 @@ class SlackStandIn:
                 self.wfile.write(data)
 
         return Handler
+
+
+class SocketModeLink:
+    """Slack's side of Socket Mode: the WebSocket the app connects to, over which Slack pushes envelopes and
+    the app acks each one (with a response payload where Slack accepts one)."""
+
+    def __init__(self) -> None:
+        self.connections: list[Any] = []
+        self.acks: dict[str, dict[str, Any]] = {}
+        self.arrived = threading.Condition()
+        self.server = ws_serve(self._session, "127.0.0.1", 0)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}/link/?ticket=standin"
+
+    def start(self) -> SocketModeLink:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+    def _session(self, connection: Any) -> None:
+        connection.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0REFUND"}}))
+        with self.arrived:
+            self.connections.append(connection)
+            self.arrived.notify_all()
+        for raw in connection:
+            ack = json.loads(raw)
+            with self.arrived:
+                self.acks[ack["envelope_id"]] = ack
+                self.arrived.notify_all()
+
+    def push(self, kind: str, payload: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+        """Send one envelope to the connected app and wait for its ack."""
+        envelope_id = str(uuid.uuid4())
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: self.connections, timeout):
+                raise AssertionError("the app never connected over Socket Mode")
+            connection = self.connections[-1]
+        connection.send(
+            json.dumps(
+                {
+                    "envelope_id": envelope_id,
+                    "type": kind,
+                    "payload": payload,
+                    "accepts_response_payload": kind != "events_api",
+                    "retry_attempt": 0,
+                    "retry_reason": "",
+                }
+            )
+        )
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: envelope_id in self.acks, timeout):
+                raise AssertionError(f"the app did not ack envelope {envelope_id}")
+            return self.acks.pop(envelope_id)
 
 
 @dataclass
@@ -578,3 +648,24 @@ def text_of(blocks: list[dict[str, Any]]) -> str:
 
     walk(blocks)
     return "\n".join(parts)
+
+
+class SocketModeUser(SlackUser):
+    """The same person, reaching the app over Socket Mode: each request travels as an envelope instead."""
+
+    def __init__(self, standin: SlackStandIn, user_id: str, team: str = TEAM):
+        super().__init__(standin, "socket-mode", "unused", user_id, team)
+
+    def post(self, body: str, content_type: str = "application/x-www-form-urlencoded", **_: Any) -> Answer:
+        if self.standin.socket is None:
+            raise AssertionError("the app has not opened a Socket Mode connection")
+        if "json" in content_type:
+            kind, payload = "events_api", json.loads(body)
+        else:
+            form = {k: v[0] for k, v in urllib.parse.parse_qs(body, keep_blank_values=True).items()}
+            kind, payload = (
+                ("interactive", json.loads(form["payload"])) if "payload" in form else ("slash_commands", form)
+            )
+        ack = self.standin.socket.push(kind, payload)
+        answered = ack.get("payload")
+        return Answer(200, json.dumps(answered) if answered else "")
