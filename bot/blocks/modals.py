@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks import ids
-from bot.blocks.format import money, person, quote
+from bot.blocks.format import escape, money, person, quote
 from bot.blocks.models import CaseView, RefundForm
 from bot.domain.money import Money, exponent
 
@@ -94,7 +94,7 @@ def refund_modal(form: RefundForm) -> View:
         else:
             blocks.append(SectionBlock(text=MarkdownTextObject(text="*No item of this contract can be refunded now.*")))
         if form.unavailable:
-            notes = "\n".join(f"• {line}" for line in form.unavailable[:10])
+            notes = "\n".join(f"• {escape(line)}" for line in form.unavailable[:10])
             blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Not listed:\n{notes}"[:2000])]))
     if (choice := form.item) and form.currency:
         balance = Money(choice.balance_minor, form.currency)

@@ -27,7 +27,6 @@ from bot.domain.errors import (
     Refused,
     UnknownContract,
     UnknownItem,
-    utc_text,
 )
 from bot.domain.money import Money
 from bot.domain.policy import Policy
@@ -113,15 +112,14 @@ def refund_form(
         unavailable: list[str] = []
         for candidate in uow.contracts.items(team_id, contract.id):
             ref = candidate.ref
-            open_case = uow.cases.open_case_for_item(team_id, contract.id, ref)
             if candidate.paid_at is None:
                 unavailable.append(f"{candidate.label}: not paid yet")
             elif not deps.policy.request_window(candidate.paid_at).contains(now):
                 unavailable.append(
-                    f"{candidate.label}: paid on {utc_text(candidate.paid_at)[:15]}, over "
+                    f"{candidate.label}: paid on {candidate.paid_at:%d %b %Y}, over "
                     f"{deps.policy.request_age_limit.days} days ago"
                 )
-            elif open_case is not None:
+            elif (open_case := uow.cases.open_case_for_item(team_id, contract.id, ref)) is not None:
                 unavailable.append(f"{candidate.label}: case {open_case.id} is open")
             else:
                 refunded = uow.ledger.refunded_on_item(team_id, contract.id, ref, contract.currency)

@@ -300,3 +300,13 @@ def test_slack_locales_become_babel_locales_or_en_us():
     assert babel_locale(None) == "en_US"
     german = render(FREELANCER_REQUEST, CASE.as_json(), None, "de_DE")
     assert "*Paid*\n250,00\xa0$" in text_of(german.blocks)
+
+
+def test_why_an_item_is_not_listed_is_shown_escaped():
+    form = RefundForm(
+        contracts=[("C-1", "x")],
+        contract_id="C-1",
+        currency="USD",
+        unavailable=["Milestone “<!channel>”: not paid yet"],
+    )
+    assert "• Milestone “&lt;!channel&gt;”: not paid yet" in text_of(modals.refund_modal(form).to_dict()["blocks"])
