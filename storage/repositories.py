@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -234,10 +235,15 @@ class CaseRepository:
         )
 
     def add(self, case: Case) -> None:
+        """Insert a new case; another case opened a moment earlier on the same item (or by the same form
+        submission) wins through the unique indexes, and this one reports ConcurrentChange."""
         row = CaseRow(id=case.id, team_id=case.team_id, contract_id=case.contract_id)
         self._copy(case, row)
         self.session.add(row)
-        self._flush_case(case, row)
+        try:
+            self._flush_case(case, row)
+        except IntegrityError:
+            raise ConcurrentChange(case.id) from None
 
     def save(self, case: Case) -> None:
         row = self.session.get(CaseRow, case.id)

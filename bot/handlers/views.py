@@ -19,6 +19,7 @@ _FIELD = {
     errors.AmountOverBalance: ids.AMOUNT_BLOCK,
     errors.AmountNotBelowRequested: ids.AMOUNT_BLOCK,
     errors.CurrencyMismatch: ids.AMOUNT_BLOCK,
+    errors.ItemHasOpenCase: ids.ITEM_BLOCK,
     errors.UnknownContract: ids.CONTRACT_BLOCK,
     errors.NotYourContract: ids.CONTRACT_BLOCK,
 }

@@ -169,7 +169,21 @@ def case_for_answer(deps: Deps, team_id: str, user_id: str, case_id: str) -> Cas
 
 
 def request_refund(deps: Deps, cmd: RequestRefund) -> Case:
-    """The client asks; a resubmission of the same form finds the case the first one opened."""
+    """The client asks; a resubmission of the same form finds the case the first one opened, even when both
+    arrive at once, and a request racing another on the same item is told which case won."""
+    try:
+        return _request(deps, cmd)
+    except ConcurrentChange:
+        with deps.uow() as uow:
+            if (first := uow.cases.by_request_key(cmd.team_id, cmd.request_key)) is not None:
+                return first
+            ref = parse_item_key(cmd.item_key, cmd.contract_id)
+            item = uow.contracts.item(cmd.team_id, cmd.contract_id, ref)
+            winner = uow.cases.open_case_for_item(cmd.team_id, cmd.contract_id, ref)
+        raise ItemHasOpenCase(item.label if item else "This item", winner.id if winner else None) from None
+
+
+def _request(deps: Deps, cmd: RequestRefund) -> Case:
     now = deps.clock()
     with deps.uow() as uow:
         already = uow.cases.by_request_key(cmd.team_id, cmd.request_key)

@@ -343,3 +343,42 @@ def test_a_locale_slack_will_not_give_falls_back_without_holding_the_message(bot
     bot.standin.fail("users.info", 500, times=10)
     request(bot)
     assert "*Requested*\n$100.00" in text_of(freelancer_dm(bot).blocks)
+
+
+def test_the_same_form_submitted_twice_at_once_opens_one_case(bot):
+    view = open_form(bot)
+    answers = []
+    submits = [
+        threading.Thread(
+            target=lambda: answers.append(bot.user(CLIENT).submit(view, {"Amount (USD)": "10", "Reason": "at once"}))
+        )
+        for _ in range(2)
+    ]
+    for submit in submits:
+        submit.start()
+    for submit in submits:
+        submit.join(timeout=20)
+    assert [a.status for a in answers] == [200, 200]
+    assert all(a.body in ("", "null") for a in answers)  # both modals close: the request went in once
+    bot.drain()
+    assert bot.count(AuditRow) == 1
+
+
+def test_two_requests_racing_for_one_item_open_one_case_and_the_other_is_told(bot):
+    first, second = open_form(bot), open_form(bot)
+    answers = []
+    submits = [
+        threading.Thread(
+            target=lambda v=v: answers.append(bot.user(CLIENT).submit(v, {"Amount (USD)": "10", "Reason": "race"}))
+        )
+        for v in (first, second)
+    ]
+    for submit in submits:
+        submit.start()
+    for submit in submits:
+        submit.join(timeout=20)
+    assert bot.count(AuditRow) == 1
+    # Whether the loser met the winner's row in the unique index or simply found it open, it is told the same.
+    [refused] = [a.json for a in answers if a.body not in ("", "null")]
+    assert refused["errors"]["item"].startswith("Milestone “Concepts” already has an open case")
+    assert bot.only_case_id() in refused["errors"]["item"]

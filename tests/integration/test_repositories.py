@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from bot.domain.case import Case, RequestState
 from bot.domain.contract import ContractKind, ItemKind, ItemRef
@@ -141,7 +141,7 @@ def test_only_one_open_case_per_item(uow):
     first = open_case(uow)
     with uow() as work:
         second = dataclasses.replace(first, id="R-2", new_events=[], version=0)
-        with pytest.raises(IntegrityError):
+        with pytest.raises(ConcurrentChange):
             work.cases.add(second)
 
 
