@@ -151,6 +151,9 @@ class Relay:
                 self._later(row, exc.error, None)
         except (SlackRequestError, URLError, TimeoutError, OSError) as exc:
             self._later(row, f"{type(exc).__name__}: {exc}", None)
+        except Exception as exc:  # one bad row must not stall the batch: back off, and dead after the last try
+            log.exception("relay: message %s (%s) failed unexpectedly", row.id, row.surface)
+            self._later(row, f"unexpected {type(exc).__name__}: {exc}", None)
         else:
             with self.sessions.begin() as session:
                 OutboxRepository(session).sent(row.id, self.owner, self.clock())
@@ -163,7 +166,10 @@ class Relay:
             parent = outbox.message_ref(row.team_id, row.target.parent_key) if row.target.parent_key else None
         target = row.target
         reader = target.users[0] if target.kind in ("dm", "home") else None
-        shown = self.render(row.surface, row.view, root.permalink if root else None, self._locale(reader))
+        try:
+            shown = self.render(row.surface, row.view, root.permalink if root else None, self._locale(reader))
+        except Exception as exc:  # a message that cannot be rendered now never will be: park it for a fix
+            raise Undeliverable(f"cannot render {row.surface}: {type(exc).__name__}: {exc}", permanent=True) from exc
         if target.kind == "response_url":
             response = WebhookClient(target.url or "", timeout=10).send(
                 text=shown.text, blocks=shown.blocks, response_type="ephemeral", replace_original=False

@@ -188,3 +188,17 @@ def test_slack_answering_too_slowly_is_retried_and_the_relay_carries_on(sessions
     relay().run_once()
     assert rows(sessions)["k"][0] == "sent"
     assert 1 <= len([m for m in standin.dms("U0FREELA01") if m.text == "note: hello"]) <= 2
+
+
+def test_a_message_that_cannot_be_rendered_is_dead_at_once_and_the_rest_go_out(sessions, standin, clock):
+    def picky(surface, view, permalink, locale):
+        if surface == "broken":
+            raise KeyError("hours_left")
+        return render(surface, view, permalink, locale)
+
+    relay = Relay(sessions, web_client("xoxb-test", standin.api_url, timeout=3), picky, owner="a", clock=clock)
+    queue(sessions, OutboxMessage("R-1", "bad", dm("U0FREELA01"), "broken", {}), note("fine", stream="R-2"))
+    relay.run_once()
+    status = rows(sessions)
+    assert status["bad"] == ("dead", 1, "cannot render broken: KeyError: 'hours_left'")
+    assert status["fine"][0] == "sent"
