@@ -3,15 +3,18 @@ deadline acts once however many instances tick, and a crashed instance's claims 
 
 from __future__ import annotations
 
+import logging
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.blocks import render
 from bot.domain.errors import CaseMovedOn
 from bot.domain.reminders import plan_reminders
 from bot.services.messages import OutboxMessage, dm
+from bot.services.ports import ClaimedDeadline
 from bot.services.refunds import Deps, case_view, change_case
 
+log = logging.getLogger("refundbot.scheduler")
 LEASE = timedelta(minutes=2)
 BATCH = 200
 
@@ -23,27 +26,34 @@ def tick(deps: Deps, owner: str) -> int:
         claimed = uow.deadlines.claim(owner, now, LEASE, BATCH)
         uow.commit()
     for deadline in claimed:
-        if now >= deadline.due_at:
-            # Decided a moment before the deadline: the decision stands, and its deadline is already retired.
-            with suppress(CaseMovedOn):
-                change_case(deps, deadline.team_id, deadline.case_id, lambda case, _, at: case.lapse(now=at))
-            continue
-        plan = plan_reminders(deadline.due_at, deadline.offsets, deadline.sent, now)
-        with deps.uow() as uow:
-            case = uow.cases.get(deadline.team_id, deadline.case_id)
-            if case is not None and plan.send is not None:
-                left = (deadline.due_at - now).total_seconds() / 3600
-                view = case_view(uow, case, now, deps.policy).as_json() | {"hours_left": left}
-                reminder = OutboxMessage(
-                    case.id,
-                    f"{case.id}:reminder:{deadline.id}:{int(plan.send)}",
-                    dm(deadline.party),
-                    render.REMINDER,
-                    view,
-                )
-                uow.outbox.add(case.team_id, reminder, now)
-            uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
-            uow.commit()
+        try:
+            _act(deps, deadline, owner, now)
+        except Exception:  # one deadline's failure must not stop the others; its lease lapses and it is retried
+            log.exception("scheduler: deadline %s of case %s failed", deadline.id, deadline.case_id)
     if claimed:
         deps.delivered()
     return len(claimed)
+
+
+def _act(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datetime) -> None:
+    if now >= deadline.due_at:
+        # Decided a moment before the deadline: the decision stands, and its deadline is already retired.
+        with suppress(CaseMovedOn):
+            change_case(deps, deadline.team_id, deadline.case_id, lambda case, _, at: case.lapse(now=at))
+        return
+    plan = plan_reminders(deadline.due_at, deadline.offsets, deadline.sent, now)
+    with deps.uow() as uow:
+        case = uow.cases.get(deadline.team_id, deadline.case_id)
+        if case is not None and plan.send is not None:
+            left = (deadline.due_at - now).total_seconds() / 3600
+            view = case_view(uow, case, now, deps.policy).as_json() | {"hours_left": left}
+            reminder = OutboxMessage(
+                case.id,
+                f"{case.id}:reminder:{deadline.id}:{int(plan.send)}",
+                dm(deadline.party),
+                render.REMINDER,
+                view,
+            )
+            uow.outbox.add(case.team_id, reminder, now)
+        uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
+        uow.commit()
