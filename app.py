@@ -209,7 +209,8 @@ def serve_socket_mode(app_token: str) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for chatty in ("alembic", "apscheduler"):  # a line per migration step and per 5-second tick drowns the rest
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         settings = settings_or_fail()
         _check_slack(settings)
