@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.services.ports import ClaimedDeadline
+from storage import leases
 from storage.tables import CaseRow, DeadlineRow
 
 
@@ -18,22 +19,20 @@ class DeadlineRepository:
     def claim(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[ClaimedDeadline]:
         """Lease deadlines that need acting on; another instance's live lease keeps them from us (index-backed:
         ix_deadlines_due on next_at, active rows only)."""
-        free = (DeadlineRow.lease_until.is_(None)) | (DeadlineRow.lease_until < now)
-        due = (
-            select(DeadlineRow.id)
-            .where(DeadlineRow.done_at.is_(None), DeadlineRow.next_at <= now, free)
-            .order_by(DeadlineRow.next_at)
-            .limit(limit)
+        rows = leases.claim(
+            self.session,
+            DeadlineRow,
+            lambda free: (
+                select(DeadlineRow.id)
+                .where(DeadlineRow.done_at.is_(None), DeadlineRow.next_at <= now, free)
+                .order_by(DeadlineRow.next_at)
+                .limit(limit)
+            ),
+            owner=owner,
+            now=now,
+            lease=lease,
+            also=[DeadlineRow.done_at.is_(None)],
         )
-        if self.session.get_bind().dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        rows = self.session.scalars(
-            update(DeadlineRow)
-            .where(DeadlineRow.id.in_(due.scalar_subquery()), free, DeadlineRow.done_at.is_(None))
-            .values(lease_owner=owner, lease_until=now + lease)
-            .returning(DeadlineRow),
-            execution_options={"synchronize_session": False},
-        ).all()
         if not rows:
             return []
         teams = dict(

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from bot.services.messages import OutboxMessage, Target
+from storage import leases
 from storage.tables import OutboxRow, SlackMessageRow
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
@@ -61,34 +62,29 @@ class OutboxRepository:
         self.session.execute(statement)
 
     def claim(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
-        """Lease the next message of each stream that is due and not leased by a live relay.
-
-        The outer lease check makes the claim safe on SQLite (no SKIP LOCKED) and under READ COMMITTED.
-        """
+        """Lease the next message of each stream that is due and not leased by a live relay."""
         earlier = aliased(OutboxRow)
-        free = (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now)
-        candidates = (
-            select(OutboxRow.id)
-            .where(
-                OutboxRow.status == PENDING,
-                OutboxRow.next_attempt_at <= now,
-                free,
-                ~exists().where(
-                    and_(earlier.stream == OutboxRow.stream, earlier.status == PENDING, earlier.id < OutboxRow.id)
-                ),
-            )
-            .order_by(OutboxRow.id)
-            .limit(limit)
+        rows = leases.claim(
+            self.session,
+            OutboxRow,
+            lambda free: (
+                select(OutboxRow.id)
+                .where(
+                    OutboxRow.status == PENDING,
+                    OutboxRow.next_attempt_at <= now,
+                    free,
+                    ~exists().where(
+                        and_(earlier.stream == OutboxRow.stream, earlier.status == PENDING, earlier.id < OutboxRow.id)
+                    ),
+                )
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            ),
+            owner=owner,
+            now=now,
+            lease=lease,
+            attempts=OutboxRow.attempts + 1,
         )
-        if self.session.get_bind().dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        rows = self.session.scalars(
-            update(OutboxRow)
-            .where(OutboxRow.id.in_(candidates.scalar_subquery()), free)
-            .values(lease_owner=owner, lease_until=now + lease, attempts=OutboxRow.attempts + 1)
-            .returning(OutboxRow),
-            execution_options={"synchronize_session": False},
-        ).all()
         return [
             Claimed(r.id, r.team_id, r.stream, Target.from_json(r.target), r.message_key, r.surface, r.view, r.attempts)
             for r in sorted(rows, key=lambda r: r.id)

@@ -1,0 +1,55 @@
+"""Claiming rows with a lease: the one mechanism behind the outbox relay and the scheduler (design §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import ColumnElement, Select, update
+from sqlalchemy.orm import Session
+
+
+class Leased(Protocol):
+    id: Any
+    lease_owner: Any
+    lease_until: Any
+
+
+Row = TypeVar("Row", bound=Leased)
+
+
+def lease_free(model: type[Leased], now: datetime) -> ColumnElement[bool]:
+    """Never leased, or the instance that held the lease let it run out (it crashed, or hung)."""
+    return model.lease_until.is_(None) | (model.lease_until < now)
+
+
+def claim(
+    session: Session,
+    model: type[Row],
+    candidates: Callable[[ColumnElement[bool]], Select[Any]],
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    also: Sequence[ColumnElement[bool]] = (),
+    **values: Any,
+) -> list[Row]:
+    """Lease the rows ``candidates`` picks among the free ones, and return them.
+
+    PostgreSQL skips rows another instance is claiming (SKIP LOCKED); the lease is checked again in the UPDATE,
+    which is what keeps SQLite (no SKIP LOCKED) and READ COMMITTED from handing one row to two instances.
+    """
+    free = lease_free(model, now)
+    picked = candidates(free)
+    if session.get_bind().dialect.name == "postgresql":
+        picked = picked.with_for_update(skip_locked=True)
+    return list(
+        session.scalars(
+            update(model)
+            .where(model.id.in_(picked.scalar_subquery()), free, *also)
+            .values(lease_owner=owner, lease_until=now + lease, **values)
+            .returning(model),
+            execution_options={"synchronize_session": False},
+        ).all()
+    )
