@@ -46,7 +46,7 @@ class DeadlineRepository:
                 teams[r.case_id],
                 r.case_id,
                 r.kind,
-                r.party,
+                tuple(r.parties),
                 r.due_at,
                 tuple(r.reminder_offsets),
                 tuple(r.reminders_sent),

@@ -14,9 +14,11 @@ from bot.domain.case import (
     Case,
     Deadline,
     DeadlineKind,
+    Evidence,
     LedgerEntry,
     LedgerKind,
     Stage,
+    Visibility,
 )
 from bot.domain.contract import (
     Contract,
@@ -38,6 +40,7 @@ from storage.tables import (
     CaseRow,
     ContractRow,
     DeadlineRow,
+    EvidenceRow,
     LedgerRow,
     MilestoneRow,
     PolicyRow,
@@ -174,7 +177,10 @@ class ContractRepository:
 
 
 class CaseRepository:
-    """Cases with their active deadline; saving also appends the audit events and ledger entries they caused."""
+    """Cases with their active deadline; saving also appends the audit events and evidence they caused.
+
+    Ledger entries are the payments port's to record (``bot.services.payments``), so they must be taken off
+    the case before it is saved."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -259,6 +265,8 @@ class CaseRepository:
         except StaleDataError:
             raise ConcurrentChange(case.id) from None
         for event in case.new_events:
+            if isinstance(event, LedgerEntry):
+                raise ValueError("ledger entries go through the payments port, not the case repository")
             self.session.add(self._event_row(case, event))
         case.new_events.clear()
         self._sync_deadline(case)
@@ -272,7 +280,11 @@ class CaseRepository:
         ).all()
         wanted = case.deadline
         for row in active:
-            if wanted is None or (row.kind, row.party, row.due_at) != (wanted.kind, wanted.party, wanted.due_at):
+            if wanted is None or (row.kind, tuple(row.parties), row.due_at) != (
+                wanted.kind,
+                wanted.parties,
+                wanted.due_at,
+            ):
                 row.done_at = now
             else:
                 wanted = None  # already stored as it is
@@ -286,7 +298,7 @@ class CaseRepository:
             DeadlineRow(
                 case_id=case.id,
                 kind=wanted.kind,
-                party=wanted.party,
+                parties=list(wanted.parties),
                 due_at=wanted.due_at,
                 reminder_offsets=list(offsets),
                 reminders_sent=list(plan.sent),
@@ -317,21 +329,31 @@ class CaseRepository:
         row.closed_at = case.closed_at
         row.transitions = case.transitions
         row.request_key = case.request_key
+        row.disputed_minor = case.disputed.minor if case.disputed else None
+        row.disputed_minutes = case.disputed_minutes
+        row.dispute_reason = case.dispute_reason
+        row.statement = case.statement
+        row.binding = case.binding
+        row.mediator_id = case.mediator_id
+        row.proposal_minor = case.proposal.minor if case.proposal else None
+        row.rationale = case.rationale
+        row.answers = dict(case.answers)
+        row.award_reference = case.award_reference
+        row.evidence_count = case.evidence_count
 
     @staticmethod
-    def _event_row(case: Case, event: AuditEvent | LedgerEntry) -> AuditRow | LedgerRow:
-        if isinstance(event, LedgerEntry):
-            return LedgerRow(
-                team_id=event.team_id,
+    def _event_row(case: Case, event: AuditEvent | Evidence) -> AuditRow | EvidenceRow:
+        if isinstance(event, Evidence):
+            return EvidenceRow(
+                team_id=case.team_id,
                 case_id=event.case_id,
-                contract_id=event.contract_id,
-                item_kind=event.item.kind,
-                item_id=event.item.id,
-                kind=event.kind,
-                amount_minor=event.amount.minor,
-                currency=event.amount.currency,
-                actor=event.actor,
-                policy_version=event.policy_version,
+                seq=event.seq,
+                author=event.author,
+                role=event.role,
+                text=event.text,
+                links=list(event.links),
+                visibility=event.visibility,
+                answers=event.answers,
                 at=event.at,
             )
         return AuditRow(
@@ -354,7 +376,7 @@ class CaseRepository:
         deadline = (
             Deadline(
                 DeadlineKind(deadline_row.kind),
-                deadline_row.party,
+                tuple(deadline_row.parties),
                 deadline_row.due_at,
                 tuple(deadline_row.reminder_offsets),
             )
@@ -385,6 +407,17 @@ class CaseRepository:
             closed_at=row.closed_at,
             transitions=row.transitions,
             request_key=row.request_key,
+            disputed=_money(row.disputed_minor, row.currency),
+            disputed_minutes=row.disputed_minutes,
+            dispute_reason=row.dispute_reason,
+            statement=row.statement,
+            binding=row.binding,
+            mediator_id=row.mediator_id,
+            proposal=_money(row.proposal_minor, row.currency),
+            rationale=row.rationale,
+            answers=dict(row.answers or {}),
+            award_reference=row.award_reference,
+            evidence_count=row.evidence_count,
             version=row.version,
         )
 
@@ -392,6 +425,24 @@ class CaseRepository:
 class LedgerRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def add(self, entry: LedgerEntry) -> None:
+        self.session.add(
+            LedgerRow(
+                team_id=entry.team_id,
+                case_id=entry.case_id,
+                contract_id=entry.contract_id,
+                item_kind=entry.item.kind,
+                item_id=entry.item.id,
+                kind=entry.kind,
+                amount_minor=entry.amount.minor,
+                currency=entry.amount.currency,
+                actor=entry.actor,
+                policy_version=entry.policy_version,
+                at=entry.at,
+            )
+        )
+        self.session.flush()
 
     def refunded_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
         total = self.session.scalar(
@@ -441,6 +492,28 @@ class AuditRepository:
                 rationale=row.rationale,
                 policy_version=row.policy_version,
                 at=row.at,
+            )
+            for row in rows
+        ]
+
+
+class EvidenceRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def for_case(self, case_id: str) -> list[Evidence]:
+        rows = self.session.scalars(select(EvidenceRow).where(EvidenceRow.case_id == case_id).order_by(EvidenceRow.seq))
+        return [
+            Evidence(
+                case_id=row.case_id,
+                seq=row.seq,
+                author=row.author,
+                role=row.role,
+                text=row.text,
+                links=tuple(row.links),
+                visibility=Visibility(row.visibility),
+                at=row.at,
+                answers=row.answers,
             )
             for row in rows
         ]

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Dialect,
@@ -146,6 +147,14 @@ class CaseRow(Base):
             sqlite_where=text("closed_at IS NULL"),
             postgresql_where=text("closed_at IS NULL"),
         ),
+        # The mediators' queue: open cases by state.
+        Index(
+            "ix_cases_state_open",
+            "team_id",
+            "state",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -172,6 +181,17 @@ class CaseRow(Base):
     closed_at: Mapped[datetime | None]
     transitions: Mapped[int] = mapped_column(Integer)
     request_key: Mapped[str | None] = mapped_column(String(100))
+    disputed_minor: Mapped[int | None] = mapped_column(BigInteger)
+    disputed_minutes: Mapped[int | None] = mapped_column(Integer)
+    dispute_reason: Mapped[str | None] = mapped_column(Text)
+    statement: Mapped[str | None] = mapped_column(Text)
+    binding: Mapped[bool] = mapped_column(Boolean)
+    mediator_id: Mapped[str | None] = mapped_column(String(32))
+    proposal_minor: Mapped[int | None] = mapped_column(BigInteger)
+    rationale: Mapped[str | None] = mapped_column(Text)
+    answers: Mapped[dict[str, str]] = mapped_column(JSON)
+    award_reference: Mapped[str | None] = mapped_column(String(100))
+    evidence_count: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (compare-and-set on every UPDATE)
@@ -201,7 +221,7 @@ class DeadlineRow(Base):
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
-    party: Mapped[str] = mapped_column(String(32))
+    parties: Mapped[list[str]] = mapped_column(JSON)  # who must act; reminders go to those who still have not
     due_at: Mapped[datetime]
     reminder_offsets: Mapped[list[float]] = mapped_column(JSON)
     reminders_sent: Mapped[list[float]] = mapped_column(JSON)
@@ -269,7 +289,29 @@ class PolicyRow(Base):
     registered_at: Mapped[datetime]
 
 
-APPEND_ONLY_TABLES = (LedgerRow.__tablename__, AuditRow.__tablename__)
+class EvidenceRow(Base):
+    """Append-only like the ledger: evidence is frozen once added (design §3)."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq"),
+        ForeignKeyConstraint(["case_id"], ["cases.id"]),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    links: Mapped[list[str]] = mapped_column(JSON)
+    visibility: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+APPEND_ONLY_TABLES = (LedgerRow.__tablename__, AuditRow.__tablename__, EvidenceRow.__tablename__)
 
 
 class OutboxRow(Base):

@@ -12,6 +12,7 @@ from storage.repositories import (
     AuditRepository,
     CaseRepository,
     ContractRepository,
+    EvidenceRepository,
     LedgerRepository,
     PolicyRepository,
 )
@@ -22,6 +23,7 @@ class SqlUnitOfWork:
     cases: CaseRepository
     ledger: LedgerRepository
     audit: AuditRepository
+    evidence: EvidenceRepository
     policies: PolicyRepository
     outbox: OutboxRepository
     deadlines: DeadlineRepository
@@ -35,6 +37,7 @@ class SqlUnitOfWork:
         self.cases = CaseRepository(self.session)
         self.ledger = LedgerRepository(self.session)
         self.audit = AuditRepository(self.session)
+        self.evidence = EvidenceRepository(self.session)
         self.policies = PolicyRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.deadlines = DeadlineRepository(self.session)

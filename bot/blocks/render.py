@@ -45,6 +45,7 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
     if surface == REMINDER:
         fields = dict(view)
         hours_left = float(fields.pop("hours_left"))
+        fields.pop("reader", None)
         case = CaseView.from_json(fields)
         return Rendered(
             f"Reminder: refund request {case.id} is waiting for your answer",

@@ -1,60 +1,132 @@
-"""The Case aggregate: one dispute story about one item (design §2.1, §2.4).
+"""The Case aggregate: one dispute story about one item, through every stage of design §2.4.
 
-This module holds the refund-request stage. Every transition checks actor, state, amounts and time (``now`` is
-passed in), records the audit event and any ledger entry it caused in ``new_events``, and refuses anything
-else with a typed error from ``bot.domain.errors``.
+request → (declined, lapsed or adjusted, and the client asks again) → hourly dispute | escrow refund |
+non-binding mediation, → mediation → arbitration. Every transition checks actor, state, amounts and time
+(``now`` is passed in), records its audit event and any ledger entries in ``new_events``, and refuses
+anything else with a typed error from ``bot.domain.errors``. Who is a mediator at all is the roster's to say
+(the service asks it); the case knows who its parties are, so a party can never mediate it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.calendar import require_utc
-from bot.domain.contract import Contract, Item, ItemRef, refundable_balance
+from bot.domain.contract import Contract, ContractKind, Item, ItemRef, Timesheet, refundable_balance
 from bot.domain.errors import (
+    AlreadyAnswered,
+    AlreadyClaimed,
     AmountNotBelowRequested,
     AmountNotPositive,
+    AmountOutOfRange,
     AmountOverBalance,
+    CaseClosed,
     CaseMovedOn,
+    CertificationRequired,
     CurrencyMismatch,
     DeadlineNotReached,
+    DisputedTimeInvalid,
+    DisputeWindowClosed,
+    InvalidLink,
     ItemNotPaid,
     ItemTooOld,
     NotYourCase,
+    NotYourClaim,
     NotYourContract,
+    PartyCannotMediate,
+    RouteChanged,
     TextRequired,
     TextTooLong,
+    TooManyLinks,
     WindowClosed,
     WrongItemKind,
 )
 from bot.domain.money import Money
 from bot.domain.policy import Policy
+from bot.domain.routing import Route, RouteKind, route_after_request
 
 # The actor recorded when a deadline, not a person, moves a case.
 SCHEDULER = "scheduler"
+LINKS_PER_EVIDENCE = 10
+REFERENCE_LIMIT = 100
 
 
 class Stage(StrEnum):
     REQUEST = "request"
+    HOURLY_DISPUTE = "hourly_dispute"
+    ESCROW_REFUND = "escrow_refund"
+    MEDIATION = "mediation"
 
 
-class RequestState(StrEnum):
+class State(StrEnum):
     AWAITING_FREELANCER = "awaiting_freelancer"
     APPROVED = "approved"
     ADJUSTED = "adjusted"
     DECLINED = "declined"
     LAPSED = "lapsed"
     WITHDRAWN = "withdrawn"
+    CLOSED_OUT_OF_WINDOW = "closed_out_of_window"
+    REFUNDED = "refunded"
+    IN_REVIEW = "in_review"
+    DECIDED = "decided"
+    FREELANCER_DISPUTED = "freelancer_disputed"
+    RELEASED = "released"
+    UNASSIGNED = "unassigned"
+    CLAIMED = "claimed"
+    PROPOSED = "proposed"
+    SETTLED = "settled"
+    ARBITRATION_OFFERED = "arbitration_offered"
+    ARBITRATION = "arbitration"
+    AWARDED = "awarded"
+
+
+# Design §2.4: nothing leaves these; the case is closed.
+TERMINAL = frozenset(
+    {
+        State.APPROVED,
+        State.WITHDRAWN,
+        State.CLOSED_OUT_OF_WINDOW,
+        State.REFUNDED,
+        State.DECIDED,
+        State.RELEASED,
+        State.SETTLED,
+        State.AWARDED,
+    }
+)
+# The request was answered (or not) and the client may ask again (design §2.2, "after decline, lapse...").
+ANSWERED = frozenset({State.DECLINED, State.LAPSED, State.ADJUSTED})
+# States a mediator works in: the case card's queue.
+WITH_MEDIATOR = frozenset(
+    {State.IN_REVIEW, State.UNASSIGNED, State.CLAIMED, State.PROPOSED, State.ARBITRATION_OFFERED, State.ARBITRATION}
+)
 
 
 class DeadlineKind(StrEnum):
     FREELANCER_RESPONSE = "freelancer_response"
+    DISPUTE_RESPONSE = "dispute_response"
+    ESCROW_RESPONSE = "escrow_response"
+    ESCROW_CLIENT_RESPONSE = "escrow_client_response"
+    PROPOSAL_RESPONSE = "proposal_response"
+    ARBITRATION_FEE = "arbitration_fee"
 
 
 class LedgerKind(StrEnum):
-    REFUND = "refund"
+    REFUND = "refund"  # money back to the client
+    RELEASE = "release"  # the amount in dispute stays the freelancer's
+
+
+class Visibility(StrEnum):
+    BOTH_SIDES = "both_sides"
+    MEDIATOR_ONLY = "mediator_only"
+
+
+class Answer(StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    PAID = "paid"  # agreed to arbitration and paid the fee
 
 
 @dataclass(frozen=True)
@@ -62,7 +134,7 @@ class Deadline:
     """Who must act by when; the scheduler reminds them at ``due_at`` minus each offset, then acts."""
 
     kind: DeadlineKind
-    party: str
+    parties: tuple[str, ...]
     due_at: datetime
     reminder_offsets: tuple[float, ...]  # seconds before due_at
 
@@ -94,6 +166,31 @@ class LedgerEntry:
     at: datetime
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """Frozen once added (design §3). Mediator-only evidence never reaches the other party."""
+
+    case_id: str
+    seq: int
+    author: str
+    role: str  # "client" | "freelancer"
+    text: str | None
+    links: tuple[str, ...]
+    visibility: Visibility
+    at: datetime
+    answers: str | None = None  # the mediator's question this answers, if any
+
+
+@dataclass(frozen=True)
+class DisputeClaim:
+    """What the client disputes on an hourly week: time (minutes) or an amount, why, and their certification."""
+
+    reason: str
+    certified: bool
+    minutes: int | None = None
+    amount: Money | None = None
+
+
 def _checked_text(text: str | None, what: str, limit: int, *, required: bool) -> str | None:
     cleaned = (text or "").strip()
     if not cleaned:
@@ -102,6 +199,19 @@ def _checked_text(text: str | None, what: str, limit: int, *, required: bool) ->
         return None
     if len(cleaned) > limit:
         raise TextTooLong(what, limit, len(cleaned))
+    return cleaned
+
+
+_LINK = re.compile(r"^https?://[^\s<>|]+$")
+
+
+def _checked_links(links: tuple[str, ...]) -> tuple[str, ...]:
+    cleaned = tuple(link.strip() for link in links if link.strip())
+    if len(cleaned) > LINKS_PER_EVIDENCE:
+        raise TooManyLinks(LINKS_PER_EVIDENCE)
+    for link in cleaned:
+        if len(link) > 500 or not _LINK.match(link):
+            raise InvalidLink(link)
     return cleaned
 
 
@@ -121,7 +231,7 @@ class Case:
     policy_version: str
     opened_at: datetime
     stage: Stage = Stage.REQUEST
-    state: str = RequestState.AWAITING_FREELANCER
+    state: str = State.AWAITING_FREELANCER
     offered: Money | None = None
     response: str | None = None
     deadline: Deadline | None = None
@@ -130,8 +240,20 @@ class Case:
     closed_at: datetime | None = None
     transitions: int = 0
     request_key: str | None = None  # the submission that opened it, so a resubmission finds it
+    # After the request stage:
+    disputed: Money | None = None  # the amount at stake in the current stage
+    disputed_minutes: int | None = None
+    dispute_reason: str | None = None  # the client's, when asking again
+    statement: str | None = None  # the freelancer's, when contesting
+    binding: bool = True  # False for hourly mediation outside the review window
+    mediator_id: str | None = None
+    proposal: Money | None = None
+    rationale: str | None = None  # the mediator's latest, shown to both parties
+    answers: dict[str, str] = field(default_factory=dict)  # role → Answer, for the open proposal or offer
+    award_reference: str | None = None
+    evidence_count: int = 0
     version: int = 0
-    new_events: list[AuditEvent | LedgerEntry] = field(default_factory=list, compare=False, repr=False)
+    new_events: list[AuditEvent | LedgerEntry | Evidence] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def currency(self) -> str:
@@ -142,9 +264,33 @@ class Case:
         return self.closed_at is None
 
     @property
+    def at_stake(self) -> Money:
+        """What the current stage decides: the disputed amount, or what the request still asks for."""
+        return self.disputed if self.disputed is not None else self.requested - self.refunded
+
+    @property
     def held(self) -> Money:
         """What this case keeps out of the item's refundable balance while it is open."""
-        return self.requested - self.refunded if self.is_open else Money.zero(self.currency)
+        return self.at_stake if self.is_open else Money.zero(self.currency)
+
+    def role_of(self, user: str) -> str | None:
+        return "client" if user == self.client_id else "freelancer" if user == self.freelancer_id else None
+
+    def party(self, role: str) -> str:
+        return self.client_id if role == "client" else self.freelancer_id
+
+    @property
+    def waiting_on(self) -> tuple[str, ...]:
+        """The parties whose move it is now (the reminders' recipients)."""
+        if self.state == State.AWAITING_FREELANCER:
+            return (self.freelancer_id,)
+        if self.state == State.FREELANCER_DISPUTED or self.state in ANSWERED:
+            return (self.client_id,)
+        if self.state in (State.PROPOSED, State.ARBITRATION_OFFERED):
+            return tuple(self.party(role) for role in ("client", "freelancer") if role not in self.answers)
+        return ()
+
+    # --- the refund request ---------------------------------------------------------------------------
 
     @classmethod
     def open_request(
@@ -194,83 +340,417 @@ class Case:
             reason=text or "",
             policy_version=policy.version,
             opened_at=now,
-            deadline=Deadline(
-                DeadlineKind.FREELANCER_RESPONSE,
-                contract.freelancer_id,
-                now + policy.response_window,
-                tuple(offset.total_seconds() for offset in policy.reminder_offsets),
-            ),
         )
-        case._record(None, RequestState.AWAITING_FREELANCER, by=by, now=now, amount=amount, rationale=text)
+        case._record(None, State.AWAITING_FREELANCER, by=by, now=now, amount=amount, rationale=text)
+        case._due(DeadlineKind.FREELANCER_RESPONSE, (case.freelancer_id,), now + policy.response_window, policy)
         return case
 
     def approve(self, *, by: str, now: datetime) -> None:
         """Design §2.2, freelancer actions: Approve refunds the full requested amount."""
         now = self.ensure_freelancer_may_answer(by, now)
-        self.refunded = self.refunded + self.requested
-        self._record(self.state, RequestState.APPROVED, by=by, now=now, amount=self.requested)
-        self._ledger(self.requested, by=by, now=now)
-        self.closed_at = now
+        self._record(self.state, State.APPROVED, by=by, now=now, amount=self.requested)
+        self._pay(self.requested, Money.zero(self.currency), by=by, now=now)
 
     def adjust(self, amount: Money, *, note: str | None, by: str, now: datetime, policy: Policy) -> None:
         """Design §2.2, freelancer actions: Adjust refunds a smaller amount now, with an optional note."""
         now = self.ensure_freelancer_may_answer(by, now)
-        if amount.currency != self.currency:
-            raise CurrencyMismatch(amount.currency, self.currency)
+        self._same_currency(amount)
         if not amount.is_positive:
             raise AmountNotPositive()
         if amount >= self.requested:
             raise AmountNotBelowRequested(amount, self.requested)
         text = _checked_text(note, "note", policy.reason_max_length, required=False)
         self.offered = amount
-        self.refunded = self.refunded + amount
         self.response = text
-        self._record(self.state, RequestState.ADJUSTED, by=by, now=now, amount=amount, rationale=text)
-        self._ledger(amount, by=by, now=now)
+        self._record(self.state, State.ADJUSTED, by=by, now=now, amount=amount, rationale=text)
+        self.refunded = self.refunded + amount
+        self._ledger(LedgerKind.REFUND, amount, by=by, now=now)
 
     def decline(self, *, reason: str, by: str, now: datetime, policy: Policy) -> None:
         """Design §2.2, freelancer actions: Decline needs a reason."""
         now = self.ensure_freelancer_may_answer(by, now)
         text = _checked_text(reason, "reason for declining", policy.reason_max_length, required=True)
         self.response = text
-        self._record(self.state, RequestState.DECLINED, by=by, now=now, rationale=text)
-
-    def withdraw(self, *, by: str, now: datetime) -> None:
-        """Design §2.2, withdrawal: the client may withdraw an open case before a decision."""
-        now = require_utc(now)
-        if by != self.client_id:
-            raise NotYourCase(self.id, "client")
-        self._require_state(RequestState.AWAITING_FREELANCER)
-        self._record(self.state, RequestState.WITHDRAWN, by=by, now=now)
-        self.closed_at = now
-
-    def lapse(self, *, now: datetime) -> None:
-        """Design §2.2: a request the freelancer leaves unanswered past the response window lapses."""
-        now = require_utc(now)
-        self._require_state(RequestState.AWAITING_FREELANCER)
-        if now < self._due_at:
-            raise DeadlineNotReached(self._due_at)
-        self._record(self.state, RequestState.LAPSED, by=SCHEDULER, now=now)
+        self._record(self.state, State.DECLINED, by=by, now=now, rationale=text)
 
     def ensure_freelancer_may_answer(self, by: str, now: datetime) -> datetime:
         """Only the freelancer, only while the request waits, only inside the response window."""
+        return self._ensure_answer(by, now, Stage.REQUEST, State.AWAITING_FREELANCER, "freelancer")
+
+    # --- asking again (design §2.3) --------------------------------------------------------------------
+
+    def ensure_client_may_ask_again(self, by: str, now: datetime) -> datetime:
         now = require_utc(now)
-        if by != self.freelancer_id:
-            raise NotYourCase(self.id, "freelancer")
-        self._require_state(RequestState.AWAITING_FREELANCER)
-        if now >= self._due_at:
-            raise WindowClosed("response window for this request", self._due_at)
+        if by != self.client_id:
+            raise NotYourCase(self.id, "client")
+        if self.stage is not Stage.REQUEST or self.state not in ANSWERED:
+            raise self._moved_on()
         return now
 
-    @property
-    def _due_at(self) -> datetime:
-        if self.deadline is None:  # every awaiting state is opened with its deadline
-            raise RuntimeError(f"case {self.id} is {self.state} without a deadline")
-        return self.deadline.due_at
+    def request_again(
+        self,
+        *,
+        kind: ContractKind,
+        item: Item,
+        refunded_on_item: Money,
+        expected: RouteKind,
+        by: str,
+        now: datetime,
+        policy: Policy,
+        claim: DisputeClaim | None = None,
+    ) -> Route:
+        """The client takes a declined, lapsed or partly refunded request further, by the route the policy gives
+        now. ``expected`` is the route the client saw and confirmed; if time moved it elsewhere, nothing happens."""
+        now = self.ensure_client_may_ask_again(by, now)
+        route = route_after_request(kind, item, now, policy)
+        if route.kind is not expected:
+            if expected is RouteKind.HOURLY_DISPUTE and isinstance(item, Timesheet):
+                window = policy.calendar.review_window(item.week)
+                raise DisputeWindowClosed(item.label, window.opens_at, window.last_second)
+            raise RouteChanged(expected, route.kind)
+        match route.kind:
+            case RouteKind.HOURLY_DISPUTE:
+                if not isinstance(item, Timesheet) or claim is None:
+                    raise ValueError("an hourly dispute needs the timesheet week and the client's claim")
+                self._open_dispute(item, claim, refunded_on_item, by=by, now=now, policy=policy)
+            case RouteKind.ESCROW_REFUND:
+                self.disputed = self.requested - self.refunded
+                self._enter(Stage.ESCROW_REFUND, State.AWAITING_FREELANCER, by=by, now=now, amount=self.disputed)
+                self._due(
+                    DeadlineKind.ESCROW_RESPONSE, (self.freelancer_id,), now + policy.escrow_response_window, policy
+                )
+            case RouteKind.MEDIATION:
+                self.disputed = self.requested - self.refunded
+                self.binding = False
+                text = claim.reason if claim else None
+                self.dispute_reason = _checked_text(text, "reason", policy.reason_max_length, required=False)
+                self._enter(
+                    Stage.MEDIATION,
+                    State.UNASSIGNED,
+                    by=by,
+                    now=now,
+                    amount=self.disputed,
+                    rationale=self.dispute_reason,
+                )
+            case RouteKind.CLOSED:
+                self._record(self.state, State.CLOSED_OUT_OF_WINDOW, by=by, now=now)
+                self.closed_at = now
+        return route
 
-    def _require_state(self, expected: str) -> None:
-        if self.state != expected:
-            raise CaseMovedOn(self.id, self.state, self.updated_by, self.updated_at or self.opened_at)
+    def _open_dispute(
+        self, item: Timesheet, claim: DisputeClaim, refunded_on_item: Money, *, by: str, now: datetime, policy: Policy
+    ) -> None:
+        """Design §2.2, hourly dispute: time (≤ the week's) or an amount (≤ what is left of the payment), reasons,
+        and the client's certification."""
+        if (claim.minutes is None) == (claim.amount is None):
+            raise ValueError("a dispute claims time or an amount, not both")
+        if claim.minutes is not None:
+            if not 0 < claim.minutes <= item.minutes:
+                raise DisputedTimeInvalid(claim.minutes, item.minutes)
+            amount = Money(item.paid.minor * claim.minutes // item.minutes, self.currency)
+        else:
+            amount = claim.amount or Money.zero(self.currency)
+            self._same_currency(amount)
+        if not amount.is_positive:
+            raise AmountNotPositive()
+        balance = refundable_balance(item.paid, refunded_on_item, Money.zero(self.currency))
+        if amount > balance:
+            raise AmountOverBalance(amount, balance)
+        reason = _checked_text(claim.reason, "reason", policy.reason_max_length, required=True)
+        if not claim.certified:
+            raise CertificationRequired()
+        self.disputed, self.disputed_minutes, self.dispute_reason = amount, claim.minutes, reason
+        self._enter(Stage.HOURLY_DISPUTE, State.AWAITING_FREELANCER, by=by, now=now, amount=amount, rationale=reason)
+        self._due(DeadlineKind.DISPUTE_RESPONSE, (self.freelancer_id,), now + policy.dispute_response_window, policy)
+
+    # --- the freelancer answers a dispute or an escrow refund --------------------------------------------
+
+    def ensure_freelancer_may_respond(self, by: str, now: datetime) -> datetime:
+        stage = self.stage if self.stage in (Stage.HOURLY_DISPUTE, Stage.ESCROW_REFUND) else Stage.HOURLY_DISPUTE
+        return self._ensure_answer(by, now, stage, State.AWAITING_FREELANCER, "freelancer")
+
+    def accept_claim(self, *, by: str, now: datetime) -> None:
+        """Hourly dispute or escrow refund: the freelancer accepts, and the client is refunded."""
+        now = self.ensure_freelancer_may_respond(by, now)
+        self._record(self.state, State.REFUNDED, by=by, now=now, amount=self.at_stake)
+        self._pay(self.at_stake, Money.zero(self.currency), by=by, now=now)
+
+    def contest_claim(self, *, statement: str, by: str, now: datetime, policy: Policy) -> None:
+        """Hourly: contest → a mediator decides. Fixed-price: dispute → the client accepts or rejects."""
+        now = self.ensure_freelancer_may_respond(by, now)
+        self.statement = _checked_text(statement, "statement", policy.reason_max_length, required=True)
+        if self.stage is Stage.HOURLY_DISPUTE:
+            self._record(self.state, State.IN_REVIEW, by=by, now=now, rationale=self.statement)
+            return
+        self._record(self.state, State.FREELANCER_DISPUTED, by=by, now=now, rationale=self.statement)
+        due = now + policy.escrow_client_response_window
+        self._due(DeadlineKind.ESCROW_CLIENT_RESPONSE, (self.client_id,), due, policy)
+
+    def ensure_client_may_respond(self, by: str, now: datetime) -> datetime:
+        return self._ensure_answer(by, now, Stage.ESCROW_REFUND, State.FREELANCER_DISPUTED, "client")
+
+    def accept_position(self, *, by: str, now: datetime) -> None:
+        """The client accepts the freelancer's escrow dispute: nothing is refunded, the amount stays released."""
+        now = self.ensure_client_may_respond(by, now)
+        self._record(self.state, State.RELEASED, by=by, now=now, amount=self.at_stake)
+        self._pay(Money.zero(self.currency), self.at_stake, by=by, now=now)
+
+    def reject_position(self, *, by: str, now: datetime) -> None:
+        """The client rejects the freelancer's escrow dispute: a mediator takes it (binding)."""
+        now = self.ensure_client_may_respond(by, now)
+        self._enter(Stage.MEDIATION, State.UNASSIGNED, by=by, now=now, amount=self.at_stake)
+
+    # --- mediators ---------------------------------------------------------------------------------------
+
+    def ensure_may_mediate(self, by: str) -> None:
+        """A mediator who is a party to the case can never act on it (design §6)."""
+        if self.role_of(by) is not None:
+            raise PartyCannotMediate(self.id)
+
+    def claim(self, *, by: str, now: datetime) -> None:
+        now = require_utc(now)
+        self.ensure_may_mediate(by)
+        if self.state not in (State.UNASSIGNED, State.IN_REVIEW):
+            raise self._moved_on()
+        if self.mediator_id is not None:
+            raise AlreadyClaimed(self.id, self.mediator_id, self.updated_at or self.opened_at)
+        self.mediator_id = by
+        to = State.CLAIMED if self.state == State.UNASSIGNED else self.state
+        self._record(self.state, to, by=by, now=now, rationale="claimed the case")
+
+    def release(self, *, by: str, now: datetime) -> None:
+        """The mediator hands the case back to the queue, before proposing or deciding."""
+        now = self._ensure_mediator(by, now, State.CLAIMED, State.IN_REVIEW)
+        self.mediator_id = None
+        to = State.UNASSIGNED if self.state == State.CLAIMED else self.state
+        self._record(self.state, to, by=by, now=now, rationale="released the case to the queue")
+
+    def reassign(self, to: str, *, by: str, now: datetime) -> None:
+        """The mediator hands the case to another mediator (the service has checked they are one)."""
+        now = self._ensure_mediator(by, now, *WITH_MEDIATOR - {State.UNASSIGNED})
+        self.ensure_may_mediate(to)
+        if to == by:
+            raise AlreadyClaimed(self.id, by, self.updated_at or self.opened_at)
+        self.mediator_id = to
+        self._record(self.state, self.state, by=by, now=now, rationale=f"reassigned the case to {to}")
+
+    def ensure_mediator(self, by: str, now: datetime) -> datetime:
+        """The mediator who holds the case, in any state a mediator works in."""
+        return self._ensure_mediator(by, now, *WITH_MEDIATOR - {State.UNASSIGNED})
+
+    def propose(self, amount: Money, *, rationale: str, by: str, now: datetime, policy: Policy) -> None:
+        """Mediation: a refund amount (0 … the amount at stake) with a rationale; each party has 2 days to accept."""
+        now = self._ensure_mediator(by, now, State.CLAIMED)
+        self._in_range(amount)
+        self.rationale = _checked_text(rationale, "rationale", policy.reason_max_length, required=True)
+        self.proposal = amount
+        self.answers = {}
+        self._record(self.state, State.PROPOSED, by=by, now=now, amount=amount, rationale=self.rationale)
+        parties = (self.client_id, self.freelancer_id)
+        self._due(DeadlineKind.PROPOSAL_RESPONSE, parties, now + policy.proposal_response_window, policy)
+
+    def decide(self, amount: Money, *, rationale: str, by: str, now: datetime, policy: Policy) -> None:
+        """Hourly dispute in review: the mediator's decision is final and carries its rationale."""
+        now = self._ensure_mediator(by, now, State.IN_REVIEW)
+        if self.stage is not Stage.HOURLY_DISPUTE:
+            raise self._moved_on()
+        self._in_range(amount)
+        self.rationale = _checked_text(rationale, "rationale", policy.reason_max_length, required=True)
+        self._record(self.state, State.DECIDED, by=by, now=now, amount=amount, rationale=self.rationale)
+        self._pay(amount, self.at_stake - amount, by=by, now=now)
+
+    def answer_proposal(self, accept: bool, *, by: str, now: datetime, policy: Policy) -> None:
+        """Both accept → settled at the proposal; a rejection → arbitration is offered (binding mediation) or the
+        case closes with nothing more refunded (non-binding)."""
+        role = self._ensure_party_answer(by, now, State.PROPOSED, "proposal")
+        if accept:
+            self.answers = self.answers | {role: Answer.ACCEPT}
+            if len(self.answers) < 2:
+                self._record(self.state, self.state, by=by, now=now, amount=self.proposal, rationale="accepted")
+                return
+            proposal = self.proposal or Money.zero(self.currency)
+            self._record(self.state, State.SETTLED, by=by, now=now, amount=proposal, rationale="accepted")
+            self._pay(proposal, self.at_stake - proposal, by=by, now=now)
+            return
+        self.answers = self.answers | {role: Answer.REJECT}
+        self._proposal_rejected(by=by, now=now, policy=policy, rationale="rejected the proposal")
+
+    def _proposal_rejected(self, *, by: str, now: datetime, policy: Policy, rationale: str) -> None:
+        if not self.binding:
+            self._record(self.state, State.RELEASED, by=by, now=now, amount=self.at_stake, rationale=rationale)
+            self._pay(Money.zero(self.currency), self.at_stake, by=by, now=now)
+            return
+        self.answers = {}
+        self._record(self.state, State.ARBITRATION_OFFERED, by=by, now=now, amount=self.at_stake, rationale=rationale)
+        parties = (self.client_id, self.freelancer_id)
+        self._due(DeadlineKind.ARBITRATION_FEE, parties, now + policy.arbitration_offer_window, policy)
+
+    def agree_to_arbitrate(self, *, by: str, now: datetime) -> None:
+        """A party agrees to binding arbitration and pays the fee; when both have, the mediator arbitrates."""
+        role = self._ensure_party_answer(by, now, State.ARBITRATION_OFFERED, "arbitration offer")
+        self.answers = self.answers | {role: Answer.PAID}
+        to = State.ARBITRATION if len(self.answers) == 2 else self.state
+        self._record(self.state, to, by=by, now=now, rationale="agreed to arbitration and paid the fee")
+
+    def record_award(
+        self, amount: Money, *, reference: str, rationale: str, by: str, now: datetime, policy: Policy
+    ) -> None:
+        """The binding award (amount refunded to the client, and the arbitrator's reference) closes the case."""
+        now = self._ensure_mediator(by, now, State.ARBITRATION)
+        self._in_range(amount)
+        self.award_reference = _checked_text(reference, "award reference", REFERENCE_LIMIT, required=True)
+        self.rationale = _checked_text(rationale, "rationale", policy.reason_max_length, required=True)
+        self._record(self.state, State.AWARDED, by=by, now=now, amount=amount, rationale=self.rationale)
+        self._pay(amount, self.at_stake - amount, by=by, now=now)
+
+    # --- evidence ----------------------------------------------------------------------------------------
+
+    def add_evidence(
+        self,
+        *,
+        text: str | None,
+        links: tuple[str, ...],
+        visibility: Visibility,
+        by: str,
+        now: datetime,
+        policy: Policy,
+        answers: str | None = None,
+    ) -> Evidence:
+        """Either party, while the case is open: words, links or Slack file permalinks, frozen once added."""
+        now = require_utc(now)
+        role = self.role_of(by)
+        if role is None:
+            raise NotYourCase(self.id, "client or freelancer")
+        if not self.is_open:
+            raise CaseClosed(self.id)
+        kept = _checked_text(text, "evidence", policy.reason_max_length, required=False)
+        shown = _checked_links(links)
+        if kept is None and not shown:
+            raise TextRequired("description or a link")
+        self.evidence_count += 1
+        evidence = Evidence(self.id, self.evidence_count, by, role, kept, shown, visibility, now, answers)
+        self.new_events.append(evidence)
+        return evidence
+
+    # --- everyone ----------------------------------------------------------------------------------------
+
+    def withdraw(self, *, by: str, now: datetime) -> None:
+        """Design §2.2, withdrawal: the client may withdraw any open case before a decision; once both parties
+        paid for arbitration, the award is the decision."""
+        now = require_utc(now)
+        if by != self.client_id:
+            raise NotYourCase(self.id, "client")
+        if not self.is_open or self.state == State.ARBITRATION:
+            raise self._moved_on()
+        self._record(self.state, State.WITHDRAWN, by=by, now=now)
+        self.closed_at = now
+
+    def expire(self, *, now: datetime, policy: Policy) -> None:
+        """Design §2.2, what silence means when a deadline passes (the scheduler calls this)."""
+        now = require_utc(now)
+        if self.deadline is None or not self.is_open:
+            raise self._moved_on()
+        if now < self.deadline.due_at:
+            raise DeadlineNotReached(self.deadline.due_at)
+        by = SCHEDULER
+        match self.stage, self.state:
+            case Stage.REQUEST, State.AWAITING_FREELANCER:
+                self._record(self.state, State.LAPSED, by=by, now=now)
+            case Stage.HOURLY_DISPUTE, State.AWAITING_FREELANCER:
+                self._record(self.state, State.IN_REVIEW, by=by, now=now, rationale="no answer: a mediator decides")
+            case Stage.ESCROW_REFUND, State.AWAITING_FREELANCER:
+                self._record(self.state, State.REFUNDED, by=by, now=now, amount=self.at_stake, rationale="no answer")
+                self._pay(self.at_stake, Money.zero(self.currency), by=by, now=now)
+            case Stage.ESCROW_REFUND, State.FREELANCER_DISPUTED:
+                self._record(self.state, State.RELEASED, by=by, now=now, amount=self.at_stake, rationale="no answer")
+                self._pay(Money.zero(self.currency), self.at_stake, by=by, now=now)
+            case Stage.MEDIATION, State.PROPOSED:
+                silent = [role for role in ("client", "freelancer") if role not in self.answers]
+                why = f"no answer from the {' and the '.join(silent)}, which counts as rejecting the proposal"
+                self._proposal_rejected(by=by, now=now, policy=policy, rationale=why)
+            case Stage.MEDIATION, State.ARBITRATION_OFFERED:
+                self._fee_rule(now=now)
+            case _:
+                raise self._moved_on()
+
+    def _fee_rule(self, *, now: datetime) -> None:
+        """Design §2.2, arbitration offer: neither paid → refund to the client; one paid → that party wins."""
+        paid = set(self.answers)
+        if paid == {"freelancer"}:
+            why = "only the freelancer paid the arbitration fee"
+            self._record(self.state, State.RELEASED, by=SCHEDULER, now=now, amount=self.at_stake, rationale=why)
+            self._pay(Money.zero(self.currency), self.at_stake, by=SCHEDULER, now=now)
+            return
+        why = "only the client paid the arbitration fee" if paid else "neither party paid the arbitration fee"
+        self._record(self.state, State.REFUNDED, by=SCHEDULER, now=now, amount=self.at_stake, rationale=why)
+        self._pay(self.at_stake, Money.zero(self.currency), by=SCHEDULER, now=now)
+
+    # --- the rules every transition shares ---------------------------------------------------------------
+
+    def _ensure_answer(self, by: str, now: datetime, stage: Stage, state: State, role: str) -> datetime:
+        now = require_utc(now)
+        if by != self.party(role):
+            raise NotYourCase(self.id, role)
+        if self.stage is not stage or self.state != state:
+            raise self._moved_on()
+        if self.deadline is not None and now >= self.deadline.due_at:
+            raise WindowClosed("time to answer", self.deadline.due_at)
+        return now
+
+    def _ensure_party_answer(self, by: str, now: datetime, state: State, what: str) -> str:
+        now = require_utc(now)
+        role = self.role_of(by)
+        if role is None:
+            raise NotYourCase(self.id, "client or freelancer")
+        if self.state != state:
+            raise self._moved_on()
+        if role in self.answers:
+            raise AlreadyAnswered(what)
+        if self.deadline is not None and now >= self.deadline.due_at:
+            raise WindowClosed("time to answer", self.deadline.due_at)
+        return role
+
+    def _ensure_mediator(self, by: str, now: datetime, *states: State) -> datetime:
+        now = require_utc(now)
+        self.ensure_may_mediate(by)
+        if self.state == State.UNASSIGNED and State.CLAIMED in states:
+            raise NotYourClaim(self.id, None)
+        if self.state not in states or not self.is_open:
+            raise self._moved_on()
+        if self.mediator_id != by:
+            raise NotYourClaim(self.id, self.mediator_id)
+        return now
+
+    def _in_range(self, amount: Money) -> None:
+        self._same_currency(amount)
+        zero = Money.zero(self.currency)
+        if amount < zero or amount > self.at_stake:
+            raise AmountOutOfRange(amount, zero, self.at_stake)
+
+    def _same_currency(self, amount: Money) -> None:
+        if amount.currency != self.currency:
+            raise CurrencyMismatch(amount.currency, self.currency)
+
+    def _moved_on(self) -> CaseMovedOn:
+        return CaseMovedOn(self.id, self.state, self.updated_by, self.updated_at or self.opened_at)
+
+    def _due(self, kind: DeadlineKind, parties: tuple[str, ...], due_at: datetime, policy: Policy) -> None:
+        offsets = tuple(offset.total_seconds() for offset in policy.reminder_offsets)
+        self.deadline = Deadline(kind, parties, due_at, offsets)
+
+    def _enter(
+        self,
+        stage: Stage,
+        state: State,
+        *,
+        by: str,
+        now: datetime,
+        amount: Money | None = None,
+        rationale: str | None = None,
+    ) -> None:
+        previous = self.state
+        self.stage = stage
+        self._record(previous, state, by=by, now=now, amount=amount, rationale=rationale)
 
     def _record(
         self,
@@ -297,20 +777,30 @@ class Case:
                 at=now,
             )
         )
+        if to_state != self.state:
+            self.deadline = None  # a state that waits on someone sets its own deadline after this
         self.state = to_state
         self.updated_by = by
         self.updated_at = now
-        if to_state != RequestState.AWAITING_FREELANCER:
-            self.deadline = None
 
-    def _ledger(self, amount: Money, *, by: str, now: datetime) -> None:
+    def _pay(self, refund: Money, release: Money, *, by: str, now: datetime) -> None:
+        """An outcome: the refund to the client and the amount left with the freelancer, then the case closes."""
+        if refund.is_positive:
+            self.refunded = self.refunded + refund
+            self._ledger(LedgerKind.REFUND, refund, by=by, now=now)
+        if release.is_positive:
+            self._ledger(LedgerKind.RELEASE, release, by=by, now=now)
+        self.deadline = None
+        self.closed_at = now
+
+    def _ledger(self, kind: LedgerKind, amount: Money, *, by: str, now: datetime) -> None:
         self.new_events.append(
             LedgerEntry(
                 team_id=self.team_id,
                 case_id=self.id,
                 contract_id=self.contract_id,
                 item=self.item,
-                kind=LedgerKind.REFUND,
+                kind=kind,
                 amount=amount,
                 actor=by,
                 policy_version=self.policy_version,

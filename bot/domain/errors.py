@@ -147,3 +147,92 @@ class ItemHasOpenCase(Refused):
     def __init__(self, item_label: str, case_id: str | None) -> None:
         where = f", {case_id}" if case_id else ""
         super().__init__(f"{item_label} already has an open case{where}; follow it there (`/refund list`).")
+
+
+class AmountOutOfRange(Refused):
+    def __init__(self, amount: object, low: object, high: object) -> None:
+        super().__init__(f"The amount must be between {low} and {high}; {amount} is not.")
+        self.low = low
+        self.high = high
+
+
+class CertificationRequired(Refused):
+    def __init__(self) -> None:
+        super().__init__("Please tick the box certifying that the disputed time was not worked as billed.")
+
+
+class DisputedTimeInvalid(Refused):
+    def __init__(self, minutes: int, week_minutes: int) -> None:
+        hours, mins = divmod(week_minutes, 60)
+        super().__init__(f"Disputed time must be more than zero and at most the {hours} h {mins:02d} min billed.")
+        self.minutes = minutes
+
+
+class DisputeWindowClosed(WindowClosed):
+    """Design §2.2: an hourly dispute is possible only inside the week's review window."""
+
+    def __init__(self, week_label: str, opens_at: datetime, closed_at: datetime) -> None:
+        Refused.__init__(
+            self,
+            f"Disputes on {week_label} could be opened from {utc_text(opens_at)} until {utc_text(closed_at)}; "
+            "that review window is closed.",
+        )
+        self.week_label = week_label
+        self.opens_at = opens_at
+        self.closed_at = closed_at
+
+
+class RouteChanged(Refused):
+    """The form was opened for one route, and by the time it was sent the policy gives another."""
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(
+            f"This case would now go to {actual.replace('_', ' ')}, not {expected.replace('_', ' ')}; "
+            "nothing was sent. Press Request again to see the current route."
+        )
+        self.expected = expected
+        self.actual = actual
+
+
+class NotAMediator(Refused):
+    def __init__(self) -> None:
+        super().__init__("Only the marketplace's mediators can do that, so nothing was changed.")
+
+
+class PartyCannotMediate(Refused):
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"You are a party to case {case_id}, so you cannot act on it as a mediator.")
+
+
+class AlreadyClaimed(Refused):
+    def __init__(self, case_id: str, mediator: str, at: datetime) -> None:
+        super().__init__(f"Case {case_id} was already claimed by {mediator} at {utc_text(at)}; nothing was changed.")
+        self.mediator = mediator
+        self.at = at
+
+
+class NotYourClaim(Refused):
+    def __init__(self, case_id: str, mediator: str | None) -> None:
+        who = f"claimed by {mediator}" if mediator else "not claimed yet; claim it first"
+        super().__init__(f"Case {case_id} is {who}, so nothing was changed.")
+        self.mediator = mediator
+
+
+class AlreadyAnswered(Refused):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"You already answered this {what}; your answer stands.")
+
+
+class InvalidLink(Refused):
+    def __init__(self, link: str) -> None:
+        super().__init__(f"“{link[:80]}” is not a web link; links must start with https:// or http://.")
+
+
+class TooManyLinks(Refused):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"At most {limit} links per piece of evidence; add the rest as another piece.")
+
+
+class CaseClosed(Refused):
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"Case {case_id} is closed, so nothing more can be added to it.")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, Self
 
-from bot.domain.case import Case
+from bot.domain.case import Case, Evidence, LedgerEntry
 from bot.domain.contract import Contract, Item, ItemRef
 from bot.domain.money import Money
 from bot.domain.policy import Policy
@@ -37,6 +37,7 @@ class Outbox(Protocol):
 
 
 class Ledger(Protocol):
+    def add(self, entry: LedgerEntry) -> None: ...
     def refunded_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money: ...
 
 
@@ -46,7 +47,7 @@ class ClaimedDeadline:
     team_id: str
     case_id: str
     kind: str
-    party: str
+    parties: tuple[str, ...]
     due_at: datetime
     offsets: tuple[float, ...]
     sent: tuple[float, ...]
@@ -55,6 +56,10 @@ class ClaimedDeadline:
 class Deadlines(Protocol):
     def claim(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[ClaimedDeadline]: ...
     def reminded(self, deadline_id: int, owner: str, sent: tuple[float, ...], next_at: datetime) -> bool: ...
+
+
+class EvidenceLog(Protocol):
+    def for_case(self, case_id: str) -> list[Evidence]: ...
 
 
 class Policies(Protocol):
@@ -66,6 +71,7 @@ class UnitOfWork(Protocol):
     contracts: Contracts
     cases: Cases
     ledger: Ledger
+    evidence: EvidenceLog
     policies: Policies
     outbox: Outbox
     deadlines: Deadlines

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from bot.blocks import render
 from bot.blocks.models import CaseView, ItemChoice, RefundForm
-from bot.domain.case import Case, RequestState
+from bot.domain.case import Case, State
 from bot.domain.contract import Contract, ItemKind, ItemRef, refundable_balance
 from bot.domain.errors import (
     CaseMovedOn,
@@ -32,6 +32,7 @@ from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import route_after_request
 from bot.services.messages import OutboxMessage, dm, group, home, response_url, thread
+from bot.services.payments import LedgerOnly, Payments, store
 from bot.services.ports import UnitOfWork
 
 # Crockford's alphabet: no I, L, O or U to misread when someone types a case id.
@@ -50,6 +51,7 @@ class Deps:
     clock: Callable[[], datetime]
     policy: Policy
     new_case_id: Callable[[], str] = new_case_id
+    payments: Payments = field(default_factory=LedgerOnly)
     delivered: Callable[[], None] = lambda: None  # wakes this instance's relay after a commit
 
 
@@ -273,7 +275,7 @@ def change_case(deps: Deps, team_id: str, case_id: str, act: Callable[[Case, Pol
                 raise CaseNotFound(case_id)
             policy = _policy(uow, case.policy_version, deps.policy)
             act(case, policy, now)
-            uow.cases.save(case)
+            store(uow, case, deps.payments)
             _queue(uow, case, now, _case_messages(case, case_view(uow, case, now, policy).as_json()))
             uow.commit()
     except ConcurrentChange as lost:
@@ -347,7 +349,7 @@ def case_view(uow: UnitOfWork, case: Case, now: datetime, policy: Policy, contra
         raise UnknownContract(case.contract_id)
     on_item = uow.ledger.refunded_on_item(case.team_id, case.contract_id, case.item, case.currency)
     next_step = None
-    if case.state in (RequestState.DECLINED, RequestState.LAPSED, RequestState.ADJUSTED):
+    if case.state in (State.DECLINED, State.LAPSED, State.ADJUSTED):
         item = uow.contracts.item(case.team_id, case.contract_id, case.item)
         if item is not None and item.paid_at is not None:
             route = route_after_request(contract.kind, item, now, policy)

@@ -39,7 +39,9 @@ def _act(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datetime) -> No
     if now >= deadline.due_at:
         # Decided a moment before the deadline: the decision stands, and its deadline is already retired.
         with suppress(CaseMovedOn):
-            change_case(deps, deadline.team_id, deadline.case_id, lambda case, _, at: case.lapse(now=at))
+            change_case(
+                deps, deadline.team_id, deadline.case_id, lambda case, policy, at: case.expire(now=at, policy=policy)
+            )
         return
     plan = plan_reminders(deadline.due_at, deadline.offsets, deadline.sent, now)
     with deps.uow() as uow:
@@ -47,13 +49,15 @@ def _act(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datetime) -> No
         if case is not None and plan.send is not None:
             left = (deadline.due_at - now).total_seconds() / 3600
             view = case_view(uow, case, now, deps.policy).as_json() | {"hours_left": left}
-            reminder = OutboxMessage(
-                case.id,
-                f"{case.id}:reminder:{deadline.id}:{int(plan.send)}",
-                dm(deadline.party),
-                render.REMINDER,
-                view,
-            )
-            uow.outbox.add(case.team_id, reminder, now)
+            # Only those who still owe an answer: a party who already accepted a proposal is not nagged.
+            for party in (p for p in deadline.parties if p in case.waiting_on):
+                reminder = OutboxMessage(
+                    case.id,
+                    f"{case.id}:reminder:{deadline.id}:{int(plan.send)}:{party}",
+                    dm(party),
+                    render.REMINDER,
+                    view | {"reader": party},
+                )
+                uow.outbox.add(case.team_id, reminder, now)
         uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
         uow.commit()

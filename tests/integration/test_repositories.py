@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.domain.case import Case, RequestState
+from bot.domain.case import Case, State, Visibility
 from bot.domain.contract import ContractKind, ItemKind, ItemRef
 from bot.domain.errors import ConcurrentChange
 from bot.domain.money import Money
 from bot.domain.policy import Policy
+from bot.domain.routing import RouteKind
+from bot.services.payments import LedgerOnly, store
 from storage.repositories import PolicyConflict
 from storage.tables import AuditRow, DeadlineRow, LedgerRow
 from tests.integration.conftest import NOW
@@ -61,7 +63,7 @@ def approve(uow, case_id="R-1"):
     with uow() as work:
         case = work.cases.get("T0001", case_id)
         case.approve(by=FREELANCER, now=LATER)
-        work.cases.save(case)
+        store(work, case, LedgerOnly())
         work.commit()
 
 
@@ -94,7 +96,7 @@ def test_case_round_trips_with_its_deadline_and_first_audit_event(uow):
         assert work.cases.get("T0002", "R-1") is None
         assert case.version == 1
         assert (case.state, case.requested, case.refunded, case.reason) == (
-            RequestState.AWAITING_FREELANCER,
+            State.AWAITING_FREELANCER,
             usd("100.00"),
             usd("0"),
             "Not what we agreed.",
@@ -127,7 +129,7 @@ def test_adjusted_case_stays_open_and_holds_the_rest(uow):
     with uow() as work:
         case = work.cases.get("T0001", "R-1")
         case.adjust(usd("30.00"), note="partly", by=FREELANCER, now=LATER, policy=Policy())
-        work.cases.save(case)
+        store(work, case, LedgerOnly())
         work.commit()
     with uow() as work:
         item = ItemRef(ItemKind.MILESTONE, "M-1")
@@ -151,11 +153,11 @@ def test_optimistic_lock_two_sessions_exactly_one_wins(uow):
         mine = first.cases.get("T0001", "R-1")
         theirs = second.cases.get("T0001", "R-1")
         mine.approve(by=FREELANCER, now=LATER)
-        first.cases.save(mine)
+        store(first, mine, LedgerOnly())
         first.commit()
         theirs.decline(reason="no", by=FREELANCER, now=LATER, policy=Policy())
         with pytest.raises(ConcurrentChange, match="R-1 changed while you were acting on it"):
-            second.cases.save(theirs)
+            store(second, theirs, LedgerOnly())
     with uow() as work:
         assert work.cases.get("T0001", "R-1").state == "approved"
         assert len(work.audit.for_case("R-1")) == 2
@@ -176,7 +178,7 @@ def test_racing_threads_exactly_one_decision_lands(uow):
                     case.approve(by=FREELANCER, now=LATER)
                 else:
                     case.decline(reason="no", by=FREELANCER, now=LATER, policy=Policy())
-                work.cases.save(case)
+                store(work, case, LedgerOnly())
                 work.commit()
                 outcomes[name] = "won"
             except ConcurrentChange:
@@ -200,7 +202,7 @@ def test_uncommitted_work_is_rolled_back(uow):
     with uow() as work:
         case = work.cases.get("T0001", "R-1")
         case.approve(by=FREELANCER, now=LATER)
-        work.cases.save(case)
+        store(work, case, LedgerOnly())
     with uow() as work:
         assert work.cases.get("T0001", "R-1").state == "awaiting_freelancer"
         assert work.ledger.for_case("R-1") == []
@@ -232,3 +234,103 @@ def test_policy_versions_keep_their_numbers(uow):
         work.commit()
     with uow() as work:
         assert work.policies.get("v2").response_window == timedelta(days=5)
+
+
+def test_a_case_in_mediation_round_trips_with_its_proposal_answers_deadline_and_evidence(uow):
+    open_case(uow)
+    steps = [
+        lambda c: c.decline(reason="Delivered.", by=FREELANCER, now=LATER, policy=Policy()),
+        lambda c: c.request_again(
+            kind=ContractKind.FIXED_PRICE,
+            item=milestone(),
+            refunded_on_item=usd("0"),
+            expected=RouteKind.ESCROW_REFUND,
+            by=CLIENT,
+            now=LATER,
+            policy=Policy(),
+        ),
+        lambda c: c.add_evidence(
+            text="The brief, page 2.",
+            links=("https://example.com/brief.pdf",),
+            visibility=Visibility.MEDIATOR_ONLY,
+            by=FREELANCER,
+            now=LATER,
+            policy=Policy(),
+        ),
+        lambda c: c.contest_claim(statement="As briefed.", by=FREELANCER, now=LATER, policy=Policy()),
+        lambda c: c.reject_position(by=CLIENT, now=LATER),
+        lambda c: c.claim(by="U0MEDIATOR", now=LATER),
+        lambda c: c.propose(usd("25.00"), rationale="Split.", by="U0MEDIATOR", now=LATER, policy=Policy()),
+        lambda c: c.answer_proposal(True, by=CLIENT, now=LATER, policy=Policy()),
+    ]
+    for step in steps:
+        with uow() as work:
+            case = work.cases.get("T0001", "R-1")
+            step(case)
+            store(work, case, LedgerOnly())
+            work.commit()
+    expected = dataclasses.replace(case, new_events=[])
+    with uow() as work:
+        loaded = work.cases.get("T0001", "R-1")
+        assert loaded == expected
+        assert (loaded.stage, loaded.state, loaded.answers, loaded.mediator_id) == (
+            "mediation",
+            "proposed",
+            {"client": "accept"},
+            "U0MEDIATOR",
+        )
+        assert loaded.deadline is not None
+        assert loaded.deadline.parties == (CLIENT, FREELANCER)
+        assert [(e.seq, e.role, e.visibility, e.links) for e in work.evidence.for_case("R-1")] == [
+            (1, "freelancer", "mediator_only", ("https://example.com/brief.pdf",))
+        ]
+        assert work.cases.held_on_item("T0001", "C-100", loaded.item, USD) == usd("100.00")
+
+
+def test_a_settlement_writes_the_refund_and_the_release_through_the_payments_port(uow):
+    open_case(uow)
+    with uow() as work:
+        case = work.cases.get("T0001", "R-1")
+        case.decline(reason="Delivered.", by=FREELANCER, now=LATER, policy=Policy())
+        case.request_again(
+            kind=ContractKind.FIXED_PRICE,
+            item=milestone(),
+            refunded_on_item=usd("0"),
+            expected=RouteKind.ESCROW_REFUND,
+            by=CLIENT,
+            now=LATER,
+            policy=Policy(),
+        )
+        case.contest_claim(statement="As briefed.", by=FREELANCER, now=LATER, policy=Policy())
+        case.reject_position(by=CLIENT, now=LATER)
+        case.claim(by="U0MEDIATOR", now=LATER)
+        case.propose(usd("25.00"), rationale="Split.", by="U0MEDIATOR", now=LATER, policy=Policy())
+        case.answer_proposal(True, by=CLIENT, now=LATER, policy=Policy())
+        case.answer_proposal(True, by=FREELANCER, now=LATER, policy=Policy())
+        entries = store(work, case, LedgerOnly())
+        work.commit()
+    assert [(e.kind, e.amount) for e in entries] == [("refund", usd("25.00")), ("release", usd("75.00"))]
+    with uow() as work:
+        assert [(e.kind, e.amount) for e in work.ledger.for_case("R-1")] == [
+            ("refund", usd("25.00")),
+            ("release", usd("75.00")),
+        ]
+        assert work.ledger.refunded_on_item("T0001", "C-100", case.item, USD) == usd("25.00")
+        assert work.cases.held_on_item("T0001", "C-100", case.item, USD) == usd("0")
+        assert work.cases.get("T0001", "R-1").state == "settled"
+
+
+@pytest.mark.parametrize("change", ["UPDATE evidence SET text = 'forged'", "DELETE FROM evidence"])
+def test_evidence_is_frozen_once_added(uow, engine, change):
+    open_case(uow)
+    with uow() as work:
+        case = work.cases.get("T0001", "R-1")
+        case.add_evidence(
+            text="Original.", links=(), visibility=Visibility.BOTH_SIDES, by=CLIENT, now=LATER, policy=Policy()
+        )
+        store(work, case, LedgerOnly())
+        work.commit()
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text(change))
+    with uow() as work:
+        assert [e.text for e in work.evidence.for_case("R-1")] == ["Original."]

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.case import SCHEDULER, AuditEvent, Case, LedgerEntry, LedgerKind, RequestState
+from bot.domain.case import SCHEDULER, AuditEvent, Case, LedgerEntry, LedgerKind, State
 from bot.domain.contract import ContractKind, MilestoneStatus
 from bot.domain.errors import (
     AmountNotBelowRequested,
@@ -68,10 +68,10 @@ def ledger(case: Case) -> list[LedgerEntry]:
 
 def test_client_opens_a_request_that_waits_three_days_for_the_freelancer():
     case = open_case("100.00")
-    assert case.state == RequestState.AWAITING_FREELANCER
+    assert case.state == State.AWAITING_FREELANCER
     assert case.requested == usd("100.00")
     assert case.deadline is not None
-    assert case.deadline.party == FREELANCER
+    assert case.deadline.parties == (FREELANCER,)
     assert case.deadline.due_at == NOW + timedelta(days=3)
     assert case.deadline.reminder_offsets == (48 * 3600, 24 * 3600, 2 * 3600)
     assert case.policy_version == "v1"
@@ -195,7 +195,7 @@ def test_naive_clock_is_a_bug_not_a_time_zone():
 def test_approve_refunds_the_full_amount_and_closes_the_case():
     case = open_case("100.00")
     case.approve(by=FREELANCER, now=LATER)
-    assert case.state == RequestState.APPROVED
+    assert case.state == State.APPROVED
     assert case.refunded == usd("100.00")
     assert case.deadline is None
     assert case.closed_at == LATER
@@ -213,7 +213,7 @@ def test_approve_refunds_the_full_amount_and_closes_the_case():
 def test_adjust_refunds_a_smaller_amount_now_and_keeps_the_rest_in_contention():
     case = open_case("100.00")
     case.adjust(usd("60.00"), note=" half the concepts were fine ", by=FREELANCER, now=LATER, policy=POLICY)
-    assert case.state == RequestState.ADJUSTED
+    assert case.state == State.ADJUSTED
     assert (case.offered, case.refunded, case.response) == (usd("60.00"), usd("60.00"), "half the concepts were fine")
     assert case.is_open
     assert case.held == usd("40.00")
@@ -240,7 +240,7 @@ def test_adjusted_amount_must_be_above_zero_and_below_the_request(amount, error)
     case = open_case("100.00")
     with pytest.raises(error):
         case.adjust(usd(amount), note=None, by=FREELANCER, now=LATER, policy=POLICY)
-    assert case.state == RequestState.AWAITING_FREELANCER
+    assert case.state == State.AWAITING_FREELANCER
     assert ledger(case) == []
 
 
@@ -261,7 +261,7 @@ def test_decline_needs_a_reason_and_keeps_it():
     with pytest.raises(TextTooLong):
         case.decline(reason="r" * 2001, by=FREELANCER, now=LATER, policy=POLICY)
     case.decline(reason="Delivered as specified.", by=FREELANCER, now=LATER, policy=POLICY)
-    assert (case.state, case.response, case.refunded) == (RequestState.DECLINED, "Delivered as specified.", usd("0"))
+    assert (case.state, case.response, case.refunded) == (State.DECLINED, "Delivered as specified.", usd("0"))
     assert case.is_open  # the client may still request again
     assert ledger(case) == []
 
@@ -272,7 +272,7 @@ def test_only_the_freelancer_answers_and_nothing_changes_otherwise(who, action):
     case = open_case()
     with pytest.raises(NotYourCase, match="Only the freelancer of case R-1"):
         answer(case, action, who, LATER)
-    assert (case.state, case.transitions, case.refunded) == (RequestState.AWAITING_FREELANCER, 1, usd("0"))
+    assert (case.state, case.transitions, case.refunded) == (State.AWAITING_FREELANCER, 1, usd("0"))
 
 
 def answer(case: Case, action: str, who: str, now: datetime) -> None:
@@ -310,7 +310,7 @@ def test_a_second_answer_is_a_stale_click_naming_who_and_when(first, second):
 def test_client_withdraws_before_a_decision_and_the_case_closes():
     case = open_case()
     case.withdraw(by=CLIENT, now=LATER)
-    assert (case.state, case.closed_at, case.deadline) == (RequestState.WITHDRAWN, LATER, None)
+    assert (case.state, case.closed_at, case.deadline) == (State.WITHDRAWN, LATER, None)
     with pytest.raises(CaseMovedOn, match="already withdrawn by U0CLIENT"):
         case.approve(by=FREELANCER, now=LATER)
 
@@ -321,28 +321,36 @@ def test_only_the_client_withdraws(who):
         open_case().withdraw(by=who, now=LATER)
 
 
-@pytest.mark.parametrize("decision", ["approve", "adjust", "decline"])
-def test_withdrawal_after_a_decision_is_refused(decision):
+def test_withdrawal_after_a_full_refund_is_refused():
     case = open_case()
-    answer(case, decision, FREELANCER, LATER)
+    case.approve(by=FREELANCER, now=LATER)
     with pytest.raises(CaseMovedOn):
         case.withdraw(by=CLIENT, now=LATER)
+
+
+@pytest.mark.parametrize("decision", ["adjust", "decline"])
+def test_after_a_partial_refund_or_a_decline_the_client_may_close_the_case_instead_of_asking_again(decision):
+    case = open_case()
+    answer(case, decision, FREELANCER, LATER)
+    refunded = case.refunded
+    case.withdraw(by=CLIENT, now=LATER)
+    assert (case.state, case.closed_at, case.refunded) == (State.WITHDRAWN, LATER, refunded)
 
 
 def test_lapse_only_once_the_deadline_has_passed():
     case = open_case()
     due = NOW + timedelta(days=3)
     with pytest.raises(DeadlineNotReached):
-        case.lapse(now=due - timedelta(seconds=1))
-    case.lapse(now=due)
-    assert (case.state, case.updated_by, case.deadline) == (RequestState.LAPSED, SCHEDULER, None)
+        case.expire(now=due - timedelta(seconds=1), policy=POLICY)
+    case.expire(now=due, policy=POLICY)
+    assert (case.state, case.updated_by, case.deadline) == (State.LAPSED, SCHEDULER, None)
     assert case.is_open  # the client may request again
     assert audits(case)[-1].actor == SCHEDULER
 
 
 def test_after_a_lapse_the_freelancer_is_told_the_deadline_passed():
     case = open_case()
-    case.lapse(now=NOW + timedelta(days=3))
+    case.expire(now=NOW + timedelta(days=3), policy=POLICY)
     with pytest.raises(CaseMovedOn, match="already lapsed when its deadline passed at Sat 28 Nov 2026 10:00 UTC"):
         case.approve(by=FREELANCER, now=NOW + timedelta(days=3, minutes=5))
 
@@ -355,16 +363,16 @@ def test_decided_requests_do_not_lapse(decision):
     else:
         answer(case, decision, FREELANCER, LATER)
     with pytest.raises(CaseMovedOn):
-        case.lapse(now=NOW + timedelta(days=4))
+        case.expire(now=NOW + timedelta(days=4), policy=POLICY)
 
 
-def test_terminal_states_stay_terminal():
+def test_the_request_stage_ends_once_and_its_answers_are_refused_after():
     for end in ("approve", "adjust", "decline", "withdraw", "lapse"):
         case = open_case()
         if end == "withdraw":
             case.withdraw(by=CLIENT, now=LATER)
         elif end == "lapse":
-            case.lapse(now=NOW + timedelta(days=3))
+            case.expire(now=NOW + timedelta(days=3), policy=POLICY)
         else:
             answer(case, end, FREELANCER, LATER)
         state = case.state
@@ -372,8 +380,7 @@ def test_terminal_states_stay_terminal():
             lambda c: c.approve(by=FREELANCER, now=LATER),
             lambda c: c.adjust(usd("1.00"), note=None, by=FREELANCER, now=LATER, policy=POLICY),
             lambda c: c.decline(reason="x", by=FREELANCER, now=LATER, policy=POLICY),
-            lambda c: c.withdraw(by=CLIENT, now=LATER),
-            lambda c: c.lapse(now=NOW + timedelta(days=9)),
+            lambda c: c.expire(now=NOW + timedelta(days=9), policy=POLICY),
         ]
         for attempt in attempts:
             with pytest.raises(CaseMovedOn):

@@ -47,7 +47,7 @@ def test_refunded_never_exceeds_paid(paid, attempts):
             elif answer == "withdraw":
                 case.withdraw(by=CLIENT, now=now)
             else:
-                case.lapse(now=now + POLICY.response_window)
+                case.expire(now=now + POLICY.response_window, policy=POLICY)
         except Refused:
             continue
         refunded += sum((e.amount for e in case.new_events if isinstance(e, LedgerEntry)), Money.zero("USD"))

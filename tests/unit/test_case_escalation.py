@@ -1,0 +1,558 @@
+"""After "no" (design §2.3, §2.4): routing, hourly disputes, escrow refunds, mediation and arbitration.
+
+Every transition and its refusals, with the clock injected. Times: the hourly week of Mon 16 Nov 2026 was
+paid on 23 Nov; its review window runs Mon 23 Nov 12:00 → Fri 27 Nov 23:59:59 UTC; NOW is Wed 25 Nov 10:00.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.case import (
+    SCHEDULER,
+    AuditEvent,
+    Case,
+    DeadlineKind,
+    DisputeClaim,
+    Evidence,
+    LedgerEntry,
+    LedgerKind,
+    Stage,
+    State,
+    Visibility,
+)
+from bot.domain.contract import ContractKind
+from bot.domain.errors import (
+    AlreadyAnswered,
+    AlreadyClaimed,
+    AmountOutOfRange,
+    AmountOverBalance,
+    CaseClosed,
+    CaseMovedOn,
+    CertificationRequired,
+    DeadlineNotReached,
+    DisputedTimeInvalid,
+    DisputeWindowClosed,
+    InvalidLink,
+    NotYourCase,
+    NotYourClaim,
+    PartyCannotMediate,
+    RouteChanged,
+    TextRequired,
+    TooManyLinks,
+    WindowClosed,
+)
+from bot.domain.routing import RouteKind
+from tests.unit.factories import (
+    CLIENT,
+    FREELANCER,
+    NOW,
+    POLICY,
+    STRANGER,
+    contract,
+    milestone,
+    open_case,
+    timesheet,
+    usd,
+)
+
+MEDIATOR = "U0MEDIATOR"
+OTHER_MEDIATOR = "U0MEDIATOR2"
+LATER = NOW + timedelta(hours=1)
+SATURDAY = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
+
+
+def hourly_request(amount: str = "100.00") -> Case:
+    return Case.open_request(
+        case_id="R-H",
+        contract=contract(ContractKind.HOURLY),
+        item=timesheet(),
+        amount=usd(amount),
+        reason="Billed for a meeting that never happened.",
+        refunded=usd("0"),
+        held=usd("0"),
+        by=CLIENT,
+        now=NOW,
+        policy=POLICY,
+    )
+
+
+def declined(case: Case) -> Case:
+    case.decline(reason="The work was done.", by=FREELANCER, now=LATER, policy=POLICY)
+    return case
+
+
+def claim(**changes) -> DisputeClaim:
+    fields = {"reason": "The Tuesday meeting did not happen.", "certified": True, "minutes": 90}
+    return DisputeClaim(**(fields | changes))
+
+
+def dispute(case: Case | None = None, *, now=LATER, **changes) -> Case:
+    case = case or declined(hourly_request())
+    case.request_again(
+        kind=ContractKind.HOURLY,
+        item=timesheet(),
+        refunded_on_item=case.refunded,
+        expected=RouteKind.HOURLY_DISPUTE,
+        by=CLIENT,
+        now=now,
+        policy=POLICY,
+        claim=claim(**changes),
+    )
+    return case
+
+
+def escrow(amount: str = "100.00") -> Case:
+    case = declined(open_case(amount))
+    case.request_again(
+        kind=ContractKind.FIXED_PRICE,
+        item=milestone(),
+        refunded_on_item=usd("0"),
+        expected=RouteKind.ESCROW_REFUND,
+        by=CLIENT,
+        now=LATER,
+        policy=POLICY,
+    )
+    return case
+
+
+def mediation() -> Case:
+    case = escrow()
+    case.contest_claim(statement="Delivered as agreed.", by=FREELANCER, now=LATER, policy=POLICY)
+    case.reject_position(by=CLIENT, now=LATER)
+    return case
+
+
+def proposed(amount: str = "40.00") -> Case:
+    case = mediation()
+    case.claim(by=MEDIATOR, now=LATER)
+    case.propose(usd(amount), rationale="Half the concepts were usable.", by=MEDIATOR, now=LATER, policy=POLICY)
+    return case
+
+
+def offered() -> Case:
+    case = proposed()
+    case.answer_proposal(False, by=CLIENT, now=LATER, policy=POLICY)
+    return case
+
+
+def ledger(case: Case) -> list[tuple[LedgerKind, str]]:
+    return [(e.kind, str(e.amount)) for e in case.new_events if isinstance(e, LedgerEntry)]
+
+
+def audits(case: Case) -> list[AuditEvent]:
+    return [e for e in case.new_events if isinstance(e, AuditEvent)]
+
+
+# --- routing: "Request again" --------------------------------------------------------------------------
+
+
+def test_hourly_inside_the_review_window_becomes_a_dispute_with_the_freelancer_given_three_days():
+    case = dispute()
+    assert (case.stage, case.state) == (Stage.HOURLY_DISPUTE, State.AWAITING_FREELANCER)
+    assert case.disputed == usd("60.00")  # 90 of the week's 600 minutes of USD 400.00
+    assert case.disputed_minutes == 90
+    assert case.deadline is not None
+    assert (case.deadline.kind, case.deadline.parties) == (DeadlineKind.DISPUTE_RESPONSE, (FREELANCER,))
+    assert case.deadline.due_at == LATER + timedelta(days=3)
+    assert audits(case)[-1].from_state == State.DECLINED
+
+
+def test_a_dispute_may_name_an_amount_instead_of_time():
+    case = dispute(minutes=None, amount=usd("75.50"))
+    assert (case.disputed, case.disputed_minutes) == (usd("75.50"), None)
+
+
+@pytest.mark.parametrize("minutes", [0, -5, 601])
+def test_disputed_time_must_be_within_the_weeks_time(minutes):
+    with pytest.raises(DisputedTimeInvalid, match="at most the 10 h 00 min billed"):
+        dispute(minutes=minutes)
+
+
+def test_a_disputed_amount_cannot_exceed_what_is_left_of_the_payment():
+    case = hourly_request()
+    case.adjust(usd("50.00"), note=None, by=FREELANCER, now=LATER, policy=POLICY)
+    with pytest.raises(AmountOverBalance, match="at most USD 350.00"):
+        dispute(case, minutes=None, amount=usd("350.01"))
+
+
+def test_a_dispute_needs_the_certification_and_a_reason():
+    with pytest.raises(CertificationRequired):
+        dispute(certified=False)
+    with pytest.raises(TextRequired):
+        dispute(reason="  ")
+
+
+def test_a_dispute_after_friday_23_59_59_is_refused_with_the_window_dates():
+    case = declined(hourly_request())
+    with pytest.raises(DisputeWindowClosed) as refused:
+        dispute(case, now=SATURDAY)
+    assert "from Mon 23 Nov 2026 12:00 UTC until Fri 27 Nov 2026 23:59 UTC" in refused.value.message
+    assert refused.value.closed_at == SATURDAY - timedelta(seconds=1)
+    assert (case.stage, case.state) == (Stage.REQUEST, State.DECLINED)
+
+
+def test_outside_the_window_but_paid_within_30_days_the_route_is_non_binding_mediation():
+    case = declined(hourly_request())
+    route = case.request_again(
+        kind=ContractKind.HOURLY,
+        item=timesheet(),
+        refunded_on_item=usd("0"),
+        expected=RouteKind.MEDIATION,
+        by=CLIENT,
+        now=SATURDAY,
+        policy=POLICY,
+    )
+    assert route.kind is RouteKind.MEDIATION
+    assert (case.stage, case.state, case.binding, case.disputed) == (
+        Stage.MEDIATION,
+        State.UNASSIGNED,
+        False,
+        usd("100.00"),
+    )
+
+
+def test_when_no_route_remains_the_case_closes_out_of_window():
+    case = declined(hourly_request())
+    late = NOW + timedelta(days=40)
+    route = case.request_again(
+        kind=ContractKind.HOURLY,
+        item=timesheet(),
+        refunded_on_item=usd("0"),
+        expected=RouteKind.CLOSED,
+        by=CLIENT,
+        now=late,
+        policy=POLICY,
+    )
+    assert route.closed_at == datetime(2026, 12, 23, 6, 0, tzinfo=UTC)  # 30 days after payment
+    assert (case.state, case.closed_at) == (State.CLOSED_OUT_OF_WINDOW, late)
+
+
+def test_a_route_that_changed_since_the_client_saw_it_is_refused():
+    case = declined(open_case())
+    with pytest.raises(RouteChanged, match="escrow refund"):
+        case.request_again(
+            kind=ContractKind.FIXED_PRICE,
+            item=milestone(),
+            refunded_on_item=usd("0"),
+            expected=RouteKind.MEDIATION,
+            by=CLIENT,
+            now=LATER,
+            policy=POLICY,
+        )
+
+
+def test_only_the_client_asks_again_and_only_after_the_request_was_answered():
+    case = declined(hourly_request())
+    with pytest.raises(NotYourCase, match="Only the client"):
+        case.ensure_client_may_ask_again(FREELANCER, LATER)
+    with pytest.raises(CaseMovedOn):
+        open_case().ensure_client_may_ask_again(CLIENT, LATER)  # still waiting for the freelancer
+
+
+def test_a_lapsed_or_partly_refunded_request_may_go_further_too():
+    lapsed = open_case()
+    lapsed.expire(now=NOW + timedelta(days=3), policy=POLICY)
+    lapsed.ensure_client_may_ask_again(CLIENT, NOW + timedelta(days=3))
+    adjusted = open_case()
+    adjusted.adjust(usd("30.00"), note=None, by=FREELANCER, now=LATER, policy=POLICY)
+    adjusted.request_again(
+        kind=ContractKind.FIXED_PRICE,
+        item=milestone(),
+        refunded_on_item=usd("30.00"),
+        expected=RouteKind.ESCROW_REFUND,
+        by=CLIENT,
+        now=LATER,
+        policy=POLICY,
+    )
+    assert adjusted.disputed == usd("70.00")  # what the request still asks for
+
+
+# --- hourly dispute --------------------------------------------------------------------------------------
+
+
+def test_the_freelancer_accepts_a_dispute_and_the_client_is_refunded():
+    case = dispute()
+    case.accept_claim(by=FREELANCER, now=LATER)
+    assert (case.state, case.refunded, case.closed_at) == (State.REFUNDED, usd("60.00"), LATER)
+    assert ledger(case) == [(LedgerKind.REFUND, "USD 60.00")]
+
+
+def test_a_contested_dispute_goes_to_a_mediator_who_decides_with_a_rationale():
+    case = dispute()
+    case.contest_claim(statement="The meeting happened; here are the notes.", by=FREELANCER, now=LATER, policy=POLICY)
+    assert (case.state, case.deadline) == (State.IN_REVIEW, None)
+    case.claim(by=MEDIATOR, now=LATER)
+    with pytest.raises(TextRequired, match="rationale"):
+        case.decide(usd("20.00"), rationale="", by=MEDIATOR, now=LATER, policy=POLICY)
+    with pytest.raises(AmountOutOfRange, match="between USD 0.00 and USD 60.00"):
+        case.decide(usd("60.01"), rationale="x", by=MEDIATOR, now=LATER, policy=POLICY)
+    case.decide(usd("20.00"), rationale="One hour is documented.", by=MEDIATOR, now=LATER, policy=POLICY)
+    assert (case.state, case.refunded, case.rationale) == (State.DECIDED, usd("20.00"), "One hour is documented.")
+    assert ledger(case) == [(LedgerKind.REFUND, "USD 20.00"), (LedgerKind.RELEASE, "USD 40.00")]
+    with pytest.raises(CaseMovedOn):
+        case.decide(usd("0"), rationale="again", by=MEDIATOR, now=LATER, policy=POLICY)
+
+
+def test_freelancer_silence_on_a_dispute_sends_it_to_review():
+    case = dispute()
+    due = LATER + timedelta(days=3)
+    with pytest.raises(DeadlineNotReached):
+        case.expire(now=due - timedelta(seconds=1), policy=POLICY)
+    case.expire(now=due, policy=POLICY)
+    assert (case.state, case.updated_by) == (State.IN_REVIEW, SCHEDULER)
+    with pytest.raises(WindowClosed):
+        dispute().accept_claim(by=FREELANCER, now=due)
+
+
+def test_only_the_freelancer_answers_a_dispute():
+    with pytest.raises(NotYourCase, match="Only the freelancer"):
+        dispute().accept_claim(by=CLIENT, now=LATER)
+
+
+# --- escrow refund ---------------------------------------------------------------------------------------
+
+
+def test_escrow_refund_gives_the_freelancer_seven_days():
+    case = escrow()
+    assert (case.stage, case.state, case.disputed) == (Stage.ESCROW_REFUND, State.AWAITING_FREELANCER, usd("100.00"))
+    assert case.deadline is not None
+    assert case.deadline.due_at == LATER + timedelta(days=7)
+
+
+def test_escrow_accepted_refunds_and_silence_refunds_too():
+    accepted = escrow()
+    accepted.accept_claim(by=FREELANCER, now=LATER)
+    assert (accepted.state, ledger(accepted)) == (State.REFUNDED, [(LedgerKind.REFUND, "USD 100.00")])
+    silent = escrow()
+    silent.expire(now=LATER + timedelta(days=7), policy=POLICY)
+    assert (silent.state, silent.refunded, silent.updated_by) == (State.REFUNDED, usd("100.00"), SCHEDULER)
+
+
+def test_a_freelancers_escrow_dispute_gives_the_client_five_days():
+    case = escrow()
+    with pytest.raises(TextRequired, match="statement"):
+        case.contest_claim(statement=" ", by=FREELANCER, now=LATER, policy=POLICY)
+    case.contest_claim(statement="Delivered as agreed.", by=FREELANCER, now=LATER, policy=POLICY)
+    assert case.state == State.FREELANCER_DISPUTED
+    assert case.deadline is not None
+    assert (case.deadline.parties, case.deadline.due_at) == ((CLIENT,), LATER + timedelta(days=5))
+    with pytest.raises(NotYourCase):
+        case.accept_position(by=FREELANCER, now=LATER)
+
+
+def test_the_client_accepting_the_freelancers_position_or_staying_silent_releases_the_funds():
+    accepted = escrow()
+    accepted.contest_claim(statement="Delivered.", by=FREELANCER, now=LATER, policy=POLICY)
+    accepted.accept_position(by=CLIENT, now=LATER)
+    assert (accepted.state, accepted.refunded, ledger(accepted)) == (
+        State.RELEASED,
+        usd("0"),
+        [(LedgerKind.RELEASE, "USD 100.00")],
+    )
+    silent = escrow()
+    silent.contest_claim(statement="Delivered.", by=FREELANCER, now=LATER, policy=POLICY)
+    silent.expire(now=LATER + timedelta(days=5), policy=POLICY)
+    assert (silent.state, silent.closed_at) == (State.RELEASED, LATER + timedelta(days=5))
+
+
+def test_the_client_rejecting_the_freelancers_position_goes_to_binding_mediation():
+    case = mediation()
+    assert (case.stage, case.state, case.binding, case.deadline) == (Stage.MEDIATION, State.UNASSIGNED, True, None)
+
+
+# --- mediators -------------------------------------------------------------------------------------------
+
+
+def test_one_mediator_claims_and_a_second_claim_is_refused():
+    case = mediation()
+    case.claim(by=MEDIATOR, now=LATER)
+    assert (case.state, case.mediator_id) == (State.CLAIMED, MEDIATOR)
+    with pytest.raises(CaseMovedOn):
+        case.claim(by=OTHER_MEDIATOR, now=LATER)
+    review = dispute()
+    review.contest_claim(statement="No.", by=FREELANCER, now=LATER, policy=POLICY)
+    review.claim(by=MEDIATOR, now=LATER)
+    with pytest.raises(AlreadyClaimed, match=f"already claimed by {MEDIATOR}"):
+        review.claim(by=OTHER_MEDIATOR, now=LATER)
+
+
+@pytest.mark.parametrize("party", [CLIENT, FREELANCER])
+def test_a_party_can_never_mediate_their_own_case(party):
+    case = mediation()
+    with pytest.raises(PartyCannotMediate):
+        case.claim(by=party, now=LATER)
+    case.claim(by=MEDIATOR, now=LATER)
+    with pytest.raises(PartyCannotMediate):
+        case.reassign(party, by=MEDIATOR, now=LATER)
+
+
+def test_only_the_claiming_mediator_proposes_releases_or_reassigns():
+    case = mediation()
+    with pytest.raises(NotYourClaim, match="not claimed yet"):
+        case.propose(usd("1.00"), rationale="x", by=MEDIATOR, now=LATER, policy=POLICY)
+    case.claim(by=MEDIATOR, now=LATER)
+    with pytest.raises(NotYourClaim, match=f"claimed by {MEDIATOR}"):
+        case.propose(usd("1.00"), rationale="x", by=OTHER_MEDIATOR, now=LATER, policy=POLICY)
+    case.reassign(OTHER_MEDIATOR, by=MEDIATOR, now=LATER)
+    assert case.mediator_id == OTHER_MEDIATOR
+    case.release(by=OTHER_MEDIATOR, now=LATER)
+    assert (case.state, case.mediator_id) == (State.UNASSIGNED, None)
+
+
+def test_a_proposal_is_between_zero_and_the_amount_at_stake_and_needs_a_rationale():
+    case = mediation()
+    case.claim(by=MEDIATOR, now=LATER)
+    with pytest.raises(AmountOutOfRange):
+        case.propose(usd("100.01"), rationale="x", by=MEDIATOR, now=LATER, policy=POLICY)
+    with pytest.raises(TextRequired):
+        case.propose(usd("10.00"), rationale="", by=MEDIATOR, now=LATER, policy=POLICY)
+    case.propose(usd("0"), rationale="The work met the brief.", by=MEDIATOR, now=LATER, policy=POLICY)
+    assert case.deadline is not None
+    assert (case.deadline.kind, case.deadline.parties) == (DeadlineKind.PROPOSAL_RESPONSE, (CLIENT, FREELANCER))
+    assert case.deadline.due_at == LATER + timedelta(days=2)
+
+
+def test_both_parties_accepting_settles_at_the_proposal():
+    case = proposed("40.00")
+    case.answer_proposal(True, by=FREELANCER, now=LATER, policy=POLICY)
+    assert (case.state, case.waiting_on) == (State.PROPOSED, (CLIENT,))
+    with pytest.raises(AlreadyAnswered):
+        case.answer_proposal(False, by=FREELANCER, now=LATER, policy=POLICY)
+    case.answer_proposal(True, by=CLIENT, now=LATER, policy=POLICY)
+    assert (case.state, case.refunded) == (State.SETTLED, usd("40.00"))
+    assert ledger(case) == [(LedgerKind.REFUND, "USD 40.00"), (LedgerKind.RELEASE, "USD 60.00")]
+
+
+def test_strangers_cannot_answer_a_proposal():
+    with pytest.raises(NotYourCase):
+        proposed().answer_proposal(True, by=STRANGER, now=LATER, policy=POLICY)
+
+
+def test_a_rejection_or_silence_on_a_binding_proposal_offers_arbitration_for_seven_days():
+    case = offered()
+    assert (case.state, case.answers, case.waiting_on) == (State.ARBITRATION_OFFERED, {}, (CLIENT, FREELANCER))
+    assert case.deadline is not None
+    assert (case.deadline.kind, case.deadline.due_at) == (DeadlineKind.ARBITRATION_FEE, LATER + timedelta(days=7))
+    silent = proposed()
+    silent.answer_proposal(True, by=CLIENT, now=LATER, policy=POLICY)
+    silent.expire(now=LATER + timedelta(days=2), policy=POLICY)
+    assert silent.state == State.ARBITRATION_OFFERED
+    assert "no answer from the freelancer" in (audits(silent)[-1].rationale or "")
+
+
+def test_a_rejected_non_binding_proposal_closes_with_nothing_more_refunded():
+    case = declined(hourly_request())
+    case.request_again(
+        kind=ContractKind.HOURLY,
+        item=timesheet(),
+        refunded_on_item=usd("0"),
+        expected=RouteKind.MEDIATION,
+        by=CLIENT,
+        now=SATURDAY,
+        policy=POLICY,
+    )
+    case.claim(by=MEDIATOR, now=SATURDAY)
+    case.propose(usd("30.00"), rationale="Some hours are unclear.", by=MEDIATOR, now=SATURDAY, policy=POLICY)
+    case.answer_proposal(False, by=FREELANCER, now=SATURDAY, policy=POLICY)
+    assert (case.state, case.refunded, case.closed_at) == (State.RELEASED, usd("0"), SATURDAY)
+
+
+def test_when_both_pay_the_mediator_records_the_binding_award():
+    case = offered()
+    case.agree_to_arbitrate(by=FREELANCER, now=LATER)
+    with pytest.raises(AlreadyAnswered):
+        case.agree_to_arbitrate(by=FREELANCER, now=LATER)
+    case.agree_to_arbitrate(by=CLIENT, now=LATER)
+    assert (case.state, case.deadline) == (State.ARBITRATION, None)
+    with pytest.raises(CaseMovedOn):
+        case.withdraw(by=CLIENT, now=LATER)
+    with pytest.raises(TextRequired, match="award reference"):
+        case.record_award(usd("70.00"), reference="", rationale="x", by=MEDIATOR, now=LATER, policy=POLICY)
+    case.record_award(usd("70.00"), reference="AAA-2026-118", rationale="Award", by=MEDIATOR, now=LATER, policy=POLICY)
+    assert (case.state, case.refunded, case.award_reference) == (State.AWARDED, usd("70.00"), "AAA-2026-118")
+    assert ledger(case) == [(LedgerKind.REFUND, "USD 70.00"), (LedgerKind.RELEASE, "USD 30.00")]
+
+
+@pytest.mark.parametrize(
+    ("payers", "state", "refunded"),
+    [((), State.REFUNDED, "100.00"), ((CLIENT,), State.REFUNDED, "100.00"), ((FREELANCER,), State.RELEASED, "0")],
+)
+def test_the_fee_rule_decides_when_fewer_than_two_pay(payers, state, refunded):
+    case = offered()
+    for payer in payers:
+        case.agree_to_arbitrate(by=payer, now=LATER)
+    case.expire(now=LATER + timedelta(days=7), policy=POLICY)
+    assert (case.state, case.refunded, case.updated_by) == (state, usd(refunded), SCHEDULER)
+    assert not case.is_open
+
+
+# --- withdrawal, evidence, invariants ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("build", [dispute, escrow, mediation, proposed, offered])
+def test_the_client_may_withdraw_any_open_stage_before_a_decision(build):
+    case = build()
+    case.withdraw(by=CLIENT, now=LATER)
+    assert (case.state, case.closed_at, case.deadline) == (State.WITHDRAWN, LATER, None)
+
+
+def test_evidence_is_checked_and_counted_and_closed_cases_take_none():
+    case = escrow()
+    with pytest.raises(NotYourCase):
+        case.add_evidence(text="x", links=(), visibility=Visibility.BOTH_SIDES, by=STRANGER, now=LATER, policy=POLICY)
+    with pytest.raises(TextRequired):
+        case.add_evidence(text=" ", links=(), visibility=Visibility.BOTH_SIDES, by=CLIENT, now=LATER, policy=POLICY)
+    with pytest.raises(InvalidLink):
+        case.add_evidence(
+            text=None,
+            links=("javascript:alert(1)",),
+            visibility=Visibility.BOTH_SIDES,
+            by=CLIENT,
+            now=LATER,
+            policy=POLICY,
+        )
+    with pytest.raises(TooManyLinks):
+        case.add_evidence(
+            text=None,
+            links=tuple(f"https://example.com/{n}" for n in range(11)),
+            visibility=Visibility.BOTH_SIDES,
+            by=CLIENT,
+            now=LATER,
+            policy=POLICY,
+        )
+    added = case.add_evidence(
+        text="Brief attached.",
+        links=("https://files.slack.com/files-pri/T1-F1/brief.pdf",),
+        visibility=Visibility.MEDIATOR_ONLY,
+        by=FREELANCER,
+        now=LATER,
+        policy=POLICY,
+    )
+    assert (added.seq, added.role, case.evidence_count) == (1, "freelancer", 1)
+    assert [e for e in case.new_events if isinstance(e, Evidence)] == [added]
+    case.accept_claim(by=FREELANCER, now=LATER)
+    with pytest.raises(CaseClosed):
+        case.add_evidence(text="late", links=(), visibility=Visibility.BOTH_SIDES, by=CLIENT, now=LATER, policy=POLICY)
+
+
+def test_every_step_of_a_full_story_writes_one_audit_row_in_sequence():
+    case = offered()
+    case.agree_to_arbitrate(by=CLIENT, now=LATER)
+    case.agree_to_arbitrate(by=FREELANCER, now=LATER)
+    case.record_award(usd("10.00"), reference="X-1", rationale="Award", by=MEDIATOR, now=LATER, policy=POLICY)
+    rows = audits(case)
+    assert [row.seq for row in rows] == list(range(1, len(rows) + 1)) == list(range(1, case.transitions + 1))
+    assert [row.to_state for row in rows] == [
+        "awaiting_freelancer",
+        "declined",
+        "awaiting_freelancer",
+        "freelancer_disputed",
+        "unassigned",
+        "claimed",
+        "proposed",
+        "arbitration_offered",
+        "arbitration_offered",
+        "arbitration",
+        "awarded",
+    ]
