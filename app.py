@@ -22,6 +22,7 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
+from slack_sdk import WebClient
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,6 +34,7 @@ from bot.handlers import register
 from bot.relay import Relay, web_client
 from bot.services import scheduler
 from bot.services.refunds import Deps
+from bot.services.roster import Roster
 from storage.db import DatabaseError, pending_migrations, prepare, session_factory
 from storage.repositories import PolicyConflict
 from storage.uow import SqlUnitOfWork
@@ -127,7 +129,15 @@ class Instance:
             app = App(client=client, signing_secret=secret, process_before_response=True)
         except BoltError as exc:
             raise StartupError(f"Slack refused SLACK_BOT_TOKEN: {exc}") from None
-        deps = Deps(uow=runtime.uow, clock=runtime.clock, policy=runtime.policy, delivered=relay.wake.set)
+        roster = Roster(frozenset(settings.mediator_user_ids), _usergroup(client, settings.mediator_usergroup_id))
+        deps = Deps(
+            uow=runtime.uow,
+            clock=runtime.clock,
+            policy=runtime.policy,
+            roster=roster,
+            mediator_channel=settings.mediator_channel_id,
+            delivered=relay.wake.set,
+        )
         register(app, deps)
         return cls(runtime, app, relay, deps, owner)
 
@@ -135,10 +145,14 @@ class Instance:
         return scheduler.tick(self.deps, self.owner)
 
     def start_workers(self, tick_seconds: float = 5.0) -> None:
-        """The relay thread, and APScheduler as a ticker only: the deadlines are rows, claimed by every tick."""
+        """The relay thread, and APScheduler as a ticker only: the deadlines are rows, claimed by every tick.
+        The mediator user group is listed off the request path: now, then every few minutes."""
         threading.Thread(target=self.relay.run, args=(self.stop,), name="slack-relay", daemon=True).start()
         ticker = BackgroundScheduler(timezone=UTC, daemon=True)
         ticker.add_job(self.tick, "interval", seconds=tick_seconds, max_instances=1, coalesce=True)
+        ticker.add_job(
+            self.deps.roster.refresh, "interval", minutes=5, next_run_time=utc_now(), max_instances=1, coalesce=True
+        )
         ticker.start()
 
     def wsgi(self) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
@@ -157,6 +171,12 @@ class Instance:
             return slack(environ, start_response)
 
         return application
+
+
+def _usergroup(client: WebClient, group_id: str | None) -> Callable[[], set[str]] | None:
+    if group_id is None:
+        return None
+    return lambda: set(client.usergroups_users_list(usergroup=group_id)["users"])
 
 
 def _check_slack(settings: Settings) -> None:

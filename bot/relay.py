@@ -189,6 +189,8 @@ class Relay:
             if parent is None:  # rows of a stream go in order, so the root is dead, not late
                 raise Undeliverable("the case thread was never posted", permanent=True)
             channel, thread_ts = parent.channel, parent.ts
+        elif target.kind == "channel":
+            channel = target.channel or ""
         else:
             channel = self.client.conversations_open(users=",".join(target.users))["channel"]["id"]
         posted = self.client.chat_postMessage(

@@ -340,6 +340,7 @@ class CaseRepository:
         row.answers = dict(case.answers)
         row.award_reference = case.award_reference
         row.evidence_count = case.evidence_count
+        row.escalated_at = case.escalated_at
 
     @staticmethod
     def _event_row(case: Case, event: AuditEvent | Evidence) -> AuditRow | EvidenceRow:
@@ -418,6 +419,7 @@ class CaseRepository:
             answers=dict(row.answers or {}),
             award_reference=row.award_reference,
             evidence_count=row.evidence_count,
+            escalated_at=row.escalated_at,
             version=row.version,
         )
 

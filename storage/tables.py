@@ -192,6 +192,7 @@ class CaseRow(Base):
     answers: Mapped[dict[str, str]] = mapped_column(JSON)
     award_reference: Mapped[str | None] = mapped_column(String(100))
     evidence_count: Mapped[int] = mapped_column(Integer)
+    escalated_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (compare-and-set on every UPDATE)

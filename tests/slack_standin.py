@@ -116,6 +116,7 @@ class SlackStandIn:
         self.homes: dict[str, dict[str, Any]] = {}
         self.socket: SocketModeLink | None = None
         self.locales: dict[str, str] = {}  # users.info answers en-US unless a test says otherwise
+        self.usergroups: dict[str, list[str]] = {}  # usergroups.users.list answers from here
         self.faults: dict[str, list[Fault]] = {}
         self.triggers: dict[str, tuple[str, float]] = {}
         self.lock = threading.Lock()
@@ -324,6 +325,12 @@ class SlackStandIn:
                 "locale": self.locales.get(user, "en-US"),
             },
         }
+
+    def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = str(args.get("usergroup"))
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.usergroups[group])}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         standin = self
@@ -581,9 +588,11 @@ class SlackUser:
             element = block["element"]
             label = block["label"]["text"]
             typed = values.get(label)
-            if element["type"] in ("static_select", "external_select"):
+            if element["type"] in ("static_select", "external_select", "radio_buttons"):
                 selected = find_option(element, typed) if typed is not None else element.get("initial_option")
                 entry = {"type": element["type"], "selected_option": selected}
+            elif element["type"] == "users_select":
+                entry = {"type": "users_select", "selected_user": typed}
             elif element["type"] == "checkboxes":
                 entry = {"type": "checkboxes", "selected_options": [find_option(element, typed)] if typed else []}
             else:

@@ -35,6 +35,21 @@ class CaseView:
     due_at: str | None
     policy_version: str
     next_step: dict[str, Any] | None = None  # the route of design §2.3, once the request is answered
+    stage: str = "request"
+    disputed_minor: int | None = None  # the amount at stake after the request stage
+    disputed_minutes: int | None = None
+    dispute_reason: str | None = None
+    statement: str | None = None
+    binding: bool = True
+    mediator_id: str | None = None
+    proposal_minor: int | None = None
+    rationale: str | None = None
+    answers: dict[str, str] = field(default_factory=dict)
+    award_reference: str | None = None
+    evidence_count: int = 0
+    fee_minor: int | None = None  # the arbitration fee per party, when the policy sets one for this currency
+    waiting_on: list[str] = field(default_factory=list)
+    open: bool = True
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +82,15 @@ class CaseView:
     def at(self) -> datetime:
         return datetime.fromisoformat(self.updated_at)
 
+    @property
+    def at_stake(self) -> Money:
+        return self.money(
+            self.disputed_minor if self.disputed_minor is not None else self.requested_minor - self.refunded_minor
+        )
+
+    def role_of(self, user: str) -> str | None:
+        return "client" if user == self.client_id else "freelancer" if user == self.freelancer_id else None
+
 
 @dataclass(frozen=True)
 class ItemChoice:
@@ -90,3 +114,17 @@ class RefundForm:
     @property
     def item(self) -> ItemChoice | None:
         return next((choice for choice in self.items if choice.key == self.item_key), None)
+
+
+@dataclass(frozen=True)
+class AskAgainForm:
+    """What the client sees before confirming "Request again": the route, why, and what the route needs."""
+
+    case: CaseView
+    route: str
+    until: datetime | None
+    closed_at: datetime | None
+    review_opens_at: datetime | None  # hourly: the week's review window, for the message
+    review_closes_at: datetime | None
+    week_minutes: int | None
+    balance_minor: int  # the most an hourly dispute may claim

@@ -8,11 +8,11 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import home, request
+from bot.blocks import home, request, stages
 from bot.blocks.format import DEFAULT_LOCALE, escape, person, when
 from bot.blocks.models import CaseView
 from bot.domain.case import SCHEDULER
-from bot.domain.errors import CaseMovedOn, Refused, WindowClosed
+from bot.domain.errors import AlreadyClaimed, CaseMovedOn, DisputeWindowClosed, Refused, WindowClosed
 
 FREELANCER_REQUEST = "freelancer_request"
 CLIENT_REQUEST = "client_request"
@@ -21,6 +21,10 @@ TIMELINE = "timeline"
 NOTICE = "notice"
 HOME = "home"
 REMINDER = "reminder"
+CASE_CARD = "case_card"
+EVIDENCE = "evidence"
+QUESTION = "question"
+QUESTION_LINE = "question_line"
 
 
 @dataclass(frozen=True)
@@ -45,12 +49,28 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
     if surface == REMINDER:
         fields = dict(view)
         hours_left = float(fields.pop("hours_left"))
-        fields.pop("reader", None)
+        reader = fields.pop("reader", None)
         case = CaseView.from_json(fields)
+        if case.stage != "request" or case.state != "awaiting_freelancer":
+            role = case.role_of(reader or "") or "freelancer"
+            return Rendered(
+                f"Reminder: case {case.id} is waiting for your answer",
+                [b.to_dict() for b in stages.reminder(case, role, hours_left, permalink, locale)],
+            )
         return Rendered(
             f"Reminder: refund request {case.id} is waiting for your answer",
             [b.to_dict() for b in request.reminder(case, hours_left, permalink, locale)],
         )
+    if surface == EVIDENCE:
+        return Rendered(f"Evidence on case {view['case_id']}", [b.to_dict() for b in stages.evidence_entry(view)])
+    if surface == QUESTION:
+        return Rendered("A mediator has a question for you", [b.to_dict() for b in stages.question_dm(view)])
+    if surface == QUESTION_LINE:
+        return Rendered("A mediator asked a question", [b.to_dict() for b in stages.question_line(view)])
+    if surface == CASE_CARD:
+        case = CaseView.from_json(view)
+        text = f"Case {case.id}: {stages.STATES.get(case.state, case.state)}"
+        return Rendered(text, [b.to_dict() for b in stages.case_card(case, locale)])
     if surface == HOME:
         cases = [CaseView.from_json(case) for case in view["cases"]]
         return Rendered("Refunds", [b.to_dict() for b in home.home(view["user"], cases, locale)])
@@ -61,12 +81,24 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
     return Rendered(text, [block.to_dict() for block in blocks])
 
 
+# How a stale click names the step that overtook it, where the status words read badly after "already".
+_MOVED = {"claimed": "claimed", "in_review": "sent to a mediator", "unassigned": "sent to mediation"}
+
+
 def refusal_text(refusal: Refused) -> str:
     """A refusal as its person reads it in Slack: names as mentions, instants in their own time zone."""
+    if isinstance(refusal, AlreadyClaimed):
+        return f"Nothing changed: this case was already claimed by {person(refusal.mediator)} on {when(refusal.at)}."
     if isinstance(refusal, CaseMovedOn):
         by = "when its deadline passed" if refusal.actor == SCHEDULER else f"by {person(refusal.actor)}"
-        outcome = request.OUTCOMES.get(refusal.outcome, refusal.outcome)
-        return f"Nothing changed: this request was already {outcome} {by} on {when(refusal.at)}."
+        outcome = _MOVED.get(refusal.outcome) or request.OUTCOMES.get(refusal.outcome, refusal.outcome)
+        return f"Nothing changed: this case was already {outcome} {by} on {when(refusal.at)}."
+    if isinstance(refusal, DisputeWindowClosed):
+        return (
+            f"Nothing changed: disputes on {escape(refusal.week_label)} could be opened from {when(refusal.opens_at)} "
+            f"until {when(refusal.closed_at)}, and that review window is closed. Press *Request again* to see the "
+            "route that is left."
+        )
     if isinstance(refusal, WindowClosed):
         return f"Nothing changed: the time to answer ended on {when(refusal.closed_at)}."
     return escape(refusal.message)

@@ -45,8 +45,10 @@ def status_reply(case: CaseView) -> list[Block]:
         f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)}",
         f"Requested {money(case.money(case.requested_minor))} · refunded {money(case.money(case.refunded_minor))}",
     ]
-    if case.state == "awaiting_freelancer" and case.due:
+    if case.stage == "request" and case.state == "awaiting_freelancer" and case.due:
         lines.append(f"Status: {state}, until {when(case.due)}")
     else:
         lines.append(outcome_line(case, "en_US"))
+        if case.open and case.due:
+            lines.append(f"Next deadline: {when(case.due)}")
     return [SectionBlock(text=MarkdownTextObject(text=trim("\n".join(lines))))]

@@ -16,18 +16,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks import ids
+from bot.blocks import ids, stages
 from bot.blocks.format import money, person, quote, trim, when
 from bot.blocks.models import CaseView
 
-OUTCOMES = {
-    "awaiting_freelancer": "waiting for the freelancer",
-    "approved": "approved",
-    "adjusted": "partly refunded",
-    "declined": "declined",
-    "lapsed": "lapsed",
-    "withdrawn": "withdrawn",
-}
+OUTCOMES = stages.STATES
 
 
 def _section(text: str) -> SectionBlock:
@@ -55,6 +48,8 @@ def _thread_link(permalink: str | None) -> ContextBlock:
 
 def outcome_line(case: CaseView, locale: str) -> str:
     """What happened, by whom, when and for how much: the line both parties read after a decision."""
+    if case.stage != "request" or case.state == "closed_out_of_window":
+        return stages.stage_line(case, locale)
     by, at = person(case.updated_by), when(case.at)
     refunded = money(case.money(case.refunded_minor), locale)
     requested = money(case.money(case.requested_minor), locale)
@@ -88,10 +83,7 @@ def next_step_line(case: CaseView) -> str | None:
         case _:
             closed = when(datetime.fromisoformat(step["closed_at"])) if step.get("closed_at") else "earlier"
             return f"*Next step:* none. The review window and the 30 days for mediation closed on {closed}."
-    return (
-        f"*Next step:* if you still disagree, *Request again* will take this to {route}. "
-        "Requesting again from Slack arrives in the next release; the route and its dates are kept on the case."
-    )
+    return f"*Next step:* if you still disagree, *Request again* will take this to {route}."
 
 
 def freelancer_request(case: CaseView, permalink: str | None, locale: str = "en_US") -> list[Block]:
@@ -101,7 +93,7 @@ def freelancer_request(case: CaseView, permalink: str | None, locale: str = "en_
         _section(f"{person(case.client_id)} asks for a refund on *{case.item_md}*.\n*Reason*\n{quote(case.reason)}"),
         _facts(case, locale),
     ]
-    if case.state == "awaiting_freelancer" and case.due:
+    if case.stage == "request" and case.state == "awaiting_freelancer" and case.due:
         requested = money(case.money(case.requested_minor), locale)
         blocks += [
             _section(
@@ -129,9 +121,21 @@ def freelancer_request(case: CaseView, permalink: str | None, locale: str = "en_
             ),
         ]
     else:
-        blocks += [DividerBlock(), _section(outcome_line(case, locale) + _response(case))]
+        blocks += [DividerBlock(), *_later(case, "freelancer", locale)]
     blocks.append(_thread_link(permalink))
     return blocks
+
+
+def _later(case: CaseView, role: str, locale: str) -> list[Block]:
+    """After the freelancer's answer: the request's outcome, then the later stage as this party sees it."""
+    if case.stage == "request" and case.state != "closed_out_of_window":
+        blocks: list[Block] = [_section(outcome_line(case, locale) + _response(case))]
+        if role == "client" and (step := next_step_line(case)):
+            blocks.append(_section(step))
+        if case.open:
+            blocks += stages.party_blocks(case, role, locale)[1:]  # the buttons, without repeating the outcome
+        return blocks
+    return stages.party_blocks(case, role, locale)
 
 
 def client_request(case: CaseView, permalink: str | None, locale: str = "en_US") -> list[Block]:
@@ -144,7 +148,7 @@ def client_request(case: CaseView, permalink: str | None, locale: str = "en_US")
             f"({case.contract_md}).\n*Your reason*\n{quote(case.reason)}"
         ),
     ]
-    if case.state == "awaiting_freelancer" and case.due:
+    if case.stage == "request" and case.state == "awaiting_freelancer" and case.due:
         blocks += [
             _section(f"{person(case.freelancer_id)} has until {when(case.due)} to approve, adjust or decline."),
             ActionsBlock(
@@ -165,9 +169,7 @@ def client_request(case: CaseView, permalink: str | None, locale: str = "en_US")
             ),
         ]
     else:
-        blocks += [DividerBlock(), _section(outcome_line(case, locale) + _response(case))]
-        if step := next_step_line(case):
-            blocks.append(_section(step))
+        blocks += [DividerBlock(), *_later(case, "client", locale)]
     blocks.append(_thread_link(permalink))
     return blocks
 
@@ -192,15 +194,21 @@ def thread_root(case: CaseView, locale: str = "en_US") -> list[Block]:
 
 def timeline_entry(case: CaseView, locale: str = "en_US") -> list[Block]:
     """One step of the case, as a reply in its thread."""
-    if case.state == "awaiting_freelancer":
+    if case.stage == "request" and case.state == "awaiting_freelancer":
         text = (
             f"{person(case.client_id)} requested {money(case.money(case.requested_minor), locale)} on "
             f"{when(case.at)}.\n*Reason*\n{quote(case.reason)}"
         )
         if case.due:
             text += f"\n{person(case.freelancer_id)} has until {when(case.due)} to answer."
-    else:
+    elif case.stage == "request":
         text = outcome_line(case, locale) + _response(case)
+    else:
+        text = f"*{stages.stage_name(case)}* · " + stages.stage_line(case, locale)
+        if reasons := stages.why(case):
+            text += "\n" + reasons
+        if case.due:
+            text += f"\nNext deadline: {when(case.due)}."
     return [_section(text)]
 
 

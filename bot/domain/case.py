@@ -252,6 +252,7 @@ class Case:
     answers: dict[str, str] = field(default_factory=dict)  # role → Answer, for the open proposal or offer
     award_reference: str | None = None
     evidence_count: int = 0
+    escalated_at: datetime | None = None  # when a mediator was first needed: the case card exists from then on
     version: int = 0
     new_events: list[AuditEvent | LedgerEntry | Evidence] = field(default_factory=list, compare=False, repr=False)
 
@@ -510,10 +511,10 @@ class Case:
     def claim(self, *, by: str, now: datetime) -> None:
         now = require_utc(now)
         self.ensure_may_mediate(by)
+        if self.mediator_id is not None and self.is_open:
+            raise AlreadyClaimed(self.id, self.mediator_id, self.updated_at or self.opened_at)
         if self.state not in (State.UNASSIGNED, State.IN_REVIEW):
             raise self._moved_on()
-        if self.mediator_id is not None:
-            raise AlreadyClaimed(self.id, self.mediator_id, self.updated_at or self.opened_at)
         self.mediator_id = by
         to = State.CLAIMED if self.state == State.UNASSIGNED else self.state
         self._record(self.state, to, by=by, now=now, rationale="claimed the case")
@@ -779,6 +780,8 @@ class Case:
         )
         if to_state != self.state:
             self.deadline = None  # a state that waits on someone sets its own deadline after this
+        if to_state in WITH_MEDIATOR and self.escalated_at is None:
+            self.escalated_at = now
         self.state = to_state
         self.updated_by = by
         self.updated_at = now

@@ -58,11 +58,13 @@ class AmountNotBelowRequested(Refused):
 class TextRequired(Refused):
     def __init__(self, what: str) -> None:
         super().__init__(f"Please give a {what}.")
+        self.what = what
 
 
 class TextTooLong(Refused):
     def __init__(self, what: str, limit: int, length: int) -> None:
         super().__init__(f"The {what} can be at most {limit} characters; this one has {length}.")
+        self.what = what
 
 
 class NotYourContract(Refused):
@@ -197,6 +199,11 @@ class RouteChanged(Refused):
 class NotAMediator(Refused):
     def __init__(self) -> None:
         super().__init__("Only the marketplace's mediators can do that, so nothing was changed.")
+
+
+class NotAMediatorToAssign(Refused):
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"{user_id or 'That person'} is not one of the marketplace's mediators; pick a mediator.")
 
 
 class PartyCannotMediate(Refused):

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain.calendar import ReviewCalendar, Window, require_utc
+from bot.domain.money import Money
 
 
 def _seconds(value: float) -> timedelta:
@@ -40,6 +41,11 @@ class Policy:
         """Hourly work outside its review window may go to mediation within 30 days of payment."""
         paid_at = require_utc(paid_at)
         return Window(paid_at, paid_at + self.non_binding_mediation_limit)
+
+    def arbitration_fee(self, currency: str) -> Money | None:
+        """The fee each party pays to go to arbitration, if the marketplace set one for this currency."""
+        fee = self.arbitration_fees.get(currency)
+        return Money.parse(fee, currency) if fee is not None else None
 
     def numbers(self) -> dict[str, Any]:
         """The policy as plain JSON values, stored with its version so old cases keep their rules."""

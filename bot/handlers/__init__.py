@@ -2,7 +2,7 @@
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, home, views
+from bot.handlers import actions, commands, escalation, home, views
 from bot.services.refunds import Deps
 
 
@@ -11,3 +11,4 @@ def register(app: App, deps: Deps) -> None:
     actions.register(app, deps)
     views.register(app, deps)
     home.register(app, deps)
+    escalation.register(app, deps)

@@ -18,7 +18,7 @@ def _who(body: dict[str, Any]) -> tuple[str, str]:
     return body["team"]["id"], body["user"]["id"]
 
 
-def _refused(deps: Deps, body: dict[str, Any], refusal: Refused) -> None:
+def refused(deps: Deps, body: dict[str, Any], refusal: Refused) -> None:
     team_id, user_id = _who(body)
     action = body["actions"][0]
     refunds.tell(deps, team_id, user_id, body["response_url"], refusal, f"{user_id}:{action['action_ts']}")
@@ -32,7 +32,7 @@ def on_approve(ack: Ack, body: dict[str, Any], deps: Deps) -> None:
             deps, AnswerRequest(team_id=team_id, user_id=user_id, case_id=body["actions"][0]["value"], action="approve")
         )
     except Refused as refusal:
-        _refused(deps, body, refusal)
+        refused(deps, body, refusal)
 
 
 def on_withdraw(ack: Ack, body: dict[str, Any], deps: Deps) -> None:
@@ -43,7 +43,7 @@ def on_withdraw(ack: Ack, body: dict[str, Any], deps: Deps) -> None:
             deps, WithdrawRequest(team_id=team_id, user_id=user_id, case_id=body["actions"][0]["value"])
         )
     except Refused as refusal:
-        _refused(deps, body, refusal)
+        refused(deps, body, refusal)
 
 
 def on_answer_form(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps) -> None:
@@ -54,7 +54,7 @@ def on_answer_form(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps
     try:
         case = refunds.case_for_answer(deps, team_id, user_id, action["value"])
     except Refused as refusal:
-        _refused(deps, body, refusal)
+        refused(deps, body, refusal)
         return
     build = modals.adjust_modal if action["action_id"] == ids.ADJUST else modals.decline_modal
     client.views_open(trigger_id=body["trigger_id"], view=build(case))

@@ -18,6 +18,12 @@ _FIELD = {
     errors.AmountNotPositive: ids.AMOUNT_BLOCK,
     errors.AmountOverBalance: ids.AMOUNT_BLOCK,
     errors.AmountNotBelowRequested: ids.AMOUNT_BLOCK,
+    errors.AmountOutOfRange: ids.AMOUNT_BLOCK,
+    errors.DisputedTimeInvalid: ids.HOURS_BLOCK,
+    errors.CertificationRequired: ids.CERTIFY_BLOCK,
+    errors.InvalidLink: ids.LINKS_BLOCK,
+    errors.TooManyLinks: ids.LINKS_BLOCK,
+    errors.NotAMediatorToAssign: ids.MEDIATOR_BLOCK,
     errors.CurrencyMismatch: ids.AMOUNT_BLOCK,
     errors.ItemHasOpenCase: ids.ITEM_BLOCK,
     errors.UnknownContract: ids.CONTRACT_BLOCK,
@@ -31,15 +37,41 @@ def _value(view: dict[str, Any], block_id: str) -> str | None:
         return None
     if "selected_option" in entry:
         return (entry["selected_option"] or {}).get("value")
+    if "selected_options" in entry:
+        return ",".join(option["value"] for option in entry["selected_options"] or [])
+    if "selected_user" in entry:
+        return entry["selected_user"]
     return entry.get("value")
 
 
+# Which field a missing or too-long text belongs on, by what the rule calls it.
+_TEXT_FIELD = {
+    "statement": ids.STATEMENT_BLOCK,
+    "rationale": ids.RATIONALE_BLOCK,
+    "award reference": ids.REFERENCE_BLOCK,
+    "question": ids.QUESTION_BLOCK,
+    "evidence": ids.EVIDENCE_BLOCK,
+    "description or a link": ids.EVIDENCE_BLOCK,
+}
+
+
 def _errors(refusal: errors.Refused, present: list[str], fallback: str) -> dict[str, str]:
-    if isinstance(refusal, errors.TextRequired | errors.TextTooLong):  # the form's one text field
-        block = next((b for b in (ids.REASON_BLOCK, ids.NOTE_BLOCK) if b in present), fallback)
+    if isinstance(refusal, errors.TextRequired | errors.TextTooLong):
+        block = _TEXT_FIELD.get(refusal.what) or next(
+            (b for b in (ids.REASON_BLOCK, ids.NOTE_BLOCK) if b in present), fallback
+        )
     else:
         block = _FIELD.get(type(refusal), fallback)
     return {block if block in present else fallback: refusal_text(refusal)[:300]}
+
+
+def field_errors(refusal: errors.Refused, view: dict[str, Any], fallback: str) -> dict[str, str]:
+    """A refusal shown on the modal field it concerns (or ``fallback``), so nothing typed is lost."""
+    return _errors(refusal, [b.get("block_id") for b in view.get("blocks", [])], fallback)
+
+
+def value(view: dict[str, Any], block_id: str) -> str | None:
+    return _value(view, block_id)
 
 
 def on_refund_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:

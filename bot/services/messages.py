@@ -12,20 +12,29 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Target:
-    """Where a message goes: a DM, the case's group DM, a reply in a kept message's thread, a response_url,
-    or a person's App Home."""
+    """Where a message goes: a DM, the case's group DM, a channel, a reply in a kept message's thread,
+    a response_url, or a person's App Home."""
 
-    kind: str  # "dm" | "group" | "thread" | "response_url" | "home"
+    kind: str  # "dm" | "group" | "channel" | "thread" | "response_url" | "home"
     users: tuple[str, ...] = ()
     parent_key: str | None = None
     url: str | None = None
+    channel: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "users": list(self.users), "parent_key": self.parent_key, "url": self.url}
+        return {
+            "kind": self.kind,
+            "users": list(self.users),
+            "parent_key": self.parent_key,
+            "url": self.url,
+            "channel": self.channel,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Target:
-        return cls(data["kind"], tuple(data.get("users") or ()), data.get("parent_key"), data.get("url"))
+        return cls(
+            data["kind"], tuple(data.get("users") or ()), data.get("parent_key"), data.get("url"), data.get("channel")
+        )
 
 
 def dm(user: str) -> Target:
@@ -34,6 +43,10 @@ def dm(user: str) -> Target:
 
 def group(*users: str) -> Target:
     return Target("group", users=users)
+
+
+def channel(channel_id: str) -> Target:
+    return Target("channel", channel=channel_id)
 
 
 def thread(parent_key: str) -> Target:

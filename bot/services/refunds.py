@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from bot.blocks import render
 from bot.blocks.models import CaseView, ItemChoice, RefundForm
-from bot.domain.case import Case, State
+from bot.domain.case import ANSWERED, Case, Evidence, Stage, Visibility
 from bot.domain.contract import Contract, ItemKind, ItemRef, refundable_balance
 from bot.domain.errors import (
     CaseMovedOn,
@@ -31,9 +31,10 @@ from bot.domain.errors import (
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import route_after_request
-from bot.services.messages import OutboxMessage, dm, group, home, response_url, thread
+from bot.services.messages import OutboxMessage, channel, dm, group, home, response_url, thread
 from bot.services.payments import LedgerOnly, Payments, store
 from bot.services.ports import UnitOfWork
+from bot.services.roster import Roster
 
 # Crockford's alphabet: no I, L, O or U to misread when someone types a case id.
 _ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -52,6 +53,8 @@ class Deps:
     policy: Policy
     new_case_id: Callable[[], str] = new_case_id
     payments: Payments = field(default_factory=LedgerOnly)
+    roster: Roster = field(default_factory=Roster)
+    mediator_channel: str | None = None  # where case cards go (MEDIATOR_CHANNEL_ID)
     delivered: Callable[[], None] = lambda: None  # wakes this instance's relay after a commit
 
 
@@ -94,6 +97,13 @@ def parse_item_key(key: str, contract_id: str) -> ItemRef:
 
 def _policy(uow: UnitOfWork, version: str, current: Policy) -> Policy:
     return uow.policies.get(version) or current
+
+
+def load_case(uow: UnitOfWork, team_id: str, case_id: str) -> Case:
+    case = uow.cases.get(team_id, case_id.strip().upper())
+    if case is None:
+        raise CaseNotFound(case_id)
+    return case
 
 
 # --- reading ----------------------------------------------------------------------------------------------
@@ -142,12 +152,10 @@ def refund_form(
 
 
 def case_status(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
-    """Only the case's parties see it (mediators too, once they exist)."""
+    """Only the case's parties and the mediators see it."""
     with deps.uow() as uow:
-        case = uow.cases.get(team_id, case_id.strip().upper())
-        if case is None:
-            raise CaseNotFound(case_id)
-        if user_id not in (case.client_id, case.freelancer_id):
+        case = load_case(uow, team_id, case_id)
+        if case.role_of(user_id) is None and not deps.roster.is_mediator(user_id):
             raise NotYourCase(case.id, "client or freelancer")
         return case_view(uow, case, deps.clock(), deps.policy)
 
@@ -265,18 +273,27 @@ def withdraw_request(deps: Deps, cmd: WithdrawRequest) -> Case:
 
 
 def change_case(deps: Deps, team_id: str, case_id: str, act: Callable[[Case, Policy, datetime], None]) -> Case:
-    """Load the case, apply one transition under the policy it started with, save it with its messages, commit.
-    Losing a race to another change is reported as what that change did."""
+    """Load the case, apply one transition under the policy it started with, save it with its ledger entries
+    and messages, commit. Losing a race to another change is reported as what that change did."""
     now = deps.clock()
     try:
         with deps.uow() as uow:
-            case = uow.cases.get(team_id, case_id)
-            if case is None:
-                raise CaseNotFound(case_id)
+            case = load_case(uow, team_id, case_id)
             policy = _policy(uow, case.policy_version, deps.policy)
+            steps, escalated = case.transitions, case.escalated_at is not None
             act(case, policy, now)
+            added = [event for event in case.new_events if isinstance(event, Evidence)]
             store(uow, case, deps.payments)
-            _queue(uow, case, now, _case_messages(case, case_view(uow, case, now, policy).as_json()))
+            view = case_view(uow, case, now, policy).as_json()
+            messages: list[OutboxMessage] = []
+            if case.transitions != steps:
+                messages += _case_messages(case, view, deps.mediator_channel)
+            elif added and case.escalated_at is not None and deps.mediator_channel:
+                messages.append(_card(case, view, deps.mediator_channel, f"evidence:{added[-1].seq}"))
+            if case.escalated_at is not None and not escalated:
+                added = uow.evidence.for_case(case.id)  # the card thread starts with everything added so far
+            messages += [m for evidence in added for m in _evidence_messages(case, evidence, deps.mediator_channel)]
+            _queue(uow, case, now, messages)
             uow.commit()
     except ConcurrentChange as lost:
         raise _told_what_happened(deps, team_id, case_id, lost) from None
@@ -314,10 +331,11 @@ def show_home(deps: Deps, team_id: str, user_id: str, opened_at: str) -> None:
 # --- what the parties see ---------------------------------------------------------------------------------
 
 
-def _case_messages(case: Case, view: dict[str, Any]) -> list[OutboxMessage]:
-    """After each transition: a line in the case thread, and both parties' DMs brought up to date."""
+def _case_messages(case: Case, view: dict[str, Any], mediator_channel: str | None = None) -> list[OutboxMessage]:
+    """After each transition: a line in the case thread, both parties' DMs brought up to date, and the
+    mediators' case card once the case has needed one."""
     step = case.transitions
-    return [
+    messages = [
         OutboxMessage(case.id, f"{case.id}:timeline:{step}", thread(f"{case.id}:thread"), render.TIMELINE, view),
         OutboxMessage(
             case.id,
@@ -336,6 +354,42 @@ def _case_messages(case: Case, view: dict[str, Any]) -> list[OutboxMessage]:
             message_key=f"{case.id}:client",
         ),
     ]
+    if case.escalated_at is not None and mediator_channel:
+        messages.append(_card(case, view, mediator_channel, str(step)))
+    return messages
+
+
+def _card(case: Case, view: dict[str, Any], mediator_channel: str, version: str) -> OutboxMessage:
+    return OutboxMessage(
+        case.id,
+        f"{case.id}:card:{version}",
+        channel(mediator_channel),
+        render.CASE_CARD,
+        view,
+        message_key=f"{case.id}:card",
+    )
+
+
+def _evidence_messages(case: Case, evidence: Evidence, mediator_channel: str | None) -> list[OutboxMessage]:
+    """Both-sides evidence in the case thread; every piece in the card's thread once there is a card."""
+    view = {
+        "case_id": case.id,
+        "seq": evidence.seq,
+        "author": evidence.author,
+        "role": evidence.role,
+        "text": evidence.text,
+        "links": list(evidence.links),
+        "visibility": evidence.visibility.value,
+        "at": evidence.at.isoformat(),
+        "answers": evidence.answers,
+    }
+    key = f"{case.id}:evidence:{evidence.seq}"
+    messages = []
+    if evidence.visibility is Visibility.BOTH_SIDES:
+        messages.append(OutboxMessage(case.id, f"{key}:thread", thread(f"{case.id}:thread"), render.EVIDENCE, view))
+    if case.escalated_at is not None and mediator_channel:
+        messages.append(OutboxMessage(case.id, f"{key}:card", thread(f"{case.id}:card"), render.EVIDENCE, view))
+    return messages
 
 
 def _queue(uow: UnitOfWork, case: Case, now: datetime, messages: list[OutboxMessage]) -> None:
@@ -349,7 +403,7 @@ def case_view(uow: UnitOfWork, case: Case, now: datetime, policy: Policy, contra
         raise UnknownContract(case.contract_id)
     on_item = uow.ledger.refunded_on_item(case.team_id, case.contract_id, case.item, case.currency)
     next_step = None
-    if case.state in (State.DECLINED, State.LAPSED, State.ADJUSTED):
+    if case.stage is Stage.REQUEST and case.state in ANSWERED:
         item = uow.contracts.item(case.team_id, case.contract_id, case.item)
         if item is not None and item.paid_at is not None:
             route = route_after_request(contract.kind, item, now, policy)
@@ -380,4 +434,19 @@ def case_view(uow: UnitOfWork, case: Case, now: datetime, policy: Policy, contra
         due_at=case.deadline.due_at.isoformat() if case.deadline else None,
         policy_version=case.policy_version,
         next_step=next_step,
+        stage=case.stage.value,
+        disputed_minor=case.disputed.minor if case.disputed else None,
+        disputed_minutes=case.disputed_minutes,
+        dispute_reason=case.dispute_reason,
+        statement=case.statement,
+        binding=case.binding,
+        mediator_id=case.mediator_id,
+        proposal_minor=case.proposal.minor if case.proposal else None,
+        rationale=case.rationale,
+        answers=dict(case.answers),
+        award_reference=case.award_reference,
+        evidence_count=case.evidence_count,
+        fee_minor=fee.minor if (fee := policy.arbitration_fee(case.currency)) else None,
+        waiting_on=list(case.waiting_on),
+        open=case.is_open,
     )

@@ -21,6 +21,9 @@ SECRET = "e2e-signing-secret"
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # the demo set's week: see examples/demo.yaml
 CLIENT, FREELANCER, STRANGER = "U0CLIENT01", "U0FREELA01", "U0STRANGER"
+# U0MEDIATE1 is listed in MEDIATOR_USER_IDS; U0MEDIATE2 and U0FREELA02 are members of MEDIATOR_USERGROUP_ID.
+MEDIATOR, MEDIATOR2, MEDIATOR_GROUP = "U0MEDIATE1", "U0MEDIATE2", "S0MEDIATORS"
+MEDIATOR_CHANNEL = "C0MEDIATORS"
 
 
 class ThreadingServer(ThreadingMixIn, WSGIServer):
@@ -92,12 +95,17 @@ def bot(database_url, standin) -> Iterator[Bot]:
         slack_bot_token="xoxb-e2e",
         slack_signing_secret=SECRET,
         slack_api_url=standin.api_url,
+        mediator_channel_id=MEDIATOR_CHANNEL,
+        mediator_user_ids=MEDIATOR,
+        mediator_usergroup_id=MEDIATOR_GROUP,
     )
+    standin.usergroups[MEDIATOR_GROUP] = [MEDIATOR2, "U0FREELA02"]
     runtime = build_runtime(settings, NOW)
     clock = Clock()
     runtime.clock = clock
     import_contracts(read_import_file(DEMO), runtime.uow(), NOW, runtime.policy)
     instance = Instance.build(runtime)
+    instance.deps.roster.refresh()  # what start_workers does first, in the test's own time
     server = make_server("127.0.0.1", 0, instance.wsgi(), server_class=ThreadingServer, handler_class=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -116,7 +116,7 @@ def test_request_then_adjust_shows_the_client_the_partial_amount_and_next_step(b
     assert "$40.00 refunded of the $100.00 asked" in shown
     assert "> Two of five." in shown
     assert "*Request again* will take this to the *escrow refund process*" in shown
-    assert button_labels(client_dm(bot).blocks) == []  # explained, never a dead button
+    assert button_labels(client_dm(bot).blocks) == ["Request again", "Close the case", "Add evidence"]
     assert bot.count(LedgerRow, case_id=case_id, amount_minor=4000) == 1
 
 
@@ -189,7 +189,7 @@ def test_a_stale_click_is_told_what_happened_and_changes_nothing(bot):
     bot.drain()
     notice = bot.standin.responses[-1]
     assert notice["response_type"] == "ephemeral"
-    assert "Nothing changed: this request was already approved by <@U0FREELA01> on <!date^" in notice["text"]
+    assert "Nothing changed: this case was already approved by <@U0FREELA01> on <!date^" in notice["text"]
     assert bot.case(case_id).state == "approved"
     assert bot.count(AuditRow, case_id=case_id) == 2
 

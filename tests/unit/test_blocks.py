@@ -120,14 +120,19 @@ def test_freelancer_message_while_waiting():
         ("withdrawn", {"updated_by": "U0CLIENT01"}, "*Withdrawn* by <@U0CLIENT01>"),
     ],
 )
-def test_after_a_decision_the_buttons_go_and_the_outcome_shows(state, changes, line):
-    fields = {"updated_by": "U0FREELA01", "updated_at": "2026-11-26T10:00:00+00:00"} | changes
-    decided = replace(CASE, state=state, due_at=None, **fields)
-    for blocks in (dicts(request.freelancer_request(decided, None)), dicts(request.client_request(decided, None))):
+def test_after_a_decision_the_answer_buttons_go_and_the_outcome_shows(state, changes, line):
+    closed = state in ("approved", "withdrawn")
+    fields = {"updated_by": "U0FREELA01", "updated_at": "2026-11-26T10:00:00+00:00", "open": not closed} | changes
+    decided = replace(CASE, state=state, due_at=None, waiting_on=[] if closed else ["U0CLIENT01"], **fields)
+    freelancer = dicts(request.freelancer_request(decided, None))
+    client = dicts(request.client_request(decided, None))
+    for blocks in (freelancer, client):
         assert block_problems(blocks, "message") == []
-        assert button_labels(blocks) == []
         assert line in text_of(blocks)
         assert "Case thread: posting…" in text_of(blocks)
+    # Closed: nothing left to press. Otherwise the client may take it further or close it; both may add evidence.
+    assert button_labels(freelancer) == ([] if closed else ["Add evidence"])
+    assert button_labels(client) == ([] if closed else ["Request again", "Close the case", "Add evidence"])
 
 
 def test_client_message_offers_withdraw_only_while_waiting():
@@ -237,11 +242,9 @@ def test_render_gives_notification_text_and_valid_blocks_for_every_surface():
 
 def test_refusals_read_well_in_slack():
     moved = CaseMovedOn("R-1", "approved", "U0FREELA01", datetime(2026, 11, 26, 10, tzinfo=UTC))
-    assert refusal_text(moved).startswith(
-        "Nothing changed: this request was already approved by <@U0FREELA01> on <!date^"
-    )
+    assert refusal_text(moved).startswith("Nothing changed: this case was already approved by <@U0FREELA01> on <!date^")
     assert refusal_text(CaseMovedOn("R-1", "lapsed", "scheduler", datetime(2026, 11, 28, 10, tzinfo=UTC))).startswith(
-        "Nothing changed: this request was already lapsed when its deadline passed"
+        "Nothing changed: this case was already lapsed when its deadline passed"
     )
     assert "the time to answer ended on <!date^" in refusal_text(WindowClosed("x", datetime(2026, 11, 28, tzinfo=UTC)))
     assert refusal_text(AmountOverBalance("<b>", "USD 1.00")) == (

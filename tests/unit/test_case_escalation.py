@@ -368,7 +368,7 @@ def test_one_mediator_claims_and_a_second_claim_is_refused():
     case = mediation()
     case.claim(by=MEDIATOR, now=LATER)
     assert (case.state, case.mediator_id) == (State.CLAIMED, MEDIATOR)
-    with pytest.raises(CaseMovedOn):
+    with pytest.raises(AlreadyClaimed, match=f"already claimed by {MEDIATOR}"):
         case.claim(by=OTHER_MEDIATOR, now=LATER)
     review = dispute()
     review.contest_claim(statement="No.", by=FREELANCER, now=LATER, policy=POLICY)

@@ -30,6 +30,7 @@ def _case_columns() -> tuple[sa.Column, ...]:
         sa.Column("answers", sa.JSON(), nullable=False, server_default="{}"),
         sa.Column("award_reference", sa.String(length=100), nullable=True),
         sa.Column("evidence_count", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
     )
 
 

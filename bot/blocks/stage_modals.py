@@ -1,0 +1,255 @@
+"""Modals after the request stage: asking again, contesting, evidence, the mediator's forms, answering a question.
+
+Each modal's ``private_metadata`` names its case (and the route or action it was opened for); who may submit
+it is checked again on submission, from the database."""
+
+from __future__ import annotations
+
+import json
+
+from slack_sdk.models.blocks import (
+    Block,
+    CheckboxesElement,
+    InputBlock,
+    MarkdownTextObject,
+    NumberInputElement,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    SectionBlock,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.blocks import ids
+from bot.blocks.format import money, person, quote, trim, when
+from bot.blocks.modals import REASON_LIMIT
+from bot.blocks.models import AskAgainForm, CaseView
+from bot.blocks.stages import stage_line, why
+from bot.domain.money import Money, exponent
+
+MEDIATE_TITLES = {"propose": "Propose a settlement", "decide": "Decide the dispute", "award": "Record the award"}
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=trim(text)))
+
+
+def _text(block_id: str, action_id: str, label: str, *, limit: int = REASON_LIMIT, optional: bool = False,
+          hint: str | None = None, multiline: bool = True) -> InputBlock:  # fmt: skip
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        optional=optional,
+        hint=hint,
+        element=PlainTextInputElement(action_id=action_id, multiline=multiline, max_length=limit),
+    )
+
+
+def _money_input(case: CaseView, label: str, hint: str, *, optional: bool = False, low_zero: bool = True) -> InputBlock:
+    """0 (or one minor unit) … the amount at stake, with the currency's decimals."""
+    places = exponent(case.currency)
+    low = Money(0 if low_zero else 1, case.currency)
+    return InputBlock(
+        block_id=ids.AMOUNT_BLOCK,
+        label=label,
+        hint=hint,
+        optional=optional,
+        element=NumberInputElement(
+            action_id=ids.AMOUNT_INPUT,
+            is_decimal_allowed=places > 0,
+            min_value=str(low.amount),
+            max_value=str(max(case.at_stake, low).amount),
+        ),
+    )
+
+
+def _view(callback_id: str, title: str, submit: str, metadata: dict[str, str], blocks: list[Block]) -> View:
+    return View(
+        type="modal",
+        callback_id=callback_id,
+        title=title[:24],
+        submit=submit[:24],
+        close="Back",
+        private_metadata=json.dumps(metadata),
+        blocks=blocks,
+    )
+
+
+def ask_again_modal(form: AskAgainForm) -> View:
+    """Design §2.3: the route the policy gives now, and why, before the client confirms."""
+    case = form.case
+    meta = {"case": case.id, "route": form.route}
+    ends = f" It is open until {when(form.until)}." if form.until else ""
+    match form.route:
+        case "hourly_dispute":
+            hours, minutes = divmod(form.week_minutes or 0, 60)
+            balance = Money(form.balance_minor, case.currency)
+            blocks: list[Block] = [
+                _section(
+                    f"*An hourly dispute.* The review window for *{case.item_md}* is open.{ends} Say how much of the "
+                    f"week's {hours} h {minutes:02d} min you dispute, or an amount (up to {money(balance)}). "
+                    f"{person(case.freelancer_id)} then has 3 days to accept or contest; if contested, a mediator "
+                    "decides, and that decision is final."
+                ),
+                InputBlock(
+                    block_id=ids.HOURS_BLOCK,
+                    label="Disputed hours",
+                    optional=True,
+                    element=NumberInputElement(action_id=ids.HOURS_INPUT, min_value="0", max_value=str(hours)),
+                ),
+                InputBlock(
+                    block_id=ids.MINUTES_BLOCK,
+                    label="and minutes",
+                    optional=True,
+                    element=NumberInputElement(action_id=ids.MINUTES_INPUT, min_value="0", max_value="59"),
+                ),
+                InputBlock(
+                    block_id=ids.AMOUNT_BLOCK,
+                    label=f"Or an amount ({case.currency})",
+                    optional=True,
+                    hint="Give the time or an amount, not both.",
+                    element=NumberInputElement(
+                        action_id=ids.AMOUNT_INPUT,
+                        is_decimal_allowed=exponent(case.currency) > 0,
+                        min_value=str(Money(1, case.currency).amount),
+                        max_value=str(max(balance, Money(1, case.currency)).amount),
+                    ),
+                ),
+                _text(ids.REASON_BLOCK, ids.REASON_INPUT, "Reasons", hint="The freelancer and a mediator read this."),
+                InputBlock(
+                    block_id=ids.CERTIFY_BLOCK,
+                    label="Certification",
+                    element=CheckboxesElement(
+                        action_id=ids.CERTIFY_INPUT,
+                        options=[Option(value="yes", text="I certify the disputed time was not worked as billed")],
+                    ),
+                ),
+            ]
+            return _view(ids.ASK_AGAIN_MODAL, "Dispute hours", "Open the dispute", meta, blocks)
+        case "escrow_refund":
+            text = (
+                f"*The escrow refund process* for {money(case.at_stake)} on *{case.item_md}*. "
+                f"{person(case.freelancer_id)} has 7 days to accept (you are refunded) or dispute with a statement; "
+                "if they do not answer, you are refunded. If they dispute, you choose: accept their position, or "
+                "a mediator takes the case."
+            )
+            return _view(ids.ASK_AGAIN_MODAL, "Escrow refund", "Start escrow refund", meta, [_section(text)])
+        case "mediation":
+            closed = f" (it closed on {when(form.review_closes_at)})" if form.review_closes_at else ""
+            blocks = [
+                _section(
+                    f"*Non-binding mediation.* The week's review window has closed{closed}, but it was paid "
+                    f"recently enough for a mediator to look at it.{ends} A mediator will propose an amount; the "
+                    "proposal only takes effect if both of you accept it."
+                ),
+                _text(ids.REASON_BLOCK, ids.REASON_INPUT, "What should the mediator know?", optional=True),
+            ]
+            return _view(ids.ASK_AGAIN_MODAL, "Ask for mediation", "Ask for mediation", meta, blocks)
+    windows = ""
+    if form.review_opens_at and form.review_closes_at:
+        windows = f" The review window ran from {when(form.review_opens_at)} to {when(form.review_closes_at)}"
+        windows += f", and mediation was possible until {when(form.closed_at)}." if form.closed_at else "."
+    text = f"*No route is left for this request.*{windows} You can close the case; nothing more is refunded."
+    return _view(ids.ASK_AGAIN_MODAL, "No route left", "Close the case", meta, [_section(text)])
+
+
+def contest_modal(case: CaseView) -> View:
+    hourly = case.stage == "hourly_dispute"
+    blocks: list[Block] = [
+        _section(stage_line(case, "en_US")),
+        _text(
+            ids.STATEMENT_BLOCK,
+            ids.STATEMENT_INPUT,
+            "Your statement",
+            hint="Both the client and the mediator read this. Add files and links with Add evidence.",
+        ),
+    ]
+    title = "Contest the dispute" if hourly else "Dispute the refund"
+    return _view(ids.CONTEST_MODAL, title, "Send", {"case": case.id}, blocks)
+
+
+def evidence_modal(case: CaseView) -> View:
+    blocks: list[Block] = [
+        _section(f"Evidence for case {case.id} (*{case.item_md}*). It cannot be changed once added."),
+        _text(ids.EVIDENCE_BLOCK, ids.EVIDENCE_INPUT, "Description", optional=True),
+        _text(
+            ids.LINKS_BLOCK,
+            ids.LINKS_INPUT,
+            "Links",
+            optional=True,
+            hint="One per line: web links or Slack file permalinks (⋯ on a file → Copy link). At most 10.",
+            limit=3000,
+        ),
+        InputBlock(
+            block_id=ids.VISIBILITY_BLOCK,
+            label="Who sees it",
+            element=RadioButtonsElement(
+                action_id=ids.VISIBILITY_INPUT,
+                options=[
+                    Option(value="both_sides", text="Both sides and the mediator"),
+                    Option(value="mediator_only", text="The mediator only"),
+                ],
+                initial_option=Option(value="both_sides", text="Both sides and the mediator"),
+            ),
+        ),
+    ]
+    return _view(ids.EVIDENCE_MODAL, "Add evidence", "Add", {"case": case.id}, blocks)
+
+
+def mediate_modal(case: CaseView, action: str) -> View:
+    at_stake = money(case.at_stake)
+    intro = {
+        "propose": f"Propose what the client is refunded, from nothing to {at_stake}. Each party has 2 days to "
+        "accept; " + ("if either rejects, arbitration is offered." if case.binding else "the proposal is non-binding."),
+        "decide": f"Decide what the client is refunded, from nothing to {at_stake}. The decision is final.",
+        "award": f"Record the arbitrator's binding award: the refund to the client (nothing to {at_stake}) and "
+        "the award's reference.",
+    }[action]
+    blocks: list[Block] = [_section(intro)]
+    if reasons := why(case):
+        blocks.append(_section(reasons))
+    blocks += [
+        _money_input(case, f"Refund to the client ({case.currency})", f"0 to {at_stake}"),
+        _text(ids.RATIONALE_BLOCK, ids.RATIONALE_INPUT, "Rationale", hint="Both parties read this."),
+    ]
+    if action == "award":
+        blocks.append(_text(ids.REFERENCE_BLOCK, ids.REFERENCE_INPUT, "Award reference", limit=100, multiline=False))
+    return _view(ids.MEDIATE_MODAL, MEDIATE_TITLES[action], "Submit", {"case": case.id, "action": action}, blocks)
+
+
+def ask_modal(case: CaseView) -> View:
+    blocks: list[Block] = [
+        InputBlock(
+            block_id=ids.PARTY_BLOCK,
+            label="Ask",
+            element=RadioButtonsElement(
+                action_id=ids.PARTY_INPUT,
+                options=[
+                    Option(value="client", text="The client"),
+                    Option(value="freelancer", text="The freelancer"),
+                ],
+            ),
+        ),
+        _text(ids.QUESTION_BLOCK, ids.QUESTION_INPUT, "Question", limit=500, hint="Posted in the case thread too."),
+    ]
+    return _view(ids.ASK_MODAL, "Ask for information", "Ask", {"case": case.id}, blocks)
+
+
+def reassign_modal(case: CaseView) -> View:
+    blocks: list[Block] = [
+        InputBlock(
+            block_id=ids.MEDIATOR_BLOCK,
+            label="Hand the case to",
+            element=UserSelectElement(action_id=ids.MEDIATOR_INPUT, placeholder="A mediator"),
+        )
+    ]
+    return _view(ids.REASSIGN_MODAL, "Reassign the case", "Reassign", {"case": case.id}, blocks)
+
+
+def answer_modal(case_id: str, question: str) -> View:
+    blocks: list[Block] = [
+        _section(f"*The mediator asks*\n{quote(question, 500)}"),
+        _text(ids.EVIDENCE_BLOCK, ids.EVIDENCE_INPUT, "Your answer", hint="Both parties and the mediator see it."),
+    ]
+    return _view(ids.ANSWER_MODAL, "Answer the mediator", "Send", {"case": case_id, "q": question[:500]}, blocks)

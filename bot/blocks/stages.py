@@ -1,0 +1,374 @@
+"""What the parties and mediators see after the request stage (design §3): the state of a dispute, escrow
+refund, mediation or arbitration, the buttons of whoever must act, the mediators' case card, evidence and
+questions. Mediator-only evidence is never an input here: parties' surfaces carry no evidence at all."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.blocks import ids
+from bot.blocks.format import money, person, quote, trim, when
+from bot.blocks.models import CaseView
+
+STATES = {
+    "awaiting_freelancer": "waiting for the freelancer",
+    "approved": "approved",
+    "adjusted": "partly refunded",
+    "declined": "declined",
+    "lapsed": "lapsed",
+    "withdrawn": "withdrawn",
+    "closed_out_of_window": "closed: no route left",
+    "refunded": "refunded",
+    "in_review": "with a mediator for a decision",
+    "decided": "decided by a mediator",
+    "freelancer_disputed": "disputed by the freelancer",
+    "released": "closed without a further refund",
+    "unassigned": "waiting for a mediator",
+    "claimed": "with a mediator",
+    "proposed": "a proposal awaits both parties",
+    "settled": "settled",
+    "arbitration_offered": "arbitration offered",
+    "arbitration": "in arbitration",
+    "awarded": "closed by an arbitration award",
+}
+STAGES = {
+    "request": "Refund request",
+    "hourly_dispute": "Hourly dispute",
+    "escrow_refund": "Escrow refund",
+    "mediation": "Mediation",
+}
+
+
+def section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=trim(text)))
+
+
+def stage_name(case: CaseView) -> str:
+    if case.stage == "mediation" and not case.binding:
+        return "Non-binding mediation"
+    return STAGES.get(case.stage, case.stage)
+
+
+def _time(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest:02d} min"
+
+
+def _actor(case: CaseView) -> str:
+    return "the deadline" if case.updated_by == "scheduler" else person(case.updated_by)
+
+
+def stage_line(case: CaseView, locale: str) -> str:
+    """The current step of a later stage: what happened, by whom, when, for how much, and why."""
+    at_stake = money(case.at_stake, locale)
+    refunded = money(case.money(case.refunded_minor), locale)
+    by, at = _actor(case), when(case.at)
+    proposal = money(case.money(case.proposal_minor or 0), locale)
+    match case.state:
+        case "awaiting_freelancer" if case.stage == "hourly_dispute":
+            claimed = f"{_time(case.disputed_minutes)} ({at_stake})" if case.disputed_minutes else at_stake
+            text = f":scales: {person(case.client_id)} disputed {claimed} of this week on {at}."
+            if case.dispute_reason:
+                text += f"\n*Reasons*\n{quote(case.dispute_reason, 800)}"
+            return text
+        case "awaiting_freelancer":
+            return f":scales: {person(case.client_id)} started the escrow refund process for {at_stake} on {at}."
+        case "in_review":
+            if case.updated_by == "scheduler":
+                return f":hourglass: The freelancer did not answer by {at}; a mediator will decide on {at_stake}."
+            if case.mediator_id and case.updated_by == case.mediator_id:
+                return f":bust_in_silhouette: {person(case.mediator_id)} is reviewing the dispute ({at_stake})."
+            return f":speech_balloon: {by} contested the dispute on {at}; a mediator will decide on {at_stake}."
+        case "freelancer_disputed":
+            return f":speech_balloon: {by} disputed the escrow refund on {at}."
+        case "unassigned":
+            kind = "Non-binding mediation" if not case.binding else "Mediation"
+            return f":busts_in_silhouette: {kind} requested by {by} on {at} for {at_stake}; waiting for a mediator."
+        case "claimed":
+            return f":bust_in_silhouette: {person(case.mediator_id or '')} is mediating ({at_stake} in dispute)."
+        case "proposed":
+            answered = ", ".join(f"{role} {answer}ed" for role, answer in sorted(case.answers.items()))
+            line = f":memo: {person(case.mediator_id or '')} proposes a refund of *{proposal}* of the {at_stake}."
+            if answered:
+                line += f" So far: {answered}."
+            return line
+        case "arbitration_offered":
+            paid = ", ".join(f"the {role}" for role in sorted(case.answers)) or "nobody yet"
+            return f":classical_building: Binding arbitration is offered on {at_stake}. Agreed and paid: {paid}."
+        case "arbitration":
+            return f":classical_building: Both parties paid; {person(case.mediator_id or '')} records the award."
+        case "refunded":
+            return f":white_check_mark: *Refunded* {refunded} to {person(case.client_id)} on {at} ({by})."
+        case "released":
+            return f":lock: *Closed* on {at} ({by}): the {at_stake} stays with {person(case.freelancer_id)}."
+        case "decided":
+            return f":judge: *Decided* by {by} on {at}: {refunded} refunded of the {at_stake} disputed. Final."
+        case "settled":
+            return f":handshake: *Settled* on {at}: both parties accepted; {refunded} refunded."
+        case "awarded":
+            ref = f" (award {case.award_reference})" if case.award_reference else ""
+            return f":classical_building: *Awarded* by arbitration on {at}{ref}: {refunded} refunded. Binding."
+        case "withdrawn":
+            return f":leftwards_arrow_with_hook: *Withdrawn* by {by} on {at}."
+        case "closed_out_of_window":
+            return f":no_entry_sign: *Closed* on {at}: no route remained for this request."
+    return f"*{STATES.get(case.state, case.state).capitalize()}*"
+
+
+def why(case: CaseView) -> str:
+    """Both parties see every rationale (design §2.2): the freelancer's statement and the mediator's reasons."""
+    parts = []
+    if case.statement and case.stage != "request":
+        parts.append(f"*{person(case.freelancer_id)}'s statement*\n{quote(case.statement, 800)}")
+    if case.rationale:
+        parts.append(f"*Mediator's rationale*\n{quote(case.rationale, 800)}")
+    return "\n".join(parts)
+
+
+def _button(label: str, action_id: str, case: CaseView, style: str | None = None, **confirm: str) -> ButtonElement:
+    return ButtonElement(
+        text=label,
+        action_id=action_id,
+        value=case.id,
+        style=style,
+        confirm=ConfirmObject(**confirm) if confirm else None,
+    )
+
+
+def fee_text(case: CaseView, locale: str) -> str:
+    at_stake = case.at_stake
+    if case.fee_minor is None:
+        return f"The marketplace has set no arbitration fee in {case.currency}; ask them before agreeing."
+    fee = case.money(case.fee_minor)
+    text = f"The arbitration fee is *{money(fee, locale)}* per party; *{money(at_stake, locale)}* is at stake."
+    if fee > at_stake:
+        text += " :warning: *The fee is more than the amount at stake.*"
+    return text
+
+
+def party_blocks(case: CaseView, role: str, locale: str) -> list[Block]:
+    """A later stage as one party sees it: where it stands, why, and their buttons if it is their move."""
+    me = case.client_id if role == "client" else case.freelancer_id
+    blocks: list[Block] = [section(f"*{stage_name(case)}* · {stage_line(case, locale)}")]
+    if reasons := why(case):
+        blocks.append(section(reasons))
+    due = f" by {when(case.due)}" if case.due else ""
+    at_stake = money(case.at_stake, locale)
+    buttons: list[ButtonElement] = []
+    if me in case.waiting_on:
+        match case.state:
+            case "awaiting_freelancer" if case.stage != "request":
+                silence = (
+                    "a mediator decides"
+                    if case.stage == "hourly_dispute"
+                    else f"{at_stake} is refunded to {person(case.client_id)}"
+                )
+                blocks.append(section(f"*Please answer{due}.* If you do not, {silence}."))
+                buttons = [
+                    _button(
+                        "Accept and refund",
+                        ids.CLAIM_ACCEPT,
+                        case,
+                        "primary",
+                        title="Accept and refund?",
+                        text=f"{at_stake} will be refunded to the client. This cannot be undone.",
+                        confirm="Refund",
+                        deny="Back",
+                    ),
+                    _button("Contest" if case.stage == "hourly_dispute" else "Dispute", ids.CLAIM_CONTEST, case),
+                ]
+            case "freelancer_disputed":
+                blocks.append(
+                    section(
+                        f"*Please answer{due}.* Accept {person(case.freelancer_id)}'s position (nothing is refunded) "
+                        f"or reject it and a mediator takes the case. If you do not answer, the case closes with "
+                        "no refund."
+                    )
+                )
+                buttons = [
+                    _button(
+                        "Accept their position",
+                        ids.POSITION_ACCEPT,
+                        case,
+                        title="Accept and close?",
+                        text="The case closes and nothing more is refunded.",
+                        confirm="Accept",
+                        deny="Back",
+                    ),
+                    _button("Reject: ask a mediator", ids.POSITION_REJECT, case, "danger"),
+                ]
+            case "proposed":
+                after = "arbitration is offered" if case.binding else "the case closes with no further refund"
+                blocks.append(section(f"*Accept or reject the proposal{due}.* If either of you rejects, {after}."))
+                buttons = [
+                    _button("Accept proposal", ids.PROPOSAL_ACCEPT, case, "primary"),
+                    _button("Reject proposal", ids.PROPOSAL_REJECT, case, "danger"),
+                ]
+            case "arbitration_offered":
+                blocks.append(
+                    section(
+                        f"{fee_text(case, locale)}\nAgree and pay{due} to have an arbitrator decide, bindingly. "
+                        "If neither of you pays, the client is refunded; if only one pays, that party wins."
+                    )
+                )
+                buttons = [
+                    _button(
+                        "Agree and pay the fee",
+                        ids.ARBITRATE,
+                        case,
+                        "primary",
+                        title="Go to arbitration?",
+                        text="You agree to binding arbitration and to pay the fee.",
+                        confirm="Agree and pay",
+                        deny="Back",
+                    )
+                ]
+            case "declined" | "lapsed" | "adjusted":
+                buttons = [
+                    _button("Request again", ids.ASK_AGAIN, case, "primary"),
+                    _button(
+                        "Close the case",
+                        ids.WITHDRAW,
+                        case,
+                        title="Close the case?",
+                        text="The case closes as it stands; nothing more is refunded.",
+                        confirm="Close",
+                        deny="Keep it open",
+                    ),
+                ]
+    if case.open and not (case.stage == "request" and case.state == "awaiting_freelancer"):
+        if role == "client" and not any(b.action_id == ids.WITHDRAW for b in buttons) and case.state != "arbitration":
+            buttons.append(
+                _button(
+                    "Withdraw",
+                    ids.WITHDRAW,
+                    case,
+                    title="Withdraw the case?",
+                    text="The case closes and nothing more is refunded.",
+                    confirm="Withdraw",
+                    deny="Keep it",
+                )
+            )
+        buttons.append(_button("Add evidence", ids.EVIDENCE_ADD, case))
+    if buttons:
+        blocks.append(ActionsBlock(block_id=ids.PARTY_ACTIONS, elements=buttons))
+    return blocks
+
+
+def case_card(case: CaseView, locale: str = "en_US") -> list[Block]:
+    """The escalation channel's card: parties, contract, item, amounts, deadlines, evidence count, policy;
+    Claim while unassigned, then the claiming mediator's actions. Updated in place as the case moves."""
+    requested = money(case.money(case.requested_minor), locale)
+    offered = money(case.money(case.offered_minor), locale) if case.offered_minor is not None else "—"
+    due = when(case.due) if case.due else "—"
+    blocks: list[Block] = [
+        HeaderBlock(text=f"{stage_name(case)}: case {case.id}"[:150]),
+        SectionBlock(
+            fields=[
+                MarkdownTextObject(text=f"*Client*\n{person(case.client_id)}"),
+                MarkdownTextObject(text=f"*Freelancer*\n{person(case.freelancer_id)}"),
+                MarkdownTextObject(text=f"*Contract*\n{case.contract_md} ({case.contract_id_md})"),
+                MarkdownTextObject(text=f"*Item*\n{case.item_md}"),
+                MarkdownTextObject(text=f"*Requested / offered*\n{requested} / {offered}"),
+                MarkdownTextObject(
+                    text=f"*At stake / refunded*\n{money(case.at_stake, locale)} / "
+                    f"{money(case.money(case.refunded_minor), locale)}"
+                ),
+                MarkdownTextObject(text=f"*Next deadline*\n{due}"),
+                MarkdownTextObject(
+                    text=f"*Evidence · policy*\n{case.evidence_count} piece(s) · {case.policy_version}"
+                    + ("" if case.binding else " · non-binding")
+                ),
+            ]
+        ),
+        section(f"*Client's reason*\n{quote(case.dispute_reason or case.reason, 700)}"),
+        section(stage_line(case, locale) + (f"\n{why(case)}" if why(case) else "")),
+    ]
+    if not case.open:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Closed. Nothing more to do here.")]))
+        return blocks
+    buttons: list[ButtonElement] = []
+    if case.mediator_id is None and case.state in ("unassigned", "in_review"):
+        buttons = [_button("Claim", ids.MEDIATOR_CLAIM, case, "primary")]
+    elif case.mediator_id is not None:
+        if case.state == "claimed":
+            buttons.append(_button("Propose", ids.MEDIATOR_PROPOSE, case, "primary"))
+        if case.state == "in_review":
+            buttons.append(_button("Decide", ids.MEDIATOR_DECIDE, case, "primary"))
+        if case.state == "arbitration":
+            buttons.append(_button("Record award", ids.MEDIATOR_AWARD, case, "primary"))
+        buttons.append(_button("Ask for information", ids.MEDIATOR_ASK, case))
+        buttons.append(_button("Reassign", ids.MEDIATOR_REASSIGN, case))
+        if case.state in ("claimed", "in_review"):
+            buttons.append(_button("Release", ids.MEDIATOR_RELEASE, case))
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=f"Claimed by {person(case.mediator_id)}; only they act.")])
+        )
+    if buttons:
+        blocks.append(ActionsBlock(block_id=ids.CARD_ACTIONS, elements=buttons))
+    return blocks
+
+
+def evidence_entry(view: dict[str, Any]) -> list[Block]:
+    """One piece of evidence as a reply in a thread; mediator-only pieces only ever reach the card's thread."""
+    at = datetime.fromisoformat(view["at"])
+    label = "answer" if view.get("answers") else "evidence"
+    private = " · *mediator only*" if view["visibility"] == "mediator_only" else ""
+    lines = [f":paperclip: {label.capitalize()} #{view['seq']} from {person(view['author'])} ({view['role']}){private}"]
+    if view.get("answers"):
+        lines.append(f"*Question*\n{quote(view['answers'], 500)}")
+    if view.get("text"):
+        lines.append(quote(view["text"], 1500))
+    lines += [f"• <{link}>" for link in view.get("links") or []]
+    lines.append(f"Added {when(at)}; frozen.")
+    return [section("\n".join(lines))]
+
+
+def question_dm(view: dict[str, Any]) -> list[Block]:
+    case = CaseView.from_json({k: v for k, v in view.items() if k not in ("question", "asked", "by")})
+    return [
+        section(
+            f":question: {person(view['by'])}, the mediator of case {case.id} (*{case.item_md}*), asks you:\n"
+            f"{quote(view['question'], 500)}\nYour answer goes into the case thread, where both parties see it."
+        ),
+        ActionsBlock(
+            block_id=ids.PARTY_ACTIONS,
+            elements=[
+                ButtonElement(
+                    text="Answer",
+                    action_id=ids.ANSWER_QUESTION,
+                    value=json.dumps({"case": case.id, "q": view["question"]})[:2000],
+                    style="primary",
+                )
+            ],
+        ),
+    ]
+
+
+def question_line(view: dict[str, Any]) -> list[Block]:
+    return [section(f":question: {person(view['by'])} asked {person(view['asked'])}:\n{quote(view['question'], 500)}")]
+
+
+def reminder(case: CaseView, role: str, hours_left: float, permalink: str | None, locale: str) -> list[Block]:
+    """Design §3: names what is waiting, until when, and what happens if nobody acts; the buttons come along."""
+    left = f"about {round(hours_left)} hours" if hours_left >= 2 else "less than two hours"
+    blocks: list[Block] = [
+        section(f":alarm_clock: *Reminder:* case {case.id} on *{case.item_md}* is waiting for you ({left} left).")
+    ]
+    blocks += party_blocks(case, role, locale)
+    if permalink:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"<{permalink}|Open the case thread>")]))
+    return blocks

@@ -1,0 +1,252 @@
+"""Design §6 invariants over random stories: any sequence of party and mediator actions, deadlines and clock jumps,
+across every stage. Terminal states stay terminal, refunded ≤ paid, one audit row per transition, and a refused
+action changes nothing."""
+
+import dataclasses
+from datetime import timedelta
+
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from bot.domain.case import TERMINAL, AuditEvent, Case, DisputeClaim, Evidence, LedgerEntry, LedgerKind, Visibility
+from bot.domain.contract import ContractKind
+from bot.domain.errors import Refused
+from bot.domain.money import Money
+from bot.domain.routing import RouteKind, route_after_request
+from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, STRANGER, contract, milestone, timesheet
+
+MEDIATORS = ("U0MEDIATOR1", "U0MEDIATOR2")
+EVERYONE = [CLIENT, FREELANCER, STRANGER, *MEDIATORS]
+
+
+def mostly(*right: str) -> st.SearchStrategy[str]:
+    """Usually whoever may act, sometimes anyone else: stories get far, and wrong actors are still tried."""
+    return st.sampled_from([*right] * 6 + EVERYONE)
+
+
+ANYONE = st.sampled_from(EVERYONE)
+PARTY = mostly(CLIENT, FREELANCER)
+MEDIATOR = mostly(*MEDIATORS)
+CENTS = st.one_of(st.integers(min_value=0, max_value=10_000), st.integers(min_value=-500, max_value=50_000))
+
+
+class CaseStories(RuleBasedStateMachine):
+    case: Case
+
+    @initialize(
+        kind=st.sampled_from([ContractKind.HOURLY, ContractKind.FIXED_PRICE]),
+        asked=CENTS,
+        head_start=st.integers(min_value=0, max_value=7),
+    )
+    def open(self, kind: ContractKind, asked: int, head_start: int) -> None:
+        """Open a request, then play the first ``head_start`` steps of a typical story straight, so random
+        sequences start from every stage, not only the first."""
+        self.kind = kind
+        self.item = timesheet() if kind is ContractKind.HOURLY else milestone()
+        self.now = NOW
+        self.audits: list[AuditEvent] = []
+        self.ledger: list[LedgerEntry] = []
+        self.closed: tuple[str, object] | None = None
+        try:
+            self.case = Case.open_request(
+                case_id="R-1",
+                contract=contract(kind),
+                item=self.item,
+                amount=Money(asked, "USD"),
+                reason="Not as agreed.",
+                refunded=Money.zero("USD"),
+                held=Money.zero("USD"),
+                by=CLIENT,
+                now=self.now,
+                policy=POLICY,
+            )
+        except Refused:
+            self.case = Case.open_request(
+                case_id="R-1",
+                contract=contract(kind),
+                item=self.item,
+                amount=Money(10_000, "USD"),
+                reason="Not as agreed.",
+                refunded=Money.zero("USD"),
+                held=Money.zero("USD"),
+                by=CLIENT,
+                now=self.now,
+                policy=POLICY,
+            )
+        self._collect()
+        story = [
+            lambda c: c.decline(reason="No.", by=FREELANCER, now=self.now, policy=POLICY),
+            lambda c: c.request_again(
+                kind=kind,
+                item=self.item,
+                refunded_on_item=Money.zero("USD"),
+                expected=route_after_request(kind, self.item, self.now, POLICY).kind,
+                by=CLIENT,
+                now=self.now,
+                policy=POLICY,
+                claim=DisputeClaim(reason="Not worked.", certified=True, minutes=60),
+            ),
+            lambda c: c.contest_claim(statement="I did it.", by=FREELANCER, now=self.now, policy=POLICY),
+            lambda c: c.reject_position(by=CLIENT, now=self.now) if kind is ContractKind.FIXED_PRICE else None,
+            lambda c: c.claim(by=MEDIATORS[0], now=self.now),
+            lambda c: c.propose(Money(2_000, "USD"), rationale="Fair.", by=MEDIATORS[0], now=self.now, policy=POLICY),
+            lambda c: c.answer_proposal(False, by=FREELANCER, now=self.now, policy=POLICY),
+        ]
+        for step in story[:head_start]:
+            self.attempt(step)
+
+    def _collect(self) -> None:
+        for event in self.case.new_events:
+            if isinstance(event, AuditEvent):
+                self.audits.append(event)
+            elif isinstance(event, LedgerEntry):
+                self.ledger.append(event)
+            else:
+                assert isinstance(event, Evidence)
+        self.case.new_events.clear()
+
+    def attempt(self, action) -> None:
+        before = dataclasses.replace(self.case, answers=dict(self.case.answers), new_events=[])
+        try:
+            action(self.case)
+        except Refused:
+            assert self.case == before, "a refused action changed the case"
+            assert self.case.new_events == []
+        self._collect()
+
+    # --- time ---------------------------------------------------------------------------------------------
+
+    @rule(hours=st.integers(min_value=1, max_value=36))
+    def advance_clock(self, hours: int) -> None:
+        """Time passes; a deadline it crosses acts, as the scheduler's tick would."""
+        self.now += timedelta(hours=hours)
+        if self.case.deadline is not None and self.now >= self.case.deadline.due_at:
+            self.attempt(lambda c: c.expire(now=self.now, policy=POLICY))
+
+    @rule()
+    def expire_too_early(self) -> None:
+        self.attempt(lambda c: c.expire(now=self.now, policy=POLICY))
+
+    # --- the request ----------------------------------------------------------------------------------------
+
+    @rule(who=mostly(FREELANCER), action=st.sampled_from(["approve", "decline", "decline", "decline"]))
+    def answer(self, who: str, action: str) -> None:
+        if action == "approve":
+            self.attempt(lambda c: c.approve(by=who, now=self.now))
+        else:
+            self.attempt(lambda c: c.decline(reason="No.", by=who, now=self.now, policy=POLICY))
+
+    @rule(who=mostly(FREELANCER), cents=CENTS)
+    def adjust(self, who: str, cents: int) -> None:
+        self.attempt(lambda c: c.adjust(Money(cents, "USD"), note=None, by=who, now=self.now, policy=POLICY))
+
+    @rule(who=st.sampled_from([CLIENT, FREELANCER, *[STRANGER] * 14]))
+    def withdraw(self, who: str) -> None:
+        self.attempt(lambda c: c.withdraw(by=who, now=self.now))
+
+    @rule(
+        who=mostly(CLIENT),
+        as_shown=st.sampled_from([True, True, True, False]),
+        minutes=st.integers(min_value=-10, max_value=700),
+        certified=st.sampled_from([True, True, True, False]),
+    )
+    def ask_again(self, who: str, as_shown: bool, minutes: int, certified: bool) -> None:
+        shown = route_after_request(self.kind, self.item, self.now, POLICY).kind
+        expected = shown if as_shown else RouteKind.MEDIATION
+        claim = DisputeClaim(reason="Not worked.", certified=certified, minutes=minutes)
+        refunded = sum((e.amount for e in self.ledger if e.kind is LedgerKind.REFUND), Money.zero("USD"))
+        self.attempt(
+            lambda c: c.request_again(
+                kind=self.kind,
+                item=self.item,
+                refunded_on_item=refunded,
+                expected=expected,
+                by=who,
+                now=self.now,
+                policy=POLICY,
+                claim=claim,
+            )
+        )
+
+    # --- disputes and escrow ------------------------------------------------------------------------------------
+
+    @rule(who=mostly(FREELANCER), accept=st.sampled_from([True, False, False]))
+    def respond(self, who: str, accept: bool) -> None:
+        if accept:
+            self.attempt(lambda c: c.accept_claim(by=who, now=self.now))
+        else:
+            self.attempt(lambda c: c.contest_claim(statement="I did it.", by=who, now=self.now, policy=POLICY))
+
+    @rule(who=mostly(CLIENT), accept=st.sampled_from([True, False, False]))
+    def position(self, who: str, accept: bool) -> None:
+        if accept:
+            self.attempt(lambda c: c.accept_position(by=who, now=self.now))
+        else:
+            self.attempt(lambda c: c.reject_position(by=who, now=self.now))
+
+    # --- mediation and arbitration -----------------------------------------------------------------------------
+
+    @rule(who=MEDIATOR, action=st.sampled_from(["claim", "release"]))
+    def assignment(self, who: str, action: str) -> None:
+        if action == "claim":
+            self.attempt(lambda c: c.claim(by=who, now=self.now))
+        else:
+            self.attempt(lambda c: c.release(by=who, now=self.now))
+
+    @rule(who=MEDIATOR, to=MEDIATOR)
+    def reassign(self, who: str, to: str) -> None:
+        self.attempt(lambda c: c.reassign(to, by=who, now=self.now))
+
+    @rule(who=MEDIATOR, cents=CENTS, action=st.sampled_from(["propose", "decide", "award"]))
+    def mediator_decides(self, who: str, cents: int, action: str) -> None:
+        amount = Money(cents, "USD")
+        if action == "propose":
+            self.attempt(lambda c: c.propose(amount, rationale="Fair.", by=who, now=self.now, policy=POLICY))
+        elif action == "decide":
+            self.attempt(lambda c: c.decide(amount, rationale="Fair.", by=who, now=self.now, policy=POLICY))
+        else:
+            self.attempt(
+                lambda c: c.record_award(amount, reference="A-1", rationale="Award.", by=who, now=self.now, policy=POLICY)
+            )
+
+    @rule(who=PARTY, accept=st.booleans())
+    def answer_proposal(self, who: str, accept: bool) -> None:
+        self.attempt(lambda c: c.answer_proposal(accept, by=who, now=self.now, policy=POLICY))
+
+    @rule(who=PARTY)
+    def agree_to_arbitrate(self, who: str) -> None:
+        self.attempt(lambda c: c.agree_to_arbitrate(by=who, now=self.now))
+
+    @rule(who=PARTY, private=st.booleans())
+    def add_evidence(self, who: str, private: bool) -> None:
+        visibility = Visibility.MEDIATOR_ONLY if private else Visibility.BOTH_SIDES
+        self.attempt(
+            lambda c: c.add_evidence(text="Proof.", links=(), visibility=visibility, by=who, now=self.now, policy=POLICY)
+        )
+
+    # --- what must always hold ------------------------------------------------------------------------------------
+
+    @invariant()
+    def terminal_states_stay_terminal(self) -> None:
+        event(f"reached {self.case.stage}:{self.case.state}")  # --hypothesis-show-statistics: stages covered
+        if self.closed is not None:
+            assert (self.case.state, self.case.closed_at) == self.closed
+        if not self.case.is_open:
+            assert self.case.state in TERMINAL
+            assert self.case.deadline is None
+            self.closed = (self.case.state, self.case.closed_at)
+
+    @invariant()
+    def refunded_never_exceeds_paid(self) -> None:
+        refunds = sum((e.amount for e in self.ledger if e.kind is LedgerKind.REFUND), Money.zero("USD"))
+        assert refunds == self.case.refunded
+        assert Money.zero("USD") <= refunds <= self.item.paid
+
+    @invariant()
+    def one_audit_row_per_transition(self) -> None:
+        assert [event.seq for event in self.audits] == list(range(1, self.case.transitions + 1))
+
+
+CaseStories.TestCase.settings = settings(max_examples=300, stateful_step_count=60, deadline=None)
+test_case_stories = CaseStories.TestCase
