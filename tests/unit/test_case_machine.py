@@ -97,13 +97,13 @@ class CaseStories(RuleBasedStateMachine):
             self.attempt(step)
 
     def _collect(self) -> None:
-        for event in self.case.new_events:
-            if isinstance(event, AuditEvent):
-                self.audits.append(event)
-            elif isinstance(event, LedgerEntry):
-                self.ledger.append(event)
+        for happened in self.case.new_events:
+            if isinstance(happened, AuditEvent):
+                self.audits.append(happened)
+            elif isinstance(happened, LedgerEntry):
+                self.ledger.append(happened)
             else:
-                assert isinstance(event, Evidence)
+                assert isinstance(happened, Evidence)
         self.case.new_events.clear()
 
     def attempt(self, action) -> None:
@@ -207,7 +207,9 @@ class CaseStories(RuleBasedStateMachine):
             self.attempt(lambda c: c.decide(amount, rationale="Fair.", by=who, now=self.now, policy=POLICY))
         else:
             self.attempt(
-                lambda c: c.record_award(amount, reference="A-1", rationale="Award.", by=who, now=self.now, policy=POLICY)
+                lambda c: c.record_award(
+                    amount, reference="A-1", rationale="Award.", by=who, now=self.now, policy=POLICY
+                )
             )
 
     @rule(who=PARTY, accept=st.booleans())
@@ -222,7 +224,9 @@ class CaseStories(RuleBasedStateMachine):
     def add_evidence(self, who: str, private: bool) -> None:
         visibility = Visibility.MEDIATOR_ONLY if private else Visibility.BOTH_SIDES
         self.attempt(
-            lambda c: c.add_evidence(text="Proof.", links=(), visibility=visibility, by=who, now=self.now, policy=POLICY)
+            lambda c: c.add_evidence(
+                text="Proof.", links=(), visibility=visibility, by=who, now=self.now, policy=POLICY
+            )
         )
 
     # --- what must always hold ------------------------------------------------------------------------------------
