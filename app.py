@@ -139,6 +139,11 @@ class Instance:
             delivered=relay.wake.set,
         )
         register(app, deps)
+        if settings.mediator_channel_id is None or not roster.configured:
+            log.warning(
+                "no MEDIATOR_CHANNEL_ID or no mediators (MEDIATOR_USER_IDS / MEDIATOR_USERGROUP_ID): cases that "
+                "reach mediation wait without a case card or anyone allowed to claim them"
+            )
         return cls(runtime, app, relay, deps, owner)
 
     def tick(self) -> int:

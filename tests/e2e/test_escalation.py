@@ -3,7 +3,7 @@ window's edge, mediators racing and impostors, and mediator-only evidence stayin
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -296,3 +296,48 @@ def test_mediator_only_evidence_never_reaches_the_other_party(bot):
     assert carrying, "the evidence reached the mediators"
     assert {call.args.get("channel") for call in carrying} == {MEDIATOR_CHANNEL}
     assert all(call.method == "chat.postMessage" for call in carrying)
+
+
+def tick_at(bot: Bot, when: datetime) -> None:
+    bot.clock.now = when
+    bot.instance.tick()
+    bot.drain()
+
+
+def test_silence_in_the_escrow_refund_refunds_the_client_after_the_freelancer_is_reminded(bot):
+    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
+    decline(bot, case_id)
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
+    submit(bot, CLIENT, {})
+    due = bot.case(case_id).updated_at + timedelta(days=7)
+    tick_at(bot, due - timedelta(hours=24))
+    [reminder] = [m for m in bot.standin.dms(FREELANCER) if "*Reminder:*" in text_of(m.blocks)]
+    assert "$100.00 is refunded to <@U0CLIENT01>" in text_of(reminder.blocks)  # what silence will do
+    assert "Accept and refund" in button_labels(reminder.blocks)
+    tick_at(bot, due)
+    row = bot.case(case_id)
+    assert (row.state, row.refunded_minor, row.updated_by) == ("refunded", 10000, "scheduler")
+    assert ledger(bot, case_id) == [("refund", 10000)]
+    assert "*Refunded* $100.00 to <@U0CLIENT01>" in text_of(dm(bot, FREELANCER, case_id).blocks)
+
+
+def test_when_only_the_freelancer_pays_for_arbitration_the_fee_rule_releases_the_funds(bot):
+    case_id = escalated(bot)
+    click(bot, MEDIATOR, card(bot, case_id), "Claim")
+    click(bot, MEDIATOR, card(bot, case_id), "Propose")
+    submit(bot, MEDIATOR, {"Refund to the client (USD)": "50.00", "Rationale": "Half."})
+    proposed_at = bot.case(case_id).updated_at
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Accept proposal")
+    tick_at(bot, proposed_at + timedelta(days=2))  # the freelancer's silence counts as rejecting
+    assert bot.case(case_id).state == "arbitration_offered"
+    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Agree and pay the fee")
+    tick_at(bot, proposed_at + timedelta(days=9))
+    row = bot.case(case_id)
+    assert (row.state, row.refunded_minor) == ("released", 0)
+    assert ledger(bot, case_id) == [("release", 10000)]
+    assert "stays with <@U0FREELA01>" in text_of(dm(bot, CLIENT, case_id).blocks)
+    with bot.instance.runtime.sessions() as session:
+        why = session.scalars(select(AuditRow.rationale).where(AuditRow.case_id == case_id).order_by(AuditRow.seq))
+        reasons = list(why)
+    assert "no answer from the freelancer, which counts as rejecting the proposal" in reasons
+    assert reasons[-1] == "only the freelancer paid the arbitration fee"
