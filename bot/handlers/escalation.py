@@ -183,23 +183,24 @@ def register(app: App, deps: Deps) -> None:
                 ),
             )
         )
-    app.view(ids.MEDIATE_MODAL)(
-        _submit(
-            ids.RATIONALE_BLOCK,
-            lambda t, u, meta, view: escalation.mediate(
-                deps,
-                Mediate(
-                    team_id=t,
-                    user_id=u,
-                    case_id=meta["case"],
-                    action=meta["action"],
-                    amount=value(view, ids.AMOUNT_BLOCK),
-                    text=value(view, ids.RATIONALE_BLOCK),
-                    reference=value(view, ids.REFERENCE_BLOCK),
-                ),
+
+    def mediate_form(team_id: str, user_id: str, meta: dict[str, Any], view: dict[str, Any]) -> object:
+        """Propose, Decide, Record award and Reassign: the fields a form lacks are simply empty."""
+        return escalation.mediate(
+            deps,
+            Mediate(
+                team_id=team_id,
+                user_id=user_id,
+                case_id=meta["case"],
+                action=meta.get("action", "reassign"),
+                amount=value(view, ids.AMOUNT_BLOCK),
+                text=value(view, ids.RATIONALE_BLOCK),
+                reference=value(view, ids.REFERENCE_BLOCK),
+                to_user=value(view, ids.MEDIATOR_BLOCK),
             ),
         )
-    )
+
+    app.view(ids.MEDIATE_MODAL)(_submit(ids.RATIONALE_BLOCK, mediate_form))
     app.action(ids.MEDIATOR_ASK)(
         _form(deps, lambda t, u, c: stage_modals.ask_modal(escalation.case_for_mediator(deps, t, u, c)))
     )
@@ -214,18 +215,4 @@ def register(app: App, deps: Deps) -> None:
     app.action(ids.MEDIATOR_REASSIGN)(
         _form(deps, lambda t, u, c: stage_modals.reassign_modal(escalation.case_for_mediator(deps, t, u, c)))
     )
-    app.view(ids.REASSIGN_MODAL)(
-        _submit(
-            ids.MEDIATOR_BLOCK,
-            lambda t, u, meta, view: escalation.mediate(
-                deps,
-                Mediate(
-                    team_id=t,
-                    user_id=u,
-                    case_id=meta["case"],
-                    action="reassign",
-                    to_user=value(view, ids.MEDIATOR_BLOCK),
-                ),
-            ),
-        )
-    )
+    app.view(ids.REASSIGN_MODAL)(_submit(ids.MEDIATOR_BLOCK, mediate_form))

@@ -87,32 +87,30 @@ def claim(**changes) -> DisputeClaim:
     return DisputeClaim(**(fields | changes))
 
 
-def dispute(case: Case | None = None, *, now=LATER, **changes) -> Case:
-    case = case or declined(hourly_request())
-    case.request_again(
-        kind=ContractKind.HOURLY,
-        item=timesheet(),
-        refunded_on_item=case.refunded,
-        expected=RouteKind.HOURLY_DISPUTE,
+def again(case: Case, expected: RouteKind, *, now=LATER, refunded: str = "0", dispute: DisputeClaim | None = None):
+    """The client's "Request again" on the demo's hourly week or fixed-price milestone, by the case's kind."""
+    hourly = case.item.kind == "timesheet"
+    return case.request_again(
+        kind=ContractKind.HOURLY if hourly else ContractKind.FIXED_PRICE,
+        item=timesheet() if hourly else milestone(),
+        refunded_on_item=usd(refunded),
+        expected=expected,
         by=CLIENT,
         now=now,
         policy=POLICY,
-        claim=claim(**changes),
+        claim=dispute,
     )
+
+
+def dispute(case: Case | None = None, *, now=LATER, **changes) -> Case:
+    case = case or declined(hourly_request())
+    again(case, RouteKind.HOURLY_DISPUTE, now=now, refunded=str(case.refunded.amount), dispute=claim(**changes))
     return case
 
 
 def escrow(amount: str = "100.00") -> Case:
     case = declined(open_case(amount))
-    case.request_again(
-        kind=ContractKind.FIXED_PRICE,
-        item=milestone(),
-        refunded_on_item=usd("0"),
-        expected=RouteKind.ESCROW_REFUND,
-        by=CLIENT,
-        now=LATER,
-        policy=POLICY,
-    )
+    again(case, RouteKind.ESCROW_REFUND)
     return case
 
 
@@ -194,15 +192,7 @@ def test_a_dispute_after_friday_23_59_59_is_refused_with_the_window_dates():
 
 def test_outside_the_window_but_paid_within_30_days_the_route_is_non_binding_mediation():
     case = declined(hourly_request())
-    route = case.request_again(
-        kind=ContractKind.HOURLY,
-        item=timesheet(),
-        refunded_on_item=usd("0"),
-        expected=RouteKind.MEDIATION,
-        by=CLIENT,
-        now=SATURDAY,
-        policy=POLICY,
-    )
+    route = again(case, RouteKind.MEDIATION, now=SATURDAY)
     assert route.kind is RouteKind.MEDIATION
     assert (case.stage, case.state, case.binding, case.disputed) == (
         Stage.MEDIATION,
@@ -215,15 +205,7 @@ def test_outside_the_window_but_paid_within_30_days_the_route_is_non_binding_med
 def test_when_no_route_remains_the_case_closes_out_of_window():
     case = declined(hourly_request())
     late = NOW + timedelta(days=40)
-    route = case.request_again(
-        kind=ContractKind.HOURLY,
-        item=timesheet(),
-        refunded_on_item=usd("0"),
-        expected=RouteKind.CLOSED,
-        by=CLIENT,
-        now=late,
-        policy=POLICY,
-    )
+    route = again(case, RouteKind.CLOSED, now=late)
     assert route.closed_at == datetime(2026, 12, 23, 6, 0, tzinfo=UTC)  # 30 days after payment
     assert (case.state, case.closed_at) == (State.CLOSED_OUT_OF_WINDOW, late)
 
@@ -231,15 +213,7 @@ def test_when_no_route_remains_the_case_closes_out_of_window():
 def test_a_route_that_changed_since_the_client_saw_it_is_refused():
     case = declined(open_case())
     with pytest.raises(RouteChanged, match="escrow refund"):
-        case.request_again(
-            kind=ContractKind.FIXED_PRICE,
-            item=milestone(),
-            refunded_on_item=usd("0"),
-            expected=RouteKind.MEDIATION,
-            by=CLIENT,
-            now=LATER,
-            policy=POLICY,
-        )
+        again(case, RouteKind.MEDIATION)
 
 
 def test_only_the_client_asks_again_and_only_after_the_request_was_answered():
@@ -256,15 +230,7 @@ def test_a_lapsed_or_partly_refunded_request_may_go_further_too():
     lapsed.ensure_client_may_ask_again(CLIENT, NOW + timedelta(days=3))
     adjusted = open_case()
     adjusted.adjust(usd("30.00"), note=None, by=FREELANCER, now=LATER, policy=POLICY)
-    adjusted.request_again(
-        kind=ContractKind.FIXED_PRICE,
-        item=milestone(),
-        refunded_on_item=usd("30.00"),
-        expected=RouteKind.ESCROW_REFUND,
-        by=CLIENT,
-        now=LATER,
-        policy=POLICY,
-    )
+    again(adjusted, RouteKind.ESCROW_REFUND, refunded="30.00")
     assert adjusted.disputed == usd("70.00")  # what the request still asks for
 
 
@@ -443,15 +409,7 @@ def test_a_rejection_or_silence_on_a_binding_proposal_offers_arbitration_for_sev
 
 def test_a_rejected_non_binding_proposal_closes_with_nothing_more_refunded():
     case = declined(hourly_request())
-    case.request_again(
-        kind=ContractKind.HOURLY,
-        item=timesheet(),
-        refunded_on_item=usd("0"),
-        expected=RouteKind.MEDIATION,
-        by=CLIENT,
-        now=SATURDAY,
-        policy=POLICY,
-    )
+    again(case, RouteKind.MEDIATION, now=SATURDAY)
     case.claim(by=MEDIATOR, now=SATURDAY)
     case.propose(usd("30.00"), rationale="Some hours are unclear.", by=MEDIATOR, now=SATURDAY, policy=POLICY)
     case.answer_proposal(False, by=FREELANCER, now=SATURDAY, policy=POLICY)
