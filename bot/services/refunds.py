@@ -183,10 +183,13 @@ def request_refund(deps: Deps, cmd: RequestRefund) -> Case:
     arrive at once, and a request racing another on the same item is told which case won."""
     try:
         return _request(deps, cmd)
-    except ConcurrentChange:
+    except (ConcurrentChange, ItemHasOpenCase) as lost:
+        # The twin submission may have committed between our look for it and our look at the item.
         with deps.uow() as uow:
             if (first := uow.cases.by_request_key(cmd.team_id, cmd.request_key)) is not None:
                 return first
+            if isinstance(lost, ItemHasOpenCase):
+                raise
             ref = parse_item_key(cmd.item_key, cmd.contract_id)
             item = uow.contracts.item(cmd.team_id, cmd.contract_id, ref)
             winner = uow.cases.open_case_for_item(cmd.team_id, cmd.contract_id, ref)
