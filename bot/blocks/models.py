@@ -91,6 +91,9 @@ class CaseView:
     def role_of(self, user: str) -> str | None:
         return "client" if user == self.client_id else "freelancer" if user == self.freelancer_id else None
 
+    def party(self, role: str) -> str:
+        return self.client_id if role == "client" else self.freelancer_id
+
 
 @dataclass(frozen=True)
 class ItemChoice:

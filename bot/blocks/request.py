@@ -133,7 +133,7 @@ def _later(case: CaseView, role: str, locale: str) -> list[Block]:
         if role == "client" and (step := next_step_line(case)):
             blocks.append(_section(step))
         if case.open:
-            blocks += stages.party_blocks(case, role, locale)[1:]  # the buttons, without repeating the outcome
+            blocks += stages.party_actions(case, role, locale)
         return blocks
     return stages.party_blocks(case, role, locale)
 

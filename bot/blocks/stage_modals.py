@@ -244,7 +244,7 @@ def reassign_modal(case: CaseView) -> View:
             element=UserSelectElement(action_id=ids.MEDIATOR_INPUT, placeholder="A mediator"),
         )
     ]
-    return _view(ids.REASSIGN_MODAL, "Reassign the case", "Reassign", {"case": case.id}, blocks)
+    return _view(ids.REASSIGN_MODAL, "Reassign the case", "Reassign", {"case": case.id, "action": "reassign"}, blocks)
 
 
 def answer_modal(case_id: str, question: str) -> View:

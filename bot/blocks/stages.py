@@ -161,10 +161,16 @@ def fee_text(case: CaseView, locale: str) -> str:
 
 def party_blocks(case: CaseView, role: str, locale: str) -> list[Block]:
     """A later stage as one party sees it: where it stands, why, and their buttons if it is their move."""
-    me = case.client_id if role == "client" else case.freelancer_id
     blocks: list[Block] = [section(f"*{stage_name(case)}* · {stage_line(case, locale)}")]
     if reasons := why(case):
         blocks.append(section(reasons))
+    return blocks + party_actions(case, role, locale)
+
+
+def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
+    """What this party is asked to do now, with its deadline and what silence means, and their buttons."""
+    me = case.party(role)
+    blocks: list[Block] = []
     due = f" by {when(case.due)}" if case.due else ""
     at_stake = money(case.at_stake, locale)
     buttons: list[ButtonElement] = []

@@ -277,6 +277,13 @@ class Case:
     def role_of(self, user: str) -> str | None:
         return "client" if user == self.client_id else "freelancer" if user == self.freelancer_id else None
 
+    def ensure_party(self, user: str) -> str:
+        """The user's role in the case; anyone else is refused."""
+        role = self.role_of(user)
+        if role is None:
+            raise NotYourCase(self.id, "client or freelancer")
+        return role
+
     def party(self, role: str) -> str:
         return self.client_id if role == "client" else self.freelancer_id
 
@@ -376,7 +383,7 @@ class Case:
 
     def ensure_freelancer_may_answer(self, by: str, now: datetime) -> datetime:
         """Only the freelancer, only while the request waits, only inside the response window."""
-        return self._ensure_answer(by, now, Stage.REQUEST, State.AWAITING_FREELANCER, "freelancer")
+        return self._ensure_answer(by, now, (Stage.REQUEST,), State.AWAITING_FREELANCER, "freelancer")
 
     # --- asking again (design §2.3) --------------------------------------------------------------------
 
@@ -467,8 +474,8 @@ class Case:
     # --- the freelancer answers a dispute or an escrow refund --------------------------------------------
 
     def ensure_freelancer_may_respond(self, by: str, now: datetime) -> datetime:
-        stage = self.stage if self.stage in (Stage.HOURLY_DISPUTE, Stage.ESCROW_REFUND) else Stage.HOURLY_DISPUTE
-        return self._ensure_answer(by, now, stage, State.AWAITING_FREELANCER, "freelancer")
+        stages = (Stage.HOURLY_DISPUTE, Stage.ESCROW_REFUND)
+        return self._ensure_answer(by, now, stages, State.AWAITING_FREELANCER, "freelancer")
 
     def accept_claim(self, *, by: str, now: datetime) -> None:
         """Hourly dispute or escrow refund: the freelancer accepts, and the client is refunded."""
@@ -488,7 +495,7 @@ class Case:
         self._due(DeadlineKind.ESCROW_CLIENT_RESPONSE, (self.client_id,), due, policy)
 
     def ensure_client_may_respond(self, by: str, now: datetime) -> datetime:
-        return self._ensure_answer(by, now, Stage.ESCROW_REFUND, State.FREELANCER_DISPUTED, "client")
+        return self._ensure_answer(by, now, (Stage.ESCROW_REFUND,), State.FREELANCER_DISPUTED, "client")
 
     def accept_position(self, *, by: str, now: datetime) -> None:
         """The client accepts the freelancer's escrow dispute: nothing is refunded, the amount stays released."""
@@ -619,9 +626,7 @@ class Case:
     ) -> Evidence:
         """Either party, while the case is open: words, links or Slack file permalinks, frozen once added."""
         now = require_utc(now)
-        role = self.role_of(by)
-        if role is None:
-            raise NotYourCase(self.id, "client or freelancer")
+        role = self.ensure_party(by)
         if not self.is_open:
             raise CaseClosed(self.id)
         kept = _checked_text(text, "evidence", policy.reason_max_length, required=False)
@@ -688,11 +693,11 @@ class Case:
 
     # --- the rules every transition shares ---------------------------------------------------------------
 
-    def _ensure_answer(self, by: str, now: datetime, stage: Stage, state: State, role: str) -> datetime:
+    def _ensure_answer(self, by: str, now: datetime, stages: tuple[Stage, ...], state: State, role: str) -> datetime:
         now = require_utc(now)
         if by != self.party(role):
             raise NotYourCase(self.id, role)
-        if self.stage is not stage or self.state != state:
+        if self.stage not in stages or self.state != state:
             raise self._moved_on()
         if self.deadline is not None and now >= self.deadline.due_at:
             raise WindowClosed("time to answer", self.deadline.due_at)
@@ -700,9 +705,7 @@ class Case:
 
     def _ensure_party_answer(self, by: str, now: datetime, state: State, what: str) -> str:
         now = require_utc(now)
-        role = self.role_of(by)
-        if role is None:
-            raise NotYourCase(self.id, "client or freelancer")
+        role = self.ensure_party(by)
         if self.state != state:
             raise self._moved_on()
         if role in self.answers:

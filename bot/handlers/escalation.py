@@ -27,7 +27,8 @@ def _who(body: dict[str, Any]) -> tuple[str, str]:
     return body["team"]["id"], body["user"]["id"]
 
 
-def _case_id(body: dict[str, Any]) -> str:
+def _value(body: dict[str, Any]) -> str:
+    """What the button carries: a case id (a question's Answer button: the case and the question, as JSON)."""
     return str(body["actions"][0]["value"])
 
 
@@ -38,7 +39,7 @@ def _click(deps: Deps, change: Callable[[str, str, str], object]) -> Callable[[A
         ack()
         team_id, user_id = _who(body)
         try:
-            change(team_id, user_id, _case_id(body))
+            change(team_id, user_id, _value(body))
         except Refused as refusal:
             refused(deps, body, refusal)
 
@@ -52,26 +53,11 @@ def _form(deps: Deps, build: Callable[[str, str, str], View]) -> Callable[[Ack, 
         ack()
         team_id, user_id = _who(body)
         try:
-            view = build(team_id, user_id, _case_id(body))
+            view = build(team_id, user_id, _value(body))
         except Refused as refusal:
             refused(deps, body, refusal)
             return
         client.views_open(trigger_id=body["trigger_id"], view=view)
-
-    return listener
-
-
-def _answer_form(deps: Deps) -> Callable[[Ack, dict[str, Any], WebClient], None]:
-    def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        team_id, user_id = _who(body)
-        asked = json.loads(body["actions"][0]["value"])
-        try:
-            escalation.case_for_party(deps, team_id, user_id, asked["case"])
-        except Refused as refusal:
-            refused(deps, body, refusal)
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=stage_modals.answer_modal(asked["case"], asked["q"]))
 
     return listener
 
@@ -161,7 +147,13 @@ def register(app: App, deps: Deps) -> None:
         )
 
     app.view(ids.EVIDENCE_MODAL)(_submit(ids.EVIDENCE_BLOCK, add_evidence))
-    app.action(ids.ANSWER_QUESTION)(_answer_form(deps))
+
+    def answer_form(team_id: str, user_id: str, carried: str) -> View:
+        asked = json.loads(carried)
+        escalation.case_for_party(deps, team_id, user_id, asked["case"])
+        return stage_modals.answer_modal(asked["case"], asked["q"])
+
+    app.action(ids.ANSWER_QUESTION)(_form(deps, answer_form))
     app.view(ids.ANSWER_MODAL)(_submit(ids.EVIDENCE_BLOCK, add_evidence))
 
     # Mediators, from the case card.
@@ -185,14 +177,15 @@ def register(app: App, deps: Deps) -> None:
         )
 
     def mediate_form(team_id: str, user_id: str, meta: dict[str, Any], view: dict[str, Any]) -> object:
-        """Propose, Decide, Record award and Reassign: the fields a form lacks are simply empty."""
+        """Propose, Decide, Record award and Reassign (the action is in the form's metadata); the fields a form
+        lacks are simply empty."""
         return escalation.mediate(
             deps,
             Mediate(
                 team_id=team_id,
                 user_id=user_id,
                 case_id=meta["case"],
-                action=meta.get("action", "reassign"),
+                action=meta["action"],
                 amount=value(view, ids.AMOUNT_BLOCK),
                 text=value(view, ids.RATIONALE_BLOCK),
                 reference=value(view, ids.REFERENCE_BLOCK),

@@ -31,7 +31,7 @@ _FIELD = {
 }
 
 
-def _value(view: dict[str, Any], block_id: str) -> str | None:
+def value(view: dict[str, Any], block_id: str) -> str | None:
     entry = next(iter((view["state"]["values"].get(block_id) or {}).values()), None)
     if not entry:
         return None
@@ -55,7 +55,9 @@ _TEXT_FIELD = {
 }
 
 
-def _errors(refusal: errors.Refused, present: list[str], fallback: str) -> dict[str, str]:
+def field_errors(refusal: errors.Refused, view: dict[str, Any], fallback: str) -> dict[str, str]:
+    """A refusal shown on the modal field it concerns (or ``fallback``), so nothing typed is lost."""
+    present = [b.get("block_id") for b in view.get("blocks", [])]
     if isinstance(refusal, errors.TextRequired | errors.TextTooLong):
         block = _TEXT_FIELD.get(refusal.what) or next(
             (b for b in (ids.REASON_BLOCK, ids.NOTE_BLOCK) if b in present), fallback
@@ -65,18 +67,8 @@ def _errors(refusal: errors.Refused, present: list[str], fallback: str) -> dict[
     return {block if block in present else fallback: refusal_text(refusal)[:300]}
 
 
-def field_errors(refusal: errors.Refused, view: dict[str, Any], fallback: str) -> dict[str, str]:
-    """A refusal shown on the modal field it concerns (or ``fallback``), so nothing typed is lost."""
-    return _errors(refusal, [b.get("block_id") for b in view.get("blocks", [])], fallback)
-
-
-def value(view: dict[str, Any], block_id: str) -> str | None:
-    return _value(view, block_id)
-
-
 def on_refund_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
-    present = [b.get("block_id") for b in view.get("blocks", [])]
-    contract_id, item = _value(view, ids.CONTRACT_BLOCK), _value(view, ids.ITEM_BLOCK)
+    contract_id, item = value(view, ids.CONTRACT_BLOCK), value(view, ids.ITEM_BLOCK)
     if not contract_id or not item:
         missing = ids.CONTRACT_BLOCK if not contract_id else ids.ITEM_BLOCK
         ack(response_action="errors", errors={missing: "Please choose one."})
@@ -86,34 +78,33 @@ def on_refund_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], deps:
         user_id=body["user"]["id"],
         contract_id=contract_id,
         item_key=item,
-        amount=_value(view, ids.AMOUNT_BLOCK) or "",
-        reason=_value(view, ids.REASON_BLOCK) or "",
+        amount=value(view, ids.AMOUNT_BLOCK) or "",
+        reason=value(view, ids.REASON_BLOCK) or "",
         request_key=f"view:{view['id']}",
     )
     try:
         refunds.request_refund(deps, command)
     except errors.Refused as refusal:
-        ack(response_action="errors", errors=_errors(refusal, present, ids.ITEM_BLOCK))
+        ack(response_action="errors", errors=field_errors(refusal, view, ids.ITEM_BLOCK))
         return
     ack()
 
 
 def on_answer_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
     adjusting = view["callback_id"] == ids.ADJUST_MODAL
-    present = [b.get("block_id") for b in view.get("blocks", [])]
     command = AnswerRequest(
         team_id=body["team"]["id"],
         user_id=body["user"]["id"],
         case_id=view["private_metadata"],
         action="adjust" if adjusting else "decline",
-        amount=_value(view, ids.AMOUNT_BLOCK) if adjusting else None,
-        text=_value(view, ids.NOTE_BLOCK if adjusting else ids.REASON_BLOCK),
+        amount=value(view, ids.AMOUNT_BLOCK) if adjusting else None,
+        text=value(view, ids.NOTE_BLOCK if adjusting else ids.REASON_BLOCK),
     )
     try:
         refunds.answer_request(deps, command)
     except errors.Refused as refusal:
         fallback = ids.AMOUNT_BLOCK if adjusting else ids.REASON_BLOCK
-        ack(response_action="errors", errors=_errors(refusal, present, fallback))
+        ack(response_action="errors", errors=field_errors(refusal, view, fallback))
         return
     ack()
 

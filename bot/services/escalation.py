@@ -18,7 +18,6 @@ from bot.domain.errors import (
     InvalidAmount,
     NotAMediator,
     NotAMediatorToAssign,
-    NotYourCase,
     TextRequired,
     TextTooLong,
 )
@@ -26,7 +25,7 @@ from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import RouteKind, route_after_request
 from bot.services.messages import OutboxMessage, dm, thread
-from bot.services.refunds import Deps, case_view, change_case, load_case
+from bot.services.refunds import Deps, case_view, change_case, checked_view, load_case, policy_for
 
 QUESTION_LIMIT = 500
 
@@ -76,7 +75,7 @@ def ask_again_form(deps: Deps, team_id: str, user_id: str, case_id: str) -> AskA
         item = uow.contracts.item(team_id, case.contract_id, case.item)
         if contract is None or item is None:
             raise CaseNotFound(case_id)
-        policy = uow.policies.get(case.policy_version) or deps.policy
+        policy = policy_for(uow, case.policy_version, deps.policy)
         route = route_after_request(contract.kind, item, now, policy)
         refunded = uow.ledger.refunded_on_item(team_id, case.contract_id, case.item, case.currency)
         window = policy.calendar.review_window(item.week) if isinstance(item, Timesheet) else None
@@ -185,22 +184,13 @@ def agree_to_arbitrate(deps: Deps, team_id: str, user_id: str, case_id: str) -> 
 
 
 def case_for_party(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
-    """The case behind a party's form (contest, evidence), refused early for anyone else."""
-    now = deps.clock()
-    with deps.uow() as uow:
-        case = load_case(uow, team_id, case_id)
-        if case.role_of(user_id) is None:
-            raise NotYourCase(case.id, "client or freelancer")
-        return case_view(uow, case, now, deps.policy)
+    """The case behind a party's form (evidence, an answer), refused early for anyone else."""
+    return checked_view(deps, team_id, case_id, lambda case, _: case.ensure_party(user_id))
 
 
 def case_to_contest(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
     """The case behind Contest / Dispute: only its freelancer, only while the answer is due."""
-    now = deps.clock()
-    with deps.uow() as uow:
-        case = load_case(uow, team_id, case_id)
-        case.ensure_freelancer_may_respond(user_id, now)
-        return case_view(uow, case, now, deps.policy)
+    return checked_view(deps, team_id, case_id, lambda case, now: case.ensure_freelancer_may_respond(user_id, now))
 
 
 # --- mediators ------------------------------------------------------------------------------------------------
@@ -214,11 +204,7 @@ def ensure_mediator(deps: Deps, user_id: str) -> None:
 def case_for_mediator(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
     """The case behind a mediator's form (propose, decide, award, ask, reassign): only its mediator opens one."""
     ensure_mediator(deps, user_id)
-    now = deps.clock()
-    with deps.uow() as uow:
-        case = load_case(uow, team_id, case_id)
-        case.ensure_mediator(user_id, now)
-        return case_view(uow, case, now, deps.policy)
+    return checked_view(deps, team_id, case_id, lambda case, now: case.ensure_mediator(user_id, now))
 
 
 def mediate(deps: Deps, cmd: Mediate) -> Case:

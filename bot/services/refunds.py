@@ -95,7 +95,7 @@ def parse_item_key(key: str, contract_id: str) -> ItemRef:
         raise UnknownItem(contract_id) from None
 
 
-def _policy(uow: UnitOfWork, version: str, current: Policy) -> Policy:
+def policy_for(uow: UnitOfWork, version: str, current: Policy) -> Policy:
     return uow.policies.get(version) or current
 
 
@@ -165,14 +165,19 @@ def open_cases(deps: Deps, team_id: str, user_id: str) -> list[CaseView]:
         return [case_view(uow, case, deps.clock(), deps.policy) for case in uow.cases.open_for_user(team_id, user_id)]
 
 
-def case_for_answer(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
-    """The case behind an Adjust or Decline button, refused early if the click is stale or not the freelancer's."""
+def checked_view(deps: Deps, team_id: str, case_id: str, check: Callable[[Case, datetime], object]) -> CaseView:
+    """The case behind a button that opens a form, refused before the form opens when ``check`` says this
+    person may not use it now (stale, not theirs, too late)."""
+    now = deps.clock()
     with deps.uow() as uow:
-        case = uow.cases.get(team_id, case_id)
-        if case is None:
-            raise CaseNotFound(case_id)
-        case.ensure_freelancer_may_answer(user_id, deps.clock())
-        return case_view(uow, case, deps.clock(), deps.policy)
+        case = load_case(uow, team_id, case_id)
+        check(case, now)
+        return case_view(uow, case, now, policy_for(uow, case.policy_version, deps.policy))
+
+
+def case_for_answer(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
+    """The case behind an Adjust or Decline button: only its freelancer, only while the request waits."""
+    return checked_view(deps, team_id, case_id, lambda case, now: case.ensure_freelancer_may_answer(user_id, now))
 
 
 # --- changing ---------------------------------------------------------------------------------------------
@@ -282,7 +287,7 @@ def change_case(deps: Deps, team_id: str, case_id: str, act: Callable[[Case, Pol
     try:
         with deps.uow() as uow:
             case = load_case(uow, team_id, case_id)
-            policy = _policy(uow, case.policy_version, deps.policy)
+            policy = policy_for(uow, case.policy_version, deps.policy)
             steps, escalated = case.transitions, case.escalated_at is not None
             act(case, policy, now)
             added = [event for event in case.new_events if isinstance(event, Evidence)]

@@ -7,7 +7,6 @@ so checking a click never waits on Slack; between refreshes the last answer is u
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 log = logging.getLogger("refundbot.roster")
@@ -17,8 +16,7 @@ class Roster:
     def __init__(self, users: frozenset[str] = frozenset(), group: Callable[[], set[str]] | None = None) -> None:
         self._users = users
         self._group = group
-        self._members: frozenset[str] = frozenset()
-        self._lock = threading.Lock()
+        self._members: frozenset[str] = frozenset()  # replaced whole, so readers never see a half-made list
 
     @property
     def configured(self) -> bool:
@@ -36,5 +34,4 @@ class Roster:
         except Exception:
             log.warning("roster: could not list the mediator user group; keeping the last list", exc_info=True)
             return
-        with self._lock:
-            self._members = members
+        self._members = members

@@ -65,16 +65,18 @@ def usd(text: str) -> Money:
     return Money.parse(text, "USD")
 
 
-def open_case(amount: str = "100.00", *, now: datetime = NOW, refunded: str = "0", held: str = "0") -> Case:
-    return Case.open_request(
-        case_id="R-1",
-        contract=contract(),
-        item=milestone(),
-        amount=usd(amount),
-        reason="The concepts were not what we agreed.",
-        refunded=usd(refunded),
-        held=usd(held),
-        by=CLIENT,
-        now=now,
-        policy=POLICY,
-    )
+def open_case(amount: str = "100.00", *, now: datetime = NOW, refunded: str = "0", held: str = "0", **changes) -> Case:
+    """A waiting refund request on the fixed-price milestone; ``changes`` override any other argument."""
+    args = {
+        "case_id": "R-1",
+        "contract": contract(),
+        "item": milestone(),
+        "amount": usd(amount),
+        "reason": "The concepts were not what we agreed.",
+        "refunded": usd(refunded),
+        "held": usd(held),
+        "by": CLIENT,
+        "now": now,
+        "policy": POLICY,
+    }
+    return Case.open_request(**(args | changes))

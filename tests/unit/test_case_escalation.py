@@ -63,18 +63,7 @@ SATURDAY = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
 
 
 def hourly_request(amount: str = "100.00") -> Case:
-    return Case.open_request(
-        case_id="R-H",
-        contract=contract(ContractKind.HOURLY),
-        item=timesheet(),
-        amount=usd(amount),
-        reason="Billed for a meeting that never happened.",
-        refunded=usd("0"),
-        held=usd("0"),
-        by=CLIENT,
-        now=NOW,
-        policy=POLICY,
-    )
+    return open_case(amount, case_id="R-H", contract=contract(ContractKind.HOURLY), item=timesheet())
 
 
 def declined(case: Case) -> Case:
