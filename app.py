@@ -107,28 +107,24 @@ def health(engine: Engine) -> tuple[int, dict[str, Any]]:
 
 
 @dataclass
-class Instance:
-    """One running refund-bot: its Slack app, its relay thread, and the HTTP entry points."""
+class Workers:
+    """What works off the request path: the outbox relay and the deadline ticker. Every HTTP instance runs
+    them; `refundbot worker` runs only them, and `refundbot tick --once` one sweep of them."""
 
     runtime: Runtime
-    app: App
+    client: WebClient
     relay: Relay
     deps: Deps
     owner: str
     stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def build(cls, runtime: Runtime) -> Instance:
+    def build(cls, runtime: Runtime) -> Workers:
         settings = runtime.settings
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         client = web_client(token, settings.slack_api_url)
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # whose leases these are
         relay = Relay(runtime.sessions, client, render, owner=owner, clock=runtime.clock)
-        secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-        try:
-            app = App(client=client, signing_secret=secret, process_before_response=True)
-        except BoltError as exc:
-            raise StartupError(f"Slack refused SLACK_BOT_TOKEN: {exc}") from None
         roster = Roster(frozenset(settings.mediator_user_ids), _usergroup(client, settings.mediator_usergroup_id))
         deps = Deps(
             uow=runtime.uow,
@@ -138,27 +134,58 @@ class Instance:
             mediator_channel=settings.mediator_channel_id,
             delivered=relay.wake.set,
         )
-        register(app, deps)
-        if settings.mediator_channel_id is None or not roster.configured:
-            log.warning(
-                "no MEDIATOR_CHANNEL_ID or no mediators (MEDIATOR_USER_IDS / MEDIATOR_USERGROUP_ID): cases that "
-                "reach mediation wait without a case card or anyone allowed to claim them"
-            )
-        return cls(runtime, app, relay, deps, owner)
+        return cls(runtime, client, relay, deps, owner)
 
     def tick(self) -> int:
         return scheduler.tick(self.deps, self.owner)
 
-    def start_workers(self, tick_seconds: float = 5.0) -> None:
+    def sweep(self) -> tuple[int, int]:
+        """One tick, then deliver until the outbox has nothing due: (deadlines acted on, messages attempted)."""
+        acted, sent = self.tick(), 0
+        while batch := self.relay.run_once():
+            sent += batch
+        return acted, sent
+
+    def start(self, tick_seconds: float = 5.0) -> BackgroundScheduler:
         """The relay thread, and APScheduler as a ticker only: the deadlines are rows, claimed by every tick.
-        The mediator user group is listed off the request path: now, then every few minutes."""
+        Jitter keeps several instances started together from ticking in step. The mediator user group is
+        listed off the request path: now, then every few minutes."""
         threading.Thread(target=self.relay.run, args=(self.stop,), name="slack-relay", daemon=True).start()
         ticker = BackgroundScheduler(timezone=UTC, daemon=True)
-        ticker.add_job(self.tick, "interval", seconds=tick_seconds, max_instances=1, coalesce=True)
+        ticker.add_job(
+            self.tick, "interval", seconds=tick_seconds, jitter=tick_seconds / 5, max_instances=1, coalesce=True
+        )
         ticker.add_job(
             self.deps.roster.refresh, "interval", minutes=5, next_run_time=utc_now(), max_instances=1, coalesce=True
         )
         ticker.start()
+        return ticker
+
+
+@dataclass
+class Instance:
+    """One running refund-bot: its Slack app, its workers, and the HTTP entry points."""
+
+    runtime: Runtime
+    app: App
+    workers: Workers
+
+    @classmethod
+    def build(cls, runtime: Runtime) -> Instance:
+        workers = Workers.build(runtime)
+        settings = runtime.settings
+        secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+        try:
+            app = App(client=workers.client, signing_secret=secret, process_before_response=True)
+        except BoltError as exc:
+            raise StartupError(f"Slack refused SLACK_BOT_TOKEN: {exc}") from None
+        register(app, workers.deps)
+        if settings.mediator_channel_id is None or not workers.deps.roster.configured:
+            log.warning(
+                "no MEDIATOR_CHANNEL_ID or no mediators (MEDIATOR_USER_IDS / MEDIATOR_USERGROUP_ID): cases that "
+                "reach mediation wait without a case card or anyone allowed to claim them"
+            )
+        return cls(runtime, app, workers)
 
     def wsgi(self) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
         slack = SlackRequestHandler(self.app, path="/slack/events")
@@ -215,7 +242,7 @@ def serve_http(settings: Settings) -> None:
 
         def load(self) -> Callable[..., Any]:
             instance = Instance.build(start())
-            instance.start_workers()
+            instance.workers.start()
             return instance.wsgi()
 
     Server().run()
@@ -228,7 +255,7 @@ def socket_mode_handler(instance: Instance, app_token: str) -> SocketModeHandler
 
 def serve_socket_mode(app_token: str) -> None:
     instance = Instance.build(start())
-    instance.start_workers()
+    instance.workers.start()
     socket_mode_handler(instance, app_token).start()
 
 

@@ -189,7 +189,7 @@ def pending_cases(instance: Instance, count: int) -> None:
             request_key=f"bench:{k}",
         )
         request_refund(deps, command)
-    while instance.relay.run_once():
+    while instance.workers.relay.run_once():
         pass
 
 

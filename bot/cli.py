@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 import app
-from app import Runtime, StartupError, start
+from app import Runtime, StartupError, Workers, start
 from bot.services.importing import ImportRejected, demo_for, import_contracts, read_import_file
 from storage.outbox import OutboxRepository
 
@@ -89,6 +91,41 @@ def demo(team_id: str, client: str, freelancer: str, path: Path) -> None:
         sys.exit(1)
     click.echo(f"demo loaded into {team_id} for client {client} and freelancer {freelancer}: {report}")
     click.echo("In Slack, the client can now type /refund.")
+
+
+def _workers() -> Workers:
+    runtime = _runtime()
+    if runtime.settings.slack_bot_token is None:
+        click.echo("refundbot: SLACK_BOT_TOKEN is not set; reminders and outcomes could not reach Slack", err=True)
+        sys.exit(2)
+    return Workers.build(runtime)
+
+
+@cli.command(help="Act on the deadlines that are due, then send what that queued (for cron-style operation).")
+@click.option("--once", is_flag=True, help="Run one sweep and exit (the only mode; `refundbot worker` keeps going).")
+def tick(once: bool) -> None:
+    if not once:
+        click.echo("refundbot: `tick` runs one sweep with --once; for a ticker that keeps going use `worker`", err=True)
+        sys.exit(2)
+    workers = _workers()
+    workers.deps.roster.refresh()
+    acted, sent = workers.sweep()
+    click.echo(f"acted on {acted} deadline(s); {sent} Slack message(s) sent or retried")
+
+
+@cli.command(help="Run only the deadline ticker and the Slack relay, without HTTP, until stopped.")
+@click.option("--every", default=5.0, show_default=True, help="Seconds between ticks.")
+def worker(every: float) -> None:
+    workers = _workers()
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    ticker = workers.start(every)
+    click.echo(f"refundbot worker {workers.owner}: ticking every {every:g} s; stop with Ctrl-C or SIGTERM")
+    stopped.wait()
+    ticker.shutdown(wait=True)
+    workers.stop.set()
+    click.echo("refundbot worker stopped")
 
 
 def main() -> None:

@@ -60,7 +60,7 @@ class Bot:
     def drain(self, rounds: int = 50) -> None:
         """Deliver everything the outbox holds now (the relay thread's work, done in the test's own time)."""
         for _ in range(rounds):
-            if not self.instance.relay.run_once():
+            if not self.instance.workers.relay.run_once():
                 return
         raise AssertionError("the outbox never emptied")
 
@@ -105,7 +105,7 @@ def bot(database_url, standin) -> Iterator[Bot]:
     runtime.clock = clock
     import_contracts(read_import_file(DEMO), runtime.uow(), NOW, runtime.policy)
     instance = Instance.build(runtime)
-    instance.deps.roster.refresh()  # what start_workers does first, in the test's own time
+    instance.workers.deps.roster.refresh()  # what start_workers does first, in the test's own time
     server = make_server("127.0.0.1", 0, instance.wsgi(), server_class=ThreadingServer, handler_class=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,13 +1,18 @@
 """The scheduler on both databases: reminders before the deadline, each once; the lapse when it passes, once."""
 
 import copy
+import os
+import signal
+import subprocess
 import threading
+import time
 from datetime import timedelta
 
-from app import Instance
+from app import Workers
 from storage.tables import AuditRow
 from tests.e2e.conftest import CLIENT, FREELANCER, NOW, Bot
 from tests.e2e.test_refund_request import client_dm, request
+from tests.integration.test_cli import REFUNDBOT, run
 from tests.slack_standin import button_labels, text_of
 
 DUE = NOW + timedelta(days=3)
@@ -19,7 +24,7 @@ def reminders(bot: Bot) -> list[str]:
 
 def at(bot: Bot, when) -> None:
     bot.clock.now = when
-    bot.instance.tick()
+    bot.instance.workers.tick()
     bot.drain()
 
 
@@ -63,10 +68,10 @@ def test_the_request_lapses_when_the_deadline_passes_and_both_are_told(bot):
 
 def test_two_instances_ticking_at_once_act_once(bot):
     case_id = request(bot)
-    other = Instance.build(bot.instance.runtime)
-    assert other.owner != bot.instance.owner
+    other = Workers.build(bot.instance.runtime)
+    assert other.owner != bot.instance.workers.owner
     bot.clock.now = DUE
-    ticks = [threading.Thread(target=instance.tick) for instance in (bot.instance, other)]
+    ticks = [threading.Thread(target=instance.tick) for instance in (bot.instance.workers, other)]
     for thread in ticks:
         thread.start()
     for thread in ticks:
@@ -97,3 +102,62 @@ def test_a_crashed_instances_claim_is_taken_over_after_its_lease(bot):
     assert bot.case(case_id).state == "awaiting_freelancer"  # the lease still holds
     at(bot, DUE + timedelta(minutes=2, seconds=1))
     assert bot.case(case_id).state == "lapsed"
+
+
+def cli_env(bot: Bot) -> dict[str, str]:
+    settings = bot.instance.runtime.settings
+    return {
+        "DATABASE_URL": settings.database_url,
+        "SLACK_BOT_TOKEN": "xoxb-e2e",
+        "SLACK_API_URL": bot.standin.api_url,
+    }
+
+
+def test_refundbot_tick_once_acts_on_what_is_due_and_sends_it(bot, tmp_path):
+    case_id = request(bot)  # opened on the test clock's day, so its deadline is long past on the real clock
+    result = run([str(REFUNDBOT), "tick", "--once"], tmp_path, **cli_env(bot))
+    assert result.returncode == 0, result.stderr
+    # the thread line and both DMs
+    assert "acted on 1 deadline(s); 3 Slack message(s) sent or retried" in result.stdout
+    assert bot.case(case_id).state == "lapsed"
+    assert ":hourglass: *Lapsed*" in text_of(client_dm(bot).blocks)  # sent by the command, not by the test's relay
+    again = run([str(REFUNDBOT), "tick", "--once"], tmp_path, **cli_env(bot))
+    assert "acted on 0 deadline(s); 0 Slack message(s)" in again.stdout
+
+
+def test_refundbot_tick_without_once_or_a_token_says_what_to_do(bot, tmp_path):
+    plain = run([str(REFUNDBOT), "tick"], tmp_path, **cli_env(bot))
+    assert plain.returncode == 2
+    assert "use `worker`" in plain.stderr
+    env = cli_env(bot)
+    del env["SLACK_BOT_TOKEN"]
+    tokenless = run([str(REFUNDBOT), "tick", "--once"], tmp_path, **env)
+    assert tokenless.returncode == 2
+    assert "SLACK_BOT_TOKEN is not set" in tokenless.stderr
+
+
+def test_refundbot_worker_ticks_and_relays_without_http_until_stopped(bot, tmp_path):
+    case_id = request(bot)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MEDIATOR_", "DATABASE_"))}
+    worker = subprocess.Popen(
+        [str(REFUNDBOT), "worker", "--every", "0.5"],
+        cwd=tmp_path,
+        env=clean | cli_env(bot),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while bot.case(case_id).state != "lapsed" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        while ":hourglass: *Lapsed*" not in text_of(client_dm(bot).blocks) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+    assert bot.case(case_id).state == "lapsed", err
+    assert ":hourglass: *Lapsed*" in text_of(client_dm(bot).blocks)
+    assert worker.returncode == 0, err
+    assert "ticking every 0.5 s" in out
+    assert "refundbot worker stopped" in out

@@ -300,7 +300,7 @@ def test_mediator_only_evidence_never_reaches_the_other_party(bot):
 
 def tick_at(bot: Bot, when: datetime) -> None:
     bot.clock.now = when
-    bot.instance.tick()
+    bot.instance.workers.tick()
     bot.drain()
 
 

@@ -258,10 +258,10 @@ def test_slack_failing_for_a_while_delivers_after(bot):
 
 def test_a_relay_killed_between_claim_and_send_delivers_after_the_lease_once(bot):
     bot.user(CLIENT).submit(open_form(bot), {"Amount (USD)": "10", "Reason": "r"})
-    assert bot.instance.relay.claim()  # claimed, and this relay dies before sending
+    assert bot.instance.workers.relay.claim()  # claimed, and this relay dies before sending
     bot.drain()
     assert bot.standin.dms(FREELANCER) == []
-    bot.clock.advance(seconds=bot.instance.relay.lease.total_seconds() + 1)
+    bot.clock.advance(seconds=bot.instance.workers.relay.lease.total_seconds() + 1)
     bot.drain()
     assert len(bot.standin.dms(FREELANCER)) == 1
     assert len(bot.standin.calls_to("chat.postMessage")) == 4  # root, timeline reply, two DMs: each once
