@@ -341,6 +341,7 @@ class CaseRepository:
         row.award_reference = case.award_reference
         row.evidence_count = case.evidence_count
         row.escalated_at = case.escalated_at
+        row.extended_by = list(case.extended_by)
 
     @staticmethod
     def _event_row(case: Case, event: AuditEvent | Evidence) -> AuditRow | EvidenceRow:
@@ -420,6 +421,7 @@ class CaseRepository:
             award_reference=row.award_reference,
             evidence_count=row.evidence_count,
             escalated_at=row.escalated_at,
+            extended_by=tuple(row.extended_by or ()),
             version=row.version,
         )
 

@@ -193,6 +193,7 @@ class CaseRow(Base):
     award_reference: Mapped[str | None] = mapped_column(String(100))
     evidence_count: Mapped[int] = mapped_column(Integer)
     escalated_at: Mapped[datetime | None]
+    extended_by: Mapped[list[str]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (compare-and-set on every UPDATE)

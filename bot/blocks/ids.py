@@ -34,6 +34,7 @@ POSITION_REJECT = "position_reject"
 PROPOSAL_ACCEPT = "proposal_accept"
 PROPOSAL_REJECT = "proposal_reject"
 ARBITRATE = "arbitration_agree"
+EXTEND = "case_extend"
 PARTY_ACTIONS = "party_actions"
 
 EVIDENCE_ADD = "evidence_add"

@@ -25,6 +25,7 @@ CASE_CARD = "case_card"
 EVIDENCE = "evidence"
 QUESTION = "question"
 QUESTION_LINE = "question_line"
+EXTENDED = "extended"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,11 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
         return Rendered("A mediator has a question for you", [b.to_dict() for b in stages.question_dm(view)])
     if surface == QUESTION_LINE:
         return Rendered("A mediator asked a question", [b.to_dict() for b in stages.question_line(view)])
+    if surface == EXTENDED:
+        fields = dict(view)
+        by = fields.pop("by")
+        case = CaseView.from_json(fields)
+        return Rendered(f"Case {case.id}: deadline extended", [b.to_dict() for b in stages.extension_notice(case, by)])
     if surface == CASE_CARD:
         case = CaseView.from_json(view)
         text = f"Case {case.id}: {stages.STATES.get(case.state, case.state)}"

@@ -117,6 +117,7 @@ def freelancer_request(case: CaseView, permalink: str | None, locale: str = "en_
                     ),
                     ButtonElement(text="Adjust", action_id=ids.ADJUST, value=case.id),
                     ButtonElement(text="Decline", action_id=ids.DECLINE, value=case.id, style="danger"),
+                    *filter(None, [stages.extension_button(case, "freelancer")]),
                 ],
             ),
         ]

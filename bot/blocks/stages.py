@@ -5,7 +5,7 @@ questions. Mediator-only evidence is never an input here: parties' surfaces carr
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks import ids
-from bot.blocks.format import money, person, quote, trim, when
+from bot.blocks.format import escape, money, person, quote, trim, when
 from bot.blocks.models import CaseView
 
 STATES = {
@@ -135,7 +135,37 @@ def why(case: CaseView) -> str:
         parts.append(f"*{person(case.freelancer_id)}'s statement*\n{quote(case.statement, 800)}")
     if case.rationale:
         parts.append(f"*Mediator's rationale*\n{quote(case.rationale, 800)}")
+    if case.deadline_reason:
+        parts.append(f"*Why:* {escape(case.deadline_reason)}.")
     return "\n".join(parts)
+
+
+def extension_button(case: CaseView, role: str) -> ButtonElement | None:
+    """Design §2.2: the party the case waits on may ask once per case for more time while away."""
+    if not (case.open and case.due and case.party(role) in case.waiting_on) or role in case.extended_by:
+        return None
+    hours = case.extension_hours
+    return _button(
+        f"I'm away: {hours} h more",
+        ids.EXTEND,
+        case,
+        title=f"Ask for {hours} more hours?",
+        text=f"The deadline moves to {when(case.due + timedelta(hours=hours))} and the other side is told. "
+        "You can ask once per case.",
+        confirm="Ask for more time",
+        deny="Back",
+    )
+
+
+def extension_notice(case: CaseView, by: str) -> list[Block]:
+    """Told in the case thread and to the other side: an in-place DM edit notifies nobody."""
+    due = when(case.due) if case.due else "later"
+    return [
+        section(
+            f":hourglass_flowing_sand: {person(by)} is away and asked for {case.extension_hours} more hours on case "
+            f"{case.id} (*{case.item_md}*). The deadline is now {due}; the reminders move with it."
+        )
+    ]
 
 
 def _button(label: str, action_id: str, case: CaseView, style: str | None = None, **confirm: str) -> ButtonElement:
@@ -255,6 +285,8 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                         deny="Keep it open",
                     ),
                 ]
+    if extend := extension_button(case, role):
+        buttons.append(extend)
     if case.open and not (case.stage == "request" and case.state == "awaiting_freelancer"):
         if role == "client" and not any(b.action_id == ids.WITHDRAW for b in buttons) and case.state != "arbitration":
             buttons.append(

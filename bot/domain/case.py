@@ -10,7 +10,7 @@ anything else with a typed error from ``bot.domain.errors``. Who is a mediator a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -30,9 +30,11 @@ from bot.domain.errors import (
     DeadlineNotReached,
     DisputedTimeInvalid,
     DisputeWindowClosed,
+    ExtensionUsed,
     InvalidLink,
     ItemNotPaid,
     ItemTooOld,
+    NothingToExtend,
     NotYourCase,
     NotYourClaim,
     NotYourContract,
@@ -253,6 +255,7 @@ class Case:
     award_reference: str | None = None
     evidence_count: int = 0
     escalated_at: datetime | None = None  # when a mediator was first needed: the case card exists from then on
+    extended_by: tuple[str, ...] = ()  # the roles that have had their extension (design §2.2: once per case)
     version: int = 0
     new_events: list[AuditEvent | LedgerEntry | Evidence] = field(default_factory=list, compare=False, repr=False)
 
@@ -651,6 +654,25 @@ class Case:
         self._record(self.state, State.WITHDRAWN, by=by, now=now)
         self.closed_at = now
 
+    def extend(self, *, by: str, now: datetime, policy: Policy) -> None:
+        """Design §2.2, extension: a party whose answer the case waits on may ask once per case for more time
+        while away. The deadline moves (its reminders with it) for everyone it waits on; the state does not."""
+        now = require_utc(now)
+        role = self.ensure_party(by)
+        if not self.is_open or self.deadline is None:
+            raise self._moved_on()
+        if by not in self.waiting_on:
+            raise NothingToExtend(self.id)
+        if now >= self.deadline.due_at:
+            raise WindowClosed("time to answer", self.deadline.due_at)
+        if role in self.extended_by:
+            raise ExtensionUsed(self.id)
+        due = self.deadline.due_at + policy.extension
+        hours = round(policy.extension.total_seconds() / 3600)
+        self._log(self.state, self.state, by=by, now=now, rationale=f"the {role} is away and asked for {hours} h more")
+        self.extended_by = (*self.extended_by, role)
+        self.deadline = replace(self.deadline, due_at=due)
+
     def expire(self, *, now: datetime, policy: Policy) -> None:
         """Design §2.2, what silence means when a deadline passes (the scheduler calls this)."""
         now = require_utc(now)
@@ -661,14 +683,18 @@ class Case:
         by = SCHEDULER
         match self.stage, self.state:
             case Stage.REQUEST, State.AWAITING_FREELANCER:
-                self._record(self.state, State.LAPSED, by=by, now=now)
+                why = "the freelancer did not answer within the response window"
+                self._record(self.state, State.LAPSED, by=by, now=now, rationale=why)
             case Stage.HOURLY_DISPUTE, State.AWAITING_FREELANCER:
-                self._record(self.state, State.IN_REVIEW, by=by, now=now, rationale="no answer: a mediator decides")
+                why = "the freelancer did not answer the dispute in time, so a mediator decides"
+                self._record(self.state, State.IN_REVIEW, by=by, now=now, rationale=why)
             case Stage.ESCROW_REFUND, State.AWAITING_FREELANCER:
-                self._record(self.state, State.REFUNDED, by=by, now=now, amount=self.at_stake, rationale="no answer")
+                why = "the freelancer did not answer the escrow refund in time, so the client is refunded"
+                self._record(self.state, State.REFUNDED, by=by, now=now, amount=self.at_stake, rationale=why)
                 self._pay(self.at_stake, Money.zero(self.currency), by=by, now=now)
             case Stage.ESCROW_REFUND, State.FREELANCER_DISPUTED:
-                self._record(self.state, State.RELEASED, by=by, now=now, amount=self.at_stake, rationale="no answer")
+                why = "the client did not answer the freelancer's dispute in time, so the funds stay released"
+                self._record(self.state, State.RELEASED, by=by, now=now, amount=self.at_stake, rationale=why)
                 self._pay(Money.zero(self.currency), self.at_stake, by=by, now=now)
             case Stage.MEDIATION, State.PROPOSED:
                 silent = [role for role in ("client", "freelancer") if role not in self.answers]
@@ -766,6 +792,26 @@ class Case:
         amount: Money | None = None,
         rationale: str | None = None,
     ) -> None:
+        self._log(from_state, to_state, by=by, now=now, amount=amount, rationale=rationale)
+        if to_state != self.state:
+            self.deadline = None  # a state that waits on someone sets its own deadline after this
+        if to_state in WITH_MEDIATOR and self.escalated_at is None:
+            self.escalated_at = now
+        self.state = to_state
+        self.updated_by = by
+        self.updated_at = now
+
+    def _log(
+        self,
+        from_state: str | None,
+        to_state: str,
+        *,
+        by: str,
+        now: datetime,
+        amount: Money | None = None,
+        rationale: str | None = None,
+    ) -> None:
+        """One audit row; every change to a case writes exactly one."""
         self.transitions += 1
         self.new_events.append(
             AuditEvent(
@@ -781,13 +827,6 @@ class Case:
                 at=now,
             )
         )
-        if to_state != self.state:
-            self.deadline = None  # a state that waits on someone sets its own deadline after this
-        if to_state in WITH_MEDIATOR and self.escalated_at is None:
-            self.escalated_at = now
-        self.state = to_state
-        self.updated_by = by
-        self.updated_at = now
 
     def _pay(self, refund: Money, release: Money, *, by: str, now: datetime) -> None:
         """An outcome: the refund to the client and the amount left with the freelancer, then the case closes."""

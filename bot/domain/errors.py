@@ -243,3 +243,13 @@ class TooManyLinks(Refused):
 class CaseClosed(Refused):
     def __init__(self, case_id: str) -> None:
         super().__init__(f"Case {case_id} is closed, so nothing more can be added to it.")
+
+
+class NothingToExtend(Refused):
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"Case {case_id} is not waiting for your answer, so there is no deadline of yours to extend.")
+
+
+class ExtensionUsed(Refused):
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"You already had your extension on case {case_id}; each party gets one per case.")

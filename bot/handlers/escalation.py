@@ -18,7 +18,7 @@ from bot.domain.errors import Refused
 from bot.domain.routing import RouteKind
 from bot.handlers.actions import refused
 from bot.handlers.views import field_errors, value
-from bot.services import escalation
+from bot.services import escalation, refunds
 from bot.services.escalation import AddEvidence, AskAgain, Mediate
 from bot.services.refunds import Deps
 
@@ -125,6 +125,7 @@ def register(app: App, deps: Deps) -> None:
         _click(deps, lambda t, u, c: escalation.answer_proposal(deps, t, u, c, accept=False))
     )
     app.action(ids.ARBITRATE)(_click(deps, lambda t, u, c: escalation.agree_to_arbitrate(deps, t, u, c)))
+    app.action(ids.EXTEND)(_click(deps, lambda t, u, c: refunds.extend(deps, t, u, c)))
 
     # Evidence, and answers to a mediator's questions (evidence both sides see).
     app.action(ids.EVIDENCE_ADD)(

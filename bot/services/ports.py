@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, Self
 
-from bot.domain.case import Case, Evidence, LedgerEntry
+from bot.domain.case import AuditEvent, Case, Evidence, LedgerEntry
 from bot.domain.contract import Contract, Item, ItemRef
 from bot.domain.money import Money
 from bot.domain.policy import Policy
@@ -62,6 +62,10 @@ class EvidenceLog(Protocol):
     def for_case(self, case_id: str) -> list[Evidence]: ...
 
 
+class AuditTrail(Protocol):
+    def for_case(self, case_id: str) -> list[AuditEvent]: ...
+
+
 class Policies(Protocol):
     def register(self, policy: Policy, now: datetime) -> None: ...
     def get(self, version: str) -> Policy | None: ...
@@ -72,6 +76,7 @@ class UnitOfWork(Protocol):
     cases: Cases
     ledger: Ledger
     evidence: EvidenceLog
+    audit: AuditTrail
     policies: Policies
     outbox: Outbox
     deadlines: Deadlines

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from bot.blocks import render
 from bot.blocks.models import CaseView, ItemChoice, RefundForm
-from bot.domain.case import ANSWERED, Case, Evidence, Stage, Visibility
+from bot.domain.case import ANSWERED, SCHEDULER, AuditEvent, Case, Evidence, Stage, Visibility
 from bot.domain.contract import Contract, ItemKind, ItemRef, refundable_balance
 from bot.domain.errors import (
     CaseMovedOn,
@@ -280,6 +280,13 @@ def withdraw_request(deps: Deps, cmd: WithdrawRequest) -> Case:
     return change_case(deps, cmd.team_id, cmd.case_id, lambda case, _, now: case.withdraw(by=cmd.user_id, now=now))
 
 
+def extend(deps: Deps, team_id: str, user_id: str, case_id: str) -> Case:
+    """ "I'm away": the party the case waits on gets the policy's extension, once per case."""
+    return change_case(
+        deps, team_id, case_id, lambda case, policy, now: case.extend(by=user_id, now=now, policy=policy)
+    )
+
+
 def change_case(deps: Deps, team_id: str, case_id: str, act: Callable[[Case, Policy, datetime], None]) -> Case:
     """Load the case, apply one transition under the policy it started with, save it with its ledger entries
     and messages, commit. Losing a race to another change is reported as what that change did."""
@@ -288,13 +295,15 @@ def change_case(deps: Deps, team_id: str, case_id: str, act: Callable[[Case, Pol
         with deps.uow() as uow:
             case = load_case(uow, team_id, case_id)
             policy = policy_for(uow, case.policy_version, deps.policy)
-            steps, escalated = case.transitions, case.escalated_at is not None
+            steps, escalated, extended = case.transitions, case.escalated_at is not None, case.extended_by
             act(case, policy, now)
             added = [event for event in case.new_events if isinstance(event, Evidence)]
             store(uow, case, deps.payments)
             view = case_view(uow, case, now, policy).as_json()
             messages: list[OutboxMessage] = []
-            if case.transitions != steps:
+            if case.extended_by != extended:
+                messages += _extension_messages(case, view, deps.mediator_channel)
+            elif case.transitions != steps:
                 messages += _case_messages(case, view, deps.mediator_channel)
             elif added and case.escalated_at is not None and deps.mediator_channel:
                 messages.append(_card(case, view, deps.mediator_channel, f"evidence:{added[-1].seq}"))
@@ -365,6 +374,20 @@ def _case_messages(case: Case, view: dict[str, Any], mediator_channel: str | Non
     if case.escalated_at is not None and mediator_channel:
         messages.append(_card(case, view, mediator_channel, str(step)))
     return messages
+
+
+def _extension_messages(case: Case, view: dict[str, Any], mediator_channel: str | None) -> list[OutboxMessage]:
+    """An extension moves the deadline, not the case: the DMs and the card show the new date in place, and the
+    thread and the other side are told who asked and until when (an in-place edit notifies nobody)."""
+    step = case.transitions
+    asker = case.party(case.extended_by[-1])
+    other = case.client_id if asker == case.freelancer_id else case.freelancer_id
+    told = view | {"by": asker}
+    return [
+        *(m for m in _case_messages(case, view, mediator_channel) if m.surface != render.TIMELINE),
+        OutboxMessage(case.id, f"{case.id}:timeline:{step}", thread(f"{case.id}:thread"), render.EXTENDED, told),
+        OutboxMessage(case.id, f"{case.id}:extended:{step}:{other}", dm(other), render.EXTENDED, told),
+    ]
 
 
 def _card(case: Case, view: dict[str, Any], mediator_channel: str, version: str) -> OutboxMessage:
@@ -457,4 +480,15 @@ def case_view(uow: UnitOfWork, case: Case, now: datetime, policy: Policy, contra
         fee_minor=fee.minor if (fee := policy.arbitration_fee(case.currency)) else None,
         waiting_on=list(case.waiting_on),
         open=case.is_open,
+        extended_by=list(case.extended_by),
+        extension_hours=round(policy.extension.total_seconds() / 3600),
+        deadline_reason=_deadline_reason(uow, case),
     )
+
+
+def _deadline_reason(uow: UnitOfWork, case: Case) -> str | None:
+    """Why the scheduler moved the case, when it was the last to: the parties are told why, not just when."""
+    if case.updated_by != SCHEDULER:
+        return None
+    mine = [event for event in case.new_events if isinstance(event, AuditEvent)] or uow.audit.for_case(case.id)
+    return mine[-1].rationale if mine else None

@@ -6,12 +6,14 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 from app import Workers
+from bot.services import scheduler
 from storage.tables import AuditRow
 from tests.e2e.conftest import CLIENT, FREELANCER, NOW, Bot
-from tests.e2e.test_refund_request import client_dm, request
+from tests.e2e.test_refund_request import client_dm, request, thread_texts
 from tests.integration.test_cli import REFUNDBOT, run
 from tests.slack_standin import button_labels, text_of
 
@@ -161,3 +163,70 @@ def test_refundbot_worker_ticks_and_relays_without_http_until_stopped(bot, tmp_p
     assert worker.returncode == 0, err
     assert "ticking every 0.5 s" in out
     assert "refundbot worker stopped" in out
+
+
+def test_an_extension_moves_the_deadline_and_its_reminders_and_the_client_is_told(bot):
+    case_id = request(bot)
+    request_message = copy.deepcopy(bot.standin.dms(FREELANCER)[0])
+    bot.clock.now = NOW + timedelta(hours=1)
+    bot.user(FREELANCER).click(request_message, "I'm away: 48 h more")
+    bot.drain()
+    new_due = DUE + timedelta(hours=48)
+    shown = bot.standin.dms(FREELANCER)[0].blocks
+    assert f"*Please answer by <!date^{int(new_due.timestamp())}^" in text_of(shown)
+    assert button_labels(shown) == ["Approve", "Adjust", "Decline"]  # once per case
+    [told] = [m for m in bot.standin.dms(CLIENT) if "is away" in text_of(m.blocks)]
+    assert f"<@{FREELANCER}> is away and asked for 48 more hours on case {case_id}" in text_of(told.blocks)
+    assert f"The deadline is now <!date^{int(new_due.timestamp())}^" in text_of(told.blocks)
+    assert any("is away" in line for line in thread_texts(bot))
+
+    at(bot, DUE - timedelta(hours=48))  # the old 48 h mark: nothing
+    at(bot, DUE)  # the old deadline: no lapse, and it is the new 48 h mark
+    assert bot.case(case_id).state == "awaiting_freelancer"
+    assert len(reminders(bot)) == 1
+    at(bot, new_due - timedelta(hours=24))
+    at(bot, new_due - timedelta(hours=2))
+    assert len(reminders(bot)) == 3
+    at(bot, new_due)
+    assert bot.case(case_id).state == "lapsed"
+
+    bot.user(FREELANCER).click(request_message, "I'm away: 48 h more")  # again, from the old message
+    bot.drain()
+    assert "already lapsed when its deadline passed" in bot.standin.responses[-1]["text"]
+
+
+def test_a_second_extension_is_refused_and_the_client_cannot_extend_the_freelancers_time(bot):
+    case_id = request(bot)
+    request_message = copy.deepcopy(bot.standin.dms(FREELANCER)[0])
+    bot.user(FREELANCER).click(request_message, "I'm away: 48 h more")
+    bot.user(FREELANCER).click(request_message, "I'm away: 48 h more")
+    bot.drain()
+    assert "You already had your extension on case" in bot.standin.responses[-1]["text"]
+    assert bot.count(AuditRow, case_id=case_id) == 2
+    forged = copy.deepcopy(request_message)
+    bot.user(CLIENT).click(forged, "I'm away: 48 h more")
+    bot.drain()
+    assert "not waiting for your answer" in bot.standin.responses[-1]["text"]
+    assert bot.count(AuditRow, case_id=case_id) == 2
+
+
+def test_approve_racing_the_lapse_at_the_same_instant_gives_one_outcome(bot):
+    """The click was read a millisecond before the deadline, the tick at it: one of them wins, the other is told."""
+    case_id = request(bot)
+    bot.clock.now = DUE - timedelta(milliseconds=1)
+    ticker = replace(bot.instance.workers.deps, clock=lambda: DUE)
+    click = threading.Thread(target=bot.user(FREELANCER).click, args=(bot.standin.dms(FREELANCER)[0], "Approve"))
+    tick = threading.Thread(target=scheduler.tick, args=(ticker, "racing-ticker"))
+    for thread in (click, tick):
+        thread.start()
+    for thread in (click, tick):
+        thread.join(timeout=30)
+    bot.clock.now = DUE
+    bot.drain()
+    outcome = bot.case(case_id).state
+    assert outcome in ("approved", "lapsed")
+    assert bot.count(AuditRow, case_id=case_id) == 2  # requested, then exactly one outcome
+    shown = text_of(bot.standin.dms(CLIENT)[0].blocks)
+    assert (":white_check_mark: *Approved*" in shown) == (outcome == "approved")
+    if outcome == "lapsed":  # the click lost: its sender is told what happened instead
+        assert "already lapsed when its deadline passed" in bot.standin.responses[-1]["text"]

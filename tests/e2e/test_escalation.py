@@ -95,7 +95,12 @@ def test_a_fixed_price_case_from_refund_to_an_arbitration_award(bot):
 
     # The freelancer disputes with a statement and adds mediator-only evidence; the client adds evidence too.
     freelancer_dm = dm(bot, FREELANCER, case_id)
-    assert button_labels(freelancer_dm.blocks) == ["Accept and refund", "Dispute", "Add evidence"]
+    assert button_labels(freelancer_dm.blocks) == [
+        "Accept and refund",
+        "Dispute",
+        "I'm away: 48 h more",
+        "Add evidence",
+    ]
     click(bot, FREELANCER, freelancer_dm, "Dispute")
     submit(bot, FREELANCER, {"Your statement": "The concepts follow the signed brief."})
     click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Add evidence")

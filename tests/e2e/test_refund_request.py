@@ -82,7 +82,7 @@ def test_request_then_approve(bot):
     assert "*Requested*\n$100.00" in shown
     assert "> The concepts ignored the brief." in shown
     assert "<!date^1795860000^{date_short_pretty} at {time}|Sat 28 Nov 2026 10:00 UTC>" in shown
-    assert button_labels(dm.blocks) == ["Approve", "Adjust", "Decline"]
+    assert button_labels(dm.blocks) == ["Approve", "Adjust", "Decline", "I'm away: 48 h more"]
     assert button_labels(client_dm(bot).blocks) == ["Withdraw"]
 
     assert bot.user(FREELANCER).click(dm, "Approve").status == 200
