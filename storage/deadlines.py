@@ -62,3 +62,12 @@ class DeadlineRepository:
             .values(reminders_sent=list(sent), next_at=next_at, lease_owner=None, lease_until=None)
         )
         return bool(result.rowcount)
+
+    def finish(self, deadline_id: int, owner: str, now: datetime) -> bool:
+        """Retire a deadline that needs nothing more (a reminder-only one whose time has come or gone)."""
+        result = self.session.execute(
+            update(DeadlineRow)
+            .where(DeadlineRow.id == deadline_id, DeadlineRow.lease_owner == owner, DeadlineRow.done_at.is_(None))
+            .values(done_at=now, lease_owner=None, lease_until=None)
+        )
+        return bool(result.rowcount)

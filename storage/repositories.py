@@ -186,7 +186,7 @@ class CaseRepository:
         self.session = session
 
     def _load(self, *where: ColumnElement[bool]) -> list[Case]:
-        """Cases with their active deadline read in one statement, so a decision committing in between can
+        """Cases with their active deadlines read in one statement, so a decision committing in between can
         never pair a waiting case with an already retired deadline."""
         rows = self.session.execute(
             select(CaseRow, DeadlineRow)
@@ -195,11 +195,10 @@ class CaseRepository:
             .order_by(CaseRow.opened_at, CaseRow.id, DeadlineRow.due_at)
             .execution_options(populate_existing=True)
         ).all()
-        cases: dict[str, Case] = {}
+        found: dict[str, tuple[CaseRow, list[DeadlineRow]]] = {}
         for row, deadline in rows:
-            if row.id not in cases:
-                cases[row.id] = self._case(row, deadline)
-        return list(cases.values())
+            found.setdefault(row.id, (row, []))[1].extend([deadline] if deadline else [])
+        return [self._case(row, deadlines) for row, deadlines in found.values()]
 
     def get(self, team_id: str, case_id: str) -> Case | None:
         # Scoped by workspace: another workspace's case does not exist for this one.
@@ -274,37 +273,38 @@ class CaseRepository:
         case.version = row.version
 
     def _sync_deadline(self, case: Case) -> None:
+        """Retire the active rows the case no longer wants as they are, and add the ones it wants anew."""
         now = case.updated_at or case.opened_at
         active = self.session.scalars(
             select(DeadlineRow).where(DeadlineRow.case_id == case.id, DeadlineRow.done_at.is_(None))
         ).all()
-        wanted = case.deadline
+        wanted = {deadline.kind: deadline for deadline in case.deadlines}
         for row in active:
-            if wanted is None or (row.kind, tuple(row.parties), row.due_at) != (
-                wanted.kind,
-                wanted.parties,
-                wanted.due_at,
+            if (want := wanted.get(DeadlineKind(row.kind))) and (want.parties, want.due_at) == (
+                tuple(row.parties),
+                row.due_at,
             ):
-                row.done_at = now
+                del wanted[want.kind]  # already stored as it is
             else:
-                wanted = None  # already stored as it is
-        if wanted is None:
+                row.done_at = now
+        if not wanted:
             return
         self.session.flush()  # retire the old row before the unique (case, kind) active index sees the new one
-        offsets = tuple(sorted(wanted.reminder_offsets, reverse=True))
-        # Offsets already past when the deadline is set (a window shorter than 48 h) are skipped, not sent late.
-        plan = plan_reminders(wanted.due_at, offsets, (), now)
-        self.session.add(
-            DeadlineRow(
-                case_id=case.id,
-                kind=wanted.kind,
-                parties=list(wanted.parties),
-                due_at=wanted.due_at,
-                reminder_offsets=list(offsets),
-                reminders_sent=list(plan.sent),
-                next_at=plan.next_at,
+        for deadline in wanted.values():
+            offsets = tuple(sorted(deadline.reminder_offsets, reverse=True))
+            # Offsets already past when the deadline is set (a window shorter than 48 h) are skipped, not sent late.
+            plan = plan_reminders(deadline.due_at, offsets, (), now)
+            self.session.add(
+                DeadlineRow(
+                    case_id=case.id,
+                    kind=deadline.kind,
+                    parties=list(deadline.parties),
+                    due_at=deadline.due_at,
+                    reminder_offsets=list(offsets),
+                    reminders_sent=list(plan.sent),
+                    next_at=plan.next_at,
+                )
             )
-        )
 
     @staticmethod
     def _copy(case: Case, row: CaseRow) -> None:
@@ -374,17 +374,12 @@ class CaseRepository:
         )
 
     @staticmethod
-    def _case(row: CaseRow, deadline_row: DeadlineRow | None) -> Case:
-        deadline = (
-            Deadline(
-                DeadlineKind(deadline_row.kind),
-                tuple(deadline_row.parties),
-                deadline_row.due_at,
-                tuple(deadline_row.reminder_offsets),
-            )
-            if deadline_row
-            else None
-        )
+    def _case(row: CaseRow, deadline_rows: list[DeadlineRow]) -> Case:
+        deadlines = {
+            DeadlineKind(d.kind): Deadline(DeadlineKind(d.kind), tuple(d.parties), d.due_at, tuple(d.reminder_offsets))
+            for d in deadline_rows
+        }
+        review = deadlines.pop(DeadlineKind.REVIEW_WINDOW, None)
         return Case(
             id=row.id,
             team_id=row.team_id,
@@ -403,7 +398,8 @@ class CaseRepository:
             offered=_money(row.offered_minor, row.currency),
             refunded=Money(row.refunded_minor, row.currency),
             response=row.response,
-            deadline=deadline,
+            deadline=next(iter(deadlines.values()), None),
+            review_deadline=review,
             updated_by=row.updated_by,
             updated_at=row.updated_at,
             closed_at=row.closed_at,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -26,6 +27,7 @@ EVIDENCE = "evidence"
 QUESTION = "question"
 QUESTION_LINE = "question_line"
 EXTENDED = "extended"
+REVIEW_REMINDER = "review_reminder"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,12 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
         return Rendered("A mediator has a question for you", [b.to_dict() for b in stages.question_dm(view)])
     if surface == QUESTION_LINE:
         return Rendered("A mediator asked a question", [b.to_dict() for b in stages.question_line(view)])
+    if surface == REVIEW_REMINDER:
+        fields = dict(view)
+        closes_at = datetime.fromisoformat(fields.pop("closes_at"))
+        case = CaseView.from_json(fields)
+        blocks = request.review_reminder(case, closes_at, locale)
+        return Rendered(f"The dispute window for {case.item_label} closes soon", [b.to_dict() for b in blocks])
     if surface == EXTENDED:
         fields = dict(view)
         by = fields.pop("by")

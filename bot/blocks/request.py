@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -211,6 +211,29 @@ def timeline_entry(case: CaseView, locale: str = "en_US") -> list[Block]:
         if case.due:
             text += f"\nNext deadline: {when(case.due)}."
     return [_section(text)]
+
+
+def review_reminder(case: CaseView, closes_at: datetime, locale: str = "en_US") -> list[Block]:
+    """Design §2.2: the client of a paid week is reminded before the week's dispute window closes, while their
+    request may still become a dispute; after it, only non-binding mediation remains."""
+    last = closes_at - timedelta(seconds=1)
+    requested = money(case.money(case.requested_minor), locale)
+    text = (
+        f":alarm_clock: *The dispute window for {case.item_md} closes Friday 23:59 UTC* ({when(last)}). "
+        "After it, disputing this week's hours is no longer possible; only non-binding mediation remains."
+    )
+    if case.state == "awaiting_freelancer":
+        due = f" (due {when(case.due)})" if case.due else ""
+        text += (
+            f"\nYour refund request {case.id} for {requested} is still waiting for {person(case.freelancer_id)}'s "
+            f"answer{due}. If it is declined or lapses before the window closes, *Request again* opens a dispute."
+        )
+        return [_section(text)]
+    text += (
+        f"\nYour refund request {case.id} was {OUTCOMES.get(case.state, case.state)}. Press *Request again* before "
+        "then to open a dispute of this week."
+    )
+    return [_section(text), *stages.party_actions(case, "client", locale)]
 
 
 def notice(text: str) -> list[Block]:

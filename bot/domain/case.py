@@ -113,6 +113,7 @@ class DeadlineKind(StrEnum):
     ESCROW_CLIENT_RESPONSE = "escrow_client_response"
     PROPOSAL_RESPONSE = "proposal_response"
     ARBITRATION_FEE = "arbitration_fee"
+    REVIEW_WINDOW = "review_window"  # reminds only: the hourly week's dispute window closes, nothing expires
 
 
 class LedgerKind(StrEnum):
@@ -237,6 +238,7 @@ class Case:
     offered: Money | None = None
     response: str | None = None
     deadline: Deadline | None = None
+    review_deadline: Deadline | None = None  # hourly: while a dispute of the week may still come, its window's end
     updated_by: str = ""
     updated_at: datetime | None = None
     closed_at: datetime | None = None
@@ -354,7 +356,22 @@ class Case:
         )
         case._record(None, State.AWAITING_FREELANCER, by=by, now=now, amount=amount, rationale=text)
         case._due(DeadlineKind.FREELANCER_RESPONSE, (case.freelancer_id,), now + policy.response_window, policy)
+        if isinstance(item, Timesheet) and (window := policy.calendar.review_window(item.week)).closes_at > now:
+            offsets = tuple(offset.total_seconds() for offset in policy.reminder_offsets)
+            case.review_deadline = Deadline(DeadlineKind.REVIEW_WINDOW, (case.client_id,), window.closes_at, offsets)
         return case
+
+    @property
+    def deadlines(self) -> tuple[Deadline, ...]:
+        """Every deadline the scheduler must watch for this case now."""
+        review = (self.review_deadline,) if self.review_deadline and self.may_still_dispute else ()
+        return ((self.deadline,) if self.deadline else ()) + review
+
+    @property
+    def may_still_dispute(self) -> bool:
+        """Hourly review window (design §2.2): an open request, or one declined, lapsed or partly refunded, can
+        still become a dispute of the week; the client is reminded before that window closes."""
+        return self.is_open and self.stage is Stage.REQUEST and self.state in (State.AWAITING_FREELANCER, *ANSWERED)
 
     def approve(self, *, by: str, now: datetime) -> None:
         """Design §2.2, freelancer actions: Approve refunds the full requested amount."""

@@ -8,6 +8,7 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 
 from bot.blocks import render
+from bot.domain.case import DeadlineKind
 from bot.domain.errors import CaseMovedOn
 from bot.domain.reminders import plan_reminders
 from bot.services.messages import OutboxMessage, dm
@@ -36,6 +37,9 @@ def tick(deps: Deps, owner: str) -> int:
 
 
 def _act(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datetime) -> None:
+    if deadline.kind == DeadlineKind.REVIEW_WINDOW:
+        _review_window(deps, deadline, owner, now)
+        return
     if now >= deadline.due_at:
         # Decided a moment before the deadline: the decision stands, and its deadline is already retired.
         with suppress(CaseMovedOn):
@@ -59,5 +63,24 @@ def _act(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datetime) -> No
                     view | {"reader": party},
                 )
                 uow.outbox.add(case.team_id, reminder, now)
+        uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
+        uow.commit()
+
+
+def _review_window(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datetime) -> None:
+    """An hourly week's dispute window: remind the client while a dispute may still come; when it closes,
+    nothing expires (the route after it is shown whenever the client asks again)."""
+    plan = plan_reminders(deadline.due_at, deadline.offsets, deadline.sent, now)
+    with deps.uow() as uow:
+        case = uow.cases.get(deadline.team_id, deadline.case_id)
+        if now >= deadline.due_at or case is None or not case.may_still_dispute:
+            uow.deadlines.finish(deadline.id, owner, now)
+            uow.commit()
+            return
+        if plan.send is not None:
+            view = case_view(uow, case, now, deps.policy).as_json() | {"closes_at": deadline.due_at.isoformat()}
+            for party in deadline.parties:
+                key = f"{case.id}:review-reminder:{deadline.id}:{int(plan.send)}:{party}"
+                uow.outbox.add(case.team_id, OutboxMessage(case.id, key, dm(party), render.REVIEW_REMINDER, view), now)
         uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
         uow.commit()

@@ -7,15 +7,18 @@ import subprocess
 import threading
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
 
 from app import Workers
 from bot.services import scheduler
-from storage.tables import AuditRow
+from storage.tables import AuditRow, DeadlineRow
 from tests.e2e.conftest import CLIENT, FREELANCER, NOW, Bot
+from tests.e2e.test_escalation import ask_for_refund, click, decline, dm, submit
 from tests.e2e.test_refund_request import client_dm, request, thread_texts
 from tests.integration.test_cli import REFUNDBOT, run
-from tests.slack_standin import button_labels, text_of
+from tests.slack_standin import Message, button_labels, text_of
 
 DUE = NOW + timedelta(days=3)
 
@@ -230,3 +233,51 @@ def test_approve_racing_the_lapse_at_the_same_instant_gives_one_outcome(bot):
     assert (":white_check_mark: *Approved*" in shown) == (outcome == "approved")
     if outcome == "lapsed":  # the click lost: its sender is told what happened instead
         assert "already lapsed when its deadline passed" in bot.standin.responses[-1]["text"]
+
+
+THURSDAY, FRIDAY, WINDOW_CLOSES = (datetime(2026, 11, d, tzinfo=UTC) for d in (26, 27, 28))
+
+
+def window_reminders(bot: Bot) -> list[Message]:
+    return [m for m in bot.standin.dms(CLIENT) if "*The dispute window for Week of 16 Nov 2026" in text_of(m.blocks)]
+
+
+def test_the_client_of_a_disputable_week_is_reminded_before_its_review_window_closes(bot):
+    case_id = ask_for_refund(bot, "Backend work", "Week of 16 Nov 2026", "100.00")
+    at(bot, THURSDAY - timedelta(minutes=1))
+    assert window_reminders(bot) == []
+    at(bot, THURSDAY)  # 48 h before Saturday 00:00 UTC
+    [first] = window_reminders(bot)
+    assert "closes Friday 23:59 UTC* (<!date^1795823999^" in text_of(first.blocks)
+    assert f"refund request {case_id} for $100.00 is still waiting for <@{FREELANCER}>'s answer" in text_of(
+        first.blocks
+    )
+    assert button_labels(first.blocks) == []  # nothing to do yet but wait
+
+    bot.clock.now = THURSDAY + timedelta(hours=10)
+    decline(bot, case_id)
+    at(bot, FRIDAY)
+    at(bot, FRIDAY + timedelta(hours=1))  # a tick later: nothing new
+    second = window_reminders(bot)[-1]
+    assert len(window_reminders(bot)) == 2
+    assert "was declined. Press *Request again* before then to open a dispute" in text_of(second.blocks)
+    assert button_labels(second.blocks)[:2] == ["Request again", "Close the case"]
+    at(bot, WINDOW_CLOSES - timedelta(hours=2))
+    assert len(window_reminders(bot)) == 3
+    at(bot, WINDOW_CLOSES)
+    at(bot, WINDOW_CLOSES + timedelta(days=1))
+    assert len(window_reminders(bot)) == 3
+    assert bot.case(case_id).state == "declined"  # the window closing changes nothing but the route
+    with bot.instance.runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(DeadlineRow).where(DeadlineRow.done_at.is_(None))) == 0
+
+
+def test_once_the_week_is_disputed_or_approved_the_window_reminders_stop(bot):
+    disputed = ask_for_refund(bot, "Backend work", "Week of 16 Nov 2026", "100.00")
+    decline(bot, disputed)
+    click(bot, CLIENT, dm(bot, CLIENT, disputed), "Request again")
+    submit(bot, CLIENT, {"Disputed hours": "1", "Reasons": "No standup.", "Certification": "I certify"})
+    assert bot.case(disputed).stage == "hourly_dispute"
+    at(bot, THURSDAY)
+    at(bot, WINDOW_CLOSES - timedelta(hours=2))
+    assert window_reminders(bot) == []

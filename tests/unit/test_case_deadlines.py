@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from bot.domain.case import SCHEDULER, DeadlineKind, State
+from bot.domain.contract import ContractKind
 from bot.domain.errors import (
     CaseMovedOn,
     DeadlineNotReached,
@@ -13,8 +14,18 @@ from bot.domain.errors import (
     NotYourCase,
     WindowClosed,
 )
-from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, STRANGER, open_case
-from tests.unit.test_case_escalation import MEDIATOR, audits, declined, dispute, escrow, offered, proposed
+from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, STRANGER, contract, open_case, timesheet
+from tests.unit.test_case_escalation import (
+    MEDIATOR,
+    SATURDAY,
+    audits,
+    declined,
+    dispute,
+    escrow,
+    hourly_request,
+    offered,
+    proposed,
+)
 
 DUE = NOW + POLICY.response_window
 
@@ -142,3 +153,27 @@ def test_client_silence_on_the_freelancers_escrow_dispute_leaves_the_funds_relea
     case.expire(now=case.deadline.due_at, policy=POLICY)
     assert case.state == State.RELEASED
     assert "the client did not answer the freelancer's dispute in time" in (audits(case)[-1].rationale or "")
+
+
+# --- the hourly review window: reminders only ----------------------------------------------------------
+
+
+def test_an_hourly_request_inside_its_weeks_review_window_also_watches_the_windows_end():
+    case = hourly_request()
+    kinds = {d.kind: d for d in case.deadlines}
+    assert set(kinds) == {DeadlineKind.FREELANCER_RESPONSE, DeadlineKind.REVIEW_WINDOW}
+    window = kinds[DeadlineKind.REVIEW_WINDOW]
+    assert (window.parties, window.due_at) == ((CLIENT,), SATURDAY)  # Friday 23:59:59 is its last second
+    declined(case)
+    assert [d.kind for d in case.deadlines] == [DeadlineKind.REVIEW_WINDOW]  # the client may still dispute
+    dispute(case)
+    assert DeadlineKind.REVIEW_WINDOW not in {d.kind for d in case.deadlines}
+
+
+def test_no_window_reminder_once_the_request_is_approved_or_for_fixed_price_or_after_the_window():
+    approved = hourly_request()
+    approved.approve(by=FREELANCER, now=NOW)
+    assert approved.deadlines == ()
+    assert [d.kind for d in open_case().deadlines] == [DeadlineKind.FREELANCER_RESPONSE]
+    late = open_case(case_id="R-H", contract=contract(ContractKind.HOURLY), item=timesheet(), now=SATURDAY)
+    assert [d.kind for d in late.deadlines] == [DeadlineKind.FREELANCER_RESPONSE]
