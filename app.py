@@ -140,8 +140,11 @@ class Workers:
         return scheduler.tick(self.deps, self.owner)
 
     def sweep(self) -> tuple[int, int]:
-        """One tick, then deliver until the outbox has nothing due: (deadlines acted on, messages attempted)."""
-        acted, sent = self.tick(), 0
+        """Tick until nothing is due, then deliver until the outbox has nothing due: (deadlines acted on,
+        messages attempted)."""
+        acted = sent = 0
+        while batch := self.tick():
+            acted += batch
         while batch := self.relay.run_once():
             sent += batch
         return acted, sent
