@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.services.ports import ClaimedDeadline
+from bot.services.ports import ClaimedDeadline, ReminderState
 from storage import leases
 from storage.tables import CaseRow, DeadlineRow
 
@@ -32,27 +32,33 @@ class DeadlineRepository:
             now=now,
             lease=lease,
             also=[DeadlineRow.done_at.is_(None)],
+            returning=[
+                DeadlineRow.id,
+                DeadlineRow.case_id,
+                DeadlineRow.kind,
+                DeadlineRow.due_at,
+                DeadlineRow.next_at,
+            ],
         )
         if not rows:
             return []
         teams = dict(
             self.session.execute(
-                select(CaseRow.id, CaseRow.team_id).where(CaseRow.id.in_({r.case_id for r in rows}))
+                select(CaseRow.id, CaseRow.team_id).where(CaseRow.id.in_({row.case_id for row in rows}))
             ).all()
         )
         return [
-            ClaimedDeadline(
-                r.id,
-                teams[r.case_id],
-                r.case_id,
-                r.kind,
-                tuple(r.parties),
-                r.due_at,
-                tuple(r.reminder_offsets),
-                tuple(r.reminders_sent),
-            )
-            for r in sorted(rows, key=lambda r: r.next_at)
+            ClaimedDeadline(row.id, teams[row.case_id], row.case_id, row.kind, row.due_at)
+            for row in sorted(rows, key=lambda row: row.next_at)
         ]
+
+    def reminder_state(self, deadline_id: int) -> ReminderState:
+        row = self.session.execute(
+            select(DeadlineRow.parties, DeadlineRow.reminder_offsets, DeadlineRow.reminders_sent).where(
+                DeadlineRow.id == deadline_id
+            )
+        ).one()
+        return ReminderState(tuple(row.parties), tuple(row.reminder_offsets), tuple(row.reminders_sent))
 
     def reminded(self, deadline_id: int, owner: str, sent: tuple[float, ...], next_at: datetime) -> bool:
         """Record the reminders accounted for and when to look again; only while this instance holds the lease."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Integer, String, Table, cast, insert, literal, select, true
+from sqlalchemy import ColumnElement, Integer, String, Table, cast, func, insert, literal, select, true
 from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
@@ -49,31 +49,26 @@ def copy_case(
     next_at: datetime,
     prefix: str = "B",
     start: int = 1,
+    freelancers: int | None = None,
 ) -> None:
     """``count`` copies of case ``template_id`` (a waiting request on a milestone), ids ``prefix1…``; the
-    first ``due`` have their deadline's next step at ``next_at``, the others a year after it."""
+    first ``due`` have their deadline's next step at ``next_at``, the others a year after it. With
+    ``freelancers``, the copies' freelancers are that many different people (U0F0…), not the template's."""
     case = session.get(CaseRow, template_id)
     assert case is not None, template_id
     milestone = (MilestoneRow.contract_id == case.contract_id) & (MilestoneRow.id == case.item_id)
     _copy(session, MilestoneRow.__table__, milestone, count, {"id": _tag(f"{prefix}-M")}, start)
-    _copy(
-        session,
-        CaseRow.__table__,
-        CaseRow.id == template_id,
-        count,
-        {"id": _tag(prefix), "item_id": _tag(f"{prefix}-M"), "request_key": None},
-        start,
-    )
+    person = (lambda n: literal("U0F", String) + cast(n % freelancers, String)) if freelancers else None
+    cases: dict[str, object] = {"id": _tag(prefix), "item_id": _tag(f"{prefix}-M"), "request_key": None}
+    deadlines: dict[str, object] = {
+        "case_id": _tag(prefix),
+        "next_at": lambda n: when((n < start + due, literal(next_at)), else_=literal(next_at + timedelta(days=365))),
+    }
+    if person:
+        array = func.json_build_array if session.get_bind().dialect.name == "postgresql" else func.json_array
+        cases["freelancer_id"] = person
+        deadlines["parties"] = lambda n: array(person(n))
+    _copy(session, CaseRow.__table__, CaseRow.id == template_id, count, cases, start)
     _copy(session, AuditRow.__table__, AuditRow.case_id == template_id, count, {"case_id": _tag(prefix)}, start)
-    later = next_at + timedelta(days=365)
-    _copy(
-        session,
-        DeadlineRow.__table__,
-        (DeadlineRow.case_id == template_id) & DeadlineRow.done_at.is_(None),
-        count,
-        {
-            "case_id": _tag(prefix),
-            "next_at": lambda n: when((n < start + due, literal(next_at)), else_=literal(later)),
-        },
-        start,
-    )
+    active = (DeadlineRow.case_id == template_id) & DeadlineRow.done_at.is_(None)
+    _copy(session, DeadlineRow.__table__, active, count, deadlines, start)

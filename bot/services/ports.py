@@ -43,18 +43,26 @@ class Ledger(Protocol):
 
 @dataclass(frozen=True)
 class ClaimedDeadline:
+    """What a claim hands the scheduler: which deadline, and whether it has come (the reminder details are read
+    when a reminder is due, so a large claim decodes nothing it may not need)."""
+
     id: int
     team_id: str
     case_id: str
     kind: str
-    parties: tuple[str, ...]
     due_at: datetime
-    offsets: tuple[float, ...]
-    sent: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ReminderState:
+    parties: tuple[str, ...]  # who must act
+    offsets: tuple[float, ...]  # seconds before due_at
+    sent: tuple[float, ...]  # offsets already accounted for
 
 
 class Deadlines(Protocol):
     def claim(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[ClaimedDeadline]: ...
+    def reminder_state(self, deadline_id: int) -> ReminderState: ...
     def reminded(self, deadline_id: int, owner: str, sent: tuple[float, ...], next_at: datetime) -> bool: ...
     def finish(self, deadline_id: int, owner: str, now: datetime) -> bool: ...
 

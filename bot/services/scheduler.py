@@ -47,14 +47,15 @@ def _act(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datetime) -> No
                 deps, deadline.team_id, deadline.case_id, lambda case, policy, at: case.expire(now=at, policy=policy)
             )
         return
-    plan = plan_reminders(deadline.due_at, deadline.offsets, deadline.sent, now)
     with deps.uow() as uow:
+        state = uow.deadlines.reminder_state(deadline.id)
+        plan = plan_reminders(deadline.due_at, state.offsets, state.sent, now)
         case = uow.cases.get(deadline.team_id, deadline.case_id)
         if case is not None and plan.send is not None:
             left = (deadline.due_at - now).total_seconds() / 3600
             view = case_view(uow, case, now, deps.policy).as_json() | {"hours_left": left}
             # Only those who still owe an answer: a party who already accepted a proposal is not nagged.
-            for party in (p for p in deadline.parties if p in case.waiting_on):
+            for party in (p for p in state.parties if p in case.waiting_on):
                 reminder = OutboxMessage(
                     case.id,
                     f"{case.id}:reminder:{deadline.id}:{int(plan.send)}:{party}",
@@ -70,16 +71,17 @@ def _act(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datetime) -> No
 def _review_window(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datetime) -> None:
     """An hourly week's dispute window: remind the client while a dispute may still come; when it closes,
     nothing expires (the route after it is shown whenever the client asks again)."""
-    plan = plan_reminders(deadline.due_at, deadline.offsets, deadline.sent, now)
     with deps.uow() as uow:
         case = uow.cases.get(deadline.team_id, deadline.case_id)
         if now >= deadline.due_at or case is None or not case.may_still_dispute:
             uow.deadlines.finish(deadline.id, owner, now)
             uow.commit()
             return
+        state = uow.deadlines.reminder_state(deadline.id)
+        plan = plan_reminders(deadline.due_at, state.offsets, state.sent, now)
         if plan.send is not None:
             view = case_view(uow, case, now, deps.policy).as_json() | {"closes_at": deadline.due_at.isoformat()}
-            for party in deadline.parties:
+            for party in state.parties:
                 key = f"{case.id}:review-reminder:{deadline.id}:{int(plan.send)}:{party}"
                 uow.outbox.add(case.team_id, OutboxMessage(case.id, key, dm(party), render.REVIEW_REMINDER, view), now)
         uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)

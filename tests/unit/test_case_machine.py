@@ -124,6 +124,14 @@ class CaseStories(RuleBasedStateMachine):
         if self.case.deadline is not None and self.now >= self.case.deadline.due_at:
             self.attempt(lambda c: c.expire(now=self.now, policy=POLICY))
 
+    @rule(who=PARTY)
+    def extend(self, who: str) -> None:
+        """ "I'm away": moves the deadline, never the state (tests/integration/test_scheduler_machine.py plays
+        the same stories through the real scheduler)."""
+        state = self.case.state
+        self.attempt(lambda c: c.extend(by=who, now=self.now, policy=POLICY))
+        assert self.case.state == state
+
     @rule()
     def expire_too_early(self) -> None:
         self.attempt(lambda c: c.expire(now=self.now, policy=POLICY))
