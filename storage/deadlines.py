@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.ports import ClaimedDeadline, ReminderState
 from storage import leases
-from storage.tables import CaseRow, DeadlineRow
+from storage.tables import DeadlineRow
 
 
 class DeadlineRepository:
@@ -34,21 +34,15 @@ class DeadlineRepository:
             also=[DeadlineRow.done_at.is_(None)],
             returning=[
                 DeadlineRow.id,
+                DeadlineRow.team_id,
                 DeadlineRow.case_id,
                 DeadlineRow.kind,
                 DeadlineRow.due_at,
                 DeadlineRow.next_at,
             ],
         )
-        if not rows:
-            return []
-        teams = dict(
-            self.session.execute(
-                select(CaseRow.id, CaseRow.team_id).where(CaseRow.id.in_({row.case_id for row in rows}))
-            ).all()
-        )
         return [
-            ClaimedDeadline(row.id, teams[row.case_id], row.case_id, row.kind, row.due_at)
+            ClaimedDeadline(row.id, row.team_id, row.case_id, row.kind, row.due_at)
             for row in sorted(rows, key=lambda row: row.next_at)
         ]
 

@@ -44,11 +44,10 @@ def claim(
     picked = candidates(free)
     if session.get_bind().dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True)
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__  # type: ignore[attr-defined]  (Core: plain rows, only the columns asked for)
     return session.execute(
-        update(model)
+        update(table)
         .where(model.id.in_(picked.scalar_subquery()), free, *also)
         .values(lease_owner=owner, lease_until=now + lease, **values)
-        .returning(*table.columns),
-        execution_options={"synchronize_session": False},
+        .returning(*(returning or table.columns))
     ).all()

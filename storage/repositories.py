@@ -296,6 +296,7 @@ class CaseRepository:
             plan = plan_reminders(deadline.due_at, offsets, (), now)
             self.session.add(
                 DeadlineRow(
+                    team_id=case.team_id,
                     case_id=case.id,
                     kind=deadline.kind,
                     parties=list(deadline.parties),

@@ -221,6 +221,7 @@ class DeadlineRow(Base):
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))  # the case's, so a claim needs no join
     case_id: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
     parties: Mapped[list[str]] = mapped_column(JSON)  # who must act; reminders go to those who still have not

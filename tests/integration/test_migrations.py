@@ -5,8 +5,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from storage.db import alembic_config, make_engine, migrate, pending_migrations, prepare
+from bot.domain.policy import Policy
+from bot.services.importing import import_contracts, read_import_file
+from bot.services.refunds import Deps, RequestRefund, request_refund
+from storage.db import alembic_config, make_engine, migrate, pending_migrations, prepare, session_factory
 from storage.tables import Base
+from storage.uow import SqlUnitOfWork
+from tests.integration.conftest import NOW
+from tests.integration.test_scheduler import DEMO
 
 
 def test_migrations_build_every_table_from_an_empty_database(database_url):
@@ -46,4 +52,30 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
+
+
+def test_0004_gives_each_existing_deadline_its_cases_workspace(database_url):
+    engine = prepare(database_url)
+    sessions = session_factory(engine)
+    policy = Policy()
+    with SqlUnitOfWork(sessions) as uow:
+        uow.policies.register(policy, NOW)
+        uow.commit()
+    import_contracts(read_import_file(DEMO), SqlUnitOfWork(sessions), NOW, policy)
+    ask = RequestRefund(
+        team_id="T0DEMO01",
+        user_id="U0CLIENT01",
+        contract_id="C-100",
+        item_key="milestone:M-1",
+        amount="10.00",
+        reason="Before the upgrade.",
+        request_key="k",
+    )
+    request_refund(Deps(uow=lambda: SqlUnitOfWork(sessions), clock=lambda: NOW, policy=policy), ask)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0003")
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT team_id FROM deadlines")).scalars().all() == ["T0DEMO01"]
     engine.dispose()

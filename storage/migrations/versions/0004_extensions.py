@@ -1,4 +1,5 @@
-"""Extensions (design §2.2): which parties of a case have had their one extension.
+"""Extensions (design §2.2): which parties of a case have had their one extension. Deadlines carry their
+case's workspace, so the scheduler's claim returns everything it needs from one UPDATE … RETURNING.
 
 Revision ID: 0004
 Revises: 0003
@@ -18,8 +19,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("cases", sa.Column("extended_by", sa.JSON(), nullable=False, server_default="[]"))
+    op.add_column("deadlines", sa.Column("team_id", sa.String(length=32), nullable=False, server_default=""))
+    op.execute("UPDATE deadlines SET team_id = (SELECT cases.team_id FROM cases WHERE cases.id = deadlines.case_id)")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("cases") as batch:
-        batch.drop_column("extended_by")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35): a batch copy of `cases` would trip its foreign keys.
+    op.drop_column("deadlines", "team_id")
+    op.drop_column("cases", "extended_by")
