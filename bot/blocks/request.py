@@ -7,8 +7,6 @@ from datetime import datetime, timedelta
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
-    ButtonElement,
-    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -94,37 +92,40 @@ def freelancer_request(case: CaseView, permalink: str | None, locale: str = "en_
         _facts(case, locale),
     ]
     if case.stage == "request" and case.state == "awaiting_freelancer" and case.due:
-        requested = money(case.money(case.requested_minor), locale)
         blocks += [
             _section(
                 f"*Please answer by {when(case.due)}.* If you do not, the request lapses and "
                 f"{person(case.client_id)} can take it further."
             ),
-            ActionsBlock(
-                block_id=ids.REQUEST_ACTIONS,
-                elements=[
-                    ButtonElement(
-                        text="Approve",
-                        action_id=ids.APPROVE,
-                        value=case.id,
-                        style="primary",
-                        confirm=ConfirmObject(
-                            title="Approve the refund?",
-                            text=f"{requested} will be refunded to {person(case.client_id)}. This cannot be undone.",
-                            confirm="Approve",
-                            deny="Back",
-                        ),
-                    ),
-                    ButtonElement(text="Adjust", action_id=ids.ADJUST, value=case.id),
-                    ButtonElement(text="Decline", action_id=ids.DECLINE, value=case.id, style="danger"),
-                    *filter(None, [stages.extension_button(case, "freelancer")]),
-                ],
-            ),
+            _answer_buttons(case, locale),
         ]
     else:
         blocks += [DividerBlock(), *_later(case, "freelancer", locale)]
     blocks.append(_thread_link(permalink))
     return blocks
+
+
+def _answer_buttons(case: CaseView, locale: str) -> ActionsBlock:
+    """Approve (with a confirm), Adjust, Decline, and the extension while the freelancer has not had it."""
+    requested = money(case.money(case.requested_minor), locale)
+    return ActionsBlock(
+        block_id=ids.REQUEST_ACTIONS,
+        elements=[
+            stages.button(
+                "Approve",
+                ids.APPROVE,
+                case,
+                "primary",
+                title="Approve the refund?",
+                text=f"{requested} will be refunded to {person(case.client_id)}. This cannot be undone.",
+                confirm="Approve",
+                deny="Back",
+            ),
+            stages.button("Adjust", ids.ADJUST, case),
+            stages.button("Decline", ids.DECLINE, case, "danger"),
+            *filter(None, [stages.extension_button(case, "freelancer")]),
+        ],
+    )
 
 
 def _later(case: CaseView, role: str, locale: str) -> list[Block]:
@@ -155,16 +156,14 @@ def client_request(case: CaseView, permalink: str | None, locale: str = "en_US")
             ActionsBlock(
                 block_id=ids.CLIENT_ACTIONS,
                 elements=[
-                    ButtonElement(
-                        text="Withdraw",
-                        action_id=ids.WITHDRAW,
-                        value=case.id,
-                        confirm=ConfirmObject(
-                            title="Withdraw the request?",
-                            text="The case closes and nothing is refunded.",
-                            confirm="Withdraw",
-                            deny="Keep it",
-                        ),
+                    stages.button(
+                        "Withdraw",
+                        ids.WITHDRAW,
+                        case,
+                        title="Withdraw the request?",
+                        text="The case closes and nothing is refunded.",
+                        confirm="Withdraw",
+                        deny="Keep it",
                     )
                 ],
             ),
@@ -248,8 +247,8 @@ def reminder(case: CaseView, hours_left: float, permalink: str | None, locale: s
             f":alarm_clock: *Reminder:* {person(case.client_id)}'s refund request {case.id} for "
             f"{money(case.money(case.requested_minor), locale)} on *{case.item_md}* is waiting for your answer "
             f"until {when(case.due) if case.due else 'soon'} ({left} left). If you do not answer, the request "
-            f"lapses and {person(case.client_id)} can take it further. Approve, Adjust or Decline from the "
-            "request message."
+            f"lapses and {person(case.client_id)} can take it further."
         ),
+        _answer_buttons(case, locale),
         _thread_link(permalink),
     ]

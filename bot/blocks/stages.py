@@ -145,7 +145,7 @@ def extension_button(case: CaseView, role: str) -> ButtonElement | None:
     if not (case.open and case.due and case.party(role) in case.waiting_on) or role in case.extended_by:
         return None
     hours = case.extension_hours
-    return _button(
+    return button(
         f"I'm away: {hours} h more",
         ids.EXTEND,
         case,
@@ -168,7 +168,8 @@ def extension_notice(case: CaseView, by: str) -> list[Block]:
     ]
 
 
-def _button(label: str, action_id: str, case: CaseView, style: str | None = None, **confirm: str) -> ButtonElement:
+def button(label: str, action_id: str, case: CaseView, style: str | None = None, **confirm: str) -> ButtonElement:
+    """A button on this case (its id is the value), with a confirm dialog when ``confirm`` names its parts."""
     return ButtonElement(
         text=label,
         action_id=action_id,
@@ -214,7 +215,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                 )
                 blocks.append(section(f"*Please answer{due}.* If you do not, {silence}."))
                 buttons = [
-                    _button(
+                    button(
                         "Accept and refund",
                         ids.CLAIM_ACCEPT,
                         case,
@@ -224,7 +225,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                         confirm="Refund",
                         deny="Back",
                     ),
-                    _button("Contest" if case.stage == "hourly_dispute" else "Dispute", ids.CLAIM_CONTEST, case),
+                    button("Contest" if case.stage == "hourly_dispute" else "Dispute", ids.CLAIM_CONTEST, case),
                 ]
             case "freelancer_disputed":
                 blocks.append(
@@ -235,7 +236,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                     )
                 )
                 buttons = [
-                    _button(
+                    button(
                         "Accept their position",
                         ids.POSITION_ACCEPT,
                         case,
@@ -244,14 +245,14 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                         confirm="Accept",
                         deny="Back",
                     ),
-                    _button("Reject: ask a mediator", ids.POSITION_REJECT, case, "danger"),
+                    button("Reject: ask a mediator", ids.POSITION_REJECT, case, "danger"),
                 ]
             case "proposed":
                 after = "arbitration is offered" if case.binding else "the case closes with no further refund"
                 blocks.append(section(f"*Accept or reject the proposal{due}.* If either of you rejects, {after}."))
                 buttons = [
-                    _button("Accept proposal", ids.PROPOSAL_ACCEPT, case, "primary"),
-                    _button("Reject proposal", ids.PROPOSAL_REJECT, case, "danger"),
+                    button("Accept proposal", ids.PROPOSAL_ACCEPT, case, "primary"),
+                    button("Reject proposal", ids.PROPOSAL_REJECT, case, "danger"),
                 ]
             case "arbitration_offered":
                 blocks.append(
@@ -261,7 +262,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                     )
                 )
                 buttons = [
-                    _button(
+                    button(
                         "Agree and pay the fee",
                         ids.ARBITRATE,
                         case,
@@ -274,8 +275,8 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                 ]
             case "declined" | "lapsed" | "adjusted":
                 buttons = [
-                    _button("Request again", ids.ASK_AGAIN, case, "primary"),
-                    _button(
+                    button("Request again", ids.ASK_AGAIN, case, "primary"),
+                    button(
                         "Close the case",
                         ids.WITHDRAW,
                         case,
@@ -290,7 +291,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
     if case.open and not (case.stage == "request" and case.state == "awaiting_freelancer"):
         if role == "client" and not any(b.action_id == ids.WITHDRAW for b in buttons) and case.state != "arbitration":
             buttons.append(
-                _button(
+                button(
                     "Withdraw",
                     ids.WITHDRAW,
                     case,
@@ -300,7 +301,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                     deny="Keep it",
                 )
             )
-        buttons.append(_button("Add evidence", ids.EVIDENCE_ADD, case))
+        buttons.append(button("Add evidence", ids.EVIDENCE_ADD, case))
     if buttons:
         blocks.append(ActionsBlock(block_id=ids.PARTY_ACTIONS, elements=buttons))
     return blocks
@@ -340,18 +341,18 @@ def case_card(case: CaseView, locale: str = "en_US") -> list[Block]:
         return blocks
     buttons: list[ButtonElement] = []
     if case.mediator_id is None and case.state in ("unassigned", "in_review"):
-        buttons = [_button("Claim", ids.MEDIATOR_CLAIM, case, "primary")]
+        buttons = [button("Claim", ids.MEDIATOR_CLAIM, case, "primary")]
     elif case.mediator_id is not None:
         if case.state == "claimed":
-            buttons.append(_button("Propose", ids.MEDIATOR_PROPOSE, case, "primary"))
+            buttons.append(button("Propose", ids.MEDIATOR_PROPOSE, case, "primary"))
         if case.state == "in_review":
-            buttons.append(_button("Decide", ids.MEDIATOR_DECIDE, case, "primary"))
+            buttons.append(button("Decide", ids.MEDIATOR_DECIDE, case, "primary"))
         if case.state == "arbitration":
-            buttons.append(_button("Record award", ids.MEDIATOR_AWARD, case, "primary"))
-        buttons.append(_button("Ask for information", ids.MEDIATOR_ASK, case))
-        buttons.append(_button("Reassign", ids.MEDIATOR_REASSIGN, case))
+            buttons.append(button("Record award", ids.MEDIATOR_AWARD, case, "primary"))
+        buttons.append(button("Ask for information", ids.MEDIATOR_ASK, case))
+        buttons.append(button("Reassign", ids.MEDIATOR_REASSIGN, case))
         if case.state in ("claimed", "in_review"):
-            buttons.append(_button("Release", ids.MEDIATOR_RELEASE, case))
+            buttons.append(button("Release", ids.MEDIATOR_RELEASE, case))
         blocks.append(
             ContextBlock(elements=[MarkdownTextObject(text=f"Claimed by {person(case.mediator_id)}; only they act.")])
         )

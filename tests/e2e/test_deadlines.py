@@ -281,3 +281,14 @@ def test_once_the_week_is_disputed_or_approved_the_window_reminders_stop(bot):
     at(bot, THURSDAY)
     at(bot, WINDOW_CLOSES - timedelta(hours=2))
     assert window_reminders(bot) == []
+
+
+def test_the_freelancer_can_answer_straight_from_a_reminder(bot):
+    case_id = request(bot)
+    at(bot, DUE - timedelta(hours=24))
+    [reminder] = [m for m in bot.standin.dms(FREELANCER) if "*Reminder:*" in text_of(m.blocks)]
+    assert button_labels(reminder.blocks) == ["Approve", "Adjust", "Decline", "I'm away: 48 h more"]
+    bot.user(FREELANCER).click(reminder, "Approve")
+    bot.drain()
+    assert bot.case(case_id).state == "approved"
+    assert ":white_check_mark: *Approved*" in text_of(client_dm(bot).blocks)
