@@ -160,11 +160,13 @@ def bench_reminders(kind: str, folder: Path, count: int, freelancers: int) -> No
             runtime.clock = lambda: REMIND
             instances.append(Workers.build(runtime))
         acted: Counter[str] = Counter()
+        ticked: list[float] = []
         started = time.perf_counter()
 
         def run(workers: Workers) -> None:
             while n := workers.tick():
                 acted[workers.owner] += n
+            ticked.append(time.perf_counter() - started)
             while workers.relay.run_once():
                 pass
 
@@ -186,6 +188,10 @@ def bench_reminders(kind: str, folder: Path, count: int, freelancers: int) -> No
             f"  {len(posts):,} reminders posted for {count:,} deadlines ({queued:,} queued, {pending} not sent) to "
             f"{freelancers:,} freelancers in {elapsed:.1f} s ({len(posts) / elapsed:,.0f}/s); "
             f"deadlines acted on by instance: {sorted(acted.values())}; duplicates: {duplicates}"
+        )
+        print(
+            f"  ticking (reminders queued) done after {max(ticked):.1f} s ({count / max(ticked):,.0f}/s); "
+            f"Slack calls: {len(standin.calls):,} ({len(standin.calls) / elapsed:,.0f}/s over the whole run)"
         )
         for workers in instances:
             workers.runtime.engine.dispose()

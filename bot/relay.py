@@ -116,6 +116,7 @@ class Relay:
         self.batch = batch
         self.wake = threading.Event()
         self._locales: dict[str, tuple[str, float]] = {}
+        self._dms: dict[str, str] = {}
 
     def claim(self) -> list[Claimed]:
         with self.sessions.begin() as session:
@@ -192,7 +193,7 @@ class Relay:
         elif target.kind == "channel":
             channel = target.channel or ""
         else:
-            channel = self.client.conversations_open(users=",".join(target.users))["channel"]["id"]
+            channel = self._dm_channel(",".join(target.users))
         posted = self.client.chat_postMessage(
             channel=channel, text=shown.text, blocks=shown.blocks, thread_ts=thread_ts
         )
@@ -206,6 +207,12 @@ class Relay:
                 OutboxRepository(session).save_ref(
                     row.team_id, row.message_key, MessageRef(posted["channel"], posted["ts"], permalink), self.clock()
                 )
+
+    def _dm_channel(self, users: str) -> str:
+        """A DM's channel id never changes, so conversations.open is asked once per person (or group)."""
+        if (channel := self._dms.get(users)) is None:
+            channel = self._dms[users] = self.client.conversations_open(users=users)["channel"]["id"]
+        return channel
 
     def _locale(self, user: str | None) -> str:
         """The reader's locale from users.info, cached for an hour; en_US when Slack does not say."""
