@@ -52,7 +52,7 @@ class CaseView:
     open: bool = True
     extended_by: list[str] = field(default_factory=list)  # roles that have had their extension
     deadline_reason: str | None = None  # why the scheduler moved the case, when it was the last to
-    extension_hours: int = 48  # what "I'm away" adds to the deadline, under the case's policy
+    extension_seconds: int = 48 * 3600  # what "I'm away" adds to the deadline, under the case's policy
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks import ids
 from bot.blocks.format import escape, money, person, quote, trim, when
 from bot.blocks.models import CaseView
+from bot.domain.calendar import span
 
 STATES = {
     "awaiting_freelancer": "waiting for the freelancer",
@@ -144,14 +145,13 @@ def extension_button(case: CaseView, role: str) -> ButtonElement | None:
     """Design §2.2: the party the case waits on may ask once per case for more time while away."""
     if not (case.open and case.due and case.party(role) in case.waiting_on) or role in case.extended_by:
         return None
-    hours = case.extension_hours
+    more = timedelta(seconds=case.extension_seconds)
     return button(
-        f"I'm away: {hours} h more",
+        f"I'm away: {span(more)} more",
         ids.EXTEND,
         case,
-        title=f"Ask for {hours} more hours?",
-        text=f"The deadline moves to {when(case.due + timedelta(hours=hours))} and the other side is told. "
-        "You can ask once per case.",
+        title=f"Ask for {span(more)} more?",
+        text=f"The deadline moves to {when(case.due + more)} and the other side is told. You can ask once per case.",
         confirm="Ask for more time",
         deny="Back",
     )
@@ -160,9 +160,10 @@ def extension_button(case: CaseView, role: str) -> ButtonElement | None:
 def extension_notice(case: CaseView, by: str) -> list[Block]:
     """Told in the case thread and to the other side: an in-place DM edit notifies nobody."""
     due = when(case.due) if case.due else "later"
+    more = span(timedelta(seconds=case.extension_seconds))
     return [
         section(
-            f":hourglass_flowing_sand: {person(by)} is away and asked for {case.extension_hours} more hours on case "
+            f":hourglass_flowing_sand: {person(by)} is away and asked for {more} more on case "
             f"{case.id} (*{case.item_md}*). The deadline is now {due}; the reminders move with it."
         )
     ]

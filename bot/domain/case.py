@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from bot.domain.calendar import require_utc
+from bot.domain.calendar import require_utc, span
 from bot.domain.contract import Contract, ContractKind, Item, ItemRef, Timesheet, refundable_balance
 from bot.domain.errors import (
     AlreadyAnswered,
@@ -685,8 +685,8 @@ class Case:
         if role in self.extended_by:
             raise ExtensionUsed(self.id)
         due = self.deadline.due_at + policy.extension
-        hours = round(policy.extension.total_seconds() / 3600)
-        self._log(self.state, self.state, by=by, now=now, rationale=f"the {role} is away and asked for {hours} h more")
+        why = f"the {role} is away and asked for {span(policy.extension)} more"
+        self._log(self.state, self.state, by=by, now=now, rationale=why)
         self.extended_by = (*self.extended_by, role)
         self.deadline = replace(self.deadline, due_at=due)
 

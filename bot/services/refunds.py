@@ -481,7 +481,7 @@ def case_view(uow: UnitOfWork, case: Case, now: datetime, policy: Policy, contra
         waiting_on=list(case.waiting_on),
         open=case.is_open,
         extended_by=list(case.extended_by),
-        extension_hours=round(policy.extension.total_seconds() / 3600),
+        extension_seconds=round(policy.extension.total_seconds()),
         deadline_reason=_deadline_reason(uow, case),
     )
 

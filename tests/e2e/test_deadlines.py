@@ -179,7 +179,7 @@ def test_an_extension_moves_the_deadline_and_its_reminders_and_the_client_is_tol
     assert f"*Please answer by <!date^{int(new_due.timestamp())}^" in text_of(shown)
     assert button_labels(shown) == ["Approve", "Adjust", "Decline"]  # once per case
     [told] = [m for m in bot.standin.dms(CLIENT) if "is away" in text_of(m.blocks)]
-    assert f"<@{FREELANCER}> is away and asked for 48 more hours on case {case_id}" in text_of(told.blocks)
+    assert f"<@{FREELANCER}> is away and asked for 48 h more on case {case_id}" in text_of(told.blocks)
     assert f"The deadline is now <!date^{int(new_due.timestamp())}^" in text_of(told.blocks)
     assert any("is away" in line for line in thread_texts(bot))
 
