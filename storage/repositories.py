@@ -263,18 +263,21 @@ class CaseRepository:
             self.session.flush()
         except StaleDataError:
             raise ConcurrentChange(case.id) from None
+        changed_at = case.updated_at or case.opened_at
         for event in case.new_events:
             if isinstance(event, LedgerEntry):
                 raise ValueError("ledger entries go through the payments port, not the case repository")
+            if isinstance(event, AuditEvent):
+                changed_at = max(changed_at, event.at)  # an extension moves the deadline, not updated_at
             self.session.add(self._event_row(case, event))
         case.new_events.clear()
-        self._sync_deadline(case)
+        self._sync_deadline(case, changed_at)
         self.session.flush()
         case.version = row.version
 
-    def _sync_deadline(self, case: Case) -> None:
-        """Retire the active rows the case no longer wants as they are, and add the ones it wants anew."""
-        now = case.updated_at or case.opened_at
+    def _sync_deadline(self, case: Case, now: datetime) -> None:
+        """Retire the active rows the case no longer wants as they are, and add the ones it wants anew, as of
+        ``now`` (the change's time)."""
         active = self.session.scalars(
             select(DeadlineRow).where(DeadlineRow.case_id == case.id, DeadlineRow.done_at.is_(None))
         ).all()

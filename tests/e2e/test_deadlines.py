@@ -182,6 +182,12 @@ def test_an_extension_moves_the_deadline_and_its_reminders_and_the_client_is_tol
     assert f"<@{FREELANCER}> is away and asked for 48 h more on case {case_id}" in text_of(told.blocks)
     assert f"The deadline is now <!date^{int(new_due.timestamp())}^" in text_of(told.blocks)
     assert any("is away" in line for line in thread_texts(bot))
+    with bot.instance.runtime.sessions() as session:
+        moved = session.execute(select(DeadlineRow.due_at, DeadlineRow.done_at).order_by(DeadlineRow.id)).all()
+    assert [(due.replace(tzinfo=UTC), done and done.replace(tzinfo=UTC)) for due, done in moved] == [
+        (DUE, NOW + timedelta(hours=1)),  # retired when the extension was asked for
+        (new_due, None),
+    ]
 
     at(bot, DUE - timedelta(hours=48))  # the old 48 h mark: nothing
     at(bot, DUE)  # the old deadline: no lapse, and it is the new 48 h mark
