@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.blocks import render
 from bot.domain.case import DeadlineKind
-from bot.domain.errors import CaseMovedOn
+from bot.domain.errors import CaseMovedOn, DeadlineNotReached
 from bot.domain.reminders import plan_reminders
 from bot.services.messages import OutboxMessage, dm
 from bot.services.ports import ClaimedDeadline
@@ -41,8 +41,9 @@ def _act(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datetime) -> No
         _review_window(deps, deadline, owner, now)
         return
     if now >= deadline.due_at:
-        # Decided a moment before the deadline: the decision stands, and its deadline is already retired.
-        with suppress(CaseMovedOn):
+        # Decided a moment before the deadline, or extended: the decision (or the new deadline) stands, and this
+        # deadline is already retired.
+        with suppress(CaseMovedOn, DeadlineNotReached):
             change_case(
                 deps, deadline.team_id, deadline.case_id, lambda case, policy, at: case.expire(now=at, policy=policy)
             )
