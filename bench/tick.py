@@ -30,14 +30,11 @@ from app import Runtime, Workers, build_runtime
 from bench.ack import fresh_schema
 from bot.config import load_settings
 from bot.services import scheduler
-from bot.services.importing import import_contracts, read_import_file
-from bot.services.refunds import Deps, RequestRefund, request_refund
 from storage.deadlines import DeadlineRepository
 from storage.tables import CaseRow, OutboxRow
-from tests.bulk import copy_case
+from tests.bulk import copy_case, demo_request
 from tests.slack_standin import SlackStandIn
 
-ROOT = Path(__file__).resolve().parents[1]
 OPENED = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 DUE = OPENED + timedelta(days=3)
 REMIND = DUE - timedelta(hours=48)  # the first reminder of every copy
@@ -52,17 +49,7 @@ def database(kind: str, folder: Path, name: str) -> tuple[str, Callable[[], None
 def seeded(url: str, cases: int, due: int, next_at: datetime, freelancers: int | None = None, **slack: str) -> Runtime:
     """One real request on the demo's milestone, copied in SQL into ``cases`` requests in all."""
     runtime = build_runtime(load_settings(database_url=url, **slack), OPENED)
-    import_contracts(read_import_file(ROOT / "examples" / "demo.yaml"), runtime.uow(), OPENED, runtime.policy)
-    ask = RequestRefund(
-        team_id="T0DEMO01",
-        user_id="U0CLIENT01",
-        contract_id="C-100",
-        item_key="milestone:M-1",
-        amount="10.00",
-        reason="Bench.",
-        request_key="bench",
-    )
-    template = request_refund(Deps(uow=runtime.uow, clock=lambda: OPENED, policy=runtime.policy), ask)
+    template = demo_request(runtime.uow, runtime.policy, OPENED)
     started = time.perf_counter()
     step = 200_000  # in slices, so SQLite's statement stays within memory comfortably
     with runtime.sessions.begin() as session:

@@ -6,13 +6,37 @@ Each copy gets its own item (one open case per item), its own audit row and its 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import ColumnElement, Integer, String, Table, cast, func, insert, literal, select, true
 from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
+from bot.domain.case import Case
+from bot.domain.policy import Policy
+from bot.services.importing import import_contracts, read_import_file
+from bot.services.ports import UnitOfWork
+from bot.services.refunds import Deps, RequestRefund, request_refund
 from storage.tables import AuditRow, CaseRow, DeadlineRow, MilestoneRow
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
+
+
+def demo_request(uow: Callable[[], UnitOfWork], policy: Policy, at: datetime) -> Case:
+    """The demo set, and one waiting $10.00 request on its milestone "Concepts" opened ``at``."""
+    import_contracts(read_import_file(DEMO), uow(), at, policy)
+    ask = RequestRefund(
+        team_id="T0DEMO01",
+        user_id="U0CLIENT01",
+        contract_id="C-100",
+        item_key="milestone:M-1",
+        amount="10.00",
+        reason="One of many.",
+        request_key="template",
+    )
+    return request_refund(Deps(uow=uow, clock=lambda: at, policy=policy), ask)
 
 
 def _copy(

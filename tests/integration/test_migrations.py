@@ -6,13 +6,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from bot.domain.policy import Policy
-from bot.services.importing import import_contracts, read_import_file
-from bot.services.refunds import Deps, RequestRefund, request_refund
 from storage.db import alembic_config, make_engine, migrate, pending_migrations, prepare, session_factory
 from storage.tables import Base
 from storage.uow import SqlUnitOfWork
+from tests.bulk import demo_request
 from tests.integration.conftest import NOW
-from tests.integration.test_scheduler import DEMO
 
 
 def test_migrations_build_every_table_from_an_empty_database(database_url):
@@ -62,17 +60,7 @@ def test_0004_gives_each_existing_deadline_its_cases_workspace(database_url):
     with SqlUnitOfWork(sessions) as uow:
         uow.policies.register(policy, NOW)
         uow.commit()
-    import_contracts(read_import_file(DEMO), SqlUnitOfWork(sessions), NOW, policy)
-    ask = RequestRefund(
-        team_id="T0DEMO01",
-        user_id="U0CLIENT01",
-        contract_id="C-100",
-        item_key="milestone:M-1",
-        amount="10.00",
-        reason="Before the upgrade.",
-        request_key="k",
-    )
-    request_refund(Deps(uow=lambda: SqlUnitOfWork(sessions), clock=lambda: NOW, policy=policy), ask)
+    demo_request(lambda: SqlUnitOfWork(sessions), policy, NOW)
     with engine.begin() as connection:
         command.downgrade(alembic_config(connection), "0003")
     migrate(engine)

@@ -10,7 +10,6 @@ import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -18,13 +17,11 @@ from sqlalchemy import func, select
 from app import build_runtime
 from bot.config import load_settings
 from bot.services import scheduler
-from bot.services.importing import import_contracts, read_import_file
-from bot.services.refunds import Deps, RequestRefund, request_refund
+from bot.services.refunds import Deps
 from storage.tables import AuditRow, CaseRow, DeadlineRow
-from tests.bulk import copy_case
+from tests.bulk import copy_case, demo_request
 from tests.integration.test_cli import REFUNDBOT
 
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 OPENED = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 DUE = OPENED + timedelta(days=3)
 MANY = 5_000
@@ -33,18 +30,8 @@ MANY = 5_000
 def many_due(database_url: str, count: int, opened: datetime = OPENED) -> Deps:
     """``count`` + 1 waiting requests whose freelancer deadline is ``opened`` + 3 days, and the deps to tick."""
     runtime = build_runtime(load_settings(database_url=database_url), opened)
-    import_contracts(read_import_file(DEMO), runtime.uow(), opened, runtime.policy)
     deps = Deps(uow=runtime.uow, clock=lambda: opened + timedelta(days=3), policy=runtime.policy)
-    ask = RequestRefund(
-        team_id="T0DEMO01",
-        user_id="U0CLIENT01",
-        contract_id="C-100",
-        item_key="milestone:M-1",
-        amount="10.00",
-        reason="Scale test.",
-        request_key="scale",
-    )
-    template = request_refund(Deps(uow=runtime.uow, clock=lambda: opened, policy=runtime.policy), ask)
+    template = demo_request(runtime.uow, runtime.policy, opened)
     with runtime.sessions.begin() as session:
         copy_case(session, template.id, count, due=count, next_at=opened + timedelta(days=3))
     return deps
