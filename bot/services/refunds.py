@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from bot.blocks import render
 from bot.blocks.models import CaseView, ItemChoice, RefundForm
-from bot.domain.case import ANSWERED, SCHEDULER, AuditEvent, Case, Evidence, Stage, Visibility
+from bot.domain.case import ANSWERED, SCHEDULER, Case, Evidence, Stage, Visibility
 from bot.domain.contract import Contract, ItemKind, ItemRef, refundable_balance
 from bot.domain.errors import (
     CaseMovedOn,
@@ -281,7 +281,7 @@ def withdraw_request(deps: Deps, cmd: WithdrawRequest) -> Case:
 
 
 def extend(deps: Deps, team_id: str, user_id: str, case_id: str) -> Case:
-    """ "I'm away": the party the case waits on gets the policy's extension, once per case."""
+    """The party the case waits on is away: they get the policy's extension, once per case."""
     return change_case(
         deps, team_id, case_id, lambda case, policy, now: case.extend(by=user_id, now=now, policy=policy)
     )
@@ -490,5 +490,5 @@ def _deadline_reason(uow: UnitOfWork, case: Case) -> str | None:
     """Why the scheduler moved the case, when it was the last to: the parties are told why, not just when."""
     if case.updated_by != SCHEDULER:
         return None
-    mine = [event for event in case.new_events if isinstance(event, AuditEvent)] or uow.audit.for_case(case.id)
-    return mine[-1].rationale if mine else None
+    by_scheduler = [event for event in uow.audit.for_case(case.id) if event.actor == SCHEDULER]
+    return by_scheduler[-1].rationale if by_scheduler else None

@@ -324,6 +324,8 @@ def test_silence_in_the_escrow_refund_refunds_the_client_after_the_freelancer_is
     assert (row.state, row.refunded_minor, row.updated_by) == ("refunded", 10000, "scheduler")
     assert ledger(bot, case_id) == [("refund", 10000)]
     assert "*Refunded* $100.00 to <@U0CLIENT01>" in text_of(dm(bot, FREELANCER, case_id).blocks)
+    why = "*Why:* the freelancer did not answer the escrow refund in time, so the client is refunded."
+    assert why in text_of(dm(bot, CLIENT, case_id).blocks)  # told why, not only when
 
 
 def test_when_only_the_freelancer_pays_for_arbitration_the_fee_rule_releases_the_funds(bot):
@@ -335,12 +337,17 @@ def test_when_only_the_freelancer_pays_for_arbitration_the_fee_rule_releases_the
     click(bot, CLIENT, dm(bot, CLIENT, case_id), "Accept proposal")
     tick_at(bot, proposed_at + timedelta(days=2))  # the freelancer's silence counts as rejecting
     assert bot.case(case_id).state == "arbitration_offered"
+    silence = "*Why:* no answer from the freelancer, which counts as rejecting the proposal."
+    assert silence in text_of(dm(bot, FREELANCER, case_id).blocks)
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "I'm away: 48 h more")  # the client's own move, not the why
+    assert silence in text_of(dm(bot, CLIENT, case_id).blocks)
     click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Agree and pay the fee")
-    tick_at(bot, proposed_at + timedelta(days=9))
+    tick_at(bot, proposed_at + timedelta(days=11))  # 2 + 7 days, and the client's 48 h
     row = bot.case(case_id)
     assert (row.state, row.refunded_minor) == ("released", 0)
     assert ledger(bot, case_id) == [("release", 10000)]
     assert "stays with <@U0FREELA01>" in text_of(dm(bot, CLIENT, case_id).blocks)
+    assert "*Why:* only the freelancer paid the arbitration fee." in text_of(dm(bot, CLIENT, case_id).blocks)
     with bot.instance.runtime.sessions() as session:
         why = session.scalars(select(AuditRow.rationale).where(AuditRow.case_id == case_id).order_by(AuditRow.seq))
         reasons = list(why)
