@@ -205,6 +205,11 @@ def _checked_text(text: str | None, what: str, limit: int, *, required: bool) ->
     return cleaned
 
 
+def _deadline(kind: DeadlineKind, parties: tuple[str, ...], due_at: datetime, policy: Policy) -> Deadline:
+    """A deadline with the policy's reminder offsets."""
+    return Deadline(kind, parties, due_at, tuple(offset.total_seconds() for offset in policy.reminder_offsets))
+
+
 _LINK = re.compile(r"^https?://[^\s<>|]+$")
 
 
@@ -357,8 +362,7 @@ class Case:
         case._record(None, State.AWAITING_FREELANCER, by=by, now=now, amount=amount, rationale=text)
         case._due(DeadlineKind.FREELANCER_RESPONSE, (case.freelancer_id,), now + policy.response_window, policy)
         if isinstance(item, Timesheet) and (window := policy.calendar.review_window(item.week)).closes_at > now:
-            offsets = tuple(offset.total_seconds() for offset in policy.reminder_offsets)
-            case.review_deadline = Deadline(DeadlineKind.REVIEW_WINDOW, (case.client_id,), window.closes_at, offsets)
+            case.review_deadline = _deadline(DeadlineKind.REVIEW_WINDOW, (case.client_id,), window.closes_at, policy)
         return case
 
     @property
@@ -782,8 +786,7 @@ class Case:
         return CaseMovedOn(self.id, self.state, self.updated_by, self.updated_at or self.opened_at)
 
     def _due(self, kind: DeadlineKind, parties: tuple[str, ...], due_at: datetime, policy: Policy) -> None:
-        offsets = tuple(offset.total_seconds() for offset in policy.reminder_offsets)
-        self.deadline = Deadline(kind, parties, due_at, offsets)
+        self.deadline = _deadline(kind, parties, due_at, policy)
 
     def _enter(
         self,
