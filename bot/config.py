@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.blocks.refusals import PLAIN, sentence
 from bot.domain.calendar import ReviewCalendar
 from bot.domain.errors import Refused
 from bot.domain.money import Money
@@ -148,7 +149,7 @@ class Settings(BaseSettings):
             try:
                 money = Money.parse(fee, currency)
             except Refused as exc:
-                raise ValueError(exc.message) from None
+                raise ValueError(sentence(exc, PLAIN)) from None
             if money.minor < 0:
                 raise ValueError(f"the {currency} fee cannot be negative")
         return value

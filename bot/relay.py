@@ -166,7 +166,7 @@ class Relay:
             root = outbox.message_ref(row.team_id, f"{row.stream}:thread")
             parent = outbox.message_ref(row.team_id, row.target.parent_key) if row.target.parent_key else None
         target = row.target
-        reader = target.users[0] if target.kind in ("dm", "home") else None
+        reader = target.users[0] if target.kind in ("dm", "home", "response_url") and target.users else None
         try:
             shown = self.render(row.surface, row.view, root.permalink if root else None, self._locale(reader))
         except Exception as exc:  # a message that cannot be rendered now never will be: park it for a fix

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, func, select
@@ -17,6 +18,7 @@ from bot.domain.case import (
     Evidence,
     LedgerEntry,
     LedgerKind,
+    Question,
     Stage,
     Visibility,
 )
@@ -44,6 +46,7 @@ from storage.tables import (
     LedgerRow,
     MilestoneRow,
     PolicyRow,
+    QuestionRow,
     TimesheetRow,
 )
 
@@ -521,6 +524,30 @@ class EvidenceRepository:
             )
             for row in rows
         ]
+
+
+class QuestionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, team_id: str, question: Question) -> Question:
+        row = QuestionRow(
+            team_id=team_id,
+            case_id=question.case_id,
+            asked_by=question.asked_by,
+            asked=question.asked,
+            text=question.text,
+            at=question.at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return replace(question, id=row.id)
+
+    def get(self, team_id: str, question_id: int) -> Question | None:
+        row = self.session.get(QuestionRow, question_id)
+        if row is None or row.team_id != team_id:
+            return None
+        return Question(row.case_id, row.asked_by, row.asked, row.text, row.at, row.id)
 
 
 class PolicyRepository:

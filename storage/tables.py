@@ -314,7 +314,28 @@ class EvidenceRow(Base):
     at: Mapped[datetime]
 
 
-APPEND_ONLY_TABLES = (LedgerRow.__tablename__, AuditRow.__tablename__, EvidenceRow.__tablename__)
+class QuestionRow(Base):
+    """A mediator's question to one party. Append-only: the Answer button carries only its id, and the answer
+    (evidence) quotes the text kept here."""
+
+    __tablename__ = "questions"
+    __table_args__ = (ForeignKeyConstraint(["case_id"], ["cases.id"]),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[str] = mapped_column(String(16))
+    asked_by: Mapped[str] = mapped_column(String(32))
+    asked: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+APPEND_ONLY_TABLES = (
+    LedgerRow.__tablename__,
+    AuditRow.__tablename__,
+    EvidenceRow.__tablename__,
+    QuestionRow.__tablename__,
+)
 
 
 class OutboxRow(Base):

@@ -15,6 +15,7 @@ from storage.repositories import (
     EvidenceRepository,
     LedgerRepository,
     PolicyRepository,
+    QuestionRepository,
 )
 
 
@@ -24,6 +25,7 @@ class SqlUnitOfWork:
     ledger: LedgerRepository
     audit: AuditRepository
     evidence: EvidenceRepository
+    questions: QuestionRepository
     policies: PolicyRepository
     outbox: OutboxRepository
     deadlines: DeadlineRepository
@@ -38,6 +40,7 @@ class SqlUnitOfWork:
         self.ledger = LedgerRepository(self.session)
         self.audit = AuditRepository(self.session)
         self.evidence = EvidenceRepository(self.session)
+        self.questions = QuestionRepository(self.session)
         self.policies = PolicyRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.deadlines = DeadlineRepository(self.session)

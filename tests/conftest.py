@@ -1,4 +1,4 @@
-"""Fixtures shared by every test folder: the two real databases.
+"""Fixtures shared by every test folder: the two real databases, and the Slack stand-in.
 
 PostgreSQL tests run against REFUNDBOT_TEST_POSTGRES_URL (default: the local server with trust auth). On a
 newcomer's machine without PostgreSQL they skip with the reason; where REFUNDBOT_TEST_POSTGRES=required (as
@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+
+from tests.slack_standin import SlackStandIn
 
 POSTGRES_URL = os.environ.get("REFUNDBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 POSTGRES_REQUIRED = (
@@ -48,3 +50,13 @@ def database_url(request, tmp_path) -> Iterator[str]:
     yield url.render_as_string(hide_password=False)
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    """The local Slack. Whatever the test made the app send that breaks Slack's published rules fails it."""
+    server = SlackStandIn().start()
+    yield server
+    server.stop()
+    if broken := server.take_violations():
+        pytest.fail("the app broke Slack's rules:\n" + "\n".join(broken), pytrace=False)

@@ -5,9 +5,13 @@ submissions to the running app the way Slack does (form bodies, ``payload=`` JSO
 trigger ids that expire after 3 s), and finds buttons and inputs by their visible labels, as a person would.
 
 App → Slack: ``SlackStandIn`` serves the Web API methods the app calls under ``/api/``, records every call,
-validates every ``blocks`` and ``view`` with ``slack_sdk.models`` and Slack's limits (answering
-``invalid_blocks`` when they break), receives ``response_url`` posts under ``/response/``, and on demand
-answers 429 with Retry-After, 500, or slowly.
+and holds every payload to Slack's published contract (``tests/slack_rules.py``: the Block Kit schema and view
+rules of ``../shared/slack/blockkit``, text fallbacks, trigger ids valid once within 3 s, ``chat.update`` by
+channel id, ``views.update`` hashes, ``response_url`` posts at most 5 in 30 minutes). What breaks it is
+answered as Slack would (``invalid_blocks``, ``invalid_arguments``, ``expired_trigger_id``, …) and recorded in
+``violations``, which fails the test that caused it. The answers the app gives Slack (a command's reply, a
+modal's ``response_action``) are held to the same rules. On demand it answers 429 with Retry-After, 500, or
+slowly.
 """
 
 from __future__ import annotations
@@ -21,19 +25,27 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block
-from slack_sdk.models.views import View
 from slack_sdk.signature import SignatureVerifier
 from websockets.sync.server import serve as ws_serve
 
+from tests.slack_rules import (
+    command_answer_problems,
+    decoded,
+    form_answer_problems,
+    message_problems,
+    view_problems,
+)
+
 TEAM = "T0DEMO01"
 TRIGGER_LIFETIME = 3.0
-LIMITS = {"message": 50, "modal": 100, "home": 100}
+# "You can use response_url to publish up to 5 times within 30 minutes" (Slack: handling user interaction).
+RESPONSE_URL_POSTS = 5
+RESPONSE_URL_LIFETIME = 30 * 60.0
 
 
 @dataclass
@@ -66,37 +78,6 @@ class Views:
     user_of: dict[str, str] = field(default_factory=dict)
 
 
-def block_problems(blocks: list[dict[str, Any]], surface: str) -> list[str]:
-    """What Slack would refuse in these blocks: the SDK's own checks plus the documented limits."""
-    problems = []
-    if len(blocks) > LIMITS[surface]:
-        problems.append(f"{len(blocks)} blocks; a {surface} takes at most {LIMITS[surface]}")
-    for raw in blocks:
-        try:
-            block = Block.parse(raw)
-            if block is None:
-                problems.append(f"unknown block {raw.get('type')!r}")
-                continue
-            block.validate_json()
-        except (SlackObjectFormationError, KeyError, TypeError, ValueError) as exc:
-            problems.append(f"{raw.get('type')}: {exc}")
-            continue
-        text = raw.get("text")
-        if raw.get("type") == "section" and isinstance(text, dict) and len(text.get("text", "")) > 3000:
-            problems.append("section text over 3000 characters")
-    return problems
-
-
-def view_problems(view: dict[str, Any]) -> list[str]:
-    try:
-        View(**view).validate_json()
-    except (SlackObjectFormationError, TypeError, ValueError) as exc:
-        return [f"view: {exc}"]
-    if len((view.get("title") or {}).get("text", "")) > 24:
-        return ["view title over 24 characters"]
-    return block_problems(view.get("blocks", []), "modal" if view.get("type") == "modal" else "home")
-
-
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
@@ -119,6 +100,10 @@ class SlackStandIn:
         self.usergroups: dict[str, list[str]] = {}  # usergroups.users.list answers from here
         self.faults: dict[str, list[Fault]] = {}
         self.triggers: dict[str, tuple[str, float]] = {}
+        self.used_triggers: set[str] = set()
+        self.response_urls: dict[str, list[float]] = {}  # path → [issued (monotonic), posts so far]
+        self.violations: list[str] = []  # every break of Slack's rules, by the app or in its answers
+        self.violations_lock = threading.Lock()
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -234,9 +219,28 @@ class SlackStandIn:
             return {"ok": False, "error": "users_list_not_supplied"}
         return {"ok": True, "channel": {"id": self.dm_channel(*users)}}
 
-    def _blocks(self, args: dict[str, Any]) -> list[dict[str, Any]]:
-        blocks = args.get("blocks") or []
-        return json.loads(blocks) if isinstance(blocks, str) else blocks
+    def record(self, where: str, problems: list[str]) -> None:
+        """Keep what broke Slack's rules: a violation fails the test that caused it."""
+        with self.violations_lock:
+            self.violations += [f"{where}: {problem}" for problem in problems]
+
+    def _refuse(self, method: str, error: str, problems: list[str]) -> dict[str, Any]:
+        """Answer as Slack does when a call breaks its rules."""
+        self.record(method, problems)
+        return {"ok": False, "error": error, "errors": problems, "response_metadata": {"messages": problems}}
+
+    def take_violations(self) -> list[str]:
+        """The violations so far, forgotten: for a test that breaks a rule on purpose."""
+        with self.violations_lock:
+            taken, self.violations = self.violations, []
+        return taken
+
+    def _message(self, method: str, args: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        blocks = decoded(args.get("blocks")) or []
+        if problems := message_problems(args):
+            error = "no_text" if not blocks and not args.get("text") else "invalid_blocks"
+            return blocks, self._refuse(method, error, problems)
+        return blocks, None
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.socket is None:
@@ -244,73 +248,139 @@ class SlackStandIn:
         return {"ok": True, "url": self.socket.url}
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
-        blocks = self._blocks(args)
-        if problems := block_problems(blocks, "message"):
-            return {"ok": False, "error": "invalid_blocks", "errors": problems}
-        if not args.get("text") and not blocks:
-            return {"ok": False, "error": "no_text"}
+        blocks, refused = self._message("chat.postMessage", args)
+        if refused:
+            return refused
+        if not args.get("channel"):
+            return self._refuse("chat.postMessage", "channel_not_found", ["channel: required"])
         ts = f"{1700000000 + next(self._ts)}.000100"
         channel = args["channel"]
         self.messages[(channel, ts)] = Message(channel, ts, args.get("text", ""), blocks, args.get("thread_ts"))
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text"), "blocks": blocks}}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        message = self.messages.get((args.get("channel"), args.get("ts")))
+        channel = str(args.get("channel") or "")
+        if channel[:1] in ("U", "W", ""):
+            # "For direct messages, ensure that this value is a DM ID (starts with D) instead of a User ID."
+            problem = f"channel: chat.update needs the channel id of the message, not {channel!r}"
+            return self._refuse("chat.update", "channel_not_found", [problem])
+        message = self.messages.get((channel, args.get("ts")))
         if message is None:
             return {"ok": False, "error": "message_not_found"}
-        blocks = self._blocks(args)
-        if problems := block_problems(blocks, "message"):
-            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        blocks, refused = self._message("chat.update", args)
+        if refused:
+            return refused
         message.text, message.blocks = args.get("text", ""), blocks
         message.updates += 1
         return {"ok": True, "channel": message.channel, "ts": message.ts}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        blocks = self._blocks(args)
-        if problems := block_problems(blocks, "message"):
-            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        _, refused = self._message("chat.postEphemeral", args)
+        if refused:
+            return refused
+        if not args.get("channel") or not args.get("user"):
+            return self._refuse("chat.postEphemeral", "invalid_arguments", ["channel and user: required"])
         return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
 
     def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
         ts = str(args.get("message_ts", "")).replace(".", "")
         return {"ok": True, "permalink": f"https://demo.slack.com/archives/{args.get('channel')}/p{ts}"}
 
-    def _view(self, args: dict[str, Any]) -> dict[str, Any]:
-        view = args.get("view")
-        return json.loads(view) if isinstance(view, str) else dict(view or {})
+    def _trigger(self, method: str, args: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
+        """A trigger id opens one view, within 3 s of the interaction that gave it."""
+        trigger = str(args.get("trigger_id"))
+        issued = self.triggers.pop(trigger, None)
+        if issued is None:
+            used = trigger in self.used_triggers
+            problem = (
+                f"trigger_id: {trigger!r} was {'already used' if used else 'never issued'}; a trigger opens one view"
+            )
+            return None, self._refuse(method, "invalid_trigger_id" if not used else "expired_trigger_id", [problem])
+        self.used_triggers.add(trigger)
+        age = time.monotonic() - issued[1]
+        if age > TRIGGER_LIFETIME:
+            problem = f"trigger_id: used {age:.1f} s after the interaction; it expires after {TRIGGER_LIFETIME:.0f} s"
+            return None, self._refuse(method, "expired_trigger_id", [problem])
+        return issued[0], None
 
-    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        issued = self.triggers.pop(str(args.get("trigger_id")), None)
-        if issued is None or time.monotonic() - issued[1] > TRIGGER_LIFETIME:
-            return {"ok": False, "error": "expired_trigger_id"}
-        view = self._view(args)
-        if problems := view_problems(view):
-            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+    def _modal(self, method: str, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        view = decoded(args.get("view"))
+        if problems := view_problems(view, "modal"):
+            return {}, self._refuse(method, "invalid_arguments", problems)
+        return dict(view), None
+
+    def _open(self, view: dict[str, Any], user: str) -> dict[str, Any]:
         view_id = f"V{next(self._ids):08d}"
         view.update(id=view_id, hash=f"h{next(self._ids)}", state={"values": {}})
         self.views.by_id[view_id] = view
-        self.views.user_of[view_id] = issued[0]
+        self.views.user_of[view_id] = user
         return {"ok": True, "view": view}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        user, refused = self._trigger("views.open", args)
+        if refused:
+            return refused
+        view, refused = self._modal("views.open", args)
+        return refused or self._open(view, user or "")
+
+    def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        user, refused = self._trigger("views.push", args)
+        if refused:
+            return refused
+        if not any(owner == user for owner in self.views.user_of.values()):
+            return self._refuse("views.push", "not_found", ["trigger_id: views.push needs a modal open for the user"])
+        view, refused = self._modal("views.push", args)
+        return refused or self._open(view, user or "")
 
     def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
         view_id = str(args.get("view_id"))
         if view_id not in self.views.by_id:
             return {"ok": False, "error": "not_found"}
         if args.get("hash") and args["hash"] != self.views.by_id[view_id]["hash"]:
-            return {"ok": False, "error": "hash_conflict"}
-        view = self._view(args)
-        if problems := view_problems(view):
-            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+            return {"ok": False, "error": "hash_conflict"}  # the view changed since: a race Slack reports, no bug
+        view, refused = self._modal("views.update", args)
+        if refused:
+            return refused
         view.update(id=view_id, hash=f"h{next(self._ids)}", state={"values": {}})
         self.views.by_id[view_id] = view
         return {"ok": True, "view": view}
 
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
-        view = self._view(args)
-        if problems := view_problems(view):
-            return {"ok": False, "error": "invalid_blocks", "errors": problems}
-        self.homes[str(args.get("user_id"))] = view
+        view = decoded(args.get("view"))
+        if problems := view_problems(view, "home"):
+            return self._refuse("views.publish", "invalid_arguments", problems)
+        if not args.get("user_id"):
+            return self._refuse("views.publish", "invalid_arguments", ["user_id: required"])
+        self.homes[str(args["user_id"])] = dict(view)
         return {"ok": True, "view": view}
+
+    def issue_response_url(self) -> str:
+        path = f"/response/{next(self._ids)}"
+        self.response_urls[path] = [time.monotonic(), 0]
+        return self.url + path
+
+    def _response(self, path: str, body: dict[str, Any]) -> tuple[int, str]:
+        """A post to a response_url: a message for the person, at most 5 within 30 minutes of the interaction."""
+        issued = self.response_urls.get(path)
+        where = f"response_url {path}"
+        if issued is None:
+            self._refuse(where, "no_service", ["url: never issued by Slack"])
+            return 404, "no_service"
+        issued[1] += 1
+        if time.monotonic() - issued[0] > RESPONSE_URL_LIFETIME:
+            self._refuse(where, "expired_url", ["url: a response_url lives 30 minutes"])
+            return 404, "expired_url"
+        if issued[1] > RESPONSE_URL_POSTS:
+            self._refuse(where, "used_url", [f"url: post {issued[1]}; a response_url takes at most 5"])
+            return 404, "used_url"
+        problems = message_problems(body)
+        if body.get("response_type", "ephemeral") not in ("ephemeral", "in_channel"):
+            problems.append(f"response_type: must be ephemeral or in_channel (got {body['response_type']!r})")
+        if problems:
+            self._refuse(where, "invalid_blocks", problems)
+            return 400, "invalid_blocks"
+        self.responses.append({"url": self.url + path, **body})
+        return 200, "ok"
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args.get("user"))
@@ -342,8 +412,8 @@ class SlackStandIn:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 if self.path.startswith("/response/"):
-                    standin.responses.append({"url": standin.url + self.path, **json.loads(body or "{}")})
-                    self._answer(200, "ok", {}, "text/plain")
+                    status, text = standin._response(self.path, json.loads(body or "{}"))
+                    self._answer(status, text, {}, "text/plain")
                     return
                 method = self.path.removeprefix("/api/")
                 if "json" in (self.headers.get("Content-Type") or ""):
@@ -468,8 +538,23 @@ class SlackUser:
         except urllib.error.HTTPError as exc:
             return Answer(exc.code, exc.read().decode())
 
+    def _held(self, kind: str, answer: Answer, rules: Callable[[Any], list[str]]) -> Answer:
+        """The app's answer to Slack (the HTTP ack, or the Socket Mode ack's payload) under Slack's rules."""
+        if answer.status == 200:
+            try:
+                body = answer.json
+            except ValueError:
+                self.standin.record(f"{kind} ack", [f"(ack): not JSON: {answer.body[:80]!r}"])
+            else:
+                self.standin.record(f"{kind} ack", rules(body))
+        return answer
+
+    def _acked(self, kind: str, answer: Answer) -> Answer:
+        """Interactions other than commands and submissions are acknowledged with nothing: Slack ignores a body."""
+        return self._held(kind, answer, lambda body: [] if body is None else [f"(ack): unexpected body {body!r}"])
+
     def _response_url(self) -> str:
-        return f"{self.standin.url}/response/{next(self.standin._ids)}"
+        return self.standin.issue_response_url()
 
     def command(self, text: str = "", command: str = "/refund") -> Answer:
         form = {
@@ -486,7 +571,7 @@ class SlackUser:
             "response_url": self._response_url(),
             "trigger_id": self.standin.issue_trigger(self.id),
         }
-        return self.post(urllib.parse.urlencode(form))
+        return self._held(command, self.post(urllib.parse.urlencode(form)), command_answer_problems)
 
     def _payload(self, payload: dict[str, Any]) -> Answer:
         base = {
@@ -518,16 +603,19 @@ class SlackUser:
             "event_time": int(now),
             "authorizations": [{"team_id": self.team, "user_id": "U0BOT", "is_bot": True}],
         }
-        return self.post(json.dumps(body), "application/json")
+        return self._acked("app_home_opened", self.post(json.dumps(body), "application/json"))
 
     def shortcut(self, callback_id: str) -> Answer:
-        return self._payload(
-            {
-                "type": "shortcut",
-                "callback_id": callback_id,
-                "action_ts": str(time.time()),
-                "trigger_id": self.standin.issue_trigger(self.id),
-            }
+        return self._acked(
+            "shortcut",
+            self._payload(
+                {
+                    "type": "shortcut",
+                    "callback_id": callback_id,
+                    "action_ts": str(time.time()),
+                    "trigger_id": self.standin.issue_trigger(self.id),
+                }
+            ),
         )
 
     def click(self, message: Message, label: str) -> Answer:
@@ -541,7 +629,7 @@ class SlackUser:
             "text": button["text"],
             "action_ts": str(time.time()),
         }
-        return self._payload(
+        payload = self._payload(
             {
                 "type": "block_actions",
                 "trigger_id": self.standin.issue_trigger(self.id),
@@ -557,6 +645,7 @@ class SlackUser:
                 "actions": [action],
             }
         )
+        return self._acked("block_actions", payload)
 
     def choose(self, view: dict[str, Any], label: str, option: str) -> Answer:
         """Pick ``option`` in the select labelled ``label`` of an open modal (a dispatching select)."""
@@ -569,7 +658,7 @@ class SlackUser:
             "selected_option": chosen,
             "action_ts": str(time.time()),
         }
-        return self._payload(
+        payload = self._payload(
             {
                 "type": "block_actions",
                 "trigger_id": self.standin.issue_trigger(self.id),
@@ -578,6 +667,7 @@ class SlackUser:
                 "actions": [action],
             }
         )
+        return self._acked("block_actions", payload)
 
     def submit(self, view: dict[str, Any], values: dict[str, str], *, view_id: str | None = None) -> Answer:
         """Fill the inputs labelled as ``values`` says (text, number, or the visible text of an option) and submit."""
@@ -599,9 +689,10 @@ class SlackUser:
                 entry = {"type": element["type"], "value": typed}
             state[block["block_id"]] = {element["action_id"]: entry}
         submitted = dict(view, id=view_id or view["id"], state={"values": state})
-        return self._payload(
+        answer = self._payload(
             {"type": "view_submission", "trigger_id": self.standin.issue_trigger(self.id), "view": submitted}
         )
+        return self._held("view_submission", answer, lambda body: form_answer_problems(body, submitted))
 
 
 def find_button(blocks: list[dict[str, Any]], label: str) -> tuple[str, dict[str, Any]]:

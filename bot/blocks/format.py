@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from babel import Locale, UnknownLocaleError
 
-from bot.domain.errors import utc_text
 from bot.domain.money import Money, exponent
 
 SECTION_LIMIT = 3000
@@ -42,21 +41,53 @@ def when(instant: datetime, style: str = "{date_short_pretty} at {time}") -> str
     return f"<!date^{int(instant.timestamp())}^{style}|{utc_text(instant)}>"
 
 
+def utc_text(instant: datetime) -> str:
+    """An instant where no Slack date token renders (plain text under a form field): in UTC, said so."""
+    return instant.astimezone(UTC).strftime("%a %d %b %Y %H:%M UTC")
+
+
+def window_end(closes_at: datetime) -> datetime:
+    """A window is half-open [opens, closes): people are told its last second ("Friday 23:59"), never the
+    first instant outside it ("Saturday 00:00")."""
+    return closes_at - timedelta(seconds=1)
+
+
+def duration(span: timedelta) -> str:
+    """A policy duration as people say it: "3 days", "36 h", "7 days 12 h", "90 min"."""
+    if span < timedelta(minutes=1):
+        return f"{round(span.total_seconds())} s"
+    minutes = round(span.total_seconds() / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if minutes:
+        return f"{days * 24 * 60 + hours * 60 + minutes} min"
+    if days and hours:
+        return f"{days} day{'s' if days > 1 else ''} {hours} h"
+    return f"{days} day{'s' if days > 1 else ''}" if days else f"{hours} h"
+
+
 def escape(text: str) -> str:
     """People's text is shown, never interpreted: no <!channel> pings, no disguised links."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def quote(text: str, limit: int = 1500) -> str:
-    """A person's words in a message, escaped, quoted, and trimmed to leave room in a 3000-character section."""
-    shown = escape(text)
-    if len(shown) > limit:
-        shown = shown[: limit - 1].rstrip() + "…"
-    return "\n".join("> " + line for line in shown.splitlines() or [""])
+    """A person's words in a message, escaped and quoted, in at most ``limit`` characters (so it leaves room in a
+    3,000-character section)."""
+    quoted = "\n".join("> " + line for line in escape(text).splitlines() or [""])
+    return trim(quoted, limit, "…")
 
 
 def trim(text: str, limit: int = SECTION_LIMIT, pointer: str = "… (the rest is in the case thread)") -> str:
-    return text if len(text) <= limit else text[: limit - len(pointer)] + pointer
+    """At most ``limit`` characters, the cut marked; never inside a mention, a date token, a link or an entity,
+    which would show as broken markup."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - len(pointer), 0)]
+    for opens, closes in (("<", ">"), ("&", ";")):
+        if cut.rfind(opens) > cut.rfind(closes):
+            cut = cut[: cut.rfind(opens)]
+    return cut.rstrip() + pointer
 
 
 def person(user_id: str) -> str:

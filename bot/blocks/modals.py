@@ -18,11 +18,12 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks import ids
-from bot.blocks.format import escape, money, person, quote
-from bot.blocks.models import CaseView, RefundForm
+from bot.blocks.format import duration, escape, money, person, quote, trim, when
+from bot.blocks.models import CaseView, RefundForm, Unavailable
 from bot.domain.money import Money, exponent
 
-REASON_LIMIT = 2000
+OPTION_TEXT = 75  # Slack's limit for an option's text
+SLACK_TEXT_INPUT = 3000  # the most a plain_text_input's max_length may be
 
 
 def _amount_input(currency: str, most: Money, label: str, hint: str, *, below: bool = False) -> InputBlock:
@@ -43,21 +44,47 @@ def _amount_input(currency: str, most: Money, label: str, hint: str, *, below: b
     )
 
 
-def _text_input(
-    block_id: str, action_id: str, label: str, *, optional: bool = False, hint: str | None = None
+def text_input(
+    block_id: str,
+    action_id: str,
+    label: str,
+    *,
+    limit: int,
+    optional: bool = False,
+    hint: str | None = None,
+    multiline: bool = True,
 ) -> InputBlock:
+    """A text field as long as the policy allows (what it allows is checked again on submission)."""
     return InputBlock(
         block_id=block_id,
         label=label,
         optional=optional,
         hint=hint,
-        element=PlainTextInputElement(action_id=action_id, multiline=True, max_length=REASON_LIMIT),
+        element=PlainTextInputElement(action_id=action_id, multiline=multiline, max_length=limit),
     )
+
+
+def option_text(text: str) -> str:
+    return trim(text, OPTION_TEXT, "…")
+
+
+def _unavailable(item: Unavailable) -> str:
+    """Why an item of the contract is not offered (design §2.2: paid, recent enough, no open case, a balance)."""
+    match item.why:
+        case "unpaid":
+            why = "not paid yet"
+        case "too_old" if item.paid_at and item.limit:
+            why = f"paid on {when(item.paid_at, '{date_short}')}, more than {duration(item.limit)} ago"
+        case "open_case":
+            why = f"case {item.case_id} is open"
+        case _:
+            why = "already refunded in full"
+    return f"• {escape(trim(item.label, 200, '…'))}: {why}"
 
 
 def refund_modal(form: RefundForm) -> View:
     """Design §3: contract → item (follows the contract) → amount (max: the refundable balance) → reason."""
-    contract_options = [Option(value=cid, text=f"{title} ({cid})"[:75]) for cid, title in form.contracts[:100]]
+    contract_options = [Option(value=cid, text=option_text(f"{title} ({cid})")) for cid, title in form.contracts[:100]]
     chosen_contract = next((o for o in contract_options if o.value == form.contract_id), None)
     blocks: list[Block] = [
         InputBlock(
@@ -75,7 +102,10 @@ def refund_modal(form: RefundForm) -> View:
     if form.contract_id and form.currency:
         if form.items:
             options = [
-                Option(value=c.key, text=f"{c.label} · {money(Money(c.balance_minor, form.currency))} refundable"[:75])
+                Option(
+                    value=c.key,
+                    text=option_text(f"{c.label} · {money(Money(c.balance_minor, form.currency))} refundable"),
+                )
                 for c in form.items[:100]
             ]
             blocks.append(
@@ -94,8 +124,8 @@ def refund_modal(form: RefundForm) -> View:
         else:
             blocks.append(SectionBlock(text=MarkdownTextObject(text="*No item of this contract can be refunded now.*")))
         if form.unavailable:
-            notes = "\n".join(f"• {escape(line)}" for line in form.unavailable[:10])
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Not listed:\n{notes}"[:2000])]))
+            notes = "\n".join(_unavailable(item) for item in form.unavailable[:10])
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=trim(f"Not listed:\n{notes}", 2000, "…"))]))
     if (choice := form.item) and form.currency:
         balance = Money(choice.balance_minor, form.currency)
         paid = Money(choice.paid_minor, form.currency)
@@ -106,10 +136,11 @@ def refund_modal(form: RefundForm) -> View:
                 f"Amount ({form.currency})",
                 f"Up to {money(balance)}: what is left of the {money(paid)} paid after earlier refunds.",
             ),
-            _text_input(
+            text_input(
                 ids.REASON_BLOCK,
                 ids.REASON_INPUT,
                 "Reason",
+                limit=form.reason_limit,
                 hint="What went wrong? The freelancer sees this, and a mediator would too.",
             ),
         ]
@@ -117,7 +148,7 @@ def refund_modal(form: RefundForm) -> View:
         type="modal",
         callback_id=ids.REFUND_MODAL,
         title="Request a refund",
-        submit="Send request" if form.item else None,
+        submit="Send request",
         close="Cancel",
         private_metadata=json.dumps({"contract": form.contract_id, "item": form.item_key}),
         blocks=blocks,
@@ -148,11 +179,13 @@ def adjust_modal(case: CaseView) -> View:
             _amount_input(
                 case.currency,
                 requested,
-                f"Refund now ({case.currency})",
-                f"Less than {money(requested)}; to refund it all, use Approve.",
+                f"Refund amount ({case.currency})",
+                f"Refunded now: less than the {money(requested)} asked; to refund it all, use Approve.",
                 below=True,
             ),
-            _text_input(ids.NOTE_BLOCK, ids.NOTE_INPUT, "Note to the client", optional=True),
+            text_input(
+                ids.NOTE_BLOCK, ids.NOTE_INPUT, "Note to the client", limit=case.terms.reason_max_length, optional=True
+            ),
         ],
     )
 
@@ -167,10 +200,11 @@ def decline_modal(case: CaseView) -> View:
         private_metadata=case.id,
         blocks=[
             _what_was_asked(case),
-            _text_input(
+            text_input(
                 ids.REASON_BLOCK,
                 ids.REASON_INPUT,
                 "Why are you declining?",
+                limit=case.terms.reason_max_length,
                 hint="The client sees this, and a mediator would too.",
             ),
         ],

@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from bot.blocks.format import escape
 from bot.domain.money import Money
+from bot.domain.policy import Policy
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The numbers of a case's own policy version that its texts state (design §2.2), in seconds: a message says
+    what the rules of its case say, not what the current policy would."""
+
+    response_window: float
+    dispute_response_window: float
+    escrow_response_window: float
+    escrow_client_response_window: float
+    proposal_response_window: float
+    arbitration_offer_window: float
+    non_binding_mediation_limit: float
+    extension: float
+    reason_max_length: int
+
+    @classmethod
+    def of(cls, policy: Policy) -> Terms:
+        numbers = policy.numbers()
+        return cls(**{f.name: numbers[f.name] for f in fields(cls)})
+
+    def span(self, name: str) -> timedelta:
+        return timedelta(seconds=getattr(self, name))
+
+
+V1_TERMS = Terms.of(Policy())
 
 
 @dataclass(frozen=True)
@@ -52,14 +80,20 @@ class CaseView:
     open: bool = True
     extended_by: list[str] = field(default_factory=list)  # roles that have had their extension
     deadline_reason: str | None = None  # why the scheduler moved the case, when it was the last to
-    extension_seconds: int = 48 * 3600  # what "I'm away" adds to the deadline, under the case's policy
+    terms: Terms = V1_TERMS
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseView:
-        return cls(**data)
+        """A view from the outbox. One queued before an upgrade may lack newer fields (they take their defaults,
+        v1 terms included) or carry retired ones (dropped), so it still renders rather than dying."""
+        known = {f.name for f in fields(cls)}
+        kept = {k: v for k, v in data.items() if k in known}
+        if isinstance(kept.get("terms"), dict):
+            kept["terms"] = Terms(**kept["terms"])
+        return cls(**kept)
 
     def money(self, minor: int) -> Money:
         return Money(minor, self.currency)
@@ -107,15 +141,27 @@ class ItemChoice:
 
 
 @dataclass(frozen=True)
+class Unavailable:
+    """An item of the chosen contract that is not offered, and why."""
+
+    label: str
+    why: Literal["unpaid", "too_old", "open_case", "refunded"]
+    paid_at: datetime | None = None
+    limit: timedelta | None = None  # the policy's request age limit, for "too_old"
+    case_id: str | None = None  # the open case, for "open_case"
+
+
+@dataclass(frozen=True)
 class RefundForm:
     """What the /refund modal offers one client: their contracts, the chosen one's refundable items."""
 
     contracts: list[tuple[str, str]]  # (id, title)
+    reason_limit: int = 2000  # the current policy's, for a new request
     contract_id: str | None = None
     currency: str | None = None
     items: list[ItemChoice] = field(default_factory=list)
     item_key: str | None = None
-    unavailable: list[str] = field(default_factory=list)  # why other items of the contract are not listed
+    unavailable: list[Unavailable] = field(default_factory=list)  # the contract's other items
 
     @property
     def item(self) -> ItemChoice | None:
@@ -128,9 +174,9 @@ class AskAgainForm:
 
     case: CaseView
     route: str
-    until: datetime | None
-    closed_at: datetime | None
+    until: datetime | None  # when the route closes (a window's end: shown as its last second)
     review_opens_at: datetime | None  # hourly: the week's review window, for the message
     review_closes_at: datetime | None
+    mediation_closes_at: datetime | None  # hourly: the end of non-binding mediation
     week_minutes: int | None
     balance_minor: int  # the most an hourly dispute may claim

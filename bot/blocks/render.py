@@ -9,17 +9,16 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import home, request, stages
-from bot.blocks.format import DEFAULT_LOCALE, escape, person, when
+from bot.blocks import home, refusals, request, stages
+from bot.blocks.format import DEFAULT_LOCALE
 from bot.blocks.models import CaseView
-from bot.domain.case import SCHEDULER
-from bot.domain.errors import AlreadyClaimed, CaseMovedOn, DisputeWindowClosed, Refused, WindowClosed
+from bot.domain.errors import Refused
 
 FREELANCER_REQUEST = "freelancer_request"
 CLIENT_REQUEST = "client_request"
 THREAD_ROOT = "thread_root"
 TIMELINE = "timeline"
-NOTICE = "notice"
+REFUSAL = "refusal"
 HOME = "home"
 REMINDER = "reminder"
 CASE_CARD = "case_card"
@@ -47,8 +46,9 @@ _CASE_SURFACES: dict[str, tuple[Callable[..., list[Block]], bool, str]] = {
 
 def render(surface: str, view: dict[str, Any], permalink: str | None, locale: str = DEFAULT_LOCALE) -> Rendered:
     """What Slack shows for an outbox row, amounts in the reader's locale (their DMs and Home; en_US elsewhere)."""
-    if surface == NOTICE:
-        return Rendered(view["text"], [b.to_dict() for b in request.notice(view["text"])])
+    if surface == REFUSAL:
+        text = refusals.message(Refused.from_json(view), locale)
+        return Rendered(text, [b.to_dict() for b in request.notice(text)])
     if surface == REMINDER:
         fields = dict(view)
         hours_left = float(fields.pop("hours_left"))
@@ -93,26 +93,3 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
     blocks = builder(case, permalink, locale) if linked else builder(case, locale)
     text = summary.format(id=case.id, state=request.OUTCOMES.get(case.state, case.state))
     return Rendered(text, [block.to_dict() for block in blocks])
-
-
-# How a stale click names the step that overtook it, where the status words read badly after "already".
-_MOVED = {"claimed": "claimed", "in_review": "sent to a mediator", "unassigned": "sent to mediation"}
-
-
-def refusal_text(refusal: Refused) -> str:
-    """A refusal as its person reads it in Slack: names as mentions, instants in their own time zone."""
-    if isinstance(refusal, AlreadyClaimed):
-        return f"Nothing changed: this case was already claimed by {person(refusal.mediator)} on {when(refusal.at)}."
-    if isinstance(refusal, CaseMovedOn):
-        by = "when its deadline passed" if refusal.actor == SCHEDULER else f"by {person(refusal.actor)}"
-        outcome = _MOVED.get(refusal.outcome) or request.OUTCOMES.get(refusal.outcome, refusal.outcome)
-        return f"Nothing changed: this case was already {outcome} {by} on {when(refusal.at)}."
-    if isinstance(refusal, DisputeWindowClosed):
-        return (
-            f"Nothing changed: disputes on {escape(refusal.week_label)} could be opened from {when(refusal.opens_at)} "
-            f"until {when(refusal.closed_at)}, and that review window is closed. Press *Request again* to see the "
-            "route that is left."
-        )
-    if isinstance(refusal, WindowClosed):
-        return f"Nothing changed: the time to answer ended on {when(refusal.closed_at)}."
-    return escape(refusal.message)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.blocks.format import money, person, trim, when
+from bot.blocks.format import escape, money, person, trim, when
 from bot.blocks.models import CaseView
 from bot.blocks.request import OUTCOMES, outcome_line
 
@@ -14,34 +17,52 @@ HELP = (
     "*/refund status CASE* shows where a case stands, e.g. `/refund status R-7K3Q9A`.\n"
     "*/refund help* shows this."
 )
+LISTED = 40
 
 
-def help_reply(prefix: str | None = None) -> list[Block]:
-    text = f"{prefix}\n\n{HELP}" if prefix else HELP
-    return [SectionBlock(text=MarkdownTextObject(text=text))]
+@dataclass(frozen=True)
+class Reply:
+    text: str  # the notification and screen-reader text of the blocks
+    blocks: list[Block]
+
+    def as_ack(self) -> dict[str, Any]:
+        """The slash command's immediate answer, seen only by the person who typed it."""
+        return {"text": self.text, "blocks": self.blocks, "response_type": "ephemeral"}
 
 
-def list_reply(cases: list[CaseView], user_id: str) -> list[Block]:
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=trim(text)))
+
+
+def help_reply(unknown: str | None = None) -> Reply:
+    text = HELP
+    if unknown is not None:
+        shown = unknown if len(unknown) <= 100 else unknown[:99] + "…"
+        text = f"I don't know “/refund {escape(shown)}”.\n\n{HELP}"
+    return Reply("How to use /refund", [_section(text)])
+
+
+def list_reply(cases: list[CaseView], user_id: str) -> Reply:
     if not cases:
-        return [SectionBlock(text=MarkdownTextObject(text="You have no open cases."))]
+        return Reply("You have no open cases.", [_section("You have no open cases.")])
     lines = []
-    for case in cases[:40]:
+    for case in cases[:LISTED]:
         role = "you asked" if case.client_id == user_id else f"{person(case.client_id)} asked"
         due = f" · answer due {when(case.due)}" if case.due else ""
         lines.append(
-            f"*{case.id}* · {case.item_md} ({case.contract_md}) · {role} "
+            f"*{case.id}* · {trim(case.item_md, 200, '…')} ({trim(case.contract_md, 200, '…')}) · {role} "
             f"{money(case.money(case.requested_minor))} · {OUTCOMES.get(case.state, case.state)}{due}"
         )
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=trim("*Your open cases*\n" + "\n".join(lines))))]
-    if len(cases) > 40:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(cases) - 40} more.")]))
-    return blocks
+    blocks: list[Block] = [_section("*Your open cases*\n" + "\n".join(lines))]
+    if len(cases) > LISTED:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(cases) - LISTED} more.")]))
+    return Reply(f"Your open cases: {len(cases)}", blocks)
 
 
-def status_reply(case: CaseView) -> list[Block]:
+def status_reply(case: CaseView) -> Reply:
     state = OUTCOMES.get(case.state, case.state)
     lines = [
-        f"*Case {case.id}* · {case.item_md} ({case.contract_md}) · policy {case.policy_version}",
+        f"*Case {case.id}* · {case.item_md} ({case.contract_md}) · policy {escape(case.policy_version)}",
         f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)}",
         f"Requested {money(case.money(case.requested_minor))} · refunded {money(case.money(case.refunded_minor))}",
     ]
@@ -51,4 +72,4 @@ def status_reply(case: CaseView) -> list[Block]:
         lines.append(outcome_line(case, "en_US"))
         if case.open and case.due:
             lines.append(f"Next deadline: {when(case.due)}")
-    return [SectionBlock(text=MarkdownTextObject(text=trim("\n".join(lines))))]
+    return Reply(f"Case {case.id}: {state}", [_section("\n".join(lines))])

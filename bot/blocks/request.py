@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks import ids, stages
-from bot.blocks.format import money, person, quote, trim, when
+from bot.blocks.format import money, person, quote, trim, when, window_end
 from bot.blocks.models import CaseView
 
 OUTCOMES = stages.STATES
@@ -70,7 +70,11 @@ def next_step_line(case: CaseView) -> str | None:
     step = case.next_step
     if not step:
         return None
-    until = f" until {when(datetime.fromisoformat(step['until']))}" if step.get("until") else ""
+
+    def end(key: str) -> str:
+        return when(window_end(datetime.fromisoformat(step[key]))) if step.get(key) else "earlier"
+
+    until = f" until {end('until')}" if step.get("until") else ""
     match step["route"]:
         case "hourly_dispute":
             route = f"an *hourly dispute*: this week's review window is open{until}"
@@ -79,8 +83,10 @@ def next_step_line(case: CaseView) -> str | None:
         case "escrow_refund":
             route = "the *escrow refund process*: the freelancer answers, then a mediator if you still disagree"
         case _:
-            closed = when(datetime.fromisoformat(step["closed_at"])) if step.get("closed_at") else "earlier"
-            return f"*Next step:* none. The review window and the 30 days for mediation closed on {closed}."
+            return (
+                f"*Next step:* none. The review window closed on {end('review_closes_at')}, and non-binding "
+                f"mediation was possible until {end('mediation_closes_at')}."
+            )
     return f"*Next step:* if you still disagree, *Request again* will take this to {route}."
 
 
@@ -215,10 +221,9 @@ def timeline_entry(case: CaseView, locale: str = "en_US") -> list[Block]:
 def review_reminder(case: CaseView, closes_at: datetime, locale: str = "en_US") -> list[Block]:
     """Design §2.2: the client of a paid week is reminded before the week's dispute window closes, while their
     request may still become a dispute; after it, only non-binding mediation remains."""
-    last = closes_at - timedelta(seconds=1)
     requested = money(case.money(case.requested_minor), locale)
     text = (
-        f":alarm_clock: *The dispute window for {case.item_md} closes Friday 23:59 UTC* ({when(last)}). "
+        f":alarm_clock: *The dispute window for {case.item_md} closes {when(window_end(closes_at))}.* "
         "After it, disputing this week's hours is no longer possible; only non-binding mediation remains."
     )
     if case.state == "awaiting_freelancer":

@@ -14,7 +14,6 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     NumberInputElement,
     Option,
-    PlainTextInputElement,
     RadioButtonsElement,
     SectionBlock,
     UserSelectElement,
@@ -22,10 +21,12 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks import ids
-from bot.blocks.format import money, person, quote, trim, when
-from bot.blocks.modals import REASON_LIMIT
+from bot.blocks.format import duration, money, person, quote, trim, when, window_end
+from bot.blocks.modals import SLACK_TEXT_INPUT, option_text, text_input
 from bot.blocks.models import AskAgainForm, CaseView
 from bot.blocks.stages import stage_line, why
+from bot.domain.case import LINKS_PER_EVIDENCE as LINKS
+from bot.domain.case import QUESTION_LIMIT, REFERENCE_LIMIT, Question
 from bot.domain.money import Money, exponent
 
 MEDIATE_TITLES = {"propose": "Propose a settlement", "decide": "Decide the dispute", "award": "Record the award"}
@@ -33,17 +34,6 @@ MEDIATE_TITLES = {"propose": "Propose a settlement", "decide": "Decide the dispu
 
 def _section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=trim(text)))
-
-
-def _text(block_id: str, action_id: str, label: str, *, limit: int = REASON_LIMIT, optional: bool = False,
-          hint: str | None = None, multiline: bool = True) -> InputBlock:  # fmt: skip
-    return InputBlock(
-        block_id=block_id,
-        label=label,
-        optional=optional,
-        hint=hint,
-        element=PlainTextInputElement(action_id=action_id, multiline=multiline, max_length=limit),
-    )
 
 
 def _money_input(case: CaseView, label: str, hint: str, *, optional: bool = False, low_zero: bool = True) -> InputBlock:
@@ -64,7 +54,7 @@ def _money_input(case: CaseView, label: str, hint: str, *, optional: bool = Fals
     )
 
 
-def _view(callback_id: str, title: str, submit: str, metadata: dict[str, str], blocks: list[Block]) -> View:
+def _view(callback_id: str, title: str, submit: str, metadata: dict[str, object], blocks: list[Block]) -> View:
     return View(
         type="modal",
         callback_id=callback_id,
@@ -79,8 +69,10 @@ def _view(callback_id: str, title: str, submit: str, metadata: dict[str, str], b
 def ask_again_modal(form: AskAgainForm) -> View:
     """Design §2.3: the route the policy gives now, and why, before the client confirms."""
     case = form.case
+    terms = case.terms
     meta = {"case": case.id, "route": form.route}
-    ends = f" It is open until {when(form.until)}." if form.until else ""
+    ends = f" It is open until {when(window_end(form.until))}." if form.until else ""
+    reasons = terms.reason_max_length
     match form.route:
         case "hourly_dispute":
             hours, minutes = divmod(form.week_minutes or 0, 60)
@@ -89,8 +81,8 @@ def ask_again_modal(form: AskAgainForm) -> View:
                 _section(
                     f"*An hourly dispute.* The review window for *{case.item_md}* is open.{ends} Say how much of the "
                     f"week's {hours} h {minutes:02d} min you dispute, or an amount (up to {money(balance)}). "
-                    f"{person(case.freelancer_id)} then has 3 days to accept or contest; if contested, a mediator "
-                    "decides, and that decision is final."
+                    f"{person(case.freelancer_id)} then has {duration(terms.span('dispute_response_window'))} to "
+                    "accept or contest; if contested, a mediator decides, and that decision is final."
                 ),
                 InputBlock(
                     block_id=ids.HOURS_BLOCK,
@@ -116,13 +108,23 @@ def ask_again_modal(form: AskAgainForm) -> View:
                         max_value=str(max(balance, Money(1, case.currency)).amount),
                     ),
                 ),
-                _text(ids.REASON_BLOCK, ids.REASON_INPUT, "Reasons", hint="The freelancer and a mediator read this."),
+                text_input(
+                    ids.REASON_BLOCK,
+                    ids.REASON_INPUT,
+                    "Reasons",
+                    limit=reasons,
+                    hint="The freelancer and a mediator read this.",
+                ),
                 InputBlock(
                     block_id=ids.CERTIFY_BLOCK,
                     label="Certification",
                     element=CheckboxesElement(
                         action_id=ids.CERTIFY_INPUT,
-                        options=[Option(value="yes", text="I certify the disputed time was not worked as billed")],
+                        options=[
+                            Option(
+                                value="yes", text=option_text("I certify the disputed time was not worked as billed")
+                            )
+                        ],
                     ),
                 ),
             ]
@@ -130,26 +132,33 @@ def ask_again_modal(form: AskAgainForm) -> View:
         case "escrow_refund":
             text = (
                 f"*The escrow refund process* for {money(case.at_stake)} on *{case.item_md}*. "
-                f"{person(case.freelancer_id)} has 7 days to accept (you are refunded) or dispute with a statement; "
-                "if they do not answer, you are refunded. If they dispute, you choose: accept their position, or "
-                "a mediator takes the case."
+                f"{person(case.freelancer_id)} has {duration(terms.span('escrow_response_window'))} to accept (you "
+                "are refunded) or dispute with a statement; if they do not answer, you are refunded. If they "
+                f"dispute, you have {duration(terms.span('escrow_client_response_window'))} to choose: accept their "
+                "position, or a mediator takes the case."
             )
             return _view(ids.ASK_AGAIN_MODAL, "Escrow refund", "Start escrow refund", meta, [_section(text)])
         case "mediation":
-            closed = f" (it closed on {when(form.review_closes_at)})" if form.review_closes_at else ""
+            closed = f" (it closed on {when(window_end(form.review_closes_at))})" if form.review_closes_at else ""
             blocks = [
                 _section(
                     f"*Non-binding mediation.* The week's review window has closed{closed}, but it was paid "
                     f"recently enough for a mediator to look at it.{ends} A mediator will propose an amount; the "
                     "proposal only takes effect if both of you accept it."
                 ),
-                _text(ids.REASON_BLOCK, ids.REASON_INPUT, "What should the mediator know?", optional=True),
+                text_input(
+                    ids.REASON_BLOCK, ids.REASON_INPUT, "What should the mediator know?", limit=reasons, optional=True
+                ),
             ]
             return _view(ids.ASK_AGAIN_MODAL, "Ask for mediation", "Ask for mediation", meta, blocks)
     windows = ""
     if form.review_opens_at and form.review_closes_at:
-        windows = f" The review window ran from {when(form.review_opens_at)} to {when(form.review_closes_at)}"
-        windows += f", and mediation was possible until {when(form.closed_at)}." if form.closed_at else "."
+        windows = (
+            f" The review window ran from {when(form.review_opens_at)} to {when(window_end(form.review_closes_at))}"
+        )
+        if form.mediation_closes_at:
+            windows += f", and non-binding mediation was possible until {when(window_end(form.mediation_closes_at))}"
+        windows += "."
     text = f"*No route is left for this request.*{windows} You can close the case; nothing more is refunded."
     return _view(ids.ASK_AGAIN_MODAL, "No route left", "Close the case", meta, [_section(text)])
 
@@ -158,10 +167,11 @@ def contest_modal(case: CaseView) -> View:
     hourly = case.stage == "hourly_dispute"
     blocks: list[Block] = [
         _section(stage_line(case, "en_US")),
-        _text(
+        text_input(
             ids.STATEMENT_BLOCK,
             ids.STATEMENT_INPUT,
             "Your statement",
+            limit=case.terms.reason_max_length,
             hint="Both the client and the mediator read this. Add files and links with Add evidence.",
         ),
     ]
@@ -172,14 +182,16 @@ def contest_modal(case: CaseView) -> View:
 def evidence_modal(case: CaseView) -> View:
     blocks: list[Block] = [
         _section(f"Evidence for case {case.id} (*{case.item_md}*). It cannot be changed once added."),
-        _text(ids.EVIDENCE_BLOCK, ids.EVIDENCE_INPUT, "Description", optional=True),
-        _text(
+        text_input(
+            ids.EVIDENCE_BLOCK, ids.EVIDENCE_INPUT, "Description", limit=case.terms.reason_max_length, optional=True
+        ),
+        text_input(
             ids.LINKS_BLOCK,
             ids.LINKS_INPUT,
             "Links",
             optional=True,
-            hint="One per line: web links or Slack file permalinks (⋯ on a file → Copy link). At most 10.",
-            limit=3000,
+            hint=f"One per line: web links or Slack file permalinks (⋯ on a file → Copy link). At most {LINKS}.",
+            limit=SLACK_TEXT_INPUT,
         ),
         InputBlock(
             block_id=ids.VISIBILITY_BLOCK,
@@ -200,8 +212,9 @@ def evidence_modal(case: CaseView) -> View:
 def mediate_modal(case: CaseView, action: str) -> View:
     at_stake = money(case.at_stake)
     intro = {
-        "propose": f"Propose what the client is refunded, from nothing to {at_stake}. Each party has 2 days to "
-        "accept; " + ("if either rejects, arbitration is offered." if case.binding else "the proposal is non-binding."),
+        "propose": f"Propose what the client is refunded, from nothing to {at_stake}. Each party has "
+        f"{duration(case.terms.span('proposal_response_window'))} to accept; "
+        + ("if either rejects, arbitration is offered." if case.binding else "the proposal is non-binding."),
         "decide": f"Decide what the client is refunded, from nothing to {at_stake}. The decision is final.",
         "award": f"Record the arbitrator's binding award: the refund to the client (nothing to {at_stake}) and "
         "the award's reference.",
@@ -211,10 +224,20 @@ def mediate_modal(case: CaseView, action: str) -> View:
         blocks.append(_section(reasons))
     blocks += [
         _money_input(case, f"Refund to the client ({case.currency})", f"0 to {at_stake}"),
-        _text(ids.RATIONALE_BLOCK, ids.RATIONALE_INPUT, "Rationale", hint="Both parties read this."),
+        text_input(
+            ids.RATIONALE_BLOCK,
+            ids.RATIONALE_INPUT,
+            "Rationale",
+            limit=case.terms.reason_max_length,
+            hint="Both parties read this.",
+        ),
     ]
     if action == "award":
-        blocks.append(_text(ids.REFERENCE_BLOCK, ids.REFERENCE_INPUT, "Award reference", limit=100, multiline=False))
+        blocks.append(
+            text_input(
+                ids.REFERENCE_BLOCK, ids.REFERENCE_INPUT, "Award reference", limit=REFERENCE_LIMIT, multiline=False
+            )
+        )
     return _view(ids.MEDIATE_MODAL, MEDIATE_TITLES[action], "Submit", {"case": case.id, "action": action}, blocks)
 
 
@@ -231,7 +254,13 @@ def ask_modal(case: CaseView) -> View:
                 ],
             ),
         ),
-        _text(ids.QUESTION_BLOCK, ids.QUESTION_INPUT, "Question", limit=500, hint="Posted in the case thread too."),
+        text_input(
+            ids.QUESTION_BLOCK,
+            ids.QUESTION_INPUT,
+            "Question",
+            limit=QUESTION_LIMIT,
+            hint="Posted in the case thread too.",
+        ),
     ]
     return _view(ids.ASK_MODAL, "Ask for information", "Ask", {"case": case.id}, blocks)
 
@@ -247,9 +276,17 @@ def reassign_modal(case: CaseView) -> View:
     return _view(ids.REASSIGN_MODAL, "Reassign the case", "Reassign", {"case": case.id, "action": "reassign"}, blocks)
 
 
-def answer_modal(case_id: str, question: str) -> View:
+def answer_modal(case: CaseView, question: Question) -> View:
+    """A party's answer to a mediator's question: evidence both sides see, quoting the question it answers."""
     blocks: list[Block] = [
-        _section(f"*The mediator asks*\n{quote(question, 500)}"),
-        _text(ids.EVIDENCE_BLOCK, ids.EVIDENCE_INPUT, "Your answer", hint="Both parties and the mediator see it."),
+        _section(f"*The mediator asks*\n{quote(question.text, QUESTION_LIMIT)}"),
+        text_input(
+            ids.EVIDENCE_BLOCK,
+            ids.EVIDENCE_INPUT,
+            "Your answer",
+            limit=case.terms.reason_max_length,
+            hint="Both parties and the mediator see it.",
+        ),
     ]
-    return _view(ids.ANSWER_MODAL, "Answer the mediator", "Send", {"case": case_id, "q": question[:500]}, blocks)
+    meta = {"case": question.case_id, "question": question.id}
+    return _view(ids.ANSWER_MODAL, "Answer the mediator", "Send", meta, blocks)

@@ -4,8 +4,7 @@ questions. Mediator-only evidence is never an input here: parties' surfaces carr
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -20,9 +19,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks import ids
-from bot.blocks.format import escape, money, person, quote, trim, when
+from bot.blocks.format import duration, escape, money, person, quote, trim, when
 from bot.blocks.models import CaseView
-from bot.domain.calendar import span
 
 STATES = {
     "awaiting_freelancer": "waiting for the freelancer",
@@ -120,7 +118,7 @@ def stage_line(case: CaseView, locale: str) -> str:
         case "settled":
             return f":handshake: *Settled* on {at}: both parties accepted; {refunded} refunded."
         case "awarded":
-            ref = f" (award {case.award_reference})" if case.award_reference else ""
+            ref = f" (award {escape(case.award_reference)})" if case.award_reference else ""
             return f":classical_building: *Awarded* by arbitration on {at}{ref}: {refunded} refunded. Binding."
         case "withdrawn":
             return f":leftwards_arrow_with_hook: *Withdrawn* by {by} on {at}."
@@ -145,12 +143,12 @@ def extension_button(case: CaseView, role: str) -> ButtonElement | None:
     """Design §2.2: the party the case waits on may ask once per case for more time while away."""
     if not (case.open and case.due and case.party(role) in case.waiting_on) or role in case.extended_by:
         return None
-    more = timedelta(seconds=case.extension_seconds)
+    more = case.terms.span("extension")
     return button(
-        f"I'm away: {span(more)} more",
+        f"I'm away: {duration(more)} more",
         ids.EXTEND,
         case,
-        title=f"Ask for {span(more)} more?",
+        title=f"Ask for {duration(more)} more?",
         text=f"The deadline moves to {when(case.due + more)} and the other side is told. You can ask once per case.",
         confirm="Ask for more time",
         deny="Back",
@@ -160,7 +158,7 @@ def extension_button(case: CaseView, role: str) -> ButtonElement | None:
 def extension_notice(case: CaseView, by: str) -> list[Block]:
     """Told in the case thread and to the other side: an in-place DM edit notifies nobody."""
     due = when(case.due) if case.due else "later"
-    more = span(timedelta(seconds=case.extension_seconds))
+    more = duration(case.terms.span("extension"))
     return [
         section(
             f":hourglass_flowing_sand: {person(by)} is away and asked for {more} more on case "
@@ -378,20 +376,18 @@ def evidence_entry(view: dict[str, Any]) -> list[Block]:
 
 
 def question_dm(view: dict[str, Any]) -> list[Block]:
-    case = CaseView.from_json({k: v for k, v in view.items() if k not in ("question", "asked", "by")})
+    """The party's DM: the question, and Answer (its value is the question's id; the question stays stored)."""
+    case = CaseView.from_json(view)
     return [
         section(
             f":question: {person(view['by'])}, the mediator of case {case.id} (*{case.item_md}*), asks you:\n"
-            f"{quote(view['question'], 500)}\nYour answer goes into the case thread, where both parties see it."
+            f"{quote(view['question'], 2000)}\nYour answer goes into the case thread, where both parties see it."
         ),
         ActionsBlock(
             block_id=ids.PARTY_ACTIONS,
             elements=[
                 ButtonElement(
-                    text="Answer",
-                    action_id=ids.ANSWER_QUESTION,
-                    value=json.dumps({"case": case.id, "q": view["question"]})[:2000],
-                    style="primary",
+                    text="Answer", action_id=ids.ANSWER_QUESTION, value=str(view["question_id"]), style="primary"
                 )
             ],
         ),
@@ -399,7 +395,7 @@ def question_dm(view: dict[str, Any]) -> list[Block]:
 
 
 def question_line(view: dict[str, Any]) -> list[Block]:
-    return [section(f":question: {person(view['by'])} asked {person(view['asked'])}:\n{quote(view['question'], 500)}")]
+    return [section(f":question: {person(view['by'])} asked {person(view['asked'])}:\n{quote(view['question'], 2000)}")]
 
 
 def reminder(case: CaseView, role: str, hours_left: float, permalink: str | None, locale: str) -> list[Block]:

@@ -48,9 +48,3 @@ class ReviewCalendar:
             raise ValueError(f"a billing week starts on a Monday; {week.isoformat()} is a {week:%A}")
         start = datetime.combine(week, time(0), tzinfo=UTC)
         return Window(start + self.opens_after, start + self.closes_after)
-
-
-def span(duration: timedelta) -> str:
-    """A policy duration as people say it: "48 h", or "90 min" for one that is not whole hours."""
-    minutes = round(duration.total_seconds() / 60)
-    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"

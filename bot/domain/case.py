@@ -13,16 +13,19 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
-from bot.domain.calendar import require_utc, span
+from bot.domain.calendar import require_utc
 from bot.domain.contract import Contract, ContractKind, Item, ItemRef, Timesheet, refundable_balance
 from bot.domain.errors import (
     AlreadyAnswered,
     AlreadyClaimed,
+    AlreadyYours,
     AmountNotBelowRequested,
     AmountNotPositive,
     AmountOutOfRange,
     AmountOverBalance,
+    AnswerTimeOver,
     CaseClosed,
     CaseMovedOn,
     CertificationRequired,
@@ -31,6 +34,7 @@ from bot.domain.errors import (
     DisputedTimeInvalid,
     DisputeWindowClosed,
     ExtensionUsed,
+    Field,
     InvalidLink,
     ItemNotPaid,
     ItemTooOld,
@@ -38,12 +42,12 @@ from bot.domain.errors import (
     NotYourCase,
     NotYourClaim,
     NotYourContract,
+    PartyCannotBeMediator,
     PartyCannotMediate,
     RouteChanged,
     TextRequired,
     TextTooLong,
     TooManyLinks,
-    WindowClosed,
     WrongItemKind,
 )
 from bot.domain.money import Money
@@ -54,6 +58,7 @@ from bot.domain.routing import Route, RouteKind, route_after_request
 SCHEDULER = "scheduler"
 LINKS_PER_EVIDENCE = 10
 REFERENCE_LIMIT = 100
+QUESTION_LIMIT = 500
 
 
 class Stage(StrEnum):
@@ -185,6 +190,18 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Question:
+    """A mediator's question to one party; its answer is evidence both sides see."""
+
+    case_id: str
+    asked_by: str  # the mediator
+    asked: str  # the party
+    text: str
+    at: datetime
+    id: int | None = None  # given when stored
+
+
+@dataclass(frozen=True)
 class DisputeClaim:
     """What the client disputes on an hourly week: time (minutes) or an amount, why, and their certification."""
 
@@ -194,7 +211,7 @@ class DisputeClaim:
     amount: Money | None = None
 
 
-def _checked_text(text: str | None, what: str, limit: int, *, required: bool) -> str | None:
+def _checked_text(text: str | None, what: Field, limit: int, *, required: bool) -> str | None:
     cleaned = (text or "").strip()
     if not cleaned:
         if required:
@@ -331,11 +348,11 @@ class Case:
         if by != contract.client_id:
             raise NotYourContract(contract.id)
         if item.contract_id != contract.id or item.ref.kind is not contract.item_kind:
-            raise WrongItemKind(contract.id, contract.kind)
+            raise WrongItemKind(contract.id, contract.kind.value)
         if item.paid_at is None:
             raise ItemNotPaid(item.label)
         if not policy.request_window(item.paid_at).contains(now):
-            raise ItemTooOld(item.label, item.paid_at, policy.request_age_limit.days)
+            raise ItemTooOld(item.label, item.paid_at, policy.request_age_limit)
         if amount.currency != contract.currency:
             raise CurrencyMismatch(amount.currency, contract.currency)
         if not amount.is_positive:
@@ -343,7 +360,7 @@ class Case:
         balance = refundable_balance(item.paid, refunded, held)
         if amount > balance:
             raise AmountOverBalance(amount, balance)
-        text = _checked_text(reason, "reason", policy.reason_max_length, required=True)
+        text = _checked_text(reason, Field.REASON, policy.reason_max_length, required=True)
         case = cls(
             id=case_id,
             team_id=contract.team_id,
@@ -391,7 +408,7 @@ class Case:
             raise AmountNotPositive()
         if amount >= self.requested:
             raise AmountNotBelowRequested(amount, self.requested)
-        text = _checked_text(note, "note", policy.reason_max_length, required=False)
+        text = _checked_text(note, Field.NOTE, policy.reason_max_length, required=False)
         self.offered = amount
         self.response = text
         self._record(self.state, State.ADJUSTED, by=by, now=now, amount=amount, rationale=text)
@@ -401,7 +418,7 @@ class Case:
     def decline(self, *, reason: str, by: str, now: datetime, policy: Policy) -> None:
         """Design §2.2, freelancer actions: Decline needs a reason."""
         now = self.ensure_freelancer_may_answer(by, now)
-        text = _checked_text(reason, "reason for declining", policy.reason_max_length, required=True)
+        text = _checked_text(reason, Field.DECLINE_REASON, policy.reason_max_length, required=True)
         self.response = text
         self._record(self.state, State.DECLINED, by=by, now=now, rationale=text)
 
@@ -438,8 +455,8 @@ class Case:
         if route.kind is not expected:
             if expected is RouteKind.HOURLY_DISPUTE and isinstance(item, Timesheet):
                 window = policy.calendar.review_window(item.week)
-                raise DisputeWindowClosed(item.label, window.opens_at, window.last_second)
-            raise RouteChanged(expected, route.kind)
+                raise DisputeWindowClosed(item.label, window.opens_at, window.closes_at)
+            raise RouteChanged(expected.value, route.kind.value)
         match route.kind:
             case RouteKind.HOURLY_DISPUTE:
                 if not isinstance(item, Timesheet) or claim is None:
@@ -455,7 +472,7 @@ class Case:
                 self.disputed = self.requested - self.refunded
                 self.binding = False
                 text = claim.reason if claim else None
-                self.dispute_reason = _checked_text(text, "reason", policy.reason_max_length, required=False)
+                self.dispute_reason = _checked_text(text, Field.REASON, policy.reason_max_length, required=False)
                 self._enter(
                     Stage.MEDIATION,
                     State.UNASSIGNED,
@@ -488,7 +505,7 @@ class Case:
         balance = refundable_balance(item.paid, refunded_on_item, Money.zero(self.currency))
         if amount > balance:
             raise AmountOverBalance(amount, balance)
-        reason = _checked_text(claim.reason, "reason", policy.reason_max_length, required=True)
+        reason = _checked_text(claim.reason, Field.REASON, policy.reason_max_length, required=True)
         if not claim.certified:
             raise CertificationRequired()
         self.disputed, self.disputed_minutes, self.dispute_reason = amount, claim.minutes, reason
@@ -510,7 +527,7 @@ class Case:
     def contest_claim(self, *, statement: str, by: str, now: datetime, policy: Policy) -> None:
         """Hourly: contest → a mediator decides. Fixed-price: dispute → the client accepts or rejects."""
         now = self.ensure_freelancer_may_respond(by, now)
-        self.statement = _checked_text(statement, "statement", policy.reason_max_length, required=True)
+        self.statement = _checked_text(statement, Field.STATEMENT, policy.reason_max_length, required=True)
         if self.stage is Stage.HOURLY_DISPUTE:
             self._record(self.state, State.IN_REVIEW, by=by, now=now, rationale=self.statement)
             return
@@ -560,9 +577,10 @@ class Case:
     def reassign(self, to: str, *, by: str, now: datetime) -> None:
         """The mediator hands the case to another mediator (the service has checked they are one)."""
         now = self._ensure_mediator(by, now, *WITH_MEDIATOR - {State.UNASSIGNED})
-        self.ensure_may_mediate(to)
+        if self.role_of(to) is not None:
+            raise PartyCannotBeMediator(self.id, to)
         if to == by:
-            raise AlreadyClaimed(self.id, by, self.updated_at or self.opened_at)
+            raise AlreadyYours(self.id)
         self.mediator_id = to
         self._record(self.state, self.state, by=by, now=now, rationale=f"reassigned the case to {to}")
 
@@ -574,7 +592,7 @@ class Case:
         """Mediation: a refund amount (0 … the amount at stake) with a rationale; each party has 2 days to accept."""
         now = self._ensure_mediator(by, now, State.CLAIMED)
         self._in_range(amount)
-        self.rationale = _checked_text(rationale, "rationale", policy.reason_max_length, required=True)
+        self.rationale = _checked_text(rationale, Field.RATIONALE, policy.reason_max_length, required=True)
         self.proposal = amount
         self.answers = {}
         self._record(self.state, State.PROPOSED, by=by, now=now, amount=amount, rationale=self.rationale)
@@ -587,7 +605,7 @@ class Case:
         if self.stage is not Stage.HOURLY_DISPUTE:
             raise self._moved_on()
         self._in_range(amount)
-        self.rationale = _checked_text(rationale, "rationale", policy.reason_max_length, required=True)
+        self.rationale = _checked_text(rationale, Field.RATIONALE, policy.reason_max_length, required=True)
         self._record(self.state, State.DECIDED, by=by, now=now, amount=amount, rationale=self.rationale)
         self._pay(amount, self.at_stake - amount, by=by, now=now)
 
@@ -630,8 +648,8 @@ class Case:
         """The binding award (amount refunded to the client, and the arbitrator's reference) closes the case."""
         now = self._ensure_mediator(by, now, State.ARBITRATION)
         self._in_range(amount)
-        self.award_reference = _checked_text(reference, "award reference", REFERENCE_LIMIT, required=True)
-        self.rationale = _checked_text(rationale, "rationale", policy.reason_max_length, required=True)
+        self.award_reference = _checked_text(reference, Field.AWARD_REFERENCE, REFERENCE_LIMIT, required=True)
+        self.rationale = _checked_text(rationale, Field.RATIONALE, policy.reason_max_length, required=True)
         self._record(self.state, State.AWARDED, by=by, now=now, amount=amount, rationale=self.rationale)
         self._pay(amount, self.at_stake - amount, by=by, now=now)
 
@@ -653,10 +671,10 @@ class Case:
         role = self.ensure_party(by)
         if not self.is_open:
             raise CaseClosed(self.id)
-        kept = _checked_text(text, "evidence", policy.reason_max_length, required=False)
+        kept = _checked_text(text, Field.EVIDENCE, policy.reason_max_length, required=False)
         shown = _checked_links(links)
         if kept is None and not shown:
-            raise TextRequired("description or a link")
+            raise TextRequired(Field.EVIDENCE)
         self.evidence_count += 1
         evidence = Evidence(self.id, self.evidence_count, by, role, kept, shown, visibility, now, answers)
         self.new_events.append(evidence)
@@ -685,11 +703,11 @@ class Case:
         if by not in self.waiting_on:
             raise NothingToExtend(self.id)
         if now >= self.deadline.due_at:
-            raise WindowClosed("time to answer", self.deadline.due_at)
+            raise AnswerTimeOver(self.deadline.due_at)
         if role in self.extended_by:
             raise ExtensionUsed(self.id)
         due = self.deadline.due_at + policy.extension
-        why = f"the {role} is away and asked for {span(policy.extension)} more"
+        why = f"the {role} is away and asked for more time: the deadline moves to {due:%d %b %Y %H:%M} UTC"
         self._log(self.state, self.state, by=by, now=now, rationale=why)
         self.extended_by = (*self.extended_by, role)
         self.deadline = replace(self.deadline, due_at=due)
@@ -747,10 +765,12 @@ class Case:
         if self.stage not in stages or self.state != state:
             raise self._moved_on()
         if self.deadline is not None and now >= self.deadline.due_at:
-            raise WindowClosed("time to answer", self.deadline.due_at)
+            raise AnswerTimeOver(self.deadline.due_at)
         return now
 
-    def _ensure_party_answer(self, by: str, now: datetime, state: State, what: str) -> str:
+    def _ensure_party_answer(
+        self, by: str, now: datetime, state: State, what: Literal["proposal", "arbitration offer"]
+    ) -> str:
         now = require_utc(now)
         role = self.ensure_party(by)
         if self.state != state:
@@ -758,7 +778,7 @@ class Case:
         if role in self.answers:
             raise AlreadyAnswered(what)
         if self.deadline is not None and now >= self.deadline.due_at:
-            raise WindowClosed("time to answer", self.deadline.due_at)
+            raise AnswerTimeOver(self.deadline.due_at)
         return role
 
     def _ensure_mediator(self, by: str, now: datetime, *states: State) -> datetime:

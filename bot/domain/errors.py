@@ -1,255 +1,454 @@
-"""Refusals: each carries a message fit to show the person who tried, with the numbers and dates in it.
+"""Refusals: a rule said no, and nothing changed.
 
-The Slack edge shows ``str(error)``; it may also read the fields to render dates in the viewer's time zone.
+Each refusal is a type that carries the facts of the no (amounts, instants, ids, limits) and, when it is about
+one thing a person typed or chose, the ``field`` it concerns. The sentence a person reads is composed at the
+Slack edge (``bot.blocks.refusals``), with the same money and date helpers as every message; nothing here is
+worded for a person, so nothing here knows about Slack.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from bot.domain.money import Money
 
 
-def utc_text(at: datetime) -> str:
-    """A UTC instant as people read it in a message with no time-zone rendering of its own."""
-    return at.strftime("%a %d %b %Y %H:%M UTC")
+class Field(StrEnum):
+    """What a person typed or chose that a refusal is about, so it can be shown beside that input."""
+
+    CONTRACT = "contract"
+    ITEM = "item"
+    AMOUNT = "amount"
+    TIME = "time"  # an hourly dispute's hours and minutes
+    REASON = "reason"
+    DECLINE_REASON = "decline_reason"
+    NOTE = "note"
+    CERTIFICATION = "certification"
+    STATEMENT = "statement"
+    RATIONALE = "rationale"
+    AWARD_REFERENCE = "award_reference"
+    QUESTION = "question"
+    PARTY = "party"  # whom a mediator asks
+    EVIDENCE = "evidence"  # a description, or an answer to a mediator's question
+    LINKS = "links"
+    MEDIATOR = "mediator"  # whom a case is handed to
 
 
 class Refused(Exception):
-    """A rule said no. The message is for the person who tried."""
+    """A rule said no. ``field`` is the input it concerns, or None when it is about the case or the person."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    field: Field | None = None
+
+    def facts(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        facts = ", ".join(f"{name}={value!r}" for name, value in self.facts().items())
+        return f"{type(self).__name__}({facts})"
+
+    # The outbox carries a refusal to the relay, which words it in the reader's locale at send time.
+
+    def as_json(self) -> dict[str, Any]:
+        return {"type": type(self).__name__, "facts": {k: _plain(v) for k, v in self.facts().items()}}
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Refused:
+        kind = _kinds().get(data.get("type", ""))
+        if kind is None:
+            raise ValueError(f"unknown refusal {data.get('type')!r}")
+        return kind(**{k: _typed(v) for k, v in (data.get("facts") or {}).items()})
+
+
+def _kinds() -> dict[str, type[Refused]]:
+    found: dict[str, type[Refused]] = {}
+    pending: list[type[Refused]] = [Refused]
+    while pending:
+        kind = pending.pop()
+        found[kind.__name__] = kind
+        pending += kind.__subclasses__()
+    return found
+
+
+def _plain(value: Any) -> Any:
+    from bot.domain.money import Money
+
+    if isinstance(value, Money):
+        return {"$money": [value.minor, value.currency]}
+    if isinstance(value, datetime):
+        return {"$at": value.isoformat()}
+    if isinstance(value, timedelta):
+        return {"$seconds": value.total_seconds()}
+    return value.value if isinstance(value, StrEnum) else value
+
+
+def _typed(value: Any) -> Any:
+    from bot.domain.money import Money
+
+    if isinstance(value, dict):
+        if "$money" in value:
+            return Money(*value["$money"])
+        if "$at" in value:
+            return datetime.fromisoformat(value["$at"])
+        if "$seconds" in value:
+            return timedelta(seconds=value["$seconds"])
+    return value
+
+
+R = TypeVar("R", bound=type[Refused])
+
+
+def refusal(cls: R) -> R:
+    """A refusal's facts are its fields; ``eq=False`` keeps exceptions hashable by identity."""
+    return dataclass(eq=False)(cls)
+
+
+class _About(Refused):
+    """A refusal about one named input: its ``what`` is the field."""
+
+    what: Field
+
+    def __post_init__(self) -> None:
+        self.what = Field(self.what)
+
+    @property
+    def field(self) -> Field:  # type: ignore[override]
+        return self.what
+
+
+# --- amounts ------------------------------------------------------------------------------------------------
 
 
 class InvalidAmount(Refused):
-    pass
+    """What was typed is not an amount in the item's currency."""
+
+    field = Field.AMOUNT
 
 
+@refusal
+class NotAnAmount(InvalidAmount):
+    text: str
+
+
+@refusal
+class TooManyDecimals(InvalidAmount):
+    """Extra precision is refused, never rounded away (design §2.1)."""
+
+    text: str
+    currency: str
+    places: int
+
+
+@refusal
+class AmountTooLarge(InvalidAmount):
+    text: str
+    currency: str
+
+
+@refusal
 class UnknownCurrency(Refused):
-    def __init__(self, currency: str) -> None:
-        super().__init__(f"“{currency}” is not an ISO 4217 currency with a minor unit.")
-        self.currency = currency
+    currency: str
 
 
+@refusal
 class CurrencyMismatch(Refused):
-    def __init__(self, given: str, expected: str) -> None:
-        super().__init__(f"This item is paid in {expected}, not {given}.")
+    given: str
+    expected: str
+    field = Field.AMOUNT
 
 
+@refusal
 class AmountNotPositive(Refused):
-    def __init__(self) -> None:
-        super().__init__("The amount must be more than zero.")
+    field = Field.AMOUNT
 
 
+@refusal
 class AmountOverBalance(Refused):
     """Design §2.2: at most the item's refundable balance."""
 
-    def __init__(self, requested: object, balance: object) -> None:
-        super().__init__(f"You can ask for at most {balance} on this item; {requested} is more than that.")
-        self.balance = balance
+    requested: Money
+    balance: Money
+    field = Field.AMOUNT
 
 
+@refusal
 class AmountNotBelowRequested(Refused):
-    def __init__(self, offered: object, requested: object) -> None:
-        super().__init__(f"An adjusted refund must be less than the {requested} requested; to refund it all, approve.")
-        self.offered = offered
+    """An adjusted refund is partial; a full one is Approve."""
+
+    offered: Money
+    requested: Money
+    field = Field.AMOUNT
 
 
-class TextRequired(Refused):
-    def __init__(self, what: str) -> None:
-        super().__init__(f"Please give a {what}.")
-        self.what = what
+@refusal
+class AmountOutOfRange(Refused):
+    amount: Money
+    low: Money
+    high: Money
+    field = Field.AMOUNT
 
 
-class TextTooLong(Refused):
-    def __init__(self, what: str, limit: int, length: int) -> None:
-        super().__init__(f"The {what} can be at most {limit} characters; this one has {length}.")
-        self.what = what
+@refusal
+class TimeOrAmount(Refused):
+    """An hourly dispute claims time or an amount: one of them, not both and not neither."""
+
+    field = Field.AMOUNT
 
 
+@refusal
+class InvalidTime(Refused):
+    """Disputed hours are whole and not negative; minutes are whole, 0 to 59."""
+
+    hours: str
+    minutes: str
+    field = Field.TIME
+
+
+@refusal
+class DisputedTimeInvalid(Refused):
+    """Design §2.2, hourly dispute: more than nothing, and at most the week's billed time."""
+
+    minutes: int
+    week_minutes: int
+    field = Field.TIME
+
+
+# --- what people type and choose ------------------------------------------------------------------------------
+
+
+@refusal
+class TextRequired(_About):
+    what: Field
+
+
+@refusal
+class TextTooLong(_About):
+    what: Field
+    limit: int
+    length: int
+
+
+@refusal
+class ChoiceRequired(_About):
+    """A form was sent before one of its selects was chosen."""
+
+    what: Field
+
+
+@refusal
+class CertificationRequired(Refused):
+    field = Field.CERTIFICATION
+
+
+@refusal
+class InvalidLink(Refused):
+    link: str
+    field = Field.LINKS
+
+
+@refusal
+class TooManyLinks(Refused):
+    limit: int
+    field = Field.LINKS
+
+
+# --- contracts and items ---------------------------------------------------------------------------------------
+
+
+@refusal
 class NotYourContract(Refused):
-    def __init__(self, contract_id: str) -> None:
-        super().__init__(f"Only the client of contract {contract_id} can ask for a refund on it.")
+    contract_id: str
+    field = Field.CONTRACT
 
 
-class NotYourCase(Refused):
-    def __init__(self, case_id: str, role: str) -> None:
-        super().__init__(f"Only the {role} of case {case_id} can do that, so nothing was changed.")
-        self.role = role
-
-
-class ItemNotPaid(Refused):
-    def __init__(self, item_title: str) -> None:
-        super().__init__(f"{item_title} has not been paid yet, so there is nothing to refund.")
-
-
-class ItemTooOld(Refused):
-    """Design §2.2: eligible items were paid within the last 180 days."""
-
-    def __init__(self, item_title: str, paid_at: datetime, days: int) -> None:
-        super().__init__(
-            f"{item_title} was paid on {utc_text(paid_at)}; refunds can be asked for up to {days} days after payment."
-        )
-        self.paid_at = paid_at
-
-
-class WrongItemKind(Refused):
-    def __init__(self, contract_id: str, kind: str) -> None:
-        super().__init__(f"Contract {contract_id} is {kind.replace('_', '-')}; pick one of its own items.")
-
-
-class CaseMovedOn(Refused):
-    """A stale click: the case left the state the button was for."""
-
-    def __init__(self, case_id: str, outcome: str, actor: str, at: datetime) -> None:
-        by = "when its deadline passed" if actor == "scheduler" else f"by {actor}"
-        super().__init__(f"Case {case_id} was already {outcome.replace('_', ' ')} {by} at {utc_text(at)}.")
-        self.outcome = outcome
-        self.actor = actor
-        self.at = at
-
-
-class WindowClosed(Refused):
-    def __init__(self, what: str, closed_at: datetime) -> None:
-        super().__init__(f"The {what} closed at {utc_text(closed_at)}.")
-        self.closed_at = closed_at
-
-
-class DeadlineNotReached(Refused):
-    def __init__(self, due_at: datetime) -> None:
-        super().__init__(f"The deadline is {utc_text(due_at)}; it has not passed yet.")
-
-
-class ConcurrentChange(Refused):
-    """Two people (or a person and the scheduler) acted at once; the other one got there first."""
-
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"Case {case_id} changed while you were acting on it; nothing was applied. Look again.")
-        self.case_id = case_id
-
-
-class CaseNotFound(Refused):
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"There is no case {case_id} in this workspace. `/refund list` shows your open cases.")
-
-
+@refusal
 class UnknownContract(Refused):
-    def __init__(self, contract_id: str) -> None:
-        super().__init__(f"Contract {contract_id} is not one of yours in this workspace.")
+    contract_id: str
+    field = Field.CONTRACT
 
 
+@refusal
+class NothingRefundable(Refused):
+    """The chosen contract has no item a refund can be asked for now."""
+
+    contract_id: str
+    field = Field.CONTRACT
+
+
+@refusal
 class UnknownItem(Refused):
-    def __init__(self, contract_id: str) -> None:
-        super().__init__(f"That item is not part of contract {contract_id}; pick one from the list.")
+    contract_id: str
+    field = Field.ITEM
 
 
+@refusal
+class WrongItemKind(Refused):
+    contract_id: str
+    kind: str
+    field = Field.ITEM
+
+
+@refusal
+class ItemNotPaid(Refused):
+    item_label: str
+    field = Field.ITEM
+
+
+@refusal
+class ItemTooOld(Refused):
+    """Design §2.2: eligible items were paid within the policy's request age limit (180 days in v1)."""
+
+    item_label: str
+    paid_at: datetime
+    limit: timedelta
+    field = Field.ITEM
+
+
+@refusal
 class ItemHasOpenCase(Refused):
     """Design §2.1: one open case per item at a time."""
 
-    def __init__(self, item_label: str, case_id: str | None) -> None:
-        where = f", {case_id}" if case_id else ""
-        super().__init__(f"{item_label} already has an open case{where}; follow it there (`/refund list`).")
+    item_label: str
+    case_id: str | None
+    field = Field.ITEM
 
 
-class AmountOutOfRange(Refused):
-    def __init__(self, amount: object, low: object, high: object) -> None:
-        super().__init__(f"The amount must be between {low} and {high}; {amount} is not.")
-        self.low = low
-        self.high = high
+# --- cases ------------------------------------------------------------------------------------------------------
 
 
-class CertificationRequired(Refused):
-    def __init__(self) -> None:
-        super().__init__("Please tick the box certifying that the disputed time was not worked as billed.")
+@refusal
+class CaseNotFound(Refused):
+    case_id: str
 
 
-class DisputedTimeInvalid(Refused):
-    def __init__(self, minutes: int, week_minutes: int) -> None:
-        hours, mins = divmod(week_minutes, 60)
-        super().__init__(f"Disputed time must be more than zero and at most the {hours} h {mins:02d} min billed.")
-        self.minutes = minutes
+@refusal
+class QuestionNotFound(Refused):
+    question_id: str
 
 
-class DisputeWindowClosed(WindowClosed):
+@refusal
+class NotYourCase(Refused):
+    case_id: str
+    role: Literal["client", "freelancer", "client or freelancer"]
+
+
+@refusal
+class CaseMovedOn(Refused):
+    """A stale click: the case left the state the button was for."""
+
+    case_id: str
+    outcome: str
+    actor: str
+    at: datetime
+
+
+@refusal
+class ConcurrentChange(Refused):
+    """Two people (or a person and the scheduler) acted at once; the other one got there first."""
+
+    case_id: str
+
+
+@refusal
+class CaseClosed(Refused):
+    case_id: str
+
+
+@refusal
+class AnswerTimeOver(Refused):
+    """The deadline of the answer being given has passed."""
+
+    closed_at: datetime
+
+
+@refusal
+class DisputeWindowClosed(Refused):
     """Design §2.2: an hourly dispute is possible only inside the week's review window."""
 
-    def __init__(self, week_label: str, opens_at: datetime, closed_at: datetime) -> None:
-        Refused.__init__(
-            self,
-            f"Disputes on {week_label} could be opened from {utc_text(opens_at)} until {utc_text(closed_at)}; "
-            "that review window is closed.",
-        )
-        self.week_label = week_label
-        self.opens_at = opens_at
-        self.closed_at = closed_at
+    week_label: str
+    opens_at: datetime
+    closes_at: datetime
 
 
+@refusal
+class DeadlineNotReached(Refused):
+    due_at: datetime
+
+
+@refusal
 class RouteChanged(Refused):
     """The form was opened for one route, and by the time it was sent the policy gives another."""
 
-    def __init__(self, expected: str, actual: str) -> None:
-        super().__init__(
-            f"This case would now go to {actual.replace('_', ' ')}, not {expected.replace('_', ' ')}; "
-            "nothing was sent. Press Request again to see the current route."
-        )
-        self.expected = expected
-        self.actual = actual
+    expected: str
+    actual: str
 
 
-class NotAMediator(Refused):
-    def __init__(self) -> None:
-        super().__init__("Only the marketplace's mediators can do that, so nothing was changed.")
-
-
-class NotAMediatorToAssign(Refused):
-    def __init__(self, user_id: str) -> None:
-        super().__init__(f"{user_id or 'That person'} is not one of the marketplace's mediators; pick a mediator.")
-
-
-class PartyCannotMediate(Refused):
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"You are a party to case {case_id}, so you cannot act on it as a mediator.")
-
-
-class AlreadyClaimed(Refused):
-    def __init__(self, case_id: str, mediator: str, at: datetime) -> None:
-        super().__init__(f"Case {case_id} was already claimed by {mediator} at {utc_text(at)}; nothing was changed.")
-        self.mediator = mediator
-        self.at = at
-
-
-class NotYourClaim(Refused):
-    def __init__(self, case_id: str, mediator: str | None) -> None:
-        who = f"claimed by {mediator}" if mediator else "not claimed yet; claim it first"
-        super().__init__(f"Case {case_id} is {who}, so nothing was changed.")
-        self.mediator = mediator
-
-
+@refusal
 class AlreadyAnswered(Refused):
-    def __init__(self, what: str) -> None:
-        super().__init__(f"You already answered this {what}; your answer stands.")
+    what: Literal["proposal", "arbitration offer"]
 
 
-class InvalidLink(Refused):
-    def __init__(self, link: str) -> None:
-        super().__init__(f"“{link[:80]}” is not a web link; links must start with https:// or http://.")
-
-
-class TooManyLinks(Refused):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"At most {limit} links per piece of evidence; add the rest as another piece.")
-
-
-class CaseClosed(Refused):
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"Case {case_id} is closed, so nothing more can be added to it.")
-
-
+@refusal
 class NothingToExtend(Refused):
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"Case {case_id} is not waiting for your answer, so there is no deadline of yours to extend.")
+    case_id: str
 
 
+@refusal
 class ExtensionUsed(Refused):
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"You already had your extension on case {case_id}; each party gets one per case.")
+    """Design §2.2: one extension per party per case."""
+
+    case_id: str
+
+
+# --- mediators --------------------------------------------------------------------------------------------------
+
+
+@refusal
+class NotAMediator(Refused):
+    pass
+
+
+@refusal
+class NotAMediatorToAssign(Refused):
+    user_id: str
+    field = Field.MEDIATOR
+
+
+@refusal
+class PartyCannotMediate(Refused):
+    """Design §6: a mediator who is a party to the case never acts on it as a mediator."""
+
+    case_id: str
+
+
+@refusal
+class PartyCannotBeMediator(Refused):
+    """The person a case is handed to is one of its parties."""
+
+    case_id: str
+    user_id: str
+    field = Field.MEDIATOR
+
+
+@refusal
+class AlreadyClaimed(Refused):
+    case_id: str
+    mediator: str
+    at: datetime
+
+
+@refusal
+class AlreadyYours(Refused):
+    """A mediator tried to hand a case to themselves."""
+
+    case_id: str
+    field = Field.MEDIATOR
+
+
+@refusal
+class NotYourClaim(Refused):
+    case_id: str
+    mediator: str | None

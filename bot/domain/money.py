@@ -7,14 +7,15 @@ with Decimal and extra precision is refused, never rounded away.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from iso4217 import Currency
 
-from bot.domain.errors import InvalidAmount, UnknownCurrency
+from bot.domain.errors import AmountTooLarge, NotAnAmount, TooManyDecimals, UnknownCurrency
 
 # Far below BIGINT's limit, far above any real item: anything larger is a typo, not a refund.
 MAX_MINOR_UNITS = 10**15
+_MAX_DIGITS = 15  # the most significant digit of an amount below MAX_MINOR_UNITS, whatever the exponent
 
 
 def exponent(currency: str) -> int:
@@ -48,20 +49,22 @@ class Money:
 
         A comma is refused rather than guessed at: "12,50" means 12.50 in much of the world and 1250 elsewhere.
         """
+        typed = str(text)
         try:
-            value = Decimal(text.strip() if isinstance(text, str) else text)
+            value = Decimal(typed.strip())
         except (InvalidOperation, ValueError, TypeError):
-            raise InvalidAmount(f"“{text}” is not an amount. Type a number such as 12.50.") from None
+            raise NotAnAmount(typed) from None
         if not value.is_finite():
-            raise InvalidAmount(f"“{text}” is not an amount. Type a number such as 12.50.")
+            raise NotAnAmount(typed)
         exp = exponent(currency)
-        scaled = value.scaleb(exp)
-        if scaled != scaled.to_integral_value():
-            places = "no decimals" if exp == 0 else f"at most {exp} decimal{'s' if exp > 1 else ''}"
-            raise InvalidAmount(f"{currency} amounts take {places}; “{text}” has more.")
-        minor = int(scaled)
+        # Decide on the magnitude before scaling: "1e999999999" would overflow the decimal context.
+        if value and value.adjusted() > _MAX_DIGITS:
+            raise AmountTooLarge(typed, currency)
+        if value != value.quantize(Decimal(1).scaleb(-exp), ROUND_DOWN):
+            raise TooManyDecimals(typed, currency, exp)
+        minor = int(value.scaleb(exp))
         if abs(minor) > MAX_MINOR_UNITS:
-            raise InvalidAmount(f"“{text}” is too large for an amount in {currency}.")
+            raise AmountTooLarge(typed, currency)
         return cls(minor, currency)
 
     @property

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bot.domain.calendar import require_utc
+from bot.domain.calendar import Window, require_utc
 from bot.domain.contract import ContractKind, Item, Timesheet
 from bot.domain.policy import Policy
 
@@ -22,7 +22,8 @@ class RouteKind(StrEnum):
 class Route:
     kind: RouteKind
     until: datetime | None  # when this route closes (None: it does not close on its own)
-    closed_at: datetime | None = None  # for CLOSED: when the last window closed
+    review: Window | None = None  # hourly: the week's review window, open or closed
+    mediation: Window | None = None  # hourly: when non-binding mediation is possible
 
 
 def route_after_request(kind: ContractKind, item: Item, now: datetime, policy: Policy) -> Route:
@@ -34,9 +35,9 @@ def route_after_request(kind: ContractKind, item: Item, now: datetime, policy: P
     if not isinstance(item, Timesheet) or item.paid_at is None:
         raise ValueError("an hourly route needs a paid timesheet week")
     review = policy.calendar.review_window(item.week)
-    if review.contains(now):
-        return Route(RouteKind.HOURLY_DISPUTE, review.closes_at)
     mediation = policy.non_binding_mediation_window(item.paid_at)
+    if review.contains(now):
+        return Route(RouteKind.HOURLY_DISPUTE, review.closes_at, review, mediation)
     if mediation.contains(now):
-        return Route(RouteKind.MEDIATION, mediation.closes_at)
-    return Route(RouteKind.CLOSED, None, closed_at=max(review.closes_at, mediation.closes_at))
+        return Route(RouteKind.MEDIATION, mediation.closes_at, review, mediation)
+    return Route(RouteKind.CLOSED, None, review, mediation)

@@ -7,8 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.blocks import ids, modals, replies
-from bot.blocks.render import refusal_text
+from bot.blocks import ids, modals, refusals, replies
 from bot.domain.errors import Refused
 from bot.services import refunds
 from bot.services.refunds import Deps
@@ -29,21 +28,16 @@ def on_refund(ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps) 
         return
     match [words[0].lower(), *words[1:]]:
         case ["help"]:
-            ack(blocks=replies.help_reply(), response_type="ephemeral")
+            ack(**replies.help_reply().as_ack())
         case ["list"]:
-            cases = refunds.open_cases(deps, team_id, user_id)
-            ack(blocks=replies.list_reply(cases, user_id), response_type="ephemeral")
+            ack(**replies.list_reply(refunds.open_cases(deps, team_id, user_id), user_id).as_ack())
         case ["status", case_id]:
             try:
-                ack(
-                    blocks=replies.status_reply(refunds.case_status(deps, team_id, user_id, case_id)),
-                    response_type="ephemeral",
-                )
+                ack(**replies.status_reply(refunds.case_status(deps, team_id, user_id, case_id)).as_ack())
             except Refused as refusal:
-                ack(text=refusal_text(refusal), response_type="ephemeral")
+                ack(text=refusals.message(refusal), response_type="ephemeral")
         case _:
-            prefix = f"I don't know `/refund {' '.join(words)[:100]}`."
-            ack(blocks=replies.help_reply(prefix), response_type="ephemeral")
+            ack(**replies.help_reply(unknown=" ".join(words)).as_ack())
 
 
 def on_shortcut(ack: Ack, shortcut: dict[str, Any], client: WebClient, deps: Deps) -> None:

@@ -13,11 +13,11 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.models.views import View
 
-from bot.blocks import ids, stage_modals
+from bot.blocks import ids, refusals, stage_modals
 from bot.domain.errors import Refused
 from bot.domain.routing import RouteKind
 from bot.handlers.actions import refused
-from bot.handlers.views import field_errors, value
+from bot.handlers.views import value
 from bot.services import escalation, refunds
 from bot.services.escalation import AddEvidence, AskAgain, Mediate
 from bot.services.refunds import Deps
@@ -28,7 +28,7 @@ def _who(body: dict[str, Any]) -> tuple[str, str]:
 
 
 def _value(body: dict[str, Any]) -> str:
-    """What the button carries: a case id (a question's Answer button: the case and the question, as JSON)."""
+    """What the button carries: a case id (a question's Answer button: the question's id)."""
     return str(body["actions"][0]["value"])
 
 
@@ -63,7 +63,7 @@ def _form(deps: Deps, build: Callable[[str, str, str], View]) -> Callable[[Ack, 
 
 
 def _submit(
-    fallback: str, act: Callable[[str, str, dict[str, Any], dict[str, Any]], object]
+    act: Callable[[str, str, dict[str, Any], dict[str, Any]], object],
 ) -> Callable[[Ack, dict[str, Any], dict[str, Any]], None]:
     """A modal submission: act, close on success, or show the refusal on the field it concerns."""
 
@@ -72,7 +72,7 @@ def _submit(
         try:
             act(body["team"]["id"], body["user"]["id"], meta, view)
         except Refused as refusal:
-            ack(response_action="errors", errors=field_errors(refusal, view, fallback))
+            ack(**refusals.form_answer(refusal, view))
             return
         ack()
 
@@ -101,7 +101,7 @@ def register(app: App, deps: Deps) -> None:
             ),
         )
 
-    app.view(ids.ASK_AGAIN_MODAL)(_submit(ids.REASON_BLOCK, ask_again))
+    app.view(ids.ASK_AGAIN_MODAL)(_submit(ask_again))
 
     # The freelancer answers a dispute or an escrow refund; the client answers the freelancer's dispute.
     app.action(ids.CLAIM_ACCEPT)(_click(deps, lambda t, u, c: escalation.respond(deps, t, u, c, accept=True)))
@@ -110,7 +110,6 @@ def register(app: App, deps: Deps) -> None:
     )
     app.view(ids.CONTEST_MODAL)(
         _submit(
-            ids.STATEMENT_BLOCK,
             lambda t, u, meta, view: escalation.respond(
                 deps, t, u, meta["case"], accept=False, statement=value(view, ids.STATEMENT_BLOCK)
             ),
@@ -143,19 +142,18 @@ def register(app: App, deps: Deps) -> None:
                 text=value(view, ids.EVIDENCE_BLOCK),
                 links=links,
                 visibility=value(view, ids.VISIBILITY_BLOCK) or "both_sides",
-                answers=meta.get("q"),
+                question_id=meta.get("question"),
             ),
         )
 
-    app.view(ids.EVIDENCE_MODAL)(_submit(ids.EVIDENCE_BLOCK, add_evidence))
+    app.view(ids.EVIDENCE_MODAL)(_submit(add_evidence))
 
-    def answer_form(team_id: str, user_id: str, carried: str) -> View:
-        asked = json.loads(carried)
-        escalation.case_for_party(deps, team_id, user_id, asked["case"])
-        return stage_modals.answer_modal(asked["case"], asked["q"])
+    def answer_form(team_id: str, user_id: str, question_id: str) -> View:
+        question = escalation.question_for_party(deps, team_id, user_id, question_id)
+        return stage_modals.answer_modal(escalation.case_for_party(deps, team_id, user_id, question.case_id), question)
 
     app.action(ids.ANSWER_QUESTION)(_form(deps, answer_form))
-    app.view(ids.ANSWER_MODAL)(_submit(ids.EVIDENCE_BLOCK, add_evidence))
+    app.view(ids.ANSWER_MODAL)(_submit(add_evidence))
 
     # Mediators, from the case card.
     def mediate(action: str) -> Callable[[str, str, str], object]:
@@ -194,13 +192,12 @@ def register(app: App, deps: Deps) -> None:
             ),
         )
 
-    app.view(ids.MEDIATE_MODAL)(_submit(ids.RATIONALE_BLOCK, mediate_form))
+    app.view(ids.MEDIATE_MODAL)(_submit(mediate_form))
     app.action(ids.MEDIATOR_ASK)(
         _form(deps, lambda t, u, c: stage_modals.ask_modal(escalation.case_for_mediator(deps, t, u, c)))
     )
     app.view(ids.ASK_MODAL)(
         _submit(
-            ids.QUESTION_BLOCK,
             lambda t, u, meta, view: escalation.ask(
                 deps, t, u, meta["case"], value(view, ids.PARTY_BLOCK) or "", value(view, ids.QUESTION_BLOCK) or ""
             ),
@@ -209,4 +206,4 @@ def register(app: App, deps: Deps) -> None:
     app.action(ids.MEDIATOR_REASSIGN)(
         _form(deps, lambda t, u, c: stage_modals.reassign_modal(escalation.case_for_mediator(deps, t, u, c)))
     )
-    app.view(ids.REASSIGN_MODAL)(_submit(ids.MEDIATOR_BLOCK, mediate_form))
+    app.view(ids.REASSIGN_MODAL)(_submit(mediate_form))

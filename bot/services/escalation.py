@@ -11,23 +11,26 @@ from pydantic import BaseModel
 
 from bot.blocks import render
 from bot.blocks.models import AskAgainForm, CaseView
-from bot.domain.case import Case, DisputeClaim, Evidence, Visibility
+from bot.domain.case import QUESTION_LIMIT, Case, DisputeClaim, Evidence, Question, Visibility
 from bot.domain.contract import Timesheet, refundable_balance
 from bot.domain.errors import (
     CaseNotFound,
-    InvalidAmount,
+    ChoiceRequired,
+    Field,
+    InvalidTime,
     NotAMediator,
     NotAMediatorToAssign,
+    NotYourCase,
+    QuestionNotFound,
     TextRequired,
     TextTooLong,
+    TimeOrAmount,
 )
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import RouteKind, route_after_request
 from bot.services.messages import OutboxMessage, dm, thread
 from bot.services.refunds import Deps, case_view, change_case, checked_view, load_case, policy_for
-
-QUESTION_LIMIT = 500
 
 
 class AskAgain(BaseModel):
@@ -60,7 +63,7 @@ class AddEvidence(BaseModel):
     text: str | None = None
     links: list[str] = []
     visibility: Visibility = Visibility.BOTH_SIDES
-    answers: str | None = None
+    question_id: int | None = None  # the mediator's question this answers
 
 
 # --- the client asks again ---------------------------------------------------------------------------------
@@ -78,14 +81,13 @@ def ask_again_form(deps: Deps, team_id: str, user_id: str, case_id: str) -> AskA
         policy = policy_for(uow, case.policy_version, deps.policy)
         route = route_after_request(contract.kind, item, now, policy)
         refunded = uow.ledger.refunded_on_item(team_id, case.contract_id, case.item, case.currency)
-        window = policy.calendar.review_window(item.week) if isinstance(item, Timesheet) else None
         return AskAgainForm(
             case=case_view(uow, case, now, policy, contract),
             route=route.kind.value,
             until=route.until,
-            closed_at=route.closed_at,
-            review_opens_at=window.opens_at if window else None,
-            review_closes_at=window.last_second if window else None,
+            review_opens_at=route.review.opens_at if route.review else None,
+            review_closes_at=route.review.closes_at if route.review else None,
+            mediation_closes_at=route.mediation.closes_at if route.mediation else None,
             week_minutes=item.minutes if isinstance(item, Timesheet) else None,
             balance_minor=refundable_balance(item.paid, refunded, Money.zero(case.currency)).minor,
         )
@@ -98,9 +100,9 @@ def _minutes(hours: str | None, minutes: str | None) -> int | None:
         whole_hours = int((hours or "0").strip())
         extra = int((minutes or "0").strip())
     except ValueError:
-        raise InvalidAmount("Hours and minutes must be whole numbers, such as 2 and 30.") from None
+        raise InvalidTime(hours or "", minutes or "") from None
     if whole_hours < 0 or not 0 <= extra < 60:
-        raise InvalidAmount("Hours must be 0 or more, and minutes between 0 and 59.")
+        raise InvalidTime(hours or "", minutes or "")
     return whole_hours * 60 + extra
 
 
@@ -118,7 +120,7 @@ def ask_again(deps: Deps, cmd: AskAgain) -> Case:
         minutes = _minutes(cmd.hours, cmd.minutes)
         amount = (cmd.amount or "").strip()
         if (minutes is None) == (not amount):
-            raise InvalidAmount("Give the disputed time or an amount, not both.")
+            raise TimeOrAmount()
         claim = DisputeClaim(
             reason=cmd.reason or "",
             certified=cmd.certified,
@@ -238,24 +240,30 @@ def _amount(cmd: Mediate, case: Case) -> Money:
 
 
 def ask(deps: Deps, team_id: str, user_id: str, case_id: str, role: str, question: str) -> None:
-    """The mediator asks one party for information: a DM with an Answer button, and a line in the case thread."""
+    """The mediator asks one party for information: a DM with an Answer button, and a line in the case thread.
+    The question is kept, so the button carries only its id."""
     ensure_mediator(deps, user_id)
+    if role not in ("client", "freelancer"):
+        raise ChoiceRequired(Field.PARTY)
     text = (question or "").strip()
     if not text:
-        raise TextRequired("question")
+        raise TextRequired(Field.QUESTION)
     if len(text) > QUESTION_LIMIT:
-        raise TextTooLong("question", QUESTION_LIMIT, len(text))
+        raise TextTooLong(Field.QUESTION, QUESTION_LIMIT, len(text))
     now = deps.clock()
     with deps.uow() as uow:
         case = load_case(uow, team_id, case_id)
         case.ensure_mediator(user_id, now)
-        if role not in ("client", "freelancer"):
-            raise TextRequired("party to ask")
-        asked = case.party(role)
-        view = case_view(uow, case, now, deps.policy).as_json() | {"question": text, "asked": asked, "by": user_id}
-        key = f"{case.id}:question:{user_id}:{now.timestamp()}"
+        asked = uow.questions.add(team_id, Question(case.id, user_id, case.party(role), text, now))
+        view = case_view(uow, case, now, deps.policy).as_json() | {
+            "question": text,
+            "question_id": asked.id,
+            "asked": asked.asked,
+            "by": user_id,
+        }
+        key = f"{case.id}:question:{asked.id}"
         for message in (
-            OutboxMessage(case.id, f"{key}:dm", dm(asked), render.QUESTION, view),
+            OutboxMessage(case.id, f"{key}:dm", dm(asked.asked), render.QUESTION, view),
             OutboxMessage(case.id, f"{key}:thread", thread(f"{case.id}:thread"), render.QUESTION_LINE, view),
         ):
             uow.outbox.add(team_id, message, now)
@@ -263,13 +271,30 @@ def ask(deps: Deps, team_id: str, user_id: str, case_id: str, role: str, questio
     deps.delivered()
 
 
+def question_for_party(deps: Deps, team_id: str, user_id: str, question_id: str) -> Question:
+    """The question behind an Answer button: only the party it was asked of answers it, while the case is open."""
+    with deps.uow() as uow:
+        question = uow.questions.get(team_id, int(question_id)) if question_id.isdigit() else None
+        if question is None:
+            raise QuestionNotFound(question_id)
+        case = load_case(uow, team_id, question.case_id)
+    role = case.ensure_party(user_id)
+    if question.asked != user_id:
+        raise NotYourCase(case.id, "client" if role == "freelancer" else "freelancer")
+    return question
+
+
 # --- evidence -------------------------------------------------------------------------------------------------
 
 
 def add_evidence(deps: Deps, cmd: AddEvidence) -> Evidence:
     """Frozen once added. Both-sides evidence goes to the case thread; every piece goes to the mediators' card
-    thread once the case has one; mediator-only evidence goes nowhere a party reads."""
+    thread once the case has one; mediator-only evidence goes nowhere a party reads. An answer to a mediator's
+    question quotes the question it answers."""
     added: list[Evidence] = []
+    answers = None
+    if cmd.question_id is not None:
+        answers = question_for_party(deps, cmd.team_id, cmd.user_id, str(cmd.question_id)).text
 
     def act(case: Case, policy: Policy, now: datetime) -> None:
         added.append(
@@ -280,7 +305,7 @@ def add_evidence(deps: Deps, cmd: AddEvidence) -> Evidence:
                 by=cmd.user_id,
                 now=now,
                 policy=policy,
-                answers=cmd.answers,
+                answers=answers,
             )
         )
 

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.blocks.refusals import PLAIN, sentence
 from bot.domain.contract import (
     Contract,
     ContractKind,
@@ -228,7 +229,7 @@ def _amount_problems(parsed: ImportFile) -> Iterator[tuple[Path_, str]]:
         try:
             exponent(contract.currency)
         except Refused as exc:
-            yield ("contracts", c, "currency"), exc.message
+            yield ("contracts", c, "currency"), sentence(exc, PLAIN)
             continue
         here: Path_ = ("contracts", c)
         amounts: list[tuple[Path_, str | None]] = [((*here, "hourly_rate"), contract.hourly_rate)]
@@ -240,7 +241,7 @@ def _amount_problems(parsed: ImportFile) -> Iterator[tuple[Path_, str]]:
             try:
                 money = Money.parse(amount, contract.currency)
             except Refused as exc:
-                yield where, exc.message
+                yield where, sentence(exc, PLAIN)
                 continue
             if money.minor < 0:
                 yield where, "cannot be negative"

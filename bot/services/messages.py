@@ -57,8 +57,9 @@ def home(user: str) -> Target:
     return Target("home", users=(user,))
 
 
-def response_url(url: str) -> Target:
-    return Target("response_url", url=url)
+def response_url(url: str, user: str) -> Target:
+    """A private answer to ``user``'s click, posted to the click's response_url."""
+    return Target("response_url", users=(user,), url=url)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, Self
 
-from bot.domain.case import AuditEvent, Case, Evidence, LedgerEntry
+from bot.domain.case import AuditEvent, Case, Evidence, LedgerEntry, Question
 from bot.domain.contract import Contract, Item, ItemRef
 from bot.domain.money import Money
 from bot.domain.policy import Policy
@@ -71,6 +71,11 @@ class EvidenceLog(Protocol):
     def for_case(self, case_id: str) -> list[Evidence]: ...
 
 
+class Questions(Protocol):
+    def add(self, team_id: str, question: Question) -> Question: ...
+    def get(self, team_id: str, question_id: int) -> Question | None: ...
+
+
 class AuditTrail(Protocol):
     def for_case(self, case_id: str) -> list[AuditEvent]: ...
 
@@ -85,6 +90,7 @@ class UnitOfWork(Protocol):
     cases: Cases
     ledger: Ledger
     evidence: EvidenceLog
+    questions: Questions
     audit: AuditTrail
     policies: Policies
     outbox: Outbox

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from bot.blocks import render
-from bot.blocks.models import CaseView, ItemChoice, RefundForm
+from bot.blocks.models import CaseView, ItemChoice, RefundForm, Terms, Unavailable
 from bot.domain.case import ANSWERED, SCHEDULER, Case, Evidence, Stage, Visibility
 from bot.domain.contract import Contract, ItemKind, ItemRef, refundable_balance
 from bot.domain.errors import (
@@ -116,23 +116,24 @@ def refund_form(
     now = deps.clock()
     with deps.uow() as uow:
         contracts = uow.contracts.for_client(team_id, user_id)
-        form = RefundForm(contracts=[(c.id, c.title) for c in contracts])
+        form = RefundForm(contracts=[(c.id, c.title) for c in contracts], reason_limit=deps.policy.reason_max_length)
         contract = next((c for c in contracts if c.id == contract_id), None)
         if contract is None:
             return form
         choices: list[ItemChoice] = []
-        unavailable: list[str] = []
+        unavailable: list[Unavailable] = []
         for candidate in uow.contracts.items(team_id, contract.id):
             ref = candidate.ref
             if candidate.paid_at is None:
-                unavailable.append(f"{candidate.label}: not paid yet")
+                unavailable.append(Unavailable(candidate.label, "unpaid"))
             elif not deps.policy.request_window(candidate.paid_at).contains(now):
                 unavailable.append(
-                    f"{candidate.label}: paid on {candidate.paid_at:%d %b %Y}, over "
-                    f"{deps.policy.request_age_limit.days} days ago"
+                    Unavailable(
+                        candidate.label, "too_old", paid_at=candidate.paid_at, limit=deps.policy.request_age_limit
+                    )
                 )
             elif (open_case := uow.cases.open_case_for_item(team_id, contract.id, ref)) is not None:
-                unavailable.append(f"{candidate.label}: case {open_case.id} is open")
+                unavailable.append(Unavailable(candidate.label, "open_case", case_id=open_case.id))
             else:
                 refunded = uow.ledger.refunded_on_item(team_id, contract.id, ref, contract.currency)
                 held = uow.cases.held_on_item(team_id, contract.id, ref, contract.currency)
@@ -140,9 +141,10 @@ def refund_form(
                 if balance.is_positive:
                     choices.append(ItemChoice(item_key(ref), candidate.label, candidate.paid.minor, balance.minor))
                 else:
-                    unavailable.append(f"{candidate.label}: already refunded in full")
+                    unavailable.append(Unavailable(candidate.label, "refunded"))
     return RefundForm(
         contracts=form.contracts,
+        reason_limit=deps.policy.reason_max_length,
         contract_id=contract.id,
         currency=contract.currency,
         items=choices,
@@ -319,10 +321,11 @@ def change_case(deps: Deps, team_id: str, case_id: str, act: Callable[[Case, Pol
 
 
 def tell(deps: Deps, team_id: str, user_id: str, url: str, refusal: Refused, key: str) -> None:
-    """Answer a click that changed nothing (stale, foreign, too late) privately, through its response_url."""
+    """Answer a click that changed nothing (stale, foreign, too late) privately, through its response_url; the
+    relay words the refusal in the reader's locale."""
     with deps.uow() as uow:
         message = OutboxMessage(
-            f"user:{user_id}", f"notice:{key}", response_url(url), render.NOTICE, {"text": render.refusal_text(refusal)}
+            f"user:{user_id}", f"notice:{key}", response_url(url, user_id), render.REFUSAL, refusal.as_json()
         )
         uow.outbox.add(team_id, message, deps.clock())
         uow.commit()
@@ -428,7 +431,11 @@ def _queue(uow: UnitOfWork, case: Case, now: datetime, messages: list[OutboxMess
         uow.outbox.add(case.team_id, message, now)
 
 
-def case_view(uow: UnitOfWork, case: Case, now: datetime, policy: Policy, contract: Contract | None = None) -> CaseView:
+def case_view(
+    uow: UnitOfWork, case: Case, now: datetime, current: Policy, contract: Contract | None = None
+) -> CaseView:
+    """The case as its surfaces show it, under the policy version it started with (whatever ``current`` is)."""
+    policy = policy_for(uow, case.policy_version, current)
     contract = contract or uow.contracts.get(case.team_id, case.contract_id)
     if contract is None:
         raise UnknownContract(case.contract_id)
@@ -441,7 +448,8 @@ def case_view(uow: UnitOfWork, case: Case, now: datetime, policy: Policy, contra
             next_step = {
                 "route": route.kind.value,
                 "until": route.until.isoformat() if route.until else None,
-                "closed_at": route.closed_at.isoformat() if route.closed_at else None,
+                "review_closes_at": route.review.closes_at.isoformat() if route.review else None,
+                "mediation_closes_at": route.mediation.closes_at.isoformat() if route.mediation else None,
             }
     return CaseView(
         id=case.id,
@@ -481,7 +489,7 @@ def case_view(uow: UnitOfWork, case: Case, now: datetime, policy: Policy, contra
         waiting_on=list(case.waiting_on),
         open=case.is_open,
         extended_by=list(case.extended_by),
-        extension_seconds=round(policy.extension.total_seconds()),
+        terms=Terms.of(policy),
         deadline_reason=_deadline_reason(uow, case),
     )
 

@@ -82,13 +82,6 @@ class Bot:
 
 
 @pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    server = SlackStandIn().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def bot(database_url, standin) -> Iterator[Bot]:
     settings = load_settings(
         database_url=database_url,

@@ -172,14 +172,14 @@ def test_an_extension_moves_the_deadline_and_its_reminders_and_the_client_is_tol
     case_id = request(bot)
     request_message = copy.deepcopy(bot.standin.dms(FREELANCER)[0])
     bot.clock.now = NOW + timedelta(hours=1)
-    bot.user(FREELANCER).click(request_message, "I'm away: 48 h more")
+    bot.user(FREELANCER).click(request_message, "I'm away: 2 days more")
     bot.drain()
     new_due = DUE + timedelta(hours=48)
     shown = bot.standin.dms(FREELANCER)[0].blocks
     assert f"*Please answer by <!date^{int(new_due.timestamp())}^" in text_of(shown)
     assert button_labels(shown) == ["Approve", "Adjust", "Decline"]  # once per case
     [told] = [m for m in bot.standin.dms(CLIENT) if "is away" in text_of(m.blocks)]
-    assert f"<@{FREELANCER}> is away and asked for 48 h more on case {case_id}" in text_of(told.blocks)
+    assert f"<@{FREELANCER}> is away and asked for 2 days more on case {case_id}" in text_of(told.blocks)
     assert f"The deadline is now <!date^{int(new_due.timestamp())}^" in text_of(told.blocks)
     assert any("is away" in line for line in thread_texts(bot))
     with bot.instance.runtime.sessions() as session:
@@ -199,7 +199,7 @@ def test_an_extension_moves_the_deadline_and_its_reminders_and_the_client_is_tol
     at(bot, new_due)
     assert bot.case(case_id).state == "lapsed"
 
-    bot.user(FREELANCER).click(request_message, "I'm away: 48 h more")  # again, from the old message
+    bot.user(FREELANCER).click(request_message, "I'm away: 2 days more")  # again, from the old message
     bot.drain()
     assert "already lapsed when its deadline passed" in bot.standin.responses[-1]["text"]
 
@@ -207,13 +207,13 @@ def test_an_extension_moves_the_deadline_and_its_reminders_and_the_client_is_tol
 def test_a_second_extension_is_refused_and_the_client_cannot_extend_the_freelancers_time(bot):
     case_id = request(bot)
     request_message = copy.deepcopy(bot.standin.dms(FREELANCER)[0])
-    bot.user(FREELANCER).click(request_message, "I'm away: 48 h more")
-    bot.user(FREELANCER).click(request_message, "I'm away: 48 h more")
+    bot.user(FREELANCER).click(request_message, "I'm away: 2 days more")
+    bot.user(FREELANCER).click(request_message, "I'm away: 2 days more")
     bot.drain()
     assert "You already had your extension on case" in bot.standin.responses[-1]["text"]
     assert bot.count(AuditRow, case_id=case_id) == 2
     forged = copy.deepcopy(request_message)
-    bot.user(CLIENT).click(forged, "I'm away: 48 h more")
+    bot.user(CLIENT).click(forged, "I'm away: 2 days more")
     bot.drain()
     assert "not waiting for your answer" in bot.standin.responses[-1]["text"]
     assert bot.count(AuditRow, case_id=case_id) == 2
@@ -254,7 +254,9 @@ def test_the_client_of_a_disputable_week_is_reminded_before_its_review_window_cl
     assert window_reminders(bot) == []
     at(bot, THURSDAY)  # 48 h before Saturday 00:00 UTC
     [first] = window_reminders(bot)
-    assert "closes Friday 23:59 UTC* (<!date^1795823999^" in text_of(first.blocks)
+    assert "closes <!date^1795823999^{date_short_pretty} at {time}|Fri 27 Nov 2026 23:59 UTC>.*" in text_of(
+        first.blocks
+    )
     assert f"refund request {case_id} for $100.00 is still waiting for <@{FREELANCER}>'s answer" in text_of(
         first.blocks
     )
@@ -293,7 +295,7 @@ def test_the_freelancer_can_answer_straight_from_a_reminder(bot):
     case_id = request(bot)
     at(bot, DUE - timedelta(hours=24))
     [reminder] = [m for m in bot.standin.dms(FREELANCER) if "*Reminder:*" in text_of(m.blocks)]
-    assert button_labels(reminder.blocks) == ["Approve", "Adjust", "Decline", "I'm away: 48 h more"]
+    assert button_labels(reminder.blocks) == ["Approve", "Adjust", "Decline", "I'm away: 2 days more"]
     bot.user(FREELANCER).click(reminder, "Approve")
     bot.drain()
     assert bot.case(case_id).state == "approved"

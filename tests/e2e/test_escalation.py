@@ -98,7 +98,7 @@ def test_a_fixed_price_case_from_refund_to_an_arbitration_award(bot):
     assert button_labels(freelancer_dm.blocks) == [
         "Accept and refund",
         "Dispute",
-        "I'm away: 48 h more",
+        "I'm away: 2 days more",
         "Add evidence",
     ]
     click(bot, FREELANCER, freelancer_dm, "Dispute")
@@ -223,8 +223,9 @@ def test_an_hourly_dispute_sent_after_friday_23_59_59_is_refused_with_the_dates(
         CLIENT,
         {"Disputed hours": "1", "Reasons": "No standup.", "Certification": "I certify"},
     )
-    errors = json.loads(body)["errors"]
-    [message] = errors.values()
+    answer = json.loads(body)  # no field of the form is wrong: the form is replaced by what happened
+    assert answer["response_action"] == "update"
+    message = text_of(answer["view"]["blocks"])
     assert "Week of 16 Nov 2026" in message
     assert "from <!date^1795435200^{date_short_pretty} at {time}|Mon 23 Nov 2026 12:00 UTC>" in message
     assert "until <!date^1795823999^{date_short_pretty} at {time}|Fri 27 Nov 2026 23:59 UTC>" in message
@@ -339,7 +340,7 @@ def test_when_only_the_freelancer_pays_for_arbitration_the_fee_rule_releases_the
     assert bot.case(case_id).state == "arbitration_offered"
     silence = "*Why:* no answer from the freelancer, which counts as rejecting the proposal."
     assert silence in text_of(dm(bot, FREELANCER, case_id).blocks)
-    click(bot, CLIENT, dm(bot, CLIENT, case_id), "I'm away: 48 h more")  # the client's own move, not the why
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "I'm away: 2 days more")  # the client's own move, not the why
     assert silence in text_of(dm(bot, CLIENT, case_id).blocks)
     click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Agree and pay the fee")
     tick_at(bot, proposed_at + timedelta(days=11))  # 2 + 7 days, and the client's 48 h

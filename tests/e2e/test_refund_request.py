@@ -82,7 +82,7 @@ def test_request_then_approve(bot):
     assert "*Requested*\n$100.00" in shown
     assert "> The concepts ignored the brief." in shown
     assert "<!date^1795860000^{date_short_pretty} at {time}|Sat 28 Nov 2026 10:00 UTC>" in shown
-    assert button_labels(dm.blocks) == ["Approve", "Adjust", "Decline", "I'm away: 48 h more"]
+    assert button_labels(dm.blocks) == ["Approve", "Adjust", "Decline", "I'm away: 2 days more"]
     assert button_labels(client_dm(bot).blocks) == ["Withdraw"]
 
     assert bot.user(FREELANCER).click(dm, "Approve").status == 200
@@ -106,9 +106,9 @@ def test_request_then_adjust_shows_the_client_the_partial_amount_and_next_step(b
     case_id = request(bot)
     bot.user(FREELANCER).click(freelancer_dm(bot), "Adjust")
     form = bot.standin.latest_view(FREELANCER)
-    _, amount = find_input(form, "Refund now (USD)")
+    _, amount = find_input(form, "Refund amount (USD)")
     assert amount["max_value"] == "99.99"
-    answer = bot.user(FREELANCER).submit(form, {"Refund now (USD)": "40.00", "Note to the client": "Two of five."})
+    answer = bot.user(FREELANCER).submit(form, {"Refund amount (USD)": "40.00", "Note to the client": "Two of five."})
     assert answer.status == 200
     bot.drain()
     shown = text_of(client_dm(bot).blocks)
@@ -150,7 +150,7 @@ def test_client_withdraws_while_pending(bot):
         ("0", "The amount must be more than zero."),
         ("-5", "The amount must be more than zero."),
         ("10.005", "USD amounts take at most 2 decimals; “10.005” has more."),
-        ("250.01", "You can ask for at most USD 250.00 on this item; USD 250.01 is more than that."),
+        ("250.01", "You can ask for at most $250.00 on this item; $250.01 is more than that."),
         ("lots", "“lots” is not an amount. Type a number such as 12.50."),
         ("", "“” is not an amount. Type a number such as 12.50."),
         ("1e400", "“1e400” is too large for an amount in USD."),
@@ -271,7 +271,7 @@ def test_refund_help_list_and_status(bot):
     client = bot.user(CLIENT)
     assert "*/refund list*" in text_of(client.command("help").json["blocks"])
     unknown = client.command("frobnicate").json
-    assert "I don't know `/refund frobnicate`" in text_of(unknown["blocks"])
+    assert "I don't know “/refund frobnicate”." in text_of(unknown["blocks"])
     assert "You have no open cases." in text_of(client.command("list").json["blocks"])
     case_id = request(bot)
     assert case_id in text_of(client.command("list").json["blocks"])
@@ -318,14 +318,14 @@ def test_a_too_long_adjust_note_comes_back_on_the_note_field(bot):
     request(bot)
     bot.user(FREELANCER).click(freelancer_dm(bot), "Adjust")
     form = bot.standin.latest_view(FREELANCER)
-    answer = bot.user(FREELANCER).submit(form, {"Refund now (USD)": "40.00", "Note to the client": "n" * 2001})
+    answer = bot.user(FREELANCER).submit(form, {"Refund amount (USD)": "40.00", "Note to the client": "n" * 2001})
     assert answer.json == {
         "response_action": "errors",
         "errors": {"note": "The note can be at most 2000 characters; this one has 2001."},
     }
-    over = bot.user(FREELANCER).submit(form, {"Refund now (USD)": "100.00", "Note to the client": ""})
+    over = bot.user(FREELANCER).submit(form, {"Refund amount (USD)": "100.00", "Note to the client": ""})
     assert over.json["errors"] == {
-        "amount": "An adjusted refund must be less than the USD 100.00 requested; to refund it all, approve."
+        "amount": "An adjusted refund must be less than the $100.00 requested; to refund it all, approve."
     }
 
 

@@ -11,7 +11,6 @@ from bot.services.messages import OutboxMessage, dm, group, response_url, thread
 from storage.outbox import OutboxRepository
 from storage.tables import OutboxRow
 from tests.integration.conftest import NOW
-from tests.slack_standin import SlackStandIn
 
 
 class Clock:
@@ -26,13 +25,6 @@ def render(surface, view, permalink, locale):
     text = f"{surface}: {view.get('text', '')}" + (f" (thread: {permalink})" if permalink else "")
     blocks = view.get("blocks") or [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     return Rendered(text, blocks)
-
-
-@pytest.fixture
-def standin():
-    server = SlackStandIn().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -141,6 +133,9 @@ def test_blocks_slack_refuses_are_parked_as_dead_with_the_error(sessions, standi
     assert status["next"][0] == "sent"
     with sessions() as session:
         assert OutboxRepository(session).dead_rows()[0][3] == "invalid_blocks"
+    assert standin.take_violations() == [
+        "chat.postMessage: blocks[0].text.text: text is 3001 characters long; the maximum is 3000"
+    ]
 
 
 def test_a_relay_killed_between_claim_and_send_is_replaced_after_its_lease(sessions, standin, relay, clock):
@@ -159,10 +154,24 @@ def test_a_relay_killed_between_claim_and_send_is_replaced_after_its_lease(sessi
 
 
 def test_ephemeral_answers_go_to_the_response_url(sessions, standin, relay):
-    queue(sessions, OutboxMessage("U0STRANGER", "n", response_url(f"{standin.url}/response/7"), "note", {"text": "no"}))
+    url = standin.issue_response_url()
+    queue(sessions, OutboxMessage("U0STRANGER", "n", response_url(url, "U0STRANGER"), "note", {"text": "no"}))
     relay().run_once()
     assert standin.responses[-1]["text"] == "note: no"
     assert standin.responses[-1]["response_type"] == "ephemeral"
+
+
+def test_a_response_url_used_up_parks_the_answer_as_dead_with_slacks_reason(sessions, standin, relay):
+    """Slack takes five posts per response_url within 30 minutes; a sixth cannot succeed later either."""
+    url = standin.issue_response_url()
+    notes = [
+        OutboxMessage(f"S-{n}", f"n{n}", response_url(url, "U0STRANGER"), "note", {"text": "no"}) for n in range(6)
+    ]
+    queue(sessions, *notes)
+    relay().run_once()
+    assert len(standin.responses) == 5
+    assert rows(sessions)["n5"] == ("dead", 1, "response_url answered 404: used_url")
+    assert standin.take_violations() == ["response_url /response/1: url: post 6; a response_url takes at most 5"]
 
 
 def test_a_failure_that_never_ends_is_dead_after_the_last_attempt(sessions, standin, relay):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.domain.case import Case, State, Visibility
+from bot.domain.case import Case, Question, State, Visibility
 from bot.domain.contract import ContractKind, ItemKind, ItemRef
 from bot.domain.errors import ConcurrentChange
 from bot.domain.money import Money
@@ -156,7 +156,7 @@ def test_optimistic_lock_two_sessions_exactly_one_wins(uow):
         store(first, mine, LedgerOnly())
         first.commit()
         theirs.decline(reason="no", by=FREELANCER, now=LATER, policy=Policy())
-        with pytest.raises(ConcurrentChange, match="R-1 changed while you were acting on it"):
+        with pytest.raises(ConcurrentChange):
             store(second, theirs, LedgerOnly())
     with uow() as work:
         assert work.cases.get("T0001", "R-1").state == "approved"
@@ -334,3 +334,18 @@ def test_evidence_is_frozen_once_added(uow, engine, change):
         connection.execute(text(change))
     with uow() as work:
         assert [e.text for e in work.evidence.for_case("R-1")] == ["Original."]
+
+
+@pytest.mark.parametrize("change", ["UPDATE questions SET text = 'forged'", "DELETE FROM questions"])
+def test_a_mediators_question_is_kept_as_asked_and_only_in_its_workspace(uow, engine, change):
+    open_case(uow)
+    asked = "Почему макет не соответствует брифу? " * 12  # 444 Cyrillic characters: 2,664 as escaped JSON
+    with uow() as work:
+        kept = work.questions.add("T0001", Question("R-1", "U0MEDIATOR", CLIENT, asked, LATER))
+        work.commit()
+    assert kept.id is not None
+    with uow() as work:
+        assert work.questions.get("T0001", kept.id) == kept
+        assert work.questions.get("T0OTHER", kept.id) is None
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text(change))

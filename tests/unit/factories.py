@@ -1,6 +1,10 @@
 """Small builders for domain objects, so each test states only what it is about."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
+
+import pytest
 
 from bot.domain.case import Case
 from bot.domain.contract import (
@@ -11,6 +15,7 @@ from bot.domain.contract import (
     MilestoneStatus,
     Timesheet,
 )
+from bot.domain.errors import Refused
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 
@@ -80,3 +85,12 @@ def open_case(amount: str = "100.00", *, now: datetime = NOW, refunded: str = "0
         "policy": POLICY,
     }
     return Case.open_request(**(args | changes))
+
+
+@contextmanager
+def refused(kind: type[Refused], **facts: object) -> Iterator[None]:
+    """The block is refused with ``kind``, carrying these facts (the sentence people read is the edge's)."""
+    with pytest.raises(kind) as caught:
+        yield
+    found = {name: getattr(caught.value, name) for name in facts}
+    assert found == facts

@@ -2,27 +2,28 @@
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.blocks import ids, modals, replies, request
-from bot.blocks.format import babel_locale, escape, money, quote, trim, when
+from bot.blocks.format import babel_locale, duration, escape, money, quote, trim, when
 from bot.blocks.home import home
-from bot.blocks.models import CaseView, ItemChoice, RefundForm
+from bot.blocks.models import CaseView, ItemChoice, RefundForm, Unavailable
+from bot.blocks.refusals import message
 from bot.blocks.render import (
     CLIENT_REQUEST,
     FREELANCER_REQUEST,
-    NOTICE,
+    REFUSAL,
     REMINDER,
     THREAD_ROOT,
     TIMELINE,
-    refusal_text,
     render,
 )
-from bot.domain.errors import AmountOverBalance, CaseMovedOn, WindowClosed
+from bot.domain.errors import AmountOverBalance, AnswerTimeOver, CaseMovedOn, NotYourCase
 from bot.domain.money import Money
-from tests.slack_standin import block_problems, button_labels, text_of, view_problems
+from tests.slack_rules import blocks_problems, view_problems
+from tests.slack_standin import button_labels, text_of
 
 CASE = CaseView(
     id="R-7K3Q9A",
@@ -67,6 +68,23 @@ def test_money_uses_the_locale_and_the_iso_exponent(minor, currency, locale, sho
     assert money(Money(minor, currency), locale) == shown
 
 
+@pytest.mark.parametrize(
+    ("span", "said"),
+    [
+        (timedelta(days=3), "3 days"),
+        (timedelta(days=1), "1 day"),
+        (timedelta(hours=48), "2 days"),
+        (timedelta(hours=36), "1 day 12 h"),
+        (timedelta(days=7, hours=12), "7 days 12 h"),
+        (timedelta(hours=5), "5 h"),
+        (timedelta(minutes=90), "90 min"),
+        (timedelta(seconds=20), "20 s"),
+    ],
+)
+def test_a_policy_duration_reads_as_people_say_it(span, said):
+    assert duration(span) == said
+
+
 def test_dates_are_slack_tokens_with_a_utc_fallback():
     assert when(datetime(2026, 11, 28, 10, 0, tzinfo=UTC)) == DUE
 
@@ -74,14 +92,14 @@ def test_dates_are_slack_tokens_with_a_utc_fallback():
 def test_peoples_text_is_escaped_quoted_and_trimmed():
     assert escape("<!channel> & <https://evil|bank>") == "&lt;!channel&gt; &amp; &lt;https://evil|bank&gt;"
     assert quote("one\ntwo") == "> one\n> two"
-    assert quote("x" * 2000, limit=10) == "> xxxxxxxxx…"
+    assert quote("x" * 2000, limit=10) == "> xxxxxxx…"
     assert len(trim("y" * 5000)) == 3000
     assert trim("y" * 5000).endswith("(the rest is in the case thread)")
 
 
 def test_freelancer_message_while_waiting():
     blocks = dicts(request.freelancer_request(CASE, "https://demo.slack.com/archives/G1/p1"))
-    assert block_problems(blocks, "message") == []
+    assert blocks_problems(blocks, "message") == []
     assert blocks[0] == {
         "type": "header",
         "text": {"type": "plain_text", "text": "Refund request R-7K3Q9A", "emoji": True},
@@ -127,7 +145,7 @@ def test_after_a_decision_the_answer_buttons_go_and_the_outcome_shows(state, cha
     freelancer = dicts(request.freelancer_request(decided, None))
     client = dicts(request.client_request(decided, None))
     for blocks in (freelancer, client):
-        assert block_problems(blocks, "message") == []
+        assert blocks_problems(blocks, "message") == []
         assert line in text_of(blocks)
         assert "Case thread: posting…" in text_of(blocks)
     # Closed: nothing left to press. Otherwise the client may take it further or close it; both may add evidence.
@@ -151,8 +169,13 @@ def test_client_message_offers_withdraw_only_while_waiting():
         ),
         ({"route": "mediation", "until": "2026-12-23T06:00:00+00:00"}, "*non-binding mediation*"),
         (
-            {"route": "closed", "closed_at": "2026-12-23T06:00:00+00:00"},
-            "*Next step:* none. The review window and the 30 days",
+            {
+                "route": "closed",
+                "review_closes_at": "2026-11-28T00:00:00+00:00",
+                "mediation_closes_at": "2026-12-23T06:00:00+00:00",
+            },
+            "*Next step:* none. The review window closed on <!date^1795823999^{date_short_pretty} at {time}|Fri 27 "
+            "Nov 2026 23:59 UTC>, and non-binding mediation was possible until <!date^1798005599^",
         ),
     ],
 )
@@ -168,11 +191,11 @@ def test_the_case_thread_opens_with_the_case_and_grows_a_line_per_step():
     assert f"<@U0FREELA01> has until {DUE} to answer." in text_of(dicts(request.timeline_entry(CASE)))
 
 
-def test_refund_modal_without_a_contract_chosen_shows_only_the_contract_select():
+def test_refund_modal_without_a_contract_chosen_shows_only_the_contract_select_and_can_be_sent():
     view = modals.refund_modal(RefundForm(contracts=[("C-100", "Logo redesign")])).to_dict()
-    assert view_problems(view) == []
+    assert view_problems(view, "modal") == []
     assert [b["block_id"] for b in view["blocks"]] == [ids.CONTRACT_BLOCK]
-    assert "submit" not in view  # nothing to send yet
+    assert view["submit"]["text"] == "Send request"  # Slack refuses a modal with an input and no submit
     assert view["blocks"][0]["dispatch_action"] is True
 
 
@@ -183,10 +206,10 @@ def test_refund_modal_with_an_item_caps_the_amount_and_explains_what_is_missing(
         currency="USD",
         items=[ItemChoice("milestone:M-1", "Milestone “Concepts”", 25000, 20000)],
         item_key="milestone:M-1",
-        unavailable=["Milestone “Final files”: not paid yet"],
+        unavailable=[Unavailable("Milestone “Final files”", "unpaid")],
     )
     view = modals.refund_modal(form).to_dict()
-    assert view_problems(view) == []
+    assert view_problems(view, "modal") == []
     assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
         ids.CONTRACT_BLOCK,
         ids.ITEM_BLOCK,
@@ -208,7 +231,7 @@ def test_refund_modal_with_an_item_caps_the_amount_and_explains_what_is_missing(
 
 def test_adjust_modal_allows_less_than_requested_only():
     view = modals.adjust_modal(CASE).to_dict()
-    assert view_problems(view) == []
+    assert view_problems(view, "modal") == []
     amount = next(b for b in view["blocks"] if b.get("block_id") == ids.AMOUNT_BLOCK)
     assert (amount["element"]["min_value"], amount["element"]["max_value"]) == ("0.01", "99.99")
     assert view["private_metadata"] == "R-7K3Q9A"
@@ -216,46 +239,51 @@ def test_adjust_modal_allows_less_than_requested_only():
 
 def test_decline_modal_requires_a_reason():
     view = modals.decline_modal(CASE).to_dict()
-    assert view_problems(view) == []
+    assert view_problems(view, "modal") == []
     reason = next(b for b in view["blocks"] if b.get("block_id") == ids.REASON_BLOCK)
     assert reason.get("optional", False) is False
     assert reason["element"]["max_length"] == 2000
 
 
 def test_replies_list_and_status():
-    assert "You have no open cases." in text_of(dicts(replies.list_reply([], "U0CLIENT01")))
-    listed = text_of(dicts(replies.list_reply([CASE], "U0FREELA01")))
+    assert "You have no open cases." in text_of(dicts(replies.list_reply([], "U0CLIENT01").blocks))
+    listed = text_of(dicts(replies.list_reply([CASE], "U0FREELA01").blocks))
     assert (
         f"*R-7K3Q9A* · Milestone “Concepts” (Logo redesign) · <@U0CLIENT01> asked $100.00 · waiting for the "
         f"freelancer · answer due {DUE}" in listed
     )
-    assert "Status: waiting for the freelancer, until" in text_of(dicts(replies.status_reply(CASE)))
+    assert "Status: waiting for the freelancer, until" in text_of(dicts(replies.status_reply(CASE).blocks))
 
 
 def test_render_gives_notification_text_and_valid_blocks_for_every_surface():
     for surface in (FREELANCER_REQUEST, CLIENT_REQUEST, THREAD_ROOT, TIMELINE):
         shown = render(surface, CASE.as_json(), None)
         assert "R-7K3Q9A" in shown.text
-        assert block_problems(shown.blocks, "message") == []
-    assert render(NOTICE, {"text": "hi"}, None).text == "hi"
+        assert blocks_problems(shown.blocks, "message") == []
+    refused = render(REFUSAL, NotYourCase("R-1", "freelancer").as_json(), None)
+    assert refused.text == "Only the freelancer of case R-1 can do that, so nothing was changed."
+    assert blocks_problems(refused.blocks, "message") == []
 
 
 def test_refusals_read_well_in_slack():
     moved = CaseMovedOn("R-1", "approved", "U0FREELA01", datetime(2026, 11, 26, 10, tzinfo=UTC))
-    assert refusal_text(moved).startswith("Nothing changed: this case was already approved by <@U0FREELA01> on <!date^")
-    assert refusal_text(CaseMovedOn("R-1", "lapsed", "scheduler", datetime(2026, 11, 28, 10, tzinfo=UTC))).startswith(
+    assert message(moved).startswith("Nothing changed: this case was already approved by <@U0FREELA01> on <!date^")
+    assert message(CaseMovedOn("R-1", "lapsed", "scheduler", datetime(2026, 11, 28, 10, tzinfo=UTC))).startswith(
         "Nothing changed: this case was already lapsed when its deadline passed"
     )
-    assert "the time to answer ended on <!date^" in refusal_text(WindowClosed("x", datetime(2026, 11, 28, tzinfo=UTC)))
-    assert refusal_text(AmountOverBalance("<b>", "USD 1.00")) == (
-        "You can ask for at most USD 1.00 on this item; &lt;b&gt; is more than that."
+    assert "the time to answer ended on <!date^" in message(AnswerTimeOver(datetime(2026, 11, 28, tzinfo=UTC)))
+    assert message(AmountOverBalance(Money(150, "USD"), Money(100, "USD"))) == (
+        "You can ask for at most $1.00 on this item; $1.50 is more than that."
+    )
+    assert message(AmountOverBalance(Money(150, "USD"), Money(100, "USD")), "de_DE") == (
+        "You can ask for at most 1,00\xa0$ on this item; 1,50\xa0$ is more than that."
     )
 
 
 def test_home_lists_what_waits_first_and_stays_inside_slacks_block_limit():
     many = [replace(CASE, id=f"R-{n:06d}") for n in range(300)]
     blocks = dicts(home("U0FREELA01", many))
-    assert block_problems(blocks, "home") == []
+    assert blocks_problems(blocks, "home") == []
     assert len(blocks) <= 100
     shown = text_of(blocks)
     assert shown.index("*Waiting for your answer*") < shown.index("*R-000000*")
@@ -265,7 +293,7 @@ def test_home_lists_what_waits_first_and_stays_inside_slacks_block_limit():
 
 def test_someone_without_contracts_gets_a_form_that_explains_instead_of_fields():
     view = modals.no_contracts_modal().to_dict()
-    assert view_problems(view) == []
+    assert view_problems(view, "modal") == []
     assert "submit" not in view
     assert "You have no contracts as a client in this workspace" in text_of(view["blocks"])
 
@@ -273,7 +301,7 @@ def test_someone_without_contracts_gets_a_form_that_explains_instead_of_fields()
 def test_a_reminder_names_what_waits_until_when_and_what_happens_otherwise():
     shown = render(REMINDER, CASE.as_json() | {"hours_left": 23.6}, "https://demo.slack.com/archives/G1/p1")
     assert shown.text == "Reminder: refund request R-7K3Q9A is waiting for your answer"
-    assert block_problems(shown.blocks, "message") == []
+    assert blocks_problems(shown.blocks, "message") == []
     text = text_of(shown.blocks)
     assert f"is waiting for your answer until {DUE} (about 24 hours left)" in text
     assert "If you do not answer, the request lapses and <@U0CLIENT01> can take it further." in text
@@ -286,7 +314,7 @@ def test_titles_from_the_marketplace_cannot_ping_anyone_either():
         request.freelancer_request(sneaky, None),
         request.client_request(sneaky, None),
         request.thread_root(sneaky),
-        replies.status_reply(sneaky),
+        replies.status_reply(sneaky).blocks,
         home("U0FREELA01", [sneaky]),
     ):
         shown = text_of(dicts(blocks))
@@ -310,6 +338,6 @@ def test_why_an_item_is_not_listed_is_shown_escaped():
         contracts=[("C-1", "x")],
         contract_id="C-1",
         currency="USD",
-        unavailable=["Milestone “<!channel>”: not paid yet"],
+        unavailable=[Unavailable("Milestone “<!channel>”", "unpaid")],
     )
     assert "• Milestone “&lt;!channel&gt;”: not paid yet" in text_of(modals.refund_modal(form).to_dict()["blocks"])

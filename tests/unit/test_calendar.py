@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.calendar import ReviewCalendar, span
+from bot.domain.calendar import ReviewCalendar
 from bot.domain.policy import Policy
 
 CAL = ReviewCalendar()
@@ -75,10 +75,3 @@ def test_non_binding_mediation_open_for_30_days_after_payment():
 def test_policy_numbers_round_trip_through_json_values():
     policy = Policy(version="v2", response_window=timedelta(days=5), reminder_offsets=(timedelta(hours=6),))
     assert Policy.from_numbers(policy.numbers()) == policy
-
-
-@pytest.mark.parametrize(
-    ("duration", "said"), [(timedelta(hours=48), "48 h"), (timedelta(minutes=90), "90 min"), (timedelta(0), "0 h")]
-)
-def test_a_policy_duration_reads_as_people_say_it(duration, said):
-    assert span(duration) == said

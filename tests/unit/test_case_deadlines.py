@@ -7,12 +7,12 @@ import pytest
 from bot.domain.case import SCHEDULER, DeadlineKind, State
 from bot.domain.contract import ContractKind
 from bot.domain.errors import (
+    AnswerTimeOver,
     CaseMovedOn,
     DeadlineNotReached,
     ExtensionUsed,
     NothingToExtend,
     NotYourCase,
-    WindowClosed,
 )
 from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, STRANGER, contract, open_case, timesheet
 from tests.unit.test_case_escalation import (
@@ -51,7 +51,10 @@ def test_the_freelancer_away_gets_48_hours_more_once_and_the_state_stays():
     assert (case.updated_by, case.updated_at) == (CLIENT, NOW)  # the request's own story is unchanged
     [_, extended] = audits(case)
     assert [extended.actor, extended.from_state, extended.to_state] == [FREELANCER, *["awaiting_freelancer"] * 2]
-    assert extended.rationale == "the freelancer is away and asked for 48 h more"
+    assert (
+        extended.rationale
+        == "the freelancer is away and asked for more time: the deadline moves to 30 Nov 2026 10:00 UTC"
+    )
     with pytest.raises(ExtensionUsed):
         case.extend(by=FREELANCER, now=NOW + timedelta(days=3), policy=POLICY)
     assert case.deadline.due_at == DUE + timedelta(hours=48)
@@ -72,7 +75,7 @@ def test_only_the_party_the_case_waits_on_may_ask_and_only_before_the_deadline()
         case.extend(by=CLIENT, now=NOW, policy=POLICY)
     with pytest.raises(NotYourCase):
         case.extend(by=STRANGER, now=NOW, policy=POLICY)
-    with pytest.raises(WindowClosed):
+    with pytest.raises(AnswerTimeOver):
         case.extend(by=FREELANCER, now=DUE, policy=POLICY)
     declined_case = declined(open_case())  # no deadline: the client decides when to go on
     with pytest.raises(CaseMovedOn):

@@ -25,22 +25,25 @@ from bot.domain.contract import ContractKind
 from bot.domain.errors import (
     AlreadyAnswered,
     AlreadyClaimed,
+    AlreadyYours,
     AmountOutOfRange,
     AmountOverBalance,
+    AnswerTimeOver,
     CaseClosed,
     CaseMovedOn,
     CertificationRequired,
     DeadlineNotReached,
     DisputedTimeInvalid,
     DisputeWindowClosed,
+    Field,
     InvalidLink,
     NotYourCase,
     NotYourClaim,
+    PartyCannotBeMediator,
     PartyCannotMediate,
     RouteChanged,
     TextRequired,
     TooManyLinks,
-    WindowClosed,
 )
 from bot.domain.routing import RouteKind
 from tests.unit.factories import (
@@ -52,6 +55,7 @@ from tests.unit.factories import (
     contract,
     milestone,
     open_case,
+    refused,
     timesheet,
     usd,
 )
@@ -152,14 +156,14 @@ def test_a_dispute_may_name_an_amount_instead_of_time():
 
 @pytest.mark.parametrize("minutes", [0, -5, 601])
 def test_disputed_time_must_be_within_the_weeks_time(minutes):
-    with pytest.raises(DisputedTimeInvalid, match="at most the 10 h 00 min billed"):
+    with refused(DisputedTimeInvalid, week_minutes=600):
         dispute(minutes=minutes)
 
 
 def test_a_disputed_amount_cannot_exceed_what_is_left_of_the_payment():
     case = hourly_request()
     case.adjust(usd("50.00"), note=None, by=FREELANCER, now=LATER, policy=POLICY)
-    with pytest.raises(AmountOverBalance, match="at most USD 350.00"):
+    with refused(AmountOverBalance, balance=usd("350.00")):
         dispute(case, minutes=None, amount=usd("350.01"))
 
 
@@ -172,10 +176,10 @@ def test_a_dispute_needs_the_certification_and_a_reason():
 
 def test_a_dispute_after_friday_23_59_59_is_refused_with_the_window_dates():
     case = declined(hourly_request())
-    with pytest.raises(DisputeWindowClosed) as refused:
+    with pytest.raises(DisputeWindowClosed) as closed:
         dispute(case, now=SATURDAY)
-    assert "from Mon 23 Nov 2026 12:00 UTC until Fri 27 Nov 2026 23:59 UTC" in refused.value.message
-    assert refused.value.closed_at == SATURDAY - timedelta(seconds=1)
+    assert closed.value.opens_at == datetime(2026, 11, 23, 12, tzinfo=UTC)
+    assert closed.value.closes_at == SATURDAY
     assert (case.stage, case.state) == (Stage.REQUEST, State.DECLINED)
 
 
@@ -195,19 +199,20 @@ def test_when_no_route_remains_the_case_closes_out_of_window():
     case = declined(hourly_request())
     late = NOW + timedelta(days=40)
     route = again(case, RouteKind.CLOSED, now=late)
-    assert route.closed_at == datetime(2026, 12, 23, 6, 0, tzinfo=UTC)  # 30 days after payment
+    assert route.mediation is not None
+    assert route.mediation.closes_at == datetime(2026, 12, 23, 6, 0, tzinfo=UTC)  # 30 days after payment
     assert (case.state, case.closed_at) == (State.CLOSED_OUT_OF_WINDOW, late)
 
 
 def test_a_route_that_changed_since_the_client_saw_it_is_refused():
     case = declined(open_case())
-    with pytest.raises(RouteChanged, match="escrow refund"):
+    with refused(RouteChanged, expected="mediation", actual="escrow_refund"):
         again(case, RouteKind.MEDIATION)
 
 
 def test_only_the_client_asks_again_and_only_after_the_request_was_answered():
     case = declined(hourly_request())
-    with pytest.raises(NotYourCase, match="Only the client"):
+    with refused(NotYourCase, role="client"):
         case.ensure_client_may_ask_again(FREELANCER, LATER)
     with pytest.raises(CaseMovedOn):
         open_case().ensure_client_may_ask_again(CLIENT, LATER)  # still waiting for the freelancer
@@ -238,9 +243,9 @@ def test_a_contested_dispute_goes_to_a_mediator_who_decides_with_a_rationale():
     case.contest_claim(statement="The meeting happened; here are the notes.", by=FREELANCER, now=LATER, policy=POLICY)
     assert (case.state, case.deadline) == (State.IN_REVIEW, None)
     case.claim(by=MEDIATOR, now=LATER)
-    with pytest.raises(TextRequired, match="rationale"):
+    with refused(TextRequired, field=Field.RATIONALE):
         case.decide(usd("20.00"), rationale="", by=MEDIATOR, now=LATER, policy=POLICY)
-    with pytest.raises(AmountOutOfRange, match="between USD 0.00 and USD 60.00"):
+    with refused(AmountOutOfRange, low=usd("0.00"), high=usd("60.00")):
         case.decide(usd("60.01"), rationale="x", by=MEDIATOR, now=LATER, policy=POLICY)
     case.decide(usd("20.00"), rationale="One hour is documented.", by=MEDIATOR, now=LATER, policy=POLICY)
     assert (case.state, case.refunded, case.rationale) == (State.DECIDED, usd("20.00"), "One hour is documented.")
@@ -256,12 +261,12 @@ def test_freelancer_silence_on_a_dispute_sends_it_to_review():
         case.expire(now=due - timedelta(seconds=1), policy=POLICY)
     case.expire(now=due, policy=POLICY)
     assert (case.state, case.updated_by) == (State.IN_REVIEW, SCHEDULER)
-    with pytest.raises(WindowClosed):
+    with pytest.raises(AnswerTimeOver):
         dispute().accept_claim(by=FREELANCER, now=due)
 
 
 def test_only_the_freelancer_answers_a_dispute():
-    with pytest.raises(NotYourCase, match="Only the freelancer"):
+    with refused(NotYourCase, role="freelancer"):
         dispute().accept_claim(by=CLIENT, now=LATER)
 
 
@@ -286,7 +291,7 @@ def test_escrow_accepted_refunds_and_silence_refunds_too():
 
 def test_a_freelancers_escrow_dispute_gives_the_client_five_days():
     case = escrow()
-    with pytest.raises(TextRequired, match="statement"):
+    with refused(TextRequired, field=Field.STATEMENT):
         case.contest_claim(statement=" ", by=FREELANCER, now=LATER, policy=POLICY)
     case.contest_claim(statement="Delivered as agreed.", by=FREELANCER, now=LATER, policy=POLICY)
     assert case.state == State.FREELANCER_DISPUTED
@@ -323,12 +328,12 @@ def test_one_mediator_claims_and_a_second_claim_is_refused():
     case = mediation()
     case.claim(by=MEDIATOR, now=LATER)
     assert (case.state, case.mediator_id) == (State.CLAIMED, MEDIATOR)
-    with pytest.raises(AlreadyClaimed, match=f"already claimed by {MEDIATOR}"):
+    with refused(AlreadyClaimed, mediator=MEDIATOR):
         case.claim(by=OTHER_MEDIATOR, now=LATER)
     review = dispute()
     review.contest_claim(statement="No.", by=FREELANCER, now=LATER, policy=POLICY)
     review.claim(by=MEDIATOR, now=LATER)
-    with pytest.raises(AlreadyClaimed, match=f"already claimed by {MEDIATOR}"):
+    with refused(AlreadyClaimed, mediator=MEDIATOR):
         review.claim(by=OTHER_MEDIATOR, now=LATER)
 
 
@@ -338,16 +343,18 @@ def test_a_party_can_never_mediate_their_own_case(party):
     with pytest.raises(PartyCannotMediate):
         case.claim(by=party, now=LATER)
     case.claim(by=MEDIATOR, now=LATER)
-    with pytest.raises(PartyCannotMediate):
+    with refused(PartyCannotBeMediator, user_id=party, field=Field.MEDIATOR):
         case.reassign(party, by=MEDIATOR, now=LATER)
+    with refused(AlreadyYours, field=Field.MEDIATOR):
+        case.reassign(MEDIATOR, by=MEDIATOR, now=LATER)
 
 
 def test_only_the_claiming_mediator_proposes_releases_or_reassigns():
     case = mediation()
-    with pytest.raises(NotYourClaim, match="not claimed yet"):
+    with refused(NotYourClaim, mediator=None):
         case.propose(usd("1.00"), rationale="x", by=MEDIATOR, now=LATER, policy=POLICY)
     case.claim(by=MEDIATOR, now=LATER)
-    with pytest.raises(NotYourClaim, match=f"claimed by {MEDIATOR}"):
+    with refused(NotYourClaim, mediator=MEDIATOR):
         case.propose(usd("1.00"), rationale="x", by=OTHER_MEDIATOR, now=LATER, policy=POLICY)
     case.reassign(OTHER_MEDIATOR, by=MEDIATOR, now=LATER)
     assert case.mediator_id == OTHER_MEDIATOR
@@ -414,7 +421,7 @@ def test_when_both_pay_the_mediator_records_the_binding_award():
     assert (case.state, case.deadline) == (State.ARBITRATION, None)
     with pytest.raises(CaseMovedOn):
         case.withdraw(by=CLIENT, now=LATER)
-    with pytest.raises(TextRequired, match="award reference"):
+    with refused(TextRequired, field=Field.AWARD_REFERENCE):
         case.record_award(usd("70.00"), reference="", rationale="x", by=MEDIATOR, now=LATER, policy=POLICY)
     case.record_award(usd("70.00"), reference="AAA-2026-118", rationale="Award", by=MEDIATOR, now=LATER, policy=POLICY)
     assert (case.state, case.refunded, case.award_reference) == (State.AWARDED, usd("70.00"), "AAA-2026-118")

@@ -33,9 +33,12 @@ def test_hourly_routes_follow_the_review_window_then_the_30_days(now, kind):
     assert route_after_request(ContractKind.HOURLY, SHEET, now, POLICY).kind is kind
 
 
-def test_a_closed_route_says_when_the_last_window_closed():
+def test_a_closed_route_says_when_each_window_closed():
     route = route_after_request(ContractKind.HOURLY, SHEET, at(2027, 1, 10), POLICY)
-    assert route.closed_at == SHEET.paid_at + timedelta(days=30)
+    assert route.review is not None
+    assert route.mediation is not None
+    assert route.review.closes_at == at(2026, 11, 28)
+    assert route.mediation.closes_at == SHEET.paid_at + timedelta(days=30)
 
 
 def test_a_dispute_route_says_until_when():

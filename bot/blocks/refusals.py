@@ -1,0 +1,253 @@
+"""What a person reads when a rule said no, and where they read it.
+
+The domain's refusals carry facts; here they become sentences, with the same money, date and name helpers as
+every message. ``form_answer`` is the one place that decides where a refusal is shown: under the form field it
+concerns (plain text, as Slack shows field errors), or, when it concerns no field of the form, as the form
+itself, replaced by a notice (mrkdwn, with mentions and date tokens). A click's refusal is a private message,
+rendered by the relay in the reader's locale (``message``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+from slack_sdk.models.views import View
+
+from bot.blocks import ids
+from bot.blocks.format import DEFAULT_LOCALE, duration, escape, money, utc_text, when, window_end
+from bot.blocks.stages import STATES
+from bot.domain import errors
+from bot.domain.errors import Field, Refused
+from bot.domain.money import Money
+
+# The input block each field of the domain is shown in; a form holds some of them.
+FIELD_BLOCKS: dict[Field, str] = {
+    Field.CONTRACT: ids.CONTRACT_BLOCK,
+    Field.ITEM: ids.ITEM_BLOCK,
+    Field.AMOUNT: ids.AMOUNT_BLOCK,
+    Field.TIME: ids.HOURS_BLOCK,
+    Field.REASON: ids.REASON_BLOCK,
+    Field.DECLINE_REASON: ids.REASON_BLOCK,
+    Field.NOTE: ids.NOTE_BLOCK,
+    Field.CERTIFICATION: ids.CERTIFY_BLOCK,
+    Field.STATEMENT: ids.STATEMENT_BLOCK,
+    Field.RATIONALE: ids.RATIONALE_BLOCK,
+    Field.AWARD_REFERENCE: ids.REFERENCE_BLOCK,
+    Field.QUESTION: ids.QUESTION_BLOCK,
+    Field.PARTY: ids.PARTY_BLOCK,
+    Field.EVIDENCE: ids.EVIDENCE_BLOCK,
+    Field.LINKS: ids.LINKS_BLOCK,
+    Field.MEDIATOR: ids.MEDIATOR_BLOCK,
+}
+
+# How each text field is named in a sentence ("Please give a reason.").
+TEXTS: dict[Field, str] = {
+    Field.REASON: "reason",
+    Field.DECLINE_REASON: "reason for declining",
+    Field.NOTE: "note",
+    Field.STATEMENT: "statement",
+    Field.RATIONALE: "rationale",
+    Field.AWARD_REFERENCE: "award reference",
+    Field.QUESTION: "question",
+    Field.EVIDENCE: "description or a link",
+}
+CHOICES: dict[Field, str] = {
+    Field.CONTRACT: "Choose the contract.",
+    Field.ITEM: "Choose the milestone or week to refund.",
+    Field.PARTY: "Choose whom to ask.",
+    Field.MEDIATOR: "Choose the mediator to hand the case to.",
+}
+# Case states as they read after "already", where the status words alone read badly.
+MOVED = {
+    "awaiting_freelancer": "sent to the freelancer",
+    "closed_out_of_window": "closed: no route was left",
+    "in_review": "sent to a mediator",
+    "unassigned": "sent to mediation",
+    "claimed": "claimed",
+    "proposed": "given a proposal",
+    "arbitration_offered": "offered arbitration",
+    "arbitration": "taken to arbitration",
+}
+ROUTES = {
+    "hourly_dispute": "an hourly dispute",
+    "mediation": "non-binding mediation",
+    "escrow_refund": "the escrow refund process",
+    "closed": "no further route",
+}
+ECHO = 40  # how much of what someone typed a sentence repeats back
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How a sentence names people, instants, amounts and what someone typed: mrkdwn in messages and modals;
+    plain text under a form field, where Slack renders neither mentions nor date tokens."""
+
+    plain: bool
+    locale: str = DEFAULT_LOCALE
+
+    def person(self, user: str) -> str:
+        return "someone else" if self.plain else f"<@{user}>"
+
+    def at(self, instant: datetime) -> str:
+        return utc_text(instant) if self.plain else when(instant)
+
+    def amount(self, value: Money) -> str:
+        return money(value, self.locale)
+
+    def name(self, text: str) -> str:
+        """A name from the marketplace or an id, as given."""
+        return text if self.plain else escape(text)
+
+    def typed(self, text: str) -> str:
+        """What someone typed, echoed short, in quotes."""
+        shown = text if len(text) <= ECHO else text[: ECHO - 1] + "…"
+        return f"“{shown if self.plain else escape(shown)}”"
+
+    def bold(self, text: str) -> str:
+        return text if self.plain else f"*{text}*"
+
+
+PLAIN = Voice(plain=True)
+MRKDWN = Voice(plain=False)
+
+
+def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
+    """The refusal as its person reads it: what was refused, with the numbers, dates and names in it."""
+    v = voice
+    match refusal:
+        case errors.NotAnAmount(text=text):
+            return f"{v.typed(text)} is not an amount. Type a number such as 12.50."
+        case errors.TooManyDecimals(text=text, currency=currency, places=places):
+            allowed = "no decimals" if places == 0 else f"at most {places} decimal{'s' if places > 1 else ''}"
+            return f"{currency} amounts take {allowed}; {v.typed(text)} has more."
+        case errors.AmountTooLarge(text=text, currency=currency):
+            return f"{v.typed(text)} is too large for an amount in {currency}."
+        case errors.UnknownCurrency(currency=currency):
+            return f"{v.typed(currency)} is not an ISO 4217 currency with a minor unit."
+        case errors.CurrencyMismatch(given=given, expected=expected):
+            return f"This item is paid in {expected}, not {given}."
+        case errors.AmountNotPositive():
+            return "The amount must be more than zero."
+        case errors.AmountOverBalance(requested=requested, balance=balance):
+            return f"You can ask for at most {v.amount(balance)} on this item; {v.amount(requested)} is more than that."
+        case errors.AmountNotBelowRequested(requested=requested):
+            return (
+                f"An adjusted refund must be less than the {v.amount(requested)} requested; to refund it all, approve."
+            )
+        case errors.AmountOutOfRange(amount=amount, low=low, high=high):
+            return f"The amount must be from {v.amount(low)} to {v.amount(high)}; {v.amount(amount)} is not."
+        case errors.TimeOrAmount():
+            return "Give the disputed time or an amount, not both."
+        case errors.InvalidTime():
+            return "Hours and minutes must be whole numbers, such as 2 and 30: hours 0 or more, minutes 0 to 59."
+        case errors.DisputedTimeInvalid(week_minutes=week):
+            return f"Disputed time must be more than zero and at most the {week // 60} h {week % 60:02d} min billed."
+        case errors.TextRequired(what=what):
+            return f"Please give a {TEXTS.get(what, what.value.replace('_', ' '))}."
+        case errors.TextTooLong(what=what, limit=limit, length=length):
+            named = TEXTS.get(what, what.value.replace("_", " "))
+            return f"The {named} can be at most {limit} characters; this one has {length}."
+        case errors.ChoiceRequired(what=what):
+            return CHOICES.get(what, "Choose one.")
+        case errors.CertificationRequired():
+            return "Please tick the box certifying that the disputed time was not worked as billed."
+        case errors.InvalidLink(link=link):
+            return f"{v.typed(link)} is not a web link; links start with https:// or http://."
+        case errors.TooManyLinks(limit=limit):
+            return f"At most {limit} links per piece of evidence; add the rest as another piece."
+        case errors.NotYourContract(contract_id=contract) | errors.UnknownContract(contract_id=contract):
+            return f"Contract {v.name(contract)} is not one of yours in this workspace."
+        case errors.NothingRefundable(contract_id=contract):
+            return f"No item of contract {v.name(contract)} can be refunded now; choose another contract."
+        case errors.UnknownItem(contract_id=contract) | errors.WrongItemKind(contract_id=contract):
+            return f"That item is not part of contract {v.name(contract)}; choose one from the list."
+        case errors.ItemNotPaid(item_label=item):
+            return f"{v.name(item)} has not been paid yet, so there is nothing to refund."
+        case errors.ItemTooOld(item_label=item, paid_at=paid_at, limit=limit):
+            return (
+                f"{v.name(item)} was paid on {v.at(paid_at)}; refunds can be asked for up to {duration(limit)} "
+                "after payment."
+            )
+        case errors.ItemHasOpenCase(item_label=item, case_id=case_id):
+            where = f", {case_id}" if case_id else ""
+            return f"{v.name(item)} already has an open case{where}; follow it there (/refund list shows it)."
+        case errors.CaseNotFound(case_id=case_id):
+            return f"There is no case {v.name(case_id)} in this workspace; /refund list shows your open cases."
+        case errors.QuestionNotFound():
+            return "That question is no longer on record, so there is nothing to answer."
+        case errors.NotYourCase(case_id=case_id, role=role):
+            return f"Only the {role} of case {case_id} can do that, so nothing was changed."
+        case errors.CaseMovedOn(outcome=outcome, actor=actor, at=at):
+            by = "when its deadline passed" if actor == "scheduler" else f"by {v.person(actor)}"
+            moved = MOVED.get(outcome) or STATES.get(outcome, outcome.replace("_", " "))
+            return f"Nothing changed: this case was already {moved} {by} on {v.at(at)}."
+        case errors.ConcurrentChange(case_id=case_id):
+            return f"Case {case_id} changed while you were acting on it; nothing was applied. Look again."
+        case errors.CaseClosed(case_id=case_id):
+            return f"Case {case_id} is closed, so nothing more can be added to it."
+        case errors.AnswerTimeOver(closed_at=closed_at):
+            return f"Nothing changed: the time to answer ended on {v.at(closed_at)}."
+        case errors.DisputeWindowClosed(week_label=week, opens_at=opens_at, closes_at=closes_at):
+            return (
+                f"Nothing changed: disputes on {v.name(week)} could be opened from {v.at(opens_at)} until "
+                f"{v.at(window_end(closes_at))}, and that review window is closed. Press {v.bold('Request again')} "
+                "to see the route that is left."
+            )
+        case errors.DeadlineNotReached(due_at=due_at):
+            return f"The deadline is {v.at(due_at)}; it has not passed yet."
+        case errors.RouteChanged(expected=expected, actual=actual):
+            return (
+                f"This case would now go to {ROUTES.get(actual, actual)}, not {ROUTES.get(expected, expected)}; "
+                f"nothing was sent. Press {v.bold('Request again')} to see the current route."
+            )
+        case errors.AlreadyAnswered(what=what):
+            return f"You already answered this {what}; your answer stands."
+        case errors.NothingToExtend(case_id=case_id):
+            return f"Case {case_id} is not waiting for your answer, so there is no deadline of yours to extend."
+        case errors.ExtensionUsed(case_id=case_id):
+            return f"You already had your extension on case {case_id}; each party gets one per case."
+        case errors.NotAMediator():
+            return "Only the marketplace's mediators can do that, so nothing was changed."
+        case errors.NotAMediatorToAssign():
+            return "That person is not one of the marketplace's mediators; choose a mediator."
+        case errors.PartyCannotMediate(case_id=case_id):
+            return f"You are a party to case {case_id}, so you cannot act on it as a mediator."
+        case errors.PartyCannotBeMediator(case_id=case_id):
+            return f"That person is a party to case {case_id}, so they cannot mediate it; choose another mediator."
+        case errors.AlreadyClaimed(mediator=mediator, at=at):
+            return f"Nothing changed: this case was already claimed by {v.person(mediator)} on {v.at(at)}."
+        case errors.AlreadyYours(case_id=case_id):
+            return f"You already hold case {case_id}; choose another mediator to hand it to."
+        case errors.NotYourClaim(case_id=case_id, mediator=mediator):
+            who = f"claimed by {v.person(mediator)}" if mediator else "not claimed yet; claim it first"
+            return f"Case {case_id} is {who}, so nothing was changed."
+    return "Nothing was changed: that is not possible now."
+
+
+def message(refusal: Refused, locale: str = DEFAULT_LOCALE) -> str:
+    """A refusal as a private message (mrkdwn: mentions and date tokens render), in the reader's locale."""
+    return sentence(refusal, Voice(plain=False, locale=locale))
+
+
+def notice_modal(title: str, text: str) -> View:
+    """A form replaced by what happened instead: the form no longer applies, so it only closes."""
+    return View(
+        type="modal",
+        title=title[:24],
+        close="Close",
+        blocks=[SectionBlock(text=MarkdownTextObject(text=text))],
+    )
+
+
+def form_answer(refusal: Refused, view: dict[str, Any]) -> dict[str, Any]:
+    """How a form submission that was refused is answered: the error under the field it concerns, so nothing
+    typed is lost; or, when the form holds no such field, the form replaced by the refusal itself."""
+    inputs = {b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"}
+    block = FIELD_BLOCKS.get(refusal.field) if refusal.field else None
+    if block in inputs:
+        return {"response_action": "errors", "errors": {block: sentence(refusal, PLAIN)}}
+    title = (view.get("title") or {}).get("text") or "Nothing changed"
+    return {"response_action": "update", "view": notice_modal(title, sentence(refusal)).to_dict()}
