@@ -42,6 +42,14 @@ def help_reply(unknown: str | None = None) -> Reply:
     return Reply("How to use /refund", [_section(text)])
 
 
+def form_not_opened(error: str) -> Reply:
+    text = (
+        f"Slack would not open the refund form ({escape(error)}), so nothing was sent. Try `/refund` again in a "
+        "moment; if it keeps happening, tell your marketplace's support."
+    )
+    return Reply("The refund form did not open", [_section(text)])
+
+
 def list_reply(cases: list[CaseView], user_id: str) -> Reply:
     if not cases:
         return Reply("You have no open cases.", [_section("You have no open cases.")])

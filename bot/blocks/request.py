@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks import ids, stages
-from bot.blocks.format import money, person, quote, trim, when, window_end
+from bot.blocks.format import escape, money, person, quote, trim, when, window_end
 from bot.blocks.models import CaseView
 
 OUTCOMES = stages.STATES
@@ -34,7 +34,7 @@ def _facts(case: CaseView, locale: str) -> SectionBlock:
             MarkdownTextObject(text=f"*Paid*\n{money(case.money(case.paid_minor), locale)}"),
             MarkdownTextObject(text=f"*Already refunded*\n{money(before, locale)}"),
             MarkdownTextObject(text=f"*Requested*\n{money(case.money(case.requested_minor), locale)}"),
-            MarkdownTextObject(text=f"*Case*\n{case.id} · policy {case.policy_version}"),
+            MarkdownTextObject(text=f"*Case*\n{case.id} · policy {escape(case.policy_version)}"),
         ]
     )
 

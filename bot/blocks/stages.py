@@ -327,7 +327,7 @@ def case_card(case: CaseView, locale: str = "en_US") -> list[Block]:
                 ),
                 MarkdownTextObject(text=f"*Next deadline*\n{due}"),
                 MarkdownTextObject(
-                    text=f"*Evidence · policy*\n{case.evidence_count} piece(s) · {case.policy_version}"
+                    text=f"*Evidence · policy*\n{case.evidence_count} piece(s) · {escape(case.policy_version)}"
                     + ("" if case.binding else " · non-binding")
                 ),
             ]
@@ -370,7 +370,7 @@ def evidence_entry(view: dict[str, Any]) -> list[Block]:
         lines.append(f"*Question*\n{quote(view['answers'], 500)}")
     if view.get("text"):
         lines.append(quote(view["text"], 1500))
-    lines += [f"• <{link}>" for link in view.get("links") or []]
+    lines += [f"• <{escape(link)}>" for link in view.get("links") or []]
     lines.append(f"Added {when(at)}; frozen.")
     return [section("\n".join(lines))]
 

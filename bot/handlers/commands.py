@@ -2,29 +2,45 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.blocks import ids, modals, refusals, replies
 from bot.domain.errors import Refused
 from bot.services import refunds
 from bot.services.refunds import Deps
 
+log = logging.getLogger("refundbot.handlers")
 
-def open_refund_form(deps: Deps, client: WebClient, team_id: str, user_id: str, trigger_id: str) -> None:
+
+def open_refund_form(deps: Deps, client: WebClient, team_id: str, user_id: str, trigger_id: str) -> str | None:
+    """Open the form; if Slack refuses it, say why in the log and return Slack's error."""
     form = refunds.refund_form(deps, team_id, user_id)
     view = modals.refund_modal(form) if form.contracts else modals.no_contracts_modal()
-    client.views_open(trigger_id=trigger_id, view=view)
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or exc.response.status_code)
+        details = (exc.response.get("response_metadata") or {}).get("messages") or []
+        log.error("Slack would not open the /refund form for %s: %s %s", user_id, error, "; ".join(details))
+        return error
+    return None
 
 
 def on_refund(ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps) -> None:
     words = (command.get("text") or "").split()
     team_id, user_id = command["team_id"], command["user_id"]
     if not words:
-        ack()
-        open_refund_form(deps, client, team_id, user_id, command["trigger_id"])
+        # The ack goes out when this listener returns, so it can still say that the form did not open.
+        refused = open_refund_form(deps, client, team_id, user_id, command["trigger_id"])
+        if refused:
+            ack(**replies.form_not_opened(refused).as_ack())
+        else:
+            ack()
         return
     match [words[0].lower(), *words[1:]]:
         case ["help"]:

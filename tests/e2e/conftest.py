@@ -2,6 +2,7 @@
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,20 +82,22 @@ class Bot:
             return case_id
 
 
-@pytest.fixture
-def bot(database_url, standin) -> Iterator[Bot]:
-    settings = load_settings(
-        database_url=database_url,
-        slack_bot_token="xoxb-e2e",
-        slack_signing_secret=SECRET,
-        slack_api_url=standin.api_url,
-        mediator_channel_id=MEDIATOR_CHANNEL,
-        mediator_user_ids=MEDIATOR,
-        mediator_usergroup_id=MEDIATOR_GROUP,
-    )
+@contextmanager
+def running_bot(database_url: str, standin: SlackStandIn, clock: Clock | None = None, **settings: str) -> Iterator[Bot]:
+    """The app over real HTTP on this database, with the demo contracts; ``settings`` override the test ones
+    (a policy, say). Several may run on one database, as several instances do."""
+    settings = {
+        "database_url": database_url,
+        "slack_bot_token": "xoxb-e2e",
+        "slack_signing_secret": SECRET,
+        "slack_api_url": standin.api_url,
+        "mediator_channel_id": MEDIATOR_CHANNEL,
+        "mediator_user_ids": MEDIATOR,
+        "mediator_usergroup_id": MEDIATOR_GROUP,
+    } | settings
     standin.usergroups[MEDIATOR_GROUP] = [MEDIATOR2, "U0FREELA02"]
-    runtime = build_runtime(settings, NOW)
-    clock = Clock()
+    runtime = build_runtime(load_settings(**settings), NOW)
+    clock = clock or Clock()
     runtime.clock = clock
     import_contracts(read_import_file(DEMO), runtime.uow(), NOW, runtime.policy)
     instance = Instance.build(runtime)
@@ -102,7 +105,15 @@ def bot(database_url, standin) -> Iterator[Bot]:
     server = make_server("127.0.0.1", 0, instance.wsgi(), server_class=ThreadingServer, handler_class=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield Bot(instance, f"http://127.0.0.1:{server.server_port}", standin, clock)
-    server.shutdown()
-    server.server_close()
-    runtime.engine.dispose()
+    try:
+        yield Bot(instance, f"http://127.0.0.1:{server.server_port}", standin, clock)
+    finally:
+        server.shutdown()
+        server.server_close()
+        runtime.engine.dispose()
+
+
+@pytest.fixture
+def bot(database_url, standin) -> Iterator[Bot]:
+    with running_bot(database_url, standin) as running:
+        yield running

@@ -1,0 +1,295 @@
+"""Every builder in bot/blocks, by property, through Slack's published rules (../shared/slack/blockkit), with
+hostile and long input: whatever a case holds, Slack accepts what we send, and no one's text pings, links or
+breaks a button."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.blocks import home, modals, refusals, render, replies, stage_modals
+from bot.blocks.models import AskAgainForm, ItemChoice, RefundForm, Unavailable
+from bot.blocks.refusals import PLAIN
+from bot.domain import errors
+from bot.domain.case import Question
+from bot.domain.errors import Field, Refused
+from bot.domain.money import Money
+from tests.slack_rules import blocks_problems, form_answer_problems, message_problems, view_problems
+from tests.unit.hostile import CURRENCIES, INJECTIONS, INSTANTS, MINOR, SPANS, USERS, case_views, texts, words
+
+CHECKED = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+LOCALES = st.sampled_from(["en_US", "de_DE", "ar_EG", "ja_JP", "ru_RU"])
+PERMALINKS = st.none() | st.just("https://demo.slack.com/archives/G0CASE/p1700000001000100")
+# Markup that must never reach Slack unescaped from someone's text.
+PINGS = ("<!channel>", "<!here>", "<!everyone>", "<@U0ADMIN>", "<#C0GENERAL>", "<!subteam^", "<https://evil")
+
+
+def mrkdwn(node: Any) -> list[str]:
+    """Every mrkdwn text in a payload: where Slack would act on markup."""
+    if isinstance(node, dict):
+        found = [node["text"]] if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str) else []
+        return found + [text for value in node.values() for text in mrkdwn(value)]
+    if isinstance(node, list):
+        return [text for item in node for text in mrkdwn(item)]
+    return []
+
+
+def no_pings(payload: Any) -> None:
+    for text in mrkdwn(payload):
+        for ping in PINGS:
+            assert ping not in text, f"{ping!r} reached Slack unescaped in {text[:200]!r}"
+
+
+def accepted_message(shown: render.Rendered) -> None:
+    assert message_problems({"text": shown.text, "blocks": shown.blocks}) == []
+    no_pings(shown.blocks)
+
+
+def accepted_view(view: Any, kind: str = "modal") -> dict[str, Any]:
+    payload = view.to_dict() if hasattr(view, "to_dict") else view
+    assert view_problems(payload, kind) == []
+    no_pings(payload["blocks"])
+    return payload
+
+
+@CHECKED
+@given(case=case_views(), permalink=PERMALINKS, locale=LOCALES)
+def test_every_case_message_is_one_slack_accepts(case, permalink, locale):
+    for surface in (render.FREELANCER_REQUEST, render.CLIENT_REQUEST, render.THREAD_ROOT, render.TIMELINE):
+        accepted_message(render.render(surface, case.as_json(), permalink, locale))
+    accepted_message(render.render(render.CASE_CARD, case.as_json(), None, locale))
+
+
+@CHECKED
+@given(case=case_views(), hours=st.floats(min_value=0, max_value=500), reader=USERS, locale=LOCALES)
+def test_every_reminder_and_notice_is_one_slack_accepts(case, hours, reader, locale):
+    view = case.as_json()
+    accepted_message(render.render(render.REMINDER, view | {"hours_left": hours, "reader": reader}, None, locale))
+    closes = (case.due or case.at).isoformat()
+    accepted_message(render.render(render.REVIEW_REMINDER, view | {"closes_at": closes}, None, locale))
+    accepted_message(render.render(render.EXTENDED, view | {"by": reader}, None, locale))
+
+
+@CHECKED
+@given(case=case_views(), text=texts(3000), question=texts(500), links=st.lists(words(500), max_size=10))
+def test_evidence_and_questions_are_ones_slack_accepts_and_answer_carries_only_an_id(case, text, question, links):
+    evidence = {
+        "case_id": case.id,
+        "seq": 7,
+        "author": case.client_id,
+        "role": "client",
+        "text": text or None,
+        "links": [f"https://example.com/{link}".replace(" ", "") for link in links],
+        "visibility": "mediator_only",
+        "at": case.updated_at,
+        "answers": question or None,
+    }
+    accepted_message(render.render(render.EVIDENCE, evidence, None))
+    asked = case.as_json() | {"question": question, "question_id": 123456789, "asked": case.client_id, "by": "U0M"}
+    dm = render.render(render.QUESTION, asked, None)
+    accepted_message(dm)
+    [answer] = [e for b in dm.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert answer["value"] == "123456789"  # the question itself stays in the database
+    accepted_message(render.render(render.QUESTION_LINE, asked, None))
+
+
+@CHECKED
+@given(cases=st.lists(case_views(), max_size=60), user=USERS, locale=LOCALES)
+def test_home_and_the_command_replies_are_ones_slack_accepts(cases, user, locale):
+    published = {"type": "home", "blocks": [b.to_dict() for b in home.home(user, cases, locale)]}
+    accepted_view(published, "home")
+    for reply in [replies.list_reply(cases, user)] + [replies.status_reply(case) for case in cases[:3]]:
+        answer = reply.as_ack() | {"blocks": [b.to_dict() for b in reply.blocks]}
+        assert message_problems(answer) == []
+        no_pings(answer["blocks"])
+
+
+@CHECKED
+@given(typed=texts(3000))
+def test_help_for_an_unknown_command_is_one_slack_accepts(typed):
+    reply = replies.help_reply(unknown=typed)
+    answer = reply.as_ack() | {"blocks": [b.to_dict() for b in reply.blocks]}
+    assert message_problems(answer) == []
+    no_pings(answer["blocks"])
+
+
+@st.composite
+def refund_forms(draw: st.DrawFn) -> RefundForm:
+    currency = draw(CURRENCIES)
+    contracts = draw(st.lists(st.tuples(words(64), words(200)), min_size=1, max_size=120, unique_by=lambda c: c[0]))
+    items = draw(
+        st.lists(
+            st.builds(ItemChoice, key=words(80), label=words(200), paid_minor=MINOR, balance_minor=MINOR.filter(bool)),
+            max_size=120,
+            unique_by=lambda i: i.key,
+        )
+    )
+    unavailable = draw(
+        st.lists(
+            st.builds(
+                Unavailable,
+                label=words(200),
+                why=st.sampled_from(["unpaid", "too_old", "open_case", "refunded"]),
+                paid_at=st.none() | INSTANTS,
+                limit=st.none() | SPANS,
+                case_id=st.none() | words(16),
+            ),
+            max_size=20,
+        )
+    )
+    chosen = draw(st.booleans())
+    return RefundForm(
+        contracts=contracts,
+        reason_limit=draw(st.integers(min_value=1, max_value=2900)),
+        contract_id=contracts[0][0] if chosen else None,
+        currency=currency if chosen else None,
+        items=items if chosen else [],
+        item_key=items[0].key if chosen and items and draw(st.booleans()) else None,
+        unavailable=unavailable if chosen else [],
+    )
+
+
+@CHECKED
+@given(form=refund_forms())
+def test_the_refund_form_is_one_slack_accepts_at_every_step(form):
+    view = accepted_view(modals.refund_modal(form))
+    assert view["submit"]["text"] == "Send request"
+
+
+@CHECKED
+@given(case=case_views(), action=st.sampled_from(["propose", "decide", "award"]), text=texts(500))
+def test_every_case_form_is_one_slack_accepts(case, action, text):
+    for view in (
+        modals.adjust_modal(case),
+        modals.decline_modal(case),
+        stage_modals.contest_modal(case),
+        stage_modals.evidence_modal(case),
+        stage_modals.mediate_modal(case, action),
+        stage_modals.ask_modal(case),
+        stage_modals.reassign_modal(case),
+        stage_modals.answer_modal(case, Question(case.id, "U0M", case.client_id, text or "?", case.at, 42)),
+    ):
+        accepted_view(view)
+    accepted_view(modals.no_contracts_modal())
+
+
+@CHECKED
+@given(
+    case=case_views(),
+    route=st.sampled_from(["hourly_dispute", "escrow_refund", "mediation", "closed"]),
+    at=st.lists(st.none() | INSTANTS, min_size=4, max_size=4),
+    week=st.integers(min_value=0, max_value=7 * 24 * 60),
+    balance=MINOR,
+)
+def test_asking_again_shows_each_route_in_a_form_slack_accepts(case, route, at, week, balance):
+    form = AskAgainForm(case, route, at[0], at[1], at[2], at[3], week, balance)
+    view = accepted_view(stage_modals.ask_again_modal(form))
+    assert len(view["private_metadata"]) <= 3000
+
+
+@st.composite
+def refusals_of_every_kind(draw: st.DrawFn) -> Refused:
+    """One refusal of each type the domain has, its facts hostile where a person or a marketplace wrote them."""
+    text, at, money = draw(texts(3000)), draw(INSTANTS), draw(MINOR.map(lambda m: Money(m, "USD")))
+    field = draw(st.sampled_from(list(Field)))
+    made = {
+        errors.NotAnAmount: lambda: errors.NotAnAmount(text),
+        errors.TooManyDecimals: lambda: errors.TooManyDecimals(text, "KWD", 3),
+        errors.AmountTooLarge: lambda: errors.AmountTooLarge(text, "JPY"),
+        errors.UnknownCurrency: lambda: errors.UnknownCurrency(text),
+        errors.CurrencyMismatch: lambda: errors.CurrencyMismatch("EUR", "USD"),
+        errors.AmountNotPositive: errors.AmountNotPositive,
+        errors.AmountOverBalance: lambda: errors.AmountOverBalance(money, money),
+        errors.AmountNotBelowRequested: lambda: errors.AmountNotBelowRequested(money, money),
+        errors.AmountOutOfRange: lambda: errors.AmountOutOfRange(money, money, money),
+        errors.TimeOrAmount: errors.TimeOrAmount,
+        errors.InvalidTime: lambda: errors.InvalidTime(text, text),
+        errors.DisputedTimeInvalid: lambda: errors.DisputedTimeInvalid(0, 600),
+        errors.TextRequired: lambda: errors.TextRequired(field),
+        errors.TextTooLong: lambda: errors.TextTooLong(field, 2000, 3000),
+        errors.ChoiceRequired: lambda: errors.ChoiceRequired(field),
+        errors.CertificationRequired: errors.CertificationRequired,
+        errors.InvalidLink: lambda: errors.InvalidLink(text),
+        errors.TooManyLinks: lambda: errors.TooManyLinks(10),
+        errors.NotYourContract: lambda: errors.NotYourContract(text[:64]),
+        errors.UnknownContract: lambda: errors.UnknownContract(text[:64]),
+        errors.NothingRefundable: lambda: errors.NothingRefundable(text[:64]),
+        errors.UnknownItem: lambda: errors.UnknownItem(text[:64]),
+        errors.WrongItemKind: lambda: errors.WrongItemKind(text[:64], "hourly"),
+        errors.ItemNotPaid: lambda: errors.ItemNotPaid(text[:200]),
+        errors.ItemTooOld: lambda: errors.ItemTooOld(text[:200], at, timedelta(days=180)),
+        errors.ItemHasOpenCase: lambda: errors.ItemHasOpenCase(text[:200], "R-7K3Q9A"),
+        errors.CaseNotFound: lambda: errors.CaseNotFound(text),
+        errors.QuestionNotFound: lambda: errors.QuestionNotFound(text),
+        errors.NotYourCase: lambda: errors.NotYourCase("R-7K3Q9A", "client or freelancer"),
+        errors.CaseMovedOn: lambda: errors.CaseMovedOn(
+            "R-7K3Q9A", draw(st.sampled_from(list(refusals.MOVED))), "U0X", at
+        ),
+        errors.ConcurrentChange: lambda: errors.ConcurrentChange("R-7K3Q9A"),
+        errors.CaseClosed: lambda: errors.CaseClosed("R-7K3Q9A"),
+        errors.AnswerTimeOver: lambda: errors.AnswerTimeOver(at),
+        errors.DisputeWindowClosed: lambda: errors.DisputeWindowClosed(text[:200], at, at),
+        errors.DeadlineNotReached: lambda: errors.DeadlineNotReached(at),
+        errors.RouteChanged: lambda: errors.RouteChanged("hourly_dispute", "mediation"),
+        errors.AlreadyAnswered: lambda: errors.AlreadyAnswered("proposal"),
+        errors.NothingToExtend: lambda: errors.NothingToExtend("R-7K3Q9A"),
+        errors.ExtensionUsed: lambda: errors.ExtensionUsed("R-7K3Q9A"),
+        errors.NotAMediator: errors.NotAMediator,
+        errors.NotAMediatorToAssign: lambda: errors.NotAMediatorToAssign(text[:32]),
+        errors.PartyCannotMediate: lambda: errors.PartyCannotMediate("R-7K3Q9A"),
+        errors.PartyCannotBeMediator: lambda: errors.PartyCannotBeMediator("R-7K3Q9A", "U0CLIENT01"),
+        errors.AlreadyClaimed: lambda: errors.AlreadyClaimed("R-7K3Q9A", "U0MEDIATE1", at),
+        errors.AlreadyYours: lambda: errors.AlreadyYours("R-7K3Q9A"),
+        errors.NotYourClaim: lambda: errors.NotYourClaim("R-7K3Q9A", draw(st.none() | st.just("U0MEDIATE1"))),
+    }
+    kinds = _every_refusal()
+    assert kinds == set(made), f"no hostile example for: {sorted(k.__name__ for k in kinds - set(made))}"
+    return made[draw(st.sampled_from(sorted(made, key=lambda k: k.__name__)))]()
+
+
+def _every_refusal() -> set[type[Refused]]:
+    found: set[type[Refused]] = set()
+    pending: list[type[Refused]] = [Refused]
+    while pending:
+        kind = pending.pop()
+        pending += kind.__subclasses__()
+        if dataclasses.is_dataclass(kind):
+            found.add(kind)
+    return found
+
+
+FORM = {
+    "type": "modal",
+    "title": {"type": "plain_text", "text": "Request a refund"},
+    "blocks": [
+        {"type": "input", "block_id": block, "label": {"type": "plain_text", "text": block}, "element": {}}
+        for block in sorted(set(refusals.FIELD_BLOCKS.values()))
+    ],
+}
+
+
+@CHECKED
+@given(refusal=refusals_of_every_kind(), locale=LOCALES, fields=st.booleans())
+def test_every_refusal_reads_as_slack_accepts_it_wherever_it_is_shown(refusal, locale, fields):
+    said = render.render(render.REFUSAL, refusal.as_json(), None, locale)  # a click's private answer
+    accepted_message(said)
+    form = FORM if fields else dict(FORM, blocks=[])
+    answer = refusals.form_answer(refusal, form)
+    assert form_answer_problems(answer, form) == []
+    if answer["response_action"] == "errors":
+        [shown] = answer["errors"].values()
+        assert shown == refusals.sentence(refusal, PLAIN)
+        assert "<@" not in shown
+        assert "<!date" not in shown  # plain text under a field renders neither
+    else:
+        no_pings(answer["view"]["blocks"])
+    assert Refused.from_json(json.loads(json.dumps(refusal.as_json()))).facts() == refusal.facts()
+
+
+def test_the_hostile_samples_include_what_slack_must_never_act_on():
+    assert all(ping in INJECTIONS for ping in PINGS)
