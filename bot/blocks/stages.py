@@ -66,6 +66,10 @@ def _time(minutes: int) -> str:
     return f"{hours} h {rest:02d} min"
 
 
+def _mediator(case: CaseView) -> str:
+    return person(case.mediator_id) if case.mediator_id else "the mediator"
+
+
 def _actor(case: CaseView) -> str:
     return "the deadline" if case.updated_by == "scheduler" else person(case.updated_by)
 
@@ -97,10 +101,10 @@ def stage_line(case: CaseView, locale: str) -> str:
             kind = "Non-binding mediation" if not case.binding else "Mediation"
             return f":busts_in_silhouette: {kind} requested by {by} on {at} for {at_stake}; waiting for a mediator."
         case "claimed":
-            return f":bust_in_silhouette: {person(case.mediator_id or '')} is mediating ({at_stake} in dispute)."
+            return f":bust_in_silhouette: {_mediator(case)} is mediating ({at_stake} in dispute)."
         case "proposed":
             answered = ", ".join(f"{role} {answer}ed" for role, answer in sorted(case.answers.items()))
-            line = f":memo: {person(case.mediator_id or '')} proposes a refund of *{proposal}* of the {at_stake}."
+            line = f":memo: {_mediator(case)} proposes a refund of *{proposal}* of the {at_stake}."
             if answered:
                 line += f" So far: {answered}."
             return line
@@ -108,7 +112,7 @@ def stage_line(case: CaseView, locale: str) -> str:
             paid = ", ".join(f"the {role}" for role in sorted(case.answers)) or "nobody yet"
             return f":classical_building: Binding arbitration is offered on {at_stake}. Agreed and paid: {paid}."
         case "arbitration":
-            return f":classical_building: Both parties paid; {person(case.mediator_id or '')} records the award."
+            return f":classical_building: Both parties paid; {_mediator(case)} records the award."
         case "refunded":
             return f":white_check_mark: *Refunded* {refunded} to {person(case.client_id)} on {at} ({by})."
         case "released":

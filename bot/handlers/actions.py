@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.blocks import ids, modals
 from bot.domain.errors import Refused
@@ -72,7 +73,13 @@ def on_form_pick(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps) 
     else:
         contract_id = json.loads(view.get("private_metadata") or "{}").get("contract")
         form = refunds.refund_form(deps, team_id, user_id, contract_id, chosen)
-    client.views_update(view_id=view["id"], hash=view.get("hash"), view=modals.refund_modal(form))
+    try:
+        client.views_update(view_id=view["id"], hash=view.get("hash"), view=modals.refund_modal(form))
+    except SlackApiError as exc:
+        # Two picks in quick succession: the view changed since this one was made, and the later pick's
+        # update is the one the person sees, so this one is dropped, as Slack's hash is meant for.
+        if exc.response.get("error") != "hash_conflict":
+            raise
 
 
 def register(app: App, deps: Deps) -> None:

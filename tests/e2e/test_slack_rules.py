@@ -195,3 +195,13 @@ def test_next_step_none_names_the_review_windows_close_and_the_end_of_mediation(
     form = text_of(bot.standin.latest_view(CLIENT)["blocks"])
     assert f"to <!date^{review_closed}^" in form
     assert f"possible until <!date^{mediation_ended}^" in form
+
+
+def test_two_quick_picks_in_the_form_leave_the_later_one_showing(bot):
+    view = first_form(bot)
+    assert bot.user(CLIENT).choose(view, "Contract", "Backend work").status == 200
+    stale = bot.user(CLIENT).choose(view, "Contract", "Logo redesign")  # made from the form before the first pick
+    assert stale.status == 200
+    shown = bot.standin.latest_view(CLIENT)
+    assert "Week of 16 Nov 2026" in json.dumps(shown)
+    assert [call.args.get("hash") for call in bot.standin.calls_to("views.update")] == [view["hash"]] * 2
