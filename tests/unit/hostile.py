@@ -55,27 +55,24 @@ SPANS = st.one_of(
 MINOR = st.integers(min_value=0, max_value=10**15)
 
 # (stage, state) pairs a case can be in (design §2.4).
-PLACES = (
-    [
-        ("request", state)
-        for state in (
-            "awaiting_freelancer",
-            "approved",
-            "adjusted",
-            "declined",
-            "lapsed",
-            "withdrawn",
-            "closed_out_of_window",
-        )
-    ]
-    + [("hourly_dispute", state) for state in ("awaiting_freelancer", "refunded", "in_review", "decided", "withdrawn")]
-    + [("escrow_refund", state) for state in ("awaiting_freelancer", "refunded", "freelancer_disputed", "released")]
-    + [
-        ("mediation", state)
-        for state in ("unassigned", "claimed", "proposed", "settled", "arbitration_offered", "arbitration", "awarded")
-        + ("refunded", "released", "withdrawn")
-    ]
-)
+STORY = {
+    "request": (
+        "awaiting_freelancer",
+        "approved",
+        "adjusted",
+        "declined",
+        "lapsed",
+        "withdrawn",
+        "closed_out_of_window",
+    ),
+    "hourly_dispute": ("awaiting_freelancer", "refunded", "in_review", "decided", "withdrawn"),
+    "escrow_refund": ("awaiting_freelancer", "refunded", "freelancer_disputed", "released"),
+    "mediation": (
+        *("unassigned", "claimed", "proposed", "settled", "arbitration_offered", "arbitration", "awarded"),
+        *("refunded", "released", "withdrawn"),
+    ),
+}
+PLACES = [(stage, state) for stage, states in STORY.items() for state in states]
 assert {state for _, state in PLACES} <= set(STATES)
 
 

@@ -19,7 +19,7 @@ from bot.domain import errors
 from bot.domain.case import Question
 from bot.domain.errors import Field, Refused
 from bot.domain.money import Money
-from tests.slack_rules import blocks_problems, form_answer_problems, message_problems, view_problems
+from tests.slack_rules import form_answer_problems, message_problems, view_problems
 from tests.unit.hostile import CURRENCIES, INJECTIONS, INSTANTS, MINOR, SPANS, USERS, case_views, texts, words
 
 CHECKED = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
