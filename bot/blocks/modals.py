@@ -76,7 +76,7 @@ def _unavailable(item: Unavailable) -> str:
         case "too_old" if item.paid_at and item.limit:
             why = f"paid on {when(item.paid_at, '{date_short}')}, more than {duration(item.limit)} ago"
         case "open_case":
-            why = f"case {item.case_id} is open"
+            why = f"case {escape(item.case_id or '')} is open"
         case _:
             why = "already refunded in full"
     return f"• {escape(trim(item.label, 200, '…'))}: {why}"

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
 from bot.blocks import ids
-from bot.blocks.format import DEFAULT_LOCALE, duration, escape, money, utc_text, when, window_end
+from bot.blocks.format import DEFAULT_LOCALE, duration, escape, money, trim, utc_text, when, window_end
 from bot.blocks.stages import STATES
 from bot.domain import errors
 from bot.domain.errors import Field, Refused
@@ -78,6 +78,7 @@ ROUTES = {
     "closed": "no further route",
 }
 ECHO = 40  # how much of what someone typed a sentence repeats back
+NAME = 200  # the longest title the import takes
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,9 @@ class Voice:
         return money(value, self.locale)
 
     def name(self, text: str) -> str:
-        """A name from the marketplace or an id, as given."""
-        return text if self.plain else escape(text)
+        """A name from the marketplace or an id, as given (as long as the import allows one to be)."""
+        shown = trim(text, NAME, "…")
+        return shown if self.plain else escape(shown)
 
     def typed(self, text: str) -> str:
         """What someone typed, echoed short, in quotes."""
@@ -175,7 +177,7 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             where = f", {case_id}" if case_id else ""
             return f"{v.name(item)} already has an open case{where}; follow it there (/refund list shows it)."
         case errors.CaseNotFound(case_id=case_id):
-            return f"There is no case {v.name(case_id)} in this workspace; /refund list shows your open cases."
+            return f"There is no case {v.typed(case_id)} in this workspace; /refund list shows your open cases."
         case errors.QuestionNotFound():
             return "That question is no longer on record, so there is nothing to answer."
         case errors.NotYourCase(case_id=case_id, role=role):
@@ -238,7 +240,7 @@ def notice_modal(title: str, text: str) -> View:
         type="modal",
         title=title[:24],
         close="Close",
-        blocks=[SectionBlock(text=MarkdownTextObject(text=text))],
+        blocks=[SectionBlock(text=MarkdownTextObject(text=trim(text)))],
     )
 
 

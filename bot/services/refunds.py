@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -142,9 +142,8 @@ def refund_form(
                     choices.append(ItemChoice(item_key(ref), candidate.label, candidate.paid.minor, balance.minor))
                 else:
                     unavailable.append(Unavailable(candidate.label, "refunded"))
-    return RefundForm(
-        contracts=form.contracts,
-        reason_limit=deps.policy.reason_max_length,
+    return replace(
+        form,
         contract_id=contract.id,
         currency=contract.currency,
         items=choices,

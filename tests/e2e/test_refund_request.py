@@ -280,7 +280,7 @@ def test_refund_help_list_and_status(bot):
     assert f"*Case {case_id}*" in status
     assert "waiting for the freelancer" in status
     assert "Only the client or freelancer" in client_status(bot, STRANGER, case_id)
-    assert "There is no case R-NOPE" in client_status(bot, CLIENT, "R-NOPE")
+    assert "There is no case “R-NOPE”" in client_status(bot, CLIENT, "R-NOPE")
 
 
 def client_status(bot: Bot, user: str, case_id: str) -> str:

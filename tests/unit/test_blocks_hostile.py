@@ -111,11 +111,11 @@ def test_home_and_the_command_replies_are_ones_slack_accepts(cases, user, locale
 
 @CHECKED
 @given(typed=texts(3000))
-def test_help_for_an_unknown_command_is_one_slack_accepts(typed):
-    reply = replies.help_reply(unknown=typed)
-    answer = reply.as_ack() | {"blocks": [b.to_dict() for b in reply.blocks]}
-    assert message_problems(answer) == []
-    no_pings(answer["blocks"])
+def test_help_for_an_unknown_command_and_a_form_slack_refused_are_replies_slack_accepts(typed):
+    for reply in (replies.help_reply(unknown=typed), replies.form_not_opened(typed)):
+        answer = reply.as_ack() | {"blocks": [b.to_dict() for b in reply.blocks]}
+        assert message_problems(answer) == []
+        no_pings(answer["blocks"])
 
 
 @st.composite
@@ -284,8 +284,10 @@ def test_every_refusal_reads_as_slack_accepts_it_wherever_it_is_shown(refusal, l
     if answer["response_action"] == "errors":
         [shown] = answer["errors"].values()
         assert shown == refusals.sentence(refusal, PLAIN)
-        assert "<@" not in shown
-        assert "<!date" not in shown  # plain text under a field renders neither
+        # Plain text under a field renders neither mentions nor date tokens: none is made for it.
+        people = [fact for fact in refusal.facts().values() if isinstance(fact, str) and fact.startswith("U0")]
+        assert not any(f"<@{user}>" in shown for user in people)
+        assert "<!date^" not in shown
     else:
         no_pings(answer["view"]["blocks"])
     assert Refused.from_json(json.loads(json.dumps(refusal.as_json()))).facts() == refusal.facts()
