@@ -13,16 +13,14 @@ from bot.domain.policy import Policy
 
 @dataclass(frozen=True)
 class Terms:
-    """The numbers of a case's own policy version that its texts state (design §2.2), in seconds: a message says
-    what the rules of its case say, not what the current policy would."""
+    """The numbers of a case's own policy version that its texts state (design §2.2; durations in seconds): a
+    message says what the rules of its case say, not what the current policy would. Deadlines themselves are
+    shown as dates, so only the windows a text announces before they start are here."""
 
-    response_window: float
     dispute_response_window: float
     escrow_response_window: float
     escrow_client_response_window: float
     proposal_response_window: float
-    arbitration_offer_window: float
-    non_binding_mediation_limit: float
     extension: float
     reason_max_length: int
 

@@ -79,13 +79,10 @@ assert {state for _, state in PLACES} <= set(STATES)
 @st.composite
 def terms(draw: st.DrawFn) -> Terms:
     policy = Policy(
-        response_window=draw(SPANS),
         dispute_response_window=draw(SPANS),
         escrow_response_window=draw(SPANS),
         escrow_client_response_window=draw(SPANS),
         proposal_response_window=draw(SPANS),
-        arbitration_offer_window=draw(SPANS),
-        non_binding_mediation_limit=draw(SPANS),
         extension=draw(SPANS),
         reason_max_length=draw(st.integers(min_value=1, max_value=2900)),
     )
