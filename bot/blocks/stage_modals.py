@@ -22,7 +22,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks import ids
 from bot.blocks.format import duration, money, person, quote, trim, when, window_end
-from bot.blocks.modals import SLACK_TEXT_INPUT, option_text, text_input
+from bot.blocks.modals import SLACK_TEXT_INPUT, text_input
 from bot.blocks.models import AskAgainForm, CaseView
 from bot.blocks.stages import stage_line, why
 from bot.domain.case import LINKS_PER_EVIDENCE as LINKS
@@ -120,11 +120,7 @@ def ask_again_modal(form: AskAgainForm) -> View:
                     label="Certification",
                     element=CheckboxesElement(
                         action_id=ids.CERTIFY_INPUT,
-                        options=[
-                            Option(
-                                value="yes", text=option_text("I certify the disputed time was not worked as billed")
-                            )
-                        ],
+                        options=[Option(value="yes", text="I certify the disputed time was not worked as billed")],
                     ),
                 ),
             ]
