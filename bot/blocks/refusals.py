@@ -244,12 +244,16 @@ def notice_modal(title: str, text: str) -> View:
     )
 
 
+def inputs(view: dict[str, Any]) -> set[str]:
+    """The block ids of a submitted form's input blocks: the only places a field error can show."""
+    return {b["block_id"] for b in view.get("blocks") or [] if b.get("type") == "input" and "block_id" in b}
+
+
 def form_answer(refusal: Refused, view: dict[str, Any]) -> dict[str, Any]:
     """How a form submission that was refused is answered: the error under the field it concerns, so nothing
     typed is lost; or, when the form holds no such field, the form replaced by the refusal itself."""
-    inputs = {b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"}
     block = FIELD_BLOCKS.get(refusal.field) if refusal.field else None
-    if block in inputs:
+    if block in inputs(view):
         return {"response_action": "errors", "errors": {block: sentence(refusal, PLAIN)}}
     title = (view.get("title") or {}).get("text") or "Nothing changed"
     return {"response_action": "update", "view": notice_modal(title, sentence(refusal)).to_dict()}

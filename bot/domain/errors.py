@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class Refused(Exception):
         return kind(**{k: _typed(v) for k, v in (data.get("facts") or {}).items()})
 
 
+@cache
 def _kinds() -> dict[str, type[Refused]]:
     found: dict[str, type[Refused]] = {}
     pending: list[type[Refused]] = [Refused]

@@ -149,8 +149,7 @@ def register(app: App, deps: Deps) -> None:
     app.view(ids.EVIDENCE_MODAL)(_submit(add_evidence))
 
     def answer_form(team_id: str, user_id: str, question_id: str) -> View:
-        question = escalation.question_for_party(deps, team_id, user_id, question_id)
-        return stage_modals.answer_modal(escalation.case_for_party(deps, team_id, user_id, question.case_id), question)
+        return stage_modals.answer_modal(*escalation.question_for_party(deps, team_id, user_id, question_id))
 
     app.action(ids.ANSWER_QUESTION)(_form(deps, answer_form))
     app.view(ids.ANSWER_MODAL)(_submit(add_evidence))

@@ -27,10 +27,6 @@ def value(view: dict[str, Any], block_id: str) -> str | None:
     return entry.get("value")
 
 
-def _has_input(view: dict[str, Any], block_id: str) -> bool:
-    return any(b.get("type") == "input" and b.get("block_id") == block_id for b in view.get("blocks") or [])
-
-
 def _chosen(view: dict[str, Any]) -> tuple[str, str]:
     """The contract and item of the /refund form. It can be sent before both are chosen (a modal with inputs
     always has its submit button), and then says which one is missing."""
@@ -38,7 +34,7 @@ def _chosen(view: dict[str, Any]) -> tuple[str, str]:
     if not contract_id:
         raise errors.ChoiceRequired(Field.CONTRACT)
     if not item:
-        if _has_input(view, ids.ITEM_BLOCK):
+        if ids.ITEM_BLOCK in refusals.inputs(view):
             raise errors.ChoiceRequired(Field.ITEM)
         raise errors.NothingRefundable(contract_id)
     return contract_id, item

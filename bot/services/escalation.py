@@ -271,17 +271,18 @@ def ask(deps: Deps, team_id: str, user_id: str, case_id: str, role: str, questio
     deps.delivered()
 
 
-def question_for_party(deps: Deps, team_id: str, user_id: str, question_id: str) -> Question:
-    """The question behind an Answer button: only the party it was asked of answers it, while the case is open."""
+def question_for_party(deps: Deps, team_id: str, user_id: str, question_id: str) -> tuple[CaseView, Question]:
+    """The question behind an Answer button, and its case: only the party it was asked of answers it."""
+    now = deps.clock()
     with deps.uow() as uow:
         question = uow.questions.get(team_id, int(question_id)) if question_id.isdigit() else None
         if question is None:
             raise QuestionNotFound(question_id)
         case = load_case(uow, team_id, question.case_id)
-    role = case.ensure_party(user_id)
-    if question.asked != user_id:
-        raise NotYourCase(case.id, "client" if role == "freelancer" else "freelancer")
-    return question
+        role = case.ensure_party(user_id)
+        if question.asked != user_id:
+            raise NotYourCase(case.id, "client" if role == "freelancer" else "freelancer")
+        return case_view(uow, case, now, deps.policy), question
 
 
 # --- evidence -------------------------------------------------------------------------------------------------
@@ -294,7 +295,7 @@ def add_evidence(deps: Deps, cmd: AddEvidence) -> Evidence:
     added: list[Evidence] = []
     answers = None
     if cmd.question_id is not None:
-        answers = question_for_party(deps, cmd.team_id, cmd.user_id, str(cmd.question_id)).text
+        answers = question_for_party(deps, cmd.team_id, cmd.user_id, str(cmd.question_id))[1].text
 
     def act(case: Case, policy: Policy, now: datetime) -> None:
         added.append(
