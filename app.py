@@ -33,7 +33,7 @@ from bot.domain.policy import Policy
 from bot.handlers import register
 from bot.relay import Relay, web_client
 from bot.services import scheduler
-from bot.services.refunds import Deps
+from bot.services.core import Deps
 from bot.services.roster import Roster
 from storage.db import DatabaseError, pending_migrations, prepare, session_factory
 from storage.repositories import PolicyConflict

@@ -39,8 +39,9 @@ from sqlalchemy.engine import make_url
 from app import Instance, build_runtime
 from bench.bare_app import bare_app
 from bot.config import load_settings
+from bot.services.core import Deps
 from bot.services.importing import import_contracts, read_import_file
-from bot.services.refunds import Deps, RequestRefund, request_refund
+from bot.services.requests import RequestRefund, request_refund
 from storage.tables import CaseRow
 from tests.e2e.conftest import Quiet, ThreadingServer
 from tests.slack_standin import SlackStandIn, SlackUser

@@ -1,14 +1,14 @@
 """The scheduler at scale (design §7), on SQLite and PostgreSQL:
 
-1. claim: a tick's claim over 1,000,000 cases of which 1,000 are due (target ≤ 50 ms), timed beside the same
-   claim over a table holding only the 1,000 due ones, so the ratio shows what the other 999,000 cost; the
+1. lease: a tick's lease over 1,000,000 cases of which 1,000 are due (target ≤ 50 ms), timed beside the same
+   lease over a table holding only the 1,000 due ones, so the ratio shows what the other 999,000 cost; the
    query plan is printed, to show the index doing the work;
 2. reminders: 10,000 reminders due at the same moment, two instances ticking and relaying at once against
    the local Slack stand-in: every reminder sent, duplicates counted (target 0).
 
     .venv/bin/python -m bench.tick [--cases 1000000] [--due 1000] [--reminders 10000] [--database both]
 
-Each claim runs in a transaction that is rolled back, so every repetition sees the same 1,000 due rows.
+Each lease runs in a transaction that is rolled back, so every repetition sees the same 1,000 due rows.
 """
 
 from __future__ import annotations
@@ -72,20 +72,20 @@ def seeded(url: str, cases: int, due: int, next_at: datetime, freelancers: int |
     return runtime
 
 
-def claim_times(runtime: Runtime, now: datetime, limit: int, repeats: int) -> list[float]:
+def lease_times(runtime: Runtime, now: datetime, limit: int, repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
         with runtime.sessions() as session:
             started = time.perf_counter()
-            claimed = DeadlineRepository(session).claim("bench", now, scheduler.LEASE, limit)
+            leased = DeadlineRepository(session).lease_due("bench", now, scheduler.LEASE, limit)
             times.append((time.perf_counter() - started) * 1000)
             session.rollback()
-        assert len(claimed) == limit, f"claimed {len(claimed)} of {limit}"
+        assert len(leased) == limit, f"leased {len(leased)} of {limit}"
     return times
 
 
-def claim_plan(runtime: Runtime, now: datetime, limit: int) -> str:
-    """The claim's UPDATE as the database runs it (EXPLAIN ANALYZE on PostgreSQL, QUERY PLAN on SQLite)."""
+def lease_plan(runtime: Runtime, now: datetime, limit: int) -> str:
+    """The lease's UPDATE as the database runs it (EXPLAIN ANALYZE on PostgreSQL, QUERY PLAN on SQLite)."""
     seen: list[tuple[str, Any]] = []
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
@@ -94,7 +94,7 @@ def claim_plan(runtime: Runtime, now: datetime, limit: int) -> str:
 
     event.listen(runtime.engine, "before_cursor_execute", record)
     try:
-        claim_times(runtime, now, limit, 1)
+        lease_times(runtime, now, limit, 1)
     finally:
         event.remove(runtime.engine, "before_cursor_execute", record)
     statement, parameters = seen[0]
@@ -110,22 +110,22 @@ def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
-def bench_claim(kind: str, folder: Path, cases: int, due: int, repeats: int) -> None:
-    print(f"\n[{kind}] claim: {cases:,} cases, {due:,} due")
+def bench_lease(kind: str, folder: Path, cases: int, due: int, repeats: int) -> None:
+    print(f"\n[{kind}] lease: {cases:,} cases, {due:,} due")
     big_url, drop_big = database(kind, folder, "million")
     small_url, drop_small = database(kind, folder, "thousand")
     try:
         big = seeded(big_url, cases, due, DUE)
         small = seeded(small_url, due, due, DUE)
         for limit in (scheduler.BATCH, due):
-            ours = claim_times(big, DUE, limit, repeats)
-            base = claim_times(small, DUE, limit, repeats)
+            ours = lease_times(big, DUE, limit, repeats)
+            base = lease_times(small, DUE, limit, repeats)
             print(
-                f"  claim of {limit:>5,}: over {cases:,} cases p50 {pct(ours, 50):6.1f} ms  max {max(ours):6.1f} ms"
+                f"  lease of {limit:>5,}: over {cases:,} cases p50 {pct(ours, 50):6.1f} ms  max {max(ours):6.1f} ms"
                 f" | over {due:,} cases p50 {pct(base, 50):6.1f} ms | ratio p50 {pct(ours, 50) / pct(base, 50):4.2f}x"
             )
-        print(f"  plan of the claim over {cases:,} cases (limit {scheduler.BATCH}):")
-        print(claim_plan(big, DUE, scheduler.BATCH))
+        print(f"  plan of the lease over {cases:,} cases (limit {scheduler.BATCH}):")
+        print(lease_plan(big, DUE, scheduler.BATCH))
         big.engine.dispose()
         small.engine.dispose()
     finally:
@@ -199,7 +199,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="refundbot-tick-"))
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     for kind in kinds if args.cases else ():
-        bench_claim(kind, folder, args.cases, args.due, args.repeats)
+        bench_lease(kind, folder, args.cases, args.due, args.repeats)
     for kind in kinds if args.reminders else ():
         bench_reminders(kind, folder, args.reminders, args.freelancers)
 

@@ -1,6 +1,6 @@
 """The Slack relay: delivers outbox rows, at least once, in order per case (design §5).
 
-Each app instance runs one in a thread. It claims rows with a lease, renders them, calls Slack through the one
+Each app instance runs one in a thread. It leases rows, renders them, calls Slack through the one
 WebClient (whose retry handlers already absorb a short 429, 5xx or dropped connection), stores the returned
 channel + ts so later changes to the same message use chat.update, and settles the row. What the client's
 retries could not absorb is retried later with back-off (or after Retry-After); permanent failures are parked
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.format import DEFAULT_LOCALE, babel_locale
 from bot.blocks.render import Rendered
-from storage.outbox import Claimed, MessageRef, OutboxRepository
+from storage.outbox import LeasedMessage, MessageRef, OutboxRepository
 
 log = logging.getLogger("refundbot.relay")
 
@@ -118,13 +118,13 @@ class Relay:
         self._locales: dict[str, tuple[str, float]] = {}
         self._dms: dict[str, str] = {}
 
-    def claim(self) -> list[Claimed]:
+    def lease_batch(self) -> list[LeasedMessage]:
         with self.sessions.begin() as session:
-            return OutboxRepository(session).claim(self.owner, self.clock(), self.lease, self.batch)
+            return OutboxRepository(session).lease_due(self.owner, self.clock(), self.lease, self.batch)
 
     def run_once(self) -> int:
         """Claim a batch and deliver it; returns how many rows were attempted."""
-        rows = self.claim()
+        rows = self.lease_batch()
         for row in rows:
             self.deliver(row)
         return len(rows)
@@ -136,11 +136,11 @@ class Relay:
                 if self.run_once():
                     continue
             except Exception:  # the loop must outlive a database hiccup; the rows stay leased and come back
-                log.exception("relay: claiming failed; trying again shortly")
+                log.exception("relay: leasing failed; trying again shortly")
             self.wake.wait(idle)
             self.wake.clear()
 
-    def deliver(self, row: Claimed) -> None:
+    def deliver(self, row: LeasedMessage) -> None:
         try:
             self._send(row)
         except SlackApiError as exc:
@@ -159,7 +159,7 @@ class Relay:
             with self.sessions.begin() as session:
                 OutboxRepository(session).sent(row.id, self.owner, self.clock())
 
-    def _send(self, row: Claimed) -> None:
+    def _send(self, row: LeasedMessage) -> None:
         with self.sessions.begin() as session:
             outbox = OutboxRepository(session)
             kept = outbox.message_ref(row.team_id, row.message_key) if row.message_key else None
@@ -229,7 +229,7 @@ class Relay:
         self._locales[user] = (locale, time.monotonic())
         return locale
 
-    def _failed(self, row: Claimed, exc: SlackApiError) -> None:
+    def _failed(self, row: LeasedMessage, exc: SlackApiError) -> None:
         status = exc.response.status_code
         error = exc.response.get("error") or f"http_{status}"
         if error in PERMANENT or (400 <= status < 500 and status != 429):
@@ -238,12 +238,12 @@ class Relay:
         retry_after = exc.response.headers.get("Retry-After") if status == 429 else None
         self._later(row, error, int(retry_after) if retry_after and str(retry_after).isdigit() else None)
 
-    def _dead(self, row: Claimed, error: str) -> None:
+    def _dead(self, row: LeasedMessage, error: str) -> None:
         log.error("relay: message %s (%s, case %s) is dead: %s", row.id, row.surface, row.stream, error)
         with self.sessions.begin() as session:
             OutboxRepository(session).dead(row.id, self.owner, error)
 
-    def _later(self, row: Claimed, error: str, retry_after: int | None) -> None:
+    def _later(self, row: LeasedMessage, error: str, retry_after: int | None) -> None:
         if row.attempts >= MAX_ATTEMPTS:
             self._dead(row, f"gave up after {row.attempts} attempts: {error}")
             return

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-SQLITE_MINIMUM = (3, 35, 0)  # RETURNING and the partial-index forms the claims rely on
+SQLITE_MINIMUM = (3, 35, 0)  # RETURNING and the partial-index forms the leases rely on
 BUSY_TIMEOUT_MS = 5000
 # Any constant works: it only has to be the same for every instance running migrations on one database.
 MIGRATION_LOCK_KEY = 0x7265_6662_6F74

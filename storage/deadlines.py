@@ -1,4 +1,4 @@
-"""The scheduler's SQL: claim deadlines whose next reminder or due time has come, with a lease."""
+"""The scheduler's SQL: lease deadlines whose next reminder or due time has come, with a lease."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.services.ports import ClaimedDeadline, ReminderState
+from bot.services.ports import LeasedDeadline, ReminderState
 from storage import leases
 from storage.tables import DeadlineRow
 
@@ -16,10 +16,10 @@ class DeadlineRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def claim(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[ClaimedDeadline]:
+    def lease_due(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[LeasedDeadline]:
         """Lease deadlines that need acting on; another instance's live lease keeps them from us (index-backed:
         ix_deadlines_due on next_at, active rows only)."""
-        rows = leases.claim(
+        rows = leases.lease_due(
             self.session,
             DeadlineRow,
             lambda free: (
@@ -42,7 +42,7 @@ class DeadlineRepository:
             ],
         )
         return [
-            ClaimedDeadline(row.id, row.team_id, row.case_id, row.kind, row.due_at)
+            LeasedDeadline(row.id, row.team_id, row.case_id, row.kind, row.due_at)
             for row in sorted(rows, key=lambda row: row.next_at)
         ]
 

@@ -10,20 +10,20 @@ from sqlalchemy import ColumnElement, Row, Select, update
 from sqlalchemy.orm import Session
 
 
-class Leased(Protocol):
+class Leasable(Protocol):
     id: Any
     lease_owner: Any
     lease_until: Any
 
 
-def lease_free(model: type[Leased], now: datetime) -> ColumnElement[bool]:
+def lease_free(model: type[Leasable], now: datetime) -> ColumnElement[bool]:
     """Never leased, or the instance that held the lease let it run out (it crashed, or hung)."""
     return model.lease_until.is_(None) | (model.lease_until < now)
 
 
-def claim(
+def lease_due(
     session: Session,
-    model: type[Leased],
+    model: type[Leasable],
     candidates: Callable[[ColumnElement[bool]], Select[Any]],
     *,
     owner: str,
@@ -35,9 +35,9 @@ def claim(
 ) -> Sequence[Row[Any]]:
     """Lease the rows ``candidates`` picks among the free ones, and return their ``returning`` columns (all by
     default) as plain rows: building ORM objects, and decoding columns nobody reads, is most of a large
-    claim's time.
+    lease's time.
 
-    PostgreSQL skips rows another instance is claiming (SKIP LOCKED); the lease is checked again in the UPDATE,
+    PostgreSQL skips rows another instance is leasing (SKIP LOCKED); the lease is checked again in the UPDATE,
     which is what keeps SQLite (no SKIP LOCKED) and READ COMMITTED from handing one row to two instances.
     """
     free = lease_free(model, now)

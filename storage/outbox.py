@@ -1,4 +1,4 @@
-"""The outbox's SQL: queue with dedupe, claim with a lease, settle; and the refs of messages kept up to date."""
+"""The outbox's SQL: queue with dedupe, lease, settle; and the refs of messages kept up to date."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ PENDING, SENT, DEAD = "pending", "sent", "dead"
 
 
 @dataclass(frozen=True)
-class Claimed:
+class LeasedMessage:
     id: int
     team_id: str
     stream: str
@@ -61,10 +61,10 @@ class OutboxRepository:
         statement = builder(OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
         self.session.execute(statement)
 
-    def claim(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+    def lease_due(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[LeasedMessage]:
         """Lease the next message of each stream that is due and not leased by a live relay."""
         earlier = aliased(OutboxRow)
-        rows = leases.claim(
+        rows = leases.lease_due(
             self.session,
             OutboxRow,
             lambda free: (
@@ -86,7 +86,9 @@ class OutboxRepository:
             attempts=OutboxRow.attempts + 1,
         )
         return [
-            Claimed(r.id, r.team_id, r.stream, Target.from_json(r.target), r.message_key, r.surface, r.view, r.attempts)
+            LeasedMessage(
+                r.id, r.team_id, r.stream, Target.from_json(r.target), r.message_key, r.surface, r.view, r.attempts
+            )
             for r in sorted(rows, key=lambda r: r.id)
         ]
 

@@ -10,18 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.domain.case import (
-    AuditEvent,
-    Case,
-    Deadline,
-    DeadlineKind,
-    Evidence,
-    LedgerEntry,
-    LedgerKind,
-    Question,
-    Stage,
-    Visibility,
-)
+from bot.domain.case import Case
 from bot.domain.contract import (
     Contract,
     ContractKind,
@@ -34,9 +23,11 @@ from bot.domain.contract import (
     Timesheet,
 )
 from bot.domain.errors import ConcurrentChange
+from bot.domain.events import AuditEvent, Evidence, LedgerEntry, Question
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
+from bot.domain.vocabulary import Deadline, DeadlineKind, LedgerKind, Stage, Visibility
 from storage.tables import (
     AuditRow,
     CaseRow,
@@ -267,13 +258,14 @@ class CaseRepository:
         except StaleDataError:
             raise ConcurrentChange(case.id) from None
         changed_at = case.updated_at or case.opened_at
-        for event in case.new_events:
+        for event in case.events:
             if isinstance(event, LedgerEntry):
                 raise ValueError("ledger entries go through the payments port, not the case repository")
             if isinstance(event, AuditEvent):
                 changed_at = max(changed_at, event.at)  # an extension moves the deadline, not updated_at
-            self.session.add(self._event_row(case, event))
-        case.new_events.clear()
+            if isinstance(event, AuditEvent | Evidence):  # the other events are told, not kept
+                self.session.add(self._event_row(case, event))
+        case.events.clear()
         self._sync_deadline(case, changed_at)
         self.session.flush()
         case.version = row.version

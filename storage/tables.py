@@ -202,7 +202,7 @@ class CaseRow(Base):
 class DeadlineRow(Base):
     __tablename__ = "deadlines"
     __table_args__ = (
-        # The scheduler's claim: active deadlines whose next reminder or due time has come, oldest first.
+        # The scheduler's lease: active deadlines whose next reminder or due time has come, oldest first.
         Index(
             "ix_deadlines_due",
             "next_at",
@@ -221,7 +221,7 @@ class DeadlineRow(Base):
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
-    team_id: Mapped[str] = mapped_column(String(32))  # the case's, so a claim needs no join
+    team_id: Mapped[str] = mapped_column(String(32))  # the case's, so a lease needs no join
     case_id: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
     parties: Mapped[list[str]] = mapped_column(JSON)  # who must act; reminders go to those who still have not
@@ -348,7 +348,7 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("dedupe_key"),
-        # The relay's claim: pending rows that are due, oldest first.
+        # The relay's lease: pending rows that are due, oldest first.
         Index(
             "ix_outbox_pending",
             "next_attempt_at",

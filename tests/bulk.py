@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from bot.domain.case import Case
 from bot.domain.policy import Policy
+from bot.services.core import Deps
 from bot.services.importing import import_contracts, read_import_file
 from bot.services.ports import UnitOfWork
-from bot.services.refunds import Deps, RequestRefund, request_refund
+from bot.services.requests import RequestRefund, request_refund
 from storage.tables import AuditRow, CaseRow, DeadlineRow, MilestoneRow
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.blocks.format import DEFAULT_LOCALE, money, person, trim, when
-from bot.blocks.models import CaseView
+from bot.blocks.format import DEFAULT_LOCALE, escape, money, person, trim, when
 from bot.blocks.request import OUTCOMES
+from bot.services.models import CaseView
 
 SHOWN = 40  # two blocks a case, well inside the 100 blocks of a Home tab
 
@@ -16,7 +16,7 @@ def _line(case: CaseView, user_id: str, locale: str) -> str:
     who = "You asked" if case.client_id == user_id else f"{person(case.client_id)} asked"
     due = f" · answer by {when(case.due)}" if case.due else ""
     return (
-        f"*{case.id}* · {case.item_md} ({case.contract_md})\n"
+        f"*{case.id}* · {escape(case.item_label)} ({escape(case.contract_title)})\n"
         f"{who} {asked} · {OUTCOMES.get(case.state, case.state)}{due}"
     )
 

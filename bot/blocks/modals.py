@@ -19,8 +19,8 @@ from slack_sdk.models.views import View
 
 from bot.blocks import ids
 from bot.blocks.format import duration, escape, money, person, quote, trim, when
-from bot.blocks.models import CaseView, RefundForm, Unavailable
 from bot.domain.money import Money, exponent
+from bot.services.models import CaseView, RefundForm, Unavailable
 
 OPTION_TEXT = 75  # Slack's limit for an option's text
 SLACK_TEXT_INPUT = 3000  # the most a plain_text_input's max_length may be
@@ -159,7 +159,8 @@ def _what_was_asked(case: CaseView) -> SectionBlock:
     asked = money(case.money(case.requested_minor))
     return SectionBlock(
         text=MarkdownTextObject(
-            text=f"{person(case.client_id)} asked for {asked} on *{case.item_md}*.\n{quote(case.reason, 600)}"
+            text=f"{person(case.client_id)} asked for {asked} on *{escape(case.item_label)}*.\n"
+            f"{quote(case.reason, 600)}"
         )
     )
 

@@ -11,22 +11,9 @@ from slack_sdk.models.blocks import Block
 
 from bot.blocks import home, refusals, request, stages
 from bot.blocks.format import DEFAULT_LOCALE
-from bot.blocks.models import CaseView
 from bot.domain.errors import Refused
-
-FREELANCER_REQUEST = "freelancer_request"
-CLIENT_REQUEST = "client_request"
-THREAD_ROOT = "thread_root"
-TIMELINE = "timeline"
-REFUSAL = "refusal"
-HOME = "home"
-REMINDER = "reminder"
-CASE_CARD = "case_card"
-EVIDENCE = "evidence"
-QUESTION = "question"
-QUESTION_LINE = "question_line"
-EXTENDED = "extended"
-REVIEW_REMINDER = "review_reminder"
+from bot.services.messages import Surface
+from bot.services.models import CaseView
 
 
 @dataclass(frozen=True)
@@ -37,25 +24,26 @@ class Rendered:
 
 _CASE_SURFACES: dict[str, tuple[Callable[..., list[Block]], bool, str]] = {
     # surface: (builder, takes the thread permalink, notification text)
-    FREELANCER_REQUEST: (request.freelancer_request, True, "Refund request {id}: {state}"),
-    CLIENT_REQUEST: (request.client_request, True, "Your refund request {id}: {state}"),
-    THREAD_ROOT: (request.thread_root, False, "Case {id}"),
-    TIMELINE: (request.timeline_entry, False, "Case {id}: {state}"),
+    Surface.FREELANCER_REQUEST: (request.freelancer_request, True, "Refund request {id}: {state}"),
+    Surface.CLIENT_REQUEST: (request.client_request, True, "Your refund request {id}: {state}"),
+    Surface.THREAD_ROOT: (request.thread_root, False, "Case {id}"),
+    Surface.TIMELINE: (request.timeline_entry, False, "Case {id}: {state}"),
 }
 
 
 def render(surface: str, view: dict[str, Any], permalink: str | None, locale: str = DEFAULT_LOCALE) -> Rendered:
     """What Slack shows for an outbox row, amounts in the reader's locale (their DMs and Home; en_US elsewhere)."""
-    if surface == REFUSAL:
+    if surface == Surface.REFUSAL:
         text = refusals.message(Refused.from_json(view), locale)
         return Rendered(text, [b.to_dict() for b in request.notice(text)])
-    if surface == REMINDER:
+    if surface == Surface.REMINDER:
         fields = dict(view)
         hours_left = float(fields.pop("hours_left"))
+        # A reminder queued before reminders named their reader's role named the reader.
         reader = fields.pop("reader", None)
+        role = fields.pop("role", None) or ("client" if reader == fields["client_id"] else "freelancer")
         case = CaseView.from_json(fields)
         if case.stage != "request" or case.state != "awaiting_freelancer":
-            role = case.role_of(reader or "") or "freelancer"
             return Rendered(
                 f"Reminder: case {case.id} is waiting for your answer",
                 [b.to_dict() for b in stages.reminder(case, role, hours_left, permalink, locale)],
@@ -64,28 +52,28 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
             f"Reminder: refund request {case.id} is waiting for your answer",
             [b.to_dict() for b in request.reminder(case, hours_left, permalink, locale)],
         )
-    if surface == EVIDENCE:
+    if surface == Surface.EVIDENCE:
         return Rendered(f"Evidence on case {view['case_id']}", [b.to_dict() for b in stages.evidence_entry(view)])
-    if surface == QUESTION:
+    if surface == Surface.QUESTION:
         return Rendered("A mediator has a question for you", [b.to_dict() for b in stages.question_dm(view)])
-    if surface == QUESTION_LINE:
+    if surface == Surface.QUESTION_LINE:
         return Rendered("A mediator asked a question", [b.to_dict() for b in stages.question_line(view)])
-    if surface == REVIEW_REMINDER:
+    if surface == Surface.REVIEW_REMINDER:
         fields = dict(view)
         closes_at = datetime.fromisoformat(fields.pop("closes_at"))
         case = CaseView.from_json(fields)
         blocks = request.review_reminder(case, closes_at, locale)
         return Rendered(f"The dispute window for {case.item_label} closes soon", [b.to_dict() for b in blocks])
-    if surface == EXTENDED:
+    if surface == Surface.EXTENDED:
         fields = dict(view)
         by = fields.pop("by")
         case = CaseView.from_json(fields)
         return Rendered(f"Case {case.id}: deadline extended", [b.to_dict() for b in stages.extension_notice(case, by)])
-    if surface == CASE_CARD:
+    if surface == Surface.CASE_CARD:
         case = CaseView.from_json(view)
         text = f"Case {case.id}: {stages.STATES.get(case.state, case.state)}"
         return Rendered(text, [b.to_dict() for b in stages.case_card(case, locale)])
-    if surface == HOME:
+    if surface == Surface.HOME:
         cases = [CaseView.from_json(case) for case in view["cases"]]
         return Rendered("Refunds", [b.to_dict() for b in home.home(view["user"], cases, locale)])
     builder, linked, summary = _CASE_SURFACES[surface]

@@ -8,8 +8,8 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.blocks.format import escape, money, person, trim, when
-from bot.blocks.models import CaseView
 from bot.blocks.request import OUTCOMES, outcome_line
+from bot.services.models import CaseView
 
 HELP = (
     "*/refund* opens the refund request form: pick the contract, the milestone or week, the amount and your reason.\n"
@@ -58,7 +58,8 @@ def list_reply(cases: list[CaseView], user_id: str) -> Reply:
         role = "you asked" if case.client_id == user_id else f"{person(case.client_id)} asked"
         due = f" · answer due {when(case.due)}" if case.due else ""
         lines.append(
-            f"*{case.id}* · {trim(case.item_md, 200, '…')} ({trim(case.contract_md, 200, '…')}) · {role} "
+            f"*{case.id}* · {trim(escape(case.item_label), 200, '…')} "
+            f"({trim(escape(case.contract_title), 200, '…')}) · {role} "
             f"{money(case.money(case.requested_minor))} · {OUTCOMES.get(case.state, case.state)}{due}"
         )
     blocks: list[Block] = [_section("*Your open cases*\n" + "\n".join(lines))]
@@ -70,7 +71,8 @@ def list_reply(cases: list[CaseView], user_id: str) -> Reply:
 def status_reply(case: CaseView) -> Reply:
     state = OUTCOMES.get(case.state, case.state)
     lines = [
-        f"*Case {case.id}* · {case.item_md} ({case.contract_md}) · policy {escape(case.policy_version)}",
+        f"*Case {case.id}* · {escape(case.item_label)} ({escape(case.contract_title)}) · "
+        f"policy {escape(case.policy_version)}",
         f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)}",
         f"Requested {money(case.money(case.requested_minor))} · refunded {money(case.money(case.refunded_minor))}",
     ]
@@ -81,3 +83,11 @@ def status_reply(case: CaseView) -> Reply:
         if case.open and case.due:
             lines.append(f"Next deadline: {when(case.due)}")
     return Reply(f"Case {case.id}: {state}", [_section("\n".join(lines))])
+
+
+def went_wrong(ref: str) -> str:
+    """An unexpected error: the person knows nothing happened, and what to quote to support."""
+    return (
+        f"Something went wrong (ref {ref}); nothing was changed. Please try again in a moment; if it keeps "
+        "happening, give the marketplace's support this reference."
+    )

@@ -16,7 +16,8 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks import ids, stages
 from bot.blocks.format import escape, money, person, quote, trim, when, window_end
-from bot.blocks.models import CaseView
+from bot.domain.vocabulary import Move
+from bot.services.models import CaseView
 
 OUTCOMES = stages.STATES
 
@@ -29,8 +30,8 @@ def _facts(case: CaseView, locale: str) -> SectionBlock:
     before = case.money(case.refunded_before_minor)
     return SectionBlock(
         fields=[
-            MarkdownTextObject(text=f"*Contract*\n{case.contract_md} ({case.contract_id_md})"),
-            MarkdownTextObject(text=f"*Item*\n{case.item_md}"),
+            MarkdownTextObject(text=f"*Contract*\n{escape(case.contract_title)} ({escape(case.contract_id)})"),
+            MarkdownTextObject(text=f"*Item*\n{escape(case.item_label)}"),
             MarkdownTextObject(text=f"*Paid*\n{money(case.money(case.paid_minor), locale)}"),
             MarkdownTextObject(text=f"*Already refunded*\n{money(before, locale)}"),
             MarkdownTextObject(text=f"*Requested*\n{money(case.money(case.requested_minor), locale)}"),
@@ -94,10 +95,13 @@ def freelancer_request(case: CaseView, permalink: str | None, locale: str = "en_
     """The freelancer's DM: the request with Approve / Adjust / Decline while it waits, the outcome after."""
     blocks: list[Block] = [
         HeaderBlock(text=f"Refund request {case.id}"),
-        _section(f"{person(case.client_id)} asks for a refund on *{case.item_md}*.\n*Reason*\n{quote(case.reason)}"),
+        _section(
+            f"{person(case.client_id)} asks for a refund on *{escape(case.item_label)}*.\n"
+            f"*Reason*\n{quote(case.reason)}"
+        ),
         _facts(case, locale),
     ]
-    if case.stage == "request" and case.state == "awaiting_freelancer" and case.due:
+    if case.may("freelancer", Move.ANSWER) and case.due:
         blocks += [
             _section(
                 f"*Please answer by {when(case.due)}.* If you do not, the request lapses and "
@@ -152,11 +156,11 @@ def client_request(case: CaseView, permalink: str | None, locale: str = "en_US")
     blocks: list[Block] = [
         HeaderBlock(text=f"Your refund request {case.id}"),
         _section(
-            f"You asked {person(case.freelancer_id)} for {requested} on *{case.item_md}* "
-            f"({case.contract_md}).\n*Your reason*\n{quote(case.reason)}"
+            f"You asked {person(case.freelancer_id)} for {requested} on *{escape(case.item_label)}* "
+            f"({escape(case.contract_title)}).\n*Your reason*\n{quote(case.reason)}"
         ),
     ]
-    if case.stage == "request" and case.state == "awaiting_freelancer" and case.due:
+    if case.may("freelancer", Move.ANSWER) and case.due:
         blocks += [
             _section(f"{person(case.freelancer_id)} has until {when(case.due)} to approve, adjust or decline."),
             ActionsBlock(
@@ -192,7 +196,8 @@ def thread_root(case: CaseView, locale: str = "en_US") -> list[Block]:
     return [
         _section(
             f":receipt: *Case {case.id}*: {person(case.client_id)} asks {person(case.freelancer_id)} for a refund of "
-            f"{money(case.money(case.requested_minor), locale)} on *{case.item_md}* ({case.contract_md}). "
+            f"{money(case.money(case.requested_minor), locale)} on *{escape(case.item_label)}* "
+            f"({escape(case.contract_title)}). "
             "Every step of this case is posted in this thread."
         )
     ]
@@ -223,7 +228,7 @@ def review_reminder(case: CaseView, closes_at: datetime, locale: str = "en_US") 
     request may still become a dispute; after it, only non-binding mediation remains."""
     requested = money(case.money(case.requested_minor), locale)
     text = (
-        f":alarm_clock: *The dispute window for {case.item_md} closes {when(window_end(closes_at))}.* "
+        f":alarm_clock: *The dispute window for {escape(case.item_label)} closes {when(window_end(closes_at))}.* "
         "After it, disputing this week's hours is no longer possible; only non-binding mediation remains."
     )
     if case.state == "awaiting_freelancer":
@@ -250,7 +255,8 @@ def reminder(case: CaseView, hours_left: float, permalink: str | None, locale: s
     return [
         _section(
             f":alarm_clock: *Reminder:* {person(case.client_id)}'s refund request {case.id} for "
-            f"{money(case.money(case.requested_minor), locale)} on *{case.item_md}* is waiting for your answer "
+            f"{money(case.money(case.requested_minor), locale)} on *{escape(case.item_label)}* is waiting for "
+            "your answer "
             f"until {when(case.due) if case.due else 'soon'} ({left} left). If you do not answer, the request "
             f"lapses and {person(case.client_id)} can take it further."
         ),

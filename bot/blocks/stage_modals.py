@@ -21,13 +21,14 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks import ids
-from bot.blocks.format import duration, money, person, quote, trim, when, window_end
+from bot.blocks.format import duration, escape, money, person, quote, trim, when, window_end
 from bot.blocks.modals import SLACK_TEXT_INPUT, text_input
-from bot.blocks.models import AskAgainForm, CaseView
 from bot.blocks.stages import stage_line, why
-from bot.domain.case import LINKS_PER_EVIDENCE as LINKS
-from bot.domain.case import QUESTION_LIMIT, REFERENCE_LIMIT, Question
+from bot.domain.events import Question
 from bot.domain.money import Money, exponent
+from bot.domain.vocabulary import LINKS_PER_EVIDENCE as LINKS
+from bot.domain.vocabulary import QUESTION_LIMIT, REFERENCE_LIMIT
+from bot.services.models import AskAgainForm, CaseView
 
 MEDIATE_TITLES = {"propose": "Propose a settlement", "decide": "Decide the dispute", "award": "Record the award"}
 
@@ -79,7 +80,8 @@ def ask_again_modal(form: AskAgainForm) -> View:
             balance = Money(form.balance_minor, case.currency)
             blocks: list[Block] = [
                 _section(
-                    f"*An hourly dispute.* The review window for *{case.item_md}* is open.{ends} Say how much of the "
+                    f"*An hourly dispute.* The review window for *{escape(case.item_label)}* is open.{ends} "
+                    "Say how much of the "
                     f"week's {hours} h {minutes:02d} min you dispute, or an amount (up to {money(balance)}). "
                     f"{person(case.freelancer_id)} then has {duration(terms.span('dispute_response_window'))} to "
                     "accept or contest; if contested, a mediator decides, and that decision is final."
@@ -127,7 +129,7 @@ def ask_again_modal(form: AskAgainForm) -> View:
             return _view(ids.ASK_AGAIN_MODAL, "Dispute hours", "Open the dispute", meta, blocks)
         case "escrow_refund":
             text = (
-                f"*The escrow refund process* for {money(case.at_stake)} on *{case.item_md}*. "
+                f"*The escrow refund process* for {money(case.at_stake)} on *{escape(case.item_label)}*. "
                 f"{person(case.freelancer_id)} has {duration(terms.span('escrow_response_window'))} to accept (you "
                 "are refunded) or dispute with a statement; if they do not answer, you are refunded. If they "
                 f"dispute, you have {duration(terms.span('escrow_client_response_window'))} to choose: accept their "
@@ -177,7 +179,7 @@ def contest_modal(case: CaseView) -> View:
 
 def evidence_modal(case: CaseView) -> View:
     blocks: list[Block] = [
-        _section(f"Evidence for case {case.id} (*{case.item_md}*). It cannot be changed once added."),
+        _section(f"Evidence for case {case.id} (*{escape(case.item_label)}*). It cannot be changed once added."),
         text_input(
             ids.EVIDENCE_BLOCK, ids.EVIDENCE_INPUT, "Description", limit=case.terms.reason_max_length, optional=True
         ),

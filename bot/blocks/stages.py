@@ -20,7 +20,8 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks import ids
 from bot.blocks.format import duration, escape, money, person, quote, trim, when
-from bot.blocks.models import CaseView
+from bot.domain.vocabulary import Move
+from bot.services.models import CaseView
 
 STATES = {
     "awaiting_freelancer": "waiting for the freelancer",
@@ -71,7 +72,7 @@ def _mediator(case: CaseView) -> str:
 
 
 def _actor(case: CaseView) -> str:
-    return "the deadline" if case.updated_by == "scheduler" else person(case.updated_by)
+    return "the deadline" if case.by_deadline else person(case.updated_by)
 
 
 def stage_line(case: CaseView, locale: str) -> str:
@@ -90,7 +91,7 @@ def stage_line(case: CaseView, locale: str) -> str:
         case "awaiting_freelancer":
             return f":scales: {person(case.client_id)} started the escrow refund process for {at_stake} on {at}."
         case "in_review":
-            if case.updated_by == "scheduler":
+            if case.by_deadline:
                 return f":hourglass: The freelancer did not answer by {at}; a mediator will decide on {at_stake}."
             if case.mediator_id and case.updated_by == case.mediator_id:
                 return f":bust_in_silhouette: {person(case.mediator_id)} is reviewing the dispute ({at_stake})."
@@ -145,7 +146,7 @@ def why(case: CaseView) -> str:
 
 def extension_button(case: CaseView, role: str) -> ButtonElement | None:
     """Design §2.2: the party the case waits on may ask once per case for more time while away."""
-    if not (case.open and case.due and case.party(role) in case.waiting_on) or role in case.extended_by:
+    if not (case.may(role, Move.EXTEND) and case.due):
         return None
     more = case.terms.span("extension")
     return button(
@@ -166,7 +167,7 @@ def extension_notice(case: CaseView, by: str) -> list[Block]:
     return [
         section(
             f":hourglass_flowing_sand: {person(by)} is away and asked for {more} more on case "
-            f"{case.id} (*{case.item_md}*). The deadline is now {due}; the reminders move with it."
+            f"{case.id} (*{escape(case.item_label)}*). The deadline is now {due}; the reminders move with it."
         )
     ]
 
@@ -201,16 +202,20 @@ def party_blocks(case: CaseView, role: str, locale: str) -> list[Block]:
     return blocks + party_actions(case, role, locale)
 
 
+# The moves a party is asked to make (one at a time), as against what they may always do.
+_ASKED = (Move.RESPOND, Move.ANSWER_POSITION, Move.ANSWER_PROPOSAL, Move.ARBITRATE, Move.ASK_AGAIN)
+
+
 def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
     """What this party is asked to do now, with its deadline and what silence means, and their buttons."""
-    me = case.party(role)
     blocks: list[Block] = []
     due = f" by {when(case.due)}" if case.due else ""
     at_stake = money(case.at_stake, locale)
     buttons: list[ButtonElement] = []
-    if me in case.waiting_on:
-        match case.state:
-            case "awaiting_freelancer" if case.stage != "request":
+    moves = case.moves.get(role, [])
+    if moves:
+        match next((move for move in _ASKED if move in moves), None):
+            case Move.RESPOND:
                 silence = (
                     "a mediator decides"
                     if case.stage == "hourly_dispute"
@@ -230,7 +235,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                     ),
                     button("Contest" if case.stage == "hourly_dispute" else "Dispute", ids.CLAIM_CONTEST, case),
                 ]
-            case "freelancer_disputed":
+            case Move.ANSWER_POSITION:
                 blocks.append(
                     section(
                         f"*Please answer{due}.* Accept {person(case.freelancer_id)}'s position (nothing is refunded) "
@@ -250,14 +255,14 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                     ),
                     button("Reject: ask a mediator", ids.POSITION_REJECT, case, "danger"),
                 ]
-            case "proposed":
+            case Move.ANSWER_PROPOSAL:
                 after = "arbitration is offered" if case.binding else "the case closes with no further refund"
                 blocks.append(section(f"*Accept or reject the proposal{due}.* If either of you rejects, {after}."))
                 buttons = [
                     button("Accept proposal", ids.PROPOSAL_ACCEPT, case, "primary"),
                     button("Reject proposal", ids.PROPOSAL_REJECT, case, "danger"),
                 ]
-            case "arbitration_offered":
+            case Move.ARBITRATE:
                 blocks.append(
                     section(
                         f"{fee_text(case, locale)}\nAgree and pay{due} to have an arbitrator decide, bindingly. "
@@ -276,7 +281,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                         deny="Back",
                     )
                 ]
-            case "declined" | "lapsed" | "adjusted":
+            case Move.ASK_AGAIN:
                 buttons = [
                     button("Request again", ids.ASK_AGAIN, case, "primary"),
                     button(
@@ -291,23 +296,35 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                 ]
     if extend := extension_button(case, role):
         buttons.append(extend)
-    if case.open and not (case.stage == "request" and case.state == "awaiting_freelancer"):
-        if role == "client" and not any(b.action_id == ids.WITHDRAW for b in buttons) and case.state != "arbitration":
-            buttons.append(
-                button(
-                    "Withdraw",
-                    ids.WITHDRAW,
-                    case,
-                    title="Withdraw the case?",
-                    text="The case closes and nothing more is refunded.",
-                    confirm="Withdraw",
-                    deny="Keep it",
-                )
+    if Move.WITHDRAW in moves and not any(b.action_id == ids.WITHDRAW for b in buttons):
+        buttons.append(
+            button(
+                "Withdraw",
+                ids.WITHDRAW,
+                case,
+                title="Withdraw the case?",
+                text="The case closes and nothing more is refunded.",
+                confirm="Withdraw",
+                deny="Keep it",
             )
+        )
+    if Move.ADD_EVIDENCE in moves:
         buttons.append(button("Add evidence", ids.EVIDENCE_ADD, case))
     if buttons:
         blocks.append(ActionsBlock(block_id=ids.PARTY_ACTIONS, elements=buttons))
     return blocks
+
+
+# The case card's buttons, in the order shown.
+_CARD_BUTTONS: dict[Move, tuple[str, str, str | None]] = {
+    Move.CLAIM: ("Claim", ids.MEDIATOR_CLAIM, "primary"),
+    Move.PROPOSE: ("Propose", ids.MEDIATOR_PROPOSE, "primary"),
+    Move.DECIDE: ("Decide", ids.MEDIATOR_DECIDE, "primary"),
+    Move.AWARD: ("Record award", ids.MEDIATOR_AWARD, "primary"),
+    Move.ASK: ("Ask for information", ids.MEDIATOR_ASK, None),
+    Move.REASSIGN: ("Reassign", ids.MEDIATOR_REASSIGN, None),
+    Move.RELEASE: ("Release", ids.MEDIATOR_RELEASE, None),
+}
 
 
 def case_card(case: CaseView, locale: str = "en_US") -> list[Block]:
@@ -322,8 +339,8 @@ def case_card(case: CaseView, locale: str = "en_US") -> list[Block]:
             fields=[
                 MarkdownTextObject(text=f"*Client*\n{person(case.client_id)}"),
                 MarkdownTextObject(text=f"*Freelancer*\n{person(case.freelancer_id)}"),
-                MarkdownTextObject(text=f"*Contract*\n{case.contract_md} ({case.contract_id_md})"),
-                MarkdownTextObject(text=f"*Item*\n{case.item_md}"),
+                MarkdownTextObject(text=f"*Contract*\n{escape(case.contract_title)} ({escape(case.contract_id)})"),
+                MarkdownTextObject(text=f"*Item*\n{escape(case.item_label)}"),
                 MarkdownTextObject(text=f"*Requested / offered*\n{requested} / {offered}"),
                 MarkdownTextObject(
                     text=f"*At stake / refunded*\n{money(case.at_stake, locale)} / "
@@ -342,20 +359,13 @@ def case_card(case: CaseView, locale: str = "en_US") -> list[Block]:
     if not case.open:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Closed. Nothing more to do here.")]))
         return blocks
-    buttons: list[ButtonElement] = []
-    if case.mediator_id is None and case.state in ("unassigned", "in_review"):
-        buttons = [button("Claim", ids.MEDIATOR_CLAIM, case, "primary")]
-    elif case.mediator_id is not None:
-        if case.state == "claimed":
-            buttons.append(button("Propose", ids.MEDIATOR_PROPOSE, case, "primary"))
-        if case.state == "in_review":
-            buttons.append(button("Decide", ids.MEDIATOR_DECIDE, case, "primary"))
-        if case.state == "arbitration":
-            buttons.append(button("Record award", ids.MEDIATOR_AWARD, case, "primary"))
-        buttons.append(button("Ask for information", ids.MEDIATOR_ASK, case))
-        buttons.append(button("Reassign", ids.MEDIATOR_REASSIGN, case))
-        if case.state in ("claimed", "in_review"):
-            buttons.append(button("Release", ids.MEDIATOR_RELEASE, case))
+    moves = case.moves.get("mediator", [])
+    buttons = [
+        button(label, action_id, case, style)
+        for move, (label, action_id, style) in _CARD_BUTTONS.items()
+        if move in moves
+    ]
+    if case.mediator_id is not None:
         blocks.append(
             ContextBlock(elements=[MarkdownTextObject(text=f"Claimed by {person(case.mediator_id)}; only they act.")])
         )
@@ -384,7 +394,8 @@ def question_dm(view: dict[str, Any]) -> list[Block]:
     case = CaseView.from_json(view)
     return [
         section(
-            f":question: {person(view['by'])}, the mediator of case {case.id} (*{case.item_md}*), asks you:\n"
+            f":question: {person(view['by'])}, the mediator of case {case.id} (*{escape(case.item_label)}*), "
+            "asks you:\n"
             f"{quote(view['question'], 2000)}\nYour answer goes into the case thread, where both parties see it."
         ),
         ActionsBlock(
@@ -406,7 +417,9 @@ def reminder(case: CaseView, role: str, hours_left: float, permalink: str | None
     """Design §3: names what is waiting, until when, and what happens if nobody acts; the buttons come along."""
     left = f"about {round(hours_left)} hours" if hours_left >= 2 else "less than two hours"
     blocks: list[Block] = [
-        section(f":alarm_clock: *Reminder:* case {case.id} on *{case.item_md}* is waiting for you ({left} left).")
+        section(
+            f":alarm_clock: *Reminder:* case {case.id} on *{escape(case.item_label)}* is waiting for you ({left} left)."
+        )
     ]
     blocks += party_blocks(case, role, locale)
     if permalink:

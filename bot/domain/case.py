@@ -2,7 +2,7 @@
 
 request → (declined, lapsed or adjusted, and the client asks again) → hourly dispute | escrow refund |
 non-binding mediation, → mediation → arbitration. Every transition checks actor, state, amounts and time
-(``now`` is passed in), records its audit event and any ledger entries in ``new_events``, and refuses
+(``now`` is passed in), records its audit event and any ledger entries in ``events``, and refuses
 anything else with a typed error from ``bot.domain.errors``. Who is a mediator at all is the roster's to say
 (the service asks it); the case knows who its parties are, so a party can never mediate it.
 """
@@ -10,9 +10,9 @@ anything else with a typed error from ``bot.domain.errors``. Who is a mediator a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Literal
 
 from bot.domain.calendar import require_utc
@@ -29,6 +29,7 @@ from bot.domain.errors import (
     CaseClosed,
     CaseMovedOn,
     CertificationRequired,
+    ChoiceRequired,
     CurrencyMismatch,
     DeadlineNotReached,
     DisputedTimeInvalid,
@@ -44,171 +45,42 @@ from bot.domain.errors import (
     NotYourContract,
     PartyCannotBeMediator,
     PartyCannotMediate,
+    Refused,
     RouteChanged,
     TextRequired,
     TextTooLong,
     TooManyLinks,
     WrongItemKind,
 )
+from bot.domain.events import AuditEvent, Escalated, Event, Evidence, Extended, LedgerEntry, Opened, Question
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import Route, RouteKind, route_after_request
-
-# The actor recorded when a deadline, not a person, moves a case.
-SCHEDULER = "scheduler"
-LINKS_PER_EVIDENCE = 10
-REFERENCE_LIMIT = 100
-QUESTION_LIMIT = 500
-
-
-class Stage(StrEnum):
-    REQUEST = "request"
-    HOURLY_DISPUTE = "hourly_dispute"
-    ESCROW_REFUND = "escrow_refund"
-    MEDIATION = "mediation"
-
-
-class State(StrEnum):
-    AWAITING_FREELANCER = "awaiting_freelancer"
-    APPROVED = "approved"
-    ADJUSTED = "adjusted"
-    DECLINED = "declined"
-    LAPSED = "lapsed"
-    WITHDRAWN = "withdrawn"
-    CLOSED_OUT_OF_WINDOW = "closed_out_of_window"
-    REFUNDED = "refunded"
-    IN_REVIEW = "in_review"
-    DECIDED = "decided"
-    FREELANCER_DISPUTED = "freelancer_disputed"
-    RELEASED = "released"
-    UNASSIGNED = "unassigned"
-    CLAIMED = "claimed"
-    PROPOSED = "proposed"
-    SETTLED = "settled"
-    ARBITRATION_OFFERED = "arbitration_offered"
-    ARBITRATION = "arbitration"
-    AWARDED = "awarded"
-
-
-# Design §2.4: nothing leaves these; the case is closed.
-TERMINAL = frozenset(
-    {
-        State.APPROVED,
-        State.WITHDRAWN,
-        State.CLOSED_OUT_OF_WINDOW,
-        State.REFUNDED,
-        State.DECIDED,
-        State.RELEASED,
-        State.SETTLED,
-        State.AWARDED,
-    }
-)
-# The request was answered (or not) and the client may ask again (design §2.2, "after decline, lapse...").
-ANSWERED = frozenset({State.DECLINED, State.LAPSED, State.ADJUSTED})
-# States a mediator works in: the case card's queue.
-WITH_MEDIATOR = frozenset(
-    {State.IN_REVIEW, State.UNASSIGNED, State.CLAIMED, State.PROPOSED, State.ARBITRATION_OFFERED, State.ARBITRATION}
+from bot.domain.vocabulary import (
+    LINKS_PER_EVIDENCE,
+    MAY_ASK_AGAIN,
+    QUESTION_LIMIT,
+    REFERENCE_LIMIT,
+    SCHEDULER,
+    WITH_MEDIATOR,
+    Answer,
+    Deadline,
+    DeadlineKind,
+    DisputeDetails,
+    LedgerKind,
+    Move,
+    Stage,
+    State,
+    Visibility,
 )
 
 
-class DeadlineKind(StrEnum):
-    FREELANCER_RESPONSE = "freelancer_response"
-    DISPUTE_RESPONSE = "dispute_response"
-    ESCROW_RESPONSE = "escrow_response"
-    ESCROW_CLIENT_RESPONSE = "escrow_client_response"
-    PROPOSAL_RESPONSE = "proposal_response"
-    ARBITRATION_FEE = "arbitration_fee"
-    REVIEW_WINDOW = "review_window"  # reminds only: the hourly week's dispute window closes, nothing expires
-
-
-class LedgerKind(StrEnum):
-    REFUND = "refund"  # money back to the client
-    RELEASE = "release"  # the amount in dispute stays the freelancer's
-
-
-class Visibility(StrEnum):
-    BOTH_SIDES = "both_sides"
-    MEDIATOR_ONLY = "mediator_only"
-
-
-class Answer(StrEnum):
-    ACCEPT = "accept"
-    REJECT = "reject"
-    PAID = "paid"  # agreed to arbitration and paid the fee
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """Who must act by when; the scheduler reminds them at ``due_at`` minus each offset, then acts."""
-
-    kind: DeadlineKind
-    parties: tuple[str, ...]
-    due_at: datetime
-    reminder_offsets: tuple[float, ...]  # seconds before due_at
-
-
-@dataclass(frozen=True)
-class AuditEvent:
-    case_id: str
-    seq: int
-    actor: str
-    stage: Stage
-    from_state: str | None
-    to_state: str
-    amount: Money | None
-    rationale: str | None
-    policy_version: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    team_id: str
-    case_id: str
-    contract_id: str
-    item: ItemRef
-    kind: LedgerKind
-    amount: Money
-    actor: str
-    policy_version: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Frozen once added (design §3). Mediator-only evidence never reaches the other party."""
-
-    case_id: str
-    seq: int
-    author: str
-    role: str  # "client" | "freelancer"
-    text: str | None
-    links: tuple[str, ...]
-    visibility: Visibility
-    at: datetime
-    answers: str | None = None  # the mediator's question this answers, if any
-
-
-@dataclass(frozen=True)
-class Question:
-    """A mediator's question to one party; its answer is evidence both sides see."""
-
-    case_id: str
-    asked_by: str  # the mediator
-    asked: str  # the party
-    text: str
-    at: datetime
-    id: int | None = None  # given when stored
-
-
-@dataclass(frozen=True)
-class DisputeClaim:
-    """What the client disputes on an hourly week: time (minutes) or an amount, why, and their certification."""
-
-    reason: str
-    certified: bool
-    minutes: int | None = None
-    amount: Money | None = None
+def _allowed(check: Callable[[], object]) -> bool:
+    try:
+        check()
+    except Refused:
+        return False
+    return True
 
 
 def _checked_text(text: str | None, what: Field, limit: int, *, required: bool) -> str | None:
@@ -281,7 +153,8 @@ class Case:
     escalated_at: datetime | None = None  # when a mediator was first needed: the case card exists from then on
     extended_by: tuple[str, ...] = ()  # the roles that have had their extension (design §2.2: once per case)
     version: int = 0
-    new_events: list[AuditEvent | LedgerEntry | Evidence] = field(default_factory=list, compare=False, repr=False)
+    # What happened since the case was loaded, in order: written by the unit of work, told by the notifier.
+    events: list[Event] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def currency(self) -> str:
@@ -319,7 +192,7 @@ class Case:
         """The parties whose move it is now (the reminders' recipients)."""
         if self.state == State.AWAITING_FREELANCER:
             return (self.freelancer_id,)
-        if self.state == State.FREELANCER_DISPUTED or self.state in ANSWERED:
+        if self.state == State.FREELANCER_DISPUTED or self.state in MAY_ASK_AGAIN:
             return (self.client_id,)
         if self.state in (State.PROPOSED, State.ARBITRATION_OFFERED):
             return tuple(self.party(role) for role in ("client", "freelancer") if role not in self.answers)
@@ -376,6 +249,7 @@ class Case:
             policy_version=policy.version,
             opened_at=now,
         )
+        case.events.append(Opened(case.id))
         case._record(None, State.AWAITING_FREELANCER, by=by, now=now, amount=amount, rationale=text)
         case._due(DeadlineKind.FREELANCER_RESPONSE, (case.freelancer_id,), now + policy.response_window, policy)
         if isinstance(item, Timesheet) and (window := policy.calendar.review_window(item.week)).closes_at > now:
@@ -392,7 +266,9 @@ class Case:
     def may_still_dispute(self) -> bool:
         """Hourly review window (design §2.2): an open request, or one declined, lapsed or partly refunded, can
         still become a dispute of the week; the client is reminded before that window closes."""
-        return self.is_open and self.stage is Stage.REQUEST and self.state in (State.AWAITING_FREELANCER, *ANSWERED)
+        return (
+            self.is_open and self.stage is Stage.REQUEST and self.state in (State.AWAITING_FREELANCER, *MAY_ASK_AGAIN)
+        )
 
     def approve(self, *, by: str, now: datetime) -> None:
         """Design §2.2, freelancer actions: Approve refunds the full requested amount."""
@@ -432,7 +308,7 @@ class Case:
         now = require_utc(now)
         if by != self.client_id:
             raise NotYourCase(self.id, "client")
-        if self.stage is not Stage.REQUEST or self.state not in ANSWERED:
+        if self.stage is not Stage.REQUEST or self.state not in MAY_ASK_AGAIN:
             raise self._moved_on()
         return now
 
@@ -446,7 +322,7 @@ class Case:
         by: str,
         now: datetime,
         policy: Policy,
-        claim: DisputeClaim | None = None,
+        details: DisputeDetails | None = None,
     ) -> Route:
         """The client takes a declined, lapsed or partly refunded request further, by the route the policy gives
         now. ``expected`` is the route the client saw and confirmed; if time moved it elsewhere, nothing happens."""
@@ -459,9 +335,9 @@ class Case:
             raise RouteChanged(expected.value, route.kind.value)
         match route.kind:
             case RouteKind.HOURLY_DISPUTE:
-                if not isinstance(item, Timesheet) or claim is None:
-                    raise ValueError("an hourly dispute needs the timesheet week and the client's claim")
-                self._open_dispute(item, claim, refunded_on_item, by=by, now=now, policy=policy)
+                if not isinstance(item, Timesheet) or details is None:
+                    raise ValueError("an hourly dispute needs the timesheet week and the client's dispute details")
+                self._open_dispute(item, details, refunded_on_item, by=by, now=now, policy=policy)
             case RouteKind.ESCROW_REFUND:
                 self.disputed = self.requested - self.refunded
                 self._enter(Stage.ESCROW_REFUND, State.AWAITING_FREELANCER, by=by, now=now, amount=self.disputed)
@@ -471,7 +347,7 @@ class Case:
             case RouteKind.MEDIATION:
                 self.disputed = self.requested - self.refunded
                 self.binding = False
-                text = claim.reason if claim else None
+                text = details.reason if details else None
                 self.dispute_reason = _checked_text(text, Field.REASON, policy.reason_max_length, required=False)
                 self._enter(
                     Stage.MEDIATION,
@@ -487,28 +363,35 @@ class Case:
         return route
 
     def _open_dispute(
-        self, item: Timesheet, claim: DisputeClaim, refunded_on_item: Money, *, by: str, now: datetime, policy: Policy
+        self,
+        item: Timesheet,
+        details: DisputeDetails,
+        refunded_on_item: Money,
+        *,
+        by: str,
+        now: datetime,
+        policy: Policy,
     ) -> None:
         """Design §2.2, hourly dispute: time (≤ the week's) or an amount (≤ what is left of the payment), reasons,
         and the client's certification."""
-        if (claim.minutes is None) == (claim.amount is None):
+        if (details.minutes is None) == (details.amount is None):
             raise ValueError("a dispute claims time or an amount, not both")
-        if claim.minutes is not None:
-            if not 0 < claim.minutes <= item.minutes:
-                raise DisputedTimeInvalid(claim.minutes, item.minutes)
-            amount = Money(item.paid.minor * claim.minutes // item.minutes, self.currency)
+        if details.minutes is not None:
+            if not 0 < details.minutes <= item.minutes:
+                raise DisputedTimeInvalid(details.minutes, item.minutes)
+            amount = Money(item.paid.minor * details.minutes // item.minutes, self.currency)
         else:
-            amount = claim.amount or Money.zero(self.currency)
+            amount = details.amount or Money.zero(self.currency)
             self._same_currency(amount)
         if not amount.is_positive:
             raise AmountNotPositive()
         balance = refundable_balance(item.paid, refunded_on_item, Money.zero(self.currency))
         if amount > balance:
             raise AmountOverBalance(amount, balance)
-        reason = _checked_text(claim.reason, Field.REASON, policy.reason_max_length, required=True)
-        if not claim.certified:
+        reason = _checked_text(details.reason, Field.REASON, policy.reason_max_length, required=True)
+        if not details.certified:
             raise CertificationRequired()
-        self.disputed, self.disputed_minutes, self.dispute_reason = amount, claim.minutes, reason
+        self.disputed, self.disputed_minutes, self.dispute_reason = amount, details.minutes, reason
         self._enter(Stage.HOURLY_DISPUTE, State.AWAITING_FREELANCER, by=by, now=now, amount=amount, rationale=reason)
         self._due(DeadlineKind.DISPUTE_RESPONSE, (self.freelancer_id,), now + policy.dispute_response_window, policy)
 
@@ -518,13 +401,13 @@ class Case:
         stages = (Stage.HOURLY_DISPUTE, Stage.ESCROW_REFUND)
         return self._ensure_answer(by, now, stages, State.AWAITING_FREELANCER, "freelancer")
 
-    def accept_claim(self, *, by: str, now: datetime) -> None:
+    def concede(self, *, by: str, now: datetime) -> None:
         """Hourly dispute or escrow refund: the freelancer accepts, and the client is refunded."""
         now = self.ensure_freelancer_may_respond(by, now)
         self._record(self.state, State.REFUNDED, by=by, now=now, amount=self.at_stake)
         self._pay(self.at_stake, Money.zero(self.currency), by=by, now=now)
 
-    def contest_claim(self, *, statement: str, by: str, now: datetime, policy: Policy) -> None:
+    def contest(self, *, statement: str, by: str, now: datetime, policy: Policy) -> None:
         """Hourly: contest → a mediator decides. Fixed-price: dispute → the client accepts or rejects."""
         now = self.ensure_freelancer_may_respond(by, now)
         self.statement = _checked_text(statement, Field.STATEMENT, policy.reason_max_length, required=True)
@@ -569,14 +452,14 @@ class Case:
 
     def release(self, *, by: str, now: datetime) -> None:
         """The mediator hands the case back to the queue, before proposing or deciding."""
-        now = self._ensure_mediator(by, now, State.CLAIMED, State.IN_REVIEW)
+        now = self._ensure_holding(by, now, State.CLAIMED, State.IN_REVIEW)
         self.mediator_id = None
         to = State.UNASSIGNED if self.state == State.CLAIMED else self.state
         self._record(self.state, to, by=by, now=now, rationale="released the case to the queue")
 
     def reassign(self, to: str, *, by: str, now: datetime) -> None:
         """The mediator hands the case to another mediator (the service has checked they are one)."""
-        now = self._ensure_mediator(by, now, *WITH_MEDIATOR - {State.UNASSIGNED})
+        now = self._ensure_holding(by, now, *WITH_MEDIATOR - {State.UNASSIGNED})
         if self.role_of(to) is not None:
             raise PartyCannotBeMediator(self.id, to)
         if to == by:
@@ -584,13 +467,21 @@ class Case:
         self.mediator_id = to
         self._record(self.state, self.state, by=by, now=now, rationale=f"reassigned the case to {to}")
 
-    def ensure_mediator(self, by: str, now: datetime) -> datetime:
+    def ensure_case_mediator(self, by: str, now: datetime) -> datetime:
         """The mediator who holds the case, in any state a mediator works in."""
-        return self._ensure_mediator(by, now, *WITH_MEDIATOR - {State.UNASSIGNED})
+        return self._ensure_holding(by, now, *WITH_MEDIATOR - {State.UNASSIGNED})
+
+    def ask(self, role: str, text: str, *, by: str, now: datetime) -> Question:
+        """The case's mediator asks one party for information; the answer is evidence both sides see."""
+        if role not in ("client", "freelancer"):
+            raise ChoiceRequired(Field.PARTY)
+        question = _checked_text(text, Field.QUESTION, QUESTION_LIMIT, required=True) or ""
+        now = self.ensure_case_mediator(by, now)
+        return Question(self.id, by, self.party(role), question, now)
 
     def propose(self, amount: Money, *, rationale: str, by: str, now: datetime, policy: Policy) -> None:
         """Mediation: a refund amount (0 … the amount at stake) with a rationale; each party has 2 days to accept."""
-        now = self._ensure_mediator(by, now, State.CLAIMED)
+        now = self._ensure_holding(by, now, State.CLAIMED)
         self._in_range(amount)
         self.rationale = _checked_text(rationale, Field.RATIONALE, policy.reason_max_length, required=True)
         self.proposal = amount
@@ -601,7 +492,7 @@ class Case:
 
     def decide(self, amount: Money, *, rationale: str, by: str, now: datetime, policy: Policy) -> None:
         """Hourly dispute in review: the mediator's decision is final and carries its rationale."""
-        now = self._ensure_mediator(by, now, State.IN_REVIEW)
+        now = self._ensure_holding(by, now, State.IN_REVIEW)
         if self.stage is not Stage.HOURLY_DISPUTE:
             raise self._moved_on()
         self._in_range(amount)
@@ -646,7 +537,7 @@ class Case:
         self, amount: Money, *, reference: str, rationale: str, by: str, now: datetime, policy: Policy
     ) -> None:
         """The binding award (amount refunded to the client, and the arbitrator's reference) closes the case."""
-        now = self._ensure_mediator(by, now, State.ARBITRATION)
+        now = self._ensure_holding(by, now, State.ARBITRATION)
         self._in_range(amount)
         self.award_reference = _checked_text(reference, Field.AWARD_REFERENCE, REFERENCE_LIMIT, required=True)
         self.rationale = _checked_text(rationale, Field.RATIONALE, policy.reason_max_length, required=True)
@@ -668,34 +559,52 @@ class Case:
     ) -> Evidence:
         """Either party, while the case is open: words, links or Slack file permalinks, frozen once added."""
         now = require_utc(now)
-        role = self.ensure_party(by)
-        if not self.is_open:
-            raise CaseClosed(self.id)
+        role = self.ensure_party_may_add_evidence(by)
         kept = _checked_text(text, Field.EVIDENCE, policy.reason_max_length, required=False)
         shown = _checked_links(links)
         if kept is None and not shown:
             raise TextRequired(Field.EVIDENCE)
         self.evidence_count += 1
         evidence = Evidence(self.id, self.evidence_count, by, role, kept, shown, visibility, now, answers)
-        self.new_events.append(evidence)
+        self.events.append(evidence)
         return evidence
+
+    def ensure_party_may_add_evidence(self, by: str) -> str:
+        role = self.ensure_party(by)
+        if not self.is_open:
+            raise CaseClosed(self.id)
+        return role
 
     # --- everyone ----------------------------------------------------------------------------------------
 
     def withdraw(self, *, by: str, now: datetime) -> None:
         """Design §2.2, withdrawal: the client may withdraw any open case before a decision; once both parties
         paid for arbitration, the award is the decision."""
+        now = self.ensure_client_may_withdraw(by, now)
+        self._record(self.state, State.WITHDRAWN, by=by, now=now)
+        self.closed_at = now
+
+    def ensure_client_may_withdraw(self, by: str, now: datetime) -> datetime:
         now = require_utc(now)
         if by != self.client_id:
             raise NotYourCase(self.id, "client")
         if not self.is_open or self.state == State.ARBITRATION:
             raise self._moved_on()
-        self._record(self.state, State.WITHDRAWN, by=by, now=now)
-        self.closed_at = now
+        return now
 
     def extend(self, *, by: str, now: datetime, policy: Policy) -> None:
         """Design §2.2, extension: a party whose answer the case waits on may ask once per case for more time
         while away. The deadline moves (its reminders with it) for everyone it waits on; the state does not."""
+        now, deadline = self.ensure_party_may_extend(by, now)
+        role = self.ensure_party(by)
+        due = deadline.due_at + policy.extension
+        why = f"the {role} is away and asked for more time: the deadline moves to {due:%d %b %Y %H:%M} UTC"
+        self._log(self.state, self.state, by=by, now=now, rationale=why)
+        self.extended_by = (*self.extended_by, role)
+        self.deadline = replace(deadline, due_at=due)
+        self.events.append(Extended(self.id, by, due))
+
+    def ensure_party_may_extend(self, by: str, now: datetime) -> tuple[datetime, Deadline]:
         now = require_utc(now)
         role = self.ensure_party(by)
         if not self.is_open or self.deadline is None:
@@ -706,11 +615,37 @@ class Case:
             raise AnswerTimeOver(self.deadline.due_at)
         if role in self.extended_by:
             raise ExtensionUsed(self.id)
-        due = self.deadline.due_at + policy.extension
-        why = f"the {role} is away and asked for more time: the deadline moves to {due:%d %b %Y %H:%M} UTC"
-        self._log(self.state, self.state, by=by, now=now, rationale=why)
-        self.extended_by = (*self.extended_by, role)
-        self.deadline = replace(self.deadline, due_at=due)
+        return now, self.deadline
+
+    def moves(self, role: str, now: datetime) -> tuple[Move, ...]:
+        """What this party may do now, decided by the same checks the actions make, so a message never offers a
+        button its click would refuse (and never hides one it would take)."""
+        me = self.party(role)
+        checks = {
+            Move.ANSWER: lambda: self.ensure_freelancer_may_answer(me, now),
+            Move.RESPOND: lambda: self.ensure_freelancer_may_respond(me, now),
+            Move.ANSWER_POSITION: lambda: self.ensure_client_may_respond(me, now),
+            Move.ANSWER_PROPOSAL: lambda: self._ensure_party_answer(me, now, State.PROPOSED, "proposal"),
+            Move.ARBITRATE: lambda: self._ensure_party_answer(me, now, State.ARBITRATION_OFFERED, "arbitration offer"),
+            Move.ASK_AGAIN: lambda: self.ensure_client_may_ask_again(me, now),
+            Move.EXTEND: lambda: self.ensure_party_may_extend(me, now),
+            Move.WITHDRAW: lambda: self.ensure_client_may_withdraw(me, now),
+            Move.ADD_EVIDENCE: lambda: self.ensure_party_may_add_evidence(me),
+        }
+        return tuple(move for move, check in checks.items() if _allowed(check))
+
+    def mediator_moves(self) -> tuple[Move, ...]:
+        """What the case card offers: Claim while nobody holds the case, then its mediator's actions."""
+        if not self.is_open:
+            return ()
+        if self.mediator_id is None:
+            return (Move.CLAIM,) if self.state in (State.UNASSIGNED, State.IN_REVIEW) else ()
+        only = {
+            State.CLAIMED: (Move.PROPOSE, Move.RELEASE),
+            State.IN_REVIEW: (Move.DECIDE, Move.RELEASE),
+            State.ARBITRATION: (Move.AWARD,),
+        }.get(State(self.state), ())
+        return (*only, Move.ASK, Move.REASSIGN) if self.state in WITH_MEDIATOR else ()
 
     def expire(self, *, now: datetime, policy: Policy) -> None:
         """Design §2.2, what silence means when a deadline passes (the scheduler calls this)."""
@@ -781,7 +716,8 @@ class Case:
             raise AnswerTimeOver(self.deadline.due_at)
         return role
 
-    def _ensure_mediator(self, by: str, now: datetime, *states: State) -> datetime:
+    def _ensure_holding(self, by: str, now: datetime, *states: State) -> datetime:
+        """``by`` is the mediator who claimed this case, and it is in one of ``states``."""
         now = require_utc(now)
         self.ensure_may_mediate(by)
         if self.state == State.UNASSIGNED and State.CLAIMED in states:
@@ -837,6 +773,7 @@ class Case:
             self.deadline = None  # a state that waits on someone sets its own deadline after this
         if to_state in WITH_MEDIATOR and self.escalated_at is None:
             self.escalated_at = now
+            self.events.append(Escalated(self.id, now))
         self.state = to_state
         self.updated_by = by
         self.updated_at = now
@@ -853,7 +790,7 @@ class Case:
     ) -> None:
         """One audit row; every change to a case writes exactly one."""
         self.transitions += 1
-        self.new_events.append(
+        self.events.append(
             AuditEvent(
                 case_id=self.id,
                 seq=self.transitions,
@@ -879,7 +816,7 @@ class Case:
         self.closed_at = now
 
     def _ledger(self, kind: LedgerKind, amount: Money, *, by: str, now: datetime) -> None:
-        self.new_events.append(
+        self.events.append(
             LedgerEntry(
                 team_id=self.team_id,
                 case_id=self.id,

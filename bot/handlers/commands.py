@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import ids, modals, refusals, replies
-from bot.domain.errors import Refused
-from bot.services import refunds
-from bot.services.refunds import Deps
+from bot.blocks import ids, modals, replies
+from bot.services import read_models
+from bot.services.core import Deps
 
 log = logging.getLogger("refundbot.handlers")
 
 
 def open_refund_form(deps: Deps, client: WebClient, team_id: str, user_id: str, trigger_id: str) -> str | None:
     """Open the form; if Slack refuses it, say why in the log and return Slack's error."""
-    form = refunds.refund_form(deps, team_id, user_id)
+    form = read_models.refund_form(deps, team_id, user_id)
     view = modals.refund_modal(form) if form.contracts else modals.no_contracts_modal()
     try:
         client.views_open(trigger_id=trigger_id, view=view)
@@ -46,12 +46,10 @@ def on_refund(ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps) 
         case ["help"]:
             ack(**replies.help_reply().as_ack())
         case ["list"]:
-            ack(**replies.list_reply(refunds.open_cases(deps, team_id, user_id), user_id).as_ack())
+            ack(**replies.list_reply(read_models.open_cases(deps, team_id, user_id), user_id).as_ack())
         case ["status", case_id]:
-            try:
-                ack(**replies.status_reply(refunds.case_status(deps, team_id, user_id, case_id)).as_ack())
-            except Refused as refusal:
-                ack(text=refusals.message(refusal), response_type="ephemeral")
+            # A refusal (no such case, not yours) is answered by the app's error handler, in words.
+            ack(**replies.status_reply(read_models.case_status(deps, team_id, user_id, case_id)).as_ack())
         case _:
             ack(**replies.help_reply(unknown=" ".join(words)).as_ack())
 
@@ -62,5 +60,5 @@ def on_shortcut(ack: Ack, shortcut: dict[str, Any], client: WebClient, deps: Dep
 
 
 def register(app: App, deps: Deps) -> None:
-    app.command("/refund")(lambda ack, command, client: on_refund(ack, command, client, deps))
-    app.shortcut(ids.SHORTCUT_REQUEST)(lambda ack, shortcut, client: on_shortcut(ack, shortcut, client, deps))
+    app.command("/refund")(partial(on_refund, deps=deps))
+    app.shortcut(ids.SHORTCUT_REQUEST)(partial(on_shortcut, deps=deps))

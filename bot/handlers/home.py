@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from slack_bolt import App
 
-from bot.services import refunds
-from bot.services.refunds import Deps
+from bot.services import read_models
+from bot.services.core import Deps
 
 
 def on_home_opened(event: dict[str, Any], context: dict[str, Any], deps: Deps) -> None:
     if event.get("tab") != "home":
         return
-    refunds.show_home(deps, context["team_id"], event["user"], str(event.get("event_ts", "")))
+    read_models.show_home(deps, context["team_id"], event["user"], str(event.get("event_ts", "")))
 
 
 def register(app: App, deps: Deps) -> None:
-    app.event("app_home_opened")(lambda event, context: on_home_opened(event, context, deps))
+    app.event("app_home_opened")(partial(on_home_opened, deps=deps))

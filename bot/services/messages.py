@@ -7,7 +7,50 @@ builder needs), so the relay renders at send time with whatever it then knows (t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+
+class Surface(StrEnum):
+    """What a message shows: each names one builder in ``bot.blocks.render`` (the values are stored in the
+    outbox, so they never change)."""
+
+    FREELANCER_REQUEST = "freelancer_request"  # the freelancer's DM, kept up to date
+    CLIENT_REQUEST = "client_request"  # the client's DM, kept up to date
+    THREAD_ROOT = "thread_root"  # the case's group DM message the timeline hangs from
+    TIMELINE = "timeline"  # one line per transition, in the case thread
+    CASE_CARD = "case_card"  # the mediators' card, kept up to date
+    EVIDENCE = "evidence"
+    QUESTION = "question"  # the asked party's DM with its Answer button
+    QUESTION_LINE = "question_line"  # the question, in the case thread
+    EXTENDED = "extended"
+    REMINDER = "reminder"
+    REVIEW_REMINDER = "review_reminder"
+    REFUSAL = "refusal"  # a click that changed nothing, told to the clicker
+    HOME = "home"
+
+
+class Place(StrEnum):
+    """Where a message goes."""
+
+    DM = "dm"
+    GROUP = "group"  # the parties' group DM
+    CHANNEL = "channel"
+    THREAD = "thread"  # a reply under a kept message
+    RESPONSE_URL = "response_url"
+    HOME = "home"
+
+
+class Kept(StrEnum):
+    """The messages of a case that later messages update in place (or reply under)."""
+
+    THREAD = "thread"
+    FREELANCER = "freelancer"
+    CLIENT = "client"
+    CARD = "card"
+
+    def of(self, case_id: str) -> str:
+        return f"{case_id}:{self.value}"
 
 
 @dataclass(frozen=True)
@@ -15,7 +58,7 @@ class Target:
     """Where a message goes: a DM, the case's group DM, a channel, a reply in a kept message's thread,
     a response_url, or a person's App Home."""
 
-    kind: str  # "dm" | "group" | "channel" | "thread" | "response_url" | "home"
+    kind: Place
     users: tuple[str, ...] = ()
     parent_key: str | None = None
     url: str | None = None
@@ -33,33 +76,37 @@ class Target:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Target:
         return cls(
-            data["kind"], tuple(data.get("users") or ()), data.get("parent_key"), data.get("url"), data.get("channel")
+            Place(data["kind"]),
+            tuple(data.get("users") or ()),
+            data.get("parent_key"),
+            data.get("url"),
+            data.get("channel"),
         )
 
 
 def dm(user: str) -> Target:
-    return Target("dm", users=(user,))
+    return Target(Place.DM, users=(user,))
 
 
 def group(*users: str) -> Target:
-    return Target("group", users=users)
+    return Target(Place.GROUP, users=users)
 
 
 def channel(channel_id: str) -> Target:
-    return Target("channel", channel=channel_id)
+    return Target(Place.CHANNEL, channel=channel_id)
 
 
 def thread(parent_key: str) -> Target:
-    return Target("thread", parent_key=parent_key)
+    return Target(Place.THREAD, parent_key=parent_key)
 
 
 def home(user: str) -> Target:
-    return Target("home", users=(user,))
+    return Target(Place.HOME, users=(user,))
 
 
 def response_url(url: str, user: str) -> Target:
     """A private answer to ``user``'s click, posted to the click's response_url."""
-    return Target("response_url", users=(user,), url=url)
+    return Target(Place.RESPONSE_URL, users=(user,), url=url)
 
 
 @dataclass(frozen=True)
@@ -67,6 +114,6 @@ class OutboxMessage:
     stream: str  # messages of one stream (a case) are delivered in order
     dedupe_key: str  # the same key twice is queued once
     target: Target
-    surface: str
+    surface: Surface
     view: dict[str, Any] = field(default_factory=dict)
     message_key: str | None = None  # set for messages kept up to date: the first is posted, later ones update it

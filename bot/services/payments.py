@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.domain.case import Case, LedgerEntry
+from bot.domain.events import LedgerEntry
 from bot.services.ports import UnitOfWork
 
 
@@ -22,17 +22,3 @@ class LedgerOnly:
 
     def instruct(self, uow: UnitOfWork, entry: LedgerEntry) -> None:
         uow.ledger.add(entry)
-
-
-def store(uow: UnitOfWork, case: Case, payments: Payments, *, new: bool = False) -> list[LedgerEntry]:
-    """Write the case with its audit events and evidence (compare-and-set on its version), then hand each ledger
-    entry it caused to the payments port; returns those entries."""
-    entries = [event for event in case.new_events if isinstance(event, LedgerEntry)]
-    case.new_events[:] = [event for event in case.new_events if not isinstance(event, LedgerEntry)]
-    if new:
-        uow.cases.add(case)
-    else:
-        uow.cases.save(case)
-    for entry in entries:
-        payments.instruct(uow, entry)
-    return entries

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, Self
 
-from bot.domain.case import AuditEvent, Case, Evidence, LedgerEntry, Question
+from bot.domain.case import Case
 from bot.domain.contract import Contract, Item, ItemRef
+from bot.domain.events import AuditEvent, Evidence, LedgerEntry, Question
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.services.messages import OutboxMessage
@@ -42,9 +43,9 @@ class Ledger(Protocol):
 
 
 @dataclass(frozen=True)
-class ClaimedDeadline:
-    """What a claim hands the scheduler: which deadline, and whether it has come (the reminder details are read
-    when a reminder is due, so a large claim decodes nothing it may not need)."""
+class LeasedDeadline:
+    """What a lease hands the scheduler: which deadline, and whether it has come (the reminder details are read
+    when a reminder is due, so a large lease decodes nothing it may not need)."""
 
     id: int
     team_id: str
@@ -61,7 +62,7 @@ class ReminderState:
 
 
 class Deadlines(Protocol):
-    def claim(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[ClaimedDeadline]: ...
+    def lease_due(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[LeasedDeadline]: ...
     def reminder_state(self, deadline_id: int) -> ReminderState: ...
     def reminded(self, deadline_id: int, owner: str, sent: tuple[float, ...], next_at: datetime) -> bool: ...
     def finish(self, deadline_id: int, owner: str, now: datetime) -> bool: ...

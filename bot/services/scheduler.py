@@ -1,5 +1,5 @@
-"""What the clock does (design §5): every instance ticks; deadlines are rows, claimed with a lease, so each
-deadline acts once however many instances tick, and a crashed instance's claims are taken over."""
+"""What the clock does (design §5): every instance ticks; deadlines are rows, leased, so each
+deadline acts once however many instances tick, and a crashed instance's leases lapse and are taken over."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import logging
 from contextlib import suppress
 from datetime import datetime, timedelta
 
-from bot.blocks import render
-from bot.domain.case import DeadlineKind
 from bot.domain.errors import CaseMovedOn, DeadlineNotReached
 from bot.domain.reminders import plan_reminders
-from bot.services.messages import OutboxMessage, dm
-from bot.services.ports import ClaimedDeadline
-from bot.services.refunds import Deps, case_view, change_case
+from bot.domain.vocabulary import DeadlineKind
+from bot.services import notify
+from bot.services.core import Deps, case_view, change_case
+from bot.services.ports import LeasedDeadline
 
 log = logging.getLogger("refundbot.scheduler")
 LEASE = timedelta(minutes=2)
@@ -24,19 +23,19 @@ def tick(deps: Deps, owner: str) -> int:
     """Remind whoever must act, and apply what the policy says once a deadline has passed."""
     now = deps.clock()
     with deps.uow() as uow:
-        claimed = uow.deadlines.claim(owner, now, LEASE, BATCH)
+        leased = uow.deadlines.lease_due(owner, now, LEASE, BATCH)
         uow.commit()
-    for deadline in claimed:
+    for deadline in leased:
         try:
             _act(deps, deadline, owner, now)
         except Exception:  # one deadline's failure must not stop the others; its lease lapses and it is retried
             log.exception("scheduler: deadline %s of case %s failed", deadline.id, deadline.case_id)
-    if claimed:
+    if leased:
         deps.delivered()
-    return len(claimed)
+    return len(leased)
 
 
-def _act(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datetime) -> None:
+def _act(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> None:
     if deadline.kind == DeadlineKind.REVIEW_WINDOW:
         _review_window(deps, deadline, owner, now)
         return
@@ -53,23 +52,17 @@ def _act(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datetime) -> No
         plan = plan_reminders(deadline.due_at, state.offsets, state.sent, now)
         case = uow.cases.get(deadline.team_id, deadline.case_id)
         if case is not None and plan.send is not None:
-            left = (deadline.due_at - now).total_seconds() / 3600
-            view = case_view(uow, case, now, deps.policy).as_json() | {"hours_left": left}
+            view = case_view(uow, case, now, deps.policy)
             # Only those who still owe an answer: a party who already accepted a proposal is not nagged.
             for party in (p for p in state.parties if p in case.waiting_on):
-                reminder = OutboxMessage(
-                    case.id,
-                    f"{case.id}:reminder:{deadline.id}:{int(plan.send)}:{party}",
-                    dm(party),
-                    render.REMINDER,
-                    view | {"reader": party},
-                )
+                role = case.ensure_party(party)
+                reminder = notify.reminder(view, deadline.id, plan.send, party, role, deadline.due_at, now)
                 uow.outbox.add(case.team_id, reminder, now)
         uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
         uow.commit()
 
 
-def _review_window(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datetime) -> None:
+def _review_window(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> None:
     """An hourly week's dispute window: remind the client while a dispute may still come; when it closes,
     nothing expires (the route after it is shown whenever the client asks again)."""
     with deps.uow() as uow:
@@ -81,9 +74,9 @@ def _review_window(deps: Deps, deadline: ClaimedDeadline, owner: str, now: datet
         state = uow.deadlines.reminder_state(deadline.id)
         plan = plan_reminders(deadline.due_at, state.offsets, state.sent, now)
         if plan.send is not None:
-            view = case_view(uow, case, now, deps.policy).as_json() | {"closes_at": deadline.due_at.isoformat()}
+            view = case_view(uow, case, now, deps.policy)
             for party in state.parties:
-                key = f"{case.id}:review-reminder:{deadline.id}:{int(plan.send)}:{party}"
-                uow.outbox.add(case.team_id, OutboxMessage(case.id, key, dm(party), render.REVIEW_REMINDER, view), now)
+                reminder = notify.review_reminder(view, deadline.id, plan.send, party, deadline.due_at)
+                uow.outbox.add(case.team_id, reminder, now)
         uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
         uow.commit()

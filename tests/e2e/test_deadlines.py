@@ -97,11 +97,11 @@ def test_a_decision_just_before_the_deadline_stands(bot):
     assert bot.count(AuditRow, case_id=case_id) == 2
 
 
-def test_a_crashed_instances_claim_is_taken_over_after_its_lease(bot):
+def test_a_crashed_instances_lease_is_taken_over_after_its_lease(bot):
     case_id = request(bot)
     bot.clock.now = DUE
     with bot.instance.runtime.uow() as uow:
-        assert len(uow.deadlines.claim("crashed-instance", DUE, timedelta(minutes=2), 10)) == 1
+        assert len(uow.deadlines.lease_due("crashed-instance", DUE, timedelta(minutes=2), 10)) == 1
         uow.commit()
     at(bot, DUE)
     assert bot.case(case_id).state == "awaiting_freelancer"  # the lease still holds

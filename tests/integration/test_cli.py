@@ -101,7 +101,7 @@ def test_outbox_shows_what_is_pending_and_why_dead_messages_failed(tmp_path):
         queue = OutboxRepository(session)
         for key in ("a", "b"):
             queue.add("T0DEMO01", OutboxMessage("R-1", key, dm("U0X"), "notice", {"text": key}), NOW_FOR_OUTBOX)
-        [claimed] = queue.claim("relay", NOW_FOR_OUTBOX, timedelta(minutes=1), 10)
+        [claimed] = queue.lease_due("relay", NOW_FOR_OUTBOX, timedelta(minutes=1), 10)
         queue.dead(claimed.id, "relay", "channel_not_found")
     engine.dispose()
     result = run([str(REFUNDBOT), "outbox"], tmp_path)

@@ -138,10 +138,10 @@ def test_blocks_slack_refuses_are_parked_as_dead_with_the_error(sessions, standi
     ]
 
 
-def test_a_relay_killed_between_claim_and_send_is_replaced_after_its_lease(sessions, standin, relay, clock):
+def test_a_relay_killed_between_lease_and_send_is_replaced_after_its_lease(sessions, standin, relay, clock):
     queue(sessions, note("k"))
     crashed = relay("relay-a")
-    assert len(crashed.claim()) == 1  # ... and the process dies here, before sending
+    assert len(crashed.lease_batch()) == 1  # ... and the process dies here, before sending
     survivor = relay("relay-b")
     assert survivor.run_once() == 0  # the lease still protects the row
     clock.now += crashed.lease + timedelta(seconds=1)

@@ -8,13 +8,16 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.domain.case import Case, Question, State, Visibility
+from bot.domain.case import Case
 from bot.domain.contract import ContractKind, ItemKind, ItemRef
 from bot.domain.errors import ConcurrentChange
+from bot.domain.events import LedgerEntry, Question
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import RouteKind
-from bot.services.payments import LedgerOnly, store
+from bot.domain.vocabulary import State, Visibility
+from bot.services.core import store
+from bot.services.payments import LedgerOnly
 from storage.repositories import PolicyConflict
 from storage.tables import AuditRow, DeadlineRow, LedgerRow
 from tests.integration.conftest import NOW
@@ -142,7 +145,7 @@ def test_adjusted_case_stays_open_and_holds_the_rest(uow):
 def test_only_one_open_case_per_item(uow):
     first = open_case(uow)
     with uow() as work:
-        second = dataclasses.replace(first, id="R-2", new_events=[], version=0)
+        second = dataclasses.replace(first, id="R-2", events=[], version=0)
         with pytest.raises(ConcurrentChange):
             work.cases.add(second)
 
@@ -257,7 +260,7 @@ def test_a_case_in_mediation_round_trips_with_its_proposal_answers_deadline_and_
             now=LATER,
             policy=Policy(),
         ),
-        lambda c: c.contest_claim(statement="As briefed.", by=FREELANCER, now=LATER, policy=Policy()),
+        lambda c: c.contest(statement="As briefed.", by=FREELANCER, now=LATER, policy=Policy()),
         lambda c: c.reject_position(by=CLIENT, now=LATER),
         lambda c: c.claim(by="U0MEDIATOR", now=LATER),
         lambda c: c.propose(usd("25.00"), rationale="Split.", by="U0MEDIATOR", now=LATER, policy=Policy()),
@@ -269,7 +272,7 @@ def test_a_case_in_mediation_round_trips_with_its_proposal_answers_deadline_and_
             step(case)
             store(work, case, LedgerOnly())
             work.commit()
-    expected = dataclasses.replace(case, new_events=[])
+    expected = dataclasses.replace(case, events=[])
     with uow() as work:
         loaded = work.cases.get("T0001", "R-1")
         assert loaded == expected
@@ -301,13 +304,13 @@ def test_a_settlement_writes_the_refund_and_the_release_through_the_payments_por
             now=LATER,
             policy=Policy(),
         )
-        case.contest_claim(statement="As briefed.", by=FREELANCER, now=LATER, policy=Policy())
+        case.contest(statement="As briefed.", by=FREELANCER, now=LATER, policy=Policy())
         case.reject_position(by=CLIENT, now=LATER)
         case.claim(by="U0MEDIATOR", now=LATER)
         case.propose(usd("25.00"), rationale="Split.", by="U0MEDIATOR", now=LATER, policy=Policy())
         case.answer_proposal(True, by=CLIENT, now=LATER, policy=Policy())
         case.answer_proposal(True, by=FREELANCER, now=LATER, policy=Policy())
-        entries = store(work, case, LedgerOnly())
+        entries = [e for e in store(work, case, LedgerOnly()) if isinstance(e, LedgerEntry)]
         work.commit()
     assert [(e.kind, e.amount) for e in entries] == [("refund", usd("25.00")), ("release", usd("75.00"))]
     with uow() as work:

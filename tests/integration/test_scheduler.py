@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from app import build_runtime
 from bot.config import load_settings
 from bot.services import scheduler
-from bot.services.refunds import Deps
+from bot.services.core import Deps
 from storage.tables import AuditRow, CaseRow, DeadlineRow
 from tests.bulk import copy_case, demo_request
 from tests.integration.test_cli import REFUNDBOT

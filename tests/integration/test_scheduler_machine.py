@@ -21,10 +21,12 @@ from sqlalchemy import select
 from bot.domain.errors import Refused
 from bot.domain.policy import Policy
 from bot.domain.routing import RouteKind
-from bot.services import escalation, refunds, scheduler
-from bot.services.escalation import AskAgain, Mediate
+from bot.services import disputes, mediation, requests, scheduler
+from bot.services.core import Deps
+from bot.services.disputes import AskAgain
 from bot.services.importing import import_contracts, read_import_file
-from bot.services.refunds import AnswerRequest, Deps, RequestRefund
+from bot.services.mediation import Mediate
+from bot.services.requests import AnswerRequest, RequestRefund
 from bot.services.roster import Roster
 from storage.db import prepare, session_factory
 from storage.tables import AuditRow, CaseRow, DeadlineRow, OutboxRow
@@ -78,7 +80,7 @@ class SchedulerStories(RuleBasedStateMachine):
                 reason="Not as agreed.",
                 request_key=name,
             )
-            self.cases[name] = refunds.request_refund(self.deps, ask).id
+            self.cases[name] = requests.request_refund(self.deps, ask).id
         self.closed: dict[str, str] = {}
         story = [
             lambda case: self.request_stage(case, FREELANCER, "decline"),
@@ -130,7 +132,7 @@ class SchedulerStories(RuleBasedStateMachine):
     def instance_claims_and_dies(self) -> None:
         self.crashes += 1
         with self.deps.uow() as uow:
-            uow.deadlines.claim(f"crashed-{self.crashes}", self.now, scheduler.LEASE, 1)
+            uow.deadlines.lease_due(f"crashed-{self.crashes}", self.now, scheduler.LEASE, 1)
             uow.commit()
 
     # --- the people: one rule, so that time and ticks stay a good share of every story --------------------
@@ -173,16 +175,16 @@ class SchedulerStories(RuleBasedStateMachine):
     def request_stage(self, case: str, who: str, action: str) -> None:
         case_id = self.cases[case]
         if action == "extend":
-            self.attempt(lambda: refunds.extend(self.deps, TEAM, who, case_id))
+            self.attempt(lambda: requests.extend(self.deps, TEAM, who, case_id))
         elif action == "withdraw":
             self.attempt(
-                lambda: refunds.withdraw_request(
-                    self.deps, refunds.WithdrawRequest(team_id=TEAM, user_id=who, case_id=case_id)
+                lambda: requests.withdraw_request(
+                    self.deps, requests.WithdrawRequest(team_id=TEAM, user_id=who, case_id=case_id)
                 )
             )
         else:
             answer = AnswerRequest(team_id=TEAM, user_id=who, case_id=case_id, action=action, text="No.")
-            self.attempt(lambda: refunds.answer_request(self.deps, answer))
+            self.attempt(lambda: requests.answer_request(self.deps, answer))
 
     @rule(case=st.sampled_from(list(ITEMS)))
     def ask_again(self, case: str) -> None:
@@ -196,23 +198,23 @@ class SchedulerStories(RuleBasedStateMachine):
             certified=True,
             hours="1",
         )
-        self.attempt(lambda: escalation.ask_again(self.deps, again))
+        self.attempt(lambda: disputes.ask_again(self.deps, again))
 
     @rule(case=st.sampled_from(list(ITEMS)), accept=st.sampled_from([True, False, False]))
     def freelancer_responds(self, case: str, accept: bool) -> None:
         case_id = self.cases[case]
-        self.attempt(lambda: escalation.respond(self.deps, TEAM, FREELANCER, case_id, accept, "I did the work."))
+        self.attempt(lambda: disputes.respond(self.deps, TEAM, FREELANCER, case_id, accept, "I did the work."))
 
     @rule(case=st.sampled_from(list(ITEMS)), accept=st.sampled_from([True, False, False]))
     def client_answers_position(self, case: str, accept: bool) -> None:
-        self.attempt(lambda: escalation.position(self.deps, TEAM, CLIENT, self.cases[case], accept))
+        self.attempt(lambda: disputes.position(self.deps, TEAM, CLIENT, self.cases[case], accept))
 
     @rule(case=st.sampled_from(list(ITEMS)), action=st.sampled_from(["claim", "propose", "decide"]))
     def mediator(self, case: str, action: str) -> None:
         mediate = Mediate(
             team_id=TEAM, user_id=MEDIATOR, case_id=self.cases[case], action=action, amount="40.00", text="Fair."
         )
-        self.attempt(lambda: escalation.mediate(self.deps, mediate))
+        self.attempt(lambda: mediation.mediate(self.deps, mediate))
 
     @rule(
         case=st.sampled_from(list(ITEMS)),
@@ -222,11 +224,11 @@ class SchedulerStories(RuleBasedStateMachine):
     def party_answers(self, case: str, who: str, action: str) -> None:
         case_id = self.cases[case]
         if action == "arbitrate":
-            self.attempt(lambda: escalation.agree_to_arbitrate(self.deps, TEAM, who, case_id))
+            self.attempt(lambda: disputes.agree_to_arbitrate(self.deps, TEAM, who, case_id))
         elif action == "extend":
-            self.attempt(lambda: refunds.extend(self.deps, TEAM, who, case_id))
+            self.attempt(lambda: requests.extend(self.deps, TEAM, who, case_id))
         else:
-            self.attempt(lambda: escalation.answer_proposal(self.deps, TEAM, who, case_id, action == "accept"))
+            self.attempt(lambda: disputes.answer_proposal(self.deps, TEAM, who, case_id, action == "accept"))
 
     # --- invariants --------------------------------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from bot.blocks.models import CaseView, Terms
 from bot.blocks.stages import STATES
 from bot.domain.policy import Policy
+from bot.services.models import CaseView, Terms
 
 CYRILLIC = ("Почему макет не соответствует брифу? Заказчик просил другое. " * 8)[:450]
 INJECTIONS = (

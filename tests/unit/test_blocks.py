@@ -9,19 +9,12 @@ import pytest
 from bot.blocks import ids, modals, replies, request
 from bot.blocks.format import babel_locale, duration, escape, money, quote, trim, when
 from bot.blocks.home import home
-from bot.blocks.models import CaseView, ItemChoice, RefundForm, Unavailable
 from bot.blocks.refusals import message
-from bot.blocks.render import (
-    CLIENT_REQUEST,
-    FREELANCER_REQUEST,
-    REFUSAL,
-    REMINDER,
-    THREAD_ROOT,
-    TIMELINE,
-    render,
-)
+from bot.blocks.render import render
 from bot.domain.errors import AmountOverBalance, AnswerTimeOver, CaseMovedOn, NotYourCase
 from bot.domain.money import Money
+from bot.services.messages import Surface
+from bot.services.models import CaseView, ItemChoice, RefundForm, Unavailable
 from tests.slack_rules import blocks_problems, view_problems
 from tests.slack_standin import button_labels, text_of
 
@@ -46,6 +39,9 @@ CASE = CaseView(
     updated_at="2026-11-25T10:00:00+00:00",
     due_at="2026-11-28T10:00:00+00:00",
     policy_version="v1",
+    at_stake_minor=10000,
+    waiting_on=["U0FREELA01"],
+    moves={"freelancer": ["answer", "extend", "add_evidence"], "client": ["withdraw", "add_evidence"]},
 )
 DUE = "<!date^1795860000^{date_short_pretty} at {time}|Sat 28 Nov 2026 10:00 UTC>"
 
@@ -108,12 +104,13 @@ def test_freelancer_message_while_waiting():
     assert "*Already refunded*\n$50.00" in shown
     assert "> Off-brief &lt;!channel&gt;" in shown  # no ping for everyone from a client's reason
     assert f"*Please answer by {DUE}.*" in shown
-    assert button_labels(blocks) == ["Approve", "Adjust", "Decline"]
+    assert button_labels(blocks) == ["Approve", "Adjust", "Decline", "I'm away: 2 days more"]
     actions = next(b for b in blocks if b["type"] == "actions")
     assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
         (ids.APPROVE, "R-7K3Q9A"),
         (ids.ADJUST, "R-7K3Q9A"),
         (ids.DECLINE, "R-7K3Q9A"),
+        (ids.EXTEND, "R-7K3Q9A"),
     ]
     assert actions["elements"][0]["confirm"]["text"]["text"] == (
         "$100.00 will be refunded to <@U0CLIENT01>. This cannot be undone."
@@ -140,7 +137,9 @@ def test_freelancer_message_while_waiting():
 )
 def test_after_a_decision_the_answer_buttons_go_and_the_outcome_shows(state, changes, line):
     closed = state in ("approved", "withdrawn")
+    moves = {} if closed else {"client": ["ask_again", "withdraw", "add_evidence"], "freelancer": ["add_evidence"]}
     fields = {"updated_by": "U0FREELA01", "updated_at": "2026-11-26T10:00:00+00:00", "open": not closed} | changes
+    fields |= {"moves": moves, "by_deadline": state == "lapsed"}
     decided = replace(CASE, state=state, due_at=None, waiting_on=[] if closed else ["U0CLIENT01"], **fields)
     freelancer = dicts(request.freelancer_request(decided, None))
     client = dicts(request.client_request(decided, None))
@@ -256,11 +255,11 @@ def test_replies_list_and_status():
 
 
 def test_render_gives_notification_text_and_valid_blocks_for_every_surface():
-    for surface in (FREELANCER_REQUEST, CLIENT_REQUEST, THREAD_ROOT, TIMELINE):
+    for surface in (Surface.FREELANCER_REQUEST, Surface.CLIENT_REQUEST, Surface.THREAD_ROOT, Surface.TIMELINE):
         shown = render(surface, CASE.as_json(), None)
         assert "R-7K3Q9A" in shown.text
         assert blocks_problems(shown.blocks, "message") == []
-    refused = render(REFUSAL, NotYourCase("R-1", "freelancer").as_json(), None)
+    refused = render(Surface.REFUSAL, NotYourCase("R-1", "freelancer").as_json(), None)
     assert refused.text == "Only the freelancer of case R-1 can do that, so nothing was changed."
     assert blocks_problems(refused.blocks, "message") == []
 
@@ -299,13 +298,15 @@ def test_someone_without_contracts_gets_a_form_that_explains_instead_of_fields()
 
 
 def test_a_reminder_names_what_waits_until_when_and_what_happens_otherwise():
-    shown = render(REMINDER, CASE.as_json() | {"hours_left": 23.6}, "https://demo.slack.com/archives/G1/p1")
+    shown = render(Surface.REMINDER, CASE.as_json() | {"hours_left": 23.6}, "https://demo.slack.com/archives/G1/p1")
     assert shown.text == "Reminder: refund request R-7K3Q9A is waiting for your answer"
     assert blocks_problems(shown.blocks, "message") == []
     text = text_of(shown.blocks)
     assert f"is waiting for your answer until {DUE} (about 24 hours left)" in text
     assert "If you do not answer, the request lapses and <@U0CLIENT01> can take it further." in text
-    assert "less than two hours left" in text_of(render(REMINDER, CASE.as_json() | {"hours_left": 1.5}, None).blocks)
+    assert "less than two hours left" in text_of(
+        render(Surface.REMINDER, CASE.as_json() | {"hours_left": 1.5}, None).blocks
+    )
 
 
 def test_titles_from_the_marketplace_cannot_ping_anyone_either():
@@ -329,7 +330,7 @@ def test_slack_locales_become_babel_locales_or_en_us():
     assert babel_locale("ja-JP") == "ja_JP"
     assert babel_locale("xx-YY") == "en_US"
     assert babel_locale(None) == "en_US"
-    german = render(FREELANCER_REQUEST, CASE.as_json(), None, "de_DE")
+    german = render(Surface.FREELANCER_REQUEST, CASE.as_json(), None, "de_DE")
     assert "*Paid*\n250,00\xa0$" in text_of(german.blocks)
 
 

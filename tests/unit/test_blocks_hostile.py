@@ -13,12 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.blocks import home, modals, refusals, render, replies, stage_modals
-from bot.blocks.models import AskAgainForm, ItemChoice, RefundForm, Unavailable
 from bot.blocks.refusals import PLAIN
 from bot.domain import errors
-from bot.domain.case import Question
 from bot.domain.errors import Field, Refused
+from bot.domain.events import Question
 from bot.domain.money import Money
+from bot.services.messages import Surface
+from bot.services.models import AskAgainForm, ItemChoice, RefundForm, Unavailable
 from tests.slack_rules import form_answer_problems, message_problems, view_problems
 from tests.unit.hostile import CURRENCIES, INJECTIONS, INSTANTS, MINOR, SPANS, USERS, case_views, texts, words
 
@@ -60,19 +61,19 @@ def accepted_view(view: Any, kind: str = "modal") -> dict[str, Any]:
 @CHECKED
 @given(case=case_views(), permalink=PERMALINKS, locale=LOCALES)
 def test_every_case_message_is_one_slack_accepts(case, permalink, locale):
-    for surface in (render.FREELANCER_REQUEST, render.CLIENT_REQUEST, render.THREAD_ROOT, render.TIMELINE):
+    for surface in (Surface.FREELANCER_REQUEST, Surface.CLIENT_REQUEST, Surface.THREAD_ROOT, Surface.TIMELINE):
         accepted_message(render.render(surface, case.as_json(), permalink, locale))
-    accepted_message(render.render(render.CASE_CARD, case.as_json(), None, locale))
+    accepted_message(render.render(Surface.CASE_CARD, case.as_json(), None, locale))
 
 
 @CHECKED
 @given(case=case_views(), hours=st.floats(min_value=0, max_value=500), reader=USERS, locale=LOCALES)
 def test_every_reminder_and_notice_is_one_slack_accepts(case, hours, reader, locale):
     view = case.as_json()
-    accepted_message(render.render(render.REMINDER, view | {"hours_left": hours, "reader": reader}, None, locale))
+    accepted_message(render.render(Surface.REMINDER, view | {"hours_left": hours, "reader": reader}, None, locale))
     closes = (case.due or case.at).isoformat()
-    accepted_message(render.render(render.REVIEW_REMINDER, view | {"closes_at": closes}, None, locale))
-    accepted_message(render.render(render.EXTENDED, view | {"by": reader}, None, locale))
+    accepted_message(render.render(Surface.REVIEW_REMINDER, view | {"closes_at": closes}, None, locale))
+    accepted_message(render.render(Surface.EXTENDED, view | {"by": reader}, None, locale))
 
 
 @CHECKED
@@ -89,13 +90,13 @@ def test_evidence_and_questions_are_ones_slack_accepts_and_answer_carries_only_a
         "at": case.updated_at,
         "answers": question or None,
     }
-    accepted_message(render.render(render.EVIDENCE, evidence, None))
+    accepted_message(render.render(Surface.EVIDENCE, evidence, None))
     asked = case.as_json() | {"question": question, "question_id": 123456789, "asked": case.client_id, "by": "U0M"}
-    dm = render.render(render.QUESTION, asked, None)
+    dm = render.render(Surface.QUESTION, asked, None)
     accepted_message(dm)
     [answer] = [e for b in dm.blocks if b["type"] == "actions" for e in b["elements"]]
     assert answer["value"] == "123456789"  # the question itself stays in the database
-    accepted_message(render.render(render.QUESTION_LINE, asked, None))
+    accepted_message(render.render(Surface.QUESTION_LINE, asked, None))
 
 
 @CHECKED
@@ -276,7 +277,7 @@ FORM = {
 @CHECKED
 @given(refusal=refusals_of_every_kind(), locale=LOCALES, fields=st.booleans())
 def test_every_refusal_reads_as_slack_accepts_it_wherever_it_is_shown(refusal, locale, fields):
-    said = render.render(render.REFUSAL, refusal.as_json(), None, locale)  # a click's private answer
+    said = render.render(Surface.REFUSAL, refusal.as_json(), None, locale)  # a click's private answer
     accepted_message(said)
     form = FORM if fields else dict(FORM, blocks=[])
     answer = refusals.form_answer(refusal, form)

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain.case import SCHEDULER, DeadlineKind, State
 from bot.domain.contract import ContractKind
 from bot.domain.errors import (
     AnswerTimeOver,
@@ -14,6 +13,7 @@ from bot.domain.errors import (
     NothingToExtend,
     NotYourCase,
 )
+from bot.domain.vocabulary import SCHEDULER, DeadlineKind, State
 from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, STRANGER, contract, open_case, timesheet
 from tests.unit.test_case_escalation import (
     MEDIATOR,
@@ -110,7 +110,7 @@ def test_the_extension_is_once_per_case_not_per_stage():
     assert case.deadline is not None
     at = case.deadline.due_at - timedelta(hours=1)
     case.extend(by=FREELANCER, now=at, policy=POLICY)
-    case.contest_claim(statement="Delivered.", by=FREELANCER, now=at, policy=POLICY)
+    case.contest(statement="Delivered.", by=FREELANCER, now=at, policy=POLICY)
     case.reject_position(by=CLIENT, now=at)
     case.claim(by=MEDIATOR, now=at)
     case.propose(case.at_stake, rationale="All of it.", by=MEDIATOR, now=at, policy=POLICY)
@@ -151,7 +151,7 @@ def test_each_deadline_applies_its_silence_rule_once_with_the_reason(build, stat
 
 def test_client_silence_on_the_freelancers_escrow_dispute_leaves_the_funds_released():
     case = escrow()
-    case.contest_claim(statement="Delivered as agreed.", by=FREELANCER, now=NOW + timedelta(hours=2), policy=POLICY)
+    case.contest(statement="Delivered as agreed.", by=FREELANCER, now=NOW + timedelta(hours=2), policy=POLICY)
     assert case.deadline is not None
     case.expire(now=case.deadline.due_at, policy=POLICY)
     assert case.state == State.RELEASED

@@ -8,19 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.case import (
-    SCHEDULER,
-    AuditEvent,
-    Case,
-    DeadlineKind,
-    DisputeClaim,
-    Evidence,
-    LedgerEntry,
-    LedgerKind,
-    Stage,
-    State,
-    Visibility,
-)
+from bot.domain.case import Case
 from bot.domain.contract import ContractKind
 from bot.domain.errors import (
     AlreadyAnswered,
@@ -45,7 +33,9 @@ from bot.domain.errors import (
     TextRequired,
     TooManyLinks,
 )
+from bot.domain.events import AuditEvent, Evidence, LedgerEntry
 from bot.domain.routing import RouteKind
+from bot.domain.vocabulary import SCHEDULER, DeadlineKind, DisputeDetails, LedgerKind, Stage, State, Visibility
 from tests.unit.factories import (
     CLIENT,
     FREELANCER,
@@ -75,12 +65,12 @@ def declined(case: Case) -> Case:
     return case
 
 
-def claim(**changes) -> DisputeClaim:
+def claim(**changes) -> DisputeDetails:
     fields = {"reason": "The Tuesday meeting did not happen.", "certified": True, "minutes": 90}
-    return DisputeClaim(**(fields | changes))
+    return DisputeDetails(**(fields | changes))
 
 
-def again(case: Case, expected: RouteKind, *, now=LATER, refunded: str = "0", dispute: DisputeClaim | None = None):
+def again(case: Case, expected: RouteKind, *, now=LATER, refunded: str = "0", dispute: DisputeDetails | None = None):
     """The client's "Request again" on the demo's hourly week or fixed-price milestone, by the case's kind."""
     hourly = case.item.kind == "timesheet"
     return case.request_again(
@@ -91,7 +81,7 @@ def again(case: Case, expected: RouteKind, *, now=LATER, refunded: str = "0", di
         by=CLIENT,
         now=now,
         policy=POLICY,
-        claim=dispute,
+        details=dispute,
     )
 
 
@@ -109,7 +99,7 @@ def escrow(amount: str = "100.00") -> Case:
 
 def mediation() -> Case:
     case = escrow()
-    case.contest_claim(statement="Delivered as agreed.", by=FREELANCER, now=LATER, policy=POLICY)
+    case.contest(statement="Delivered as agreed.", by=FREELANCER, now=LATER, policy=POLICY)
     case.reject_position(by=CLIENT, now=LATER)
     return case
 
@@ -128,11 +118,11 @@ def offered() -> Case:
 
 
 def ledger(case: Case) -> list[tuple[LedgerKind, str]]:
-    return [(e.kind, str(e.amount)) for e in case.new_events if isinstance(e, LedgerEntry)]
+    return [(e.kind, str(e.amount)) for e in case.events if isinstance(e, LedgerEntry)]
 
 
 def audits(case: Case) -> list[AuditEvent]:
-    return [e for e in case.new_events if isinstance(e, AuditEvent)]
+    return [e for e in case.events if isinstance(e, AuditEvent)]
 
 
 # --- routing: "Request again" --------------------------------------------------------------------------
@@ -233,14 +223,14 @@ def test_a_lapsed_or_partly_refunded_request_may_go_further_too():
 
 def test_the_freelancer_accepts_a_dispute_and_the_client_is_refunded():
     case = dispute()
-    case.accept_claim(by=FREELANCER, now=LATER)
+    case.concede(by=FREELANCER, now=LATER)
     assert (case.state, case.refunded, case.closed_at) == (State.REFUNDED, usd("60.00"), LATER)
     assert ledger(case) == [(LedgerKind.REFUND, "USD 60.00")]
 
 
 def test_a_contested_dispute_goes_to_a_mediator_who_decides_with_a_rationale():
     case = dispute()
-    case.contest_claim(statement="The meeting happened; here are the notes.", by=FREELANCER, now=LATER, policy=POLICY)
+    case.contest(statement="The meeting happened; here are the notes.", by=FREELANCER, now=LATER, policy=POLICY)
     assert (case.state, case.deadline) == (State.IN_REVIEW, None)
     case.claim(by=MEDIATOR, now=LATER)
     with refused(TextRequired, field=Field.RATIONALE):
@@ -262,12 +252,12 @@ def test_freelancer_silence_on_a_dispute_sends_it_to_review():
     case.expire(now=due, policy=POLICY)
     assert (case.state, case.updated_by) == (State.IN_REVIEW, SCHEDULER)
     with pytest.raises(AnswerTimeOver):
-        dispute().accept_claim(by=FREELANCER, now=due)
+        dispute().concede(by=FREELANCER, now=due)
 
 
 def test_only_the_freelancer_answers_a_dispute():
     with refused(NotYourCase, role="freelancer"):
-        dispute().accept_claim(by=CLIENT, now=LATER)
+        dispute().concede(by=CLIENT, now=LATER)
 
 
 # --- escrow refund ---------------------------------------------------------------------------------------
@@ -282,7 +272,7 @@ def test_escrow_refund_gives_the_freelancer_seven_days():
 
 def test_escrow_accepted_refunds_and_silence_refunds_too():
     accepted = escrow()
-    accepted.accept_claim(by=FREELANCER, now=LATER)
+    accepted.concede(by=FREELANCER, now=LATER)
     assert (accepted.state, ledger(accepted)) == (State.REFUNDED, [(LedgerKind.REFUND, "USD 100.00")])
     silent = escrow()
     silent.expire(now=LATER + timedelta(days=7), policy=POLICY)
@@ -292,8 +282,8 @@ def test_escrow_accepted_refunds_and_silence_refunds_too():
 def test_a_freelancers_escrow_dispute_gives_the_client_five_days():
     case = escrow()
     with refused(TextRequired, field=Field.STATEMENT):
-        case.contest_claim(statement=" ", by=FREELANCER, now=LATER, policy=POLICY)
-    case.contest_claim(statement="Delivered as agreed.", by=FREELANCER, now=LATER, policy=POLICY)
+        case.contest(statement=" ", by=FREELANCER, now=LATER, policy=POLICY)
+    case.contest(statement="Delivered as agreed.", by=FREELANCER, now=LATER, policy=POLICY)
     assert case.state == State.FREELANCER_DISPUTED
     assert case.deadline is not None
     assert (case.deadline.parties, case.deadline.due_at) == ((CLIENT,), LATER + timedelta(days=5))
@@ -303,7 +293,7 @@ def test_a_freelancers_escrow_dispute_gives_the_client_five_days():
 
 def test_the_client_accepting_the_freelancers_position_or_staying_silent_releases_the_funds():
     accepted = escrow()
-    accepted.contest_claim(statement="Delivered.", by=FREELANCER, now=LATER, policy=POLICY)
+    accepted.contest(statement="Delivered.", by=FREELANCER, now=LATER, policy=POLICY)
     accepted.accept_position(by=CLIENT, now=LATER)
     assert (accepted.state, accepted.refunded, ledger(accepted)) == (
         State.RELEASED,
@@ -311,7 +301,7 @@ def test_the_client_accepting_the_freelancers_position_or_staying_silent_release
         [(LedgerKind.RELEASE, "USD 100.00")],
     )
     silent = escrow()
-    silent.contest_claim(statement="Delivered.", by=FREELANCER, now=LATER, policy=POLICY)
+    silent.contest(statement="Delivered.", by=FREELANCER, now=LATER, policy=POLICY)
     silent.expire(now=LATER + timedelta(days=5), policy=POLICY)
     assert (silent.state, silent.closed_at) == (State.RELEASED, LATER + timedelta(days=5))
 
@@ -331,7 +321,7 @@ def test_one_mediator_claims_and_a_second_claim_is_refused():
     with refused(AlreadyClaimed, mediator=MEDIATOR):
         case.claim(by=OTHER_MEDIATOR, now=LATER)
     review = dispute()
-    review.contest_claim(statement="No.", by=FREELANCER, now=LATER, policy=POLICY)
+    review.contest(statement="No.", by=FREELANCER, now=LATER, policy=POLICY)
     review.claim(by=MEDIATOR, now=LATER)
     with refused(AlreadyClaimed, mediator=MEDIATOR):
         review.claim(by=OTHER_MEDIATOR, now=LATER)
@@ -484,8 +474,8 @@ def test_evidence_is_checked_and_counted_and_closed_cases_take_none():
         policy=POLICY,
     )
     assert (added.seq, added.role, case.evidence_count) == (1, "freelancer", 1)
-    assert [e for e in case.new_events if isinstance(e, Evidence)] == [added]
-    case.accept_claim(by=FREELANCER, now=LATER)
+    assert [e for e in case.events if isinstance(e, Evidence)] == [added]
+    case.concede(by=FREELANCER, now=LATER)
     with pytest.raises(CaseClosed):
         case.add_evidence(text="late", links=(), visibility=Visibility.BOTH_SIDES, by=CLIENT, now=LATER, policy=POLICY)
 

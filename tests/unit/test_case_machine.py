@@ -9,11 +9,13 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from bot.domain.case import TERMINAL, AuditEvent, Case, DisputeClaim, Evidence, LedgerEntry, LedgerKind, Visibility
+from bot.domain.case import Case
 from bot.domain.contract import ContractKind
 from bot.domain.errors import Refused
+from bot.domain.events import AuditEvent, Escalated, Evidence, Extended, LedgerEntry, Opened
 from bot.domain.money import Money
 from bot.domain.routing import RouteKind, route_after_request
+from bot.domain.vocabulary import TERMINAL, DisputeDetails, LedgerKind, Visibility
 from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, STRANGER, contract, milestone, timesheet
 
 MEDIATORS = ("U0MEDIATOR1", "U0MEDIATOR2")
@@ -85,9 +87,9 @@ class CaseStories(RuleBasedStateMachine):
                 by=CLIENT,
                 now=self.now,
                 policy=POLICY,
-                claim=DisputeClaim(reason="Not worked.", certified=True, minutes=60),
+                details=DisputeDetails(reason="Not worked.", certified=True, minutes=60),
             ),
-            lambda c: c.contest_claim(statement="I did it.", by=FREELANCER, now=self.now, policy=POLICY),
+            lambda c: c.contest(statement="I did it.", by=FREELANCER, now=self.now, policy=POLICY),
             lambda c: c.reject_position(by=CLIENT, now=self.now) if kind is ContractKind.FIXED_PRICE else None,
             lambda c: c.claim(by=MEDIATORS[0], now=self.now),
             lambda c: c.propose(Money(2_000, "USD"), rationale="Fair.", by=MEDIATORS[0], now=self.now, policy=POLICY),
@@ -97,22 +99,22 @@ class CaseStories(RuleBasedStateMachine):
             self.attempt(step)
 
     def _collect(self) -> None:
-        for happened in self.case.new_events:
+        for happened in self.case.events:
             if isinstance(happened, AuditEvent):
                 self.audits.append(happened)
             elif isinstance(happened, LedgerEntry):
                 self.ledger.append(happened)
             else:
-                assert isinstance(happened, Evidence)
-        self.case.new_events.clear()
+                assert isinstance(happened, Evidence | Opened | Escalated | Extended), happened
+        self.case.events.clear()
 
     def attempt(self, action) -> None:
-        before = dataclasses.replace(self.case, answers=dict(self.case.answers), new_events=[])
+        before = dataclasses.replace(self.case, answers=dict(self.case.answers), events=[])
         try:
             action(self.case)
         except Refused:
             assert self.case == before, "a refused action changed the case"
-            assert self.case.new_events == []
+            assert self.case.events == []
         self._collect()
 
     # --- time ---------------------------------------------------------------------------------------------
@@ -162,7 +164,7 @@ class CaseStories(RuleBasedStateMachine):
     def ask_again(self, who: str, as_shown: bool, minutes: int, certified: bool) -> None:
         shown = route_after_request(self.kind, self.item, self.now, POLICY).kind
         expected = shown if as_shown else RouteKind.MEDIATION
-        claim = DisputeClaim(reason="Not worked.", certified=certified, minutes=minutes)
+        claim = DisputeDetails(reason="Not worked.", certified=certified, minutes=minutes)
         refunded = sum((e.amount for e in self.ledger if e.kind is LedgerKind.REFUND), Money.zero("USD"))
         self.attempt(
             lambda c: c.request_again(
@@ -173,7 +175,7 @@ class CaseStories(RuleBasedStateMachine):
                 by=who,
                 now=self.now,
                 policy=POLICY,
-                claim=claim,
+                details=claim,
             )
         )
 
@@ -182,9 +184,9 @@ class CaseStories(RuleBasedStateMachine):
     @rule(who=mostly(FREELANCER), accept=st.sampled_from([True, False, False]))
     def respond(self, who: str, accept: bool) -> None:
         if accept:
-            self.attempt(lambda c: c.accept_claim(by=who, now=self.now))
+            self.attempt(lambda c: c.concede(by=who, now=self.now))
         else:
-            self.attempt(lambda c: c.contest_claim(statement="I did it.", by=who, now=self.now, policy=POLICY))
+            self.attempt(lambda c: c.contest(statement="I did it.", by=who, now=self.now, policy=POLICY))
 
     @rule(who=mostly(CLIENT), accept=st.sampled_from([True, False, False]))
     def position(self, who: str, accept: bool) -> None:

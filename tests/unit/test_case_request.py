@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.case import SCHEDULER, AuditEvent, Case, LedgerEntry, LedgerKind, State
+from bot.domain.case import Case
 from bot.domain.contract import ContractKind, MilestoneStatus
 from bot.domain.errors import (
     AmountNotBelowRequested,
@@ -23,7 +23,9 @@ from bot.domain.errors import (
     TextTooLong,
     WrongItemKind,
 )
+from bot.domain.events import AuditEvent, LedgerEntry
 from bot.domain.money import Money
+from bot.domain.vocabulary import SCHEDULER, LedgerKind, State
 from tests.unit.factories import (
     CLIENT,
     FREELANCER,
@@ -58,11 +60,11 @@ def request(**changes):
 
 
 def audits(case: Case) -> list[AuditEvent]:
-    return [e for e in case.new_events if isinstance(e, AuditEvent)]
+    return [e for e in case.events if isinstance(e, AuditEvent)]
 
 
 def ledger(case: Case) -> list[LedgerEntry]:
-    return [e for e in case.new_events if isinstance(e, LedgerEntry)]
+    return [e for e in case.events if isinstance(e, LedgerEntry)]
 
 
 # --- opening a request ------------------------------------------------------------------------------------

@@ -5,9 +5,10 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.case import Case, LedgerEntry
+from bot.domain.case import Case
 from bot.domain.contract import refundable_balance
 from bot.domain.errors import Refused
+from bot.domain.events import LedgerEntry
 from bot.domain.money import Money
 from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, contract, milestone
 
@@ -50,7 +51,7 @@ def test_refunded_never_exceeds_paid(paid, attempts):
                 case.expire(now=now + POLICY.response_window, policy=POLICY)
         except Refused:
             continue
-        refunded += sum((e.amount for e in case.new_events if isinstance(e, LedgerEntry)), Money.zero("USD"))
+        refunded += sum((e.amount for e in case.events if isinstance(e, LedgerEntry)), Money.zero("USD"))
         assert Money.zero("USD") <= refunded <= item.paid
         assert refundable_balance(item.paid, refunded, Money.zero("USD")) == item.paid - refunded
 

@@ -1,4 +1,6 @@
-"""The small view models the block builders render. Plain JSON in and out, so the outbox can carry them."""
+"""The view models: what the use cases hand the Slack edge, for ``bot.blocks`` to render. Plain JSON in and out,
+so the outbox can carry them. They carry what the domain decided (the amount at stake, each role's moves, whether
+the deadline moved the case), so presentation never re-derives a rule."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from bot.blocks.format import escape
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 
@@ -79,6 +80,10 @@ class CaseView:
     extended_by: list[str] = field(default_factory=list)  # roles that have had their extension
     deadline_reason: str | None = None  # why the scheduler moved the case, when it was the last to
     terms: Terms = V1_TERMS
+    at_stake_minor: int = 0  # what the current stage decides
+    by_deadline: bool = False  # the last change was the scheduler's, not a person's
+    escalated: bool = False  # a mediator has been needed: the case card exists
+    moves: dict[str, list[str]] = field(default_factory=dict)  # role ("client", "freelancer", "mediator") → Move
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,23 +96,12 @@ class CaseView:
         kept = {k: v for k, v in data.items() if k in known}
         if isinstance(kept.get("terms"), dict):
             kept["terms"] = Terms(**kept["terms"])
+        if "moves" not in data:
+            kept |= _decided_before_moves(data)
         return cls(**kept)
 
     def money(self, minor: int) -> Money:
         return Money(minor, self.currency)
-
-    # The marketplace's titles and ids, escaped for mrkdwn: an import must not be able to ping @channel either.
-    @property
-    def item_md(self) -> str:
-        return escape(self.item_label)
-
-    @property
-    def contract_md(self) -> str:
-        return escape(self.contract_title)
-
-    @property
-    def contract_id_md(self) -> str:
-        return escape(self.contract_id)
 
     @property
     def due(self) -> datetime | None:
@@ -119,15 +113,43 @@ class CaseView:
 
     @property
     def at_stake(self) -> Money:
-        return self.money(
-            self.disputed_minor if self.disputed_minor is not None else self.requested_minor - self.refunded_minor
-        )
+        return self.money(self.at_stake_minor)
 
-    def role_of(self, user: str) -> str | None:
-        return "client" if user == self.client_id else "freelancer" if user == self.freelancer_id else None
+    def may(self, role: str, move: str) -> bool:
+        return move in self.moves.get(role, ())
 
-    def party(self, role: str) -> str:
-        return self.client_id if role == "client" else self.freelancer_id
+
+def _decided_before_moves(data: dict[str, Any]) -> dict[str, Any]:
+    """A view queued before views carried the domain's decisions (one release back) still renders with its
+    buttons: the decisions are read from its fields as the builders of that release read them."""
+    state, stage, waiting = data["state"], data.get("stage", "request"), data.get("waiting_on") or []
+    client, freelancer = data["client_id"], data["freelancer_id"]
+    is_open = data.get("open", True)
+    moves: dict[str, list[str]] = {"client": [], "freelancer": []}
+    for role, user in (("client", client), ("freelancer", freelancer)):
+        if user in waiting:
+            move = {
+                "awaiting_freelancer": "answer" if stage == "request" else "respond",
+                "freelancer_disputed": "answer_position",
+                "proposed": "answer_proposal",
+                "arbitration_offered": "arbitrate",
+            }.get(state, "ask_again" if state in ("declined", "lapsed", "adjusted") else None)
+            moves[role] += [move] if move else []
+            if is_open and data.get("due_at") and role not in (data.get("extended_by") or []):
+                moves[role].append("extend")
+        if is_open:
+            moves[role].append("add_evidence")
+    if is_open and state != "arbitration":
+        moves["client"].append("withdraw")
+    mediator = data.get("mediator_id")
+    if is_open and mediator is None and state in ("unassigned", "in_review"):
+        moves["mediator"] = ["claim"]
+    elif is_open and mediator is not None:
+        only = {"claimed": ["propose", "release"], "in_review": ["decide", "release"], "arbitration": ["award"]}
+        moves["mediator"] = [*only.get(state, []), "ask", "reassign"]
+    disputed = data.get("disputed_minor")
+    at_stake = disputed if disputed is not None else data["requested_minor"] - data["refunded_minor"]
+    return {"moves": moves, "at_stake_minor": at_stake, "by_deadline": data.get("updated_by") == "scheduler"}
 
 
 @dataclass(frozen=True)

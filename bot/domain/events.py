@@ -1,0 +1,102 @@
+"""What happened to a case: the records a change writes (audit events, ledger entries, evidence, a mediator's
+questions) and the events the notifier turns into Slack messages (``bot.services.notify``).
+
+A transition appends to ``Case.events`` in order; the unit of work writes the records, and the notifier reads
+the whole list, so who hears about what follows from what happened, never from comparing before and after."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.contract import ItemRef
+from bot.domain.money import Money
+from bot.domain.vocabulary import LedgerKind, Stage, Visibility
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    case_id: str
+    seq: int
+    actor: str
+    stage: Stage
+    from_state: str | None
+    to_state: str
+    amount: Money | None
+    rationale: str | None
+    policy_version: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    team_id: str
+    case_id: str
+    contract_id: str
+    item: ItemRef
+    kind: LedgerKind
+    amount: Money
+    actor: str
+    policy_version: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Frozen once added (design §3). Mediator-only evidence never reaches the other party."""
+
+    case_id: str
+    seq: int
+    author: str
+    role: str  # "client" | "freelancer"
+    text: str | None
+    links: tuple[str, ...]
+    visibility: Visibility
+    at: datetime
+    answers: str | None = None  # the mediator's question this answers, if any
+
+
+@dataclass(frozen=True)
+class Question:
+    """A mediator's question to one party; its answer is evidence both sides see."""
+
+    case_id: str
+    asked_by: str  # the mediator
+    asked: str  # the party
+    text: str
+    at: datetime
+    id: int | None = None  # given when stored
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A client asked for a refund: the case (and its thread) begins."""
+
+    case_id: str
+
+
+@dataclass(frozen=True)
+class Escalated:
+    """A mediator is needed for the first time: the case card exists from now on."""
+
+    case_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Extended:
+    """A party the case waits on is away: the deadline moved, the state did not (design §2.2, extension)."""
+
+    case_id: str
+    by: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class QuestionAsked:
+    """A mediator asked one party for information (the question as stored, with its id)."""
+
+    question: Question
+
+
+Event = AuditEvent | LedgerEntry | Evidence | Opened | Escalated | Extended | QuestionAsked

@@ -1,0 +1,105 @@
+"""After "no": the client asks again along the route the policy gives now, and the parties answer a dispute, an
+escrow refund, the freelancer's position, a mediator's proposal or an arbitration offer; and either party asks
+for more time. Buttons carry a case id only; whether the clicker may act is the case's to say."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.blocks import ids, stage_modals
+from bot.domain.routing import RouteKind
+from bot.handlers.errors import click, form
+from bot.handlers.payloads import button_value, metadata, value, who
+from bot.services import disputes, read_models, requests
+from bot.services.core import Deps
+from bot.services.disputes import AskAgain
+
+
+@click
+def on_ask_again(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    asking = read_models.ask_again_form(deps, *who(body), button_value(body))
+    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.ask_again_modal(asking))
+
+
+@form
+def on_ask_again_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
+    team_id, user_id = who(body)
+    meta = metadata(view)
+    command = AskAgain(
+        team_id=team_id,
+        user_id=user_id,
+        case_id=meta["case"],
+        route=RouteKind(meta["route"]),
+        reason=value(view, ids.REASON_BLOCK),
+        certified=value(view, ids.CERTIFY_BLOCK) == "yes",
+        hours=value(view, ids.HOURS_BLOCK),
+        minutes=value(view, ids.MINUTES_BLOCK),
+        amount=value(view, ids.AMOUNT_BLOCK),
+    )
+    disputes.ask_again(deps, command)
+
+
+@click
+def on_concede(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """The freelancer accepts a dispute or an escrow refund: the client is refunded."""
+    disputes.respond(deps, *who(body), button_value(body), accept=True)
+
+
+@click
+def on_contest(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    case = disputes.view_to_contest(deps, *who(body), button_value(body))
+    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.contest_modal(case))
+
+
+@form
+def on_contest_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
+    statement = value(view, ids.STATEMENT_BLOCK)
+    disputes.respond(deps, *who(body), metadata(view)["case"], accept=False, statement=statement)
+
+
+@click
+def on_position_accept(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    disputes.position(deps, *who(body), button_value(body), accept=True)
+
+
+@click
+def on_position_reject(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    disputes.position(deps, *who(body), button_value(body), accept=False)
+
+
+@click
+def on_proposal_accept(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    disputes.answer_proposal(deps, *who(body), button_value(body), accept=True)
+
+
+@click
+def on_proposal_reject(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    disputes.answer_proposal(deps, *who(body), button_value(body), accept=False)
+
+
+@click
+def on_arbitrate(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    disputes.agree_to_arbitrate(deps, *who(body), button_value(body))
+
+
+@click
+def on_extend(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    requests.extend(deps, *who(body), button_value(body))
+
+
+def register(app: App, deps: Deps) -> None:
+    app.action(ids.ASK_AGAIN)(partial(on_ask_again, deps=deps))
+    app.view(ids.ASK_AGAIN_MODAL)(partial(on_ask_again_submit, deps=deps))
+    app.action(ids.CLAIM_ACCEPT)(partial(on_concede, deps=deps))
+    app.action(ids.CLAIM_CONTEST)(partial(on_contest, deps=deps))
+    app.view(ids.CONTEST_MODAL)(partial(on_contest_submit, deps=deps))
+    app.action(ids.POSITION_ACCEPT)(partial(on_position_accept, deps=deps))
+    app.action(ids.POSITION_REJECT)(partial(on_position_reject, deps=deps))
+    app.action(ids.PROPOSAL_ACCEPT)(partial(on_proposal_accept, deps=deps))
+    app.action(ids.PROPOSAL_REJECT)(partial(on_proposal_reject, deps=deps))
+    app.action(ids.ARBITRATE)(partial(on_arbitrate, deps=deps))
+    app.action(ids.EXTEND)(partial(on_extend, deps=deps))

@@ -1,0 +1,54 @@
+"""Evidence, and answers to a mediator's questions (evidence both sides see). Only the case's parties add it;
+only the asked party answers a question."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.blocks import ids, stage_modals
+from bot.handlers.errors import click, form
+from bot.handlers.payloads import button_value, metadata, value, who
+from bot.services import evidence
+from bot.services.core import Deps
+from bot.services.evidence import AddEvidence
+
+
+@click
+def on_add_evidence(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    case = evidence.view_for_party(deps, *who(body), button_value(body))
+    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.evidence_modal(case))
+
+
+@click
+def on_answer_question(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """The Answer button carries the question's id; the question and its case are read from the database."""
+    case, question = evidence.question_for_party(deps, *who(body), button_value(body))
+    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.answer_modal(case, question))
+
+
+@form
+def on_evidence_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
+    """The evidence form and the answer form alike (an answer's form names its question)."""
+    team_id, user_id = who(body)
+    meta = metadata(view)
+    command = AddEvidence(
+        team_id=team_id,
+        user_id=user_id,
+        case_id=meta["case"],
+        text=value(view, ids.EVIDENCE_BLOCK),
+        links=(value(view, ids.LINKS_BLOCK) or "").split(),
+        visibility=value(view, ids.VISIBILITY_BLOCK) or "both_sides",
+        question_id=meta.get("question"),
+    )
+    evidence.add_evidence(deps, command)
+
+
+def register(app: App, deps: Deps) -> None:
+    app.action(ids.EVIDENCE_ADD)(partial(on_add_evidence, deps=deps))
+    app.view(ids.EVIDENCE_MODAL)(partial(on_evidence_submit, deps=deps))
+    app.action(ids.ANSWER_QUESTION)(partial(on_answer_question, deps=deps))
+    app.view(ids.ANSWER_MODAL)(partial(on_evidence_submit, deps=deps))

@@ -1,0 +1,88 @@
+"""The mediators' case card: claim and release, propose, decide, record an award, ask a party, reassign. Who is a
+mediator is the roster's to say; only the case's mediator acts on it."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.blocks import ids, stage_modals
+from bot.handlers.errors import click, form
+from bot.handlers.payloads import action_id, button_value, metadata, value, who
+from bot.services import mediation
+from bot.services.core import Deps
+from bot.services.mediation import Mediate
+
+# The card's buttons that open the decision form, and the decision each one records.
+_DECISIONS = {ids.MEDIATOR_PROPOSE: "propose", ids.MEDIATOR_DECIDE: "decide", ids.MEDIATOR_AWARD: "award"}
+
+
+@click
+def on_claim(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    team_id, user_id = who(body)
+    mediation.mediate(deps, Mediate(team_id=team_id, user_id=user_id, case_id=button_value(body), action="claim"))
+
+
+@click
+def on_release(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    team_id, user_id = who(body)
+    mediation.mediate(deps, Mediate(team_id=team_id, user_id=user_id, case_id=button_value(body), action="release"))
+
+
+@click
+def on_decision_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """Propose, Decide and Record award open one form; the decision it records is in its metadata."""
+    case = mediation.view_for_mediator(deps, *who(body), button_value(body))
+    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.mediate_modal(case, _DECISIONS[action_id(body)]))
+
+
+@click
+def on_ask_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    case = mediation.view_for_mediator(deps, *who(body), button_value(body))
+    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.ask_modal(case))
+
+
+@click
+def on_reassign_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    case = mediation.view_for_mediator(deps, *who(body), button_value(body))
+    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.reassign_modal(case))
+
+
+@form
+def on_decision_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
+    """Propose, Decide, Record award and Reassign; the fields a form lacks are simply empty."""
+    team_id, user_id = who(body)
+    meta = metadata(view)
+    command = Mediate(
+        team_id=team_id,
+        user_id=user_id,
+        case_id=meta["case"],
+        action=meta["action"],
+        amount=value(view, ids.AMOUNT_BLOCK),
+        text=value(view, ids.RATIONALE_BLOCK),
+        reference=value(view, ids.REFERENCE_BLOCK),
+        to_user=value(view, ids.MEDIATOR_BLOCK),
+    )
+    mediation.mediate(deps, command)
+
+
+@form
+def on_ask_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
+    role, question = value(view, ids.PARTY_BLOCK) or "", value(view, ids.QUESTION_BLOCK) or ""
+    mediation.ask(deps, *who(body), metadata(view)["case"], role, question)
+
+
+def register(app: App, deps: Deps) -> None:
+    app.action(ids.MEDIATOR_CLAIM)(partial(on_claim, deps=deps))
+    app.action(ids.MEDIATOR_RELEASE)(partial(on_release, deps=deps))
+    app.action(ids.MEDIATOR_PROPOSE)(partial(on_decision_form, deps=deps))
+    app.action(ids.MEDIATOR_DECIDE)(partial(on_decision_form, deps=deps))
+    app.action(ids.MEDIATOR_AWARD)(partial(on_decision_form, deps=deps))
+    app.view(ids.MEDIATE_MODAL)(partial(on_decision_submit, deps=deps))
+    app.action(ids.MEDIATOR_ASK)(partial(on_ask_form, deps=deps))
+    app.view(ids.ASK_MODAL)(partial(on_ask_submit, deps=deps))
+    app.action(ids.MEDIATOR_REASSIGN)(partial(on_reassign_form, deps=deps))
+    app.view(ids.REASSIGN_MODAL)(partial(on_decision_submit, deps=deps))

@@ -1,0 +1,197 @@
+"""The service core: what every use case shares (design §5).
+
+``case_view`` is the case as its surfaces show it: what every change hands the notifier, and the root of the read
+models (``bot.services.read_models``). A change to a case is always the same five steps, in one unit of work:
+load the case, let the domain act under the policy version the case started with, store it (state, audit,
+evidence, ledger through the payments port, deadlines), queue what the change's events cause
+(``bot.services.notify``), commit. Nothing here talks to Slack.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.domain.case import Case
+from bot.domain.contract import Contract
+from bot.domain.errors import CaseMovedOn, CaseNotFound, ConcurrentChange, Refused, UnknownContract
+from bot.domain.events import Event, LedgerEntry
+from bot.domain.policy import Policy
+from bot.domain.routing import route_after_request
+from bot.domain.vocabulary import MAY_ASK_AGAIN, SCHEDULER, Stage
+from bot.services import notify
+from bot.services.models import CaseView, Terms
+from bot.services.payments import LedgerOnly, Payments
+from bot.services.ports import UnitOfWork
+from bot.services.roster import Roster
+
+# Crockford's alphabet: no I, L, O or U to misread when someone types a case id.
+_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_case_id() -> str:
+    return "R-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the use cases need from the composition root."""
+
+    uow: Callable[[], UnitOfWork]
+    clock: Callable[[], datetime]
+    policy: Policy
+    new_case_id: Callable[[], str] = new_case_id
+    payments: Payments = field(default_factory=LedgerOnly)
+    roster: Roster = field(default_factory=Roster)
+    mediator_channel: str | None = None  # where case cards go (MEDIATOR_CHANNEL_ID)
+    delivered: Callable[[], None] = lambda: None  # wakes this instance's relay after a commit
+
+
+Act = Callable[[Case, Policy, datetime], object]
+
+
+def policy_for(uow: UnitOfWork, version: str, current: Policy) -> Policy:
+    return uow.policies.get(version) or current
+
+
+def load_case(uow: UnitOfWork, team_id: str, case_id: str) -> Case:
+    case = uow.cases.get(team_id, case_id.strip().upper())
+    if case is None:
+        raise CaseNotFound(case_id)
+    return case
+
+
+def store(uow: UnitOfWork, case: Case, payments: Payments, *, new: bool = False) -> list[Event]:
+    """Write the case with its audit events and evidence (compare-and-set on its version), and hand each ledger
+    entry it caused to the payments port. Returns everything that happened, for the notifier."""
+    happened = list(case.events)
+    case.events[:] = [event for event in happened if not isinstance(event, LedgerEntry)]
+    if new:
+        uow.cases.add(case)
+    else:
+        uow.cases.save(case)
+    for entry in happened:
+        if isinstance(entry, LedgerEntry):
+            payments.instruct(uow, entry)
+    return happened
+
+
+def change_case(deps: Deps, team_id: str, case_id: str, act: Act) -> Case:
+    """Load, act, store, queue what the events cause, commit. Losing a race to another change is reported as
+    what that change did."""
+    now = deps.clock()
+    try:
+        with deps.uow() as uow:
+            case = load_case(uow, team_id, case_id)
+            policy = policy_for(uow, case.policy_version, deps.policy)
+            act(case, policy, now)
+            happened = store(uow, case, deps.payments)
+            view = case_view(uow, case, now, policy)
+            for message in notify.case_messages(
+                happened, view, deps.mediator_channel, lambda: uow.evidence.for_case(case.id)
+            ):
+                uow.outbox.add(case.team_id, message, now)
+            uow.commit()
+    except ConcurrentChange as lost:
+        raise _told_what_happened(deps, team_id, case_id, lost) from None
+    deps.delivered()
+    return case
+
+
+def _told_what_happened(deps: Deps, team_id: str, case_id: str, lost: ConcurrentChange) -> Refused:
+    """The loser of a race hears the winner's outcome (who, what, when), not just that it lost."""
+    with deps.uow() as uow:
+        case = uow.cases.get(team_id, case_id)
+    if case is None or case.updated_at is None:
+        return lost
+    return CaseMovedOn(case.id, case.state, case.updated_by, case.updated_at)
+
+
+def tell(deps: Deps, team_id: str, user_id: str, url: str, refusal: Refused, key: str) -> None:
+    """Answer a click that changed nothing (stale, foreign, too late) privately, through its response_url; the
+    relay words the refusal in the reader's locale."""
+    with deps.uow() as uow:
+        uow.outbox.add(team_id, notify.refusal(user_id, url, refusal, key), deps.clock())
+        uow.commit()
+    deps.delivered()
+
+
+def case_view(
+    uow: UnitOfWork, case: Case, now: datetime, current: Policy, contract: Contract | None = None
+) -> CaseView:
+    """The case as its surfaces show it, under the policy version it started with (whatever ``current`` is)."""
+    policy = policy_for(uow, case.policy_version, current)
+    contract = contract or uow.contracts.get(case.team_id, case.contract_id)
+    if contract is None:
+        raise UnknownContract(case.contract_id)
+    on_item = uow.ledger.refunded_on_item(case.team_id, case.contract_id, case.item, case.currency)
+    next_step = None
+    if case.stage is Stage.REQUEST and case.state in MAY_ASK_AGAIN:
+        item = uow.contracts.item(case.team_id, case.contract_id, case.item)
+        if item is not None and item.paid_at is not None:
+            route = route_after_request(contract.kind, item, now, policy)
+            next_step = {
+                "route": route.kind.value,
+                "until": route.until.isoformat() if route.until else None,
+                "review_closes_at": route.review.closes_at.isoformat() if route.review else None,
+                "mediation_closes_at": route.mediation.closes_at.isoformat() if route.mediation else None,
+            }
+    return CaseView(
+        id=case.id,
+        contract_id=contract.id,
+        contract_title=contract.title,
+        contract_kind=contract.kind.value,
+        item_label=case.item_label,
+        client_id=case.client_id,
+        freelancer_id=case.freelancer_id,
+        currency=case.currency,
+        paid_minor=case.paid.minor,
+        refunded_before_minor=(on_item - case.refunded).minor,
+        requested_minor=case.requested.minor,
+        refunded_minor=case.refunded.minor,
+        offered_minor=case.offered.minor if case.offered else None,
+        reason=case.reason,
+        response=case.response,
+        state=case.state,
+        updated_by=case.updated_by,
+        updated_at=(case.updated_at or case.opened_at).isoformat(),
+        due_at=case.deadline.due_at.isoformat() if case.deadline else None,
+        policy_version=case.policy_version,
+        next_step=next_step,
+        stage=case.stage.value,
+        disputed_minor=case.disputed.minor if case.disputed else None,
+        disputed_minutes=case.disputed_minutes,
+        dispute_reason=case.dispute_reason,
+        statement=case.statement,
+        binding=case.binding,
+        mediator_id=case.mediator_id,
+        proposal_minor=case.proposal.minor if case.proposal else None,
+        rationale=case.rationale,
+        answers=dict(case.answers),
+        award_reference=case.award_reference,
+        evidence_count=case.evidence_count,
+        fee_minor=fee.minor if (fee := policy.arbitration_fee(case.currency)) else None,
+        waiting_on=list(case.waiting_on),
+        open=case.is_open,
+        extended_by=list(case.extended_by),
+        terms=Terms.of(policy),
+        deadline_reason=_deadline_reason(uow, case),
+        at_stake_minor=case.at_stake.minor,
+        by_deadline=case.updated_by == SCHEDULER,
+        escalated=case.escalated_at is not None,
+        moves={
+            "client": [move.value for move in case.moves("client", now)],
+            "freelancer": [move.value for move in case.moves("freelancer", now)],
+            "mediator": [move.value for move in case.mediator_moves()],
+        },
+    )
+
+
+def _deadline_reason(uow: UnitOfWork, case: Case) -> str | None:
+    """Why the scheduler moved the case, when it was the last to: the parties are told why, not just when."""
+    if case.updated_by != SCHEDULER:
+        return None
+    by_scheduler = [event for event in uow.audit.for_case(case.id) if event.actor == SCHEDULER]
+    return by_scheduler[-1].rationale if by_scheduler else None

@@ -1,0 +1,87 @@
+"""Use cases of the mediators (design §2.4, §6): claim, release and reassign a case, propose, decide, record an
+award, and ask a party for information. Who is a mediator is the roster's to say; which case a mediator holds is
+the case's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from bot.domain.case import Case
+from bot.domain.errors import NotAMediator, NotAMediatorToAssign
+from bot.domain.events import QuestionAsked
+from bot.domain.money import Money
+from bot.domain.policy import Policy
+from bot.services import notify
+from bot.services.core import Deps, case_view, change_case, load_case
+from bot.services.models import CaseView
+from bot.services.read_models import checked_view
+
+
+class Mediate(BaseModel):
+    team_id: str
+    user_id: str
+    case_id: str
+    action: Literal["claim", "release", "reassign", "propose", "decide", "award"]
+    amount: str | None = None
+    text: str | None = None
+    reference: str | None = None
+    to_user: str | None = None
+
+
+def ensure_on_roster(deps: Deps, user_id: str) -> None:
+    if not deps.roster.is_mediator(user_id):
+        raise NotAMediator()
+
+
+def view_for_mediator(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
+    """The case behind a mediator's form (propose, decide, award, ask, reassign): only its mediator opens one."""
+    ensure_on_roster(deps, user_id)
+    return checked_view(deps, team_id, case_id, lambda case, now: case.ensure_case_mediator(user_id, now))
+
+
+def mediate(deps: Deps, cmd: Mediate) -> Case:
+    ensure_on_roster(deps, cmd.user_id)
+    if cmd.action == "reassign" and not deps.roster.is_mediator(cmd.to_user or ""):
+        raise NotAMediatorToAssign(cmd.to_user or "")
+
+    def act(case: Case, policy: Policy, now: datetime) -> None:
+        by = cmd.user_id
+        match cmd.action:
+            case "claim":
+                case.claim(by=by, now=now)
+            case "release":
+                case.release(by=by, now=now)
+            case "reassign":
+                case.reassign(cmd.to_user or "", by=by, now=now)
+            case "propose":
+                case.propose(_amount(cmd, case), rationale=cmd.text or "", by=by, now=now, policy=policy)
+            case "decide":
+                case.decide(_amount(cmd, case), rationale=cmd.text or "", by=by, now=now, policy=policy)
+            case "award":
+                amount = _amount(cmd, case)
+                reference = cmd.reference or ""
+                case.record_award(amount, reference=reference, rationale=cmd.text or "", by=by, now=now, policy=policy)
+
+    return change_case(deps, cmd.team_id, cmd.case_id, act)
+
+
+def _amount(cmd: Mediate, case: Case) -> Money:
+    return Money.parse((cmd.amount or "").strip(), case.currency)
+
+
+def ask(deps: Deps, team_id: str, user_id: str, case_id: str, role: str, question: str) -> None:
+    """The mediator asks one party for information: the question is kept (the Answer button carries its id), and
+    the notifier tells the party and the case thread. Asking changes nothing of the case itself."""
+    ensure_on_roster(deps, user_id)
+    now = deps.clock()
+    with deps.uow() as uow:
+        case = load_case(uow, team_id, case_id)
+        asked = uow.questions.add(team_id, case.ask(role, question, by=user_id, now=now))
+        view = case_view(uow, case, now, deps.policy)
+        for message in notify.case_messages([QuestionAsked(asked)], view, deps.mediator_channel):
+            uow.outbox.add(team_id, message, now)
+        uow.commit()
+    deps.delivered()

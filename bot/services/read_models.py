@@ -1,0 +1,122 @@
+"""Read models: what a person is shown before they act (the /refund form, /refund status and list, App Home,
+the case behind a button that opens a form). Each reads in one unit of work and changes nothing, except that App
+Home is published through the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from bot.domain.case import Case
+from bot.domain.contract import ItemRef, Timesheet, refundable_balance
+from bot.domain.errors import CaseNotFound, NotYourCase
+from bot.domain.money import Money
+from bot.domain.routing import route_after_request
+from bot.services import notify
+from bot.services.core import Deps, case_view, load_case, policy_for
+from bot.services.models import AskAgainForm, CaseView, ItemChoice, RefundForm, Unavailable
+
+
+def item_key(ref: ItemRef) -> str:
+    return f"{ref.kind.value}:{ref.id}"
+
+
+def refund_form(
+    deps: Deps, team_id: str, user_id: str, contract_id: str | None = None, item: str | None = None
+) -> RefundForm:
+    """The caller's contracts as client and, for the chosen one, every item they can ask a refund on now."""
+    now = deps.clock()
+    with deps.uow() as uow:
+        contracts = uow.contracts.for_client(team_id, user_id)
+        form = RefundForm(contracts=[(c.id, c.title) for c in contracts], reason_limit=deps.policy.reason_max_length)
+        contract = next((c for c in contracts if c.id == contract_id), None)
+        if contract is None:
+            return form
+        choices: list[ItemChoice] = []
+        unavailable: list[Unavailable] = []
+        for candidate in uow.contracts.items(team_id, contract.id):
+            ref = candidate.ref
+            if candidate.paid_at is None:
+                unavailable.append(Unavailable(candidate.label, "unpaid"))
+            elif not deps.policy.request_window(candidate.paid_at).contains(now):
+                unavailable.append(
+                    Unavailable(
+                        candidate.label, "too_old", paid_at=candidate.paid_at, limit=deps.policy.request_age_limit
+                    )
+                )
+            elif (open_case := uow.cases.open_case_for_item(team_id, contract.id, ref)) is not None:
+                unavailable.append(Unavailable(candidate.label, "open_case", case_id=open_case.id))
+            else:
+                refunded = uow.ledger.refunded_on_item(team_id, contract.id, ref, contract.currency)
+                held = uow.cases.held_on_item(team_id, contract.id, ref, contract.currency)
+                balance = refundable_balance(candidate.paid, refunded, held)
+                if balance.is_positive:
+                    choices.append(ItemChoice(item_key(ref), candidate.label, candidate.paid.minor, balance.minor))
+                else:
+                    unavailable.append(Unavailable(candidate.label, "refunded"))
+    return replace(
+        form,
+        contract_id=contract.id,
+        currency=contract.currency,
+        items=choices,
+        item_key=item if any(c.key == item for c in choices) else None,
+        unavailable=unavailable,
+    )
+
+
+def case_status(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
+    """Only the case's parties and the mediators see it."""
+    with deps.uow() as uow:
+        case = load_case(uow, team_id, case_id)
+        if case.role_of(user_id) is None and not deps.roster.is_mediator(user_id):
+            raise NotYourCase(case.id, "client or freelancer")
+        return case_view(uow, case, deps.clock(), deps.policy)
+
+
+def open_cases(deps: Deps, team_id: str, user_id: str) -> list[CaseView]:
+    with deps.uow() as uow:
+        return [case_view(uow, case, deps.clock(), deps.policy) for case in uow.cases.open_for_user(team_id, user_id)]
+
+
+def checked_view(deps: Deps, team_id: str, case_id: str, check: Callable[[Case, datetime], object]) -> CaseView:
+    """The case behind a button that opens a form, refused before the form opens when ``check`` says this
+    person may not use it now (stale, not theirs, too late)."""
+    now = deps.clock()
+    with deps.uow() as uow:
+        case = load_case(uow, team_id, case_id)
+        check(case, now)
+        return case_view(uow, case, now, policy_for(uow, case.policy_version, deps.policy))
+
+
+def ask_again_form(deps: Deps, team_id: str, user_id: str, case_id: str) -> AskAgainForm:
+    now = deps.clock()
+    with deps.uow() as uow:
+        case = load_case(uow, team_id, case_id)
+        case.ensure_client_may_ask_again(user_id, now)
+        contract = uow.contracts.get(team_id, case.contract_id)
+        item = uow.contracts.item(team_id, case.contract_id, case.item)
+        if contract is None or item is None:
+            raise CaseNotFound(case_id)
+        policy = policy_for(uow, case.policy_version, deps.policy)
+        route = route_after_request(contract.kind, item, now, policy)
+        refunded = uow.ledger.refunded_on_item(team_id, case.contract_id, case.item, case.currency)
+        return AskAgainForm(
+            case=case_view(uow, case, now, policy, contract),
+            route=route.kind.value,
+            until=route.until,
+            review_opens_at=route.review.opens_at if route.review else None,
+            review_closes_at=route.review.closes_at if route.review else None,
+            mediation_closes_at=route.mediation.closes_at if route.mediation else None,
+            week_minutes=item.minutes if isinstance(item, Timesheet) else None,
+            balance_minor=refundable_balance(item.paid, refunded, Money.zero(case.currency)).minor,
+        )
+
+
+def show_home(deps: Deps, team_id: str, user_id: str, opened_at: str) -> None:
+    """Publish this person's App Home (through the outbox: views.publish is no call for the ack path)."""
+    cases = open_cases(deps, team_id, user_id)
+    with deps.uow() as uow:
+        uow.outbox.add(team_id, notify.home_tab(user_id, cases, opened_at), deps.clock())
+        uow.commit()
+    deps.delivered()
