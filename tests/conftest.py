@@ -36,10 +36,9 @@ def postgres_admin() -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path) -> Iterator[str]:
-    """An empty database of each kind: a new SQLite file, or a new PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
+def empty_database(kind: str, request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """An empty database of this kind: a new SQLite file, or a new PostgreSQL schema dropped afterwards."""
+    if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'refundbot.db'}"
         return
     admin = request.getfixturevalue("postgres_admin")
@@ -50,6 +49,11 @@ def database_url(request, tmp_path) -> Iterator[str]:
     yield url.render_as_string(hide_password=False)
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> Iterator[str]:
+    yield from empty_database(request.param, request, tmp_path)
 
 
 @pytest.fixture

@@ -1,0 +1,356 @@
+"""An in-memory unit of work implementing ``bot.services.ports``: the use cases and the notifier run against it in
+milliseconds. ``tests/integration/test_ports.py`` runs the same checks on it, on SQLite and on PostgreSQL, so it
+cannot drift from the real repositories unnoticed.
+
+A unit of work reads and writes a private copy of the database and publishes it on commit, as a transaction
+does; a case saved from a stale read, or a second open case on one item, loses with ``ConcurrentChange``.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Self
+
+from bot.domain.case import Case
+from bot.domain.contract import Contract, Item, ItemRef
+from bot.domain.errors import ConcurrentChange
+from bot.domain.events import AuditEvent, Evidence, LedgerEntry, Question
+from bot.domain.money import Money
+from bot.domain.policy import Policy
+from bot.domain.reminders import plan_reminders
+from bot.domain.vocabulary import LedgerKind
+from bot.services.messages import OutboxMessage
+from bot.services.ports import LeasedDeadline, ReminderState
+
+
+@dataclass
+class DeadlineRow:
+    id: int
+    team_id: str
+    case_id: str
+    kind: str
+    parties: tuple[str, ...]
+    due_at: datetime
+    offsets: tuple[float, ...]
+    sent: tuple[float, ...]
+    next_at: datetime | None
+    done_at: datetime | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+
+
+@dataclass
+class Tables:
+    contracts: dict[tuple[str, str], Contract] = field(default_factory=dict)
+    items: dict[tuple[str, str, ItemRef], Item] = field(default_factory=dict)
+    cases: dict[tuple[str, str], Case] = field(default_factory=dict)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    audit: list[AuditEvent] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    questions: dict[int, tuple[str, Question]] = field(default_factory=dict)
+    policies: dict[str, Policy] = field(default_factory=dict)
+    outbox: dict[str, tuple[str, OutboxMessage]] = field(default_factory=dict)  # dedupe key → (team, message)
+    deadlines: dict[int, DeadlineRow] = field(default_factory=dict)
+
+
+class FakeDatabase:
+    """The committed state, shared by every unit of work made from it (as instances share a database)."""
+
+    def __init__(self) -> None:
+        self.tables = Tables()
+        self._ids = itertools.count(1)
+
+    def __call__(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    @property
+    def messages(self) -> list[OutboxMessage]:
+        """What has been queued for Slack, in queue order."""
+        return [message for _, message in self.tables.outbox.values()]
+
+
+class FakeUnitOfWork:
+    def __init__(self, database: FakeDatabase) -> None:
+        self._database = database
+
+    def __enter__(self) -> Self:
+        self._base = copy.deepcopy(self._database.tables)
+        self._work = copy.deepcopy(self._base)
+        tables, ids = self._work, self._database.next_id
+        self.contracts = FakeContracts(tables)
+        self.cases = FakeCases(tables, ids)
+        self.ledger = FakeLedger(tables)
+        self.evidence = FakeEvidence(tables)
+        self.questions = FakeQuestions(tables, ids)
+        self.audit = FakeAudit(tables)
+        self.policies = FakePolicies(tables)
+        self.outbox = FakeOutbox(tables)
+        self.deadlines = FakeDeadlines(tables)
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        self._work = self._base = Tables()  # whatever was not committed is gone
+
+    def commit(self) -> None:
+        """Merge what this transaction wrote into the committed state. A case written here that another
+        transaction wrote since this one read it (or a second open case on its item) loses, as it does on a
+        real database; nothing of the loser is kept."""
+        base, work, committed = self._base, self._work, self._database.tables
+        written = {key: case for key, case in work.cases.items() if base.cases.get(key) != case}
+        for key, case in written.items():
+            read, now = base.cases.get(key), committed.cases.get(key)
+            if (read.version if read else None) != (now.version if now else None):
+                raise ConcurrentChange(case.id)
+            if read is None and FakeCases(committed, self._database.next_id).open_case_for_item(
+                case.team_id, case.contract_id, case.item
+            ):
+                raise ConcurrentChange(case.id)
+        committed.cases |= written
+        for name in ("contracts", "items", "questions", "policies", "deadlines"):
+            mine, theirs = getattr(base, name), getattr(committed, name)
+            theirs |= {k: v for k, v in getattr(work, name).items() if mine.get(k) != v}
+        for key, queued in work.outbox.items():
+            committed.outbox.setdefault(key, queued)  # the dedupe key: the first to commit wins
+        for name in ("ledger", "audit", "evidence"):  # append-only
+            getattr(committed, name).extend(getattr(work, name)[len(getattr(base, name)) :])
+        self._base = copy.deepcopy(committed)
+        self._work = copy.deepcopy(self._base)
+        self._rebind()
+
+    def _rebind(self) -> None:
+        for port in (
+            self.contracts,
+            self.cases,
+            self.ledger,
+            self.evidence,
+            self.questions,
+            self.audit,
+            self.policies,
+            self.outbox,
+            self.deadlines,
+        ):
+            port.t = self._work
+
+
+class FakeContracts:
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+
+    def get(self, team_id: str, contract_id: str) -> Contract | None:
+        return self.t.contracts.get((team_id, contract_id))
+
+    def for_client(self, team_id: str, user_id: str) -> list[Contract]:
+        mine = [c for (team, _), c in self.t.contracts.items() if team == team_id and c.client_id == user_id]
+        return sorted(mine, key=lambda c: c.title)
+
+    def items(self, team_id: str, contract_id: str) -> list[Item]:
+        found = [item for (team, cid, _), item in self.t.items.items() if (team, cid) == (team_id, contract_id)]
+        return sorted(found, key=lambda item: (item.ref.kind != "milestone", item.ref.id))
+
+    def save(self, contract: Contract, now: datetime) -> None:
+        self.t.contracts[contract.team_id, contract.id] = contract
+
+    def item(self, team_id: str, contract_id: str, ref: ItemRef) -> Item | None:
+        return self.t.items.get((team_id, contract_id, ref))
+
+    def save_item(self, team_id: str, item: Item) -> None:
+        self.t.items[team_id, item.contract_id, item.ref] = item
+
+
+class FakeCases:
+    def __init__(self, tables: Tables, ids: object) -> None:
+        self.t = tables
+        self._ids = ids
+
+    def _where(self, team_id: str, *, open_only: bool = False) -> list[Case]:
+        found = [c for (team, _), c in self.t.cases.items() if team == team_id and not (open_only and c.closed_at)]
+        return [copy.deepcopy(c) for c in sorted(found, key=lambda c: (c.opened_at, c.id))]
+
+    def get(self, team_id: str, case_id: str) -> Case | None:
+        return next((c for c in self._where(team_id) if c.id == case_id), None)
+
+    def by_request_key(self, team_id: str, request_key: str) -> Case | None:
+        return next((c for c in self._where(team_id) if c.request_key == request_key), None)
+
+    def open_case_for_item(self, team_id: str, contract_id: str, item: ItemRef) -> Case | None:
+        on_item = (c for c in self._where(team_id, open_only=True) if (c.contract_id, c.item) == (contract_id, item))
+        return next(on_item, None)
+
+    def open_for_user(self, team_id: str, user_id: str) -> list[Case]:
+        return [c for c in self._where(team_id, open_only=True) if user_id in (c.client_id, c.freelancer_id)]
+
+    def held_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
+        held = sum(
+            c.requested.minor - c.refunded.minor
+            for c in self._where(team_id, open_only=True)
+            if (c.contract_id, c.item) == (contract_id, item)
+        )
+        return Money(held, currency)
+
+    def add(self, case: Case) -> None:
+        """The unique indexes: one open case per item, one case per form submission."""
+        others = self._where(case.team_id)
+        if any(c.id == case.id or (case.request_key and c.request_key == case.request_key) for c in others) or (
+            self.open_case_for_item(case.team_id, case.contract_id, case.item) is not None
+        ):
+            raise ConcurrentChange(case.id)
+        self._write(case)
+
+    def save(self, case: Case) -> None:
+        stored = self.t.cases.get((case.team_id, case.id))
+        if stored is None or stored.version != case.version:
+            raise ConcurrentChange(case.id)
+        self._write(case)
+
+    def _write(self, case: Case) -> None:
+        changed_at = case.updated_at or case.opened_at
+        for event in case.events:
+            if isinstance(event, LedgerEntry):
+                raise ValueError("ledger entries go through the payments port, not the case repository")
+            if isinstance(event, AuditEvent):
+                changed_at = max(changed_at, event.at)
+                self.t.audit.append(event)
+            elif isinstance(event, Evidence):
+                self.t.evidence.append(event)
+        case.events.clear()
+        self._sync_deadlines(case, changed_at)
+        case.version += 1
+        self.t.cases[case.team_id, case.id] = copy.deepcopy(case)
+
+    def _sync_deadlines(self, case: Case, now: datetime) -> None:
+        wanted = {d.kind: d for d in case.deadlines}
+        for row in (r for r in self.t.deadlines.values() if r.case_id == case.id and r.done_at is None):
+            want = wanted.get(row.kind)
+            if want is not None and (want.parties, want.due_at) == (row.parties, row.due_at):
+                del wanted[want.kind]
+            else:
+                row.done_at = now
+        for deadline in wanted.values():
+            offsets = tuple(sorted(deadline.reminder_offsets, reverse=True))
+            plan = plan_reminders(deadline.due_at, offsets, (), now)
+            row = DeadlineRow(
+                self._ids(),  # type: ignore[operator]
+                case.team_id,
+                case.id,
+                deadline.kind,
+                deadline.parties,
+                deadline.due_at,
+                offsets,
+                plan.sent,
+                plan.next_at,
+            )
+            self.t.deadlines[row.id] = row
+
+
+class FakeLedger:
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+
+    def add(self, entry: LedgerEntry) -> None:
+        self.t.ledger.append(entry)
+
+    def refunded_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
+        refunds = (
+            e.amount.minor
+            for e in self.t.ledger
+            if (e.team_id, e.contract_id, e.item, e.kind) == (team_id, contract_id, item, LedgerKind.REFUND)
+        )
+        return Money(sum(refunds), currency)
+
+    def for_case(self, case_id: str) -> list[LedgerEntry]:
+        return [e for e in self.t.ledger if e.case_id == case_id]
+
+
+class FakeAudit:
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+
+    def for_case(self, case_id: str) -> list[AuditEvent]:
+        return sorted((e for e in self.t.audit if e.case_id == case_id), key=lambda e: e.seq)
+
+
+class FakeEvidence:
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+
+    def for_case(self, case_id: str) -> list[Evidence]:
+        return sorted((e for e in self.t.evidence if e.case_id == case_id), key=lambda e: e.seq)
+
+
+class FakeQuestions:
+    def __init__(self, tables: Tables, ids: object) -> None:
+        self.t = tables
+        self._ids = ids
+
+    def add(self, team_id: str, question: Question) -> Question:
+        kept = replace(question, id=self._ids())  # type: ignore[operator]
+        self.t.questions[kept.id] = (team_id, kept)  # type: ignore[index]
+        return kept
+
+    def get(self, team_id: str, question_id: int) -> Question | None:
+        team, question = self.t.questions.get(question_id, (None, None))
+        return question if team == team_id else None
+
+
+class FakePolicies:
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+
+    def register(self, policy: Policy, now: datetime) -> None:
+        self.t.policies.setdefault(policy.version, policy)
+
+    def get(self, version: str) -> Policy | None:
+        return self.t.policies.get(version)
+
+
+class FakeOutbox:
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+
+    def add(self, team_id: str, message: OutboxMessage, now: datetime) -> None:
+        self.t.outbox.setdefault(message.dedupe_key, (team_id, message))
+
+
+class FakeDeadlines:
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+
+    def _held(self, deadline_id: int, owner: str) -> DeadlineRow | None:
+        row = self.t.deadlines.get(deadline_id)
+        return row if row and row.lease_owner == owner and row.done_at is None else None
+
+    def lease_due(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[LeasedDeadline]:
+        due = [
+            r
+            for r in self.t.deadlines.values()
+            if r.done_at is None
+            and r.next_at is not None
+            and r.next_at <= now
+            and (r.lease_until is None or r.lease_until < now)
+        ]
+        leased = sorted(due, key=lambda r: r.next_at or now)[:limit]
+        for row in leased:
+            row.lease_owner, row.lease_until = owner, now + lease
+        return [LeasedDeadline(r.id, r.team_id, r.case_id, r.kind, r.due_at) for r in leased]
+
+    def reminder_state(self, deadline_id: int) -> ReminderState:
+        row = self.t.deadlines[deadline_id]
+        return ReminderState(row.parties, row.offsets, row.sent)
+
+    def reminded(self, deadline_id: int, owner: str, sent: tuple[float, ...], next_at: datetime) -> bool:
+        if (row := self._held(deadline_id, owner)) is None:
+            return False
+        row.sent, row.next_at, row.lease_owner, row.lease_until = sent, next_at, None, None
+        return True
+
+    def finish(self, deadline_id: int, owner: str, now: datetime) -> bool:
+        if (row := self._held(deadline_id, owner)) is None:
+            return False
+        row.done_at, row.lease_owner, row.lease_until = now, None, None
+        return True

@@ -1,0 +1,281 @@
+"""One set of checks on every implementation of the ports: the in-memory fake the service tests use, SQLite and
+PostgreSQL. Where the fake behaves differently from a real database, a test here fails, not a service test
+that trusted it."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.domain.case import Case
+from bot.domain.contract import ContractKind, ItemKind, ItemRef
+from bot.domain.errors import ConcurrentChange
+from bot.domain.events import Question
+from bot.domain.money import Money
+from bot.domain.policy import Policy
+from bot.domain.vocabulary import Visibility
+from bot.services.core import store
+from bot.services.messages import OutboxMessage, Surface, dm
+from bot.services.payments import LedgerOnly
+from storage.db import prepare, session_factory
+from storage.tables import OutboxRow
+from storage.uow import SqlUnitOfWork
+from tests.conftest import empty_database
+from tests.fakes import FakeDatabase
+from tests.integration.conftest import NOW
+from tests.unit.factories import CLIENT, FREELANCER, STRANGER, contract, milestone, timesheet
+
+LATER = NOW + timedelta(hours=1)
+M1 = ItemRef(ItemKind.MILESTONE, "M-1")
+
+
+def usd(amount: str) -> Money:
+    return Money.parse(amount, "USD")
+
+
+class Backend:
+    """A unit-of-work factory, and what each backend has queued for Slack (the port itself only queues)."""
+
+    def __init__(self, uow, queued) -> None:
+        self.uow = uow
+        self.queued = queued
+
+
+@pytest.fixture(params=["fake", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request, tmp_path) -> Iterator[Backend]:
+    if request.param == "fake":
+        database = FakeDatabase()
+        yield Backend(database, lambda: [m.dedupe_key for m in database.messages])
+        return
+    for url in empty_database(request.param, request, tmp_path):
+        engine = prepare(url)
+        sessions = session_factory(engine)
+
+        def queued(sessions=sessions) -> list[str]:
+            with sessions() as session:
+                return list(session.scalars(select(OutboxRow.dedupe_key).order_by(OutboxRow.id)))
+
+        yield Backend(lambda sessions=sessions: SqlUnitOfWork(sessions), queued)
+        engine.dispose()
+
+
+def seed(uow) -> None:
+    with uow() as work:
+        work.contracts.save(contract(), NOW)
+        work.contracts.save(contract(id="C-200", title="Brand book", kind=ContractKind.HOURLY), NOW)
+        work.contracts.save_item("T0001", milestone(id="M-2", title="Final", status="funded", released_at=None))
+        work.contracts.save_item("T0001", milestone())
+        work.contracts.save_item("T0001", timesheet(contract_id="C-200"))
+        work.commit()
+
+
+def opened(uow, case_id: str = "R-1", amount: str = "100.00", request_key: str | None = None) -> Case:
+    with uow() as work:
+        item = work.contracts.item("T0001", "C-100", M1)
+        case = Case.open_request(
+            case_id=case_id,
+            contract=work.contracts.get("T0001", "C-100"),
+            item=item,
+            amount=usd(amount),
+            reason="Not what we agreed.",
+            refunded=work.ledger.refunded_on_item("T0001", "C-100", M1, "USD"),
+            held=work.cases.held_on_item("T0001", "C-100", M1, "USD"),
+            by=CLIENT,
+            now=NOW,
+            policy=Policy(),
+        )
+        case.request_key = request_key
+        store(work, case, LedgerOnly(), new=True)
+        work.commit()
+    return case
+
+
+def save_and_commit(work, case: Case) -> None:
+    """A real database may refuse the stale write when it is saved, the fake when it is committed."""
+    store(work, case, LedgerOnly())
+    work.commit()
+
+
+def message(key: str) -> OutboxMessage:
+    return OutboxMessage("R-1", key, dm(CLIENT), Surface.CLIENT_REQUEST, {"id": "R-1"})
+
+
+def test_contracts_and_items_read_back_scoped_to_their_workspace(backend):
+    seed(backend.uow)
+    with backend.uow() as work:
+        assert work.contracts.get("T0001", "C-100") == contract()
+        assert work.contracts.get("T0002", "C-100") is None
+        assert [c.title for c in work.contracts.for_client("T0001", CLIENT)] == ["Brand book", "Logo redesign"]
+        assert work.contracts.for_client("T0001", FREELANCER) == []
+        assert [i.ref.id for i in work.contracts.items("T0001", "C-100")] == ["M-1", "M-2"]
+        assert work.contracts.item("T0001", "C-100", M1) == milestone()
+        assert work.contracts.item("T0001", "C-200", ItemRef(ItemKind.TIMESHEET, "2026-11-16")) == timesheet(
+            contract_id="C-200"
+        )
+        assert work.contracts.item("T0001", "C-200", ItemRef(ItemKind.TIMESHEET, "not-a-date")) is None
+
+
+def test_a_stored_case_reads_back_with_its_version_audit_and_deadline(backend):
+    seed(backend.uow)
+    case = opened(backend.uow)
+    with backend.uow() as work:
+        back = work.cases.get("T0001", "R-1")
+        assert back == case
+        assert back.version == 1
+        assert back.deadline == case.deadline
+        assert work.cases.get("T0002", "R-1") is None
+        assert [(e.seq, e.to_state) for e in work.audit.for_case("R-1")] == [(1, "awaiting_freelancer")]
+        assert work.cases.open_case_for_item("T0001", "C-100", M1).id == "R-1"
+        assert [c.id for c in work.cases.open_for_user("T0001", FREELANCER)] == ["R-1"]
+        assert work.cases.open_for_user("T0001", STRANGER) == []
+        assert work.cases.held_on_item("T0001", "C-100", M1, "USD") == usd("100.00")
+
+
+def test_what_is_not_committed_is_not_kept(backend):
+    seed(backend.uow)
+    opened(backend.uow)
+    with backend.uow() as work:
+        case = work.cases.get("T0001", "R-1")
+        case.approve(by=FREELANCER, now=LATER)
+        store(work, case, LedgerOnly())
+        work.outbox.add("T0001", message("R-1:approved"), LATER)
+    with backend.uow() as work:
+        assert work.cases.get("T0001", "R-1").state == "awaiting_freelancer"
+        assert work.ledger.refunded_on_item("T0001", "C-100", M1, "USD") == usd("0")
+    assert backend.queued() == []
+
+
+def test_a_change_from_a_stale_read_loses_and_leaves_nothing(backend):
+    seed(backend.uow)
+    opened(backend.uow)
+    with backend.uow() as first, backend.uow() as second:
+        mine, theirs = first.cases.get("T0001", "R-1"), second.cases.get("T0001", "R-1")
+        mine.approve(by=FREELANCER, now=LATER)
+        store(first, mine, LedgerOnly())
+        first.commit()
+        theirs.decline(reason="No", by=FREELANCER, now=LATER, policy=Policy())
+        with pytest.raises(ConcurrentChange):
+            save_and_commit(second, theirs)
+    with backend.uow() as work:
+        case = work.cases.get("T0001", "R-1")
+        assert (case.state, case.version) == ("approved", 2)
+        assert [e.to_state for e in work.audit.for_case("R-1")] == ["awaiting_freelancer", "approved"]
+        assert work.ledger.refunded_on_item("T0001", "C-100", M1, "USD") == usd("100.00")
+        assert work.cases.open_case_for_item("T0001", "C-100", M1) is None
+
+
+def test_one_open_case_per_item_and_one_case_per_form_submission(backend):
+    seed(backend.uow)
+    opened(backend.uow, request_key="view-1")
+    with pytest.raises(ConcurrentChange):
+        opened(backend.uow, case_id="R-2", amount="10.00")
+    with backend.uow() as work:
+        assert work.cases.by_request_key("T0001", "view-1").id == "R-1"
+        assert work.cases.by_request_key("T0001", "view-2") is None
+        assert work.cases.get("T0001", "R-2") is None
+
+
+def test_ledger_counts_refunds_on_the_item_and_closed_cases_hold_nothing(backend):
+    seed(backend.uow)
+    opened(backend.uow, amount="100.00")
+    with backend.uow() as work:
+        case = work.cases.get("T0001", "R-1")
+        case.adjust(usd("30.00"), note=None, by=FREELANCER, now=LATER, policy=Policy())
+        store(work, case, LedgerOnly())
+        work.commit()
+    with backend.uow() as work:
+        assert work.ledger.refunded_on_item("T0001", "C-100", M1, "USD") == usd("30.00")
+        assert work.ledger.refunded_on_item("T0001", "C-100", ItemRef(ItemKind.MILESTONE, "M-2"), "USD") == usd("0")
+        assert work.cases.held_on_item("T0001", "C-100", M1, "USD") == usd("70.00")  # open: the rest is held
+        case = work.cases.get("T0001", "R-1")
+        case.withdraw(by=CLIENT, now=LATER)
+        store(work, case, LedgerOnly())
+        work.commit()
+    with backend.uow() as work:
+        assert work.cases.held_on_item("T0001", "C-100", M1, "USD") == usd("0")
+        assert work.cases.open_for_user("T0001", CLIENT) == []
+
+
+def test_evidence_questions_and_policies_read_back(backend):
+    seed(backend.uow)
+    opened(backend.uow)
+    with backend.uow() as work:
+        case = work.cases.get("T0001", "R-1")
+        case.add_evidence(
+            text="Brief attached",
+            links=("https://x.test/a",),
+            visibility=Visibility.BOTH_SIDES,
+            by=CLIENT,
+            now=LATER,
+            policy=Policy(),
+        )
+        store(work, case, LedgerOnly())
+        asked = work.questions.add("T0001", Question("R-1", "U0MEDIATOR", CLIENT, "Which brief?", LATER))
+        work.policies.register(Policy(), NOW)
+        work.commit()
+    with backend.uow() as work:
+        [evidence] = work.evidence.for_case("R-1")
+        assert (evidence.seq, evidence.author, evidence.text, evidence.links) == (
+            1,
+            CLIENT,
+            "Brief attached",
+            ("https://x.test/a",),
+        )
+        assert work.cases.get("T0001", "R-1").evidence_count == 1
+        assert asked.id is not None
+        assert work.questions.get("T0001", asked.id) == asked
+        assert work.questions.get("T0002", asked.id) is None
+        assert work.policies.get("v1") == Policy()
+        assert work.policies.get("v9") is None
+
+
+def test_the_outbox_keeps_one_message_per_dedupe_key(backend):
+    with backend.uow() as work:
+        work.outbox.add("T0001", message("R-1:client:1"), NOW)
+        work.outbox.add("T0001", message("R-1:client:1"), NOW)
+        work.commit()
+    with backend.uow() as work:
+        work.outbox.add("T0001", message("R-1:client:1"), LATER)
+        work.outbox.add("T0001", message("R-1:client:2"), LATER)
+        work.commit()
+    assert backend.queued() == ["R-1:client:1", "R-1:client:2"]
+
+
+def test_a_deadline_is_leased_once_until_its_lease_runs_out(backend):
+    seed(backend.uow)
+    case = opened(backend.uow)
+    first_reminder = case.deadline.due_at - timedelta(hours=48)
+    with backend.uow() as work:
+        assert work.deadlines.lease_due("a", first_reminder - timedelta(seconds=1), timedelta(minutes=2), 10) == []
+        [leased] = work.deadlines.lease_due("a", first_reminder, timedelta(minutes=2), 10)
+        work.commit()
+    assert (leased.case_id, leased.kind, leased.due_at) == ("R-1", case.deadline.kind, case.deadline.due_at)
+    with backend.uow() as work:
+        assert work.deadlines.lease_due("b", first_reminder + timedelta(minutes=1), timedelta(minutes=2), 10) == []
+        state = work.deadlines.reminder_state(leased.id)
+        assert state.parties == (FREELANCER,)
+        assert state.sent == ()
+        assert not work.deadlines.reminded(leased.id, "b", (172800.0,), case.deadline.due_at)  # not b's lease
+        assert work.deadlines.reminded(leased.id, "a", (172800.0,), case.deadline.due_at - timedelta(hours=24))
+        work.commit()
+    with backend.uow() as work:
+        assert work.deadlines.reminder_state(leased.id).sent == (172800.0,)
+        [again] = work.deadlines.lease_due("b", case.deadline.due_at - timedelta(hours=24), timedelta(minutes=2), 10)
+        assert work.deadlines.finish(again.id, "b", LATER)
+        work.commit()
+    with backend.uow() as work:
+        assert work.deadlines.lease_due("c", case.deadline.due_at, timedelta(minutes=2), 10) == []
+
+
+def test_a_decision_retires_the_deadline(backend):
+    seed(backend.uow)
+    case = opened(backend.uow)
+    with backend.uow() as work:
+        decided = work.cases.get("T0001", "R-1")
+        decided.approve(by=FREELANCER, now=LATER)
+        store(work, decided, LedgerOnly())
+        work.commit()
+    with backend.uow() as work:
+        assert work.deadlines.lease_due("a", case.deadline.due_at, timedelta(minutes=2), 10) == []
+        assert work.cases.get("T0001", "R-1").deadline is None

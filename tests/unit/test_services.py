@@ -1,0 +1,281 @@
+"""The use cases and the notifier on the in-memory unit of work (``tests.fakes``): who hears about what, and what
+is kept, for each change, in milliseconds. The real databases and Slack are the integration and e2e tests'."""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.errors import CaseMovedOn, ItemHasOpenCase, NotYourCase
+from bot.domain.policy import Policy
+from bot.domain.routing import RouteKind
+from bot.domain.vocabulary import Visibility
+from bot.services import disputes, evidence, mediation, requests
+from bot.services.core import Deps, case_view, change_case
+from bot.services.messages import Kept, Place, Surface
+from bot.services.roster import Roster
+from tests.fakes import FakeDatabase
+from tests.unit.factories import CLIENT, FREELANCER, STRANGER, contract, milestone
+
+MEDIATOR = "U0MEDIATOR"
+CARDS = "C0MEDIATORS"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **span: float) -> None:
+        self.now += timedelta(**span)
+
+
+@pytest.fixture
+def db() -> FakeDatabase:
+    database = FakeDatabase()
+    with database() as work:
+        work.contracts.save(contract(), datetime(2026, 11, 1, tzinfo=UTC))
+        work.contracts.save_item("T0001", milestone())
+        work.commit()
+    return database
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def deps(db, clock) -> Deps:
+    ids = iter(f"R-{n}" for n in range(1, 100))
+    return Deps(
+        uow=db,
+        clock=clock,
+        policy=Policy(),
+        new_case_id=lambda: next(ids),
+        roster=Roster(frozenset({MEDIATOR})),
+        mediator_channel=CARDS,
+    )
+
+
+def ask(deps, key: str = "view-1", amount: str = "100.00"):
+    cmd = requests.RequestRefund(
+        team_id="T0001",
+        user_id=CLIENT,
+        contract_id="C-100",
+        item_key="milestone:M-1",
+        amount=amount,
+        reason="Off-brief",
+        request_key=key,
+    )
+    return requests.request_refund(deps, cmd)
+
+
+def answer(deps, action: str, **fields):
+    cmd = requests.AnswerRequest(team_id="T0001", user_id=FREELANCER, case_id="R-1", action=action, **fields)
+    return requests.answer_request(deps, cmd)
+
+
+def queued_since(db: FakeDatabase, before: int):
+    return db.messages[before:]
+
+
+def shape(messages) -> list[tuple[Surface, Place, str]]:
+    """What each message is and where it goes, the way a reader would check it."""
+    return [
+        (m.surface, m.target.kind, m.target.channel or m.target.parent_key or ",".join(m.target.users))
+        for m in messages
+    ]
+
+
+def to_mediation(deps, db) -> None:
+    """Fixed price: declined, the escrow refund process, contested, the client rejects → a mediator is needed."""
+    answer(deps, "decline", text="As briefed")
+    cmd = disputes.AskAgain(team_id="T0001", user_id=CLIENT, case_id="R-1", route=RouteKind.ESCROW_REFUND)
+    disputes.ask_again(deps, cmd)
+    disputes.respond(deps, "T0001", FREELANCER, "R-1", accept=False, statement="Delivered to the brief")
+    disputes.position(deps, "T0001", CLIENT, "R-1", accept=False)
+
+
+def test_a_request_opens_the_thread_and_both_dms(deps, db):
+    case = ask(deps)
+    assert case.id == "R-1"
+    assert shape(db.messages) == [
+        (Surface.THREAD_ROOT, Place.GROUP, f"{CLIENT},{FREELANCER}"),
+        (Surface.TIMELINE, Place.THREAD, Kept.THREAD.of("R-1")),
+        (Surface.FREELANCER_REQUEST, Place.DM, FREELANCER),
+        (Surface.CLIENT_REQUEST, Place.DM, CLIENT),
+    ]
+    freelancer = db.messages[2].view
+    assert freelancer["moves"]["freelancer"] == ["answer", "extend", "add_evidence"]
+    assert freelancer["at_stake_minor"] == 10000
+
+
+def test_the_same_form_sent_twice_opens_one_case_and_tells_once(deps, db):
+    first = ask(deps)
+    again = ask(deps)
+    assert again.id == first.id
+    assert len(db.messages) == 4
+
+
+def test_a_second_request_on_the_item_is_told_which_case_is_open(deps, db):
+    ask(deps)
+    with pytest.raises(ItemHasOpenCase) as refused:
+        ask(deps, key="view-2", amount="10")
+    assert refused.value.case_id == "R-1"
+    assert len(db.messages) == 4
+
+
+def test_a_decline_sends_one_timeline_line_and_two_dm_updates_and_no_card(deps, db):
+    ask(deps)
+    before = len(db.messages)
+    answer(deps, "decline", text="As briefed")
+    assert shape(queued_since(db, before)) == [
+        (Surface.TIMELINE, Place.THREAD, Kept.THREAD.of("R-1")),
+        (Surface.FREELANCER_REQUEST, Place.DM, FREELANCER),
+        (Surface.CLIENT_REQUEST, Place.DM, CLIENT),
+    ]
+    client = db.messages[-1]
+    assert client.message_key == Kept.CLIENT.of("R-1")  # updates the DM the request posted, in place
+    assert client.view["moves"]["client"] == ["ask_again", "withdraw", "add_evidence"]
+    assert client.view["moves"]["freelancer"] == ["add_evidence"]
+
+
+def test_once_a_mediator_is_needed_each_change_also_updates_the_card(deps, db):
+    ask(deps)
+    to_mediation(deps, db)
+    with db() as work:
+        assert work.cases.get("T0001", "R-1").state == "unassigned"
+    card = db.messages[-1]
+    assert (card.surface, card.target.channel, card.message_key) == (Surface.CASE_CARD, CARDS, Kept.CARD.of("R-1"))
+    assert card.view["moves"]["mediator"] == ["claim"]
+    before = len(db.messages)
+    mediation.mediate(deps, mediation.Mediate(team_id="T0001", user_id=MEDIATOR, case_id="R-1", action="claim"))
+    assert [m.surface for m in queued_since(db, before)] == [
+        Surface.TIMELINE,
+        Surface.FREELANCER_REQUEST,
+        Surface.CLIENT_REQUEST,
+        Surface.CASE_CARD,
+    ]
+    assert db.messages[-1].view["moves"]["mediator"] == ["propose", "release", "ask", "reassign"]
+
+
+def test_without_a_mediator_channel_no_card_is_queued(deps, db):
+    quiet = replace(deps, mediator_channel=None)
+    ask(quiet)
+    to_mediation(quiet, db)
+    assert Surface.CASE_CARD not in [m.surface for m in db.messages]
+
+
+def test_escalation_starts_the_card_thread_with_the_evidence_so_far(deps, db):
+    ask(deps)
+    for text, visibility in (("The brief", Visibility.BOTH_SIDES), ("For mediators", Visibility.MEDIATOR_ONLY)):
+        cmd = evidence.AddEvidence(team_id="T0001", user_id=CLIENT, case_id="R-1", text=text, visibility=visibility)
+        evidence.add_evidence(deps, cmd)
+    # Before a card exists, only both-sides evidence is shown, and only in the case thread.
+    assert [(m.surface, m.target.parent_key) for m in db.messages if m.surface is Surface.EVIDENCE] == [
+        (Surface.EVIDENCE, Kept.THREAD.of("R-1"))
+    ]
+    before = len(db.messages)
+    to_mediation(deps, db)
+    in_card = [m for m in queued_since(db, before) if m.target.parent_key == Kept.CARD.of("R-1")]
+    assert [m.view["text"] for m in in_card] == ["The brief", "For mediators"]
+
+
+def test_evidence_after_escalation_goes_to_both_threads_and_the_card_counts_it(deps, db):
+    ask(deps)
+    to_mediation(deps, db)
+    before = len(db.messages)
+    cmd = evidence.AddEvidence(team_id="T0001", user_id=FREELANCER, case_id="R-1", links=["https://x.test/a"])
+    evidence.add_evidence(deps, cmd)
+    assert shape(queued_since(db, before)) == [
+        (Surface.CASE_CARD, Place.CHANNEL, CARDS),
+        (Surface.EVIDENCE, Place.THREAD, Kept.THREAD.of("R-1")),
+        (Surface.EVIDENCE, Place.THREAD, Kept.CARD.of("R-1")),
+    ]
+    assert db.messages[before].view["evidence_count"] == 1
+
+
+def test_an_extension_tells_the_other_side_instead_of_a_timeline_line(deps, db, clock):
+    ask(deps)
+    before = len(db.messages)
+    requests.extend(deps, "T0001", FREELANCER, "R-1")
+    told = queued_since(db, before)
+    assert shape(told) == [
+        (Surface.FREELANCER_REQUEST, Place.DM, FREELANCER),
+        (Surface.CLIENT_REQUEST, Place.DM, CLIENT),
+        (Surface.EXTENDED, Place.THREAD, Kept.THREAD.of("R-1")),
+        (Surface.EXTENDED, Place.DM, CLIENT),
+    ]
+    assert told[-1].view["by"] == FREELANCER
+    assert "extend" not in told[0].view["moves"]["freelancer"]  # once per case
+
+
+def test_a_question_reaches_the_asked_party_and_the_thread(deps, db):
+    ask(deps)
+    to_mediation(deps, db)
+    mediation.mediate(deps, mediation.Mediate(team_id="T0001", user_id=MEDIATOR, case_id="R-1", action="claim"))
+    before = len(db.messages)
+    mediation.ask(deps, "T0001", MEDIATOR, "R-1", "freelancer", "Which brief did you follow?")
+    asked = queued_since(db, before)
+    assert shape(asked) == [
+        (Surface.QUESTION, Place.DM, FREELANCER),
+        (Surface.QUESTION_LINE, Place.THREAD, Kept.THREAD.of("R-1")),
+    ]
+    question_id = asked[0].view["question_id"]
+    _, question = evidence.question_for_party(deps, "T0001", FREELANCER, str(question_id))
+    assert question.text == "Which brief did you follow?"
+    with pytest.raises(NotYourCase):
+        evidence.question_for_party(deps, "T0001", CLIENT, str(question_id))
+
+
+def test_a_refused_change_keeps_nothing_and_tells_nobody(deps, db):
+    ask(deps)
+    before = len(db.messages)
+    with pytest.raises(NotYourCase):
+        requests.answer_request(
+            deps, requests.AnswerRequest(team_id="T0001", user_id=STRANGER, case_id="R-1", action="approve")
+        )
+    with db() as work:
+        assert work.cases.get("T0001", "R-1").state == "awaiting_freelancer"
+        assert work.ledger.refunded_on_item("T0001", "C-100", work.cases.get("T0001", "R-1").item, "USD").minor == 0
+    assert len(db.messages) == before
+
+
+def test_the_loser_of_a_race_hears_what_the_winner_did(deps, db, clock):
+    ask(deps)
+    clock.advance(minutes=5)
+
+    def meanwhile_the_client_withdraws(case, policy, now):
+        requests.withdraw_request(deps, requests.WithdrawRequest(team_id="T0001", user_id=CLIENT, case_id="R-1"))
+        case.approve(by=FREELANCER, now=now)
+
+    with pytest.raises(CaseMovedOn) as lost:
+        change_case(deps, "T0001", "R-1", meanwhile_the_client_withdraws)
+    assert (lost.value.outcome, lost.value.actor) == ("withdrawn", CLIENT)
+    with db() as work:
+        assert work.ledger.for_case("R-1") == []
+        assert [e.to_state for e in work.audit.for_case("R-1")] == ["awaiting_freelancer", "withdrawn"]
+
+
+def test_the_view_carries_what_the_domain_decided(deps, db):
+    ask(deps)
+    answer(deps, "adjust", amount="40", text="Two of five")
+    with db() as work:
+        case = work.cases.get("T0001", "R-1")
+        view = case_view(work, case, deps.clock(), deps.policy)
+    assert (view.refunded_minor, view.at_stake_minor, view.offered_minor) == (4000, 6000, 4000)
+    assert view.may("client", "ask_again")
+    assert not view.may("freelancer", "answer")
+    assert (view.by_deadline, view.escalated) == (False, False)
+
+
+def test_a_lapsed_request_reads_as_the_schedulers_with_its_reason(deps, db, clock):
+    ask(deps)
+    clock.advance(days=4)
+    change_case(deps, "T0001", "R-1", lambda case, policy, now: case.expire(now=now, policy=policy))
+    last = db.messages[-1].view
+    assert (last["state"], last["by_deadline"]) == ("lapsed", True)
+    assert last["deadline_reason"]
