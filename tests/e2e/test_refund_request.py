@@ -1,6 +1,8 @@
 """The refund request in Slack, end to end: /refund → the freelancer's Approve / Adjust / Decline → both told."""
 
 import copy
+import logging
+import re
 import threading
 
 import pytest
@@ -194,6 +196,19 @@ def test_a_stale_click_is_told_what_happened_and_changes_nothing(bot):
     assert bot.count(AuditRow, case_id=case_id) == 2
 
 
+def test_slack_failing_a_click_tells_the_person_with_a_reference_and_changes_nothing(bot, caplog):
+    case_id = request(bot)
+    bot.standin.fail("views.open", 500, times=2)  # the Adjust modal cannot be opened, even after a retry
+    with caplog.at_level(logging.ERROR, "refundbot.handlers"):
+        assert bot.user(FREELANCER).click(freelancer_dm(bot), "Adjust").status == 200
+    notice = bot.standin.responses[-1]
+    assert notice["response_type"] == "ephemeral"
+    ref = re.search(r"Something went wrong \(ref (E-[0-9A-F]{6})\); nothing was changed", notice["text"]).group(1)
+    assert ref in caplog.text  # the operator finds the failure by the reference the freelancer quotes
+    assert bot.case(case_id).state == "awaiting_freelancer"
+    assert button_labels(freelancer_dm(bot).blocks)[:3] == ["Approve", "Adjust", "Decline"]  # still there to press
+
+
 def test_a_stranger_cannot_approve_and_nothing_changes(bot):
     case_id = request(bot)
     bot.user(STRANGER).click(freelancer_dm(bot), "Approve")
@@ -256,9 +271,9 @@ def test_slack_failing_for_a_while_delivers_after(bot):
     assert len(bot.standin.channel_messages(bot.standin.dm_channel(CLIENT, FREELANCER))) == 1
 
 
-def test_a_relay_killed_between_claim_and_send_delivers_after_the_lease_once(bot):
+def test_a_relay_killed_between_lease_and_send_delivers_after_the_lease_once(bot):
     bot.user(CLIENT).submit(open_form(bot), {"Amount (USD)": "10", "Reason": "r"})
-    assert bot.instance.workers.relay.claim()  # claimed, and this relay dies before sending
+    assert bot.instance.workers.relay.lease_batch()  # leased, and this relay dies before sending
     bot.drain()
     assert bot.standin.dms(FREELANCER) == []
     bot.clock.advance(seconds=bot.instance.workers.relay.lease.total_seconds() + 1)
