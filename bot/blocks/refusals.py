@@ -22,6 +22,7 @@ from bot.blocks.stages import STATES
 from bot.domain import errors
 from bot.domain.errors import Field, Refused
 from bot.domain.money import Money
+from bot.domain.vocabulary import SCHEDULER
 
 # The input block each field of the domain is shown in; a form holds some of them.
 FIELD_BLOCKS: dict[Field, str] = {
@@ -183,7 +184,7 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
         case errors.NotYourCase(case_id=case_id, role=role):
             return f"Only the {role} of case {case_id} can do that, so nothing was changed."
         case errors.CaseMovedOn(outcome=outcome, actor=actor, at=at):
-            by = "when its deadline passed" if actor == "scheduler" else f"by {v.person(actor)}"
+            by = "when its deadline passed" if actor == SCHEDULER else f"by {v.person(actor)}"
             moved = MOVED.get(outcome) or STATES.get(outcome, outcome.replace("_", " "))
             return f"Nothing changed: this case was already {moved} {by} on {v.at(at)}."
         case errors.ConcurrentChange(case_id=case_id):

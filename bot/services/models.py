@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from bot.domain.money import Money
 from bot.domain.policy import Policy
+from bot.domain.vocabulary import SCHEDULER
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def _decided_before_moves(data: dict[str, Any]) -> dict[str, Any]:
         moves["mediator"] = [*only.get(state, []), "ask", "reassign"]
     disputed = data.get("disputed_minor")
     at_stake = disputed if disputed is not None else data["requested_minor"] - data["refunded_minor"]
-    return {"moves": moves, "at_stake_minor": at_stake, "by_deadline": data.get("updated_by") == "scheduler"}
+    return {"moves": moves, "at_stake_minor": at_stake, "by_deadline": data.get("updated_by") == SCHEDULER}
 
 
 @dataclass(frozen=True)
