@@ -25,8 +25,9 @@ HOURS_BLOCK, HOURS_INPUT = "hours", "hours_input"
 MINUTES_BLOCK, MINUTES_INPUT = "minutes", "minutes_input"
 CERTIFY_BLOCK, CERTIFY_INPUT = "certify", "certify_input"
 
-CLAIM_ACCEPT = "claim_accept"
-CLAIM_CONTEST = "claim_contest"
+# The values name the client's dispute as the first release did; they are in messages already posted.
+CONCEDE = "claim_accept"
+CONTEST = "claim_contest"
 CONTEST_MODAL = "contest_modal"
 STATEMENT_BLOCK, STATEMENT_INPUT = "statement", "statement_input"
 POSITION_ACCEPT = "position_accept"

@@ -225,7 +225,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                 buttons = [
                     button(
                         "Accept and refund",
-                        ids.CLAIM_ACCEPT,
+                        ids.CONCEDE,
                         case,
                         "primary",
                         title="Accept and refund?",
@@ -233,7 +233,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                         confirm="Refund",
                         deny="Back",
                     ),
-                    button("Contest" if case.stage == "hourly_dispute" else "Dispute", ids.CLAIM_CONTEST, case),
+                    button("Contest" if case.stage == "hourly_dispute" else "Dispute", ids.CONTEST, case),
                 ]
             case Move.ANSWER_POSITION:
                 blocks.append(

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot.blocks import ids, stage_modals
 from bot.domain.routing import RouteKind
 from bot.handlers.errors import click, form
-from bot.handlers.payloads import button_value, metadata, value, who
+from bot.handlers.payloads import action_id, button_value, metadata, value, who
 from bot.services import disputes, read_models, requests
 from bot.services.core import Deps
 from bot.services.disputes import AskAgain
@@ -62,23 +62,15 @@ def on_contest_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) ->
 
 
 @click
-def on_position_accept(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
-    disputes.position(deps, *who(body), button_value(body), accept=True)
+def on_position(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """The client accepts or rejects the freelancer's position."""
+    disputes.position(deps, *who(body), button_value(body), accept=action_id(body) == ids.POSITION_ACCEPT)
 
 
 @click
-def on_position_reject(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
-    disputes.position(deps, *who(body), button_value(body), accept=False)
-
-
-@click
-def on_proposal_accept(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
-    disputes.answer_proposal(deps, *who(body), button_value(body), accept=True)
-
-
-@click
-def on_proposal_reject(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
-    disputes.answer_proposal(deps, *who(body), button_value(body), accept=False)
+def on_proposal(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """A party accepts or rejects the mediator's proposal."""
+    disputes.answer_proposal(deps, *who(body), button_value(body), accept=action_id(body) == ids.PROPOSAL_ACCEPT)
 
 
 @click
@@ -94,12 +86,12 @@ def on_extend(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
 def register(app: App, deps: Deps) -> None:
     app.action(ids.ASK_AGAIN)(partial(on_ask_again, deps=deps))
     app.view(ids.ASK_AGAIN_MODAL)(partial(on_ask_again_submit, deps=deps))
-    app.action(ids.CLAIM_ACCEPT)(partial(on_concede, deps=deps))
-    app.action(ids.CLAIM_CONTEST)(partial(on_contest, deps=deps))
+    app.action(ids.CONCEDE)(partial(on_concede, deps=deps))
+    app.action(ids.CONTEST)(partial(on_contest, deps=deps))
     app.view(ids.CONTEST_MODAL)(partial(on_contest_submit, deps=deps))
-    app.action(ids.POSITION_ACCEPT)(partial(on_position_accept, deps=deps))
-    app.action(ids.POSITION_REJECT)(partial(on_position_reject, deps=deps))
-    app.action(ids.PROPOSAL_ACCEPT)(partial(on_proposal_accept, deps=deps))
-    app.action(ids.PROPOSAL_REJECT)(partial(on_proposal_reject, deps=deps))
+    app.action(ids.POSITION_ACCEPT)(partial(on_position, deps=deps))
+    app.action(ids.POSITION_REJECT)(partial(on_position, deps=deps))
+    app.action(ids.PROPOSAL_ACCEPT)(partial(on_proposal, deps=deps))
+    app.action(ids.PROPOSAL_REJECT)(partial(on_proposal, deps=deps))
     app.action(ids.ARBITRATE)(partial(on_arbitrate, deps=deps))
     app.action(ids.EXTEND)(partial(on_extend, deps=deps))

@@ -10,7 +10,7 @@ from bot.domain.errors import CaseMovedOn, ItemHasOpenCase, NotYourCase
 from bot.domain.policy import Policy
 from bot.domain.routing import RouteKind
 from bot.domain.vocabulary import Visibility
-from bot.services import disputes, evidence, mediation, requests
+from bot.services import disputes, evidence, mediation, requests, scheduler
 from bot.services.core import Deps, case_view, change_case
 from bot.services.messages import Kept, Place, Surface
 from bot.services.roster import Roster
@@ -279,3 +279,27 @@ def test_a_lapsed_request_reads_as_the_schedulers_with_its_reason(deps, db, cloc
     last = db.messages[-1].view
     assert (last["state"], last["by_deadline"]) == ("lapsed", True)
     assert last["deadline_reason"]
+
+
+def test_the_clock_reminds_the_freelancer_once_per_reminder_then_lapses_the_request(deps, db, clock):
+    ask(deps)
+    before = len(db.messages)
+    clock.advance(days=1)  # 48 h before the 3-day response window ends
+    assert scheduler.tick(deps, "instance-a") == 1
+    assert scheduler.tick(deps, "instance-b") == 0  # nothing more is due: the reminder is accounted for
+    [reminder] = queued_since(db, before)
+    assert (reminder.surface, reminder.target.users, reminder.view["role"]) == (
+        Surface.REMINDER,
+        (FREELANCER,),
+        "freelancer",
+    )
+    clock.advance(days=2)
+    scheduler.tick(deps, "instance-a")
+    with db() as work:
+        assert work.cases.get("T0001", "R-1").state == "lapsed"
+    assert db.messages[-1].view["by_deadline"] is True
+    assert [m.surface for m in db.messages[-3:]] == [
+        Surface.TIMELINE,
+        Surface.FREELANCER_REQUEST,
+        Surface.CLIENT_REQUEST,
+    ]
