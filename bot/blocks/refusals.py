@@ -183,9 +183,13 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return "That question is no longer on record, so there is nothing to answer."
         case errors.NotYourCase(case_id=case_id, role=role):
             return f"Only the {role} of case {case_id} can do that, so nothing was changed."
-        case errors.CaseMovedOn(outcome=outcome, actor=actor, at=at):
+        case errors.CaseMovedOn(outcome=outcome, actor=actor, at=at, raced=raced):
             by = "when its deadline passed" if actor == SCHEDULER else f"by {v.person(actor)}"
             moved = MOVED.get(outcome) or STATES.get(outcome, outcome.replace("_", " "))
+            if raced:
+                return (
+                    f"Your answer was not recorded: this case was already {moved} {by} on {v.at(at)}, just before it."
+                )
             return f"Nothing changed: this case was already {moved} {by} on {v.at(at)}."
         case errors.ConcurrentChange(case_id=case_id):
             return f"Case {case_id} changed while you were acting on it; nothing was applied. Look again."

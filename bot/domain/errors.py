@@ -339,12 +339,14 @@ class NotYourCase(Refused):
 
 @refusal
 class CaseMovedOn(Refused):
-    """A stale click: the case left the state the button was for."""
+    """A stale click: the case left the state the button was for. ``raced``: it left a moment before this
+    answer, while the answer was being applied (the person may not have seen the other change at all)."""
 
     case_id: str
     outcome: str
     actor: str
     at: datetime
+    raced: bool = False
 
 
 @refusal

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.domain.case import Case
@@ -50,6 +50,8 @@ class Deps:
 
 
 Act = Callable[[Case, Policy, datetime], object]
+# A change that keeps losing the version check to others is given up on after this many tries.
+CONFLICT_RETRIES = 5
 
 
 def policy_for(uow: UnitOfWork, version: str, current: Policy) -> Policy:
@@ -79,34 +81,48 @@ def store(uow: UnitOfWork, case: Case, payments: Payments, *, new: bool = False)
 
 
 def change_case(deps: Deps, team_id: str, case_id: str, act: Act) -> Case:
-    """Load, act, store, queue what the events cause, commit. Losing a race to another change is reported as
-    what that change did."""
+    """Load, act, store, queue what the events cause, commit.
+
+    When another change commits first (the version check), the act is applied again to the case that change
+    left: two parties accepting a proposal at once are both recorded. Only when the act no longer applies is the
+    person told that their answer was not recorded, and what got there first."""
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            case = _apply(deps, team_id, case_id, act)
+        except ConcurrentChange:
+            continue
+        except CaseMovedOn as moved:
+            if attempt:
+                raise replace(moved, raced=True) from None
+            raise
+        deps.delivered()
+        return case
+    raise _told_what_happened(deps, team_id, case_id)
+
+
+def _apply(deps: Deps, team_id: str, case_id: str, act: Act) -> Case:
     now = deps.clock()
-    try:
-        with deps.uow() as uow:
-            case = load_case(uow, team_id, case_id)
-            policy = policy_for(uow, case.policy_version, deps.policy)
-            act(case, policy, now)
-            happened = store(uow, case, deps.payments)
-            view = case_view(uow, case, now, policy)
-            for message in notify.case_messages(
-                happened, view, deps.mediator_channel, lambda: uow.evidence.for_case(case.id)
-            ):
-                uow.outbox.add(case.team_id, message, now)
-            uow.commit()
-    except ConcurrentChange as lost:
-        raise _told_what_happened(deps, team_id, case_id, lost) from None
-    deps.delivered()
+    with deps.uow() as uow:
+        case = load_case(uow, team_id, case_id)
+        policy = policy_for(uow, case.policy_version, deps.policy)
+        act(case, policy, now)
+        happened = store(uow, case, deps.payments)
+        view = case_view(uow, case, now, policy)
+        for message in notify.case_messages(
+            happened, view, deps.mediator_channel, lambda: uow.evidence.for_case(case.id)
+        ):
+            uow.outbox.add(case.team_id, message, now)
+        uow.commit()
     return case
 
 
-def _told_what_happened(deps: Deps, team_id: str, case_id: str, lost: ConcurrentChange) -> Refused:
-    """The loser of a race hears the winner's outcome (who, what, when), not just that it lost."""
+def _told_what_happened(deps: Deps, team_id: str, case_id: str) -> Refused:
+    """Lost every try to changes that kept coming: the person hears the last one (who, what, when)."""
     with deps.uow() as uow:
-        case = uow.cases.get(team_id, case_id)
-    if case is None or case.updated_at is None:
-        return lost
-    return CaseMovedOn(case.id, case.state, case.updated_by, case.updated_at)
+        case = load_case(uow, team_id, case_id)
+    if case.updated_at is None:
+        return ConcurrentChange(case.id)
+    return CaseMovedOn(case.id, case.state, case.updated_by, case.updated_at, raced=True)
 
 
 def tell(deps: Deps, team_id: str, user_id: str, url: str, refusal: Refused, key: str) -> None:

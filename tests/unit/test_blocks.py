@@ -270,6 +270,8 @@ def test_refusals_read_well_in_slack():
     assert message(CaseMovedOn("R-1", "lapsed", "scheduler", datetime(2026, 11, 28, 10, tzinfo=UTC))).startswith(
         "Nothing changed: this case was already lapsed when its deadline passed"
     )
+    raced = message(CaseMovedOn("R-1", "withdrawn", "U0CLIENT01", datetime(2026, 11, 26, 10, tzinfo=UTC), raced=True))
+    assert raced.startswith("Your answer was not recorded: this case was already withdrawn by <@U0CLIENT01> on <!date^")
     assert "the time to answer ended on <!date^" in message(AnswerTimeOver(datetime(2026, 11, 28, tzinfo=UTC)))
     assert message(AmountOverBalance(Money(150, "USD"), Money(100, "USD"))) == (
         "You can ask for at most $1.00 on this item; $1.50 is more than that."

@@ -244,20 +244,44 @@ def test_a_refused_change_keeps_nothing_and_tells_nobody(deps, db):
     assert len(db.messages) == before
 
 
-def test_the_loser_of_a_race_hears_what_the_winner_did(deps, db, clock):
+def test_the_loser_of_a_race_hears_that_their_answer_was_not_recorded_and_what_the_winner_did(deps, db, clock):
     ask(deps)
     clock.advance(minutes=5)
+    tries = []
 
-    def meanwhile_the_client_withdraws(case, policy, now):
-        requests.withdraw_request(deps, requests.WithdrawRequest(team_id="T0001", user_id=CLIENT, case_id="R-1"))
+    def approve_while_the_client_withdraws(case, policy, now):
+        if not tries:
+            requests.withdraw_request(deps, requests.WithdrawRequest(team_id="T0001", user_id=CLIENT, case_id="R-1"))
+        tries.append(case.state)
         case.approve(by=FREELANCER, now=now)
 
     with pytest.raises(CaseMovedOn) as lost:
-        change_case(deps, "T0001", "R-1", meanwhile_the_client_withdraws)
-    assert (lost.value.outcome, lost.value.actor) == ("withdrawn", CLIENT)
+        change_case(deps, "T0001", "R-1", approve_while_the_client_withdraws)
+    assert tries == ["awaiting_freelancer", "withdrawn"]  # tried again on what the withdrawal left
+    assert (lost.value.outcome, lost.value.actor, lost.value.raced) == ("withdrawn", CLIENT, True)
     with db() as work:
         assert work.ledger.for_case("R-1") == []
         assert [e.to_state for e in work.audit.for_case("R-1")] == ["awaiting_freelancer", "withdrawn"]
+
+
+def test_a_change_that_loses_the_version_check_is_applied_to_what_the_winner_left(deps, db):
+    ask(deps)
+    tries = []
+
+    def approve_while_evidence_arrives(case, policy, now):
+        if not tries:
+            cmd = evidence.AddEvidence(team_id="T0001", user_id=CLIENT, case_id="R-1", text="The brief, page 2.")
+            evidence.add_evidence(deps, cmd)
+        tries.append(case.evidence_count)
+        case.approve(by=FREELANCER, now=now)
+
+    change_case(deps, "T0001", "R-1", approve_while_evidence_arrives)
+    assert tries == [0, 1]
+    with db() as work:
+        case = work.cases.get("T0001", "R-1")
+        assert (case.state, case.evidence_count) == ("approved", 1)  # both kept
+        assert [e.to_state for e in work.audit.for_case("R-1")] == ["awaiting_freelancer", "approved"]
+        assert [entry.amount.minor for entry in work.ledger.for_case("R-1")] == [10000]
 
 
 def test_the_view_carries_what_the_domain_decided(deps, db):
