@@ -31,7 +31,7 @@ from bot.blocks.render import render
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
 from bot.handlers import register
-from bot.relay import Relay, web_client
+from bot.relay import Relay, relay_client, web_client
 from bot.services import scheduler
 from bot.services.core import Deps
 from bot.services.roster import Roster
@@ -124,7 +124,8 @@ class Workers:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         client = web_client(token, settings.slack_api_url)
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # whose leases these are
-        relay = Relay(runtime.sessions, client, render, owner=owner, clock=runtime.clock)
+        sender = relay_client(token, settings.slack_api_url)
+        relay = Relay(runtime.sessions, sender, render, owner=owner, clock=runtime.clock)
         roster = Roster(frozenset(settings.mediator_user_ids), _usergroup(client, settings.mediator_usergroup_id))
         deps = Deps(
             uow=runtime.uow,

@@ -1,10 +1,12 @@
-"""The Slack relay: delivers outbox rows, at least once, in order per case (design §5).
+"""The Slack relay: delivers outbox rows in order per case, each once as Slack's users see it (design §5).
 
-Each app instance runs one in a thread. It leases rows, renders them, calls Slack through the one
-WebClient (whose retry handlers already absorb a short 429, 5xx or dropped connection), stores the returned
-channel + ts so later changes to the same message use chat.update, and settles the row. What the client's
-retries could not absorb is retried later with back-off (or after Retry-After); permanent failures are parked
-as ``dead`` with Slack's error, for `refundbot outbox` and the logs.
+Each app instance runs one in a thread. It leases rows, renders them, calls Slack, records what Slack answered
+(channel + ts, so later changes to the same message use chat.update) before making any further call, and settles
+the row. Every post carries message metadata naming its row; when an earlier attempt may have reached Slack
+unrecorded (the relay died mid-send, the answer was lost, the database failed after the post), the relay looks
+for that message before posting again and adopts it. Transient failures (5xx, timeouts, refused connections,
+rate limits) are retried with capped back-off for as long as it takes, with an alarm in the log once the oldest
+message has waited too long; only Slack's permanent errors park a row as ``dead``, for `refundbot outbox retry`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.error import URLError
@@ -25,6 +28,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.format import DEFAULT_LOCALE, babel_locale
@@ -60,8 +64,14 @@ PERMANENT = frozenset(
         "no_service",
     }
 )
-MAX_ATTEMPTS = 12
-MAX_BACKOFF = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(minutes=5)
+# The oldest pending message waiting longer than this is logged as an error, once a minute, until it goes out.
+ALARM_AFTER = timedelta(minutes=15)
+ALARM_EVERY = 60.0
+# Every post names its outbox row in message metadata, so a post whose answer was lost can be found again.
+METADATA_TYPE = "refundbot_message"
+# How far before a row was queued a lookup starts: Slack's clock and ours may differ.
+LOOK_BACK = timedelta(hours=1)
 
 
 class Undeliverable(Exception):
@@ -79,10 +89,8 @@ LOCALE_TTL = 3600.0
 
 
 def web_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
-    """The one WebClient of an app instance: Slack's own retry handlers for 429, 5xx and dropped connections.
-
-    One quick retry each: longer outages are the relay's to wait out, without holding up other cases.
-    """
+    """The WebClient of an app instance's listeners: Slack's own retry handlers for 429, 5xx and dropped
+    connections, one quick retry each."""
     return WebClient(
         token=token,
         base_url=base_url,
@@ -93,6 +101,28 @@ def web_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient
             ServerErrorRetryHandler(max_retry_count=1),
         ],
     )
+
+
+class _NeverSent(ConnectionErrorRetryHandler):
+    """Retries a connection only when it was refused: that request never reached Slack. A reset or a 5xx may
+    come after Slack posted, and a blind retry would post twice; the relay decides those, looking first."""
+
+    def _can_retry(self, *, error: Exception | None = None, **_: Any) -> bool:
+        return isinstance(getattr(error, "reason", error), ConnectionRefusedError)
+
+
+def relay_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
+    """The relay's WebClient: only the retries that cannot double a message (a 429 is never carried out)."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        retry_handlers=[_NeverSent(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=1)],
+    )
+
+
+def _never_sent(exc: BaseException) -> bool:
+    return isinstance(getattr(exc, "reason", exc), ConnectionRefusedError)
 
 
 class Relay:
@@ -117,6 +147,7 @@ class Relay:
         self.wake = threading.Event()
         self._locales: dict[str, tuple[str, float]] = {}
         self._dms: dict[str, str] = {}
+        self._alarmed_at = 0.0
 
     def lease_batch(self) -> list[LeasedMessage]:
         with self.sessions.begin() as session:
@@ -133,12 +164,33 @@ class Relay:
         """Deliver until ``stop``; sleep ``idle`` seconds between empty polls unless woken by a new commit."""
         while not stop.is_set():
             try:
+                self.check_backlog()
                 if self.run_once():
                     continue
             except Exception:  # the loop must outlive a database hiccup; the rows stay leased and come back
                 log.exception("relay: leasing failed; trying again shortly")
             self.wake.wait(idle)
             self.wake.clear()
+
+    def check_backlog(self) -> timedelta | None:
+        """Once a minute: how long the oldest pending message has waited, logged as an error past ALARM_AFTER."""
+        if time.monotonic() - self._alarmed_at < ALARM_EVERY:
+            return None
+        self._alarmed_at = time.monotonic()
+        with self.sessions() as session:
+            oldest = OutboxRepository(session).oldest_pending()
+        if oldest is None:
+            return None
+        queued_at, stream, error = oldest
+        waited = self.clock() - queued_at
+        if waited > ALARM_AFTER:
+            log.error(
+                "relay: ALARM the oldest pending Slack message (case %s) has waited %s; last error: %s",
+                stream,
+                str(waited).split(".")[0],
+                error or "none yet",
+            )
+        return waited
 
     def deliver(self, row: LeasedMessage) -> None:
         try:
@@ -149,12 +201,15 @@ class Relay:
             if exc.permanent:
                 self._dead(row, exc.error)
             else:
-                self._later(row, exc.error, None)
+                self._later(row, exc.error, None, in_doubt=row.in_doubt)
         except (SlackRequestError, URLError, TimeoutError, OSError) as exc:
-            self._later(row, f"{type(exc).__name__}: {exc}", None)
-        except Exception as exc:  # one bad row must not stall the batch: back off, and dead after the last try
+            # Refused: Slack never saw it. Anything else (a timeout, a reset) may have come after Slack posted.
+            self._later(row, f"{type(exc).__name__}: {exc}", None, in_doubt=row.in_doubt or not _never_sent(exc))
+        except SQLAlchemyError:
+            raise  # the database failed mid-send: the lease runs out and the row comes back in doubt
+        except Exception as exc:  # one bad row must not stall the batch: back off and look before trying again
             log.exception("relay: message %s (%s) failed unexpectedly", row.id, row.surface)
-            self._later(row, f"unexpected {type(exc).__name__}: {exc}", None)
+            self._later(row, f"unexpected {type(exc).__name__}: {exc}", None, in_doubt=True)
         else:
             with self.sessions.begin() as session:
                 OutboxRepository(session).sent(row.id, self.owner, self.clock())
@@ -183,6 +238,8 @@ class Relay:
             self.client.views_publish(user_id=target.users[0], view={"type": "home", "blocks": shown.blocks})
             return
         if kept is not None:
+            if kept.permalink is None and row.message_key and row.message_key.endswith(":thread"):
+                self._save_permalink(row, kept)  # posted and recorded, but its permalink was not fetched yet
             self.client.chat_update(channel=kept.channel, ts=kept.ts, text=shown.text, blocks=shown.blocks)
             return
         thread_ts = None
@@ -194,19 +251,52 @@ class Relay:
             channel = target.channel or ""
         else:
             channel = self._dm_channel(",".join(target.users))
-        posted = self.client.chat_postMessage(
-            channel=channel, text=shown.text, blocks=shown.blocks, thread_ts=thread_ts
-        )
+        ts = self._posted_before(row, channel, thread_ts) if row.in_doubt else None
+        if ts is None:
+            posted = self.client.chat_postMessage(
+                channel=channel,
+                text=shown.text,
+                blocks=shown.blocks,
+                thread_ts=thread_ts,
+                metadata={"event_type": METADATA_TYPE, "event_payload": {"row": row.dedupe_key}},
+            )
+            channel, ts = posted["channel"], posted["ts"]
         if row.message_key:
-            permalink = None
+            ref = MessageRef(channel, ts, None)
+            with self.sessions.begin() as session:  # recorded before any further call to Slack
+                OutboxRepository(session).save_ref(row.team_id, row.message_key, ref, self.clock())
             if row.message_key.endswith(":thread"):
-                permalink = self.client.chat_getPermalink(channel=posted["channel"], message_ts=posted["ts"])[
-                    "permalink"
-                ]
-            with self.sessions.begin() as session:
-                OutboxRepository(session).save_ref(
-                    row.team_id, row.message_key, MessageRef(posted["channel"], posted["ts"], permalink), self.clock()
-                )
+                self._save_permalink(row, ref)
+
+    def _save_permalink(self, row: LeasedMessage, ref: MessageRef) -> None:
+        permalink = self.client.chat_getPermalink(channel=ref.channel, message_ts=ref.ts)["permalink"]
+        with self.sessions.begin() as session:
+            outbox = OutboxRepository(session)
+            outbox.save_ref(row.team_id, row.message_key or "", replace(ref, permalink=permalink), self.clock())
+
+    def _posted_before(self, row: LeasedMessage, channel: str, thread_ts: str | None) -> str | None:
+        """The ts of this row's message if an earlier attempt posted it, found by its metadata."""
+        args: dict[str, Any] = {
+            "channel": channel,
+            "oldest": f"{(row.created_at - LOOK_BACK).timestamp():.6f}",
+            "include_all_metadata": True,
+            "limit": 200,
+        }
+        cursor = None
+        while True:
+            if thread_ts:
+                page = self.client.conversations_replies(ts=thread_ts, cursor=cursor, **args)
+            else:
+                page = self.client.conversations_history(cursor=cursor, **args)
+            for message in page.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == METADATA_TYPE and payload.get("row") == row.dedupe_key:
+                    log.warning("relay: message %s (%s) was posted by an earlier attempt; adopted", row.id, row.surface)
+                    return str(message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
 
     def _dm_channel(self, users: str) -> str:
         """A DM's channel id never changes, so conversations.open is asked once per person (or group)."""
@@ -236,21 +326,19 @@ class Relay:
             self._dead(row, error)
             return
         retry_after = exc.response.headers.get("Retry-After") if status == 429 else None
-        self._later(row, error, int(retry_after) if retry_after and str(retry_after).isdigit() else None)
+        wait = int(retry_after) if retry_after and str(retry_after).isdigit() else None
+        # A 429 was never carried out; a 5xx may have been, after all.
+        self._later(row, error, wait, in_doubt=row.in_doubt or status >= 500)
 
     def _dead(self, row: LeasedMessage, error: str) -> None:
         log.error("relay: message %s (%s, case %s) is dead: %s", row.id, row.surface, row.stream, error)
         with self.sessions.begin() as session:
             OutboxRepository(session).dead(row.id, self.owner, error)
 
-    def _later(self, row: LeasedMessage, error: str, retry_after: int | None) -> None:
-        if row.attempts >= MAX_ATTEMPTS:
-            self._dead(row, f"gave up after {row.attempts} attempts: {error}")
-            return
+    def _later(self, row: LeasedMessage, error: str, retry_after: int | None, *, in_doubt: bool) -> None:
+        """Transient: back off (doubling, capped at MAX_BACKOFF, or Slack's Retry-After) and try again, however long."""
+        backoff = timedelta(seconds=2 ** min(row.attempts, 16))
+        wait = timedelta(seconds=retry_after) if retry_after else min(backoff, MAX_BACKOFF)
+        log.warning("relay: message %s (%s) failed (%s); retrying in %s", row.id, row.surface, error, wait)
         with self.sessions.begin() as session:
-            outbox = OutboxRepository(session)
-            wait = (
-                timedelta(seconds=retry_after) if retry_after else min(timedelta(seconds=2**row.attempts), MAX_BACKOFF)
-            )
-            log.warning("relay: message %s (%s) failed (%s); retrying in %s", row.id, row.surface, error, wait)
-            outbox.retry(row.id, self.owner, self.clock() + wait, error)
+            OutboxRepository(session).retry(row.id, self.owner, self.clock() + wait, error, in_doubt=in_doubt)

@@ -28,6 +28,9 @@ class LeasedMessage:
     surface: str
     view: dict[str, Any]
     attempts: int
+    dedupe_key: str
+    created_at: datetime
+    in_doubt: bool  # an earlier attempt may have reached Slack: look for it before posting again
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,22 @@ class OutboxRepository:
             now=now,
             lease=lease,
             attempts=OutboxRow.attempts + 1,
+            # A lease never settled means its relay died or hung mid-send: what it sent may be in Slack.
+            in_doubt=OutboxRow.in_doubt | OutboxRow.lease_until.is_not(None),
         )
         return [
             LeasedMessage(
-                r.id, r.team_id, r.stream, Target.from_json(r.target), r.message_key, r.surface, r.view, r.attempts
+                r.id,
+                r.team_id,
+                r.stream,
+                Target.from_json(r.target),
+                r.message_key,
+                r.surface,
+                r.view,
+                r.attempts,
+                r.dedupe_key,
+                r.created_at,
+                r.in_doubt,
             )
             for r in sorted(rows, key=lambda r: r.id)
         ]
@@ -104,8 +119,27 @@ class OutboxRepository:
     def sent(self, row_id: int, owner: str, now: datetime) -> bool:
         return self._settle(row_id, owner, status=SENT, sent_at=now, last_error=None)
 
-    def retry(self, row_id: int, owner: str, at: datetime, error: str) -> bool:
-        return self._settle(row_id, owner, next_attempt_at=at, last_error=error)
+    def retry(self, row_id: int, owner: str, at: datetime, error: str, *, in_doubt: bool) -> bool:
+        return self._settle(row_id, owner, next_attempt_at=at, last_error=error, in_doubt=in_doubt)
+
+    def send_again(self, now: datetime, *, dead: bool = False, stream: str | None = None) -> int:
+        """The operator's retry: pending rows (and dead ones, with ``dead``) are due now, each stream in order."""
+        statuses = (PENDING, DEAD) if dead else (PENDING,)
+        where = [OutboxRow.status.in_(statuses)]
+        if stream is not None:
+            where.append(OutboxRow.stream == stream)
+        result = self.session.execute(update(OutboxRow).where(*where).values(status=PENDING, next_attempt_at=now))
+        return result.rowcount
+
+    def oldest_pending(self) -> tuple[datetime, str, str | None] | None:
+        """When the longest-waiting pending message was queued, its case, and why it is still waiting."""
+        row = self.session.execute(
+            select(OutboxRow.created_at, OutboxRow.stream, OutboxRow.last_error)
+            .where(OutboxRow.status == PENDING)
+            .order_by(OutboxRow.created_at, OutboxRow.id)
+            .limit(1)
+        ).first()
+        return (row[0], row[1], row[2]) if row else None
 
     def dead(self, row_id: int, owner: str, error: str) -> bool:
         return self._settle(row_id, owner, status=DEAD, last_error=error)

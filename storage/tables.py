@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -381,6 +382,8 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # An earlier attempt may have reached Slack without its answer being recorded: look before posting again.
+    in_doubt: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class SlackMessageRow(Base):

@@ -62,6 +62,7 @@ class Message:
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None
     updates: int = 0
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass
@@ -70,6 +71,7 @@ class Fault:
     times: int
     retry_after: int | None = None
     delay: float = 0.0
+    drop: bool = False  # the call is carried out, then the connection closes before the answer is sent
 
 
 @dataclass
@@ -105,7 +107,10 @@ class SlackStandIn:
         self.violations: list[str] = []  # every break of Slack's rules, by the app or in its answers
         self.violations_lock = threading.Lock()
         self.lock = threading.Lock()
-        self._ts = itertools.count(1)
+        self.ts_lock = threading.Lock()
+        self.clock: Callable[[], float] = time.time  # message timestamps; a test with a moved clock sets its own
+        self.down = False  # an outage: every Web API call answers 503
+        self._last_ts = 0.0
         self._ids = itertools.count(1)
         self.server = _Server(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -138,6 +143,15 @@ class SlackStandIn:
 
     def slow(self, method: str, seconds: float, times: int = 1) -> None:
         self.faults.setdefault(method, []).append(Fault(200, times, delay=seconds))
+
+    def drop(self, method: str, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` take effect, but their answer is lost on the way back."""
+        self.faults.setdefault(method, []).append(Fault(200, times, drop=True))
+
+    def _next_ts(self) -> str:
+        with self.ts_lock:
+            self._last_ts = max(round(self.clock(), 6), round(self._last_ts + 0.000001, 6))
+            return f"{self._last_ts:.6f}"
 
     def _fault(self, method: str) -> Fault | None:
         with self.lock:
@@ -183,24 +197,30 @@ class SlackStandIn:
 
     # --- the Web API ----------------------------------------------------------------------------------
 
-    def _api(self, method: str, args: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _api(
+        self, method: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str], bool]:
+        """(status, answer, headers, whether the answer is lost)."""
+        if self.down:
+            return 503, {"ok": False, "error": "service_unavailable"}, {}, False
         fault = self._fault(method)
         if fault and fault.delay:
             time.sleep(fault.delay)
         if fault and fault.status != 200:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             error = "ratelimited" if fault.status == 429 else "internal_error"
-            return fault.status, {"ok": False, "error": error}, headers
+            return fault.status, {"ok": False, "error": error}, headers, False
+        dropped = bool(fault and fault.drop)
         if not token:
-            return 200, {"ok": False, "error": "not_authed"}, {}
+            return 200, {"ok": False, "error": "not_authed"}, {}, dropped
         if (method == "apps.connections.open") != str(token).startswith("xapp-"):
-            return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
+            return 200, {"ok": False, "error": "not_allowed_token_type"}, {}, dropped
         with self.lock:
             self.calls.append(Call(method, args))
             handler = getattr(self, "_" + method.replace(".", "_"), None)
             if handler is None:
-                return 200, {"ok": False, "error": "unknown_method"}, {}
-            return 200, handler(args), {}
+                return 200, {"ok": False, "error": "unknown_method"}, {}, dropped
+            return 200, handler(args), {}, dropped
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -253,9 +273,12 @@ class SlackStandIn:
             return refused
         if not args.get("channel"):
             return self._refuse("chat.postMessage", "channel_not_found", ["channel: required"])
-        ts = f"{1700000000 + next(self._ts)}.000100"
+        ts = self._next_ts()
         channel = args["channel"]
-        self.messages[(channel, ts)] = Message(channel, ts, args.get("text", ""), blocks, args.get("thread_ts"))
+        metadata = decoded(args.get("metadata"))
+        self.messages[(channel, ts)] = Message(
+            channel, ts, args.get("text", ""), blocks, args.get("thread_ts"), metadata=metadata
+        )
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text"), "blocks": blocks}}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -280,7 +303,36 @@ class SlackStandIn:
             return refused
         if not args.get("channel") or not args.get("user"):
             return self._refuse("chat.postEphemeral", "invalid_arguments", ["channel and user: required"])
-        return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _history(self, found: list[Message], args: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, after ``oldest``, ``limit`` at a time (cursor: how many were already given)."""
+        oldest = float(args.get("oldest") or 0)
+        newest_first = [m for m in reversed(found) if float(m.ts) > oldest]
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        page = newest_first[start : start + limit]
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
+        messages = [
+            {"type": "message", "ts": m.ts, "text": m.text, "thread_ts": m.thread_ts}
+            | ({"metadata": m.metadata} if with_metadata and m.metadata else {})
+            for m in page
+        ]
+        more = start + limit < len(newest_first)
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._history(self.channel_messages(str(args.get("channel"))), args)
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args.get("channel")), str(args.get("ts"))
+        if (channel, ts) not in self.messages:
+            return {"ok": False, "error": "thread_not_found"}
+        return self._history([self.messages[(channel, ts)], *self.replies(channel, ts)], args)
 
     def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
         ts = str(args.get("message_ts", "")).replace(".", "")
@@ -421,7 +473,10 @@ class SlackStandIn:
                 else:
                     args = {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
                 token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or args.get("token")
-                status, payload, headers = standin._api(method, args, token)
+                status, payload, headers, lost = standin._api(method, args, token)
+                if lost:
+                    self.close_connection = True
+                    return
                 self._answer(status, json.dumps(payload), headers, "application/json")
 
             def _answer(self, status: int, body: str, headers: dict[str, str], kind: str) -> None:
