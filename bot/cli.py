@@ -34,17 +34,45 @@ def serve() -> None:
     sys.exit(app.main())
 
 
-@cli.command(help="Show the Slack outbox: messages pending, sent and dead, and why the dead ones failed.")
+@cli.group(
+    invoke_without_command=True,
+    help="Show the Slack outbox: messages pending, sent and dead, how long the oldest has waited, and why the dead "
+    "ones failed.",
+)
 @click.option("--dead", "dead_limit", default=20, show_default=True, help="How many dead messages to list.")
-def outbox(dead_limit: int) -> None:
+@click.pass_context
+def outbox(context: click.Context, dead_limit: int) -> None:
+    if context.invoked_subcommand is not None:
+        return
     runtime = _runtime()
     with runtime.sessions() as session:
         queue = OutboxRepository(session)
         counts = queue.counts()
+        oldest = queue.oldest_pending()
         dead = queue.dead_rows(dead_limit)
     click.echo(", ".join(f"{counts.get(status, 0)} {status}" for status in ("pending", "sent", "dead")))
+    if oldest is not None:
+        queued_at, stream, error = oldest
+        waited = str(runtime.clock() - queued_at).split(".")[0]
+        click.echo(f"oldest pending: waiting {waited} (case {stream}); last error: {error or 'none yet'}")
     for row_id, stream, surface, error in dead:
         click.echo(f"dead #{row_id} case {stream} {surface}: {error}")
+
+
+@outbox.command(
+    help="Send the pending messages now, without waiting out their back-off; with --dead, the dead ones too."
+)
+@click.option(
+    "--dead", "with_dead", is_flag=True, help="Also send again the dead messages (once their cause is fixed)."
+)
+@click.option("--case", "case_id", default=None, help="Only this case's messages (R-…), in their order.")
+def retry(with_dead: bool, case_id: str | None) -> None:
+    runtime = _runtime()
+    stream = case_id.strip().upper() if case_id else None
+    with runtime.sessions.begin() as session:
+        count = OutboxRepository(session).send_again(runtime.clock(), dead=with_dead, stream=stream)
+    what = "pending and dead" if with_dead else "pending"
+    click.echo(f"{count} {what} message(s){f' of case {stream}' if stream else ''} will be sent at once, in order")
 
 
 @cli.command(help="Bring the database schema up to date (the app also does this when it starts).")

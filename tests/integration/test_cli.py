@@ -1,6 +1,7 @@
 """The operator's commands, run as real processes: readable lines, right exit codes, never a traceback."""
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -106,4 +107,13 @@ def test_outbox_shows_what_is_pending_and_why_dead_messages_failed(tmp_path):
     engine.dispose()
     result = run([str(REFUNDBOT), "outbox"], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["1 pending, 0 sent, 1 dead", "dead #1 case R-1 notice: channel_not_found"]
+    counts, oldest, dead = result.stdout.splitlines()
+    assert counts == "1 pending, 0 sent, 1 dead"
+    assert re.fullmatch(r"oldest pending: waiting \d+ days?, \d+:\d\d:\d\d \(case R-1\); last error: none yet", oldest)
+    assert dead == "dead #1 case R-1 notice: channel_not_found"
+
+    # The cause fixed (the channel exists now), the operator sends the case's messages again, in order.
+    assert run([str(REFUNDBOT), "outbox", "retry", "--case", "r-2"], tmp_path).stdout.startswith("0 pending")
+    again = run([str(REFUNDBOT), "outbox", "retry", "--dead", "--case", "r-1"], tmp_path)
+    assert again.stdout == "2 pending and dead message(s) of case R-1 will be sent at once, in order\n", again.stderr
+    assert run([str(REFUNDBOT), "outbox"], tmp_path).stdout.splitlines()[0] == "2 pending, 0 sent, 0 dead"

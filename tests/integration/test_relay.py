@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from bot.blocks.render import Rendered
 from bot.relay import ALARM_AFTER, MAX_BACKOFF, Relay, relay_client
@@ -216,3 +217,138 @@ def test_a_message_that_cannot_be_rendered_is_dead_at_once_and_the_rest_go_out(s
     status = rows(sessions)
     assert status["bad"] == ("dead", 1, "cannot render broken: KeyError: 'hours_left'")
     assert status["fine"][0] == "sent"
+
+
+# --- a fault at each point of a send: each message appears once, and later changes reach that one ----------
+
+
+class FlakySessions:
+    """The relay's sessions, with the database failing at the listed ``begin()`` calls (1 is the lease)."""
+
+    def __init__(self, sessions, *failing: int) -> None:
+        self.sessions, self.failing, self.calls = sessions, set(failing), 0
+
+    def __call__(self):
+        return self.sessions()
+
+    def begin(self):
+        self.calls += 1
+        if self.calls in self.failing:
+            raise OperationalError("begin", {}, ConnectionRefusedError("the database is down"))
+        return self.sessions.begin()
+
+
+def flaky_relay(sessions, standin, clock, *failing):
+    client = relay_client("xoxb-test", standin.api_url, timeout=3)
+    return Relay(FlakySessions(sessions, *failing), client, render, owner="flaky", clock=clock)
+
+
+def root_and_reply():
+    root = OutboxMessage("R-1", "root", group("U0CLIENT01", "U0FREELA01"), "note", {"text": "case R-1"}, "R-1:thread")
+    reply = OutboxMessage("R-1", "reply", thread("R-1:thread"), "note", {"text": "requested"})
+    return root, reply
+
+
+def thread_once(standin):
+    channel = standin.dm_channel("U0CLIENT01", "U0FREELA01")
+    [top] = standin.channel_messages(channel)  # the root, once
+    [answer] = standin.replies(channel, top.ts)
+    assert answer.text.startswith("note: requested (thread: https://demo.slack.com/archives/")
+    return top
+
+
+@pytest.mark.parametrize(
+    ("failing", "point"),
+    [(3, "after Slack answered, before the record"), (4, "after the record, before the permalink is kept")],
+)
+def test_the_database_failing_mid_send_leaves_one_thread_root(sessions, standin, relay, clock, failing, point):
+    queue(sessions, *root_and_reply())
+    broken = flaky_relay(sessions, standin, clock, failing)
+    with pytest.raises(OperationalError):
+        broken.run_once()
+    clock.now += broken.lease + timedelta(seconds=1)  # that relay's lease runs out; another takes the row over
+    relay("relay-b").run_once()
+    relay("relay-b").run_once()
+    thread_once(standin)
+    assert [s for s, _, _ in rows(sessions).values()] == ["sent", "sent"], point
+
+
+def test_a_relay_dying_after_the_post_is_recorded_leaves_one_message_and_updates_reach_it(
+    sessions, standin, relay, clock
+):
+    queue(sessions, note("k1", "Approve or decline", message_key="R-1:freelancer"))
+    broken = flaky_relay(sessions, standin, clock, 4)  # lease, refs, record … and the settle fails
+    with pytest.raises(OperationalError):
+        broken.run_once()
+    queue(sessions, note("k2", "Approved", message_key="R-1:freelancer"))
+    clock.now += broken.lease + timedelta(seconds=1)
+    while relay("relay-b").run_once():
+        pass
+    [message] = standin.dms("U0FREELA01")
+    assert message.text == "note: Approved"  # no orphan left with the old buttons
+
+
+def test_an_answer_lost_after_slack_posted_is_found_by_its_metadata_and_adopted(sessions, standin, relay, clock):
+    standin.drop("chat.postMessage")  # Slack posts the root; its answer never arrives
+    queue(sessions, *root_and_reply())
+    relay().run_once()
+    assert rows(sessions)["root"][0] == "pending"
+    clock.now += timedelta(seconds=2)
+    relay().run_once()
+    relay().run_once()
+    top = thread_once(standin)
+    assert top.metadata == {"event_type": "refundbot_message", "event_payload": {"row": "root"}}
+    assert len(standin.calls_to("chat.postMessage")) == 2  # the root once (its answer lost), then the reply
+
+
+def test_a_relay_killed_after_posting_a_line_without_a_key_leaves_one_line(sessions, standin, relay, clock):
+    root, reply = root_and_reply()
+    queue(sessions, root)
+    relay().run_once()
+    queue(sessions, reply)
+    broken = flaky_relay(sessions, standin, clock, 3)  # lease, refs, (post) … the settle fails
+    with pytest.raises(OperationalError):
+        broken.run_once()
+    clock.now += broken.lease + timedelta(seconds=1)
+    relay("relay-b").run_once()
+    thread_once(standin)
+    assert len(standin.calls_to("conversations.replies")) == 1  # in doubt: looked in the thread, adopted
+
+
+@pytest.mark.parametrize("method", ["chat.getPermalink", "conversations.open"])
+def test_a_second_call_failing_never_posts_the_root_again(sessions, standin, relay, clock, method):
+    standin.fail(method, 500)
+    queue(sessions, *root_and_reply())
+    relay().run_once()
+    assert rows(sessions)["root"][0] == "pending"
+    clock.now += timedelta(seconds=2)
+    relay().run_once()
+    relay().run_once()
+    thread_once(standin)
+    assert [s for s, _, _ in rows(sessions).values()] == ["sent", "sent"]
+
+
+def test_a_two_hour_outage_then_every_message_once_and_in_order(sessions, standin, relay, clock, caplog):
+    root, reply = root_and_reply()
+    later = OutboxMessage("R-1", "later", thread("R-1:thread"), "note", {"text": "approved"})
+    queue(sessions, root, reply, later, note("dm", "your case", stream="R-2"))
+    standin.down = True
+    outage_ends = clock.now + timedelta(hours=2)
+    sender = relay()
+    with caplog.at_level(logging.ERROR, "refundbot.relay"):
+        while clock.now < outage_ends:
+            sender.run_once()
+            clock.now += timedelta(minutes=1)
+        waited = sender.check_backlog()
+    assert waited > ALARM_AFTER
+    assert "ALARM the oldest pending Slack message (case R-1) has waited 2:00:00" in caplog.text
+    assert [s for s, _, _ in rows(sessions).values()] == ["pending"] * 4  # nothing dead
+    standin.down = False
+    clock.now += MAX_BACKOFF
+    while sender.run_once():
+        pass
+    channel = standin.dm_channel("U0CLIENT01", "U0FREELA01")
+    [top] = standin.channel_messages(channel)
+    assert [m.text.split(" (")[0] for m in standin.replies(channel, top.ts)] == ["note: requested", "note: approved"]
+    assert [m.text for m in standin.dms("U0FREELA01")] == ["note: your case"]
+    assert [s for s, _, _ in rows(sessions).values()] == ["sent"] * 4
