@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -125,7 +125,8 @@ class Workers:
         client = web_client(token, settings.slack_api_url)
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # whose leases these are
         sender = relay_client(token, settings.slack_api_url)
-        relay = Relay(runtime.sessions, sender, render, owner=owner, clock=runtime.clock)
+        pace = timedelta(seconds=settings.slack_pace_seconds)
+        relay = Relay(runtime.sessions, sender, render, owner=owner, clock=runtime.clock, pace=pace)
         roster = Roster(frozenset(settings.mediator_user_ids), _usergroup(client, settings.mediator_usergroup_id))
         deps = Deps(
             uow=runtime.uow,

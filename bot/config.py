@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Seconds between two messages to one channel or person: Slack takes about one per second per channel.
+    slack_pace_seconds: float = Field(1.0, ge=0, le=60)
     database_url: str = "sqlite:///refundbot.db"
     port: int = Field(3000, ge=1, le=65535)
     mediator_channel_id: str | None = None

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.format import DEFAULT_LOCALE, babel_locale
 from bot.blocks.render import Rendered
+from bot.services.messages import Target
 from storage.outbox import LeasedMessage, MessageRef, OutboxRepository
 
 log = logging.getLogger("refundbot.relay")
@@ -72,6 +74,9 @@ ALARM_EVERY = 60.0
 METADATA_TYPE = "refundbot_message"
 # How far before a row was queued a lookup starts: Slack's clock and ours may differ.
 LOOK_BACK = timedelta(hours=1)
+# "chat.postMessage generally allows posting one message per second per channel" (Slack: rate limits).
+PACE = timedelta(seconds=1)
+SLOTS_KEPT = 10_000
 
 
 class Undeliverable(Exception):
@@ -121,6 +126,14 @@ def relay_client(token: str | None, base_url: str, timeout: int = 10) -> WebClie
     )
 
 
+def _destination(target: Target) -> str | None:
+    """What Slack paces a message by: its channel, or the person (people) of a DM; a reply goes by its thread.
+    App Homes and response_urls have limits of their own."""
+    if target.kind in ("home", "response_url"):
+        return None
+    return target.channel or ",".join(target.users) or target.parent_key
+
+
 def _never_sent(exc: BaseException) -> bool:
     return isinstance(getattr(exc, "reason", exc), ConnectionRefusedError)
 
@@ -136,6 +149,8 @@ class Relay:
         clock: Callable[[], datetime],
         lease: timedelta = timedelta(seconds=60),
         batch: int = 20,
+        pace: timedelta = PACE,
+        workers: int = 4,
     ) -> None:
         self.sessions = sessions
         self.client = client
@@ -144,6 +159,10 @@ class Relay:
         self.clock = clock
         self.lease = lease
         self.batch = batch
+        self.pace = pace
+        self.workers = workers
+        self._slots: dict[str, datetime] = {}  # per channel (or person): when the next message may go
+        self._reserved: dict[int, datetime] = {}  # rows sent back to wait for their channel's slot
         self.wake = threading.Event()
         self._locales: dict[str, tuple[str, float]] = {}
         self._dms: dict[str, str] = {}
@@ -154,11 +173,47 @@ class Relay:
             return OutboxRepository(session).lease_due(self.owner, self.clock(), self.lease, self.batch)
 
     def run_once(self) -> int:
-        """Claim a batch and deliver it; returns how many rows were attempted."""
+        """Claim a batch and deliver what its channels' pace allows now, different channels in parallel; the
+        rest wait for their channel's next slot. Returns how many rows were attempted."""
         rows = self.lease_batch()
+        ready = self._paced(rows)
+        if len(ready) > 1:
+            with ThreadPoolExecutor(min(self.workers, len(ready)), thread_name_prefix="relay") as pool:
+                list(pool.map(self.deliver, ready))  # re-raises a database failure, as delivering inline does
+        elif ready:
+            self.deliver(ready[0])
+        return len(ready)
+
+    def _paced(self, rows: list[LeasedMessage]) -> list[LeasedMessage]:
+        """Slack takes about one message per second in a channel: each channel (or person) gets one slot per
+        ``pace``; a row without one now goes back to the queue, due at the slot reserved for it."""
+        if not self.pace:
+            return rows
+        now = self.clock()
+        ready: list[LeasedMessage] = []
+        later: list[tuple[int, datetime]] = []
         for row in rows:
-            self.deliver(row)
-        return len(rows)
+            where = _destination(row.target)
+            reserved = self._reserved.pop(row.id, None)
+            if where is None or (reserved is not None and reserved <= now):
+                ready.append(row)
+                continue
+            slot = max(self._slots.get(where, now), now)
+            self._slots[where] = slot + self.pace
+            if slot <= now:
+                ready.append(row)
+            else:
+                later.append((row.id, slot))
+                self._reserved[row.id] = slot
+        if later:
+            with self.sessions.begin() as session:
+                outbox = OutboxRepository(session)
+                for row_id, slot in later:
+                    outbox.defer(row_id, self.owner, slot)
+        if len(self._slots) + len(self._reserved) > SLOTS_KEPT:  # forget what is long past
+            self._slots = {where: slot for where, slot in self._slots.items() if slot > now}
+            self._reserved = {row_id: slot for row_id, slot in self._reserved.items() if slot > now - self.lease}
+        return ready
 
     def run(self, stop: threading.Event, idle: float = 0.5) -> None:
         """Deliver until ``stop``; sleep ``idle`` seconds between empty polls unless woken by a new commit."""

@@ -141,6 +141,10 @@ class OutboxRepository:
         ).first()
         return (row[0], row[1], row[2]) if row else None
 
+    def defer(self, row_id: int, owner: str, at: datetime) -> bool:
+        """Back to the queue unattempted, due ``at`` (its channel's next slot)."""
+        return self._settle(row_id, owner, next_attempt_at=at, attempts=OutboxRow.attempts - 1)
+
     def dead(self, row_id: int, owner: str, error: str) -> bool:
         return self._settle(row_id, owner, status=DEAD, last_error=error)
 

@@ -94,6 +94,7 @@ def running_bot(database_url: str, standin: SlackStandIn, clock: Clock | None = 
         "mediator_channel_id": MEDIATOR_CHANNEL,
         "mediator_user_ids": MEDIATOR,
         "mediator_usergroup_id": MEDIATOR_GROUP,
+        "slack_pace_seconds": "0",  # the clock stands still in these stories; the relay's tests pace
     } | settings
     standin.usergroups[MEDIATOR_GROUP] = [MEDIATOR2, "U0FREELA02"]
     runtime = build_runtime(load_settings(**settings), NOW)

@@ -1,5 +1,6 @@
 """The relay against the local Slack stand-in, on both databases: delivered once, in order, whatever Slack does."""
 
+import itertools
 import logging
 import time
 from datetime import timedelta
@@ -10,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.blocks.render import Rendered
 from bot.relay import ALARM_AFTER, MAX_BACKOFF, Relay, relay_client
-from bot.services.messages import OutboxMessage, dm, group, response_url, thread
+from bot.services.messages import OutboxMessage, channel, dm, group, response_url, thread
 from storage.outbox import OutboxRepository
 from storage.tables import OutboxRow
 from tests.integration.conftest import NOW
@@ -37,8 +38,9 @@ def clock():
 
 @pytest.fixture
 def relay(sessions, standin, clock):
-    def make(owner="relay-a"):
-        return Relay(sessions, relay_client("xoxb-test", standin.api_url, timeout=3), render, owner=owner, clock=clock)
+    def make(owner="relay-a", pace=timedelta(0)):
+        client = relay_client("xoxb-test", standin.api_url, timeout=3)
+        return Relay(sessions, client, render, owner=owner, clock=clock, pace=pace)
 
     return make
 
@@ -211,7 +213,8 @@ def test_a_message_that_cannot_be_rendered_is_dead_at_once_and_the_rest_go_out(s
             raise KeyError("hours_left")
         return render(surface, view, permalink, locale)
 
-    relay = Relay(sessions, relay_client("xoxb-test", standin.api_url, timeout=3), picky, owner="a", clock=clock)
+    client = relay_client("xoxb-test", standin.api_url, timeout=3)
+    relay = Relay(sessions, client, picky, owner="a", clock=clock, pace=timedelta(0))
     queue(sessions, OutboxMessage("R-1", "bad", dm("U0FREELA01"), "broken", {}), note("fine", stream="R-2"))
     relay.run_once()
     status = rows(sessions)
@@ -240,7 +243,7 @@ class FlakySessions:
 
 def flaky_relay(sessions, standin, clock, *failing):
     client = relay_client("xoxb-test", standin.api_url, timeout=3)
-    return Relay(FlakySessions(sessions, *failing), client, render, owner="flaky", clock=clock)
+    return Relay(FlakySessions(sessions, *failing), client, render, owner="flaky", clock=clock, pace=timedelta(0))
 
 
 def root_and_reply():
@@ -352,3 +355,28 @@ def test_a_two_hour_outage_then_every_message_once_and_in_order(sessions, standi
     assert [m.text.split(" (")[0] for m in standin.replies(channel, top.ts)] == ["note: requested", "note: approved"]
     assert [m.text for m in standin.dms("U0FREELA01")] == ["note: your case"]
     assert [s for s, _, _ in rows(sessions).values()] == ["sent"] * 4
+
+
+# --- pacing: about one message per second per channel, different channels at once -------------------------------
+
+
+def test_a_burst_to_one_channel_is_paced_while_other_channels_go_out_at_once(sessions, standin, relay, clock):
+    cards = [
+        OutboxMessage(f"R-{n}", f"card{n}", channel("C0MEDIATORS"), "note", {"text": f"card {n}"}) for n in range(4)
+    ]
+    dms = [note(f"dm{n}", f"to {n}", user=f"U0P{n}", stream=f"S-{n}") for n in range(4)]
+    queue(sessions, *cards, *dms)
+    paced = relay(pace=timedelta(seconds=1))
+    assert paced.run_once() == 5  # one card and the four DMs
+    assert paced.run_once() == 0  # the other cards wait for their slots
+    for second in range(1, 4):
+        clock.now += timedelta(seconds=1)
+        assert paced.run_once() == 1, second
+    with sessions() as session:
+        sent = {row.dedupe_key: row.sent_at for row in session.query(OutboxRow)}
+        attempts = {row.dedupe_key: row.attempts for row in session.query(OutboxRow)}
+    card_times = sorted(sent[f"card{n}"] for n in range(4))
+    assert [(b - a).total_seconds() for a, b in itertools.pairwise(card_times)] == [1.0, 1.0, 1.0]
+    assert {sent[f"dm{n}"] for n in range(4)} == {card_times[0]}  # the DMs did not wait for the channel
+    assert set(attempts.values()) == {1}  # waiting for a slot is not a failed attempt
+    assert [m.text for m in standin.channel_messages("C0MEDIATORS")] == [f"note: card {n}" for n in range(4)]
