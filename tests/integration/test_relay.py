@@ -252,6 +252,15 @@ def root_and_reply():
     return root, reply
 
 
+def send_root_then_retry(sessions, relay, clock):
+    """The root's first attempt fails; after its back-off, the root and then its reply go out."""
+    relay().run_once()
+    assert rows(sessions)["root"][0] == "pending"
+    clock.now += timedelta(seconds=2)
+    relay().run_once()
+    relay().run_once()
+
+
 def thread_once(standin):
     channel = standin.dm_channel("U0CLIENT01", "U0FREELA01")
     [top] = standin.channel_messages(channel)  # the root, once
@@ -294,11 +303,7 @@ def test_a_relay_dying_after_the_post_is_recorded_leaves_one_message_and_updates
 def test_an_answer_lost_after_slack_posted_is_found_by_its_metadata_and_adopted(sessions, standin, relay, clock):
     standin.drop("chat.postMessage")  # Slack posts the root; its answer never arrives
     queue(sessions, *root_and_reply())
-    relay().run_once()
-    assert rows(sessions)["root"][0] == "pending"
-    clock.now += timedelta(seconds=2)
-    relay().run_once()
-    relay().run_once()
+    send_root_then_retry(sessions, relay, clock)
     top = thread_once(standin)
     assert top.metadata == {"event_type": "refundbot_message", "event_payload": {"row": "root"}}
     assert len(standin.calls_to("chat.postMessage")) == 2  # the root once (its answer lost), then the reply
@@ -322,11 +327,7 @@ def test_a_relay_killed_after_posting_a_line_without_a_key_leaves_one_line(sessi
 def test_a_second_call_failing_never_posts_the_root_again(sessions, standin, relay, clock, method):
     standin.fail(method, 500)
     queue(sessions, *root_and_reply())
-    relay().run_once()
-    assert rows(sessions)["root"][0] == "pending"
-    clock.now += timedelta(seconds=2)
-    relay().run_once()
-    relay().run_once()
+    send_root_then_retry(sessions, relay, clock)
     thread_once(standin)
     assert [s for s, _, _ in rows(sessions).values()] == ["sent", "sent"]
 
