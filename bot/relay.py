@@ -113,7 +113,7 @@ class _NeverSent(ConnectionErrorRetryHandler):
     come after Slack posted, and a blind retry would post twice; the relay decides those, looking first."""
 
     def _can_retry(self, *, error: Exception | None = None, **_: Any) -> bool:
-        return isinstance(getattr(error, "reason", error), ConnectionRefusedError)
+        return error is not None and _never_sent(error)
 
 
 def relay_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:

@@ -139,7 +139,7 @@ class OutboxRepository:
             .order_by(OutboxRow.created_at, OutboxRow.id)
             .limit(1)
         ).first()
-        return (row[0], row[1], row[2]) if row else None
+        return (row.created_at, row.stream, row.last_error) if row else None
 
     def defer(self, row_id: int, owner: str, at: datetime) -> bool:
         """Back to the queue unattempted, due ``at`` (its channel's next slot)."""
