@@ -5,14 +5,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 import sys
 import threading
+import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,9 +20,9 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_bolt.error import BoltError
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,12 +30,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.blocks.render import render
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
+from bot.edge import Edge
 from bot.handlers import register
-from bot.relay import Relay, relay_client, web_client
+from bot.relay import Relay, listener_client, relay_client, web_client
 from bot.services import scheduler
 from bot.services.core import Deps
 from bot.services.roster import Roster
-from storage.db import DatabaseError, pending_migrations, prepare, session_factory
+from storage.db import DatabaseAhead, DatabaseError, pending_migrations, prepare, session_factory
 from storage.repositories import PolicyConflict
 from storage.uow import SqlUnitOfWork
 
@@ -101,6 +102,8 @@ def health(engine: Engine) -> tuple[int, dict[str, Any]]:
         pending = pending_migrations(engine)
     except SQLAlchemyError as exc:
         return 503, {"status": "unhealthy", "database": " ".join(str(exc.orig or exc).split())[:300]}
+    except DatabaseAhead as ahead:
+        return 503, {"status": "unhealthy", "database": str(ahead)}
     if pending:
         return 503, {"status": "unhealthy", "migrations_pending": pending}
     return 200, {"status": "ok", "database": "reachable", "migrations": "current"}
@@ -167,6 +170,70 @@ class Workers:
         return ticker
 
 
+class TokenRefused(Exception):
+    """Slack answered, and refused the token: no retry can help, the operator must change it."""
+
+
+@dataclass
+class SlackLink:
+    """Who the app is in Slack (auth.test), learnt off the request path: neither start-up nor a worker's restart
+    waits on Slack, and a request never calls auth.test. Bolt asks ``authorize`` for every request."""
+
+    client: WebClient
+    token: str
+    bot_user_id: str | None = None
+    bot_id: str | None = None
+
+    def check(self) -> str | None:
+        """Ask Slack once. None when it knows the token; why not, when it cannot be reached or is failing;
+        TokenRefused when it refuses the token."""
+        try:
+            answer = self.client.auth_test(token=self.token)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            if exc.response.status_code >= 500 or exc.response.status_code == 429 or not error:
+                return f"Slack answered HTTP {exc.response.status_code}"
+            raise TokenRefused(error) from None
+        except (SlackRequestError, OSError) as exc:
+            return _one_line(exc)
+        self.bot_user_id, self.bot_id = answer.get("user_id"), answer.get("bot_id")
+        return None
+
+    def keep_trying(self, stop: threading.Event) -> None:
+        """Until Slack answers: back off from 1 s to a minute, with one warning when it starts and one line when
+        it ends."""
+        wait, warned = 1.0, False
+        while not stop.is_set():
+            try:
+                why = self.check()
+            except TokenRefused as refused:
+                log.error("Slack refused SLACK_BOT_TOKEN (%s): no Slack call can succeed until it is replaced", refused)
+                return
+            if why is None:
+                if warned:
+                    log.info("Slack is reachable again")
+                return
+            if not warned:
+                log.warning("Slack cannot be reached (%s); serving anyway and retrying in the background", why)
+                warned = True
+            stop.wait(wait)
+            wait = min(wait * 2, 60.0)
+
+    def authorizer(self) -> Callable[..., AuthorizeResult]:
+        """Bolt's ``authorize``: a plain function, since Bolt passes what it asks for by argument name."""
+
+        def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return AuthorizeResult(
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                bot_token=self.token,
+                bot_user_id=self.bot_user_id,
+                bot_id=self.bot_id,
+            )
+
+        return authorize
+
+
 @dataclass
 class Instance:
     """One running refund-bot: its Slack app, its workers, and the HTTP entry points."""
@@ -174,40 +241,42 @@ class Instance:
     runtime: Runtime
     app: App
     workers: Workers
+    link: SlackLink
 
     @classmethod
     def build(cls, runtime: Runtime) -> Instance:
+        """No call to Slack here: a worker that restarts while Slack is down still serves."""
         workers = Workers.build(runtime)
         settings = runtime.settings
         secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-        try:
-            app = App(client=workers.client, signing_secret=secret, process_before_response=True)
-        except BoltError as exc:
-            raise StartupError(f"Slack refused SLACK_BOT_TOKEN: {exc}") from None
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+        listeners = listener_client(settings.slack_api_url)
+        link = SlackLink(listeners, token)
+        app = App(
+            client=listeners,
+            signing_secret=secret,
+            authorize=link.authorizer(),
+            request_verification_enabled=False,  # the edge checks every signature, once (bot.edge)
+            process_before_response=True,
+        )
         register(app, workers.deps)
         if settings.mediator_channel_id is None or not workers.deps.roster.configured:
             log.warning(
                 "no MEDIATOR_CHANNEL_ID or no mediators (MEDIATOR_USER_IDS / MEDIATOR_USERGROUP_ID): cases that "
                 "reach mediation wait without a case card or anyone allowed to claim them"
             )
-        return cls(runtime, app, workers)
+        return cls(runtime, app, workers, link)
 
-    def wsgi(self) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
-        slack = SlackRequestHandler(self.app, path="/slack/events")
+    def start(self) -> None:
+        """The workers, and learning who the app is in Slack, in the background."""
+        self.workers.start()
+        learn = threading.Thread(target=self.link.keep_trying, args=(self.workers.stop,), daemon=True)
+        learn.start()
+
+    def asgi(self) -> Edge:
+        secret = self.runtime.settings.slack_signing_secret
         engine = self.runtime.engine
-
-        def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-            if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-                status, body = health(engine)
-                payload = json.dumps(body).encode()
-                start_response(
-                    f"{status} {'OK' if status == 200 else 'Service Unavailable'}",
-                    [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
-                )
-                return [payload]
-            return slack(environ, start_response)
-
-        return application
+        return Edge(self.app, secret.get_secret_value() if secret else "", lambda: health(engine))
 
 
 def _usergroup(client: WebClient, group_id: str | None) -> Callable[[], set[str]] | None:
@@ -234,21 +303,21 @@ def _check_slack(settings: Settings) -> None:
 
 
 def serve_http(settings: Settings) -> None:
-    """Production HTTP: gunicorn with threaded workers; each worker builds its own instance after the fork."""
+    """Production HTTP: gunicorn managing uvicorn workers (an event loop each, Bolt and the database on a few
+    threads: see bot.edge); each worker builds its own instance after the fork, without calling Slack."""
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"0.0.0.0:{settings.port}")
             self.cfg.set("workers", int(os.environ.get("WEB_CONCURRENCY", "2")))
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 8)
+            self.cfg.set("worker_class", "uvicorn_worker.UvicornWorker")
             self.cfg.set("timeout", 30)
 
         def load(self) -> Callable[..., Any]:
             instance = Instance.build(start())
-            instance.workers.start()
-            return instance.wsgi()
+            instance.start()
+            return instance.asgi()
 
     Server().run()
 
@@ -260,8 +329,42 @@ def socket_mode_handler(instance: Instance, app_token: str) -> SocketModeHandler
 
 def serve_socket_mode(app_token: str) -> None:
     instance = Instance.build(start())
-    instance.workers.start()
-    socket_mode_handler(instance, app_token).start()
+    instance.start()
+    handler = socket_mode_handler(instance, app_token)
+    wait, warned = 1.0, False
+    while True:
+        try:
+            handler.connect()
+            break
+        except (SlackRequestError, SlackApiError, OSError) as exc:
+            if not warned:
+                log.warning("Socket Mode cannot connect to Slack (%s); retrying in the background", _one_line(exc))
+                warned = True
+            time.sleep(wait)
+            wait = min(wait * 2, 60.0)
+    if warned:
+        log.info("Socket Mode connected")
+    threading.Event().wait()
+
+
+def _check_app_token(link: SlackLink, app_token: str) -> str | None:
+    """Socket Mode's token, asked of Slack once: TokenRefused names it; a reason when Slack cannot be reached."""
+    try:
+        link.client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        if exc.response.status_code >= 500 or exc.response.status_code == 429:
+            return f"Slack answered HTTP {exc.response.status_code}"
+        raise TokenRefused(
+            f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): it must be the app-level token (xapp-…) "
+            "with the connections:write scope, from Basic Information → App-Level Tokens"
+        ) from None
+    except (SlackRequestError, OSError) as exc:
+        return _one_line(exc)
+    return None
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(getattr(error, "reason", None) or error).split())[:200] or type(error).__name__
 
 
 def main() -> int:
@@ -272,10 +375,22 @@ def main() -> int:
         settings = settings_or_fail()
         _check_slack(settings)
         runtime = start(settings)
-        Instance.build(runtime)  # fail fast on a refused token, before any worker starts
+        link = Instance.build(runtime).link
+        unreachable = link.check()
+        if unreachable is None and settings.slack_app_token is not None:
+            unreachable = _check_app_token(link, settings.slack_app_token.get_secret_value())
+    except TokenRefused as refused:
+        text = str(refused)
+        print(
+            f"refund-bot cannot start: {text if ' ' in text else f'Slack refused SLACK_BOT_TOKEN ({text})'}",
+            file=sys.stderr,
+        )
+        return 2
     except StartupError as exc:
         print(exc if str(exc).startswith("refund-bot") else f"refund-bot cannot start: {exc}", file=sys.stderr)
         return 2
+    if unreachable is not None:
+        log.warning("Slack cannot be reached (%s); starting anyway, and retrying in the background", unreachable)
     runtime.engine.dispose()
     if runtime.settings.slack_app_token is not None:
         serve_socket_mode(runtime.settings.slack_app_token.get_secret_value())

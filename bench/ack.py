@@ -8,7 +8,7 @@ timed the same way, so the ratio means something on any machine:
 
 ``inprocess`` serves both apps from threads of this process (quick, but they share its GIL with the
 stand-in and the load); ``gunicorn`` runs each as it runs in production (`python app.py`, and
-bench/bare_app.py), with the same workers and threads.
+bench/bare_app.py), with the same workers.
 
 The bare app acks and returns; refund-bot opens the modal (views.open to the stand-in) for /refund, and for a
 click runs the whole decision: compare-and-set, audit, ledger, outbox rows, commit.
@@ -24,26 +24,26 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import Instance, build_runtime
-from bench.bare_app import bare_app
+from bench.bare_app import bare_edge
 from bot.config import load_settings
+from bot.edge import Edge
 from bot.services.core import Deps
 from bot.services.importing import import_contracts, read_import_file
 from bot.services.requests import RequestRefund, request_refund
 from storage.tables import CaseRow
-from tests.e2e.conftest import Quiet, ThreadingServer
+from tests.e2e.conftest import serving
 from tests.slack_standin import SlackStandIn, SlackUser
 
 SECRET = "bench-secret"
@@ -53,12 +53,10 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def serve(wsgi: Callable) -> tuple[str, Callable[[], None]]:
-    from wsgiref.simple_server import make_server
-
-    server = make_server("127.0.0.1", 0, wsgi, server_class=ThreadingServer, handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}/slack/events", server.shutdown
+def serve(asgi: Edge) -> tuple[str, Callable[[], None]]:
+    stack = ExitStack()
+    url = stack.enter_context(serving(asgi))
+    return f"{url}/slack/events", stack.close
 
 
 def contracts_file(folder: Path, count: int) -> Path:
@@ -137,9 +135,7 @@ def main() -> None:
                 "gunicorn",
                 "bench.bare_app:from_environment()",
                 "-k",
-                "gthread",
-                "--threads",
-                "8",
+                "uvicorn_worker.UvicornWorker",
                 "-w",
                 os.environ.get("WEB_CONCURRENCY", "2"),
             ],
@@ -147,8 +143,8 @@ def main() -> None:
             ROOT,
         )
     else:
-        ours_url, stop_ours = serve(instance.wsgi())
-        bare_url, stop_bare = serve(SlackRequestHandler(bare_app(standin.api_url, SECRET)))
+        ours_url, stop_ours = serve(instance.asgi())
+        bare_url, stop_bare = serve(bare_edge(standin.api_url, SECRET))
 
     client = SlackUser(standin, ours_url, SECRET, "U0CLIENT01")
     freelancer = SlackUser(standin, ours_url, SECRET, "U0FREELA01")

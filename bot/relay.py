@@ -93,9 +93,20 @@ Renderer = Callable[[str, dict[str, Any], str | None, str], Rendered]
 LOCALE_TTL = 3600.0
 
 
+# views.open and views.update from a listener: a trigger id lives 3 s from the click, and the ack must follow
+# the call; a slower answer is a failure, told to the person, and never retried (the trigger would be spent).
+LISTENER_TIMEOUT = 2.0
+
+
+def listener_client(base_url: str) -> WebClient:
+    """The WebClient Bolt hands to the listeners (its token comes with each request): no retries, and a timeout
+    that fits inside the trigger's life."""
+    return WebClient(base_url=base_url, timeout=LISTENER_TIMEOUT, retry_handlers=[])  # type: ignore[arg-type]
+
+
 def web_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
-    """The WebClient of an app instance's listeners: Slack's own retry handlers for 429, 5xx and dropped
-    connections, one quick retry each."""
+    """The WebClient of the work off the request path (the mediators' user group): Slack's own retry handlers for
+    429, 5xx and dropped connections, one quick retry each."""
     return WebClient(
         token=token,
         base_url=base_url,

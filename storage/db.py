@@ -21,12 +21,22 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_MINIMUM = (3, 35, 0)  # RETURNING and the partial-index forms the leases rely on
 BUSY_TIMEOUT_MS = 5000
+# A server that accepts the connection and never answers is given this long, then counts as unreachable: short
+# enough that a click during an outage is still answered within Slack's 3 s (libpq's minimum is 2).
+CONNECT_TIMEOUT_SECONDS = 2
 # Any constant works: it only has to be the same for every instance running migrations on one database.
 MIGRATION_LOCK_KEY = 0x7265_6662_6F74
 
 
 class DatabaseError(Exception):
     """One line for the operator: the database cannot be used, and why."""
+
+
+class DatabaseAhead(DatabaseError):
+    """The database was migrated by a newer refund-bot than this one: this code must not touch it."""
+
+    def __init__(self, current: str, known: str) -> None:
+        super().__init__(f"the database is at {current}, newer than this code ({known})")
 
 
 def _one_line(error: object) -> str:
@@ -57,6 +67,7 @@ def make_engine(url: str, **options: Any) -> Engine:
         engine = create_engine(url, **options)
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
+    options.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     return create_engine(url, pool_pre_ping=True, **options)
 
 
@@ -72,21 +83,33 @@ def alembic_config(connection: Connection) -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; instances starting together on PostgreSQL take turns."""
+    """Bring the schema to ``revision``; instances starting together on PostgreSQL take turns. A database
+    ahead of this code is left as it is (DatabaseAhead)."""
     try:
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            _refuse_if_ahead(connection)
             command.upgrade(alembic_config(connection), revision)
     except OperationalError as exc:
         raise DatabaseError(f"cannot reach the database {engine.url!r}: {_one_line(exc.orig)}") from None
 
 
+def _refuse_if_ahead(connection: Connection) -> set[str]:
+    """The revisions the database is at, unless one of them is unknown to this code."""
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    known = {script.revision for script in scripts.walk_revisions()}
+    if unknown := current - known:
+        raise DatabaseAhead(", ".join(sorted(unknown)), ", ".join(sorted(scripts.get_heads())))
+    return current
+
+
 def pending_migrations(engine: Engine) -> list[str]:
-    """Revisions the database still lacks (empty when it is at head)."""
+    """Revisions the database still lacks (empty when it is at head); DatabaseAhead when it is past them."""
     scripts = ScriptDirectory(str(MIGRATIONS))
     with engine.connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
+        current = _refuse_if_ahead(connection)
     if current == set(scripts.get_heads()):
         return []
     pending = []

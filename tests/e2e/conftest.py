@@ -1,15 +1,16 @@
 """The real app over real HTTP against the local Slack stand-in, on SQLite and PostgreSQL."""
 
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+import uvicorn
 from sqlalchemy import func, select
 
 from app import Instance, build_runtime
@@ -25,16 +26,6 @@ CLIENT, FREELANCER, STRANGER = "U0CLIENT01", "U0FREELA01", "U0STRANGER"
 # U0MEDIATE1 is listed in MEDIATOR_USER_IDS; U0MEDIATE2 and U0FREELA02 are members of MEDIATOR_USERGROUP_ID.
 MEDIATOR, MEDIATOR2, MEDIATOR_GROUP = "U0MEDIATE1", "U0MEDIATE2", "S0MEDIATORS"
 MEDIATOR_CHANNEL = "C0MEDIATORS"
-
-
-class ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 128  # the default backlog of 5 resets connections under concurrent clicks
-
-
-class Quiet(WSGIRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
 
 
 class Clock:
@@ -103,15 +94,33 @@ def running_bot(database_url: str, standin: SlackStandIn, clock: Clock | None = 
     import_contracts(read_import_file(DEMO), runtime.uow(), NOW, runtime.policy)
     instance = Instance.build(runtime)
     instance.workers.deps.roster.refresh()  # what start_workers does first, in the test's own time
-    server = make_server("127.0.0.1", 0, instance.wsgi(), server_class=ThreadingServer, handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield Bot(instance, f"http://127.0.0.1:{server.server_port}", standin, clock)
+        with serving(instance.asgi()) as url:
+            yield Bot(instance, url, standin, clock)
     finally:
-        server.shutdown()
-        server.server_close()
         runtime.engine.dispose()
+
+
+@contextmanager
+def serving(asgi) -> Iterator[str]:
+    """The app's ASGI edge under uvicorn, as each gunicorn worker runs it (the same server class and defaults),
+    on a loopback port of its own."""
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(asgi, log_config=None, access_log=False, timeout_keep_alive=2))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise AssertionError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{listening.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listening.close()
 
 
 @pytest.fixture

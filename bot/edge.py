@@ -1,0 +1,217 @@
+"""The HTTP edge: what reaches refund-bot from the network, before Bolt sees it (an ASGI app).
+
+It runs under gunicorn's uvicorn workers (``app.serve_http``) and, in the tests, under uvicorn in a thread: the
+same app on the same server. A connection costs a coroutine, not a thread, until its whole body has arrived,
+so clients that send headers and then trickle (or never send) the body wait on the event loop and are cut off
+after ``BODY_TIMEOUT``, while the requests Slack sends go straight to a small pool of threads for Bolt and
+the database.
+
+``POST /slack/events``, in order:
+
+1. a body larger than ``MAX_BODY`` is refused (413), from its Content-Length before any of it is read, or as
+   soon as a body without one grows past it;
+2. a body not complete within ``BODY_TIMEOUT`` is refused (408);
+3. the signature is checked with slack_sdk's verifier (a timestamp that is not a number is a bad signature,
+   not a crash): 401;
+4. the body must be UTF-8 and parse as Slack's payloads do (a form, its ``payload=`` JSON, or a JSON event):
+   400; then Bolt dispatches it. Bolt's own signature check is off: this is the one door, and it is checked
+   here once.
+
+``GET /healthz`` reports the database (``app.health``). A refused request is logged in one line (who, what,
+why), never with its body, and past ``LOGGED_REFUSALS`` a minute only counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk.signature import SignatureVerifier
+
+log = logging.getLogger("refundbot.edge")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+SLACK_PATH = "/slack/events"
+# Larger than anything Slack sends us. The largest payload our own surfaces can cause is a form submission:
+# every input at its max_length in Cyrillic (2 bytes a letter, 6 once URL-encoded) plus the view Slack echoes
+# back; `tests/e2e/test_edge.py` builds it and holds it well under this bound.
+MAX_BODY = 1024 * 1024
+# Slack sends a request whole and gives up on our answer after 3 s; a body still arriving after this is not
+# Slack's.
+BODY_TIMEOUT = 5.0
+LOGGED_REFUSALS = 20  # a minute; the rest are counted, so a flood of junk cannot fill the log
+
+
+class _Refusals:
+    """One log line per refused request, up to a number a minute; then a count once the minute is over."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._window = 0.0
+        self._logged = 0
+        self._unlogged = 0
+
+    def note(self, client: str, status: int, why: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._window >= 60:
+                if self._unlogged:
+                    log.info("edge: %d more requests refused in the last minute", self._unlogged)
+                self._window, self._logged, self._unlogged = now, 0, 0
+            if self._logged >= LOGGED_REFUSALS:
+                self._unlogged += 1
+                return
+            self._logged += 1
+        log.info("edge: refused a request from %s (%d): %s", client, status, why)
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, why: str, answer: str) -> None:
+        super().__init__(why)
+        self.status, self.why, self.answer = status, why, answer
+
+
+class Edge:
+    def __init__(
+        self,
+        app: App,
+        signing_secret: str,
+        health: Callable[[], tuple[int, dict[str, Any]]],
+        threads: int = 8,
+    ) -> None:
+        self.app = app
+        self.verifier = SignatureVerifier(signing_secret)
+        self.health = health
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack-request")
+        self.refusals = _Refusals()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"]
+        if path == "/healthz" and method == "GET":
+            status, report = await asyncio.get_running_loop().run_in_executor(self.pool, self.health)
+            await _answer(send, status, json.dumps(report), "application/json")
+            return
+        if path != SLACK_PATH:
+            await _answer(send, 404, "Not Found")
+            return
+        if method != "POST":
+            await _answer(send, 405, "Method Not Allowed")
+            return
+        try:
+            headers = _headers(scope)
+            body = await _body(headers, receive)
+            self._verify(headers, body)
+            response = await asyncio.get_running_loop().run_in_executor(self.pool, self._dispatch, headers, body)
+        except Refusal as refused:
+            self.refusals.note(_client(scope), refused.status, refused.why)
+            await _answer(send, refused.status, refused.answer)
+            return
+        except Exception:  # Bolt answers its listeners' errors itself; this is a fault of ours around it
+            log.exception("edge: unexpected error (ref %s)", "E-" + secrets.token_hex(3).upper())
+            await _answer(send, 500, "internal error")
+            return
+        await _answer(send, response.status, response.body, _content_type(response))
+
+    def _verify(self, headers: dict[str, str], body: bytes) -> None:
+        stamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
+            raise Refusal(401, "timestamp missing or not a number", "invalid request")
+        if not self.verifier.is_valid(body=body, timestamp=stamp, signature=signature):
+            raise Refusal(401, "bad or stale signature", "invalid request")
+
+    def _dispatch(self, headers: dict[str, str], body: bytes) -> BoltResponse:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Refusal(400, "signed, but the body is not UTF-8", "bad request") from None
+        try:
+            request = BoltRequest(body=text, headers=headers)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            # Signed, so Slack's (or a leaked secret's): worth a warning, still never the body.
+            log.warning("edge: a signed request could not be read as a Slack payload (%s)", type(exc).__name__)
+            raise Refusal(400, "signed, but not a Slack payload", "bad request") from None
+        return self.app.dispatch(request)
+
+
+async def _body(headers: dict[str, str], receive: Receive) -> bytes:
+    declared = headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+        raise Refusal(413, f"body of {declared[:20]} bytes declared", "request too large")
+    chunks: list[bytes] = []
+    size = 0
+
+    async def read() -> None:
+        nonlocal size
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise Refusal(400, "the client hung up mid-body", "bad request")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise Refusal(413, f"body grew past {MAX_BODY} bytes", "request too large")
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return
+
+    try:
+        await asyncio.wait_for(read(), BODY_TIMEOUT)
+    except TimeoutError:
+        raise Refusal(408, f"body not complete after {BODY_TIMEOUT:g} s", "request timeout") from None
+    return b"".join(chunks)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    # Header bytes are latin-1 on the wire (RFC 9110); a duplicate keeps its first value, as the verifier expects.
+    found: dict[str, str] = {}
+    for name, value in scope.get("headers") or []:
+        found.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return found
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else "an unknown client"
+
+
+def _content_type(response: BoltResponse) -> str:
+    for name, values in (response.headers or {}).items():
+        if name.lower() == "content-type" and values:
+            return str(next(iter(values)))
+    return "text/plain;charset=utf-8"
+
+
+async def _answer(send: Send, status: int, body: str, content_type: str = "text/plain;charset=utf-8") -> None:
+    data = body.encode()
+    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(data)).encode())]
+    if status >= 400 and status != 401:
+        headers.append((b"connection", b"close"))  # what is left of a refused body is not read
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
