@@ -31,10 +31,11 @@ from bot.blocks.render import render
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
 from bot.edge import Edge
-from bot.handlers import register
+from bot.handlers import errors, register
 from bot.relay import Relay, listener_client, relay_client, web_client
 from bot.services import scheduler
 from bot.services.core import Deps
+from bot.services.ports import StorageUnavailable
 from bot.services.roster import Roster
 from storage.db import DatabaseAhead, DatabaseError, pending_migrations, prepare, session_factory
 from storage.repositories import PolicyConflict
@@ -142,7 +143,11 @@ class Workers:
         return cls(runtime, client, relay, deps, owner)
 
     def tick(self) -> int:
-        return scheduler.tick(self.deps, self.owner)
+        try:
+            return scheduler.tick(self.deps, self.owner)
+        except StorageUnavailable as down:  # every instance's next tick tries again; a traceback says no more
+            log.warning("ticker: the database is unavailable (%s)", down)
+            return 0
 
     def sweep(self) -> tuple[int, int]:
         """Tick until nothing is due, then deliver until the outbox has nothing due: (deadlines acted on,
@@ -276,7 +281,7 @@ class Instance:
     def asgi(self) -> Edge:
         secret = self.runtime.settings.slack_signing_secret
         engine = self.runtime.engine
-        return Edge(self.app, secret.get_secret_value() if secret else "", lambda: health(engine))
+        return Edge(self.app, secret.get_secret_value() if secret else "", lambda: health(engine), errors.screen)
 
 
 def _usergroup(client: WebClient, group_id: str | None) -> Callable[[], set[str]] | None:

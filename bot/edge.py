@@ -11,10 +11,12 @@ the database.
 1. a body larger than ``MAX_BODY`` is refused (413), from its Content-Length before any of it is read, or as
    soon as a body without one grows past it;
 2. a body not complete within ``BODY_TIMEOUT`` is refused (408);
-3. the signature is checked with slack_sdk's verifier (a timestamp that is not a number is a bad signature,
+3. the body must be UTF-8, as everything Slack sends is (and as the signature is computed over): 400;
+4. the signature is checked with slack_sdk's verifier (a timestamp that is not a number is a bad signature,
    not a crash): 401;
-4. the body must be UTF-8 and parse as Slack's payloads do (a form, its ``payload=`` JSON, or a JSON event):
-   400; then Bolt dispatches it. Bolt's own signature check is off: this is the one door, and it is checked
+5. the body must parse as Slack's payloads do (a form, its ``payload=`` JSON, or a JSON event): 400;
+6. ``screen`` may answer a signed payload that lacks what Bolt and the listeners read (``bot.handlers.errors``);
+   then Bolt dispatches it. Bolt's own signature check is off: this is the one door, and it is checked
    here once.
 
 ``GET /healthz`` reports the database (``app.health``). A refused request is logged in one line (who, what,
@@ -88,9 +90,11 @@ class Edge:
         app: App,
         signing_secret: str,
         health: Callable[[], tuple[int, dict[str, Any]]],
+        screen: Callable[[dict[str, Any]], BoltResponse | None] = lambda body: None,
         threads: int = 8,
     ) -> None:
         self.app = app
+        self.screen = screen
         self.verifier = SignatureVerifier(signing_secret)
         self.health = health
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack-request")
@@ -115,7 +119,7 @@ class Edge:
             return
         try:
             headers = _headers(scope)
-            body = await _body(headers, receive)
+            body = _text(await _body(headers, receive))
             self._verify(headers, body)
             response = await asyncio.get_running_loop().run_in_executor(self.pool, self._dispatch, headers, body)
         except Refusal as refused:
@@ -128,7 +132,7 @@ class Edge:
             return
         await _answer(send, response.status, response.body, _content_type(response))
 
-    def _verify(self, headers: dict[str, str], body: bytes) -> None:
+    def _verify(self, headers: dict[str, str], body: str) -> None:
         stamp = headers.get("x-slack-request-timestamp", "")
         signature = headers.get("x-slack-signature", "")
         if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
@@ -136,18 +140,14 @@ class Edge:
         if not self.verifier.is_valid(body=body, timestamp=stamp, signature=signature):
             raise Refusal(401, "bad or stale signature", "invalid request")
 
-    def _dispatch(self, headers: dict[str, str], body: bytes) -> BoltResponse:
+    def _dispatch(self, headers: dict[str, str], body: str) -> BoltResponse:
         try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise Refusal(400, "signed, but the body is not UTF-8", "bad request") from None
-        try:
-            request = BoltRequest(body=text, headers=headers)
+            request = BoltRequest(body=body, headers=headers)
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             # Signed, so Slack's (or a leaked secret's): worth a warning, still never the body.
             log.warning("edge: a signed request could not be read as a Slack payload (%s)", type(exc).__name__)
             raise Refusal(400, "signed, but not a Slack payload", "bad request") from None
-        return self.app.dispatch(request)
+        return self.screen(request.body) or self.app.dispatch(request)
 
 
 async def _body(headers: dict[str, str], receive: Receive) -> bytes:
@@ -176,6 +176,13 @@ async def _body(headers: dict[str, str], receive: Receive) -> bytes:
     except TimeoutError:
         raise Refusal(408, f"body not complete after {BODY_TIMEOUT:g} s", "request timeout") from None
     return b"".join(chunks)
+
+
+def _text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refusal(400, "the body is not UTF-8", "bad request") from None
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -178,6 +178,7 @@ class Relay:
         self._locales: dict[str, tuple[str, float]] = {}
         self._dms: dict[str, str] = {}
         self._alarmed_at = 0.0
+        self._database_warned_at = -ALARM_EVERY
 
     def lease_batch(self) -> list[LeasedMessage]:
         with self.sessions.begin() as session:
@@ -233,8 +234,12 @@ class Relay:
                 self.check_backlog()
                 if self.run_once():
                     continue
-            except Exception:  # the loop must outlive a database hiccup; the rows stay leased and come back
-                log.exception("relay: leasing failed; trying again shortly")
+            except SQLAlchemyError as exc:  # the rows stay leased and come back; one line a minute says why
+                if time.monotonic() - self._database_warned_at >= ALARM_EVERY:
+                    self._database_warned_at = time.monotonic()
+                    log.warning("relay: the database is unavailable (%s); retrying", " ".join(str(exc).split())[:200])
+            except Exception:  # the loop must outlive anything one batch does
+                log.exception("relay: a batch failed; trying again shortly")
             self.wake.wait(idle)
             self.wake.clear()
 

@@ -1,11 +1,17 @@
-"""The unit of work: one session, one transaction, rolled back unless committed."""
+"""The unit of work: one session, one transaction, rolled back unless committed.
+
+The database failing as a service (refused or lost connections, timeouts, a lock held too long) leaves it as
+``StorageUnavailable``, the port's word for it; a constraint or a bug stays the SQLAlchemy error it is."""
 
 from __future__ import annotations
 
 from types import TracebackType
 
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services.ports import StorageUnavailable
 from storage.deadlines import DeadlineRepository
 from storage.outbox import OutboxRepository
 from storage.repositories import (
@@ -49,8 +55,17 @@ class SqlUnitOfWork:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        self.rollback()
-        self.session.close()
+        try:
+            self.rollback()
+            self.session.close()
+        except SQLAlchemyError:
+            if error is None:
+                raise
+            self.session.invalidate()  # the connection is gone with the database; the error below says why
+        if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+            raise StorageUnavailable(
+                " ".join(str(error.orig if hasattr(error, "orig") else error).split())[:300]
+            ) from error
 
     def commit(self) -> None:
         self.session.commit()

@@ -569,6 +569,7 @@ class SlackUser:
         self.signer = SignatureVerifier(signing_secret)
         self.id = user_id
         self.team = team
+        self.last_sent = 0  # bytes in the body of the last request
 
     # --- sending --------------------------------------------------------------------------------------
 
@@ -586,7 +587,9 @@ class SlackUser:
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": signature or self.signer.generate_signature(timestamp=stamp, body=body),
         }
-        request = urllib.request.Request(self.app_url, data=body.encode(), headers=headers, method="POST")
+        data = body.encode()
+        self.last_sent = len(data)
+        request = urllib.request.Request(self.app_url, data=data, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return Answer(response.status, response.read().decode())

@@ -228,6 +228,13 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return f"Nothing changed: this case was already claimed by {v.person(mediator)} on {v.at(at)}."
         case errors.AlreadyYours(case_id=case_id):
             return f"You already hold case {case_id}; choose another mediator to hand it to."
+        case errors.Unavailable(part="database"):
+            return "refund-bot can't reach its database right now, so nothing was changed. Try again in a minute."
+        case errors.Unavailable(part="slack"):
+            return (
+                "Slack did not open the form in time, so nothing was changed. If it did not appear, press the "
+                "button again in a moment."
+            )
         case errors.NotYourClaim(case_id=case_id, mediator=mediator):
             who = f"claimed by {v.person(mediator)}" if mediator else "not claimed yet; claim it first"
             return f"Case {case_id} is {who}, so nothing was changed."
@@ -258,6 +265,8 @@ def form_answer(refusal: Refused, view: dict[str, Any]) -> dict[str, Any]:
     """How a form submission that was refused is answered: the error under the field it concerns, so nothing
     typed is lost; or, when the form holds no such field, the form replaced by the refusal itself."""
     block = FIELD_BLOCKS.get(refusal.field) if refusal.field else None
+    if isinstance(refusal, errors.Unavailable):  # sent again as it is once the outage is over: keep the form
+        block = next((b["block_id"] for b in view.get("blocks") or [] if b.get("block_id") in inputs(view)), None)
     if block in inputs(view):
         return {"response_action": "errors", "errors": {block: sentence(refusal, PLAIN)}}
     title = (view.get("title") or {}).get("text") or "Nothing changed"

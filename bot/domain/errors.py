@@ -456,3 +456,11 @@ class AlreadyYours(Refused):
 class NotYourClaim(Refused):
     case_id: str
     mediator: str | None
+
+
+@refusal
+class Unavailable(Refused):
+    """Something refund-bot relies on did not answer, or not in time: the database (down, unreachable, locked),
+    or Slack opening a form. Nothing was changed; the same action can simply be tried again."""
+
+    part: Literal["database", "slack"]

@@ -3,19 +3,22 @@ who may act is ours to know."""
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.blocks import ids, modals
-from bot.handlers.errors import click
-from bot.handlers.payloads import action_id, button_value, metadata, who
+from bot.handlers.errors import click, open_form
+from bot.handlers.payloads import Malformed, action_id, button_value, metadata, selected, who
 from bot.services import read_models, requests
 from bot.services.core import Deps
 from bot.services.requests import AnswerRequest, WithdrawRequest
+
+log = logging.getLogger("refundbot.handlers")
 
 
 @click
@@ -36,15 +39,18 @@ def on_answer_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     """Adjust and Decline open a modal, but only for the freelancer of a request still waiting."""
     case = requests.view_for_answer(deps, *who(body), button_value(body))
     build = modals.adjust_modal if action_id(body) == ids.ADJUST else modals.decline_modal
-    client.views_open(trigger_id=body["trigger_id"], view=build(case))
+    open_form(client, body, build(case))
 
 
 def on_form_pick(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps) -> None:
-    """The item list follows the contract, and the amount's range follows the item (views.update)."""
+    """The item list follows the contract, and the amount's range follows the item (views.update). If Slack
+    is too slow, the form stays as it was; the submission checks the choice again."""
     ack()
     team_id, user_id = who(body)
-    view = body["view"]
-    chosen = body["actions"][0]["selected_option"]["value"]
+    view = body.get("view")
+    if not view:
+        raise Malformed("a form's select arrived without its form")
+    chosen = selected(body)
     if action_id(body) == ids.CONTRACT_PICKED:
         form = read_models.refund_form(deps, team_id, user_id, chosen)
     else:
@@ -55,7 +61,9 @@ def on_form_pick(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps) 
         # Two picks in quick succession: the view changed since this one was made, and the later pick's
         # update is the one the person sees, so this one is dropped, as Slack's hash is meant for.
         if exc.response.get("error") != "hash_conflict":
-            raise
+            log.warning("Slack did not update the /refund form: %s", exc.response.get("error"))
+    except (SlackRequestError, OSError) as exc:
+        log.warning("Slack did not update the /refund form in time: %s", exc)
 
 
 def register(app: App, deps: Deps) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.blocks import ids, modals, replies
 from bot.services import read_models
@@ -18,7 +18,8 @@ log = logging.getLogger("refundbot.handlers")
 
 
 def open_refund_form(deps: Deps, client: WebClient, team_id: str, user_id: str, trigger_id: str) -> str | None:
-    """Open the form; if Slack refuses it, say why in the log and return Slack's error."""
+    """Open the form (within the listeners' client timeout, which fits inside the trigger's 3 s); if Slack
+    refuses it or is too slow, say why in the log and return it."""
     form = read_models.refund_form(deps, team_id, user_id)
     view = modals.refund_modal(form) if form.contracts else modals.no_contracts_modal()
     try:
@@ -28,6 +29,9 @@ def open_refund_form(deps: Deps, client: WebClient, team_id: str, user_id: str, 
         details = (exc.response.get("response_metadata") or {}).get("messages") or []
         log.error("Slack would not open the /refund form for %s: %s %s", user_id, error, "; ".join(details))
         return error
+    except (SlackRequestError, OSError) as exc:
+        log.warning("Slack did not open the /refund form for %s in time: %s", user_id, exc)
+        return "no answer in time"
     return None
 
 

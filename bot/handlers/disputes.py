@@ -11,9 +11,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.blocks import ids, stage_modals
-from bot.domain.routing import RouteKind
-from bot.handlers.errors import click, form
-from bot.handlers.payloads import action_id, button_value, metadata, value, who
+from bot.handlers.errors import click, form, open_form
+from bot.handlers.payloads import action_id, button_value, metadata, required, route, value, who
 from bot.services import disputes, read_models, requests
 from bot.services.core import Deps
 from bot.services.disputes import AskAgain
@@ -22,7 +21,7 @@ from bot.services.disputes import AskAgain
 @click
 def on_ask_again(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     asking = read_models.ask_again_form(deps, *who(body), button_value(body))
-    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.ask_again_modal(asking))
+    open_form(client, body, stage_modals.ask_again_modal(asking))
 
 
 @form
@@ -32,8 +31,8 @@ def on_ask_again_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) 
     command = AskAgain(
         team_id=team_id,
         user_id=user_id,
-        case_id=meta["case"],
-        route=RouteKind(meta["route"]),
+        case_id=required(meta, "case"),
+        route=route(meta),
         reason=value(view, ids.REASON_BLOCK),
         certified=value(view, ids.CERTIFY_BLOCK) == "yes",
         hours=value(view, ids.HOURS_BLOCK),
@@ -52,13 +51,13 @@ def on_concede(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
 @click
 def on_contest(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     case = disputes.view_to_contest(deps, *who(body), button_value(body))
-    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.contest_modal(case))
+    open_form(client, body, stage_modals.contest_modal(case))
 
 
 @form
 def on_contest_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
     statement = value(view, ids.STATEMENT_BLOCK)
-    disputes.respond(deps, *who(body), metadata(view)["case"], accept=False, statement=statement)
+    disputes.respond(deps, *who(body), required(metadata(view), "case"), accept=False, statement=statement)
 
 
 @click

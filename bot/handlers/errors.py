@@ -7,6 +7,12 @@
 - ``on_error`` (the app's Bolt error handler): anything else, and a refusal from a slash command. A refusal is
   answered in words; an unexpected error is logged with a short reference and the person is told "Something
   went wrong (ref …); nothing was changed", in the modal or privately, so nobody is left looking at a spinner.
+
+An outage is not a bug: the database not answering (``StorageUnavailable``), or Slack not opening a form in
+time (``open_form``), becomes the refusal ``Unavailable``, told at once, straight through the response_url and
+off the request path (the outbox is in the database, and the ack must not wait), or as the form's error, so
+the form can simply be sent again. A signed payload our surfaces could not have sent (``Malformed``) is a
+warning in the log and a polite answer.
 """
 
 from __future__ import annotations
@@ -15,22 +21,30 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from slack_bolt import Ack, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
 from bot.blocks import refusals, replies
-from bot.domain.errors import Refused
-from bot.handlers.payloads import who
+from bot.domain.errors import Refused, Unavailable
+from bot.handlers.payloads import Malformed, kind, shape_problem, trigger, who
 from bot.services import core
 from bot.services.core import Deps
+from bot.services.ports import StorageUnavailable
 
 log = logging.getLogger("refundbot.handlers")
 
 Click = Callable[[dict[str, Any], WebClient, Deps], object]
 Form = Callable[[dict[str, Any], dict[str, Any], Deps], object]
+
+
+# Notices sent straight to a response_url, off the request path: a slow Slack must not delay the ack.
+_NOTICES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-notice")
 
 
 def click(act: Click) -> Callable[[Ack, dict[str, Any], WebClient, Deps], None]:
@@ -40,10 +54,18 @@ def click(act: Click) -> Callable[[Ack, dict[str, Any], WebClient, Deps], None]:
         ack()
         try:
             act(body, client, deps)
+        except StorageUnavailable as down:
+            _outage(body, Unavailable("database"), down)
+        except Unavailable as unavailable:
+            _outage(body, unavailable, unavailable)
         except Refused as refusal:
             team_id, user_id = who(body)
-            key = f"{user_id}:{body['actions'][0]['action_ts']}"
-            core.tell(deps, team_id, user_id, body["response_url"], refusal, key)
+            url = body.get("response_url")
+            if not url:  # a button in a form or the Home tab: nowhere to answer privately but the form itself
+                log.info("a refusal with no response_url to answer it through: %s", refusal)
+                return
+            key = f"{user_id}:{body['actions'][0].get('action_ts', '')}"
+            core.tell(deps, team_id, user_id, url, refusal, key)
 
     return _named(listener, act)
 
@@ -54,12 +76,50 @@ def form(act: Form) -> Callable[[Ack, dict[str, Any], dict[str, Any], Deps], Non
     def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
         try:
             act(body, view, deps)
+        except StorageUnavailable as down:
+            log.warning("database unavailable for a %s form: %s", view.get("callback_id"), down)
+            ack(**refusals.form_answer(Unavailable("database"), view))
+            return
         except Refused as refusal:
             ack(**refusals.form_answer(refusal, view))
             return
         ack()
 
     return _named(listener, act)
+
+
+def open_form(client: WebClient, body: dict[str, Any], view: View) -> None:
+    """views.open on the click's trigger, within the listeners' client timeout (it fits inside the trigger's
+    3 s). Slack too slow, failing or refusing: the person is told to try again (``Unavailable``)."""
+    try:
+        client.views_open(trigger_id=trigger(body), view=view)
+    except (SlackApiError, SlackRequestError, OSError) as exc:
+        log.warning("Slack did not open the %s form: %s", view.callback_id, _slack_error(exc))
+        raise Unavailable("slack") from None
+
+
+def _slack_error(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        details = (exc.response.get("response_metadata") or {}).get("messages") or []
+        return " ".join([str(exc.response.get("error") or exc.response.status_code), *details])[:300]
+    return " ".join(str(getattr(exc, "reason", None) or exc or type(exc).__name__).split())[:300]
+
+
+def _outage(body: dict[str, Any], unavailable: Unavailable, cause: Exception) -> None:
+    if unavailable.part == "database":
+        log.warning("database unavailable for a %s: %s", kind(body), cause)
+    if url := body.get("response_url"):
+        _NOTICES.submit(_tell_directly, url, refusals.message(unavailable))
+
+
+def screen(body: dict[str, Any]) -> BoltResponse | None:
+    """Before Bolt (which reads some of these fields itself, unguarded): a signed payload missing what Bolt
+    and the listeners read is answered politely here, or None lets it through."""
+    problem = shape_problem(body)
+    if problem is None:
+        return None
+    log.warning("a signed %s payload lacks what refund-bot reads (%s); refused", kind(body), problem)
+    return _polite(body, _unreadable())
 
 
 L = TypeVar("L")
@@ -75,21 +135,40 @@ def _named(listener: L, act: Callable[..., object]) -> L:
 
 def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> BoltResponse:
     """Bolt's error handler for every listener."""
-    kind = body.get("type") or ("slash_command" if "command" in body else "event")
-    if isinstance(error, Refused):  # a slash command's: its answer is the ack, seen only by the person
+    what = kind(body)
+    if isinstance(error, StorageUnavailable):
+        log.warning("database unavailable for a %s: %s", what, error)
+        text = refusals.message(Unavailable("database"))
+    elif isinstance(error, Malformed):
+        log.warning("a signed %s payload could not be read (%s); refused", what, error.what)
+        text = _unreadable()
+    elif isinstance(error, Refused):  # a slash command's: its answer is the ack, seen only by the person
         text = refusals.message(error)
     else:
         ref = "E-" + secrets.token_hex(3).upper()
-        log.error("unexpected %s error (ref %s): %s", kind, ref, type(error).__name__, exc_info=error)
+        log.error("unexpected %s error (ref %s): %s", what, ref, type(error).__name__, exc_info=error)
         text = replies.went_wrong(ref)
-    if kind == "view_submission":
-        title = ((body.get("view") or {}).get("title") or {}).get("text") or "Something went wrong"
+    return _polite(body, text)
+
+
+def _unreadable() -> str:
+    return (
+        "refund-bot could not read this request (it may come from an old or altered message), so nothing was "
+        "changed. Use the buttons of the latest message, or `/refund`."
+    )
+
+
+def _polite(body: dict[str, Any], text: str) -> BoltResponse:
+    """The answer each kind of request can carry: the form itself, a private reply, or a notice through the
+    response_url. Slack never sees a 500: it would show the person a bare failure."""
+    what = kind(body)
+    if what == "view_submission":
+        title = (((body.get("view") or {}).get("title") or {}).get("text")) or "Nothing changed"
         return _json({"response_action": "update", "view": refusals.notice_modal(title, text).to_dict()})
-    if kind == "slash_command":
+    if what == "slash_command":
         return _json({"response_type": "ephemeral", "text": text})
-    if url := body.get("response_url"):
-        _tell_directly(url, text)
-    # Acknowledged already (a click) or nothing to answer (an event): Slack must not see a 500.
+    if isinstance(url := body.get("response_url"), str) and url:
+        _NOTICES.submit(_tell_directly, url, text)
     return BoltResponse(status=200, body="")
 
 
@@ -97,8 +176,8 @@ def _tell_directly(url: str, text: str) -> None:
     """Straight to the response_url, not through the outbox: the database may be what failed."""
     try:
         WebhookClient(url, timeout=3).send(text=text, response_type="ephemeral", replace_original=False)
-    except Exception:  # the person misses the notice; the log has the error and its reference
-        log.warning("could not tell the person about the error through the response_url", exc_info=True)
+    except Exception as exc:  # the person misses the notice; the log has why
+        log.warning("could not tell the person through the response_url: %s", _slack_error(exc))
 
 
 def _json(payload: dict[str, Any]) -> BoltResponse:

@@ -10,8 +10,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.blocks import ids, stage_modals
-from bot.handlers.errors import click, form
-from bot.handlers.payloads import button_value, metadata, value, who
+from bot.handlers.errors import click, form, open_form
+from bot.handlers.payloads import button_value, metadata, required, value, who
 from bot.services import evidence
 from bot.services.core import Deps
 from bot.services.evidence import AddEvidence
@@ -20,14 +20,14 @@ from bot.services.evidence import AddEvidence
 @click
 def on_add_evidence(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     case = evidence.view_for_party(deps, *who(body), button_value(body))
-    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.evidence_modal(case))
+    open_form(client, body, stage_modals.evidence_modal(case))
 
 
 @click
 def on_answer_question(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     """The Answer button carries the question's id; the question and its case are read from the database."""
     case, question = evidence.question_for_party(deps, *who(body), button_value(body))
-    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.answer_modal(case, question))
+    open_form(client, body, stage_modals.answer_modal(case, question))
 
 
 @form
@@ -38,7 +38,7 @@ def on_evidence_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -
     command = AddEvidence(
         team_id=team_id,
         user_id=user_id,
-        case_id=meta["case"],
+        case_id=required(meta, "case"),
         text=value(view, ids.EVIDENCE_BLOCK),
         links=(value(view, ids.LINKS_BLOCK) or "").split(),
         visibility=value(view, ids.VISIBILITY_BLOCK) or "both_sides",

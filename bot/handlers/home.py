@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot.handlers.payloads import Malformed
 from bot.services import read_models
 from bot.services.core import Deps
 
@@ -14,7 +15,9 @@ from bot.services.core import Deps
 def on_home_opened(event: dict[str, Any], context: dict[str, Any], deps: Deps) -> None:
     if event.get("tab") != "home":
         return
-    read_models.show_home(deps, context["team_id"], event["user"], str(event.get("event_ts", "")))
+    if not isinstance(user := event.get("user"), str) or not user:
+        raise Malformed("app_home_opened names no user")
+    read_models.show_home(deps, context["team_id"], user, str(event.get("event_ts", "")))
 
 
 def register(app: App, deps: Deps) -> None:

@@ -10,8 +10,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.blocks import ids, stage_modals
-from bot.handlers.errors import click, form
-from bot.handlers.payloads import action_id, button_value, metadata, value, who
+from bot.handlers.errors import click, form, open_form
+from bot.handlers.payloads import action_id, button_value, metadata, required, value, who
 from bot.services import mediation
 from bot.services.core import Deps
 from bot.services.mediation import Mediate
@@ -36,19 +36,19 @@ def on_release(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
 def on_decision_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     """Propose, Decide and Record award open one form; the decision it records is in its metadata."""
     case = mediation.view_for_mediator(deps, *who(body), button_value(body))
-    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.mediate_modal(case, _DECISIONS[action_id(body)]))
+    open_form(client, body, stage_modals.mediate_modal(case, _DECISIONS[action_id(body)]))
 
 
 @click
 def on_ask_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     case = mediation.view_for_mediator(deps, *who(body), button_value(body))
-    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.ask_modal(case))
+    open_form(client, body, stage_modals.ask_modal(case))
 
 
 @click
 def on_reassign_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     case = mediation.view_for_mediator(deps, *who(body), button_value(body))
-    client.views_open(trigger_id=body["trigger_id"], view=stage_modals.reassign_modal(case))
+    open_form(client, body, stage_modals.reassign_modal(case))
 
 
 @form
@@ -59,8 +59,8 @@ def on_decision_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -
     command = Mediate(
         team_id=team_id,
         user_id=user_id,
-        case_id=meta["case"],
-        action=meta["action"],
+        case_id=required(meta, "case"),
+        action=required(meta, "action"),
         amount=value(view, ids.AMOUNT_BLOCK),
         text=value(view, ids.RATIONALE_BLOCK),
         reference=value(view, ids.REFERENCE_BLOCK),
@@ -72,7 +72,7 @@ def on_decision_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -
 @form
 def on_ask_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
     role, question = value(view, ids.PARTY_BLOCK) or "", value(view, ids.QUESTION_BLOCK) or ""
-    mediation.ask(deps, *who(body), metadata(view)["case"], role, question)
+    mediation.ask(deps, *who(body), required(metadata(view), "case"), role, question)
 
 
 def register(app: App, deps: Deps) -> None:

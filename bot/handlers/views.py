@@ -13,7 +13,7 @@ from bot.blocks import ids, refusals
 from bot.domain import errors
 from bot.domain.errors import Field
 from bot.handlers.errors import form
-from bot.handlers.payloads import value, who
+from bot.handlers.payloads import Malformed, value, who
 from bot.services import requests
 from bot.services.core import Deps
 from bot.services.requests import AnswerRequest, RequestRefund
@@ -48,6 +48,14 @@ def on_refund_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> 
     requests.request_refund(deps, command)
 
 
+def _bare_case_id(view: dict[str, Any]) -> str:
+    """The Adjust and Decline forms carry the bare case id as their metadata."""
+    case_id = view.get("private_metadata") or ""
+    if not case_id.strip():
+        raise Malformed("the form names no case")
+    return case_id
+
+
 @form
 def on_answer_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
     adjusting = view["callback_id"] == ids.ADJUST_MODAL
@@ -55,7 +63,7 @@ def on_answer_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> 
     command = AnswerRequest(
         team_id=team_id,
         user_id=user_id,
-        case_id=view["private_metadata"],  # these two forms carry the bare case id
+        case_id=_bare_case_id(view),
         action="adjust" if adjusting else "decline",
         amount=value(view, ids.AMOUNT_BLOCK) if adjusting else None,
         text=value(view, ids.NOTE_BLOCK if adjusting else ids.REASON_BLOCK),

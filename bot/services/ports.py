@@ -14,6 +14,11 @@ from bot.domain.policy import Policy
 from bot.services.messages import OutboxMessage
 
 
+class StorageUnavailable(Exception):
+    """The database did not answer (down, unreachable, locked past its timeout); the unit of work rolled back,
+    so nothing was written."""
+
+
 class Contracts(Protocol):
     def get(self, team_id: str, contract_id: str) -> Contract | None: ...
     def for_client(self, team_id: str, user_id: str) -> list[Contract]: ...

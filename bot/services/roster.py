@@ -31,7 +31,8 @@ class Roster:
             return
         try:
             members = frozenset(self._group())
-        except Exception:
-            log.warning("roster: could not list the mediator user group; keeping the last list", exc_info=True)
+        except Exception as exc:
+            why = " ".join(str(exc).split())[:200] or type(exc).__name__
+            log.warning("roster: could not list the mediator user group (%s); keeping the last list", why)
             return
         self._members = members

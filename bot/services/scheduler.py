@@ -12,7 +12,7 @@ from bot.domain.reminders import plan_reminders
 from bot.domain.vocabulary import DeadlineKind
 from bot.services import notify
 from bot.services.core import Deps, case_view, change_case
-from bot.services.ports import LeasedDeadline
+from bot.services.ports import LeasedDeadline, StorageUnavailable
 
 log = logging.getLogger("refundbot.scheduler")
 LEASE = timedelta(minutes=2)
@@ -28,6 +28,10 @@ def tick(deps: Deps, owner: str) -> int:
     for deadline in leased:
         try:
             _act(deps, deadline, owner, now)
+        except StorageUnavailable as down:  # its lease lapses and it is retried
+            log.warning(
+                "scheduler: deadline %s of case %s waits for the database (%s)", deadline.id, deadline.case_id, down
+            )
         except Exception:  # one deadline's failure must not stop the others; its lease lapses and it is retried
             log.exception("scheduler: deadline %s of case %s failed", deadline.id, deadline.case_id)
     if leased:
