@@ -71,6 +71,7 @@ class Fault:
     times: int
     retry_after: int | None = None
     delay: float = 0.0
+    error: str | None = None  # with status 200: Slack's ok=false answer
     drop: bool = False  # the call is carried out, then the connection closes before the answer is sent
 
 
@@ -137,9 +138,12 @@ class SlackStandIn:
 
     # --- faults ---------------------------------------------------------------------------------------
 
-    def fail(self, method: str, status: int, times: int = 1, retry_after: int | None = None) -> None:
-        """The next ``times`` calls of ``method`` answer ``status`` (429 carries Retry-After)."""
-        self.faults.setdefault(method, []).append(Fault(status, times, retry_after))
+    def fail(
+        self, method: str, status: int, times: int = 1, retry_after: int | None = None, error: str | None = None
+    ) -> None:
+        """The next ``times`` calls of ``method`` answer ``status`` (429 carries Retry-After), or with status 200,
+        Slack's ``{"ok": false, "error": error}``."""
+        self.faults.setdefault(method, []).append(Fault(status, times, retry_after, error=error))
 
     def slow(self, method: str, seconds: float, times: int = 1) -> None:
         self.faults.setdefault(method, []).append(Fault(200, times, delay=seconds))
@@ -210,6 +214,8 @@ class SlackStandIn:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             error = "ratelimited" if fault.status == 429 else "internal_error"
             return fault.status, {"ok": False, "error": error}, headers, False
+        if fault and fault.error:
+            return 200, {"ok": False, "error": fault.error}, {}, False
         dropped = bool(fault and fault.drop)
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}, dropped

@@ -136,6 +136,11 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return "The amount must be more than zero."
         case errors.AmountOverBalance(requested=requested, balance=balance):
             return f"You can ask for at most {v.amount(balance)} on this item; {v.amount(requested)} is more than that."
+        case errors.TimeOverBalance(minutes=minutes, worth=worth, balance=balance):
+            return (
+                f"{minutes // 60} h {minutes % 60:02d} min is worth {v.amount(worth)}, more than the "
+                f"{v.amount(balance)} left to refund on this week; dispute less time."
+            )
         case errors.AmountNotBelowRequested(requested=requested):
             return (
                 f"An adjusted refund must be less than the {v.amount(requested)} requested; to refund it all, approve."

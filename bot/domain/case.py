@@ -10,6 +10,7 @@ anything else with a typed error from ``bot.domain.errors``. Who is a mediator a
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -49,6 +50,7 @@ from bot.domain.errors import (
     RouteChanged,
     TextRequired,
     TextTooLong,
+    TimeOverBalance,
     TooManyLinks,
     WrongItemKind,
 )
@@ -83,9 +85,14 @@ def _allowed(check: Callable[[], object]) -> bool:
     return True
 
 
+def _visible(text: str) -> bool:
+    """Whether a person would see anything: zero-width spaces, joiners and other format characters are not text."""
+    return any(not char.isspace() and unicodedata.category(char) not in ("Cf", "Cc", "Zs") for char in text)
+
+
 def _checked_text(text: str | None, what: Field, limit: int, *, required: bool) -> str | None:
     cleaned = (text or "").strip()
-    if not cleaned:
+    if not _visible(cleaned):
         if required:
             raise TextRequired(what)
         return None
@@ -380,6 +387,9 @@ class Case:
             if not 0 < details.minutes <= item.minutes:
                 raise DisputedTimeInvalid(details.minutes, item.minutes)
             amount = Money(item.paid.minor * details.minutes // item.minutes, self.currency)
+            balance = refundable_balance(item.paid, refunded_on_item, Money.zero(self.currency))
+            if amount > balance:  # said about the time typed, under its field
+                raise TimeOverBalance(details.minutes, amount, balance)
         else:
             amount = details.amount or Money.zero(self.currency)
             self._same_currency(amount)

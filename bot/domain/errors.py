@@ -201,6 +201,16 @@ class TimeOrAmount(Refused):
 
 
 @refusal
+class TimeOverBalance(Refused):
+    """An hourly dispute's time is worth more than what is left to refund on the week."""
+
+    minutes: int
+    worth: Money
+    balance: Money
+    field = Field.TIME
+
+
+@refusal
 class InvalidTime(Refused):
     """Disputed hours are whole and not negative; minutes are whole, 0 to 59."""
 

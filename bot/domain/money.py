@@ -6,6 +6,7 @@ with Decimal and extra precision is refused, never rounded away.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
@@ -16,6 +17,9 @@ from bot.domain.errors import AmountTooLarge, NotAnAmount, TooManyDecimals, Unkn
 # Far below BIGINT's limit, far above any real item: anything larger is a typo, not a refund.
 MAX_MINOR_UNITS = 10**15
 _MAX_DIGITS = 15  # the most significant digit of an amount below MAX_MINOR_UNITS, whatever the exponent
+# What a person types as an amount: ASCII digits with at most one decimal point. Decimal alone would also take
+# "1_0", "1e3", "Infinity" and other scripts' digits, none of which a refund form should guess at.
+_AMOUNT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 
 
 def exponent(currency: str) -> int:
@@ -47,9 +51,12 @@ class Money:
     def parse(cls, text: str | Decimal | int, currency: str) -> Money:
         """Read an amount a person typed ("12.50") exactly.
 
-        A comma is refused rather than guessed at: "12,50" means 12.50 in much of the world and 1250 elsewhere.
+        A comma is refused rather than guessed at: "12,50" means 12.50 in much of the world and 1250 elsewhere;
+        so are digit separators ("1_000"), exponents ("1e3") and digits of other scripts.
         """
         typed = str(text)
+        if not isinstance(text, Decimal | int) and not _AMOUNT.fullmatch(typed.strip()):
+            raise NotAnAmount(typed)
         try:
             value = Decimal(typed.strip())
         except (InvalidOperation, ValueError, TypeError):

@@ -90,11 +90,19 @@ def form(act: Form) -> Callable[[Ack, dict[str, Any], dict[str, Any], Deps], Non
 
 def open_form(client: WebClient, body: dict[str, Any], view: View) -> None:
     """views.open on the click's trigger, within the listeners' client timeout (it fits inside the trigger's
-    3 s). Slack too slow, failing or refusing: the person is told to try again (``Unavailable``)."""
+    3 s). Slack too slow or failing (a timeout, a 5xx, a rate limit, a trigger that expired on the way): the
+    person is told to try again (``Unavailable``). Slack refusing the form itself is a bug of ours, and goes to
+    the error handler with a reference."""
     try:
         client.views_open(trigger_id=trigger(body), view=view)
-    except (SlackApiError, SlackRequestError, OSError) as exc:
+    except SlackApiError as exc:
+        status, error = exc.response.status_code, exc.response.get("error")
+        if status < 500 and status != 429 and error != "expired_trigger_id":
+            raise
         log.warning("Slack did not open the %s form: %s", view.callback_id, _slack_error(exc))
+        raise Unavailable("slack") from None
+    except (SlackRequestError, OSError) as exc:
+        log.warning("Slack did not open the %s form in time: %s", view.callback_id, _slack_error(exc))
         raise Unavailable("slack") from None
 
 

@@ -5,6 +5,7 @@ one transition through ``core.change_case``."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -32,14 +33,16 @@ class AskAgain(BaseModel):
     amount: str | None = None
 
 
+_WHOLE = re.compile(r"\d{1,6}", re.ASCII)  # int() alone would take "1_0", " +5" and other scripts' digits
+
+
 def _minutes(hours: str | None, minutes: str | None) -> int | None:
     if not (hours or "").strip() and not (minutes or "").strip():
         return None
-    try:
-        whole_hours = int((hours or "0").strip())
-        extra = int((minutes or "0").strip())
-    except ValueError:
-        raise InvalidTime(hours or "", minutes or "") from None
+    typed = [(part or "0").strip() or "0" for part in (hours, minutes)]
+    if not all(_WHOLE.fullmatch(part) for part in typed):
+        raise InvalidTime(hours or "", minutes or "")
+    whole_hours, extra = (int(part) for part in typed)
     if whole_hours < 0 or not 0 <= extra < 60:
         raise InvalidTime(hours or "", minutes or "")
     return whole_hours * 60 + extra

@@ -14,9 +14,9 @@ import pytest
 
 from bot.blocks import ids
 from bot.edge import MAX_BODY
-from storage.tables import LedgerRow
+from storage.tables import CaseRow, LedgerRow
 from tests.e2e.conftest import CLIENT, FREELANCER, SECRET, Bot, running_bot
-from tests.e2e.test_escalation import ask_for_refund, dm, escalated
+from tests.e2e.test_escalation import ask_for_refund, click, decline, dm, escalated
 from tests.slack_standin import TEAM, text_of
 
 MARKER = "BODY-MARKER-7f3a"
@@ -290,3 +290,45 @@ def test_other_paths_and_methods_are_not_found(edge):
     connection.request("GET", "/slack/events")
     assert connection.getresponse().status == 405
     connection.close()
+
+
+# --- numbers and text at the edge -----------------------------------------------------------------------------
+
+
+def refund_form(bot: Bot) -> dict:
+    client = bot.user(CLIENT)
+    client.command("")
+    client.choose(bot.standin.latest_view(CLIENT), "Contract", "Logo redesign")
+    client.choose(bot.standin.latest_view(CLIENT), "Item", "Milestone “Concepts”")
+    return bot.standin.latest_view(CLIENT)
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason", "block", "says"),
+    [
+        ("1e999999999", "Off-brief.", ids.AMOUNT_BLOCK, "not an amount"),
+        ("249.999999999999999999999999999", "Off-brief.", ids.AMOUNT_BLOCK, "decimal"),
+        ("1_0", "Off-brief.", ids.AMOUNT_BLOCK, "not an amount"),
+        ("1,000", "Off-brief.", ids.AMOUNT_BLOCK, "not an amount"),
+        ("10.00", "\u200b\u200b\u200b\u2060\ufeff", ids.REASON_BLOCK, "reason"),
+    ],
+)
+def test_amounts_and_reasons_nobody_could_mean_are_field_errors(edge, caplog, amount, reason, block, says):
+    answer = edge.user(CLIENT).submit(refund_form(edge), {"Amount (USD)": amount, "Reason": reason})
+    assert answer.status == 200
+    assert answer.json["response_action"] == "errors"
+    assert says in answer.json["errors"][block].lower()
+    assert edge.count(CaseRow) == 0
+    no_tracebacks(caplog)
+
+
+@pytest.mark.parametrize("hours", ["1_0", "1e3", "２", "99999"])
+def test_hours_nobody_could_mean_are_told_under_the_hours_field(edge, hours):
+    case_id = ask_for_refund(edge, "Backend work", "Week of 16 Nov 2026", "100.00")
+    decline(edge, case_id)
+    click(edge, CLIENT, dm(edge, CLIENT, case_id), "Request again")
+    values = {"Disputed hours": hours, "and minutes": "0", "Reasons": "No standup.", "Certification": "I certify"}
+    answer = edge.user(CLIENT).submit(edge.standin.latest_view(CLIENT), values)
+    assert answer.json["response_action"] == "errors"
+    assert list(answer.json["errors"]) == [ids.HOURS_BLOCK]
+    assert edge.case(case_id).stage == "request"

@@ -247,6 +247,7 @@ def refusals_of_every_kind(draw: st.DrawFn) -> Refused:
         errors.AlreadyClaimed: lambda: errors.AlreadyClaimed("R-7K3Q9A", "U0MEDIATE1", at),
         errors.AlreadyYours: lambda: errors.AlreadyYours("R-7K3Q9A"),
         errors.NotYourClaim: lambda: errors.NotYourClaim("R-7K3Q9A", draw(st.none() | st.just("U0MEDIATE1"))),
+        errors.TimeOverBalance: lambda: errors.TimeOverBalance(90, Money(5000, "USD"), Money(100, "USD")),
         errors.Unavailable: lambda: errors.Unavailable(draw(st.sampled_from(["database", "slack"]))),
     }
     kinds = _every_refusal()

@@ -40,14 +40,17 @@ def test_parse_reads_amounts_exactly(text, currency, minor):
         ("12.505", "USD", TooManyDecimals),
         ("1.5", "JPY", TooManyDecimals),
         ("0.0001", "KWD", TooManyDecimals),
-        ("1e-999999999", "USD", TooManyDecimals),
+        ("1e-999999999", "USD", NotAnAmount),
         ("twelve", "USD", NotAnAmount),
         ("", "USD", NotAnAmount),
         ("12,50", "EUR", NotAnAmount),
         ("NaN", "USD", NotAnAmount),
         ("Infinity", "USD", NotAnAmount),
-        ("1e30", "USD", AmountTooLarge),
-        ("1e999999999", "USD", AmountTooLarge),  # beyond the decimal context: refused before scaling
+        ("1e30", "USD", NotAnAmount),  # exponents are not how people type amounts
+        ("1e999999999", "USD", NotAnAmount),  # and this one is beyond the decimal context
+        ("1_0", "USD", NotAnAmount),  # Decimal takes digit separators; a form refuses them, like "1,000"
+        ("１２", "USD", NotAnAmount),  # digits of another script
+        ("249.999999999999999999999999999", "USD", TooManyDecimals),  # never rounded to 250.00
         ("9" * 3000, "USD", AmountTooLarge),
     ],
 )

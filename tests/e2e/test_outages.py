@@ -1,0 +1,155 @@
+"""Slow Slack and a database that goes away (issue 13): every click, form and command is answered within
+Slack's 3 s with what happened, nothing is half-written, and the same action works once the outage is over.
+
+The 3 s bounds below are Slack's rule for an acknowledgement, not a speed goal: past them Slack shows the
+person a failure whatever the app does later.
+"""
+
+import time
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from storage.tables import AuditRow, CaseRow, LedgerRow, OutboxRow
+from tests.conftest import POSTGRES_URL, empty_database
+from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, Bot, running_bot
+from tests.e2e.test_escalation import ask_for_refund, card, click, dm, escalated
+from tests.slack_standin import text_of
+from tests.tcp_proxy import TcpProxy
+
+SLACK_ACK = 3.0
+
+
+@contextmanager
+def timed():
+    took = {}
+    start = time.monotonic()
+    yield took
+    took["seconds"] = time.monotonic() - start
+
+
+def told(bot: Bot, text: str, seconds: float = 5.0) -> str:
+    """What the person was told privately (a response_url post), waiting for it: it is sent off the ack's path."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for response in list(bot.standin.responses):
+            if text in response.get("text", ""):
+                return response["text"]
+        time.sleep(0.05)
+    raise AssertionError(f"never told {text!r}; told {[r.get('text') for r in bot.standin.responses]}")
+
+
+# --- Slack slow ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["Adjust", "Decline"])
+def test_a_button_whose_form_slack_opens_too_slowly_is_acked_in_time_and_says_try_again(bot, label):
+    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
+    bot.standin.slow("views.open", 10)
+    with timed() as took:
+        answer = bot.user(FREELANCER).click(dm(bot, FREELANCER, case_id), label)
+    assert answer.status == 200
+    assert took["seconds"] < SLACK_ACK
+    assert "Slack did not open the form in time" in told(bot, "press the button again")
+    assert len(bot.standin.calls_to("views.open")) == 1  # never retried: the trigger would have expired
+    assert bot.user(FREELANCER).click(dm(bot, FREELANCER, case_id), label).status == 200  # Slack is back
+    assert bot.standin.latest_view(FREELANCER)["callback_id"] == f"{label.lower()}_modal"
+
+
+def test_a_mediators_form_that_slack_fails_to_open_says_try_again(bot):
+    case_id = escalated(bot)
+    click(bot, MEDIATOR, card(bot, case_id), "Claim")
+    bot.standin.fail("views.open", 500)
+    assert bot.user(MEDIATOR).click(card(bot, case_id), "Propose").status == 200
+    told(bot, "Slack did not open the form in time")
+
+
+def test_refund_command_when_slack_opens_the_form_too_slowly(bot):
+    bot.standin.slow("views.open", 10)
+    with timed() as took:
+        answer = bot.user(CLIENT).command("")
+    assert took["seconds"] < SLACK_ACK
+    assert answer.json["response_type"] == "ephemeral"
+    assert "Slack would not open the refund form (no answer in time)" in text_of(answer.json["blocks"])
+
+
+def test_a_pick_in_the_form_when_slack_updates_it_too_slowly_keeps_the_form(bot):
+    client = bot.user(CLIENT)
+    client.command("")
+    bot.standin.slow("views.update", 10)
+    with timed() as took:
+        answer = client.choose(bot.standin.latest_view(CLIENT), "Contract", "Logo redesign")
+    assert answer.status == 200
+    assert took["seconds"] < SLACK_ACK
+
+
+# --- the database away -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def proxied(standin, postgres_admin, request, tmp_path):
+    """The app on PostgreSQL through a proxy the test can cut."""
+    schema = empty_database("postgresql", request, tmp_path)
+    url = next(schema)
+    target = make_url(POSTGRES_URL)
+    proxy = TcpProxy((target.host or "127.0.0.1", target.port or 5432))
+    through = make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    try:
+        with running_bot(through, standin) as running:
+            yield running, proxy
+    finally:
+        proxy.close()
+        next(schema, None)  # drops it
+
+
+def rows(bot: Bot) -> tuple[int, ...]:
+    return tuple(bot.count(table) for table in (CaseRow, AuditRow, LedgerRow, OutboxRow))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("mode", ["refuse", "blackhole"])
+def test_while_the_database_is_away_every_way_in_says_so_within_slacks_3_s(proxied, mode):
+    bot, proxy = proxied
+    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
+    request_dm = dm(bot, FREELANCER, case_id)
+    before = rows(bot)
+    proxy.down(mode)
+
+    with timed() as took:
+        assert bot.user(FREELANCER).click(request_dm, "Approve").status == 200
+    assert took["seconds"] < SLACK_ACK
+    assert "can't reach its database" in told(bot, "nothing was changed")
+
+    with timed() as took:
+        answer = bot.user(CLIENT).command("list")
+    assert took["seconds"] < SLACK_ACK
+    assert answer.json["response_type"] == "ephemeral"
+    assert "can't reach its database right now" in answer.json["text"]
+
+    decline_form = {
+        "type": "modal",
+        "id": "V0DECLINE",
+        "callback_id": "decline_modal",
+        "private_metadata": case_id,
+        "title": {"type": "plain_text", "text": "Decline"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": {"type": "plain_text", "text": "Reason"},
+                "element": {"type": "plain_text_input", "action_id": "reason"},
+            }
+        ],
+    }
+    with timed() as took:
+        answer = bot.user(FREELANCER).submit(decline_form, {"Reason": "Delivered as briefed."})
+    assert took["seconds"] < SLACK_ACK
+    assert answer.json["response_action"] == "errors"  # the form stays, with what was typed, to send again
+    assert "can't reach its database right now" in next(iter(answer.json["errors"].values()))
+
+    proxy.up()
+    assert rows(bot) == before  # nothing was half-written
+    assert bot.user(FREELANCER).click(request_dm, "Approve").status == 200  # and the same click now works
+    bot.drain()
+    assert bot.case(case_id).state == "approved"
