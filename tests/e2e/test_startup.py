@@ -1,0 +1,185 @@
+"""`python app.py` as an operator meets it (issue 13): it starts and keeps serving whatever Slack is doing, and
+when it cannot start it says why in one line, never a traceback. Also: slow clients cannot starve Slack."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app import health
+from storage.db import prepare
+from tests.conftest import POSTGRES_URL
+from tests.e2e.conftest import CLIENT, SECRET
+from tests.e2e.test_server import ROOT, free_port, healthz, wait_for
+from tests.slack_standin import SlackUser, text_of
+from tests.tcp_proxy import TcpProxy
+
+
+def environment(standin, tmp_path: Path, **extra: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POLICY_", "DATABASE_"))}
+    return (
+        keep
+        | {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'refundbot.db'}",
+            "SLACK_BOT_TOKEN": "xoxb-e2e",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": standin.api_url,
+            "PORT": str(free_port()),
+            "WEB_CONCURRENCY": "2",
+        }
+        | extra
+    )
+
+
+def run_to_exit(env: dict[str, str], cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "app.py")], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+class Server:
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.url = f"http://127.0.0.1:{env['PORT']}"
+        self.log = cwd / "server.log"
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")],
+            cwd=cwd,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def workers(self) -> list[int]:
+        found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True)
+        return [int(pid) for pid in found.stdout.split()]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def launch(tmp_path):
+    started: list[Server] = []
+
+    def start(env: dict[str, str]) -> Server:
+        server = Server(env, tmp_path)
+        started.append(server)
+        wait_for(lambda: server.process.poll() is not None or healthz(server.url))
+        assert server.process.poll() is None, server.output()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def test_slack_down_at_start_up_it_serves_with_one_warning_and_recovers(standin, tmp_path, launch):
+    standin.down = True
+    server = launch(environment(standin, tmp_path))
+    assert healthz(server.url)[0] == 200
+    wait_for(lambda: "Slack cannot be reached" in server.output())
+    standin.down = False
+    wait_for(lambda: server.output().count("Slack is reachable again") >= 1, seconds=60)
+    client = SlackUser(standin, f"{server.url}/slack/events", SECRET, CLIENT)
+    assert "*/refund list*" in text_of(client.command("help").json["blocks"])
+    assert "Traceback" not in server.output()
+
+
+def test_a_worker_restarting_while_slack_is_down_boots_and_the_server_keeps_serving(standin, tmp_path, launch):
+    server = launch(environment(standin, tmp_path))
+    wait_for(lambda: len(server.workers()) == 2)
+    standin.down = True
+    victim = server.workers()[0]
+    os.kill(victim, signal.SIGKILL)  # as the kernel's OOM killer, or gunicorn's timeout, would
+    wait_for(lambda: victim not in server.workers() and len(server.workers()) == 2)
+    assert server.process.poll() is None  # the master is still up
+    client = SlackUser(standin, f"{server.url}/slack/events", SECRET, CLIENT)
+    for _ in range(6):  # answered by both workers, the new one among them
+        assert client.command("help").status == 200
+    assert healthz(server.url)[0] == 200
+
+
+def test_a_rejected_app_token_is_named_in_one_line(standin, tmp_path):
+    env = environment(standin, tmp_path, SLACK_APP_TOKEN="xoxp-not-an-app-level-token")
+    done = run_to_exit(env, tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith("refund-bot cannot start: Slack refused SLACK_APP_TOKEN (not_allowed_token_type)")
+
+
+def test_a_refused_bot_token_is_named_in_one_line(standin, tmp_path):
+    done = run_to_exit(environment(standin, tmp_path, SLACK_BOT_TOKEN="xapp-wrong-kind"), tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "refund-bot cannot start: Slack refused SLACK_BOT_TOKEN (not_allowed_token_type)"
+    )
+
+
+@pytest.mark.postgres
+def test_a_database_that_accepts_and_never_answers_times_out_in_one_line(standin, tmp_path, postgres_admin):
+    target = make_url(POSTGRES_URL)
+    proxy = TcpProxy((target.host, target.port or 5432))
+    proxy.down("blackhole")
+    try:
+        url = make_url(POSTGRES_URL).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        started = time.monotonic()
+        done = run_to_exit(environment(standin, tmp_path, DATABASE_URL=url), tmp_path)
+    finally:
+        proxy.close()
+    assert done.returncode == 2
+    assert time.monotonic() - started < 25
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("refund-bot cannot start: cannot")
+    assert "timeout" in line.lower()
+
+
+def test_a_database_ahead_of_the_code_says_so_at_start_up_and_in_healthz(standin, tmp_path):
+    env = environment(standin, tmp_path)
+    engine = prepare(env["DATABASE_URL"])  # as a newer refund-bot left it, below
+    with engine.begin() as connection:
+        head = connection.scalar(text("SELECT version_num FROM alembic_version"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    done = run_to_exit(env, tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"refund-bot cannot start: the database is at 0099, newer than this code ({head})"
+    ]
+    status, body = health(engine)
+    assert status == 503
+    assert body["database"] == f"the database is at 0099, newer than this code ({head})"
+
+
+def test_slow_clients_cannot_starve_slacks_requests(standin, tmp_path, launch):
+    """200 loopback connections send their headers and a trickle of body; a signed request is still answered,
+    and each trickler is cut off with 408 once its body is overdue."""
+    server = launch(environment(standin, tmp_path))
+    port = int(server.url.rsplit(":", 1)[1])
+    slow = []
+    for _ in range(200):
+        link = socket.create_connection(("127.0.0.1", port), timeout=15)
+        link.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\npayload=")
+        slow.append(link)
+    try:
+        client = SlackUser(standin, f"{server.url}/slack/events", SECRET, CLIENT)
+        assert "*/refund list*" in text_of(client.command("help").json["blocks"])
+        assert healthz(server.url)[0] == 200
+        answers = [link.recv(64) for link in slow]
+        assert all(answer.startswith(b"HTTP/1.1 408") for answer in answers), set(answers)
+    finally:
+        for link in slow:
+            link.close()
