@@ -586,6 +586,7 @@ class SlackUser:
         *,
         timestamp: int | None = None,
         signature: str | None = None,
+        timeout: float = 10,
     ) -> Answer:
         stamp = str(timestamp if timestamp is not None else int(time.time()))
         headers = {
@@ -597,7 +598,7 @@ class SlackUser:
         self.last_sent = len(data)
         request = urllib.request.Request(self.app_url, data=data, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return Answer(response.status, response.read().decode())
         except urllib.error.HTTPError as exc:
             return Answer(exc.code, exc.read().decode())
@@ -620,7 +621,7 @@ class SlackUser:
     def _response_url(self) -> str:
         return self.standin.issue_response_url()
 
-    def command(self, text: str = "", command: str = "/refund") -> Answer:
+    def command(self, text: str = "", command: str = "/refund", timeout: float = 10) -> Answer:
         form = {
             "token": "legacy-unused",
             "team_id": self.team,
@@ -635,7 +636,7 @@ class SlackUser:
             "response_url": self._response_url(),
             "trigger_id": self.standin.issue_trigger(self.id),
         }
-        return self._held(command, self.post(urllib.parse.urlencode(form)), command_answer_problems)
+        return self._held(command, self.post(urllib.parse.urlencode(form), timeout=timeout), command_answer_problems)
 
     def _payload(self, payload: dict[str, Any]) -> Answer:
         base = {
