@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_MINIMUM = (3, 35, 0)  # RETURNING and the partial-index forms the leases rely on
-BUSY_TIMEOUT_MS = 5000
+# A write waits this long for SQLite's lock, then counts as the database being unavailable: past it, Slack
+# (3 s for an ack) would already have shown the person a failure, so a clear answer is worth more than waiting.
+BUSY_TIMEOUT_MS = 2000
 # A server that accepts the connection and never answers is given this long, then counts as unreachable: short
 # enough that a click during an outage is still answered within Slack's 3 s (libpq's minimum is 2).
 CONNECT_TIMEOUT_SECONDS = 2

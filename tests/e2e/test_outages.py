@@ -5,6 +5,7 @@ The 3 s bounds below are Slack's rule for an acknowledgement, not a speed goal: 
 person a failure whatever the app does later.
 """
 
+import sqlite3
 import time
 from contextlib import contextmanager
 
@@ -153,3 +154,25 @@ def test_while_the_database_is_away_every_way_in_says_so_within_slacks_3_s(proxi
     assert bot.user(FREELANCER).click(request_dm, "Approve").status == 200  # and the same click now works
     bot.drain()
     assert bot.case(case_id).state == "approved"
+
+
+def test_a_sqlite_file_locked_by_another_process_is_told_within_slacks_3_s(standin, tmp_path):
+    """SQLite's "down": another writer (a long import, a backup) holds the lock past the busy timeout."""
+    path = tmp_path / "refundbot.db"
+    with running_bot(f"sqlite:///{path}", standin) as bot:
+        case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
+        request_dm = dm(bot, FREELANCER, case_id)
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            with timed() as took:
+                assert bot.user(FREELANCER).click(request_dm, "Approve").status == 200
+            assert took["seconds"] < SLACK_ACK
+            assert "can't reach its database" in told(bot, "nothing was changed")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert bot.case(case_id).state == "awaiting_freelancer"
+        assert bot.user(FREELANCER).click(request_dm, "Approve").status == 200
+        bot.drain()
+        assert bot.case(case_id).state == "approved"

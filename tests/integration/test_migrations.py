@@ -6,7 +6,15 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from bot.domain.policy import Policy
-from storage.db import alembic_config, make_engine, migrate, pending_migrations, prepare, session_factory
+from storage.db import (
+    BUSY_TIMEOUT_MS,
+    alembic_config,
+    make_engine,
+    migrate,
+    pending_migrations,
+    prepare,
+    session_factory,
+)
 from storage.tables import Base
 from storage.uow import SqlUnitOfWork
 from tests.bulk import demo_request
@@ -48,7 +56,7 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
     engine = prepare(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == BUSY_TIMEOUT_MS
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
 
