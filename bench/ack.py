@@ -108,8 +108,13 @@ def main() -> None:
     url, drop = f"sqlite:///{folder / 'bench.db'}", lambda: None
     if args.database == "postgresql":
         url, drop = fresh_schema()
+    # Unpaced: the setup posts 300 DMs to one person at once, and the clicks come from those messages.
     settings = load_settings(
-        database_url=url, slack_bot_token="xoxb-bench", slack_signing_secret=SECRET, slack_api_url=standin.api_url
+        database_url=url,
+        slack_bot_token="xoxb-bench",
+        slack_signing_secret=SECRET,
+        slack_api_url=standin.api_url,
+        slack_pace_seconds="0",
     )
     runtime = build_runtime(settings, NOW)
     runtime.clock = lambda: NOW
@@ -126,6 +131,7 @@ def main() -> None:
             "SLACK_BOT_TOKEN": "xoxb-bench",
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": standin.api_url,
+            "SLACK_PACE_SECONDS": "0",
         }
         ours_url, stop_ours = gunicorn([sys.executable, str(ROOT / "app.py")], env, folder)
         bare_url, stop_bare = gunicorn(

@@ -12,15 +12,15 @@ counts as acknowledged only if answered within Slack's 3 s. Loopback only.
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from bench.ack import gunicorn
 from tests.slack_standin import SlackStandIn, SlackUser
 
 SECRET = "bench-secret"
@@ -28,16 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SLACK_ACK = 3.0
 
 
-def start(kind: str, standin: SlackStandIn, folder: Path) -> tuple[subprocess.Popen, int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = os.environ | {
+def start(kind: str, standin: SlackStandIn, folder: Path) -> tuple[int, Callable[[], None]]:
+    env = {
         "DATABASE_URL": f"sqlite:///{folder / f'{kind}.db'}",
         "SLACK_BOT_TOKEN": "xoxb-bench",
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": standin.api_url,
-        "PORT": str(port),
         "WEB_CONCURRENCY": "2",
     }
     if kind == "uvicorn":
@@ -45,17 +41,10 @@ def start(kind: str, standin: SlackStandIn, folder: Path) -> tuple[subprocess.Po
     else:
         command = [
             *(sys.executable, "-m", "gunicorn", "bench.gthread_app:from_environment()"),
-            *("-k", "gthread", "--threads", "8", "-w", "2", "-b", f"127.0.0.1:{port}"),
+            *("-k", "gthread", "--threads", "8", "-w", "2"),
         ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as attempt:
-            if attempt.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    time.sleep(1.5)  # every worker booted, not only the first to bind
-    return process, port
+    url, stop = gunicorn(command, env, ROOT)
+    return int(url.split(":")[2].split("/")[0]), stop
 
 
 def measure(port: int, slow: int, requests: int, standin: SlackStandIn) -> tuple[int, float | None]:
@@ -92,12 +81,11 @@ def main() -> None:
     for slow in (int(n) for n in args.slow.split(",")):
         row = []
         for kind in ("uvicorn", "gthread"):
-            process, port = start(kind, standin, folder)
+            port, stop = start(kind, standin, folder)
             try:
                 acked, median = measure(port, slow, args.requests, standin)
             finally:
-                process.terminate()
-                process.wait(timeout=30)
+                stop()
             shown = f"{median:.1f} ms" if median is not None else "-"
             row.append(f"{acked:>3}/{args.requests} acked, p50 {shown:>9}")
         print(f"{slow:>5} | {row[0]:>30} | {row[1]:>30}")

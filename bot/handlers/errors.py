@@ -61,7 +61,7 @@ def click(act: Click) -> Callable[[Ack, dict[str, Any], WebClient, Deps], None]:
         except Refused as refusal:
             team_id, user_id = who(body)
             url = body.get("response_url")
-            if not url:  # a button in a form or the Home tab: nowhere to answer privately but the form itself
+            if not url:  # every message of ours sends one; a click without it has nowhere private to be answered
                 log.info("a refusal with no response_url to answer it through: %s", refusal)
                 return
             key = f"{user_id}:{body['actions'][0].get('action_ts', '')}"

@@ -18,7 +18,7 @@ from storage.db import prepare
 from tests.conftest import POSTGRES_URL
 from tests.e2e.conftest import CLIENT, SECRET
 from tests.e2e.test_server import ROOT, free_port, healthz, wait_for
-from tests.slack_standin import SlackUser, text_of
+from tests.slack_standin import SlackUser, SocketModeUser, text_of
 from tests.tcp_proxy import TcpProxy
 
 
@@ -183,3 +183,18 @@ def test_slow_clients_cannot_starve_slacks_requests(standin, tmp_path, launch):
     finally:
         for link in slow:
             link.close()
+
+
+def test_socket_mode_with_slack_down_at_start_up_connects_once_slack_is_back(standin, tmp_path):
+    standin.down = True
+    server = Server(environment(standin, tmp_path, SLACK_APP_TOKEN="xapp-1-e2e"), tmp_path)
+    try:
+        wait_for(lambda: "Socket Mode cannot connect to Slack" in server.output())
+        assert server.process.poll() is None
+        standin.down = False
+        wait_for(lambda: "Socket Mode connected" in server.output(), seconds=60)
+        answer = SocketModeUser(standin, CLIENT).command("help")
+        assert "*/refund list*" in text_of(answer.json["blocks"])
+        assert "Traceback" not in server.output()
+    finally:
+        server.stop()
