@@ -205,9 +205,9 @@ class SlackLink:
         return None
 
     def keep_trying(self, stop: threading.Event) -> None:
-        """Until Slack answers: back off from 1 s to a minute, with one warning when it starts and one line when
-        it ends."""
-        wait, warned = 1.0, False
+        """Until Slack answers, backing off from 1 s to a minute. Start-up has already warned if Slack could not
+        be reached (one warning, not one per worker); this says when it can again."""
+        wait, failed = 1.0, False
         while not stop.is_set():
             try:
                 why = self.check()
@@ -215,12 +215,10 @@ class SlackLink:
                 log.error("Slack refused SLACK_BOT_TOKEN (%s): no Slack call can succeed until it is replaced", refused)
                 return
             if why is None:
-                if warned:
+                if failed:
                     log.info("Slack is reachable again")
                 return
-            if not warned:
-                log.warning("Slack cannot be reached (%s); serving anyway and retrying in the background", why)
-                warned = True
+            failed = True
             stop.wait(wait)
             wait = min(wait * 2, 60.0)
 

@@ -11,7 +11,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.blocks import ids, modals, replies
-from bot.services import read_models
+from bot.domain.errors import Unavailable
+from bot.services import core, read_models
 from bot.services.core import Deps
 
 log = logging.getLogger("refundbot.handlers")
@@ -59,8 +60,12 @@ def on_refund(ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps) 
 
 
 def on_shortcut(ack: Ack, shortcut: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """A global shortcut carries no response_url: a form Slack did not open is told in a DM."""
     ack()
-    open_refund_form(deps, client, shortcut["team"]["id"], shortcut["user"]["id"], shortcut["trigger_id"])
+    team_id, user_id = shortcut["team"]["id"], shortcut["user"]["id"]
+    if open_refund_form(deps, client, team_id, user_id, shortcut["trigger_id"]):
+        key = f"{user_id}:{shortcut.get('action_ts') or shortcut['trigger_id']}"
+        core.tell(deps, team_id, user_id, None, Unavailable("slack"), key)
 
 
 def register(app: App, deps: Deps) -> None:

@@ -125,9 +125,9 @@ def _told_what_happened(deps: Deps, team_id: str, case_id: str) -> Refused:
     return CaseMovedOn(case.id, case.state, case.updated_by, case.updated_at, raced=True)
 
 
-def tell(deps: Deps, team_id: str, user_id: str, url: str, refusal: Refused, key: str) -> None:
-    """Answer a click that changed nothing (stale, foreign, too late) privately, through its response_url; the
-    relay words the refusal in the reader's locale."""
+def tell(deps: Deps, team_id: str, user_id: str, url: str | None, refusal: Refused, key: str) -> None:
+    """Answer a click that changed nothing (stale, foreign, too late) privately, through its response_url, or
+    in a DM when it came with none (a global shortcut); the relay words the refusal in the reader's locale."""
     with deps.uow() as uow:
         uow.outbox.add(team_id, notify.refusal(user_id, url, refusal, key), deps.clock())
         uow.commit()

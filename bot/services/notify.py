@@ -152,11 +152,10 @@ def review_reminder(view: CaseView, deadline_id: int, offset: float, party: str,
     return OutboxMessage(view.id, key, dm(party), Surface.REVIEW_REMINDER, shown)
 
 
-def refusal(user_id: str, url: str, refused: Refused, key: str) -> OutboxMessage:
-    """A click that changed nothing, answered to the clicker alone."""
-    return OutboxMessage(
-        f"user:{user_id}", f"notice:{key}", response_url(url, user_id), Surface.REFUSAL, refused.as_json()
-    )
+def refusal(user_id: str, url: str | None, refused: Refused, key: str) -> OutboxMessage:
+    """A click that changed nothing, answered to the clicker alone: through its response_url, or in a DM."""
+    target = response_url(url, user_id) if url else dm(user_id)
+    return OutboxMessage(f"user:{user_id}", f"notice:{key}", target, Surface.REFUSAL, refused.as_json())
 
 
 def home_tab(user_id: str, cases: Sequence[CaseView], opened_at: str) -> OutboxMessage:

@@ -75,6 +75,16 @@ def test_refund_command_when_slack_opens_the_form_too_slowly(bot):
     assert "Slack would not open the refund form (no answer in time)" in text_of(answer.json["blocks"])
 
 
+def test_the_shortcut_when_slack_opens_the_form_too_slowly_says_so_in_a_dm(bot):
+    bot.standin.slow("views.open", 10)
+    with timed() as took:
+        assert bot.user(CLIENT).shortcut("request_refund").status == 200
+    assert took["seconds"] < SLACK_ACK
+    bot.drain()
+    [notice] = bot.standin.dms(CLIENT)
+    assert "Slack did not open the form in time" in text_of(notice.blocks)
+
+
 def test_a_pick_in_the_form_when_slack_updates_it_too_slowly_keeps_the_form(bot):
     client = bot.user(CLIENT)
     client.command("")

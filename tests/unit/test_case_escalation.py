@@ -31,6 +31,7 @@ from bot.domain.errors import (
     PartyCannotMediate,
     RouteChanged,
     TextRequired,
+    TimeOverBalance,
     TooManyLinks,
 )
 from bot.domain.events import AuditEvent, Evidence, LedgerEntry
@@ -155,6 +156,13 @@ def test_a_disputed_amount_cannot_exceed_what_is_left_of_the_payment():
     case.adjust(usd("50.00"), note=None, by=FREELANCER, now=LATER, policy=POLICY)
     with refused(AmountOverBalance, balance=usd("350.00")):
         dispute(case, minutes=None, amount=usd("350.01"))
+
+
+def test_disputed_time_worth_more_than_is_left_is_told_about_the_time():
+    case = hourly_request()
+    case.adjust(usd("50.00"), note=None, by=FREELANCER, now=LATER, policy=POLICY)
+    with refused(TimeOverBalance, minutes=600, worth=usd("400.00"), balance=usd("350.00")):
+        dispute(case, minutes=600)  # was AmountOverBalance, shown under an amount the person never typed
 
 
 def test_a_dispute_needs_the_certification_and_a_reason():
