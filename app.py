@@ -121,6 +121,7 @@ class Workers:
     deps: Deps
     owner: str
     stop: threading.Event = field(default_factory=threading.Event)
+    database_warned_at: float = -60.0
 
     @classmethod
     def build(cls, runtime: Runtime) -> Workers:
@@ -145,8 +146,10 @@ class Workers:
     def tick(self) -> int:
         try:
             return scheduler.tick(self.deps, self.owner)
-        except StorageUnavailable as down:  # every instance's next tick tries again; a traceback says no more
-            log.warning("ticker: the database is unavailable (%s)", down)
+        except StorageUnavailable as down:  # the next tick tries again; one line a minute says why
+            if time.monotonic() - self.database_warned_at >= 60:
+                self.database_warned_at = time.monotonic()
+                log.warning("ticker: the database is unavailable (%s); deadlines wait for it", down)
             return 0
 
     def sweep(self) -> tuple[int, int]:
@@ -263,11 +266,6 @@ class Instance:
             process_before_response=True,
         )
         register(app, workers.deps)
-        if settings.mediator_channel_id is None or not workers.deps.roster.configured:
-            log.warning(
-                "no MEDIATOR_CHANNEL_ID or no mediators (MEDIATOR_USER_IDS / MEDIATOR_USERGROUP_ID): cases that "
-                "reach mediation wait without a case card or anyone allowed to claim them"
-            )
         return cls(runtime, app, workers, link)
 
     def start(self) -> None:
@@ -377,11 +375,15 @@ def main() -> int:
     # Bolt reads SLACK_BOT_TOKEN from the environment itself and warns that it goes unused: the token reaches it
     # through ``authorize`` instead (SlackLink), so the warning says nothing true.
     logging.getLogger("slack_bolt.App").addFilter(lambda record: "will be unused" not in record.getMessage())
+    # slack_sdk logs an error for every failed attempt; the relay, the start-up check and the listeners each say
+    # in one line what a failure means, and an outage would otherwise add a line per retry.
+    logging.getLogger("slack_sdk.web.base_client").setLevel(logging.CRITICAL)
     try:
         settings = settings_or_fail()
         _check_slack(settings)
         runtime = start(settings)
-        link = Instance.build(runtime).link
+        instance = Instance.build(runtime)
+        link = instance.link
         unreachable = link.check()
         if unreachable is None and settings.slack_app_token is not None:
             unreachable = _check_app_token(link, settings.slack_app_token.get_secret_value())
@@ -397,6 +399,11 @@ def main() -> int:
         return 2
     if unreachable is not None:
         log.warning("Slack cannot be reached (%s); starting anyway, and retrying in the background", unreachable)
+    if settings.mediator_channel_id is None or not instance.workers.deps.roster.configured:
+        log.warning(
+            "no MEDIATOR_CHANNEL_ID or no mediators (MEDIATOR_USER_IDS / MEDIATOR_USERGROUP_ID): cases that "
+            "reach mediation wait without a case card or anyone allowed to claim them"
+        )
     runtime.engine.dispose()
     if runtime.settings.slack_app_token is not None:
         serve_socket_mode(runtime.settings.slack_app_token.get_secret_value())

@@ -120,7 +120,7 @@ def rows(bot: Bot) -> tuple[int, ...]:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("mode", ["refuse", "blackhole"])
-def test_while_the_database_is_away_every_way_in_says_so_within_slacks_3_s(proxied, mode):
+def test_while_the_database_is_away_every_way_in_says_so_within_slacks_3_s(proxied, mode, caplog):
     bot, proxy = proxied
     case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
     request_dm = dm(bot, FREELANCER, case_id)
@@ -158,6 +158,10 @@ def test_while_the_database_is_away_every_way_in_says_so_within_slacks_3_s(proxi
     assert took["seconds"] < SLACK_ACK
     assert answer.json["response_action"] == "errors"  # the form stays, with what was typed, to send again
     assert "can't reach its database right now" in next(iter(answer.json["errors"].values()))
+
+    assert bot.instance.workers.tick() == bot.instance.workers.tick() == 0  # the ticker waits, in one line
+    assert caplog.text.count("ticker: the database is unavailable") == 1
+    assert not [record for record in caplog.records if record.exc_info]
 
     proxy.up()
     assert rows(bot) == before  # nothing was half-written
