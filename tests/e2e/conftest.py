@@ -127,3 +127,14 @@ def serving(asgi) -> Iterator[str]:
 def bot(database_url, standin) -> Iterator[Bot]:
     with running_bot(database_url, standin) as running:
         yield running
+
+
+def told(bot: Bot, text: str, seconds: float = 5.0) -> dict:
+    """What the person was told privately (a response_url post), waiting for it: it is sent off the ack's path."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for response in list(bot.standin.responses):
+            if text in response.get("text", ""):
+                return response
+        time.sleep(0.05)
+    raise AssertionError(f"never told {text!r}; told {[r.get('text') for r in bot.standin.responses]}")

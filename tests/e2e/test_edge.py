@@ -15,7 +15,7 @@ import pytest
 from bot.blocks import ids
 from bot.edge import MAX_BODY
 from storage.tables import CaseRow, LedgerRow
-from tests.e2e.conftest import CLIENT, FREELANCER, SECRET, Bot, running_bot
+from tests.e2e.conftest import CLIENT, FREELANCER, SECRET, Bot, running_bot, told
 from tests.e2e.test_escalation import ask_for_refund, click, decline, dm, escalated
 from tests.slack_standin import TEAM, text_of
 
@@ -202,20 +202,10 @@ def test_a_signed_click_missing_what_we_read_is_refused_politely(edge, caplog, c
     warned = [r for r in caplog.records if r.levelno == logging.WARNING and "payload" in r.getMessage()]
     assert warned, caplog.text
     no_tracebacks(caplog)
-    wait_for_response(edge, "could not read this request")  # told privately, through the click's response_url
+    told(edge, "could not read this request")  # told privately, through the click's response_url
     edge.drain()
     assert edge.case(case_id).state == "awaiting_freelancer"  # nothing changed
     assert edge.count(LedgerRow) == 0
-
-
-def wait_for_response(bot: Bot, text: str) -> dict:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        for response in bot.standin.responses:
-            if text in response.get("text", ""):
-                return response
-        time.sleep(0.05)
-    raise AssertionError(f"nobody was told {text!r}; told: {bot.standin.responses}")
 
 
 def submission(bot: Bot, callback_id: str, private_metadata: str, **view) -> dict:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from storage.tables import AuditRow, CaseRow, LedgerRow, OutboxRow
 from tests.conftest import POSTGRES_URL, empty_database
-from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, Bot, running_bot
+from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, Bot, running_bot, told
 from tests.e2e.test_escalation import ask_for_refund, card, click, dm, escalated
 from tests.slack_standin import text_of
 from tests.tcp_proxy import TcpProxy
@@ -30,17 +30,6 @@ def timed():
     took["seconds"] = time.monotonic() - start
 
 
-def told(bot: Bot, text: str, seconds: float = 5.0) -> str:
-    """What the person was told privately (a response_url post), waiting for it: it is sent off the ack's path."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for response in list(bot.standin.responses):
-            if text in response.get("text", ""):
-                return response["text"]
-        time.sleep(0.05)
-    raise AssertionError(f"never told {text!r}; told {[r.get('text') for r in bot.standin.responses]}")
-
-
 # --- Slack slow ------------------------------------------------------------------------------------------------
 
 
@@ -52,7 +41,7 @@ def test_a_button_whose_form_slack_opens_too_slowly_is_acked_in_time_and_says_tr
         answer = bot.user(FREELANCER).click(dm(bot, FREELANCER, case_id), label)
     assert answer.status == 200
     assert took["seconds"] < SLACK_ACK
-    assert "Slack did not open the form in time" in told(bot, "press the button again")
+    assert "Slack did not open the form in time" in told(bot, "press the button again")["text"]
     assert len(bot.standin.calls_to("views.open")) == 1  # never retried: the trigger would have expired
     assert bot.user(FREELANCER).click(dm(bot, FREELANCER, case_id), label).status == 200  # Slack is back
     assert bot.standin.latest_view(FREELANCER)["callback_id"] == f"{label.lower()}_modal"
@@ -130,7 +119,7 @@ def test_while_the_database_is_away_every_way_in_says_so_within_slacks_3_s(proxi
     with timed() as took:
         assert bot.user(FREELANCER).click(request_dm, "Approve").status == 200
     assert took["seconds"] < SLACK_ACK
-    assert "can't reach its database" in told(bot, "nothing was changed")
+    assert "can't reach its database" in told(bot, "nothing was changed")["text"]
 
     with timed() as took:
         answer = bot.user(CLIENT).command("list")
@@ -182,7 +171,7 @@ def test_a_sqlite_file_locked_by_another_process_is_told_within_slacks_3_s(stand
             with timed() as took:
                 assert bot.user(FREELANCER).click(request_dm, "Approve").status == 200
             assert took["seconds"] < SLACK_ACK
-            assert "can't reach its database" in told(bot, "nothing was changed")
+            assert "can't reach its database" in told(bot, "nothing was changed")["text"]
         finally:
             holder.execute("ROLLBACK")
             holder.close()
