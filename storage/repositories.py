@@ -226,12 +226,41 @@ class CaseRepository:
         )
         return Money(int(held or 0), currency)
 
-    def open_for_user(self, team_id: str, user_id: str) -> list[Case]:
-        return self._load(
+    def _mine(self, team_id: str, user_id: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+        """(this person's open cases, those of them waiting for their answer as freelancer)."""
+        mine = and_(
             CaseRow.team_id == team_id,
             CaseRow.closed_at.is_(None),
             (CaseRow.client_id == user_id) | (CaseRow.freelancer_id == user_id),
         )
+        waiting = and_(CaseRow.state == "awaiting_freelancer", CaseRow.freelancer_id == user_id)
+        return mine, waiting
+
+    def most_urgent_for_user(self, team_id: str, user_id: str, *, waiting: bool, limit: int) -> list[Case]:
+        mine, waits = self._mine(team_id, user_id)
+        next_due = (
+            select(func.min(DeadlineRow.due_at))
+            .where(DeadlineRow.case_id == CaseRow.id, DeadlineRow.done_at.is_(None))
+            .scalar_subquery()
+        )
+        ids = self.session.scalars(
+            select(CaseRow.id)
+            .where(mine, waits if waiting else ~waits)
+            .order_by(next_due.is_(None), next_due, CaseRow.opened_at, CaseRow.id)
+            .limit(limit)
+        ).all()
+        order = {case_id: n for n, case_id in enumerate(ids)}
+        return sorted(self._load(CaseRow.id.in_(ids)), key=lambda case: order[case.id]) if ids else []
+
+    def count_open_for_user(self, team_id: str, user_id: str) -> tuple[int, int]:
+        mine, waits = self._mine(team_id, user_id)
+        waiting, others = self.session.execute(
+            select(
+                func.count().filter(waits),
+                func.count().filter(~waits),
+            ).where(mine)
+        ).one()
+        return int(waiting), int(others)
 
     def add(self, case: Case) -> None:
         """Insert a new case; another case opened a moment earlier on the same item (or by the same form

@@ -182,8 +182,25 @@ class FakeCases:
         on_item = (c for c in self._where(team_id, open_only=True) if (c.contract_id, c.item) == (contract_id, item))
         return next(on_item, None)
 
-    def open_for_user(self, team_id: str, user_id: str) -> list[Case]:
+    def _mine(self, team_id: str, user_id: str) -> list[Case]:
         return [c for c in self._where(team_id, open_only=True) if user_id in (c.client_id, c.freelancer_id)]
+
+    def _waits(self, case: Case, user_id: str) -> bool:
+        return case.state == "awaiting_freelancer" and case.freelancer_id == user_id
+
+    def most_urgent_for_user(self, team_id: str, user_id: str, *, waiting: bool, limit: int) -> list[Case]:
+        found = [c for c in self._mine(team_id, user_id) if self._waits(c, user_id) == waiting]
+
+        def urgency(case: Case) -> tuple[bool, datetime, datetime, str]:
+            due = min((d.due_at for d in case.deadlines), default=None)
+            return due is None, due or case.opened_at, case.opened_at, case.id
+
+        return sorted(found, key=urgency)[:limit]
+
+    def count_open_for_user(self, team_id: str, user_id: str) -> tuple[int, int]:
+        mine = self._mine(team_id, user_id)
+        waiting = sum(self._waits(c, user_id) for c in mine)
+        return waiting, len(mine) - waiting
 
     def held_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
         held = sum(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.blocks.format import DEFAULT_LOCALE, escape, money, person, trim, when
 from bot.blocks.request import OUTCOMES
 from bot.services.models import CaseView
+from bot.services.read_models import HOME_SHOWN
 
-SHOWN = 40  # two blocks a case, well inside the 100 blocks of a Home tab
+SHOWN = HOME_SHOWN  # cases in each part: two blocks a case, well inside the 100 blocks of a Home tab
 
 
 def _line(case: CaseView, user_id: str, locale: str) -> str:
@@ -21,23 +24,29 @@ def _line(case: CaseView, user_id: str, locale: str) -> str:
     )
 
 
-def home(user_id: str, cases: list[CaseView], locale: str = DEFAULT_LOCALE) -> list[Block]:
+def split(user_id: str, cases: list[CaseView]) -> dict[str, Any]:
+    """Every open case of a person (an outbox row queued before the read was bounded) as the Home shows them."""
     waiting = [c for c in cases if c.state == "awaiting_freelancer" and c.freelancer_id == user_id]
-    others = [c for c in cases if c not in waiting]
+    ids = {c.id for c in waiting}
+    others = [c for c in cases if c.id not in ids]
+    more = max(len(waiting) - SHOWN, 0) + max(len(others) - SHOWN, 0)
+    return {"user": user_id, "waiting": waiting[:SHOWN], "others": others[:SHOWN], "more": more}
+
+
+def home(
+    user_id: str, waiting: list[CaseView], others: list[CaseView], more: int = 0, locale: str = DEFAULT_LOCALE
+) -> list[Block]:
+    """The most urgent of what waits for this person's answer, then of their other open cases, and how many
+    more there are (the read model chooses them)."""
     blocks: list[Block] = [HeaderBlock(text="Refunds")]
     blocks.append(SectionBlock(text=MarkdownTextObject(text="*Waiting for your answer*")))
     if not waiting:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Nothing is waiting for you.")]))
-    blocks += [
-        SectionBlock(text=MarkdownTextObject(text=trim(_line(c, user_id, locale)))) for c in waiting[: SHOWN // 2]
-    ]
+    blocks += [SectionBlock(text=MarkdownTextObject(text=trim(_line(c, user_id, locale)))) for c in waiting[:SHOWN]]
     blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text="*Your other open cases*"))]
     if not others:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text="None. `/refund` starts a request.")]))
-    blocks += [
-        SectionBlock(text=MarkdownTextObject(text=trim(_line(c, user_id, locale)))) for c in others[: SHOWN // 2]
-    ]
-    hidden = max(len(waiting) - SHOWN // 2, 0) + max(len(others) - SHOWN // 2, 0)
-    if hidden:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {hidden} more: `/refund list`.")]))
+    blocks += [SectionBlock(text=MarkdownTextObject(text=trim(_line(c, user_id, locale)))) for c in others[:SHOWN]]
+    if more:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {more} more: `/refund list`.")]))
     return blocks

@@ -74,8 +74,17 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
         text = f"Case {case.id}: {stages.STATES.get(case.state, case.state)}"
         return Rendered(text, [b.to_dict() for b in stages.case_card(case, locale)])
     if surface == Surface.HOME:
-        cases = [CaseView.from_json(case) for case in view["cases"]]
-        return Rendered("Refunds", [b.to_dict() for b in home.home(view["user"], cases, locale)])
+        if "cases" in view:  # queued before the Home tab was bounded: the first 20 of each part, as then
+            view = home.split(view["user"], [CaseView.from_json(case) for case in view["cases"]])
+        else:
+            view = {
+                "user": view["user"],
+                "waiting": [CaseView.from_json(case) for case in view["waiting"]],
+                "others": [CaseView.from_json(case) for case in view["others"]],
+                "more": view["more"],
+            }
+        blocks = home.home(view["user"], view["waiting"], view["others"], view["more"], locale)
+        return Rendered("Refunds", [b.to_dict() for b in blocks])
     builder, linked, summary = _CASE_SURFACES[surface]
     case = CaseView.from_json(view)
     blocks = builder(case, permalink, locale) if linked else builder(case, locale)

@@ -50,7 +50,8 @@ def form_not_opened(error: str) -> Reply:
     return Reply("The refund form did not open", [_section(text)])
 
 
-def list_reply(cases: list[CaseView], user_id: str) -> Reply:
+def list_reply(cases: list[CaseView], total: int, user_id: str) -> Reply:
+    """The first of a person's open cases (the read model picks and orders them), and how many there are."""
     if not cases:
         return Reply("You have no open cases.", [_section("You have no open cases.")])
     lines = []
@@ -63,9 +64,9 @@ def list_reply(cases: list[CaseView], user_id: str) -> Reply:
             f"{money(case.money(case.requested_minor))} · {OUTCOMES.get(case.state, case.state)}{due}"
         )
     blocks: list[Block] = [_section("*Your open cases*\n" + "\n".join(lines))]
-    if len(cases) > LISTED:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(cases) - LISTED} more.")]))
-    return Reply(f"Your open cases: {len(cases)}", blocks)
+    if total > len(lines):
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {total - len(lines)} more.")]))
+    return Reply(f"Your open cases: {total}", blocks)
 
 
 def status_reply(case: CaseView) -> Reply:

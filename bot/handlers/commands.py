@@ -51,7 +51,8 @@ def on_refund(ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps) 
         case ["help"]:
             ack(**replies.help_reply().as_ack())
         case ["list"]:
-            ack(**replies.list_reply(read_models.open_cases(deps, team_id, user_id), user_id).as_ack())
+            cases, total = read_models.open_cases(deps, team_id, user_id, replies.LISTED)
+            ack(**replies.list_reply(cases, total, user_id).as_ack())
         case ["status", case_id]:
             # A refusal (no such case, not yours) is answered by the app's error handler, in words.
             ack(**replies.status_reply(read_models.case_status(deps, team_id, user_id, case_id)).as_ack())

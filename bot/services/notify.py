@@ -158,11 +158,18 @@ def refusal(user_id: str, url: str | None, refused: Refused, key: str) -> Outbox
     return OutboxMessage(f"user:{user_id}", f"notice:{key}", target, Surface.REFUSAL, refused.as_json())
 
 
-def home_tab(user_id: str, cases: Sequence[CaseView], opened_at: str) -> OutboxMessage:
+def home_tab(
+    user_id: str, waiting: Sequence[CaseView], others: Sequence[CaseView], more: int, opened_at: str
+) -> OutboxMessage:
     return OutboxMessage(
         f"home:{user_id}",
         f"home:{user_id}:{opened_at}",
         home(user_id),
         Surface.HOME,
-        {"user": user_id, "cases": [case.as_json() for case in cases]},
+        {
+            "user": user_id,
+            "waiting": [case.as_json() for case in waiting],
+            "others": [case.as_json() for case in others],
+            "more": more,
+        },
     )

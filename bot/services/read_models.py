@@ -74,9 +74,15 @@ def case_status(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseVie
         return case_view(uow, case, deps.clock(), deps.policy)
 
 
-def open_cases(deps: Deps, team_id: str, user_id: str) -> list[CaseView]:
+def open_cases(deps: Deps, team_id: str, user_id: str, limit: int) -> tuple[list[CaseView], int]:
+    """`/refund list`: up to ``limit`` of this person's open cases, what waits for their answer first and each
+    part by deadline, and how many they have in all. Bounded by ``limit``, not by how many cases there are."""
+    now = deps.clock()
     with deps.uow() as uow:
-        return [case_view(uow, case, deps.clock(), deps.policy) for case in uow.cases.open_for_user(team_id, user_id)]
+        waiting = uow.cases.most_urgent_for_user(team_id, user_id, waiting=True, limit=limit)
+        others = uow.cases.most_urgent_for_user(team_id, user_id, waiting=False, limit=limit - len(waiting))
+        total = sum(uow.cases.count_open_for_user(team_id, user_id))
+        return [case_view(uow, case, now, deps.policy) for case in [*waiting, *others]], total
 
 
 def checked_view(deps: Deps, team_id: str, case_id: str, check: Callable[[Case, datetime], object]) -> CaseView:
@@ -113,10 +119,25 @@ def ask_again_form(deps: Deps, team_id: str, user_id: str, case_id: str) -> AskA
         )
 
 
+# Cases shown in each part of the Home tab: two blocks a case, well inside Slack's 100 blocks for a view.
+HOME_SHOWN = 20
+
+
 def show_home(deps: Deps, team_id: str, user_id: str, opened_at: str) -> None:
-    """Publish this person's App Home (through the outbox: views.publish is no call for the ack path)."""
-    cases = open_cases(deps, team_id, user_id)
+    """Publish this person's App Home (through the outbox: views.publish is no call for the ack path): the
+    most urgent of what waits for their answer and of their other cases, and how many more there are. Its work
+    is bounded by what is shown, however many cases the person has."""
+    now = deps.clock()
     with deps.uow() as uow:
-        uow.outbox.add(team_id, notify.home_tab(user_id, cases, opened_at), deps.clock())
+        shown = [
+            [
+                case_view(uow, case, now, deps.policy)  # under the policy version each case started with
+                for case in uow.cases.most_urgent_for_user(team_id, user_id, waiting=waiting, limit=HOME_SHOWN)
+            ]
+            for waiting in (True, False)
+        ]
+        counts = uow.cases.count_open_for_user(team_id, user_id)
+        more = sum(count - len(part) for count, part in zip(counts, shown, strict=True))
+        uow.outbox.add(team_id, notify.home_tab(user_id, shown[0], shown[1], more, opened_at), now)
         uow.commit()
     deps.delivered()

@@ -127,9 +127,47 @@ def test_a_stored_case_reads_back_with_its_version_audit_and_deadline(backend):
         assert work.cases.get("T0002", "R-1") is None
         assert [(e.seq, e.to_state) for e in work.audit.for_case("R-1")] == [(1, "awaiting_freelancer")]
         assert work.cases.open_case_for_item("T0001", "C-100", M1).id == "R-1"
-        assert [c.id for c in work.cases.open_for_user("T0001", FREELANCER)] == ["R-1"]
-        assert work.cases.open_for_user("T0001", STRANGER) == []
+        assert [c.id for c in work.cases.most_urgent_for_user("T0001", FREELANCER, waiting=True, limit=5)] == ["R-1"]
+        assert work.cases.count_open_for_user("T0001", STRANGER) == (0, 0)
         assert work.cases.held_on_item("T0001", "C-100", M1, "USD") == usd("100.00")
+
+
+def test_a_persons_most_urgent_cases_come_first_and_are_counted_without_loading_them(backend):
+    seed(backend.uow)
+    with backend.uow() as work:
+        for n in (10, 11, 12):
+            work.contracts.save_item("T0001", milestone(id=f"M-{n}", title=f"Part {n}"))
+        work.commit()
+    for case_id, item, hours in (("R-A", "M-10", 2), ("R-B", "M-11", 0), ("R-C", "M-12", 1)):
+        with backend.uow() as work:
+            ref = ItemRef(ItemKind.MILESTONE, item)
+            case = Case.open_request(
+                case_id=case_id,
+                contract=work.contracts.get("T0001", "C-100"),
+                item=work.contracts.item("T0001", "C-100", ref),
+                amount=usd("10.00"),
+                reason="Not what we agreed.",
+                refunded=usd("0"),
+                held=usd("0"),
+                by=CLIENT,
+                now=NOW + timedelta(hours=hours),  # each answer is due that much later
+                policy=Policy(),
+            )
+            store(work, case, LedgerOnly(), new=True)
+            work.commit()
+    with backend.uow() as work:
+        urgent = work.cases.most_urgent_for_user("T0001", FREELANCER, waiting=True, limit=2)
+        assert [c.id for c in urgent] == ["R-B", "R-C"]
+        assert [c.id for c in work.cases.most_urgent_for_user("T0001", CLIENT, waiting=False, limit=9)] == [
+            "R-B",
+            "R-C",
+            "R-A",
+        ]
+        assert work.cases.most_urgent_for_user("T0001", CLIENT, waiting=True, limit=9) == []
+        assert work.cases.most_urgent_for_user("T0002", FREELANCER, waiting=True, limit=9) == []
+        assert work.cases.count_open_for_user("T0001", FREELANCER) == (3, 0)
+        assert work.cases.count_open_for_user("T0001", CLIENT) == (0, 3)
+        assert work.cases.count_open_for_user("T0001", STRANGER) == (0, 0)
 
 
 def test_what_is_not_committed_is_not_kept(backend):
@@ -194,7 +232,7 @@ def test_ledger_counts_refunds_on_the_item_and_closed_cases_hold_nothing(backend
         work.commit()
     with backend.uow() as work:
         assert work.cases.held_on_item("T0001", "C-100", M1, "USD") == usd("0")
-        assert work.cases.open_for_user("T0001", CLIENT) == []
+        assert work.cases.count_open_for_user("T0001", CLIENT) == (0, 0)
 
 
 def test_evidence_questions_and_policies_read_back(backend):

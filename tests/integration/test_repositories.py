@@ -139,7 +139,7 @@ def test_adjusted_case_stays_open_and_holds_the_rest(uow):
         assert work.cases.open_case_for_item("T0001", "C-100", item).id == "R-1"
         assert work.cases.held_on_item("T0001", "C-100", item, USD) == usd("70.00")
         assert work.ledger.refunded_on_item("T0001", "C-100", item, USD) == usd("30.00")
-        assert [c.id for c in work.cases.open_for_user("T0001", FREELANCER)] == ["R-1"]
+        assert work.cases.count_open_for_user("T0001", FREELANCER) == (0, 1)  # open, answered already
 
 
 def test_only_one_open_case_per_item(uow):

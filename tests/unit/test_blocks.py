@@ -245,13 +245,14 @@ def test_decline_modal_requires_a_reason():
 
 
 def test_replies_list_and_status():
-    assert "You have no open cases." in text_of(dicts(replies.list_reply([], "U0CLIENT01").blocks))
-    listed = text_of(dicts(replies.list_reply([CASE], "U0FREELA01").blocks))
+    assert "You have no open cases." in text_of(dicts(replies.list_reply([], 0, "U0CLIENT01").blocks))
+    listed = text_of(dicts(replies.list_reply([CASE], 1, "U0FREELA01").blocks))
     assert (
         f"*R-7K3Q9A* · Milestone “Concepts” (Logo redesign) · <@U0CLIENT01> asked $100.00 · waiting for the "
         f"freelancer · answer due {DUE}" in listed
     )
     assert "Status: waiting for the freelancer, until" in text_of(dicts(replies.status_reply(CASE).blocks))
+    assert "…and 248 more." in text_of(dicts(replies.list_reply([CASE, CASE], 250, "U0FREELA01").blocks))
 
 
 def test_render_gives_notification_text_and_valid_blocks_for_every_surface():
@@ -283,13 +284,13 @@ def test_refusals_read_well_in_slack():
 
 def test_home_lists_what_waits_first_and_stays_inside_slacks_block_limit():
     many = [replace(CASE, id=f"R-{n:06d}") for n in range(300)]
-    blocks = dicts(home("U0FREELA01", many))
+    blocks = dicts(home("U0FREELA01", many[:20], many[20:40], 260))
     assert blocks_problems(blocks, "home") == []
     assert len(blocks) <= 100
     shown = text_of(blocks)
-    assert shown.index("*Waiting for your answer*") < shown.index("*R-000000*")
-    assert "…and 280 more: `/refund list`." in shown
-    assert "Nothing is waiting for you." in text_of(dicts(home("U0CLIENT01", [CASE])))
+    assert shown.index("*Waiting for your answer*") < shown.index("*R-000000*") < shown.index("*Your other open")
+    assert "…and 260 more: `/refund list`." in shown
+    assert "Nothing is waiting for you." in text_of(dicts(home("U0CLIENT01", [], [CASE])))
 
 
 def test_someone_without_contracts_gets_a_form_that_explains_instead_of_fields():
@@ -318,7 +319,7 @@ def test_titles_from_the_marketplace_cannot_ping_anyone_either():
         request.client_request(sneaky, None),
         request.thread_root(sneaky),
         replies.status_reply(sneaky).blocks,
-        home("U0FREELA01", [sneaky]),
+        home("U0FREELA01", [sneaky], []),
     ):
         shown = text_of(dicts(blocks))
         assert "<!channel>" not in shown

@@ -100,11 +100,15 @@ def test_evidence_and_questions_are_ones_slack_accepts_and_answer_carries_only_a
 
 
 @CHECKED
-@given(cases=st.lists(case_views(), max_size=60), user=USERS, locale=LOCALES)
-def test_home_and_the_command_replies_are_ones_slack_accepts(cases, user, locale):
-    published = {"type": "home", "blocks": [b.to_dict() for b in home.home(user, cases, locale)]}
+@given(cases=st.lists(case_views(), max_size=60), user=USERS, locale=LOCALES, more=st.integers(0, 10**6))
+def test_home_and_the_command_replies_are_ones_slack_accepts(cases, user, locale, more):
+    published = {"type": "home", "blocks": [b.to_dict() for b in home.home(user, cases, cases, more, locale)]}
     accepted_view(published, "home")
-    for reply in [replies.list_reply(cases, user)] + [replies.status_reply(case) for case in cases[:3]]:
+    old_row = render.render(Surface.HOME, {"user": user, "cases": [c.as_json() for c in cases]}, None, locale)
+    accepted_view({"type": "home", "blocks": old_row.blocks}, "home")  # a row queued before the bound
+    for reply in [replies.list_reply(cases[: replies.LISTED], len(cases) + more, user)] + [
+        replies.status_reply(case) for case in cases[:3]
+    ]:
         answer = reply.as_ack() | {"blocks": [b.to_dict() for b in reply.blocks]}
         assert message_problems(answer) == []
         no_pings(answer["blocks"])

@@ -10,7 +10,7 @@ from bot.domain.errors import CaseMovedOn, ItemHasOpenCase, NotYourCase
 from bot.domain.policy import Policy
 from bot.domain.routing import RouteKind
 from bot.domain.vocabulary import Visibility
-from bot.services import disputes, evidence, mediation, requests, scheduler
+from bot.services import disputes, evidence, mediation, read_models, requests, scheduler
 from bot.services.core import Deps, case_view, change_case
 from bot.services.messages import Kept, Place, Surface
 from bot.services.roster import Roster
@@ -327,3 +327,28 @@ def test_the_clock_reminds_the_freelancer_once_per_reminder_then_lapses_the_requ
         Surface.FREELANCER_REQUEST,
         Surface.CLIENT_REQUEST,
     ]
+
+
+def test_the_home_of_someone_with_many_cases_shows_the_most_urgent_and_counts_the_rest(db, deps, clock):
+    with db() as work:
+        for n in range(2, 46):
+            work.contracts.save_item("T0001", milestone(id=f"M-{n}", title=f"Part {n}"))
+        work.commit()
+    for n in range(1, 46):
+        cmd = requests.RequestRefund(
+            team_id="T0001",
+            user_id=CLIENT,
+            contract_id="C-100",
+            item_key=f"milestone:M-{n}",
+            amount="1.00",
+            reason="Off-brief",
+            request_key=f"view-{n}",
+        )
+        requests.request_refund(deps, cmd)
+        clock.advance(minutes=1)  # each answer is due a minute after the one before
+    read_models.show_home(deps, "T0001", FREELANCER, "1.0")
+    [published] = [m for m in db.messages if m.surface == Surface.HOME]
+    assert [case["id"] for case in published.view["waiting"]] == [f"R-{n}" for n in range(1, 21)]
+    assert (published.view["others"], published.view["more"]) == ([], 25)
+    cases, total = read_models.open_cases(deps, "T0001", CLIENT, limit=40)
+    assert (len(cases), total, cases[0].id) == (40, 45, "R-1")
