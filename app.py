@@ -38,6 +38,7 @@ from bot.services.core import Deps
 from bot.services.ports import StorageUnavailable
 from bot.services.roster import Roster
 from storage.db import DatabaseAhead, DatabaseError, pending_migrations, prepare, session_factory
+from storage.outbox import OutboxRepository
 from storage.repositories import PolicyConflict
 from storage.uow import SqlUnitOfWork
 
@@ -162,6 +163,21 @@ class Workers:
             sent += batch
         return acted, sent
 
+    def purge(self, batch: int = 5_000) -> int:
+        """Forget sent messages past the retention period, a batch per transaction so no lock is held long."""
+        before = self.runtime.clock() - timedelta(days=self.runtime.settings.outbox_retention_days)
+        purged = 0
+        try:
+            while True:
+                with self.runtime.sessions.begin() as session:
+                    done = OutboxRepository(session).purge_sent(before, batch)
+                purged += done
+                if done < batch:
+                    return purged
+        except SQLAlchemyError as exc:  # the next hour's purge tries again
+            log.warning("outbox: purging sent messages failed (%s)", " ".join(str(exc).split())[:200])
+            return purged
+
     def start(self, tick_seconds: float = 5.0) -> BackgroundScheduler:
         """The relay thread, and APScheduler as a ticker only: the deadlines are rows, claimed by every tick.
         Jitter keeps several instances started together from ticking in step. The mediator user group is
@@ -174,6 +190,7 @@ class Workers:
         ticker.add_job(
             self.deps.roster.refresh, "interval", minutes=5, next_run_time=utc_now(), max_instances=1, coalesce=True
         )
+        ticker.add_job(self.purge, "interval", hours=1, jitter=300, max_instances=1, coalesce=True)
         ticker.start()
         return ticker
 

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     # Seconds between two messages to one channel or person: Slack takes about one per second per channel.
     slack_pace_seconds: float = Field(1.0, ge=0, le=60)
+    # Sent outbox rows are kept this long (for `refundbot outbox` and an operator's questions), then purged.
+    outbox_retention_days: int = Field(14, ge=1, le=3650)
     database_url: str = "sqlite:///refundbot.db"
     port: int = Field(3000, ge=1, le=65535)
     mediator_channel_id: str | None = None

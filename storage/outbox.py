@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -167,6 +167,17 @@ class OutboxRepository:
             )
             return
         row.channel, row.ts, row.permalink, row.updated_at = ref.channel, ref.ts, ref.permalink, now
+
+    def purge_sent(self, before: datetime, limit: int) -> int:
+        """Forget up to ``limit`` messages sent before ``before``, oldest first. Pending and dead rows stay, and
+        what later updates need of a sent message (its channel and ts) is kept apart, in the message refs."""
+        oldest = (
+            select(OutboxRow.id)
+            .where(OutboxRow.status == SENT, OutboxRow.sent_at < before)
+            .order_by(OutboxRow.sent_at)
+            .limit(limit)
+        )
+        return self.session.execute(delete(OutboxRow).where(OutboxRow.id.in_(oldest))).rowcount
 
     def counts(self) -> dict[str, int]:
         rows = self.session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))

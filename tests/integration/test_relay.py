@@ -381,3 +381,24 @@ def test_a_burst_to_one_channel_is_paced_while_other_channels_go_out_at_once(ses
     assert {sent[f"dm{n}"] for n in range(4)} == {card_times[0]}  # the DMs did not wait for the channel
     assert set(attempts.values()) == {1}  # waiting for a slot is not a failed attempt
     assert [m.text for m in standin.channel_messages("C0MEDIATORS")] == [f"note: card {n}" for n in range(4)]
+
+
+def test_sent_messages_past_retention_are_purged_and_later_updates_still_edit_the_message(sessions, standin, relay):
+    queue(sessions, note("old", message_key="dm:R-1"), note("recent", stream="R-2"))
+    while relay().run_once():
+        pass
+    queue(sessions, note("dead", stream="R-3"), note("waiting", stream="R-4"))
+    with sessions.begin() as session:
+        aged = update(OutboxRow).where(OutboxRow.dedupe_key.in_(["old", "dead", "waiting"]))
+        session.execute(aged.values(sent_at=NOW - timedelta(days=20), created_at=NOW - timedelta(days=20)))
+        session.execute(update(OutboxRow).where(OutboxRow.dedupe_key == "dead").values(status="dead"))
+        session.execute(
+            update(OutboxRow).where(OutboxRow.dedupe_key == "waiting").values(next_attempt_at=NOW + timedelta(days=1))
+        )
+    with sessions.begin() as session:
+        assert OutboxRepository(session).purge_sent(NOW - timedelta(days=14), limit=100) == 1
+    assert sorted(rows(sessions)) == ["dead", "recent", "waiting"]  # only the old sent one is gone
+    queue(sessions, note("later", text="changed", message_key="dm:R-1"))
+    relay().run_once()
+    [edit] = standin.calls_to("chat.update")
+    assert edit.args["text"] == "note: changed"  # the message's ref outlives its outbox row
