@@ -111,6 +111,18 @@ def health(engine: Engine) -> tuple[int, dict[str, Any]]:
     return 200, {"status": "ok", "database": "reachable", "migrations": "current"}
 
 
+def purge_outbox(runtime: Runtime, batch: int = 5_000) -> int:
+    """Forget sent messages past the retention period, a batch per transaction so no lock is held long."""
+    before = runtime.clock() - timedelta(days=runtime.settings.outbox_retention_days)
+    purged = 0
+    while True:
+        with runtime.sessions.begin() as session:
+            done = OutboxRepository(session).purge_sent(before, batch)
+        purged += done
+        if done < batch:
+            return purged
+
+
 @dataclass
 class Workers:
     """What works off the request path: the outbox relay and the deadline ticker. Every HTTP instance runs
@@ -163,20 +175,12 @@ class Workers:
             sent += batch
         return acted, sent
 
-    def purge(self, batch: int = 5_000) -> int:
-        """Forget sent messages past the retention period, a batch per transaction so no lock is held long."""
-        before = self.runtime.clock() - timedelta(days=self.runtime.settings.outbox_retention_days)
-        purged = 0
+    def purge(self) -> int:
         try:
-            while True:
-                with self.runtime.sessions.begin() as session:
-                    done = OutboxRepository(session).purge_sent(before, batch)
-                purged += done
-                if done < batch:
-                    return purged
+            return purge_outbox(self.runtime)
         except SQLAlchemyError as exc:  # the next hour's purge tries again
             log.warning("outbox: purging sent messages failed (%s)", " ".join(str(exc).split())[:200])
-            return purged
+            return 0
 
     def start(self, tick_seconds: float = 5.0) -> BackgroundScheduler:
         """The relay thread, and APScheduler as a ticker only: the deadlines are rows, claimed by every tick.

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 import app
-from app import Runtime, StartupError, Workers, start
+from app import Runtime, StartupError, Workers, purge_outbox, start
 from bot.services.importing import ImportRejected, demo_for, import_contracts, read_import_file
 from storage.outbox import OutboxRepository
 
@@ -73,6 +73,13 @@ def retry(with_dead: bool, case_id: str | None) -> None:
         count = OutboxRepository(session).send_again(runtime.clock(), dead=with_dead, stream=stream)
     what = "pending and dead" if with_dead else "pending"
     click.echo(f"{count} {what} message(s){f' of case {stream}' if stream else ''} will be sent at once, in order")
+
+
+@outbox.command(help="Forget sent messages older than OUTBOX_RETENTION_DAYS now (the app does this hourly).")
+def purge() -> None:
+    runtime = _runtime()
+    count = purge_outbox(runtime)
+    click.echo(f"{count} sent message(s) older than {runtime.settings.outbox_retention_days} days purged")
 
 
 @cli.command(help="Bring the database schema up to date (the app also does this when it starts).")

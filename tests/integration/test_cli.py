@@ -117,3 +117,20 @@ def test_outbox_shows_what_is_pending_and_why_dead_messages_failed(tmp_path):
     again = run([str(REFUNDBOT), "outbox", "retry", "--dead", "--case", "r-1"], tmp_path)
     assert again.stdout == "2 pending and dead message(s) of case R-1 will be sent at once, in order\n", again.stderr
     assert run([str(REFUNDBOT), "outbox"], tmp_path).stdout.splitlines()[0] == "2 pending, 0 sent, 0 dead"
+
+
+def test_outbox_purge_forgets_sent_messages_past_retention_only(tmp_path):
+    engine = prepare(f"sqlite:///{tmp_path / 'refundbot.db'}")
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    with session_factory(engine).begin() as session:
+        queue = OutboxRepository(session)
+        for key in ("old", "new", "waiting"):
+            queue.add("T0DEMO01", OutboxMessage(f"R-{key}", key, dm("U0X"), "notice", {"text": key}), long_ago)
+        for claimed in queue.lease_due("relay", long_ago, timedelta(minutes=1), 10):
+            if claimed.dedupe_key != "waiting":
+                sent_at = long_ago if claimed.dedupe_key == "old" else datetime.now(UTC)
+                queue.sent(claimed.id, "relay", sent_at)
+    engine.dispose()
+    purged = run([str(REFUNDBOT), "outbox", "purge"], tmp_path, OUTBOX_RETENTION_DAYS="7")
+    assert purged.stdout == "1 sent message(s) older than 7 days purged\n", purged.stderr
+    assert run([str(REFUNDBOT), "outbox"], tmp_path).stdout.splitlines()[0] == "1 pending, 1 sent, 0 dead"
