@@ -179,7 +179,7 @@ class Workers:
         try:
             return purge_outbox(self.runtime)
         except SQLAlchemyError as exc:  # the next hour's purge tries again
-            log.warning("outbox: purging sent messages failed (%s)", " ".join(str(exc).split())[:200])
+            log.warning("outbox: purging sent messages failed (%s)", _one_line(exc))
             return 0
 
     def start(self, tick_seconds: float = 5.0) -> BackgroundScheduler:
@@ -200,7 +200,13 @@ class Workers:
 
 
 class TokenRefused(Exception):
-    """Slack answered, and refused the token: no retry can help, the operator must change it."""
+    """Slack answered, and refused a token: no retry can help, the operator must change it. The message names
+    the token and Slack's error, in one line."""
+
+
+def _transient(exc: SlackApiError) -> bool:
+    """Slack failing or busy, not refusing: worth waiting out."""
+    return exc.response.status_code >= 500 or exc.response.status_code == 429
 
 
 @dataclass
@@ -219,10 +225,10 @@ class SlackLink:
         try:
             answer = self.client.auth_test(token=self.token)
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or "")
-            if exc.response.status_code >= 500 or exc.response.status_code == 429 or not error:
+            error = exc.response.get("error")
+            if _transient(exc) or not error:
                 return f"Slack answered HTTP {exc.response.status_code}"
-            raise TokenRefused(error) from None
+            raise TokenRefused(f"Slack refused SLACK_BOT_TOKEN ({error})") from None
         except (SlackRequestError, OSError) as exc:
             return _one_line(exc)
         self.bot_user_id, self.bot_id = answer.get("user_id"), answer.get("bot_id")
@@ -236,7 +242,7 @@ class SlackLink:
             try:
                 why = self.check()
             except TokenRefused as refused:
-                log.error("Slack refused SLACK_BOT_TOKEN (%s): no Slack call can succeed until it is replaced", refused)
+                log.error("%s: no Slack call can succeed until it is replaced", refused)
                 return
             if why is None:
                 if failed:
@@ -374,7 +380,7 @@ def _check_app_token(link: SlackLink, app_token: str) -> str | None:
     try:
         link.client.apps_connections_open(app_token=app_token)
     except SlackApiError as exc:
-        if exc.response.status_code >= 500 or exc.response.status_code == 429:
+        if _transient(exc):
             return f"Slack answered HTTP {exc.response.status_code}"
         raise TokenRefused(
             f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): it must be the app-level token (xapp-…) "
@@ -404,16 +410,11 @@ def main() -> int:
         _check_slack(settings)
         runtime = start(settings)
         instance = Instance.build(runtime)
-        link = instance.link
-        unreachable = link.check()
+        unreachable = instance.link.check()
         if unreachable is None and settings.slack_app_token is not None:
-            unreachable = _check_app_token(link, settings.slack_app_token.get_secret_value())
+            unreachable = _check_app_token(instance.link, settings.slack_app_token.get_secret_value())
     except TokenRefused as refused:
-        text = str(refused)
-        print(
-            f"refund-bot cannot start: {text if ' ' in text else f'Slack refused SLACK_BOT_TOKEN ({text})'}",
-            file=sys.stderr,
-        )
+        print(f"refund-bot cannot start: {refused}", file=sys.stderr)
         return 2
     except StartupError as exc:
         print(exc if str(exc).startswith("refund-bot") else f"refund-bot cannot start: {exc}", file=sys.stderr)

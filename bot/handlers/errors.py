@@ -55,9 +55,10 @@ def click(act: Click) -> Callable[[Ack, dict[str, Any], WebClient, Deps], None]:
         try:
             act(body, client, deps)
         except StorageUnavailable as down:
-            _outage(body, Unavailable("database"), down)
-        except Unavailable as unavailable:
-            _outage(body, unavailable, unavailable)
+            log.warning("database unavailable for a %s: %s", kind(body), down)
+            _outage(body, Unavailable("database"))
+        except Unavailable as unavailable:  # logged where it was raised
+            _outage(body, unavailable)
         except Refused as refusal:
             team_id, user_id = who(body)
             url = body.get("response_url")
@@ -113,9 +114,9 @@ def _slack_error(exc: Exception) -> str:
     return " ".join(str(getattr(exc, "reason", None) or exc or type(exc).__name__).split())[:300]
 
 
-def _outage(body: dict[str, Any], unavailable: Unavailable, cause: Exception) -> None:
-    if unavailable.part == "database":
-        log.warning("database unavailable for a %s: %s", kind(body), cause)
+def _outage(body: dict[str, Any], unavailable: Unavailable) -> None:
+    """Told at once through the click's response_url, off the request path: not the outbox, which is in the
+    database that may be what failed."""
     if url := body.get("response_url"):
         _NOTICES.submit(_tell_directly, url, refusals.message(unavailable))
 
