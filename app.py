@@ -296,8 +296,10 @@ class Instance:
         return cls(runtime, app, workers, link)
 
     def start(self) -> None:
-        """The workers, and learning who the app is in Slack, in the background."""
-        self.workers.start()
+        """The workers (unless SERVE_WORKERS=false gives them a process of their own), and learning who the app
+        is in Slack, in the background."""
+        if self.runtime.settings.serve_workers:
+            self.workers.start()
         learn = threading.Thread(target=self.link.keep_trying, args=(self.workers.stop,), daemon=True)
         learn.start()
 

@@ -18,7 +18,10 @@ def bare_app(api_url: str) -> App:
         client=web_client("xoxb-bench", api_url), request_verification_enabled=False, process_before_response=True
     )
     app.command("/refund")(lambda ack: ack())
-    app.action(ids.APPROVE)(lambda ack: ack())
+    for action in (ids.APPROVE, ids.MEDIATOR_PROPOSE, ids.CONTRACT_PICKED, ids.ITEM_PICKED):
+        app.action(action)(lambda ack: ack())
+    for form in (ids.REFUND_MODAL, ids.MEDIATE_MODAL):
+        app.view(form)(lambda ack: ack())
     return app
 
 

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     slack_pace_seconds: float = Field(1.0, ge=0, le=60)
     # Sent outbox rows are kept this long (for `refundbot outbox` and an operator's questions), then purged.
     outbox_retention_days: int = Field(14, ge=1, le=3650)
+    # false: the web workers only answer Slack, and `refundbot worker` (its own process) relays and ticks.
+    serve_workers: bool = True
     database_url: str = "sqlite:///refundbot.db"
     port: int = Field(3000, ge=1, le=65535)
     mediator_channel_id: str | None = None

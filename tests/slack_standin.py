@@ -201,6 +201,9 @@ class SlackStandIn:
 
     # --- the Web API ----------------------------------------------------------------------------------
 
+    def next_event_id(self) -> str:
+        return f"Ev{next(self._ids):08d}"
+
     def _api(
         self, method: str, args: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str], bool]:
@@ -664,7 +667,7 @@ class SlackUser:
             "api_app_id": "A0REFUND",
             "token": "legacy-unused",
             "event": event,
-            "event_id": f"Ev{next(self.standin._ids):08d}",
+            "event_id": self.standin.next_event_id(),
             "event_time": int(now),
             "authorizations": [{"team_id": self.team, "user_id": "U0BOT", "is_bot": True}],
         }
