@@ -190,8 +190,16 @@ def run(database: str, n: int, relay: str) -> list[str]:
             if relay == "apart"
             else _nothing() as worker,
             started(
-                [sys.executable, "-m", "gunicorn", "bench.bare_app:from_environment()", "-k",
-                 "uvicorn_worker.UvicornWorker", "-b", f"127.0.0.1:{(bare_port := free_port())}"],
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "bench.bare_app:from_environment()",
+                    "-k",
+                    "uvicorn_worker.UvicornWorker",
+                    "-b",
+                    f"127.0.0.1:{(bare_port := free_port())}",
+                ],
                 env,
                 port=bare_port,
             ) as bare,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,12 @@ from storage import leases
 from storage.tables import OutboxRow, SlackMessageRow
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+# Built once: the statement is the same for every message, and its rows go in one executemany.
+_QUEUE = {
+    "postgresql": pg_insert(OutboxRow.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+    "sqlite": sqlite_insert(OutboxRow.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+}
 
 
 @dataclass(frozen=True)
@@ -45,24 +52,29 @@ class OutboxRepository:
         self.session = session
 
     def add(self, team_id: str, message: OutboxMessage, now: datetime) -> None:
-        """Queue a message; a second message with the same dedupe key is dropped, whoever queued it."""
-        values = {
-            "team_id": team_id,
-            "stream": message.stream,
-            "dedupe_key": message.dedupe_key,
-            "target": message.target.as_json(),
-            "message_key": message.message_key,
-            "surface": message.surface,
-            "view": message.view,
-            "status": PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        dialect = self.session.get_bind().dialect.name
-        builder = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = builder(OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        self.session.execute(statement)
+        self.add_all(team_id, [message], now)
+
+    def add_all(self, team_id: str, messages: Iterable[OutboxMessage], now: datetime) -> None:
+        """Queue messages in one statement; a message whose dedupe key is already queued is dropped, whoever
+        queued it."""
+        values = [
+            {
+                "team_id": team_id,
+                "stream": message.stream,
+                "dedupe_key": message.dedupe_key,
+                "target": message.target.as_json(),
+                "message_key": message.message_key,
+                "surface": message.surface,
+                "view": message.view,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for message in messages
+        ]
+        if values:
+            self.session.execute(_QUEUE[self.session.get_bind().dialect.name], values)
 
     def lease_due(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[LeasedMessage]:
         """Lease the next message of each stream that is due and not leased by a live relay."""

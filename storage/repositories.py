@@ -178,6 +178,10 @@ class CaseRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        # Each case's row and active deadline rows as read: saving starts from them instead of reading them again
+        # (the session only keeps rows nothing refers to weakly). No one changes them meanwhile unnoticed: that
+        # takes a save, which the version check catches.
+        self._loaded: dict[str, tuple[CaseRow, list[DeadlineRow]]] = {}
 
     def _load(self, *where: ColumnElement[bool]) -> list[Case]:
         """Cases with their active deadlines read in one statement, so a decision committing in between can
@@ -192,6 +196,7 @@ class CaseRepository:
         found: dict[str, tuple[CaseRow, list[DeadlineRow]]] = {}
         for row, deadline in rows:
             found.setdefault(row.id, (row, []))[1].extend([deadline] if deadline else [])
+        self._loaded.update(found)
         return [self._case(row, deadlines) for row, deadlines in found.values()]
 
     def get(self, team_id: str, case_id: str) -> Case | None:
@@ -268,13 +273,14 @@ class CaseRepository:
         row = CaseRow(id=case.id, team_id=case.team_id, contract_id=case.contract_id)
         self._copy(case, row)
         self.session.add(row)
+        self._loaded[case.id] = (row, [])
         try:
             self._flush_case(case, row)
         except IntegrityError:
             raise ConcurrentChange(case.id) from None
 
     def save(self, case: Case) -> None:
-        row = self.session.get(CaseRow, case.id)
+        row = self._loaded[case.id][0] if case.id in self._loaded else self.session.get(CaseRow, case.id)
         if row is None or row.version != case.version:
             raise ConcurrentChange(case.id)
         self._copy(case, row)
@@ -302,9 +308,13 @@ class CaseRepository:
     def _sync_deadline(self, case: Case, now: datetime) -> None:
         """Retire the active rows the case no longer wants as they are, and add the ones it wants anew, as of
         ``now`` (the change's time)."""
-        active = self.session.scalars(
-            select(DeadlineRow).where(DeadlineRow.case_id == case.id, DeadlineRow.done_at.is_(None))
-        ).all()
+        active = self._loaded.pop(case.id, (None, None))[1]
+        if active is None:
+            active = list(
+                self.session.scalars(
+                    select(DeadlineRow).where(DeadlineRow.case_id == case.id, DeadlineRow.done_at.is_(None))
+                )
+            )
         wanted = {deadline.kind: deadline for deadline in case.deadlines}
         for row in active:
             if (want := wanted.get(DeadlineKind(row.kind))) and (want.parties, want.due_at) == (
@@ -572,8 +582,12 @@ class QuestionRepository:
 
 
 class PolicyRepository:
-    def __init__(self, session: Session) -> None:
+    """A stored version's numbers never change (``register`` refuses that), so each is read once per database:
+    ``known`` is shared by every unit of work on the same sessions."""
+
+    def __init__(self, session: Session, known: dict[str, Policy] | None = None) -> None:
         self.session = session
+        self.known = {} if known is None else known
 
     def register(self, policy: Policy, now: datetime) -> None:
         """Store this version's numbers the first time; refuse the same version with other numbers."""
@@ -590,5 +604,9 @@ class PolicyRepository:
             )
 
     def get(self, version: str) -> Policy | None:
-        row = self.session.get(PolicyRow, version)
-        return Policy.from_numbers(row.numbers) if row else None
+        if (policy := self.known.get(version)) is None:
+            row = self.session.get(PolicyRow, version)
+            if row is None:
+                return None
+            policy = self.known[version] = Policy.from_numbers(row.numbers)
+        return policy

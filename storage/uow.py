@@ -6,11 +6,13 @@ The database failing as a service (refused or lost connections, timeouts, a lock
 from __future__ import annotations
 
 from types import TracebackType
+from weakref import WeakKeyDictionary
 
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.policy import Policy
 from bot.services.ports import StorageUnavailable
 from storage.deadlines import DeadlineRepository
 from storage.outbox import OutboxRepository
@@ -23,6 +25,9 @@ from storage.repositories import (
     PolicyRepository,
     QuestionRepository,
 )
+
+# The policy versions each database holds, read once (they never change): per sessionmaker, so per database.
+_POLICIES: WeakKeyDictionary[sessionmaker[Session], dict[str, Policy]] = WeakKeyDictionary()
 
 
 class SqlUnitOfWork:
@@ -38,6 +43,7 @@ class SqlUnitOfWork:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+        self._policies = _POLICIES.setdefault(sessions, {})
 
     def __enter__(self) -> SqlUnitOfWork:
         self.session = self._sessions()
@@ -47,7 +53,7 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(self.session)
         self.evidence = EvidenceRepository(self.session)
         self.questions = QuestionRepository(self.session)
-        self.policies = PolicyRepository(self.session)
+        self.policies = PolicyRepository(self.session, self._policies)
         self.outbox = OutboxRepository(self.session)
         self.deadlines = DeadlineRepository(self.session)
         return self

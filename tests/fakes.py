@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Self
@@ -332,6 +333,10 @@ class FakeOutbox:
 
     def add(self, team_id: str, message: OutboxMessage, now: datetime) -> None:
         self.t.outbox.setdefault(message.dedupe_key, (team_id, message))
+
+    def add_all(self, team_id: str, messages: Iterable[OutboxMessage], now: datetime) -> None:
+        for message in messages:
+            self.add(team_id, message, now)
 
 
 class FakeDeadlines:

@@ -108,10 +108,11 @@ def _apply(deps: Deps, team_id: str, case_id: str, act: Act) -> Case:
         act(case, policy, now)
         happened = store(uow, case, deps.payments)
         view = case_view(uow, case, now, policy)
-        for message in notify.case_messages(
-            happened, view, deps.mediator_channel, lambda: uow.evidence.for_case(case.id)
-        ):
-            uow.outbox.add(case.team_id, message, now)
+        uow.outbox.add_all(
+            case.team_id,
+            notify.case_messages(happened, view, deps.mediator_channel, lambda: uow.evidence.for_case(case.id)),
+            now,
+        )
         uow.commit()
     return case
 

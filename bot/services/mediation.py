@@ -81,7 +81,6 @@ def ask(deps: Deps, team_id: str, user_id: str, case_id: str, role: str, questio
         case = load_case(uow, team_id, case_id)
         asked = uow.questions.add(team_id, case.ask(role, question, by=user_id, now=now))
         view = case_view(uow, case, now, deps.policy)
-        for message in notify.case_messages([QuestionAsked(asked)], view, deps.mediator_channel):
-            uow.outbox.add(team_id, message, now)
+        uow.outbox.add_all(team_id, notify.case_messages([QuestionAsked(asked)], view, deps.mediator_channel), now)
         uow.commit()
     deps.delivered()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, Self
@@ -48,6 +49,7 @@ class Cases(Protocol):
 
 class Outbox(Protocol):
     def add(self, team_id: str, message: OutboxMessage, now: datetime) -> None: ...
+    def add_all(self, team_id: str, messages: Iterable[OutboxMessage], now: datetime) -> None: ...
 
 
 class Ledger(Protocol):

@@ -104,8 +104,8 @@ def _request(deps: Deps, cmd: RequestRefund) -> Case:
         )
         case.request_key = cmd.request_key
         happened = store(uow, case, deps.payments, new=True)
-        for message in notify.case_messages(happened, case_view(uow, case, now, deps.policy, contract), None):
-            uow.outbox.add(case.team_id, message, now)
+        view = case_view(uow, case, now, deps.policy, contract)
+        uow.outbox.add_all(case.team_id, notify.case_messages(happened, view, None), now)
         uow.commit()
     deps.delivered()
     return case
