@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.error import URLError
@@ -77,6 +77,19 @@ LOOK_BACK = timedelta(hours=1)
 # "chat.postMessage generally allows posting one message per second per channel" (Slack: rate limits).
 PACE = timedelta(seconds=1)
 SLOTS_KEPT = 10_000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one row of a batch: sent (no error), to retry after ``wait``, or dead; and what Slack said
+    of its messages on the way (``learnt``), which is kept in every case."""
+
+    row: LeasedMessage
+    learnt: list[tuple[str, MessageRef]]
+    error: str | None = None
+    wait: timedelta | None = None
+    in_doubt: bool = False
+    dead: bool = False
 
 
 class Undeliverable(Exception):
@@ -179,6 +192,7 @@ class Relay:
         self._dms: dict[str, str] = {}
         self._alarmed_at = 0.0
         self._database_warned_at = -ALARM_EVERY
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="relay")  # kept: a batch is milliseconds
 
     def lease_batch(self) -> list[LeasedMessage]:
         with self.sessions.begin() as session:
@@ -186,14 +200,13 @@ class Relay:
 
     def run_once(self) -> int:
         """Claim a batch and deliver what its channels' pace allows now, different channels in parallel; the
-        rest wait for their channel's next slot. Returns how many rows were attempted."""
+        rest wait for their channel's next slot. What happened is recorded in one transaction. Returns how many
+        rows were attempted."""
         rows = self.lease_batch()
         ready = self._paced(rows)
-        if len(ready) > 1:
-            with ThreadPoolExecutor(min(self.workers, len(ready)), thread_name_prefix="relay") as pool:
-                list(pool.map(self.deliver, ready))  # re-raises a database failure, as delivering inline does
-        elif ready:
-            self.deliver(ready[0])
+        outcomes = list(self._pool.map(self.deliver, ready))
+        if outcomes:
+            self.settle(outcomes)
         return len(ready)
 
     def _paced(self, rows: list[LeasedMessage]) -> list[LeasedMessage]:
@@ -263,34 +276,46 @@ class Relay:
             )
         return waited
 
-    def deliver(self, row: LeasedMessage) -> None:
+    def deliver(self, row: LeasedMessage) -> Outcome:
+        """Send one row; what happened is recorded with the rest of its batch (``settle``)."""
+        learnt: list[tuple[str, MessageRef]] = []
         try:
-            self._send(row)
+            self._send(row, learnt)
         except SlackApiError as exc:
-            self._failed(row, exc)
+            return self._failed(row, exc, learnt)
         except Undeliverable as exc:
             if exc.permanent:
-                self._dead(row, exc.error)
-            else:
-                self._later(row, exc.error, None, in_doubt=row.in_doubt)
+                return self._dead(row, exc.error, learnt)
+            return self._later(row, exc.error, None, learnt, in_doubt=row.in_doubt)
         except (SlackRequestError, URLError, TimeoutError, OSError) as exc:
             # Refused: Slack never saw it. Anything else (a timeout, a reset) may have come after Slack posted.
-            self._later(row, f"{type(exc).__name__}: {exc}", None, in_doubt=row.in_doubt or not _never_sent(exc))
-        except SQLAlchemyError:
-            raise  # the database failed mid-send: the lease runs out and the row comes back in doubt
+            in_doubt = row.in_doubt or not _never_sent(exc)
+            return self._later(row, f"{type(exc).__name__}: {exc}", None, learnt, in_doubt=in_doubt)
         except Exception as exc:  # one bad row must not stall the batch: back off and look before trying again
             log.exception("relay: message %s (%s) failed unexpectedly", row.id, row.surface)
-            self._later(row, f"unexpected {type(exc).__name__}: {exc}", None, in_doubt=True)
-        else:
-            with self.sessions.begin() as session:
-                OutboxRepository(session).sent(row.id, self.owner, self.clock())
+            return self._later(row, f"unexpected {type(exc).__name__}: {exc}", None, learnt, in_doubt=True)
+        return Outcome(row, learnt)
 
-    def _send(self, row: LeasedMessage) -> None:
+    def settle(self, outcomes: list[Outcome]) -> None:
+        """One transaction for a batch: what Slack answered (channels, ts, permalinks), then each row's fate. Until
+        it commits the rows stay leased; should it never commit, they come back in doubt and are looked for in
+        Slack before anything is posted again (a stream has one row in a batch, so nothing else waited on them)."""
+        now = self.clock()
         with self.sessions.begin() as session:
             outbox = OutboxRepository(session)
-            kept = outbox.message_ref(row.team_id, row.message_key) if row.message_key else None
-            root = outbox.message_ref(row.team_id, f"{row.stream}:thread")
-            parent = outbox.message_ref(row.team_id, row.target.parent_key) if row.target.parent_key else None
+            for outcome in outcomes:
+                for key, ref in outcome.learnt:
+                    outbox.save_ref(outcome.row.team_id, key, ref, now)
+            outbox.sent_all([o.row.id for o in outcomes if o.error is None], self.owner, now)
+            for outcome in outcomes:
+                if outcome.dead:
+                    outbox.dead(outcome.row.id, self.owner, outcome.error or "")
+                elif outcome.error is not None:
+                    at = now + (outcome.wait or timedelta(0))
+                    outbox.retry(outcome.row.id, self.owner, at, outcome.error, in_doubt=outcome.in_doubt)
+
+    def _send(self, row: LeasedMessage, learnt: list[tuple[str, MessageRef]]) -> None:
+        kept, root, parent = row.ref(row.message_key), row.ref(f"{row.stream}:thread"), row.ref(row.target.parent_key)
         target = row.target
         reader = target.users[0] if target.kind in ("dm", "home", "response_url") and target.users else None
         try:
@@ -310,7 +335,7 @@ class Relay:
             return
         if kept is not None:
             if kept.permalink is None and row.message_key and row.message_key.endswith(":thread"):
-                self._save_permalink(row, kept)  # posted and recorded, but its permalink was not fetched yet
+                self._permalink(row.message_key, kept, learnt)  # posted and recorded, but without its permalink
             self.client.chat_update(channel=kept.channel, ts=kept.ts, text=shown.text, blocks=shown.blocks)
             return
         thread_ts = None
@@ -334,16 +359,13 @@ class Relay:
             channel, ts = posted["channel"], posted["ts"]
         if row.message_key:
             ref = MessageRef(channel, ts, None)
-            with self.sessions.begin() as session:  # recorded before any further call to Slack
-                OutboxRepository(session).save_ref(row.team_id, row.message_key, ref, self.clock())
+            learnt.append((row.message_key, ref))  # kept whatever happens next in this row
             if row.message_key.endswith(":thread"):
-                self._save_permalink(row, ref)
+                self._permalink(row.message_key, ref, learnt)
 
-    def _save_permalink(self, row: LeasedMessage, ref: MessageRef) -> None:
+    def _permalink(self, key: str, ref: MessageRef, learnt: list[tuple[str, MessageRef]]) -> None:
         permalink = self.client.chat_getPermalink(channel=ref.channel, message_ts=ref.ts)["permalink"]
-        with self.sessions.begin() as session:
-            outbox = OutboxRepository(session)
-            outbox.save_ref(row.team_id, row.message_key or "", replace(ref, permalink=permalink), self.clock())
+        learnt.append((key, replace(ref, permalink=permalink)))
 
     def _posted_before(self, row: LeasedMessage, channel: str, thread_ts: str | None) -> str | None:
         """The ts of this row's message if an earlier attempt posted it, found by its metadata."""
@@ -390,26 +412,31 @@ class Relay:
         self._locales[user] = (locale, time.monotonic())
         return locale
 
-    def _failed(self, row: LeasedMessage, exc: SlackApiError) -> None:
+    def _failed(self, row: LeasedMessage, exc: SlackApiError, learnt: list[tuple[str, MessageRef]]) -> Outcome:
         status = exc.response.status_code
         error = exc.response.get("error") or f"http_{status}"
         if error in PERMANENT or (400 <= status < 500 and status != 429):
-            self._dead(row, error)
-            return
+            return self._dead(row, error, learnt)
         retry_after = exc.response.headers.get("Retry-After") if status == 429 else None
         wait = int(retry_after) if retry_after and str(retry_after).isdigit() else None
         # A 429 was never carried out; a 5xx may have been, after all.
-        self._later(row, error, wait, in_doubt=row.in_doubt or status >= 500)
+        return self._later(row, error, wait, learnt, in_doubt=row.in_doubt or status >= 500)
 
-    def _dead(self, row: LeasedMessage, error: str) -> None:
+    def _dead(self, row: LeasedMessage, error: str, learnt: list[tuple[str, MessageRef]]) -> Outcome:
         log.error("relay: message %s (%s, case %s) is dead: %s", row.id, row.surface, row.stream, error)
-        with self.sessions.begin() as session:
-            OutboxRepository(session).dead(row.id, self.owner, error)
+        return Outcome(row, learnt, error=error, dead=True)
 
-    def _later(self, row: LeasedMessage, error: str, retry_after: int | None, *, in_doubt: bool) -> None:
+    def _later(
+        self,
+        row: LeasedMessage,
+        error: str,
+        retry_after: int | None,
+        learnt: list[tuple[str, MessageRef]],
+        *,
+        in_doubt: bool,
+    ) -> Outcome:
         """Transient: back off (doubling, capped at MAX_BACKOFF, or Slack's Retry-After) and try again, however long."""
         backoff = timedelta(seconds=2 ** min(row.attempts, 16))
         wait = timedelta(seconds=retry_after) if retry_after else min(backoff, MAX_BACKOFF)
         log.warning("relay: message %s (%s) failed (%s); retrying in %s", row.id, row.surface, error, wait)
-        with self.sessions.begin() as session:
-            OutboxRepository(session).retry(row.id, self.owner, self.clock() + wait, error, in_doubt=in_doubt)
+        return Outcome(row, learnt, error=error, wait=wait, in_doubt=in_doubt)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,16 @@ class LeasedMessage:
     dedupe_key: str
     created_at: datetime
     in_doubt: bool  # an earlier attempt may have reached Slack: look for it before posting again
+    # What the row's messages already are in Slack (its own, its case thread's root, its thread's parent), read
+    # with the lease: a stream has one row in flight, so no one else records them meanwhile.
+    refs: dict[str, MessageRef] = field(default_factory=dict)
+
+    def ref(self, key: str | None) -> MessageRef | None:
+        return self.refs.get(key) if key else None
+
+    @property
+    def keys(self) -> set[str]:
+        return {key for key in (self.message_key, f"{self.stream}:thread", self.target.parent_key) if key}
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,7 @@ class OutboxRepository:
             # A lease never settled means its relay died or hung mid-send: what it sent may be in Slack.
             in_doubt=OutboxRow.in_doubt | OutboxRow.lease_until.is_not(None),
         )
-        return [
+        leased = [
             LeasedMessage(
                 r.id,
                 r.team_id,
@@ -118,6 +128,11 @@ class OutboxRepository:
             )
             for r in sorted(rows, key=lambda r: r.id)
         ]
+        known = self.message_refs({(row.team_id, key) for row in leased for key in row.keys})
+        return [
+            replace(row, refs={key: known[row.team_id, key] for key in row.keys if (row.team_id, key) in known})
+            for row in leased
+        ]
 
     def _settle(self, row_id: int, owner: str, **values: Any) -> bool:
         """Only the relay still holding the lease may settle a row; a late one must not undo another's work."""
@@ -130,6 +145,17 @@ class OutboxRepository:
 
     def sent(self, row_id: int, owner: str, now: datetime) -> bool:
         return self._settle(row_id, owner, status=SENT, sent_at=now, last_error=None)
+
+    def sent_all(self, row_ids: list[int], owner: str, now: datetime) -> int:
+        """Settle a batch's delivered rows in one statement, those this relay still holds."""
+        if not row_ids:
+            return 0
+        result = self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(row_ids), OutboxRow.lease_owner == owner, OutboxRow.status == PENDING)
+            .values(lease_owner=None, lease_until=None, status=SENT, sent_at=now, last_error=None)
+        )
+        return result.rowcount
 
     def retry(self, row_id: int, owner: str, at: datetime, error: str, *, in_doubt: bool) -> bool:
         return self._settle(row_id, owner, next_attempt_at=at, last_error=error, in_doubt=in_doubt)
@@ -160,9 +186,17 @@ class OutboxRepository:
     def dead(self, row_id: int, owner: str, error: str) -> bool:
         return self._settle(row_id, owner, status=DEAD, last_error=error)
 
-    def message_ref(self, team_id: str, message_key: str) -> MessageRef | None:
-        row = self.session.get(SlackMessageRow, (team_id, message_key))
-        return MessageRef(row.channel, row.ts, row.permalink) if row else None
+    def message_refs(self, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], MessageRef]:
+        if not wanted:
+            return {}
+        rows = self.session.execute(
+            select(SlackMessageRow).where(
+                SlackMessageRow.team_id.in_({team for team, _ in wanted}),
+                SlackMessageRow.message_key.in_({key for _, key in wanted}),
+            )
+        ).scalars()
+        found = {(row.team_id, row.message_key): MessageRef(row.channel, row.ts, row.permalink) for row in rows}
+        return {pair: ref for pair, ref in found.items() if pair in wanted}
 
     def save_ref(self, team_id: str, message_key: str, ref: MessageRef, now: datetime) -> None:
         row = self.session.get(SlackMessageRow, (team_id, message_key))
