@@ -54,6 +54,17 @@ class DeadlineRepository:
         ).one()
         return ReminderState(tuple(row.parties), tuple(row.reminder_offsets), tuple(row.reminders_sent))
 
+    def reminder_states(self, deadline_ids: list[int]) -> dict[int, ReminderState]:
+        rows = self.session.execute(
+            select(DeadlineRow.id, DeadlineRow.parties, DeadlineRow.reminder_offsets, DeadlineRow.reminders_sent).where(
+                DeadlineRow.id.in_(deadline_ids)
+            )
+        )
+        return {
+            row.id: ReminderState(tuple(row.parties), tuple(row.reminder_offsets), tuple(row.reminders_sent))
+            for row in rows
+        }
+
     def reminded(self, deadline_id: int, owner: str, sent: tuple[float, ...], next_at: datetime) -> bool:
         """Record the reminders accounted for and when to look again; only while this instance holds the lease."""
         result = self.session.execute(

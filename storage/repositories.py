@@ -204,6 +204,9 @@ class CaseRepository:
         found = self._load(CaseRow.id == case_id, CaseRow.team_id == team_id)
         return found[0] if found else None
 
+    def get_many(self, team_id: str, case_ids: list[str]) -> list[Case]:
+        return self._load(CaseRow.id.in_(case_ids), CaseRow.team_id == team_id) if case_ids else []
+
     def by_request_key(self, team_id: str, request_key: str) -> Case | None:
         found = self._load(CaseRow.team_id == team_id, CaseRow.request_key == request_key)
         return found[0] if found else None

@@ -176,6 +176,9 @@ class FakeCases:
     def get(self, team_id: str, case_id: str) -> Case | None:
         return next((c for c in self._where(team_id) if c.id == case_id), None)
 
+    def get_many(self, team_id: str, case_ids: list[str]) -> list[Case]:
+        return [c for c in self._where(team_id) if c.id in case_ids]
+
     def by_request_key(self, team_id: str, request_key: str) -> Case | None:
         return next((c for c in self._where(team_id) if c.request_key == request_key), None)
 
@@ -364,6 +367,9 @@ class FakeDeadlines:
     def reminder_state(self, deadline_id: int) -> ReminderState:
         row = self.t.deadlines[deadline_id]
         return ReminderState(row.parties, row.offsets, row.sent)
+
+    def reminder_states(self, deadline_ids: list[int]) -> dict[int, ReminderState]:
+        return {deadline_id: self.reminder_state(deadline_id) for deadline_id in deadline_ids}
 
     def reminded(self, deadline_id: int, owner: str, sent: tuple[float, ...], next_at: datetime) -> bool:
         if (row := self._held(deadline_id, owner)) is None:

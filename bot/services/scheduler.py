@@ -12,6 +12,7 @@ from bot.domain.reminders import plan_reminders
 from bot.domain.vocabulary import DeadlineKind
 from bot.services import notify
 from bot.services.core import Deps, case_view, change_case
+from bot.services.models import CaseView
 from bot.services.ports import LeasedDeadline, StorageUnavailable
 
 log = logging.getLogger("refundbot.scheduler")
@@ -25,7 +26,12 @@ def tick(deps: Deps, owner: str) -> int:
     with deps.uow() as uow:
         leased = uow.deadlines.lease_due(owner, now, LEASE, BATCH)
         uow.commit()
-    for deadline in leased:
+    # Reminders ahead of a deadline are most of a busy tick: they go together, in one transaction.
+    reminders = [d for d in leased if d.kind != DeadlineKind.REVIEW_WINDOW and now < d.due_at]
+    rest = leased
+    if reminders and _remind_together(deps, reminders, owner, now):
+        rest = [d for d in leased if d not in reminders]
+    for deadline in rest:
         try:
             _act(deps, deadline, owner, now)
         except StorageUnavailable as down:  # its lease lapses and it is retried
@@ -37,6 +43,47 @@ def tick(deps: Deps, owner: str) -> int:
     if leased:
         deps.delivered()
     return len(leased)
+
+
+def _remind_together(deps: Deps, deadlines: list[LeasedDeadline], owner: str, now: datetime) -> bool:
+    """False when the batch failed: then each is taken alone, so a failure stays with its own deadline."""
+    try:
+        _remind(deps, deadlines, owner, now)
+    except StorageUnavailable:
+        raise
+    except Exception:
+        log.exception("scheduler: a batch of %d reminders failed; taking them one by one", len(deadlines))
+        return False
+    return True
+
+
+def _remind(deps: Deps, deadlines: list[LeasedDeadline], owner: str, now: datetime) -> None:
+    """Queue the reminders now due of deadlines still ahead, and record when to look at each again."""
+    with deps.uow() as uow:
+        states = uow.deadlines.reminder_states([d.id for d in deadlines])
+        cases = {
+            (case.team_id, case.id): case
+            for team in {d.team_id for d in deadlines}
+            for case in uow.cases.get_many(team, [d.case_id for d in deadlines if d.team_id == team])
+        }
+        views: dict[str, CaseView] = {}
+        for deadline in deadlines:
+            state = states[deadline.id]
+            plan = plan_reminders(deadline.due_at, state.offsets, state.sent, now)
+            case = cases.get((deadline.team_id, deadline.case_id))
+            if case is not None and plan.send is not None:
+                if case.id not in views:
+                    views[case.id] = case_view(uow, case, now, deps.policy)
+                reminders = [
+                    notify.reminder(
+                        views[case.id], deadline.id, plan.send, party, case.ensure_party(party), deadline.due_at, now
+                    )
+                    for party in state.parties
+                    if party in case.waiting_on  # a party who already accepted a proposal is not nagged
+                ]
+                uow.outbox.add_all(case.team_id, reminders, now)
+            uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
+        uow.commit()
 
 
 def _act(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> None:
@@ -51,19 +98,7 @@ def _act(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> Non
                 deps, deadline.team_id, deadline.case_id, lambda case, policy, at: case.expire(now=at, policy=policy)
             )
         return
-    with deps.uow() as uow:
-        state = uow.deadlines.reminder_state(deadline.id)
-        plan = plan_reminders(deadline.due_at, state.offsets, state.sent, now)
-        case = uow.cases.get(deadline.team_id, deadline.case_id)
-        if case is not None and plan.send is not None:
-            view = case_view(uow, case, now, deps.policy)
-            # Only those who still owe an answer: a party who already accepted a proposal is not nagged.
-            for party in (p for p in state.parties if p in case.waiting_on):
-                role = case.ensure_party(party)
-                reminder = notify.reminder(view, deadline.id, plan.send, party, role, deadline.due_at, now)
-                uow.outbox.add(case.team_id, reminder, now)
-        uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
-        uow.commit()
+    _remind(deps, [deadline], owner, now)
 
 
 def _review_window(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> None:
