@@ -28,12 +28,12 @@ from sqlalchemy import event, func, select, text
 
 from app import Runtime, Workers, build_runtime
 from bench.ack import fresh_schema
+from bench.standin import standin_process
 from bot.config import load_settings
 from bot.services import scheduler
 from storage.deadlines import DeadlineRepository
 from storage.tables import CaseRow, OutboxRow
 from tests.bulk import copy_case, demo_request
-from tests.slack_standin import SlackStandIn
 
 OPENED = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 DUE = OPENED + timedelta(days=3)
@@ -133,19 +133,20 @@ def bench_lease(kind: str, folder: Path, cases: int, due: int, repeats: int) -> 
         drop_small()
 
 
-def bench_reminders(kind: str, folder: Path, count: int, freelancers: int) -> None:
-    print(f"\n[{kind}] reminders: {count:,} due at the same moment, two instances ticking and relaying")
-    standin = SlackStandIn().start()
-    url, drop = database(kind, folder, "reminders")
-    slack = {"slack_bot_token": "xoxb-bench", "slack_api_url": standin.api_url}
+def bench_reminders(kind: str, folder: Path, count: int, freelancers: int, instances: int = 2) -> dict[str, float]:
+    print(f"\n[{kind}] reminders: {count:,} due at the same moment, {instances} instance(s) ticking and relaying")
+    standin, api_url, stop = standin_process()
+    url, drop = database(kind, folder, f"reminders{instances}")
+    # Unpaced: the clock stands still here, and pacing has its own bench (bench.relay).
+    slack = {"slack_bot_token": "xoxb-bench", "slack_api_url": api_url, "slack_pace_seconds": "0"}
     try:
         seed = seeded(url, count, count, REMIND, freelancers, **slack)
         seed.engine.dispose()
-        instances = []
-        for _ in range(2):  # two instances: their own engines, connections and lease owners
+        running = []
+        for _ in range(instances):  # their own engines, connections and lease owners
             runtime = build_runtime(load_settings(database_url=url, **slack), REMIND)
             runtime.clock = lambda: REMIND
-            instances.append(Workers.build(runtime))
+            running.append(Workers.build(runtime))
         acted: Counter[str] = Counter()
         ticked: list[float] = []
         started = time.perf_counter()
@@ -157,7 +158,7 @@ def bench_reminders(kind: str, folder: Path, count: int, freelancers: int) -> No
             while workers.relay.run_once():
                 pass
 
-        threads = [threading.Thread(target=run, args=(w,)) for w in instances]
+        threads = [threading.Thread(target=run, args=(w,)) for w in running]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -166,7 +167,7 @@ def bench_reminders(kind: str, folder: Path, count: int, freelancers: int) -> No
         posts = [c.args for c in standin.calls_to("chat.postMessage") if "Reminder" in str(c.args.get("text"))]
         per_reminder = Counter((p["channel"], p["text"], str(p.get("blocks"))) for p in posts)
         duplicates = sum(n - 1 for n in per_reminder.values())
-        with instances[0].runtime.sessions() as session:
+        with running[0].runtime.sessions() as session:
             queued = session.scalar(
                 select(func.count()).select_from(OutboxRow).where(OutboxRow.dedupe_key.like("%:reminder:%"))
             )
@@ -178,12 +179,13 @@ def bench_reminders(kind: str, folder: Path, count: int, freelancers: int) -> No
         )
         print(
             f"  ticking (reminders queued) done after {max(ticked):.1f} s ({count / max(ticked):,.0f}/s); "
-            f"Slack calls: {len(standin.calls):,} ({len(standin.calls) / elapsed:,.0f}/s over the whole run)"
+            f"Slack calls: {standin.call_count():,} ({standin.call_count() / elapsed:,.0f}/s over the whole run)"
         )
-        for workers in instances:
+        for workers in running:
             workers.runtime.engine.dispose()
+        return {"ticked": max(ticked), "whole": elapsed, "posted": len(posts), "duplicates": duplicates}
     finally:
-        standin.stop()
+        stop()
         drop()
 
 
@@ -194,6 +196,7 @@ def main() -> None:
     parser.add_argument("--reminders", type=int, default=10_000)
     parser.add_argument("--freelancers", type=int, default=1_000, help="how many people the reminders go to")
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--instances", type=int, default=2, help="how many instances tick the reminders")
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="refundbot-tick-"))
@@ -201,7 +204,7 @@ def main() -> None:
     for kind in kinds if args.cases else ():
         bench_lease(kind, folder, args.cases, args.due, args.repeats)
     for kind in kinds if args.reminders else ():
-        bench_reminders(kind, folder, args.reminders, args.freelancers)
+        bench_reminders(kind, folder, args.reminders, args.freelancers, args.instances)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.services.ports import LeasedDeadline, ReminderState
 from storage import leases
 from storage.tables import DeadlineRow
+
+_TABLE = DeadlineRow.__table__
+# One statement for a batch of reminders (an executemany), only where this instance still holds the lease.
+_REMINDED = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("b_id"),
+        _TABLE.c.lease_owner == bindparam("b_owner"),
+        _TABLE.c.done_at.is_(None),
+    )
+    .values(reminders_sent=bindparam("b_sent"), next_at=bindparam("b_next"), lease_owner=None, lease_until=None)
+)
 
 
 class DeadlineRepository:
@@ -71,8 +83,15 @@ class DeadlineRepository:
             update(DeadlineRow)
             .where(DeadlineRow.id == deadline_id, DeadlineRow.lease_owner == owner, DeadlineRow.done_at.is_(None))
             .values(reminders_sent=list(sent), next_at=next_at, lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)  # matching it to every loaded row is quadratic in a batch
         )
         return bool(result.rowcount)
+
+    def reminded_all(self, owner: str, marks: list[tuple[int, tuple[float, ...], datetime]]) -> None:
+        if marks:
+            self.session.connection().execute(
+                _REMINDED, [{"b_id": i, "b_sent": list(sent), "b_next": at, "b_owner": owner} for i, sent, at in marks]
+            )
 
     def finish(self, deadline_id: int, owner: str, now: datetime) -> bool:
         """Retire a deadline that needs nothing more (a reminder-only one whose time has come or gone)."""
@@ -80,5 +99,6 @@ class DeadlineRepository:
             update(DeadlineRow)
             .where(DeadlineRow.id == deadline_id, DeadlineRow.lease_owner == owner, DeadlineRow.done_at.is_(None))
             .values(done_at=now, lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)

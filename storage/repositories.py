@@ -58,6 +58,12 @@ class ContractRepository:
         row = self.session.get(ContractRow, (team_id, contract_id))
         return self._contract(row) if row else None
 
+    def get_many(self, team_id: str, contract_ids: set[str]) -> dict[str, Contract]:
+        rows = self.session.scalars(
+            select(ContractRow).where(ContractRow.team_id == team_id, ContractRow.id.in_(contract_ids))
+        )
+        return {row.id: self._contract(row) for row in rows}
+
     def for_client(self, team_id: str, user_id: str) -> list[Contract]:
         rows = self.session.scalars(
             select(ContractRow)
@@ -496,6 +502,24 @@ class LedgerRepository:
             )
         )
         return Money(int(total or 0), currency)
+
+    def refunded_on_items(self, team_id: str, items: set[tuple[str, ItemRef]]) -> dict[tuple[str, ItemRef], int]:
+        """What was refunded on each (contract, item), in minor units, in one query; nothing refunded is 0."""
+        if not items:
+            return {}
+        rows = self.session.execute(
+            select(LedgerRow.contract_id, LedgerRow.item_kind, LedgerRow.item_id, func.sum(LedgerRow.amount_minor))
+            .where(
+                LedgerRow.team_id == team_id,
+                LedgerRow.kind == LedgerKind.REFUND,
+                LedgerRow.contract_id.in_({contract_id for contract_id, _ in items}),
+            )
+            .group_by(LedgerRow.contract_id, LedgerRow.item_kind, LedgerRow.item_id)
+        )
+        found = {
+            (contract_id, ItemRef(ItemKind(kind), item_id)): int(total) for contract_id, kind, item_id, total in rows
+        }
+        return {pair: found.get(pair, 0) for pair in items}
 
     def for_case(self, case_id: str) -> list[LedgerEntry]:
         rows = self.session.scalars(select(LedgerRow).where(LedgerRow.case_id == case_id).order_by(LedgerRow.id))

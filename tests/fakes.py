@@ -146,6 +146,9 @@ class FakeContracts:
     def get(self, team_id: str, contract_id: str) -> Contract | None:
         return self.t.contracts.get((team_id, contract_id))
 
+    def get_many(self, team_id: str, contract_ids: set[str]) -> dict[str, Contract]:
+        return {c.id: c for (team, _), c in self.t.contracts.items() if team == team_id and c.id in contract_ids}
+
     def for_client(self, team_id: str, user_id: str) -> list[Contract]:
         mine = [c for (team, _), c in self.t.contracts.items() if team == team_id and c.client_id == user_id]
         return sorted(mine, key=lambda c: c.title)
@@ -284,6 +287,9 @@ class FakeLedger:
         )
         return Money(sum(refunds), currency)
 
+    def refunded_on_items(self, team_id: str, items: set[tuple[str, ItemRef]]) -> dict[tuple[str, ItemRef], int]:
+        return {(c, item): self.refunded_on_item(team_id, c, item, "USD").minor for c, item in items}
+
     def for_case(self, case_id: str) -> list[LedgerEntry]:
         return [e for e in self.t.ledger if e.case_id == case_id]
 
@@ -367,6 +373,10 @@ class FakeDeadlines:
     def reminder_state(self, deadline_id: int) -> ReminderState:
         row = self.t.deadlines[deadline_id]
         return ReminderState(row.parties, row.offsets, row.sent)
+
+    def reminded_all(self, owner: str, marks: list[tuple[int, tuple[float, ...], datetime]]) -> None:
+        for deadline_id, sent, next_at in marks:
+            self.reminded(deadline_id, owner, sent, next_at)
 
     def reminder_states(self, deadline_ids: list[int]) -> dict[int, ReminderState]:
         return {deadline_id: self.reminder_state(deadline_id) for deadline_id in deadline_ids}

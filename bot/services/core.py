@@ -18,6 +18,7 @@ from bot.domain.case import Case
 from bot.domain.contract import Contract
 from bot.domain.errors import CaseMovedOn, CaseNotFound, ConcurrentChange, Refused, UnknownContract
 from bot.domain.events import Event, LedgerEntry
+from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import route_after_request
 from bot.domain.vocabulary import MAY_ASK_AGAIN, SCHEDULER, Stage
@@ -136,14 +137,21 @@ def tell(deps: Deps, team_id: str, user_id: str, url: str | None, refusal: Refus
 
 
 def case_view(
-    uow: UnitOfWork, case: Case, now: datetime, current: Policy, contract: Contract | None = None
+    uow: UnitOfWork,
+    case: Case,
+    now: datetime,
+    current: Policy,
+    contract: Contract | None = None,
+    on_item: Money | None = None,
 ) -> CaseView:
-    """The case as its surfaces show it, under the policy version it started with (whatever ``current`` is)."""
+    """The case as its surfaces show it, under the policy version it started with (whatever ``current`` is).
+    ``contract`` and ``on_item`` (refunded on the case's item so far) are read unless given."""
     policy = policy_for(uow, case.policy_version, current)
     contract = contract or uow.contracts.get(case.team_id, case.contract_id)
     if contract is None:
         raise UnknownContract(case.contract_id)
-    on_item = uow.ledger.refunded_on_item(case.team_id, case.contract_id, case.item, case.currency)
+    if on_item is None:
+        on_item = uow.ledger.refunded_on_item(case.team_id, case.contract_id, case.item, case.currency)
     next_step = None
     if case.stage is Stage.REQUEST and case.state in MAY_ASK_AGAIN:
         item = uow.contracts.item(case.team_id, case.contract_id, case.item)

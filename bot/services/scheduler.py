@@ -7,11 +7,15 @@ import logging
 from contextlib import suppress
 from datetime import datetime, timedelta
 
+from bot.domain.case import Case
+from bot.domain.contract import Contract, ItemRef
 from bot.domain.errors import CaseMovedOn, DeadlineNotReached
+from bot.domain.money import Money
 from bot.domain.reminders import plan_reminders
 from bot.domain.vocabulary import DeadlineKind
 from bot.services import notify
 from bot.services.core import Deps, case_view, change_case
+from bot.services.messages import OutboxMessage
 from bot.services.models import CaseView
 from bot.services.ports import LeasedDeadline, StorageUnavailable
 
@@ -61,28 +65,38 @@ def _remind(deps: Deps, deadlines: list[LeasedDeadline], owner: str, now: dateti
     """Queue the reminders now due of deadlines still ahead, and record when to look at each again."""
     with deps.uow() as uow:
         states = uow.deadlines.reminder_states([d.id for d in deadlines])
-        cases = {
-            (case.team_id, case.id): case
-            for team in {d.team_id for d in deadlines}
-            for case in uow.cases.get_many(team, [d.case_id for d in deadlines if d.team_id == team])
-        }
+        cases: dict[tuple[str, str], Case] = {}
+        contracts: dict[tuple[str, str], Contract] = {}
+        refunded: dict[tuple[str, str, ItemRef], int] = {}
+        for team in {d.team_id for d in deadlines}:
+            found = uow.cases.get_many(team, [d.case_id for d in deadlines if d.team_id == team])
+            cases |= {(team, case.id): case for case in found}
+            items = {(case.contract_id, case.item) for case in found}
+            contracts |= {(team, c.id): c for c in uow.contracts.get_many(team, {c for c, _ in items}).values()}
+            refunded |= {(team, *pair): minor for pair, minor in uow.ledger.refunded_on_items(team, items).items()}
         views: dict[str, CaseView] = {}
+        queued: dict[str, list[OutboxMessage]] = {}
+        marks: list[tuple[int, tuple[float, ...], datetime]] = []
         for deadline in deadlines:
             state = states[deadline.id]
             plan = plan_reminders(deadline.due_at, state.offsets, state.sent, now)
             case = cases.get((deadline.team_id, deadline.case_id))
             if case is not None and plan.send is not None:
                 if case.id not in views:
-                    views[case.id] = case_view(uow, case, now, deps.policy)
-                reminders = [
+                    on_item = Money(refunded[case.team_id, case.contract_id, case.item], case.currency)
+                    contract = contracts.get((case.team_id, case.contract_id))
+                    views[case.id] = case_view(uow, case, now, deps.policy, contract, on_item)
+                queued.setdefault(case.team_id, []).extend(
                     notify.reminder(
                         views[case.id], deadline.id, plan.send, party, case.ensure_party(party), deadline.due_at, now
                     )
                     for party in state.parties
                     if party in case.waiting_on  # a party who already accepted a proposal is not nagged
-                ]
-                uow.outbox.add_all(case.team_id, reminders, now)
-            uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
+                )
+            marks.append((deadline.id, plan.sent, plan.next_at))
+        for team, messages in queued.items():
+            uow.outbox.add_all(team, messages, now)
+        uow.deadlines.reminded_all(owner, marks)
         uow.commit()
 
 
