@@ -16,8 +16,10 @@ from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import RouteKind
 from bot.domain.vocabulary import State, Visibility
-from bot.services.core import store
+from bot.services.core import Deps, store
+from bot.services.importing import import_contracts, read_import_file
 from bot.services.payments import LedgerOnly
+from bot.services.requests import RequestRefund, request_refund
 from storage.repositories import PolicyConflict
 from storage.tables import AuditRow, DeadlineRow, LedgerRow
 from tests.integration.conftest import NOW
@@ -352,3 +354,44 @@ def test_a_mediators_question_is_kept_as_asked_and_only_in_its_workspace(uow, en
         assert work.questions.get("T0OTHER", kept.id) is None
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(text(change))
+
+
+def test_many_writers_at_once_queue_for_the_database_and_none_fails(uow, tmp_path):
+    """24 people asking for a refund in the same instant: on SQLite each writer waits its turn for the lock (one
+    writer at a time), none is told the database is unavailable."""
+    people = 24
+    rows = "\n".join(
+        f"  - {{id: C-{n}, title: Deal {n}, kind: fixed_price, currency: USD, client: U0C{n:04d}, "
+        f'freelancer: U0FREELA01, milestones: [{{id: M-1, title: Work, amount: "100.00", status: released, '
+        f"released_at: 2026-11-20T10:00:00Z}}]}}"
+        for n in range(people)
+    )
+    (tmp_path / "deals.yaml").write_text(f"team_id: T0001\ncontracts:\n{rows}\n")
+    import_contracts(read_import_file(tmp_path / "deals.yaml"), uow(), NOW, Policy())
+    deps = Deps(uow=uow, clock=lambda: NOW, policy=Policy())
+    start, failures = threading.Barrier(people), []
+
+    def ask(n: int) -> None:
+        command = RequestRefund(
+            team_id="T0001",
+            user_id=f"U0C{n:04d}",
+            contract_id=f"C-{n}",
+            item_key="milestone:M-1",
+            amount="10.00",
+            reason="Half of it was missing.",
+            request_key=f"form:{n}",
+        )
+        start.wait()
+        try:
+            request_refund(deps, command)
+        except Exception as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(people)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with uow() as work:
+        assert work.cases.count_open_for_user("T0001", "U0FREELA01") == (people, 0)
