@@ -14,6 +14,7 @@ own process and shares its GIL, which counts against the figures.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.ack import fresh_schema
+from bench.standin import standin_process
 from bot.blocks.render import Rendered
 from bot.relay import Relay, relay_client
 from bot.services.messages import OutboxMessage, channel, dm
@@ -98,16 +100,64 @@ def run(messages: list[OutboxMessage], pace: timedelta, label: str) -> dict[str,
         drop()
 
 
+def drain(url: str, api_url: str, owner: str) -> None:
+    """One relay, as one instance runs it, until the outbox has nothing pending."""
+    engine = prepare(url)
+    sessions = session_factory(engine)
+    client = relay_client("xoxb-bench", api_url)
+    relay = Relay(sessions, client, render, owner=owner, clock=lambda: datetime.now(UTC), pace=timedelta(0), batch=100)
+    while True:
+        if not relay.run_once():
+            with sessions() as session:
+                if not session.scalar(select(func.count()).where(OutboxRow.status == PENDING)):
+                    break
+            time.sleep(0.01)
+    engine.dispose()
+
+
+def throughput(messages: list[OutboxMessage], relays: int) -> float:
+    """Slack calls per second of ``relays`` relays, each in its own process, unpaced, against the stand-in in a
+    process of its own (its schema check off: it would cost more than the relay's work)."""
+    url, drop = fresh_schema()
+    standin, api_url, stop = standin_process(checking=False)
+    engine = prepare(url)
+    try:
+        load(session_factory(engine), messages, datetime.now(UTC))
+        context = multiprocessing.get_context("spawn")
+        workers = [context.Process(target=drain, args=(url, api_url, f"relay-{n}")) for n in range(relays)]
+        started = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        elapsed = time.perf_counter() - started
+        calls = standin.call_count()
+        print(
+            f"{relays} relay(s), {len(messages)} messages: {calls} Slack calls in {elapsed:.1f} s "
+            f"= {calls / elapsed:,.0f}/s"
+        )
+        return calls / elapsed
+    finally:
+        engine.dispose()
+        stop()
+        drop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--people", type=int, default=1_000)
     parser.add_argument("--one-channel", type=int, default=1_000)
+    parser.add_argument("--throughput", action="store_true", help="only the calls/s of one and of two relays")
     args = parser.parse_args()
     spread = [
         OutboxMessage(f"R-{n}", f"m{n}", dm(f"U0P{n % args.people}"), "note", {"text": f"message {n}"})
         for n in range(args.messages)
     ]
+    if args.throughput:
+        one, two = throughput(spread, 1), throughput(spread, 2)
+        print(f"two relays / one: {two / one:.2f}x")
+        return
     paced = run(spread, timedelta(seconds=1), f"{args.messages} over {args.people} people, paced")
     free = run(spread, timedelta(0), f"{args.messages} over {args.people} people, unpaced")
     print(f"pacing costs the spread load {free['messages_per_s'] / paced['messages_per_s']:.2f}x in throughput")
