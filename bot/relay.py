@@ -303,9 +303,8 @@ class Relay:
         now = self.clock()
         with self.sessions.begin() as session:
             outbox = OutboxRepository(session)
-            for outcome in outcomes:
-                for key, ref in outcome.learnt:
-                    outbox.save_ref(outcome.row.team_id, key, ref, now)
+            # In the order learnt, so a permalink found after the post is what stays.
+            outbox.save_refs({(o.row.team_id, key): ref for o in outcomes for key, ref in o.learnt}, now)
             outbox.sent_all([o.row.id for o in outcomes if o.error is None], self.owner, now)
             for outcome in outcomes:
                 if outcome.dead:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -198,21 +198,29 @@ class OutboxRepository:
         found = {(row.team_id, row.message_key): MessageRef(row.channel, row.ts, row.permalink) for row in rows}
         return {pair: ref for pair, ref in found.items() if pair in wanted}
 
-    def save_ref(self, team_id: str, message_key: str, ref: MessageRef, now: datetime) -> None:
-        row = self.session.get(SlackMessageRow, (team_id, message_key))
-        if row is None:
-            self.session.execute(
-                insert(SlackMessageRow).values(
-                    team_id=team_id,
-                    message_key=message_key,
-                    channel=ref.channel,
-                    ts=ref.ts,
-                    permalink=ref.permalink,
-                    updated_at=now,
-                )
-            )
+    def save_refs(self, refs: dict[tuple[str, str], MessageRef], now: datetime) -> None:
+        """Record where messages are in Slack, by (workspace, message key): new ones, and changes to known ones
+        (a permalink learnt later), in one statement."""
+        if not refs:
             return
-        row.channel, row.ts, row.permalink, row.updated_at = ref.channel, ref.ts, ref.permalink, now
+        builder = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = builder(SlackMessageRow.__table__)
+        upsert = statement.on_conflict_do_update(
+            index_elements=["team_id", "message_key"],
+            set_={name: statement.excluded[name] for name in ("channel", "ts", "permalink", "updated_at")},
+        )
+        rows = [
+            {
+                "team_id": team,
+                "message_key": key,
+                "channel": r.channel,
+                "ts": r.ts,
+                "permalink": r.permalink,
+                "updated_at": now,
+            }
+            for (team, key), r in refs.items()
+        ]
+        self.session.execute(upsert, rows)
 
     def purge_sent(self, before: datetime, limit: int) -> int:
         """Forget up to ``limit`` messages sent before ``before``, oldest first. Pending and dead rows stay, and
