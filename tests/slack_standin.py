@@ -107,7 +107,7 @@ class SlackStandIn:
         self.response_urls: dict[str, list[float]] = {}  # path → [issued (monotonic), posts so far]
         self.violations: list[str] = []  # every break of Slack's rules, by the app or in its answers
         self.violations_lock = threading.Lock()
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # re-entered: handlers that run under it read messages too
         self.ts_lock = threading.Lock()
         self.clock: Callable[[], float] = time.time  # message timestamps; a test with a moved clock sets its own
         self.down = False  # an outage: every Web API call answers 503
@@ -174,7 +174,8 @@ class SlackStandIn:
     # --- what the app did -----------------------------------------------------------------------------
 
     def calls_to(self, method: str) -> list[Call]:
-        return [call for call in self.calls if call.method == method]
+        with self.lock:  # the app may be calling meanwhile (the relay's thread, or a server's)
+            return [call for call in self.calls if call.method == method]
 
     def dm_channel(self, *users: str) -> str:
         key = ",".join(sorted(users))
@@ -182,7 +183,8 @@ class SlackStandIn:
         return prefix + hashlib.sha1(key.encode()).hexdigest()[:9].upper()
 
     def channel_messages(self, channel: str, *, replies: bool = False) -> list[Message]:
-        found = [m for (c, _), m in self.messages.items() if c == channel and (replies or m.thread_ts is None)]
+        with self.lock:
+            found = [m for (c, _), m in self.messages.items() if c == channel and (replies or m.thread_ts is None)]
         return sorted(found, key=lambda m: float(m.ts))
 
     def dms(self, user: str) -> list[Message]:
