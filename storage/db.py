@@ -6,6 +6,7 @@ The schema only ever comes from ``alembic upgrade head``; ``prepare`` runs it on
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,36 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _one_writer_at_a_time(engine: Engine) -> None:
+    """SQLite takes one writer at a time and makes the others poll for its lock (sleeping ever longer, up to the
+    busy timeout). Within a process, writers queue on a lock instead: taken at a transaction's first write,
+    given back when it ends, so SQLite's own wait is only ever for another process's one writer. Reentrant: a
+    thread may hold two units of work at once. A writer queued longer than the busy timeout gives up as one
+    waiting on SQLite would: the database is unavailable."""
+    writer = threading.RLock()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _write(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        if not conn.info.get("writing") and statement.lstrip()[:7].upper().startswith(_WRITES):
+            if not writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):  # as long as SQLite itself would wait
+                raise OperationalError(statement, None, sqlite3.OperationalError("database is locked (queued writers)"))
+            conn.info["writing"] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _done(conn: Connection) -> None:
+        if conn.info.pop("writing", False):
+            writer.release()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:  # a connection given back mid-write
+        if record.info.pop("writing", False):
+            writer.release()
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -68,6 +99,7 @@ def make_engine(url: str, **options: Any) -> Engine:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **options)
         event.listen(engine, "connect", _on_sqlite_connect)
+        _one_writer_at_a_time(engine)
         return engine
     options.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     return create_engine(url, pool_pre_ping=True, **options)

@@ -1,7 +1,9 @@
 """Repositories and the unit of work on real SQLite and PostgreSQL: round trips, races, append-only records."""
 
 import dataclasses
+import sqlite3
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -19,9 +21,12 @@ from bot.domain.vocabulary import State, Visibility
 from bot.services.core import Deps, store
 from bot.services.importing import import_contracts, read_import_file
 from bot.services.payments import LedgerOnly
+from bot.services.ports import StorageUnavailable
 from bot.services.requests import RequestRefund, request_refund
+from storage.db import prepare, session_factory
 from storage.repositories import PolicyConflict
 from storage.tables import AuditRow, DeadlineRow, LedgerRow
+from storage.uow import SqlUnitOfWork
 from tests.integration.conftest import NOW
 from tests.unit.factories import CLIENT, FREELANCER, contract, milestone, timesheet
 
@@ -395,3 +400,37 @@ def test_many_writers_at_once_queue_for_the_database_and_none_fails(uow, tmp_pat
     assert failures == []
     with uow() as work:
         assert work.cases.count_open_for_user("T0001", "U0FREELA01") == (people, 0)
+
+
+def test_writers_queued_behind_a_lock_held_elsewhere_each_give_up_within_the_busy_timeout(tmp_path):
+    """Another process holds SQLite's lock (a long import, a backup): every writer of this process, not only the
+    first in the queue, is told the database is unavailable after about the busy timeout, never after the sum of
+    everyone's wait, so each click is still answered within Slack's 3 s."""
+    path = tmp_path / "locked.db"
+    engine = prepare(f"sqlite:///{path}")
+    sessions = session_factory(engine)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    waited: list[float] = []
+
+    def write(n: int) -> None:
+        started = time.monotonic()
+        try:
+            with SqlUnitOfWork(sessions) as work:
+                work.contracts.save(dataclasses.replace(contract(), id=f"C-{n}"), NOW)
+                work.commit()
+        except StorageUnavailable:
+            waited.append(time.monotonic() - started)
+
+    try:
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        engine.dispose()
+    assert len(waited) == 3
+    assert max(waited) < 3.0
