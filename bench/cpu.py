@@ -145,11 +145,11 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--relay", choices=["apart", "inline"], default="apart")
     args = parser.parse_args()
-    for line in run(args.database, args.requests, args.relay):
+    for line in report(run(args.database, args.requests, args.relay), args.database, args.requests, args.relay):
         print(line)
 
 
-def run(database: str, n: int, relay: str) -> list[str]:
+def run(database: str, n: int, relay: str) -> dict[str, Sample]:
     standin, api_url, stop_standin = standin_process()
     folder = Path(tempfile.mkdtemp(prefix="refundbot-bench-"))
     url, drop = f"sqlite:///{folder / 'bench.db'}", lambda: None
@@ -211,7 +211,7 @@ def run(database: str, n: int, relay: str) -> list[str]:
         stop_standin()
         runtime.engine.dispose()
         drop()
-    return report(results, database, n, relay)
+    return results
 
 
 @contextmanager

@@ -110,16 +110,19 @@ def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
-def bench_lease(kind: str, folder: Path, cases: int, due: int, repeats: int) -> None:
+def bench_lease(kind: str, folder: Path, cases: int, due: int, repeats: int) -> dict[int, tuple[float, float]]:
+    """Per claim size: (p50 over ``cases``, p50 over only the ``due`` ones), in ms."""
     print(f"\n[{kind}] lease: {cases:,} cases, {due:,} due")
     big_url, drop_big = database(kind, folder, "million")
     small_url, drop_small = database(kind, folder, "thousand")
     try:
         big = seeded(big_url, cases, due, DUE)
         small = seeded(small_url, due, due, DUE)
+        found: dict[int, tuple[float, float]] = {}
         for limit in (scheduler.BATCH, due):
             ours = lease_times(big, DUE, limit, repeats)
             base = lease_times(small, DUE, limit, repeats)
+            found[limit] = (pct(ours, 50), pct(base, 50))
             print(
                 f"  lease of {limit:>5,}: over {cases:,} cases p50 {pct(ours, 50):6.1f} ms  max {max(ours):6.1f} ms"
                 f" | over {due:,} cases p50 {pct(base, 50):6.1f} ms | ratio p50 {pct(ours, 50) / pct(base, 50):4.2f}x"
@@ -128,6 +131,7 @@ def bench_lease(kind: str, folder: Path, cases: int, due: int, repeats: int) -> 
         print(lease_plan(big, DUE, scheduler.BATCH))
         big.engine.dispose()
         small.engine.dispose()
+        return found
     finally:
         drop_big()
         drop_small()
