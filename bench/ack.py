@@ -39,6 +39,7 @@ from app import Instance, build_runtime
 from bench.bare_app import bare_edge
 from bench.standin import standin_process
 from bot.config import load_settings
+from bot.domain.case import Case
 from bot.edge import Edge
 from bot.services.core import Deps
 from bot.services.importing import import_contracts, read_import_file
@@ -52,6 +53,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # The real clock: a gunicorn-served app reads it, so the bench's items were paid five days ago, whenever it runs.
 NOW = datetime.now(UTC).replace(microsecond=0)
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# The bare app, served as refund-bot is (gunicorn with uvicorn workers).
+BARE = [sys.executable, "-m", "gunicorn", "bench.bare_app:from_environment()", "-k", "uvicorn_worker.UvicornWorker"]
 
 
 def serve(asgi: Edge) -> tuple[str, Callable[[], None]]:
@@ -60,9 +63,10 @@ def serve(asgi: Edge) -> tuple[str, Callable[[], None]]:
     return f"{url}/slack/events", stack.close
 
 
-def contracts_file(folder: Path, count: int) -> Path:
+def contracts_file(folder: Path, count: int, client: Callable[[int], str] = lambda _: "U0CLIENT01") -> Path:
+    """Contracts B-0… with one paid milestone each, of one client or (``client``) each of their own."""
     rows = "\n".join(
-        f"  - {{id: B-{n}, title: Bench {n}, kind: fixed_price, currency: USD, client: U0CLIENT01, "
+        f"  - {{id: B-{n}, title: Bench {n}, kind: fixed_price, currency: USD, client: {client(n)}, "
         f'freelancer: U0FREELA01, milestones: [{{id: M-1, title: Work, amount: "100.00", status: released, '
         f"released_at: 2026-11-20T10:00:00Z}}]}}"
         for n in range(count)
@@ -145,28 +149,9 @@ def run(database: str, concurrency: int, server: str, n: int, rounds: int) -> tu
     dms = [copy.deepcopy(message) for message in standin.dms("U0FREELA01")]
 
     if server == "gunicorn":
-        env = {
-            "DATABASE_URL": url,
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": api_url,
-            "SLACK_PACE_SECONDS": "0",
-        }
+        env = environment(url, api_url)
         ours_url, stop_ours = gunicorn([sys.executable, str(ROOT / "app.py")], env, folder)
-        bare_url, stop_bare = gunicorn(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "bench.bare_app:from_environment()",
-                "-k",
-                "uvicorn_worker.UvicornWorker",
-                "-w",
-                os.environ.get("WEB_CONCURRENCY", "2"),
-            ],
-            env,
-            ROOT,
-        )
+        bare_url, stop_bare = gunicorn([*BARE, "-w", os.environ.get("WEB_CONCURRENCY", "2")], env, ROOT)
     else:
         ours_url, stop_ours = serve(instance.asgi())
         bare_url, stop_bare = serve(bare_edge(api_url, SECRET))
@@ -212,29 +197,44 @@ def pending_cases(instance: Instance, count: int) -> None:
     runtime = instance.runtime
     deps = Deps(uow=runtime.uow, clock=runtime.clock, policy=runtime.policy)
     for k in range(count):
-        command = RequestRefund(
-            team_id="T0DEMO01",
-            user_id="U0CLIENT01",
-            contract_id=f"B-{k}",
-            item_key="milestone:M-1",
-            amount="10.00",
-            reason="bench",
-            request_key=f"bench:{k}",
-        )
-        request_refund(deps, command)
+        ask(deps, k, "U0CLIENT01")
     while instance.workers.relay.run_once():
         pass
 
 
-def gunicorn(command: list[str], env: dict[str, str], cwd: Path) -> tuple[str, Callable[[], None]]:
-    """Start a server on a free port and wait until it accepts connections."""
+def ask(deps: Deps, n: int, client: str, amount: str = "10.00") -> Case:
+    """The client's refund request on contract B-n's milestone, as their form would send it."""
+    command = RequestRefund(
+        team_id="T0DEMO01",
+        user_id=client,
+        contract_id=f"B-{n}",
+        item_key="milestone:M-1",
+        amount=amount,
+        reason="bench",
+        request_key=f"bench:{n}",
+    )
+    return request_refund(deps, command)
+
+
+def environment(database_url: str, api_url: str) -> dict[str, str]:
+    """The settings of a benched server: the stand-in's Slack, unpaced (the bench's people get many DMs at once)."""
+    return {
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": api_url,
+        "SLACK_PACE_SECONDS": "0",
+    }
+
+
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    full_env = os.environ | env | {"PORT": str(port)}
-    if "gunicorn" in command:
-        command = [*command, "-b", f"127.0.0.1:{port}"]
-    process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], name: str) -> None:
+    """Until a server started on ``port`` accepts connections, and its workers have booted."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with socket.socket() as attempt:
@@ -243,8 +243,18 @@ def gunicorn(command: list[str], env: dict[str, str], cwd: Path) -> tuple[str, C
         time.sleep(0.1)
     else:
         process.kill()
-        raise SystemExit(f"bench: {command[1]} did not start")
+        raise SystemExit(f"bench: {name} did not start")
     time.sleep(1.0)  # let every worker finish booting, not just the first to bind
+
+
+def gunicorn(command: list[str], env: dict[str, str], cwd: Path) -> tuple[str, Callable[[], None]]:
+    """Start a server on a free port and wait until it accepts connections."""
+    port = free_port()
+    full_env = os.environ | env | {"PORT": str(port)}
+    if "gunicorn" in command:
+        command = [*command, "-b", f"127.0.0.1:{port}"]
+    process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, process, command[1])
 
     def stop() -> None:
         process.terminate()

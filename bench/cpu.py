@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,14 +28,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app import build_runtime
-from bench.ack import NOW, ROOT, SECRET, fresh_schema
+from bench.ack import BARE, NOW, ROOT, SECRET, ask, contracts_file, environment, free_port, fresh_schema, wait_for_port
 from bench.standin import standin_process
 from bot.config import load_settings
 from bot.services.core import Deps
 from bot.services.disputes import AskAgain, ask_again, position, respond
 from bot.services.importing import import_contracts, read_import_file
 from bot.services.mediation import Mediate, mediate
-from bot.services.requests import AnswerRequest, RequestRefund, answer_request, request_refund
+from bot.services.requests import AnswerRequest, answer_request
 from bot.services.roster import Roster
 from storage.outbox import PENDING
 from storage.tables import OutboxRow
@@ -67,44 +66,17 @@ class Server:
         return cpu_seconds(self.process.pid)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def started(command: list[str], env: dict[str, str], *, port: int | None = None) -> Iterator[Server]:
     full = os.environ | env | {"WEB_CONCURRENCY": "1"} | ({"PORT": str(port)} if port else {})
     process = subprocess.Popen(command, cwd=ROOT, env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         if port:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                with socket.socket() as attempt:
-                    if attempt.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.1)
-            else:
-                raise SystemExit(f"bench: {command} did not start")
-            time.sleep(1.0)  # the worker boots after the master binds
+            wait_for_port(port, process, str(command))
         yield Server(f"http://127.0.0.1:{port}/slack/events", process)
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-def contracts_file(folder: Path, count: int) -> Path:
-    """One paid milestone per contract, each with a client of its own (each has a form open at once)."""
-    rows = "\n".join(
-        f"  - {{id: B-{n}, title: Bench {n}, kind: fixed_price, currency: USD, client: {client(n)}, "
-        f'freelancer: U0FREELA01, milestones: [{{id: M-1, title: Work, amount: "100.00", status: released, '
-        f"released_at: 2026-11-20T10:00:00Z}}]}}"
-        for n in range(count)
-    )
-    path = folder / "bench.yaml"
-    path.write_text(f"team_id: {TEAM}\ncontracts:\n{rows}\n")
-    return path
 
 
 def client(n: int) -> str:
@@ -119,18 +91,7 @@ def in_mediation(deps: Deps, first: int, count: int) -> None:
     """Cases claimed by a mediator each, ready for a proposal: asked, declined, taken to the escrow refund
     process, contested, rejected, claimed."""
     for n in range(first, first + count):
-        case = request_refund(
-            deps,
-            RequestRefund(
-                team_id=TEAM,
-                user_id=client(n),
-                contract_id=f"B-{n}",
-                item_key="milestone:M-1",
-                amount="50.00",
-                reason="bench",
-                request_key=f"bench:{n}",
-            ),
-        )
+        case = ask(deps, n, client(n), "50.00")
         decline = AnswerRequest(team_id=TEAM, user_id="U0FREELA01", case_id=case.id, action="decline", text="no")
         answer_request(deps, decline)
         ask_again(deps, AskAgain(team_id=TEAM, user_id=client(n), case_id=case.id, route="escrow_refund"))
@@ -156,18 +117,10 @@ def run(database: str, n: int, relay: str) -> dict[str, Sample]:
     if database == "postgresql":
         url, drop = fresh_schema()
     mediators = ",".join(mediator(k) for k in range(n, 2 * n))
-    env = {
-        "DATABASE_URL": url,
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": api_url,
-        "SLACK_PACE_SECONDS": "0",
-        "MEDIATOR_CHANNEL_ID": CHANNEL,
-        "MEDIATOR_USER_IDS": mediators,
-    }
+    env = environment(url, api_url) | {"MEDIATOR_CHANNEL_ID": CHANNEL, "MEDIATOR_USER_IDS": mediators}
     settings = load_settings(**{key.lower(): value for key, value in env.items()})
     runtime = build_runtime(settings, NOW)
-    import_contracts(read_import_file(contracts_file(folder, 2 * n)), runtime.uow(), NOW, runtime.policy)
+    import_contracts(read_import_file(contracts_file(folder, 2 * n, client)), runtime.uow(), NOW, runtime.policy)
     roster = Roster(frozenset(settings.mediator_user_ids))
     deps = Deps(uow=runtime.uow, clock=lambda: NOW, policy=runtime.policy, roster=roster, mediator_channel=CHANNEL)
     in_mediation(deps, n, n)
@@ -189,20 +142,7 @@ def run(database: str, n: int, relay: str) -> dict[str, Sample]:
             )
             if relay == "apart"
             else _nothing() as worker,
-            started(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "bench.bare_app:from_environment()",
-                    "-k",
-                    "uvicorn_worker.UvicornWorker",
-                    "-b",
-                    f"127.0.0.1:{(bare_port := free_port())}",
-                ],
-                env,
-                port=bare_port,
-            ) as bare,
+            started([*BARE, "-b", f"127.0.0.1:{(bare_port := free_port())}"], env, port=bare_port) as bare,
         ):
             del ours_port
             relayed = worker if worker is not None else None

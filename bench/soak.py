@@ -17,13 +17,12 @@ import time
 from pathlib import Path
 
 from app import build_runtime
-from bench.ack import NOW, SECRET
-from bench.cpu import TEAM, client, contracts_file, free_port, started
+from bench.ack import NOW, SECRET, ask, contracts_file, environment, free_port
+from bench.cpu import client, started
 from bench.standin import standin_process
 from bot.config import load_settings
 from bot.services.core import Deps
 from bot.services.importing import import_contracts, read_import_file
-from bot.services.requests import RequestRefund, request_refund
 from tests.slack_standin import SlackUser
 
 
@@ -45,15 +44,9 @@ def main() -> None:
     rounds = int(args.minutes * 60 * args.rate)
     standin, api_url, stop = standin_process()
     folder = Path(tempfile.mkdtemp(prefix="refundbot-soak-"))
-    env = {
-        "DATABASE_URL": f"sqlite:///{folder / 'soak.db'}",
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": api_url,
-        "SLACK_PACE_SECONDS": "0",
-    }
+    env = environment(f"sqlite:///{folder / 'soak.db'}", api_url)
     runtime = build_runtime(load_settings(**{k.lower(): v for k, v in env.items()}), NOW)
-    import_contracts(read_import_file(contracts_file(folder, rounds)), runtime.uow(), NOW, runtime.policy)
+    import_contracts(read_import_file(contracts_file(folder, rounds, client)), runtime.uow(), NOW, runtime.policy)
     deps = Deps(uow=runtime.uow, clock=lambda: NOW, policy=runtime.policy)
     print("minute  interactions  worker RSS (MB)", flush=True)
     with started([sys.executable, "app.py"], env, port=(port := free_port())) as server:
@@ -69,16 +62,7 @@ def main() -> None:
                 )
                 next_sample += args.every
             person = SlackUser(standin, server.url, SECRET, client(k))
-            request = RequestRefund(
-                team_id=TEAM,
-                user_id=client(k),
-                contract_id=f"B-{k}",
-                item_key="milestone:M-1",
-                amount="10.00",
-                reason="soak",
-                request_key=f"soak:{k}",
-            )
-            request_refund(deps, request)
+            ask(deps, k, client(k))
             person.command("")
             person.command("list")
             person.open_home()
