@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Row, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from bot.domain.case import Case
 from bot.domain.contract import (
@@ -64,11 +64,12 @@ class ContractRepository:
         )
         return {row.id: self._contract(row) for row in rows}
 
-    def for_client(self, team_id: str, user_id: str) -> list[Contract]:
+    def for_client(self, team_id: str, user_id: str, limit: int) -> list[Contract]:
         rows = self.session.scalars(
             select(ContractRow)
             .where(ContractRow.team_id == team_id, ContractRow.client_id == user_id)
-            .order_by(ContractRow.title)
+            .order_by(ContractRow.title, ContractRow.id)
+            .limit(limit)
         )
         return [self._contract(row) for row in rows]
 
@@ -176,6 +177,22 @@ class ContractRepository:
         )
 
 
+_CASES = CaseRow.__table__
+_DEADLINES = DeadlineRow.__table__
+_DEADLINE_COLUMNS = [column.label(f"deadline_{column.name}") for column in _DEADLINES.c]
+
+
+@dataclass(frozen=True)
+class _Active:
+    """An active deadline row, as read with its case."""
+
+    id: int
+    kind: DeadlineKind
+    parties: tuple[str, ...]
+    due_at: datetime
+    reminder_offsets: tuple[float, ...]
+
+
 class CaseRepository:
     """Cases with their active deadline; saving also appends the audit events and evidence they caused.
 
@@ -184,26 +201,35 @@ class CaseRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        # Each case's row and active deadline rows as read: saving starts from them instead of reading them again
-        # (the session only keeps rows nothing refers to weakly). No one changes them meanwhile unnoticed: that
-        # takes a save, which the version check catches.
-        self._loaded: dict[str, tuple[CaseRow, list[DeadlineRow]]] = {}
+        # Each case's active deadlines as read: saving compares against them instead of reading them again. No
+        # one changes them meanwhile unnoticed: that takes a save, which the version check catches.
+        self._active: dict[str, list[_Active]] = {}
 
     def _load(self, *where: ColumnElement[bool]) -> list[Case]:
         """Cases with their active deadlines read in one statement, so a decision committing in between can
-        never pair a waiting case with an already retired deadline."""
+        never pair a waiting case with an already retired deadline. Plain rows (Core): a case is read and
+        written a few times per click, and the ORM's objects cost more than they give here."""
         rows = self.session.execute(
-            select(CaseRow, DeadlineRow)
-            .outerjoin(DeadlineRow, and_(DeadlineRow.case_id == CaseRow.id, DeadlineRow.done_at.is_(None)))
+            select(_CASES, *_DEADLINE_COLUMNS)
+            .outerjoin(_DEADLINES, and_(_DEADLINES.c.case_id == _CASES.c.id, _DEADLINES.c.done_at.is_(None)))
             .where(*where)
-            .order_by(CaseRow.opened_at, CaseRow.id, DeadlineRow.due_at)
-            .execution_options(populate_existing=True)
+            .order_by(_CASES.c.opened_at, _CASES.c.id, _DEADLINES.c.due_at)
         ).all()
-        found: dict[str, tuple[CaseRow, list[DeadlineRow]]] = {}
-        for row, deadline in rows:
-            found.setdefault(row.id, (row, []))[1].extend([deadline] if deadline else [])
-        self._loaded.update(found)
-        return [self._case(row, deadlines) for row, deadlines in found.values()]
+        found: dict[str, tuple[Row[Any], list[_Active]]] = {}
+        for row in rows:
+            active = found.setdefault(row.id, (row, []))[1]
+            if row.deadline_id is not None:
+                active.append(
+                    _Active(
+                        row.deadline_id,
+                        DeadlineKind(row.deadline_kind),
+                        tuple(row.deadline_parties),
+                        row.deadline_due_at,
+                        tuple(row.deadline_reminder_offsets),
+                    )
+                )
+        self._active.update((case_id, active) for case_id, (_, active) in found.items())
+        return [self._case(row, active) for row, active in found.values()]
 
     def get(self, team_id: str, case_id: str) -> Case | None:
         # Scoped by workspace: another workspace's case does not exist for this one.
@@ -279,153 +305,163 @@ class CaseRepository:
     def add(self, case: Case) -> None:
         """Insert a new case; another case opened a moment earlier on the same item (or by the same form
         submission) wins through the unique indexes, and this one reports ConcurrentChange."""
-        row = CaseRow(id=case.id, team_id=case.team_id, contract_id=case.contract_id)
-        self._copy(case, row)
-        self.session.add(row)
-        self._loaded[case.id] = (row, [])
         try:
-            self._flush_case(case, row)
+            self.session.execute(
+                insert(_CASES).values(
+                    id=case.id, team_id=case.team_id, contract_id=case.contract_id, version=1, **self._values(case)
+                )
+            )
         except IntegrityError:
             raise ConcurrentChange(case.id) from None
+        case.version = 1
+        self._active[case.id] = []
+        self._write_events(case)
 
     def save(self, case: Case) -> None:
-        row = self._loaded[case.id][0] if case.id in self._loaded else self.session.get(CaseRow, case.id)
-        if row is None or row.version != case.version:
-            raise ConcurrentChange(case.id)
-        self._copy(case, row)
-        self._flush_case(case, row)
-
-    def _flush_case(self, case: Case, row: CaseRow) -> None:
         # The case row first: its compare-and-set on version decides the race before any event is written.
-        try:
-            self.session.flush()
-        except StaleDataError:
-            raise ConcurrentChange(case.id) from None
+        changed = self.session.execute(
+            update(_CASES)
+            .where(_CASES.c.id == case.id, _CASES.c.version == case.version)
+            .values(version=case.version + 1, **self._values(case))
+        )
+        if changed.rowcount != 1:
+            raise ConcurrentChange(case.id)
+        case.version += 1
+        self._write_events(case)
+
+    def _write_events(self, case: Case) -> None:
         changed_at = case.updated_at or case.opened_at
+        audit: list[dict[str, Any]] = []
+        evidence: list[dict[str, Any]] = []
         for event in case.events:
             if isinstance(event, LedgerEntry):
                 raise ValueError("ledger entries go through the payments port, not the case repository")
             if isinstance(event, AuditEvent):
                 changed_at = max(changed_at, event.at)  # an extension moves the deadline, not updated_at
-            if isinstance(event, AuditEvent | Evidence):  # the other events are told, not kept
-                self.session.add(self._event_row(case, event))
+                audit.append(self._audit_values(case, event))
+            elif isinstance(event, Evidence):  # the other events are told, not kept
+                evidence.append(self._evidence_values(case, event))
         case.events.clear()
+        if audit:
+            self.session.execute(insert(AuditRow.__table__), audit)
+        if evidence:
+            self.session.execute(insert(EvidenceRow.__table__), evidence)
         self._sync_deadline(case, changed_at)
-        self.session.flush()
-        case.version = row.version
 
     def _sync_deadline(self, case: Case, now: datetime) -> None:
         """Retire the active rows the case no longer wants as they are, and add the ones it wants anew, as of
         ``now`` (the change's time)."""
-        active = self._loaded.pop(case.id, (None, None))[1]
+        active = self._active.pop(case.id, None)
         if active is None:
-            active = list(
-                self.session.scalars(
-                    select(DeadlineRow).where(DeadlineRow.case_id == case.id, DeadlineRow.done_at.is_(None))
+            active = [
+                _Active(row.id, DeadlineKind(row.kind), tuple(row.parties), row.due_at, tuple(row.reminder_offsets))
+                for row in self.session.execute(
+                    select(_DEADLINES).where(_DEADLINES.c.case_id == case.id, _DEADLINES.c.done_at.is_(None))
                 )
-            )
+            ]
         wanted = {deadline.kind: deadline for deadline in case.deadlines}
+        retired = []
         for row in active:
-            if (want := wanted.get(DeadlineKind(row.kind))) and (want.parties, want.due_at) == (
-                tuple(row.parties),
-                row.due_at,
-            ):
+            if (want := wanted.get(row.kind)) and (want.parties, want.due_at) == (row.parties, row.due_at):
                 del wanted[want.kind]  # already stored as it is
             else:
-                row.done_at = now
-        if not wanted:
-            return
-        self.session.flush()  # retire the old row before the unique (case, kind) active index sees the new one
+                retired.append(row.id)
+        if retired:  # first, so that the unique (case, kind) active index never sees the old row and the new
+            self.session.execute(update(_DEADLINES).where(_DEADLINES.c.id.in_(retired)).values(done_at=now))
+        new = []
         for deadline in wanted.values():
             offsets = tuple(sorted(deadline.reminder_offsets, reverse=True))
             # Offsets already past when the deadline is set (a window shorter than 48 h) are skipped, not sent late.
             plan = plan_reminders(deadline.due_at, offsets, (), now)
-            self.session.add(
-                DeadlineRow(
-                    team_id=case.team_id,
-                    case_id=case.id,
-                    kind=deadline.kind,
-                    parties=list(deadline.parties),
-                    due_at=deadline.due_at,
-                    reminder_offsets=list(offsets),
-                    reminders_sent=list(plan.sent),
-                    next_at=plan.next_at,
-                )
+            new.append(
+                {
+                    "team_id": case.team_id,
+                    "case_id": case.id,
+                    "kind": deadline.kind,
+                    "parties": list(deadline.parties),
+                    "due_at": deadline.due_at,
+                    "reminder_offsets": list(offsets),
+                    "reminders_sent": list(plan.sent),
+                    "next_at": plan.next_at,
+                }
             )
+        if new:
+            self.session.execute(insert(_DEADLINES), new)
 
     @staticmethod
-    def _copy(case: Case, row: CaseRow) -> None:
-        row.item_kind = case.item.kind
-        row.item_id = case.item.id
-        row.item_label = case.item_label
-        row.client_id = case.client_id
-        row.freelancer_id = case.freelancer_id
-        row.currency = case.currency
-        row.paid_minor = case.paid.minor
-        row.requested_minor = case.requested.minor
-        row.offered_minor = case.offered.minor if case.offered else None
-        row.refunded_minor = case.refunded.minor
-        row.reason = case.reason
-        row.response = case.response
-        row.stage = case.stage
-        row.state = case.state
-        row.policy_version = case.policy_version
-        row.opened_at = case.opened_at
-        row.updated_at = case.updated_at or case.opened_at
-        row.updated_by = case.updated_by
-        row.closed_at = case.closed_at
-        row.transitions = case.transitions
-        row.request_key = case.request_key
-        row.disputed_minor = case.disputed.minor if case.disputed else None
-        row.disputed_minutes = case.disputed_minutes
-        row.dispute_reason = case.dispute_reason
-        row.statement = case.statement
-        row.binding = case.binding
-        row.mediator_id = case.mediator_id
-        row.proposal_minor = case.proposal.minor if case.proposal else None
-        row.rationale = case.rationale
-        row.answers = dict(case.answers)
-        row.award_reference = case.award_reference
-        row.evidence_count = case.evidence_count
-        row.escalated_at = case.escalated_at
-        row.extended_by = list(case.extended_by)
-
-    @staticmethod
-    def _event_row(case: Case, event: AuditEvent | Evidence) -> AuditRow | EvidenceRow:
-        if isinstance(event, Evidence):
-            return EvidenceRow(
-                team_id=case.team_id,
-                case_id=event.case_id,
-                seq=event.seq,
-                author=event.author,
-                role=event.role,
-                text=event.text,
-                links=list(event.links),
-                visibility=event.visibility,
-                answers=event.answers,
-                at=event.at,
-            )
-        return AuditRow(
-            team_id=case.team_id,
-            case_id=event.case_id,
-            seq=event.seq,
-            actor=event.actor,
-            stage=event.stage,
-            from_state=event.from_state,
-            to_state=event.to_state,
-            amount_minor=event.amount.minor if event.amount else None,
-            currency=event.amount.currency if event.amount else None,
-            rationale=event.rationale,
-            policy_version=event.policy_version,
-            at=event.at,
-        )
-
-    @staticmethod
-    def _case(row: CaseRow, deadline_rows: list[DeadlineRow]) -> Case:
-        deadlines = {
-            DeadlineKind(d.kind): Deadline(DeadlineKind(d.kind), tuple(d.parties), d.due_at, tuple(d.reminder_offsets))
-            for d in deadline_rows
+    def _values(case: Case) -> dict[str, Any]:
+        return {
+            "item_kind": case.item.kind,
+            "item_id": case.item.id,
+            "item_label": case.item_label,
+            "client_id": case.client_id,
+            "freelancer_id": case.freelancer_id,
+            "currency": case.currency,
+            "paid_minor": case.paid.minor,
+            "requested_minor": case.requested.minor,
+            "offered_minor": case.offered.minor if case.offered else None,
+            "refunded_minor": case.refunded.minor,
+            "reason": case.reason,
+            "response": case.response,
+            "stage": case.stage,
+            "state": case.state,
+            "policy_version": case.policy_version,
+            "opened_at": case.opened_at,
+            "updated_at": case.updated_at or case.opened_at,
+            "updated_by": case.updated_by,
+            "closed_at": case.closed_at,
+            "transitions": case.transitions,
+            "request_key": case.request_key,
+            "disputed_minor": case.disputed.minor if case.disputed else None,
+            "disputed_minutes": case.disputed_minutes,
+            "dispute_reason": case.dispute_reason,
+            "statement": case.statement,
+            "binding": case.binding,
+            "mediator_id": case.mediator_id,
+            "proposal_minor": case.proposal.minor if case.proposal else None,
+            "rationale": case.rationale,
+            "answers": dict(case.answers),
+            "award_reference": case.award_reference,
+            "evidence_count": case.evidence_count,
+            "escalated_at": case.escalated_at,
+            "extended_by": list(case.extended_by),
         }
+
+    @staticmethod
+    def _evidence_values(case: Case, event: Evidence) -> dict[str, Any]:
+        return {
+            "team_id": case.team_id,
+            "case_id": event.case_id,
+            "seq": event.seq,
+            "author": event.author,
+            "role": event.role,
+            "text": event.text,
+            "links": list(event.links),
+            "visibility": event.visibility,
+            "answers": event.answers,
+            "at": event.at,
+        }
+
+    @staticmethod
+    def _audit_values(case: Case, event: AuditEvent) -> dict[str, Any]:
+        return {
+            "team_id": case.team_id,
+            "case_id": event.case_id,
+            "seq": event.seq,
+            "actor": event.actor,
+            "stage": event.stage,
+            "from_state": event.from_state,
+            "to_state": event.to_state,
+            "amount_minor": event.amount.minor if event.amount else None,
+            "currency": event.amount.currency if event.amount else None,
+            "rationale": event.rationale,
+            "policy_version": event.policy_version,
+            "at": event.at,
+        }
+
+    @staticmethod
+    def _case(row: Row[Any], active: list[_Active]) -> Case:
+        deadlines = {d.kind: Deadline(d.kind, d.parties, d.due_at, d.reminder_offsets) for d in active}
         review = deadlines.pop(DeadlineKind.REVIEW_WINDOW, None)
         return Case(
             id=row.id,

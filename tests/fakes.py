@@ -149,9 +149,9 @@ class FakeContracts:
     def get_many(self, team_id: str, contract_ids: set[str]) -> dict[str, Contract]:
         return {c.id: c for (team, _), c in self.t.contracts.items() if team == team_id and c.id in contract_ids}
 
-    def for_client(self, team_id: str, user_id: str) -> list[Contract]:
+    def for_client(self, team_id: str, user_id: str, limit: int) -> list[Contract]:
         mine = [c for (team, _), c in self.t.contracts.items() if team == team_id and c.client_id == user_id]
-        return sorted(mine, key=lambda c: c.title)
+        return sorted(mine, key=lambda c: (c.title, c.id))[:limit]
 
     def items(self, team_id: str, contract_id: str) -> list[Item]:
         found = [item for (team, cid, _), item in self.t.items.items() if (team, cid) == (team_id, contract_id)]

@@ -22,15 +22,22 @@ def item_key(ref: ItemRef) -> str:
     return f"{ref.kind.value}:{ref.id}"
 
 
+# Slack shows at most 100 options in a select: a client with more contracts sees the first 100 by title.
+CONTRACTS_SHOWN = 100
+
+
 def refund_form(
     deps: Deps, team_id: str, user_id: str, contract_id: str | None = None, item: str | None = None
 ) -> RefundForm:
     """The caller's contracts as client and, for the chosen one, every item they can ask a refund on now."""
     now = deps.clock()
     with deps.uow() as uow:
-        contracts = uow.contracts.for_client(team_id, user_id)
+        contracts = uow.contracts.for_client(team_id, user_id, CONTRACTS_SHOWN)
         form = RefundForm(contracts=[(c.id, c.title) for c in contracts], reason_limit=deps.policy.reason_max_length)
         contract = next((c for c in contracts if c.id == contract_id), None)
+        if contract is None and contract_id is not None:
+            found = uow.contracts.get(team_id, contract_id)
+            contract = found if found is not None and found.client_id == user_id else None
         if contract is None:
             return form
         choices: list[ItemChoice] = []

@@ -106,8 +106,8 @@ def test_contracts_and_items_read_back_scoped_to_their_workspace(backend):
     with backend.uow() as work:
         assert work.contracts.get("T0001", "C-100") == contract()
         assert work.contracts.get("T0002", "C-100") is None
-        assert [c.title for c in work.contracts.for_client("T0001", CLIENT)] == ["Brand book", "Logo redesign"]
-        assert work.contracts.for_client("T0001", FREELANCER) == []
+        assert [c.title for c in work.contracts.for_client("T0001", CLIENT, 100)] == ["Brand book", "Logo redesign"]
+        assert work.contracts.for_client("T0001", FREELANCER, 100) == []
         assert [i.ref.id for i in work.contracts.items("T0001", "C-100")] == ["M-1", "M-2"]
         assert work.contracts.item("T0001", "C-100", M1) == milestone()
         assert work.contracts.item("T0001", "C-200", ItemRef(ItemKind.TIMESHEET, "2026-11-16")) == timesheet(

@@ -87,8 +87,8 @@ def test_contract_and_items_round_trip(uow):
         assert work.contracts.get("T0002", "C-100") is None  # another workspace sees nothing
         assert [i.id for i in work.contracts.items("T0001", "C-100")] == ["M-1", "M-2"]
         assert work.contracts.item("T0001", "C-100", ItemRef(ItemKind.MILESTONE, "M-1")) == milestone()
-        assert [c.id for c in work.contracts.for_client("T0001", CLIENT)] == ["C-100"]
-        assert work.contracts.for_client("T0001", FREELANCER) == []
+        assert [c.id for c in work.contracts.for_client("T0001", CLIENT, 100)] == ["C-100"]
+        assert work.contracts.for_client("T0001", FREELANCER, 100) == []
 
 
 def test_hourly_contract_and_timesheet_round_trip(uow):

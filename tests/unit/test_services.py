@@ -352,3 +352,20 @@ def test_the_home_of_someone_with_many_cases_shows_the_most_urgent_and_counts_th
     assert (published.view["others"], published.view["more"]) == ([], 25)
     cases, total = read_models.open_cases(deps, "T0001", CLIENT, limit=40)
     assert (len(cases), total, cases[0].id) == (40, 45, "R-1")
+
+
+def test_a_client_with_more_contracts_than_a_select_holds_sees_the_first_100_and_keeps_what_they_picked(db, deps):
+    """Slack shows at most 100 options in a select: the form reads only those (by title), yet a contract picked
+    earlier (the one already in the form) still gets its items, and no one else's contract does."""
+    with db() as work:
+        for n in range(150):
+            work.contracts.save(contract(id=f"C-{n:03d}", title=f"Deal {n:03d}"), datetime(2026, 11, 1, tzinfo=UTC))
+        work.contracts.save(contract(id="C-OTHER", client_id=STRANGER), datetime(2026, 11, 1, tzinfo=UTC))
+        work.contracts.save_item("T0001", replace(milestone(), contract_id="C-149"))
+        work.commit()
+    form = read_models.refund_form(deps, "T0001", CLIENT)
+    assert len(form.contracts) == 100
+    assert form.contracts[0] == ("C-000", "Deal 000")
+    picked = read_models.refund_form(deps, "T0001", CLIENT, "C-149")
+    assert (picked.contract_id, [item.label for item in picked.items]) == ("C-149", ["Milestone “Concepts”"])
+    assert read_models.refund_form(deps, "T0001", CLIENT, "C-OTHER").contract_id is None
