@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -180,6 +180,27 @@ class ContractRepository:
 _CASES = CaseRow.__table__
 _DEADLINES = DeadlineRow.__table__
 _DEADLINE_COLUMNS = [column.label(f"deadline_{column.name}") for column in _DEADLINES.c]
+# Built once, executed with parameters: SQLAlchemy caches their compiled form, which a statement built anew for
+# each case (its values inlined) would have to look up by a key of all its 35 values every time.
+_CHANGING = [c.name for c in _CASES.c if c.name not in ("id", "team_id", "contract_id", "version")]
+_LOAD_CASES = (
+    select(_CASES, *_DEADLINE_COLUMNS)
+    .outerjoin(_DEADLINES, and_(_DEADLINES.c.case_id == _CASES.c.id, _DEADLINES.c.done_at.is_(None)))
+    .order_by(_CASES.c.opened_at, _CASES.c.id, _DEADLINES.c.due_at)
+)
+_ONE_CASE = (_CASES.c.id == bindparam("b_id"), _CASES.c.team_id == bindparam("b_team"))
+_ADD_CASE = insert(_CASES)
+_SAVE_CASE = (
+    update(_CASES)
+    .where(_CASES.c.id == bindparam("b_id"), _CASES.c.version == bindparam("b_version"))
+    .values(version=bindparam("b_next"), **{name: bindparam(f"v_{name}") for name in _CHANGING})
+)
+_ADD_AUDIT = insert(AuditRow.__table__)
+_ADD_EVIDENCE = insert(EvidenceRow.__table__)
+_ADD_DEADLINES = insert(_DEADLINES)
+_RETIRE_DEADLINES = (
+    update(_DEADLINES).where(_DEADLINES.c.id.in_(bindparam("b_ids", expanding=True))).values(done_at=bindparam("b_at"))
+)
 
 
 @dataclass(frozen=True)
@@ -205,16 +226,11 @@ class CaseRepository:
         # one changes them meanwhile unnoticed: that takes a save, which the version check catches.
         self._active: dict[str, list[_Active]] = {}
 
-    def _load(self, *where: ColumnElement[bool]) -> list[Case]:
+    def _load(self, *where: ColumnElement[bool], params: dict[str, Any] | None = None) -> list[Case]:
         """Cases with their active deadlines read in one statement, so a decision committing in between can
         never pair a waiting case with an already retired deadline. Plain rows (Core): a case is read and
         written a few times per click, and the ORM's objects cost more than they give here."""
-        rows = self.session.execute(
-            select(_CASES, *_DEADLINE_COLUMNS)
-            .outerjoin(_DEADLINES, and_(_DEADLINES.c.case_id == _CASES.c.id, _DEADLINES.c.done_at.is_(None)))
-            .where(*where)
-            .order_by(_CASES.c.opened_at, _CASES.c.id, _DEADLINES.c.due_at)
-        ).all()
+        rows = self.session.execute(_LOAD_CASES.where(*where), params).all()
         found: dict[str, tuple[Row[Any], list[_Active]]] = {}
         for row in rows:
             active = found.setdefault(row.id, (row, []))[1]
@@ -233,7 +249,7 @@ class CaseRepository:
 
     def get(self, team_id: str, case_id: str) -> Case | None:
         # Scoped by workspace: another workspace's case does not exist for this one.
-        found = self._load(CaseRow.id == case_id, CaseRow.team_id == team_id)
+        found = self._load(*_ONE_CASE, params={"b_id": case_id, "b_team": team_id})
         return found[0] if found else None
 
     def get_many(self, team_id: str, case_ids: list[str]) -> list[Case]:
@@ -307,9 +323,9 @@ class CaseRepository:
         submission) wins through the unique indexes, and this one reports ConcurrentChange."""
         try:
             self.session.execute(
-                insert(_CASES).values(
-                    id=case.id, team_id=case.team_id, contract_id=case.contract_id, version=1, **self._values(case)
-                )
+                _ADD_CASE,
+                {"id": case.id, "team_id": case.team_id, "contract_id": case.contract_id, "version": 1}
+                | self._values(case),
             )
         except IntegrityError:
             raise ConcurrentChange(case.id) from None
@@ -319,10 +335,9 @@ class CaseRepository:
 
     def save(self, case: Case) -> None:
         # The case row first: its compare-and-set on version decides the race before any event is written.
+        values = {f"v_{name}": value for name, value in self._values(case).items()}
         changed = self.session.execute(
-            update(_CASES)
-            .where(_CASES.c.id == case.id, _CASES.c.version == case.version)
-            .values(version=case.version + 1, **self._values(case))
+            _SAVE_CASE, {"b_id": case.id, "b_version": case.version, "b_next": case.version + 1} | values
         )
         if changed.rowcount != 1:
             raise ConcurrentChange(case.id)
@@ -343,9 +358,9 @@ class CaseRepository:
                 evidence.append(self._evidence_values(case, event))
         case.events.clear()
         if audit:
-            self.session.execute(insert(AuditRow.__table__), audit)
+            self.session.execute(_ADD_AUDIT, audit)
         if evidence:
-            self.session.execute(insert(EvidenceRow.__table__), evidence)
+            self.session.execute(_ADD_EVIDENCE, evidence)
         self._sync_deadline(case, changed_at)
 
     def _sync_deadline(self, case: Case, now: datetime) -> None:
@@ -367,7 +382,7 @@ class CaseRepository:
             else:
                 retired.append(row.id)
         if retired:  # first, so that the unique (case, kind) active index never sees the old row and the new
-            self.session.execute(update(_DEADLINES).where(_DEADLINES.c.id.in_(retired)).values(done_at=now))
+            self.session.execute(_RETIRE_DEADLINES, {"b_ids": retired, "b_at": now})
         new = []
         for deadline in wanted.values():
             offsets = tuple(sorted(deadline.reminder_offsets, reverse=True))
@@ -386,7 +401,7 @@ class CaseRepository:
                 }
             )
         if new:
-            self.session.execute(insert(_DEADLINES), new)
+            self.session.execute(_ADD_DEADLINES, new)
 
     @staticmethod
     def _values(case: Case) -> dict[str, Any]:
