@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -66,25 +67,36 @@ def _one_writer_at_a_time(engine: Engine) -> None:
     """SQLite takes one writer at a time and makes the others poll for its lock (sleeping ever longer, up to the
     busy timeout). Within a process, writers queue on a lock instead: taken at a transaction's first write,
     given back when it ends, so SQLite's own wait is only ever for another process's one writer. Reentrant: a
-    thread may hold two units of work at once. A writer queued longer than the busy timeout gives up as one
-    waiting on SQLite would: the database is unavailable."""
+    thread may hold two units of work at once. The busy timeout bounds both waits together: a writer queued
+    longer gives up as one waiting on SQLite would (the database is unavailable), and one that queued a while
+    leaves SQLite only the rest of it."""
     writer = threading.RLock()
 
     @event.listens_for(engine, "before_cursor_execute")
     def _write(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
         if not conn.info.get("writing") and statement.lstrip()[:7].upper().startswith(_WRITES):
+            started = time.monotonic()
             if not writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):  # as long as SQLite itself would wait
                 raise OperationalError(statement, None, sqlite3.OperationalError("database is locked (queued writers)"))
             conn.info["writing"] = True
+            waited_ms = int((time.monotonic() - started) * 1000)
+            if waited_ms > 10:  # what is left of the busy timeout for SQLite's own wait: one timeout in all
+                busy = max(1, BUSY_TIMEOUT_MS - waited_ms)
+                conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={busy}")  # type: ignore[union-attr]
+                conn.info["shortened"] = True
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _done(conn: Connection) -> None:
+        if conn.info.pop("shortened", False):
+            conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # type: ignore[union-attr]
         if conn.info.pop("writing", False):
             writer.release()
 
     @event.listens_for(engine, "checkin")
-    def _returned(_dbapi_connection: Any, record: Any) -> None:  # a connection given back mid-write
+    def _returned(dbapi_connection: Any, record: Any) -> None:  # a connection given back mid-write
+        if record.info.pop("shortened", False):
+            dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if record.info.pop("writing", False):
             writer.release()
 
