@@ -134,31 +134,23 @@ class OutboxRepository:
             for row in leased
         ]
 
-    def _settle(self, row_id: int, owner: str, **values: Any) -> bool:
+    def _settle(self, row_ids: list[int], owner: str, **values: Any) -> int:
         """Only the relay still holding the lease may settle a row; a late one must not undo another's work."""
-        result = self.session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == row_id, OutboxRow.lease_owner == owner, OutboxRow.status == PENDING)
-            .values(lease_owner=None, lease_until=None, **values)
-        )
-        return bool(result.rowcount)
-
-    def sent(self, row_id: int, owner: str, now: datetime) -> bool:
-        return self._settle(row_id, owner, status=SENT, sent_at=now, last_error=None)
-
-    def sent_all(self, row_ids: list[int], owner: str, now: datetime) -> int:
-        """Settle a batch's delivered rows in one statement, those this relay still holds."""
         if not row_ids:
             return 0
         result = self.session.execute(
             update(OutboxRow)
             .where(OutboxRow.id.in_(row_ids), OutboxRow.lease_owner == owner, OutboxRow.status == PENDING)
-            .values(lease_owner=None, lease_until=None, status=SENT, sent_at=now, last_error=None)
+            .values(lease_owner=None, lease_until=None, **values)
         )
         return result.rowcount
 
+    def sent_all(self, row_ids: list[int], owner: str, now: datetime) -> int:
+        """Settle a batch's delivered rows in one statement, those this relay still holds."""
+        return self._settle(row_ids, owner, status=SENT, sent_at=now, last_error=None)
+
     def retry(self, row_id: int, owner: str, at: datetime, error: str, *, in_doubt: bool) -> bool:
-        return self._settle(row_id, owner, next_attempt_at=at, last_error=error, in_doubt=in_doubt)
+        return bool(self._settle([row_id], owner, next_attempt_at=at, last_error=error, in_doubt=in_doubt))
 
     def send_again(self, now: datetime, *, dead: bool = False, stream: str | None = None) -> int:
         """The operator's retry: pending rows (and dead ones, with ``dead``) are due now, each stream in order."""
@@ -181,10 +173,10 @@ class OutboxRepository:
 
     def defer(self, row_id: int, owner: str, at: datetime) -> bool:
         """Back to the queue unattempted, due ``at`` (its channel's next slot)."""
-        return self._settle(row_id, owner, next_attempt_at=at, attempts=OutboxRow.attempts - 1)
+        return bool(self._settle([row_id], owner, next_attempt_at=at, attempts=OutboxRow.attempts - 1))
 
     def dead(self, row_id: int, owner: str, error: str) -> bool:
-        return self._settle(row_id, owner, status=DEAD, last_error=error)
+        return bool(self._settle([row_id], owner, status=DEAD, last_error=error))
 
     def message_refs(self, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], MessageRef]:
         if not wanted:

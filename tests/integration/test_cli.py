@@ -129,7 +129,7 @@ def test_outbox_purge_forgets_sent_messages_past_retention_only(tmp_path):
         for claimed in queue.lease_due("relay", long_ago, timedelta(minutes=1), 10):
             if claimed.dedupe_key != "waiting":
                 sent_at = long_ago if claimed.dedupe_key == "old" else datetime.now(UTC)
-                queue.sent(claimed.id, "relay", sent_at)
+                queue.sent_all([claimed.id], "relay", sent_at)
     engine.dispose()
     purged = run([str(REFUNDBOT), "outbox", "purge"], tmp_path, OUTBOX_RETENTION_DAYS="7")
     assert purged.stdout == "1 sent message(s) older than 7 days purged\n", purged.stderr
