@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
+from babel.numbers import NumberPattern
 
 from bot.domain.money import Money, exponent
 
@@ -27,13 +29,26 @@ def babel_locale(slack_locale: str | None) -> str:
 
 def money(amount: Money, locale: str = DEFAULT_LOCALE) -> str:
     """In the viewer's locale ("$1,234.50", "1.234,50 $"), with the ISO exponent: JPY none, KWD three."""
-    where = Locale.parse(locale)
-    pattern = copy.copy(where.currency_formats["standard"])
-    places = exponent(amount.currency)
-    pattern.frac_prec = (places, places)
+    return _money(amount, locale)
+
+
+# Babel's formatting was most of a message's render, and a case's messages show the same few amounts again
+# and again (its DMs, its thread, its card): each is formatted once.
+@lru_cache(maxsize=4096)
+def _money(amount: Money, locale: str) -> str:
+    where, pattern = _pattern(locale, amount.currency)
     shown = pattern.apply(amount.amount, where, currency=amount.currency, currency_digits=False)
     # CLDR puts a space between a letter code and the digits (KWD 120.500); Babel leaves that to us.
     return _CODE_BEFORE_DIGIT.sub("\\1\u00a0", shown)
+
+
+@lru_cache(maxsize=256)
+def _pattern(locale: str, currency: str) -> tuple[Locale, NumberPattern]:
+    where = Locale.parse(locale)
+    pattern = copy.copy(where.currency_formats["standard"])
+    places = exponent(currency)
+    pattern.frac_prec = (places, places)
+    return where, pattern
 
 
 def when(instant: datetime, style: str = "{date_short_pretty} at {time}") -> str:

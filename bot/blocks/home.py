@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
-
+from bot.blocks import kit
 from bot.blocks.format import DEFAULT_LOCALE, escape, money, person, trim, when
+from bot.blocks.kit import Block
 from bot.blocks.request import OUTCOMES
 from bot.services.models import CaseView
 from bot.services.read_models import HOME_SHOWN
@@ -38,15 +38,15 @@ def home(
 ) -> list[Block]:
     """The most urgent of what waits for this person's answer, then of their other open cases, and how many
     more there are (the read model chooses them)."""
-    blocks: list[Block] = [HeaderBlock(text="Refunds")]
-    blocks.append(SectionBlock(text=MarkdownTextObject(text="*Waiting for your answer*")))
+    blocks: list[Block] = [kit.header("Refunds")]
+    blocks.append(kit.section("*Waiting for your answer*"))
     if not waiting:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Nothing is waiting for you.")]))
-    blocks += [SectionBlock(text=MarkdownTextObject(text=trim(_line(c, user_id, locale)))) for c in waiting[:SHOWN]]
-    blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text="*Your other open cases*"))]
+        blocks.append(kit.context("Nothing is waiting for you."))
+    blocks += [kit.section(trim(_line(c, user_id, locale))) for c in waiting[:SHOWN]]
+    blocks += [kit.divider(), kit.section("*Your other open cases*")]
     if not others:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="None. `/refund` starts a request.")]))
-    blocks += [SectionBlock(text=MarkdownTextObject(text=trim(_line(c, user_id, locale)))) for c in others[:SHOWN]]
+        blocks.append(kit.context("None. `/refund` starts a request."))
+    blocks += [kit.section(trim(_line(c, user_id, locale))) for c in others[:SHOWN]]
     if more:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {more} more: `/refund list`.")]))
+        blocks.append(kit.context(f"…and {more} more: `/refund list`."))
     return blocks

@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import json
 
-from slack_sdk.models.blocks import (
-    Block,
-    ContextBlock,
-    InputBlock,
-    MarkdownTextObject,
-    NumberInputElement,
-    Option,
-    PlainTextInputElement,
-    SectionBlock,
-    StaticSelectElement,
-)
-from slack_sdk.models.views import View
-
-from bot.blocks import ids
+from bot.blocks import ids, kit
 from bot.blocks.format import duration, escape, money, person, quote, trim, when
+from bot.blocks.kit import Block, View
 from bot.domain.money import Money, exponent
 from bot.services.models import CaseView, RefundForm, Unavailable
 
@@ -26,21 +14,21 @@ OPTION_TEXT = 75  # Slack's limit for an option's text
 SLACK_TEXT_INPUT = 3000  # the most a plain_text_input's max_length may be
 
 
-def _amount_input(currency: str, most: Money, label: str, hint: str, *, below: bool = False) -> InputBlock:
+def _amount_input(currency: str, most: Money, label: str, hint: str, *, below: bool = False) -> Block:
     """A number_input with the currency's decimals; Slack checks the range, the server checks it again."""
     places = exponent(currency)
     one_unit = Money(1, currency)
     highest = most.minor - 1 if below else most.minor
-    return InputBlock(
-        block_id=ids.AMOUNT_BLOCK,
-        label=label,
-        hint=hint,
-        element=NumberInputElement(
-            action_id=ids.AMOUNT_INPUT,
-            is_decimal_allowed=places > 0,
+    return kit.input_block(
+        ids.AMOUNT_BLOCK,
+        label,
+        kit.number_field(
+            ids.AMOUNT_INPUT,
+            decimals=places > 0,
             min_value=str(one_unit.amount),
             max_value=str(Money(max(highest, 1), currency).amount),
         ),
+        hint=hint,
     )
 
 
@@ -53,14 +41,14 @@ def text_input(
     optional: bool = False,
     hint: str | None = None,
     multiline: bool = True,
-) -> InputBlock:
+) -> Block:
     """A text field as long as the policy allows (what it allows is checked again on submission)."""
-    return InputBlock(
-        block_id=block_id,
-        label=label,
+    return kit.input_block(
+        block_id,
+        label,
+        kit.text_field(action_id, multiline=multiline, max_length=limit),
         optional=optional,
         hint=hint,
-        element=PlainTextInputElement(action_id=action_id, multiline=multiline, max_length=limit),
     )
 
 
@@ -84,48 +72,36 @@ def _unavailable(item: Unavailable) -> str:
 
 def refund_modal(form: RefundForm) -> View:
     """Design §3: contract → item (follows the contract) → amount (max: the refundable balance) → reason."""
-    contract_options = [Option(value=cid, text=option_text(f"{title} ({cid})")) for cid, title in form.contracts[:100]]
-    chosen_contract = next((o for o in contract_options if o.value == form.contract_id), None)
+    contract_options = [kit.option(cid, option_text(f"{title} ({cid})")) for cid, title in form.contracts[:100]]
+    chosen_contract = next((o for o in contract_options if o["value"] == form.contract_id), None)
     blocks: list[Block] = [
-        InputBlock(
-            block_id=ids.CONTRACT_BLOCK,
-            label="Contract",
+        kit.input_block(
+            ids.CONTRACT_BLOCK,
+            "Contract",
+            kit.static_select(ids.CONTRACT_PICKED, "Choose a contract", contract_options, chosen_contract),
             dispatch_action=True,
-            element=StaticSelectElement(
-                action_id=ids.CONTRACT_PICKED,
-                placeholder="Choose a contract",
-                options=contract_options,
-                initial_option=chosen_contract,
-            ),
         )
     ]
     if form.contract_id and form.currency:
         if form.items:
             options = [
-                Option(
-                    value=c.key,
-                    text=option_text(f"{c.label} · {money(Money(c.balance_minor, form.currency))} refundable"),
-                )
+                kit.option(c.key, option_text(f"{c.label} · {money(Money(c.balance_minor, form.currency))} refundable"))
                 for c in form.items[:100]
             ]
+            chosen_item = next((o for o in options if o["value"] == form.item_key), None)
             blocks.append(
-                InputBlock(
-                    block_id=ids.ITEM_BLOCK,
-                    label="Item",
+                kit.input_block(
+                    ids.ITEM_BLOCK,
+                    "Item",
+                    kit.static_select(ids.ITEM_PICKED, "Choose a milestone or week", options, chosen_item),
                     dispatch_action=True,
-                    element=StaticSelectElement(
-                        action_id=ids.ITEM_PICKED,
-                        placeholder="Choose a milestone or week",
-                        options=options,
-                        initial_option=next((o for o in options if o.value == form.item_key), None),
-                    ),
                 )
             )
         else:
-            blocks.append(SectionBlock(text=MarkdownTextObject(text="*No item of this contract can be refunded now.*")))
+            blocks.append(kit.section("*No item of this contract can be refunded now.*"))
         if form.unavailable:
             notes = "\n".join(_unavailable(item) for item in form.unavailable[:10])
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=trim(f"Not listed:\n{notes}", 2000, "…"))]))
+            blocks.append(kit.context(trim(f"Not listed:\n{notes}", 2000, "…")))
     if (choice := form.item) and form.currency:
         balance = Money(choice.balance_minor, form.currency)
         paid = Money(choice.paid_minor, form.currency)
@@ -144,38 +120,29 @@ def refund_modal(form: RefundForm) -> View:
                 hint="What went wrong? The freelancer sees this, and a mediator would too.",
             ),
         ]
-    return View(
-        type="modal",
+    return kit.modal(
+        "Request a refund",
+        blocks,
         callback_id=ids.REFUND_MODAL,
-        title="Request a refund",
         submit="Send request",
         close="Cancel",
         private_metadata=json.dumps({"contract": form.contract_id, "item": form.item_key}),
-        blocks=blocks,
     )
 
 
-def _what_was_asked(case: CaseView) -> SectionBlock:
+def _what_was_asked(case: CaseView) -> Block:
     asked = money(case.money(case.requested_minor))
-    return SectionBlock(
-        text=MarkdownTextObject(
-            text=f"{person(case.client_id)} asked for {asked} on *{escape(case.item_label)}*.\n"
-            f"{quote(case.reason, 600)}"
-        )
+    return kit.section(
+        f"{person(case.client_id)} asked for {asked} on *{escape(case.item_label)}*.\n{quote(case.reason, 600)}"
     )
 
 
 def adjust_modal(case: CaseView) -> View:
     """Refund a smaller amount now, with an optional note (design §2.2, freelancer actions)."""
     requested = case.money(case.requested_minor)
-    return View(
-        type="modal",
-        callback_id=ids.ADJUST_MODAL,
-        title="Adjust the refund",
-        submit="Refund this amount",
-        close="Back",
-        private_metadata=case.id,
-        blocks=[
+    return kit.modal(
+        "Adjust the refund",
+        [
             _what_was_asked(case),
             _amount_input(
                 case.currency,
@@ -188,18 +155,17 @@ def adjust_modal(case: CaseView) -> View:
                 ids.NOTE_BLOCK, ids.NOTE_INPUT, "Note to the client", limit=case.terms.reason_max_length, optional=True
             ),
         ],
+        callback_id=ids.ADJUST_MODAL,
+        submit="Refund this amount",
+        close="Back",
+        private_metadata=case.id,
     )
 
 
 def decline_modal(case: CaseView) -> View:
-    return View(
-        type="modal",
-        callback_id=ids.DECLINE_MODAL,
-        title="Decline the request",
-        submit="Decline",
-        close="Back",
-        private_metadata=case.id,
-        blocks=[
+    return kit.modal(
+        "Decline the request",
+        [
             _what_was_asked(case),
             text_input(
                 ids.REASON_BLOCK,
@@ -209,20 +175,21 @@ def decline_modal(case: CaseView) -> View:
                 hint="The client sees this, and a mediator would too.",
             ),
         ],
+        callback_id=ids.DECLINE_MODAL,
+        submit="Decline",
+        close="Back",
+        private_metadata=case.id,
     )
 
 
 def no_contracts_modal() -> View:
-    return View(
-        type="modal",
-        title="Request a refund",
-        close="Close",
-        blocks=[
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text="You have no contracts as a client in this workspace, so there is nothing to refund yet. "
-                    "If you expected one, ask your marketplace's support to check that it was imported."
-                )
+    return kit.modal(
+        "Request a refund",
+        [
+            kit.section(
+                "You have no contracts as a client in this workspace, so there is nothing to refund yet. "
+                "If you expected one, ask your marketplace's support to check that it was imported."
             )
         ],
+        close="Close",
     )

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
-from slack_sdk.models.views import View
-
-from bot.blocks import ids
+from bot.blocks import ids, kit
 from bot.blocks.format import DEFAULT_LOCALE, duration, escape, money, trim, utc_text, when, window_end
+from bot.blocks.kit import View
 from bot.blocks.stages import STATES
 from bot.domain import errors
 from bot.domain.errors import Field, Refused
@@ -253,12 +251,7 @@ def message(refusal: Refused, locale: str = DEFAULT_LOCALE) -> str:
 
 def notice_modal(title: str, text: str) -> View:
     """A form replaced by what happened instead: the form no longer applies, so it only closes."""
-    return View(
-        type="modal",
-        title=title[:24],
-        close="Close",
-        blocks=[SectionBlock(text=MarkdownTextObject(text=trim(text)))],
-    )
+    return kit.modal(title[:24], [kit.section(trim(text))], close="Close")
 
 
 def inputs(view: dict[str, Any]) -> set[str]:
@@ -275,4 +268,4 @@ def form_answer(refusal: Refused, view: dict[str, Any]) -> dict[str, Any]:
     if block in inputs(view):
         return {"response_action": "errors", "errors": {block: sentence(refusal, PLAIN)}}
     title = (view.get("title") or {}).get("text") or "Nothing changed"
-    return {"response_action": "update", "view": notice_modal(title, sentence(refusal)).to_dict()}
+    return {"response_action": "update", "view": notice_modal(title, sentence(refusal))}

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block
-
 from bot.blocks import home, refusals, request, stages
 from bot.blocks.format import DEFAULT_LOCALE
+from bot.blocks.kit import Block
 from bot.domain.errors import Refused
 from bot.services.messages import Surface
 from bot.services.models import CaseView
@@ -19,7 +18,7 @@ from bot.services.models import CaseView
 @dataclass(frozen=True)
 class Rendered:
     text: str  # the notification and screen-reader text
-    blocks: list[dict[str, Any]]
+    blocks: list[Block]
 
 
 _CASE_SURFACES: dict[str, tuple[Callable[..., list[Block]], bool, str]] = {
@@ -35,7 +34,7 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
     """What Slack shows for an outbox row, amounts in the reader's locale (their DMs and Home; en_US elsewhere)."""
     if surface == Surface.REFUSAL:
         text = refusals.message(Refused.from_json(view), locale)
-        return Rendered(text, [b.to_dict() for b in request.notice(text)])
+        return Rendered(text, request.notice(text))
     if surface == Surface.REMINDER:
         fields = dict(view)
         hours_left = float(fields.pop("hours_left"))
@@ -46,33 +45,33 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
         if case.stage != "request" or case.state != "awaiting_freelancer":
             return Rendered(
                 f"Reminder: case {case.id} is waiting for your answer",
-                [b.to_dict() for b in stages.reminder(case, role, hours_left, permalink, locale)],
+                stages.reminder(case, role, hours_left, permalink, locale),
             )
         return Rendered(
             f"Reminder: refund request {case.id} is waiting for your answer",
-            [b.to_dict() for b in request.reminder(case, hours_left, permalink, locale)],
+            request.reminder(case, hours_left, permalink, locale),
         )
     if surface == Surface.EVIDENCE:
-        return Rendered(f"Evidence on case {view['case_id']}", [b.to_dict() for b in stages.evidence_entry(view)])
+        return Rendered(f"Evidence on case {view['case_id']}", stages.evidence_entry(view))
     if surface == Surface.QUESTION:
-        return Rendered("A mediator has a question for you", [b.to_dict() for b in stages.question_dm(view)])
+        return Rendered("A mediator has a question for you", stages.question_dm(view))
     if surface == Surface.QUESTION_LINE:
-        return Rendered("A mediator asked a question", [b.to_dict() for b in stages.question_line(view)])
+        return Rendered("A mediator asked a question", stages.question_line(view))
     if surface == Surface.REVIEW_REMINDER:
         fields = dict(view)
         closes_at = datetime.fromisoformat(fields.pop("closes_at"))
         case = CaseView.from_json(fields)
         blocks = request.review_reminder(case, closes_at, locale)
-        return Rendered(f"The dispute window for {case.item_label} closes soon", [b.to_dict() for b in blocks])
+        return Rendered(f"The dispute window for {case.item_label} closes soon", blocks)
     if surface == Surface.EXTENDED:
         fields = dict(view)
         by = fields.pop("by")
         case = CaseView.from_json(fields)
-        return Rendered(f"Case {case.id}: deadline extended", [b.to_dict() for b in stages.extension_notice(case, by)])
+        return Rendered(f"Case {case.id}: deadline extended", stages.extension_notice(case, by))
     if surface == Surface.CASE_CARD:
         case = CaseView.from_json(view)
         text = f"Case {case.id}: {stages.STATES.get(case.state, case.state)}"
-        return Rendered(text, [b.to_dict() for b in stages.case_card(case, locale)])
+        return Rendered(text, stages.case_card(case, locale))
     if surface == Surface.HOME:
         if "cases" in view:  # queued before the Home tab was bounded: the first 20 of each part, as then
             view = home.split(view["user"], [CaseView.from_json(case) for case in view["cases"]])
@@ -84,9 +83,9 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
                 "more": view["more"],
             }
         blocks = home.home(view["user"], view["waiting"], view["others"], view["more"], locale)
-        return Rendered("Refunds", [b.to_dict() for b in blocks])
+        return Rendered("Refunds", blocks)
     builder, linked, summary = _CASE_SURFACES[surface]
     case = CaseView.from_json(view)
     blocks = builder(case, permalink, locale) if linked else builder(case, locale)
     text = summary.format(id=case.id, state=request.OUTCOMES.get(case.state, case.state))
-    return Rendered(text, [block.to_dict() for block in blocks])
+    return Rendered(text, blocks)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
-
+from bot.blocks import kit
 from bot.blocks.format import escape, money, person, trim, when
+from bot.blocks.kit import Block
 from bot.blocks.request import OUTCOMES, outcome_line
 from bot.services.models import CaseView
 
@@ -30,8 +30,8 @@ class Reply:
         return {"text": self.text, "blocks": self.blocks, "response_type": "ephemeral"}
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=trim(text)))
+def _section(text: str) -> Block:
+    return kit.section(trim(text))
 
 
 def help_reply(unknown: str | None = None) -> Reply:
@@ -65,7 +65,7 @@ def list_reply(cases: list[CaseView], total: int, user_id: str) -> Reply:
         )
     blocks: list[Block] = [_section("*Your open cases*\n" + "\n".join(lines))]
     if total > len(lines):
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {total - len(lines)} more.")]))
+        blocks.append(kit.context(f"…and {total - len(lines)} more."))
     return Reply(f"Your open cases: {total}", blocks)
 
 

@@ -4,45 +4,36 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
-
-from bot.blocks import ids, stages
+from bot.blocks import ids, kit, stages
 from bot.blocks.format import escape, money, person, quote, trim, when, window_end
+from bot.blocks.kit import Block
 from bot.domain.vocabulary import Move
 from bot.services.models import CaseView
 
 OUTCOMES = stages.STATES
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=trim(text)))
+def _section(text: str) -> Block:
+    return kit.section(trim(text))
 
 
-def _facts(case: CaseView, locale: str) -> SectionBlock:
+def _facts(case: CaseView, locale: str) -> Block:
     before = case.money(case.refunded_before_minor)
-    return SectionBlock(
+    return kit.section(
         fields=[
-            MarkdownTextObject(text=f"*Contract*\n{escape(case.contract_title)} ({escape(case.contract_id)})"),
-            MarkdownTextObject(text=f"*Item*\n{escape(case.item_label)}"),
-            MarkdownTextObject(text=f"*Paid*\n{money(case.money(case.paid_minor), locale)}"),
-            MarkdownTextObject(text=f"*Already refunded*\n{money(before, locale)}"),
-            MarkdownTextObject(text=f"*Requested*\n{money(case.money(case.requested_minor), locale)}"),
-            MarkdownTextObject(text=f"*Case*\n{case.id} · policy {escape(case.policy_version)}"),
+            f"*Contract*\n{escape(case.contract_title)} ({escape(case.contract_id)})",
+            f"*Item*\n{escape(case.item_label)}",
+            f"*Paid*\n{money(case.money(case.paid_minor), locale)}",
+            f"*Already refunded*\n{money(before, locale)}",
+            f"*Requested*\n{money(case.money(case.requested_minor), locale)}",
+            f"*Case*\n{case.id} · policy {escape(case.policy_version)}",
         ]
     )
 
 
-def _thread_link(permalink: str | None) -> ContextBlock:
+def _thread_link(permalink: str | None) -> Block:
     text = f"<{permalink}|Open the case thread> for the full timeline." if permalink else "Case thread: posting…"
-    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+    return kit.context(text)
 
 
 def outcome_line(case: CaseView, locale: str) -> str:
@@ -94,7 +85,7 @@ def next_step_line(case: CaseView) -> str | None:
 def freelancer_request(case: CaseView, permalink: str | None, locale: str = "en_US") -> list[Block]:
     """The freelancer's DM: the request with Approve / Adjust / Decline while it waits, the outcome after."""
     blocks: list[Block] = [
-        HeaderBlock(text=f"Refund request {case.id}"),
+        kit.header(f"Refund request {case.id}"),
         _section(
             f"{person(case.client_id)} asks for a refund on *{escape(case.item_label)}*.\n"
             f"*Reason*\n{quote(case.reason)}"
@@ -110,17 +101,17 @@ def freelancer_request(case: CaseView, permalink: str | None, locale: str = "en_
             _answer_buttons(case, locale),
         ]
     else:
-        blocks += [DividerBlock(), *_later(case, "freelancer", locale)]
+        blocks += [kit.divider(), *_later(case, "freelancer", locale)]
     blocks.append(_thread_link(permalink))
     return blocks
 
 
-def _answer_buttons(case: CaseView, locale: str) -> ActionsBlock:
+def _answer_buttons(case: CaseView, locale: str) -> Block:
     """Approve (with a confirm), Adjust, Decline, and the extension while the freelancer has not had it."""
     requested = money(case.money(case.requested_minor), locale)
-    return ActionsBlock(
-        block_id=ids.REQUEST_ACTIONS,
-        elements=[
+    return kit.actions(
+        ids.REQUEST_ACTIONS,
+        [
             stages.button(
                 "Approve",
                 ids.APPROVE,
@@ -154,7 +145,7 @@ def client_request(case: CaseView, permalink: str | None, locale: str = "en_US")
     """The client's DM: confirmation with Withdraw while pending; the outcome and the next step after."""
     requested = money(case.money(case.requested_minor), locale)
     blocks: list[Block] = [
-        HeaderBlock(text=f"Your refund request {case.id}"),
+        kit.header(f"Your refund request {case.id}"),
         _section(
             f"You asked {person(case.freelancer_id)} for {requested} on *{escape(case.item_label)}* "
             f"({escape(case.contract_title)}).\n*Your reason*\n{quote(case.reason)}"
@@ -163,9 +154,9 @@ def client_request(case: CaseView, permalink: str | None, locale: str = "en_US")
     if case.may("freelancer", Move.ANSWER) and case.due:
         blocks += [
             _section(f"{person(case.freelancer_id)} has until {when(case.due)} to approve, adjust or decline."),
-            ActionsBlock(
-                block_id=ids.CLIENT_ACTIONS,
-                elements=[
+            kit.actions(
+                ids.CLIENT_ACTIONS,
+                [
                     stages.button(
                         "Withdraw",
                         ids.WITHDRAW,
@@ -179,7 +170,7 @@ def client_request(case: CaseView, permalink: str | None, locale: str = "en_US")
             ),
         ]
     else:
-        blocks += [DividerBlock(), *_later(case, "client", locale)]
+        blocks += [kit.divider(), *_later(case, "client", locale)]
     blocks.append(_thread_link(permalink))
     return blocks
 

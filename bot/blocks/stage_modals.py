@@ -7,21 +7,9 @@ from __future__ import annotations
 
 import json
 
-from slack_sdk.models.blocks import (
-    Block,
-    CheckboxesElement,
-    InputBlock,
-    MarkdownTextObject,
-    NumberInputElement,
-    Option,
-    RadioButtonsElement,
-    SectionBlock,
-    UserSelectElement,
-)
-from slack_sdk.models.views import View
-
-from bot.blocks import ids
+from bot.blocks import ids, kit
 from bot.blocks.format import duration, escape, money, person, quote, trim, when, window_end
+from bot.blocks.kit import Block, View
 from bot.blocks.modals import SLACK_TEXT_INPUT, text_input
 from bot.blocks.stages import stage_line, why
 from bot.domain.events import Question
@@ -33,37 +21,36 @@ from bot.services.models import AskAgainForm, CaseView
 MEDIATE_TITLES = {"propose": "Propose a settlement", "decide": "Decide the dispute", "award": "Record the award"}
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=trim(text)))
+def _section(text: str) -> Block:
+    return kit.section(trim(text))
 
 
-def _money_input(case: CaseView, label: str, hint: str, *, optional: bool = False, low_zero: bool = True) -> InputBlock:
+def _money_input(case: CaseView, label: str, hint: str, *, optional: bool = False, low_zero: bool = True) -> Block:
     """0 (or one minor unit) … the amount at stake, with the currency's decimals."""
     places = exponent(case.currency)
     low = Money(0 if low_zero else 1, case.currency)
-    return InputBlock(
-        block_id=ids.AMOUNT_BLOCK,
-        label=label,
-        hint=hint,
-        optional=optional,
-        element=NumberInputElement(
-            action_id=ids.AMOUNT_INPUT,
-            is_decimal_allowed=places > 0,
+    return kit.input_block(
+        ids.AMOUNT_BLOCK,
+        label,
+        kit.number_field(
+            ids.AMOUNT_INPUT,
+            decimals=places > 0,
             min_value=str(low.amount),
             max_value=str(max(case.at_stake, low).amount),
         ),
+        hint=hint,
+        optional=optional,
     )
 
 
 def _view(callback_id: str, title: str, submit: str, metadata: dict[str, object], blocks: list[Block]) -> View:
-    return View(
-        type="modal",
+    return kit.modal(
+        title[:24],
+        blocks,
         callback_id=callback_id,
-        title=title[:24],
         submit=submit[:24],
         close="Back",
         private_metadata=json.dumps(metadata),
-        blocks=blocks,
     )
 
 
@@ -86,29 +73,29 @@ def ask_again_modal(form: AskAgainForm) -> View:
                     f"{person(case.freelancer_id)} then has {duration(terms.span('dispute_response_window'))} to "
                     "accept or contest; if contested, a mediator decides, and that decision is final."
                 ),
-                InputBlock(
-                    block_id=ids.HOURS_BLOCK,
-                    label="Disputed hours",
+                kit.input_block(
+                    ids.HOURS_BLOCK,
+                    "Disputed hours",
+                    kit.number_field(ids.HOURS_INPUT, min_value="0", max_value=str(hours)),
                     optional=True,
-                    element=NumberInputElement(action_id=ids.HOURS_INPUT, min_value="0", max_value=str(hours)),
                 ),
-                InputBlock(
-                    block_id=ids.MINUTES_BLOCK,
-                    label="and minutes",
+                kit.input_block(
+                    ids.MINUTES_BLOCK,
+                    "and minutes",
+                    kit.number_field(ids.MINUTES_INPUT, min_value="0", max_value="59"),
                     optional=True,
-                    element=NumberInputElement(action_id=ids.MINUTES_INPUT, min_value="0", max_value="59"),
                 ),
-                InputBlock(
-                    block_id=ids.AMOUNT_BLOCK,
-                    label=f"Or an amount ({case.currency})",
-                    optional=True,
-                    hint="Give the time or an amount, not both.",
-                    element=NumberInputElement(
-                        action_id=ids.AMOUNT_INPUT,
-                        is_decimal_allowed=exponent(case.currency) > 0,
+                kit.input_block(
+                    ids.AMOUNT_BLOCK,
+                    f"Or an amount ({case.currency})",
+                    kit.number_field(
+                        ids.AMOUNT_INPUT,
+                        decimals=exponent(case.currency) > 0,
                         min_value=str(Money(1, case.currency).amount),
                         max_value=str(max(balance, Money(1, case.currency)).amount),
                     ),
+                    optional=True,
+                    hint="Give the time or an amount, not both.",
                 ),
                 text_input(
                     ids.REASON_BLOCK,
@@ -117,12 +104,11 @@ def ask_again_modal(form: AskAgainForm) -> View:
                     limit=reasons,
                     hint="The freelancer and a mediator read this.",
                 ),
-                InputBlock(
-                    block_id=ids.CERTIFY_BLOCK,
-                    label="Certification",
-                    element=CheckboxesElement(
-                        action_id=ids.CERTIFY_INPUT,
-                        options=[Option(value="yes", text="I certify the disputed time was not worked as billed")],
+                kit.input_block(
+                    ids.CERTIFY_BLOCK,
+                    "Certification",
+                    kit.checkboxes(
+                        ids.CERTIFY_INPUT, [kit.option("yes", "I certify the disputed time was not worked as billed")]
                     ),
                 ),
             ]
@@ -178,6 +164,7 @@ def contest_modal(case: CaseView) -> View:
 
 
 def evidence_modal(case: CaseView) -> View:
+    both_sides = kit.option("both_sides", "Both sides and the mediator")
     blocks: list[Block] = [
         _section(f"Evidence for case {case.id} (*{escape(case.item_label)}*). It cannot be changed once added."),
         text_input(
@@ -191,16 +178,13 @@ def evidence_modal(case: CaseView) -> View:
             hint=f"One per line: web links or Slack file permalinks (⋯ on a file → Copy link). At most {LINKS}.",
             limit=SLACK_TEXT_INPUT,
         ),
-        InputBlock(
-            block_id=ids.VISIBILITY_BLOCK,
-            label="Who sees it",
-            element=RadioButtonsElement(
-                action_id=ids.VISIBILITY_INPUT,
-                options=[
-                    Option(value="both_sides", text="Both sides and the mediator"),
-                    Option(value="mediator_only", text="The mediator only"),
-                ],
-                initial_option=Option(value="both_sides", text="Both sides and the mediator"),
+        kit.input_block(
+            ids.VISIBILITY_BLOCK,
+            "Who sees it",
+            kit.radio_buttons(
+                ids.VISIBILITY_INPUT,
+                [both_sides, kit.option("mediator_only", "The mediator only")],
+                initial=both_sides,
             ),
         ),
     ]
@@ -241,15 +225,11 @@ def mediate_modal(case: CaseView, action: str) -> View:
 
 def ask_modal(case: CaseView) -> View:
     blocks: list[Block] = [
-        InputBlock(
-            block_id=ids.PARTY_BLOCK,
-            label="Ask",
-            element=RadioButtonsElement(
-                action_id=ids.PARTY_INPUT,
-                options=[
-                    Option(value="client", text="The client"),
-                    Option(value="freelancer", text="The freelancer"),
-                ],
+        kit.input_block(
+            ids.PARTY_BLOCK,
+            "Ask",
+            kit.radio_buttons(
+                ids.PARTY_INPUT, [kit.option("client", "The client"), kit.option("freelancer", "The freelancer")]
             ),
         ),
         text_input(
@@ -265,11 +245,7 @@ def ask_modal(case: CaseView) -> View:
 
 def reassign_modal(case: CaseView) -> View:
     blocks: list[Block] = [
-        InputBlock(
-            block_id=ids.MEDIATOR_BLOCK,
-            label="Hand the case to",
-            element=UserSelectElement(action_id=ids.MEDIATOR_INPUT, placeholder="A mediator"),
-        )
+        kit.input_block(ids.MEDIATOR_BLOCK, "Hand the case to", kit.users_select(ids.MEDIATOR_INPUT, "A mediator"))
     ]
     return _view(ids.REASSIGN_MODAL, "Reassign the case", "Reassign", {"case": case.id, "action": "reassign"}, blocks)
 

@@ -7,19 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ConfirmObject,
-    ContextBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
-
-from bot.blocks import ids
+from bot.blocks import ids, kit
 from bot.blocks.format import duration, escape, money, person, quote, trim, when
+from bot.blocks.kit import Block
 from bot.domain.vocabulary import Move
 from bot.services.models import CaseView
 
@@ -52,8 +42,8 @@ STAGES = {
 }
 
 
-def section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=trim(text)))
+def section(text: str) -> Block:
+    return kit.section(trim(text))
 
 
 def stage_name(case: CaseView) -> str:
@@ -144,7 +134,7 @@ def why(case: CaseView) -> str:
     return "\n".join(parts)
 
 
-def extension_button(case: CaseView, role: str) -> ButtonElement | None:
+def extension_button(case: CaseView, role: str) -> Block | None:
     """Design §2.2: the party the case waits on may ask once per case for more time while away."""
     if not (case.may(role, Move.EXTEND) and case.due):
         return None
@@ -172,15 +162,9 @@ def extension_notice(case: CaseView, by: str) -> list[Block]:
     ]
 
 
-def button(label: str, action_id: str, case: CaseView, style: str | None = None, **confirm: str) -> ButtonElement:
+def button(label: str, action_id: str, case: CaseView, style: str | None = None, **confirm: str) -> Block:
     """A button on this case (its id is the value), with a confirm dialog when ``confirm`` names its parts."""
-    return ButtonElement(
-        text=label,
-        action_id=action_id,
-        value=case.id,
-        style=style,
-        confirm=ConfirmObject(**confirm) if confirm else None,
-    )
+    return kit.button(label, action_id, case.id, style, kit.confirm(**confirm) if confirm else None)
 
 
 def fee_text(case: CaseView, locale: str) -> str:
@@ -211,7 +195,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
     blocks: list[Block] = []
     due = f" by {when(case.due)}" if case.due else ""
     at_stake = money(case.at_stake, locale)
-    buttons: list[ButtonElement] = []
+    buttons: list[Block] = []
     moves = case.moves.get(role, [])
     if moves:
         match next((move for move in _ASKED if move in moves), None):
@@ -296,7 +280,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                 ]
     if extend := extension_button(case, role):
         buttons.append(extend)
-    if Move.WITHDRAW in moves and not any(b.action_id == ids.WITHDRAW for b in buttons):
+    if Move.WITHDRAW in moves and not any(b["action_id"] == ids.WITHDRAW for b in buttons):
         buttons.append(
             button(
                 "Withdraw",
@@ -311,7 +295,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
     if Move.ADD_EVIDENCE in moves:
         buttons.append(button("Add evidence", ids.EVIDENCE_ADD, case))
     if buttons:
-        blocks.append(ActionsBlock(block_id=ids.PARTY_ACTIONS, elements=buttons))
+        blocks.append(kit.actions(ids.PARTY_ACTIONS, buttons))
     return blocks
 
 
@@ -334,30 +318,26 @@ def case_card(case: CaseView, locale: str = "en_US") -> list[Block]:
     offered = money(case.money(case.offered_minor), locale) if case.offered_minor is not None else "—"
     due = when(case.due) if case.due else "—"
     blocks: list[Block] = [
-        HeaderBlock(text=f"{stage_name(case)}: case {case.id}"[:150]),
-        SectionBlock(
+        kit.header(f"{stage_name(case)}: case {case.id}"[:150]),
+        kit.section(
             fields=[
-                MarkdownTextObject(text=f"*Client*\n{person(case.client_id)}"),
-                MarkdownTextObject(text=f"*Freelancer*\n{person(case.freelancer_id)}"),
-                MarkdownTextObject(text=f"*Contract*\n{escape(case.contract_title)} ({escape(case.contract_id)})"),
-                MarkdownTextObject(text=f"*Item*\n{escape(case.item_label)}"),
-                MarkdownTextObject(text=f"*Requested / offered*\n{requested} / {offered}"),
-                MarkdownTextObject(
-                    text=f"*At stake / refunded*\n{money(case.at_stake, locale)} / "
-                    f"{money(case.money(case.refunded_minor), locale)}"
-                ),
-                MarkdownTextObject(text=f"*Next deadline*\n{due}"),
-                MarkdownTextObject(
-                    text=f"*Evidence · policy*\n{case.evidence_count} piece(s) · {escape(case.policy_version)}"
-                    + ("" if case.binding else " · non-binding")
-                ),
+                f"*Client*\n{person(case.client_id)}",
+                f"*Freelancer*\n{person(case.freelancer_id)}",
+                f"*Contract*\n{escape(case.contract_title)} ({escape(case.contract_id)})",
+                f"*Item*\n{escape(case.item_label)}",
+                f"*Requested / offered*\n{requested} / {offered}",
+                f"*At stake / refunded*\n{money(case.at_stake, locale)} / "
+                f"{money(case.money(case.refunded_minor), locale)}",
+                f"*Next deadline*\n{due}",
+                f"*Evidence · policy*\n{case.evidence_count} piece(s) · {escape(case.policy_version)}"
+                + ("" if case.binding else " · non-binding"),
             ]
         ),
         section(f"*Client's reason*\n{quote(case.dispute_reason or case.reason, 700)}"),
         section(stage_line(case, locale) + (f"\n{why(case)}" if why(case) else "")),
     ]
     if not case.open:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Closed. Nothing more to do here.")]))
+        blocks.append(kit.context("Closed. Nothing more to do here."))
         return blocks
     moves = case.moves.get("mediator", [])
     buttons = [
@@ -366,11 +346,9 @@ def case_card(case: CaseView, locale: str = "en_US") -> list[Block]:
         if move in moves
     ]
     if case.mediator_id is not None:
-        blocks.append(
-            ContextBlock(elements=[MarkdownTextObject(text=f"Claimed by {person(case.mediator_id)}; only they act.")])
-        )
+        blocks.append(kit.context(f"Claimed by {person(case.mediator_id)}; only they act."))
     if buttons:
-        blocks.append(ActionsBlock(block_id=ids.CARD_ACTIONS, elements=buttons))
+        blocks.append(kit.actions(ids.CARD_ACTIONS, buttons))
     return blocks
 
 
@@ -398,13 +376,8 @@ def question_dm(view: dict[str, Any]) -> list[Block]:
             "asks you:\n"
             f"{quote(view['question'], 2000)}\nYour answer goes into the case thread, where both parties see it."
         ),
-        ActionsBlock(
-            block_id=ids.PARTY_ACTIONS,
-            elements=[
-                ButtonElement(
-                    text="Answer", action_id=ids.ANSWER_QUESTION, value=str(view["question_id"]), style="primary"
-                )
-            ],
+        kit.actions(
+            ids.PARTY_ACTIONS, [kit.button("Answer", ids.ANSWER_QUESTION, str(view["question_id"]), "primary")]
         ),
     ]
 
@@ -423,5 +396,5 @@ def reminder(case: CaseView, role: str, hours_left: float, permalink: str | None
     ]
     blocks += party_blocks(case, role, locale)
     if permalink:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"<{permalink}|Open the case thread>")]))
+        blocks.append(kit.context(f"<{permalink}|Open the case thread>"))
     return blocks

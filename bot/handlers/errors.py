@@ -27,10 +27,10 @@ from typing import Any, TypeVar
 from slack_bolt import Ack, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
-from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
 from bot.blocks import refusals, replies
+from bot.blocks.kit import View
 from bot.domain.errors import Refused, Unavailable
 from bot.handlers.payloads import Malformed, kind, shape_problem, trigger, who
 from bot.services import core
@@ -173,7 +173,7 @@ def _polite(body: dict[str, Any], text: str) -> BoltResponse:
     what = kind(body)
     if what == "view_submission":
         title = (((body.get("view") or {}).get("title") or {}).get("text")) or "Nothing changed"
-        return _json({"response_action": "update", "view": refusals.notice_modal(title, text).to_dict()})
+        return _json({"response_action": "update", "view": refusals.notice_modal(title, text)})
     if what == "slash_command":
         return _json({"response_type": "ephemeral", "text": text})
     if isinstance(url := body.get("response_url"), str) and url:

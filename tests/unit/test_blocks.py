@@ -46,10 +46,6 @@ CASE = CaseView(
 DUE = "<!date^1795860000^{date_short_pretty} at {time}|Sat 28 Nov 2026 10:00 UTC>"
 
 
-def dicts(blocks):
-    return [block.to_dict() for block in blocks]
-
-
 @pytest.mark.parametrize(
     ("minor", "currency", "locale", "shown"),
     [
@@ -94,7 +90,7 @@ def test_peoples_text_is_escaped_quoted_and_trimmed():
 
 
 def test_freelancer_message_while_waiting():
-    blocks = dicts(request.freelancer_request(CASE, "https://demo.slack.com/archives/G1/p1"))
+    blocks = request.freelancer_request(CASE, "https://demo.slack.com/archives/G1/p1")
     assert blocks_problems(blocks, "message") == []
     assert blocks[0] == {
         "type": "header",
@@ -141,8 +137,8 @@ def test_after_a_decision_the_answer_buttons_go_and_the_outcome_shows(state, cha
     fields = {"updated_by": "U0FREELA01", "updated_at": "2026-11-26T10:00:00+00:00", "open": not closed} | changes
     fields |= {"moves": moves, "by_deadline": state == "lapsed"}
     decided = replace(CASE, state=state, due_at=None, waiting_on=[] if closed else ["U0CLIENT01"], **fields)
-    freelancer = dicts(request.freelancer_request(decided, None))
-    client = dicts(request.client_request(decided, None))
+    freelancer = request.freelancer_request(decided, None)
+    client = request.client_request(decided, None)
     for blocks in (freelancer, client):
         assert blocks_problems(blocks, "message") == []
         assert line in text_of(blocks)
@@ -153,7 +149,7 @@ def test_after_a_decision_the_answer_buttons_go_and_the_outcome_shows(state, cha
 
 
 def test_client_message_offers_withdraw_only_while_waiting():
-    blocks = dicts(request.client_request(CASE, None))
+    blocks = request.client_request(CASE, None)
     assert button_labels(blocks) == ["Withdraw"]
     assert f"<@U0FREELA01> has until {DUE} to approve, adjust or decline." in text_of(blocks)
 
@@ -180,18 +176,18 @@ def test_client_message_offers_withdraw_only_while_waiting():
 )
 def test_the_client_sees_the_next_step_the_policy_allows(step, says):
     declined = replace(CASE, state="declined", due_at=None, response="No", next_step=step)
-    assert says in text_of(dicts(request.client_request(declined, None)))
+    assert says in text_of(request.client_request(declined, None))
 
 
 def test_the_case_thread_opens_with_the_case_and_grows_a_line_per_step():
     assert "*Case R-7K3Q9A*: <@U0CLIENT01> asks <@U0FREELA01> for a refund of $100.00" in text_of(
-        dicts(request.thread_root(CASE))
+        request.thread_root(CASE)
     )
-    assert f"<@U0FREELA01> has until {DUE} to answer." in text_of(dicts(request.timeline_entry(CASE)))
+    assert f"<@U0FREELA01> has until {DUE} to answer." in text_of(request.timeline_entry(CASE))
 
 
 def test_refund_modal_without_a_contract_chosen_shows_only_the_contract_select_and_can_be_sent():
-    view = modals.refund_modal(RefundForm(contracts=[("C-100", "Logo redesign")])).to_dict()
+    view = modals.refund_modal(RefundForm(contracts=[("C-100", "Logo redesign")]))
     assert view_problems(view, "modal") == []
     assert [b["block_id"] for b in view["blocks"]] == [ids.CONTRACT_BLOCK]
     assert view["submit"]["text"] == "Send request"  # Slack refuses a modal with an input and no submit
@@ -207,7 +203,7 @@ def test_refund_modal_with_an_item_caps_the_amount_and_explains_what_is_missing(
         item_key="milestone:M-1",
         unavailable=[Unavailable("Milestone “Final files”", "unpaid")],
     )
-    view = modals.refund_modal(form).to_dict()
+    view = modals.refund_modal(form)
     assert view_problems(view, "modal") == []
     assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
         ids.CONTRACT_BLOCK,
@@ -229,7 +225,7 @@ def test_refund_modal_with_an_item_caps_the_amount_and_explains_what_is_missing(
 
 
 def test_adjust_modal_allows_less_than_requested_only():
-    view = modals.adjust_modal(CASE).to_dict()
+    view = modals.adjust_modal(CASE)
     assert view_problems(view, "modal") == []
     amount = next(b for b in view["blocks"] if b.get("block_id") == ids.AMOUNT_BLOCK)
     assert (amount["element"]["min_value"], amount["element"]["max_value"]) == ("0.01", "99.99")
@@ -237,7 +233,7 @@ def test_adjust_modal_allows_less_than_requested_only():
 
 
 def test_decline_modal_requires_a_reason():
-    view = modals.decline_modal(CASE).to_dict()
+    view = modals.decline_modal(CASE)
     assert view_problems(view, "modal") == []
     reason = next(b for b in view["blocks"] if b.get("block_id") == ids.REASON_BLOCK)
     assert reason.get("optional", False) is False
@@ -245,14 +241,14 @@ def test_decline_modal_requires_a_reason():
 
 
 def test_replies_list_and_status():
-    assert "You have no open cases." in text_of(dicts(replies.list_reply([], 0, "U0CLIENT01").blocks))
-    listed = text_of(dicts(replies.list_reply([CASE], 1, "U0FREELA01").blocks))
+    assert "You have no open cases." in text_of(replies.list_reply([], 0, "U0CLIENT01").blocks)
+    listed = text_of(replies.list_reply([CASE], 1, "U0FREELA01").blocks)
     assert (
         f"*R-7K3Q9A* · Milestone “Concepts” (Logo redesign) · <@U0CLIENT01> asked $100.00 · waiting for the "
         f"freelancer · answer due {DUE}" in listed
     )
-    assert "Status: waiting for the freelancer, until" in text_of(dicts(replies.status_reply(CASE).blocks))
-    assert "…and 248 more." in text_of(dicts(replies.list_reply([CASE, CASE], 250, "U0FREELA01").blocks))
+    assert "Status: waiting for the freelancer, until" in text_of(replies.status_reply(CASE).blocks)
+    assert "…and 248 more." in text_of(replies.list_reply([CASE, CASE], 250, "U0FREELA01").blocks)
 
 
 def test_render_gives_notification_text_and_valid_blocks_for_every_surface():
@@ -284,17 +280,17 @@ def test_refusals_read_well_in_slack():
 
 def test_home_lists_what_waits_first_and_stays_inside_slacks_block_limit():
     many = [replace(CASE, id=f"R-{n:06d}") for n in range(300)]
-    blocks = dicts(home("U0FREELA01", many[:20], many[20:40], 260))
+    blocks = home("U0FREELA01", many[:20], many[20:40], 260)
     assert blocks_problems(blocks, "home") == []
     assert len(blocks) <= 100
     shown = text_of(blocks)
     assert shown.index("*Waiting for your answer*") < shown.index("*R-000000*") < shown.index("*Your other open")
     assert "…and 260 more: `/refund list`." in shown
-    assert "Nothing is waiting for you." in text_of(dicts(home("U0CLIENT01", [], [CASE])))
+    assert "Nothing is waiting for you." in text_of(home("U0CLIENT01", [], [CASE]))
 
 
 def test_someone_without_contracts_gets_a_form_that_explains_instead_of_fields():
-    view = modals.no_contracts_modal().to_dict()
+    view = modals.no_contracts_modal()
     assert view_problems(view, "modal") == []
     assert "submit" not in view
     assert "You have no contracts as a client in this workspace" in text_of(view["blocks"])
@@ -321,7 +317,7 @@ def test_titles_from_the_marketplace_cannot_ping_anyone_either():
         replies.status_reply(sneaky).blocks,
         home("U0FREELA01", [sneaky], []),
     ):
-        shown = text_of(dicts(blocks))
+        shown = text_of(blocks)
         assert "<!channel>" not in shown
         assert "<!here>" not in shown
         assert "<@U1>" not in shown
@@ -344,4 +340,4 @@ def test_why_an_item_is_not_listed_is_shown_escaped():
         currency="USD",
         unavailable=[Unavailable("Milestone “<!channel>”", "unpaid")],
     )
-    assert "• Milestone “&lt;!channel&gt;”: not paid yet" in text_of(modals.refund_modal(form).to_dict()["blocks"])
+    assert "• Milestone “&lt;!channel&gt;”: not paid yet" in text_of(modals.refund_modal(form)["blocks"])

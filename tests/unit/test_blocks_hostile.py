@@ -11,6 +11,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from bot.blocks import home, modals, refusals, render, replies, stage_modals
 from bot.blocks.refusals import PLAIN
@@ -46,16 +48,26 @@ def no_pings(payload: Any) -> None:
             assert ping not in text, f"{ping!r} reached Slack unescaped in {text[:200]!r}"
 
 
+def sdk_accepts(blocks: list[dict[str, Any]]) -> None:
+    """slack_sdk's own models parse the plain blocks back and their validators pass (style: builders give dicts
+    that pass ``validate_json()``), with the very same JSON coming out."""
+    for block in blocks:
+        model = Block.parse(block)
+        assert model is not None, block
+        assert model.to_dict() == block
+
+
 def accepted_message(shown: render.Rendered) -> None:
     assert message_problems({"text": shown.text, "blocks": shown.blocks}) == []
     no_pings(shown.blocks)
+    sdk_accepts(shown.blocks)
 
 
-def accepted_view(view: Any, kind: str = "modal") -> dict[str, Any]:
-    payload = view.to_dict() if hasattr(view, "to_dict") else view
-    assert view_problems(payload, kind) == []
-    no_pings(payload["blocks"])
-    return payload
+def accepted_view(view: dict[str, Any], kind: str = "modal") -> dict[str, Any]:
+    assert view_problems(view, kind) == []
+    no_pings(view["blocks"])
+    assert View(**view).to_dict() == view
+    return view
 
 
 @CHECKED
@@ -102,25 +114,27 @@ def test_evidence_and_questions_are_ones_slack_accepts_and_answer_carries_only_a
 @CHECKED
 @given(cases=st.lists(case_views(), max_size=60), user=USERS, locale=LOCALES, more=st.integers(0, 10**6))
 def test_home_and_the_command_replies_are_ones_slack_accepts(cases, user, locale, more):
-    published = {"type": "home", "blocks": [b.to_dict() for b in home.home(user, cases, cases, more, locale)]}
+    published = {"type": "home", "blocks": home.home(user, cases, cases, more, locale)}
     accepted_view(published, "home")
     old_row = render.render(Surface.HOME, {"user": user, "cases": [c.as_json() for c in cases]}, None, locale)
     accepted_view({"type": "home", "blocks": old_row.blocks}, "home")  # a row queued before the bound
     for reply in [replies.list_reply(cases[: replies.LISTED], len(cases) + more, user)] + [
         replies.status_reply(case) for case in cases[:3]
     ]:
-        answer = reply.as_ack() | {"blocks": [b.to_dict() for b in reply.blocks]}
+        answer = reply.as_ack()
         assert message_problems(answer) == []
         no_pings(answer["blocks"])
+        sdk_accepts(answer["blocks"])
 
 
 @CHECKED
 @given(typed=texts(3000))
 def test_help_for_an_unknown_command_and_a_form_slack_refused_are_replies_slack_accepts(typed):
     for reply in (replies.help_reply(unknown=typed), replies.form_not_opened(typed)):
-        answer = reply.as_ack() | {"blocks": [b.to_dict() for b in reply.blocks]}
+        answer = reply.as_ack()
         assert message_problems(answer) == []
         no_pings(answer["blocks"])
+        sdk_accepts(answer["blocks"])
 
 
 @st.composite
@@ -296,7 +310,7 @@ def test_every_refusal_reads_as_slack_accepts_it_wherever_it_is_shown(refusal, l
         assert not any(f"<@{user}>" in shown for user in people)
         assert "<!date^" not in shown
     else:
-        no_pings(answer["view"]["blocks"])
+        accepted_view(answer["view"])
     assert Refused.from_json(json.loads(json.dumps(refusal.as_json()))).facts() == refusal.facts()
 
 
