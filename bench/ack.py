@@ -4,11 +4,12 @@ Both apps run behind the same server, take the same signed requests from the loc
 timed the same way, so the ratio means something on any machine:
 
     .venv/bin/python -m bench.ack [--requests 300] [--database sqlite|postgresql] [--concurrency 1]
-                                  [--server inprocess|gunicorn]
+                                  [--server inprocess|gunicorn] [--relay inline|apart]
 
 ``inprocess`` serves both apps from threads of this process (quick, but they share its GIL with the
 stand-in and the load); ``gunicorn`` runs each as it runs in production (`python app.py`, and
-bench/bare_app.py), with the same workers.
+bench/bare_app.py), with the same workers. Under gunicorn the relay runs in the web workers (``inline``, the
+default set-up) or in a `refundbot worker` of its own (``apart``: SERVE_WORKERS=false).
 
 The bare app acks and returns; refund-bot opens the modal (views.open to the stand-in) for /refund, and for a
 click runs the whole decision: compare-and-set, audit, ledger, outbox rows, commit.
@@ -114,15 +115,18 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--server", choices=["inprocess", "gunicorn"], default="inprocess")
+    parser.add_argument("--relay", choices=["inline", "apart"], default="inline", help="under gunicorn")
     args = parser.parse_args()
-    for line in run(args.database, args.concurrency, args.server, args.requests, args.rounds)[0]:
+    for line in run(args.database, args.concurrency, args.server, args.requests, args.rounds, args.relay)[0]:
         print(line)
 
 
 Timings = dict[str, list[float]]  # per request kind: p50 and p99 of each round
 
 
-def run(database: str, concurrency: int, server: str, n: int, rounds: int) -> tuple[list[str], Timings]:
+def run(
+    database: str, concurrency: int, server: str, n: int, rounds: int, relay: str = "inline"
+) -> tuple[list[str], Timings]:
     """Rounds of n /refund commands and n Approve clicks, each round timed on refund-bot and then on the bare
     app, so that both see the machine in the same state."""
     # The stand-in's schema check of each modal takes longer than the app's whole ack, and 16 at once queue
@@ -150,6 +154,9 @@ def run(database: str, concurrency: int, server: str, n: int, rounds: int) -> tu
 
     if server == "gunicorn":
         env = environment(url, api_url)
+        if relay == "apart":
+            env |= {"SERVE_WORKERS": "false"}
+            worker = background([str(Path(sys.executable).parent / "refundbot"), "worker"], env, folder)
         ours_url, stop_ours = gunicorn([sys.executable, str(ROOT / "app.py")], env, folder)
         bare_url, stop_bare = gunicorn([*BARE, "-w", os.environ.get("WEB_CONCURRENCY", "2")], env, ROOT)
     else:
@@ -180,12 +187,15 @@ def run(database: str, concurrency: int, server: str, n: int, rounds: int) -> tu
         approved = session.query(CaseRow).filter(CaseRow.state == "approved").count()
     lines = [
         f"refund-bot ack latency, {rounds} round(s) of {n} requests each, concurrency {concurrency}, {database}, "
-        f"{server}, {approved} cases approved; medians of the rounds (min–max)",
+        f"{server}{f', relay {relay}' if server == 'gunicorn' else ''}, {approved} cases approved; medians of the "
+        "rounds (min–max)",
         summary("/refund", found, "/refund"),
         summary("Approve click", found, "Approve"),
     ]
     stop_ours()
     stop_bare()
+    if server == "gunicorn" and relay == "apart":
+        worker()
     stop_standin()
     runtime.engine.dispose()
     drop()
@@ -261,6 +271,19 @@ def gunicorn(command: list[str], env: dict[str, str], cwd: Path) -> tuple[str, C
         process.wait(timeout=30)
 
     return f"http://127.0.0.1:{port}/slack/events", stop
+
+
+def background(command: list[str], env: dict[str, str], cwd: Path) -> Callable[[], None]:
+    """Start a process that serves no port (the worker), and how to stop it."""
+    process = subprocess.Popen(
+        command, cwd=cwd, env=os.environ | env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(timeout=30)
+
+    return stop
 
 
 def fresh_schema() -> tuple[str, Callable[[], None]]:
