@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -45,7 +45,25 @@ def _positive(value: timedelta) -> timedelta:
     return value
 
 
-Duration = Annotated[timedelta, Field(description="ISO 8601 duration such as P3D or PT48H, or seconds")]
+def _seconds(value: Any) -> Any:
+    """The README's two forms of a duration: ISO 8601 ("P3D", "PT48H") or a count of seconds ("259200").
+    Pydantic alone reads a bare number in a string as a clock time and refuses it, and takes "12:00" as twelve
+    minutes, which nobody means by a response window."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    if text.upper().lstrip("+-").startswith("P"):
+        return text.upper()
+    raise ValueError("must be an ISO 8601 duration such as P3D or PT48H, or a number of seconds")
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_seconds),
+    Field(description="ISO 8601 duration such as P3D or PT48H, or seconds"),
+]
 
 
 class Settings(BaseSettings):
@@ -71,7 +89,7 @@ class Settings(BaseSettings):
     policy_request_age_limit: Duration = _V1.request_age_limit
     policy_reason_max_length: int = Field(_V1.reason_max_length, ge=1, le=2900)
     policy_response_window: Duration = _V1.response_window
-    policy_reminder_offsets: Annotated[list[timedelta], NoDecode] = list(_V1.reminder_offsets)
+    policy_reminder_offsets: Annotated[list[Duration], NoDecode] = list(_V1.reminder_offsets)
     policy_review_window_opens_after: Duration = _V1.calendar.opens_after
     policy_review_window_closes_after: Duration = _V1.calendar.closes_after
     policy_dispute_response_window: Duration = _V1.dispute_response_window

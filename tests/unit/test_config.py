@@ -40,6 +40,16 @@ def test_environment_overrides_every_policy_number(monkeypatch):
     assert policy.calendar.opens_after == timedelta(days=7, hours=6)
 
 
+def test_durations_are_iso_8601_or_seconds_as_the_readme_says(monkeypatch):
+    monkeypatch.setenv("POLICY_RESPONSE_WINDOW", "259200")
+    monkeypatch.setenv("POLICY_EXTENSION", " p2dt12h ")
+    monkeypatch.setenv("POLICY_REMINDER_OFFSETS", "86400, PT2H, 1800.5")
+    policy = load_settings().policy()
+    assert policy.response_window == timedelta(days=3)
+    assert policy.extension == timedelta(days=2, hours=12)
+    assert policy.reminder_offsets == (timedelta(days=1), timedelta(hours=2), timedelta(seconds=1800.5))
+
+
 def test_dotenv_file_is_read(tmp_path):
     (tmp_path / ".env").write_text(
         "PORT=8080\nMEDIATOR_USER_IDS=U01AAA, U02BBB\nSLACK_API_URL=http://127.0.0.1:9/api\n"
@@ -66,7 +76,9 @@ def test_postgresql_urls_use_psycopg_3(monkeypatch):
         ("MEDIATOR_CHANNEL_ID", "#mediation", "MEDIATOR_CHANNEL_ID: '#mediation' is not a Slack channel id"),
         ("MEDIATOR_USER_IDS", "U01AAA,bob", "MEDIATOR_USER_IDS: 'bob' is not a Slack user id"),
         ("MEDIATOR_USERGROUP_ID", "U01AAA", "MEDIATOR_USERGROUP_ID: 'U01AAA' is not a Slack user group id"),
-        ("POLICY_RESPONSE_WINDOW", "three days", "POLICY_RESPONSE_WINDOW: Input should be a valid timedelta"),
+        ("POLICY_RESPONSE_WINDOW", "three days", "POLICY_RESPONSE_WINDOW: must be an ISO 8601 duration such as P3D"),
+        ("POLICY_RESPONSE_WINDOW", "12:00", "or a number of seconds (got '12:00')"),  # not twelve minutes
+        ("POLICY_RESPONSE_WINDOW", "1e5", "or a number of seconds (got '1e5')"),
         ("POLICY_RESPONSE_WINDOW", "-P1D", "POLICY_RESPONSE_WINDOW: must be a positive duration"),
         ("POLICY_REMINDER_OFFSETS", "PT2H,soon", "POLICY_REMINDER_OFFSETS"),
         ("POLICY_ARBITRATION_FEES", "{nope", "POLICY_ARBITRATION_FEES: is not valid JSON"),
