@@ -340,7 +340,7 @@ def serve_http(settings: Settings) -> None:
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"0.0.0.0:{settings.port}")
-            self.cfg.set("workers", int(os.environ.get("WEB_CONCURRENCY", "2")))
+            self.cfg.set("workers", settings.web_concurrency)
             self.cfg.set("worker_class", "uvicorn_worker.UvicornWorker")
             self.cfg.set("timeout", 30)
 

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     serve_workers: bool = True
     database_url: str = "sqlite:///refundbot.db"
     port: int = Field(3000, ge=1, le=65535)
+    # uvicorn worker processes under gunicorn (HTTP mode); each holds its own database pool and relay.
+    web_concurrency: int = Field(2, ge=1, le=64)
     mediator_channel_id: str | None = None
     mediator_user_ids: Annotated[list[str], NoDecode] = []
     mediator_usergroup_id: str | None = None

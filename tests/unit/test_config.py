@@ -13,7 +13,7 @@ from bot.domain.policy import Policy
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "POLICY_", "MEDIATOR_")) or name in {"DATABASE_URL", "PORT"}:
+        if name.startswith(("SLACK_", "POLICY_", "MEDIATOR_")) or name in {"DATABASE_URL", "PORT", "WEB_CONCURRENCY"}:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's folder
 
@@ -52,10 +52,11 @@ def test_durations_are_iso_8601_or_seconds_as_the_readme_says(monkeypatch):
 
 def test_dotenv_file_is_read(tmp_path):
     (tmp_path / ".env").write_text(
-        "PORT=8080\nMEDIATOR_USER_IDS=U01AAA, U02BBB\nSLACK_API_URL=http://127.0.0.1:9/api\n"
+        "PORT=8080\nMEDIATOR_USER_IDS=U01AAA, U02BBB\nSLACK_API_URL=http://127.0.0.1:9/api\nWEB_CONCURRENCY=3\n"
     )
     settings = load_settings()
     assert settings.port == 8080
+    assert settings.web_concurrency == 3
     assert settings.mediator_user_ids == ["U01AAA", "U02BBB"]
     assert settings.slack_api_url == "http://127.0.0.1:9/api/"
 
@@ -70,6 +71,8 @@ def test_postgresql_urls_use_psycopg_3(monkeypatch):
     [
         ("PORT", "eighty", "PORT: Input should be a valid integer"),
         ("PORT", "70000", "PORT: Input should be less than or equal to 65535"),
+        ("WEB_CONCURRENCY", "abc", "WEB_CONCURRENCY: Input should be a valid integer"),
+        ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY: Input should be greater than or equal to 1"),
         ("DATABASE_URL", "mysql://x@y/z", "DATABASE_URL: names 'mysql'; refund-bot runs on sqlite or postgresql"),
         ("DATABASE_URL", "not a url", "DATABASE_URL: is not a database URL"),
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL: must be an http(s) URL"),
