@@ -3,10 +3,11 @@
 import os
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
 
 
@@ -105,3 +106,21 @@ def test_secrets_are_never_echoed_in_errors(monkeypatch):
     with pytest.raises(ConfigError) as refused:
         load_settings()
     assert "very-secret" not in str(refused.value)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_env_example_and_the_readme_list_every_setting_and_the_example_keeps_the_defaults(tmp_path):
+    example = (ROOT / ".env.example").read_text()
+    readme = (ROOT / "README.md").read_text()
+    names = {name.upper() for name in Settings.model_fields}
+    assert {name for name in names if f"# {name}=" not in example} == set()
+    assert {name for name in names if f"| `{name}` |" not in readme} == set()
+    # Its lines uncommented are the defaults, bar the placeholders of what has none (tokens, Slack ids).
+    placeholders = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MEDIATOR_")
+    shown = [line.removeprefix("# ").split("  #")[0].strip() for line in example.splitlines()]
+    kept = [line for line in shown if line.split("=")[0] in names and not line.startswith(placeholders)]
+    (tmp_path / ".env").write_text("\n".join(kept) + "\n")
+    assert len(kept) == len(names) - 6
+    assert load_settings() == load_settings(_env_file=None)
