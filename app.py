@@ -37,7 +37,7 @@ from bot.services import scheduler
 from bot.services.core import Deps
 from bot.services.ports import StorageUnavailable
 from bot.services.roster import Roster
-from storage.db import DatabaseAhead, DatabaseError, pending_migrations, prepare, session_factory
+from storage.db import DatabaseAhead, DatabaseError, open_existing, pending_migrations, prepare, session_factory
 from storage.outbox import OutboxRepository
 from storage.repositories import PolicyConflict
 from storage.uow import SqlUnitOfWork
@@ -86,6 +86,17 @@ def settings_or_fail(**overrides: object) -> Settings:
         return load_settings(**overrides)
     except ConfigError as exc:
         raise StartupError(f"configuration: {exc}") from None
+
+
+def existing(settings: Settings | None = None) -> Runtime:
+    """The runtime of the commands that only look at the app's database or tidy it: nothing is created,
+    migrated or registered (StartupError otherwise, as for ``start``)."""
+    settings = settings or settings_or_fail()
+    try:
+        engine = open_existing(settings.database_url)
+    except DatabaseError as exc:
+        raise StartupError(str(exc)) from None
+    return Runtime(settings, engine, session_factory(engine), settings.policy())
 
 
 def start(settings: Settings | None = None) -> Runtime:

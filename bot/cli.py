@@ -5,20 +5,21 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 import app
-from app import Runtime, StartupError, Workers, purge_outbox, start
+from app import Runtime, StartupError, Workers, existing, purge_outbox, start
 from bot.services.importing import ImportRejected, demo_for, import_contracts, read_import_file
 from storage.outbox import OutboxRepository
 
 
-def _runtime() -> Runtime:
+def _runtime(opened: Callable[[], Runtime] = start) -> Runtime:
     try:
-        return start()
+        return opened()
     except StartupError as exc:
         click.echo(f"refundbot: {exc}", err=True)
         sys.exit(2)
@@ -44,7 +45,7 @@ def serve() -> None:
 def outbox(context: click.Context, dead_limit: int) -> None:
     if context.invoked_subcommand is not None:
         return
-    runtime = _runtime()
+    runtime = _runtime(existing)
     with runtime.sessions() as session:
         queue = OutboxRepository(session)
         counts = queue.counts()
@@ -67,7 +68,7 @@ def outbox(context: click.Context, dead_limit: int) -> None:
 )
 @click.option("--case", "case_id", default=None, help="Only this case's messages (R-…), in their order.")
 def retry(with_dead: bool, case_id: str | None) -> None:
-    runtime = _runtime()
+    runtime = _runtime(existing)
     stream = case_id.strip().upper() if case_id else None
     with runtime.sessions.begin() as session:
         count = OutboxRepository(session).send_again(runtime.clock(), dead=with_dead, stream=stream)
@@ -77,7 +78,7 @@ def retry(with_dead: bool, case_id: str | None) -> None:
 
 @outbox.command(help="Forget sent messages older than OUTBOX_RETENTION_DAYS now (the app does this hourly).")
 def purge() -> None:
-    runtime = _runtime()
+    runtime = _runtime(existing)
     count = purge_outbox(runtime)
     click.echo(f"{count} sent message(s) older than {runtime.settings.outbox_retention_days} days purged")
 

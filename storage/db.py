@@ -174,3 +174,27 @@ def prepare(url: str) -> Engine:
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot use the database {make_url(url)!r}: {_one_line(exc)}") from None
     return engine
+
+
+def open_existing(url: str) -> Engine:
+    """Open a database that the app has already set up, changing nothing: for the commands that only look or
+    tidy (``refundbot outbox``). A missing SQLite file is not created, and a schema behind this code is not
+    migrated; either is said in one line instead of showing an empty outbox."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database).expanduser()
+        if not path.is_file():
+            raise DatabaseError(
+                f"there is no database at {path.resolve()}: set DATABASE_URL to the app's database (here or in .env)"
+            )
+    try:
+        engine = make_engine(url)
+        pending = pending_migrations(engine)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot use the database {parsed!r}: {_one_line(exc)}") from None
+    if pending:
+        engine.dispose()
+        raise DatabaseError(
+            f"the database {parsed!r} lacks {len(pending)} migration(s) of this version: run `refundbot migrate`"
+        )
+    return engine

@@ -100,10 +100,10 @@ def open_form(client: WebClient, body: dict[str, Any], view: View) -> None:
         status, error = exc.response.status_code, exc.response.get("error")
         if status < 500 and status != 429 and error != "expired_trigger_id":
             raise
-        log.warning("Slack did not open the %s form: %s", view.callback_id, _slack_error(exc))
+        log.warning("Slack did not open the %s form: %s", view.get("callback_id"), _slack_error(exc))
         raise Unavailable("slack") from None
     except (SlackRequestError, OSError) as exc:
-        log.warning("Slack did not open the %s form in time: %s", view.callback_id, _slack_error(exc))
+        log.warning("Slack did not open the %s form in time: %s", view.get("callback_id"), _slack_error(exc))
         raise Unavailable("slack") from None
 
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
 from bot.services.messages import OutboxMessage, dm
-from storage.db import prepare, session_factory
+from storage.db import MIGRATIONS, make_engine, migrate, pending_migrations, prepare, session_factory
 from storage.outbox import OutboxRepository
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,3 +135,27 @@ def test_outbox_purge_forgets_sent_messages_past_retention_only(tmp_path):
     purged = run([str(REFUNDBOT), "outbox", "purge"], tmp_path, OUTBOX_RETENTION_DAYS="7")
     assert purged.stdout == "1 sent message(s) older than 7 days purged\n", purged.stderr
     assert run([str(REFUNDBOT), "outbox"], tmp_path).stdout.splitlines()[0] == "1 pending, 1 sent, 0 dead"
+
+
+def test_outbox_commands_look_at_the_apps_database_and_never_make_or_migrate_one(tmp_path):
+    for args in (["outbox"], ["outbox", "retry"], ["outbox", "purge"]):
+        result = run([str(REFUNDBOT), *args], tmp_path)
+        assert result.returncode == 2, args
+        assert result.stderr == (
+            f"refundbot: there is no database at {tmp_path / 'refundbot.db'}: set DATABASE_URL to the app's "
+            "database (here or in .env)\n"
+        )
+    for args in (["--help"], ["outbox", "--help"], ["import", "--help"]):
+        assert run([str(REFUNDBOT), *args], tmp_path).returncode == 0
+    assert list(tmp_path.iterdir()) == []
+
+    # A database a version behind is shown as such, and left as it is.
+    engine = make_engine(f"sqlite:///{tmp_path / 'refundbot.db'}")
+    _head, previous = [script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()][:2]
+    migrate(engine, previous)
+    behind = pending_migrations(engine)
+    result = run([str(REFUNDBOT), "outbox"], tmp_path)
+    assert result.returncode == 2
+    assert "lacks 1 migration(s) of this version: run `refundbot migrate`" in result.stderr
+    assert pending_migrations(engine) == behind
+    engine.dispose()
