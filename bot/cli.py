@@ -137,7 +137,10 @@ def _workers() -> Workers:
     return Workers.build(runtime)
 
 
-@cli.command(help="Act on the deadlines that are due, then send what that queued (for cron-style operation).")
+@cli.command(
+    help="Act on the deadlines that are due, then send what that queued (for cron-style operation). Exits 1 when "
+    "a message could not be sent (it stays queued and is retried)."
+)
 @click.option("--once", is_flag=True, help="Run one sweep and exit (the only mode; `refundbot worker` keeps going).")
 def tick(once: bool) -> None:
     if not once:
@@ -145,8 +148,22 @@ def tick(once: bool) -> None:
         sys.exit(2)
     workers = _workers()
     workers.deps.roster.refresh()
-    acted, sent = workers.sweep()
-    click.echo(f"acted on {acted} deadline(s); {sent} Slack message(s) sent or retried")
+    with workers.runtime.sessions() as session:
+        before = OutboxRepository(session).counts()
+    acted, _attempted = workers.sweep()
+    with workers.runtime.sessions() as session:
+        queue = OutboxRepository(session)
+        after, (failing, error) = queue.counts(), queue.failing()
+    delivered = after.get("sent", 0) - before.get("sent", 0)
+    died = after.get("dead", 0) - before.get("dead", 0)
+    pending = after.get("pending", 0)
+    line = f"acted on {acted} deadline(s); {delivered} Slack message(s) delivered, {pending} pending"
+    click.echo(line + (f", {died} dead (see `refundbot outbox`)" if died else ""))
+    if failing:
+        queued = f"the {pending} pending stay queued and are retried"
+        click.echo(f"refundbot: Slack did not take {failing} message(s) (last error: {error}); {queued}", err=True)
+    # A cron job's exit code says whether Slack got everything (pending rows waiting their channel's pace are fine).
+    sys.exit(1 if failing or died else 0)
 
 
 @cli.command(help="Run only the deadline ticker and the Slack relay, without HTTP, until stopped.")

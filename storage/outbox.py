@@ -225,6 +225,19 @@ class OutboxRepository:
         )
         return self.session.execute(delete(OutboxRow).where(OutboxRow.id.in_(oldest))).rowcount
 
+    def failing(self) -> tuple[int, str | None]:
+        """Pending messages whose last attempt failed (backing off), and the latest of their errors."""
+        count = self.session.scalar(
+            select(func.count()).where(OutboxRow.status == PENDING, OutboxRow.last_error.is_not(None))
+        )
+        latest = self.session.scalar(
+            select(OutboxRow.last_error)
+            .where(OutboxRow.status == PENDING, OutboxRow.last_error.is_not(None))
+            .order_by(OutboxRow.next_attempt_at.desc(), OutboxRow.id.desc())
+            .limit(1)
+        )
+        return int(count or 0), latest
+
     def counts(self) -> dict[str, int]:
         rows = self.session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
         return {status: count for status, count in rows}
