@@ -24,9 +24,11 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import logs
 from bot.blocks.render import render
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
@@ -347,9 +349,20 @@ def serve_http(settings: Settings) -> None:
     """Production HTTP: gunicorn managing uvicorn workers (an event loop each, Bolt and the database on a few
     threads: see bot.edge); each worker builds its own instance after the fork, without calling Slack."""
     from gunicorn.app.base import BaseApplication
+    from gunicorn.glogging import Logger
+
+    class Logs(Logger):  # type: ignore[misc]
+        """Gunicorn's own lines (workers booting, exiting) in the process's format, not in one of its own."""
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            for own in (self.error_log, self.access_log):
+                own.handlers.clear()
+                own.propagate = True
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
+            self.cfg.set("logger_class", Logs)
             self.cfg.set("bind", f"0.0.0.0:{settings.port}")
             self.cfg.set("workers", settings.web_concurrency)
             self.cfg.set("worker_class", "uvicorn_worker.UvicornWorker")
@@ -408,16 +421,33 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(getattr(error, "reason", None) or error).split())[:200] or type(error).__name__
 
 
-def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("alembic", "apscheduler"):  # a line per migration step and per 5-second tick drowns the rest
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+def start_line(settings: Settings) -> str:
+    """What an operator checks first in a log: how it serves, on which database (never its password), under
+    which policy."""
+    if settings.slack_app_token is not None:
+        mode = "Socket Mode"
+    else:
+        mode = f"HTTP on port {settings.port} ({settings.web_concurrency} worker(s))"
+    relay = "relay and ticker in each worker" if settings.serve_workers else "relay and ticker in `refundbot worker`"
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    return f"refund-bot serving {mode}; database {database}; policy {settings.policy_version}; {relay}"
+
+
+def setup_logging() -> None:
+    """LOG_LEVEL and LOG_FORMAT for this process. A bad setting is reported by whatever loads the settings
+    next, in its one line; until then the defaults stand in."""
+    try:
+        settings = load_settings()
+        logs.configure(settings.log_level, settings.log_format)
+    except ConfigError:
+        logs.configure()
     # Bolt reads SLACK_BOT_TOKEN from the environment itself and warns that it goes unused: the token reaches it
     # through ``authorize`` instead (SlackLink), so the warning says nothing true.
     logging.getLogger("slack_bolt.App").addFilter(lambda record: "will be unused" not in record.getMessage())
-    # slack_sdk logs an error for every failed attempt; the relay, the start-up check and the listeners each say
-    # in one line what a failure means, and an outage would otherwise add a line per retry.
-    logging.getLogger("slack_sdk.web.base_client").setLevel(logging.CRITICAL)
+
+
+def main() -> int:
+    setup_logging()
     try:
         settings = settings_or_fail()
         _check_slack(settings)
@@ -440,6 +470,7 @@ def main() -> int:
             "reach mediation wait without a case card or anyone allowed to claim them"
         )
     runtime.engine.dispose()
+    log.info(start_line(settings))
     if runtime.settings.slack_app_token is not None:
         serve_socket_mode(runtime.settings.slack_app_token.get_secret_value())
     else:

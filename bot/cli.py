@@ -27,7 +27,7 @@ def _runtime(opened: Callable[[], Runtime] = start) -> Runtime:
 
 @click.group(help="refund-bot: refunds, disputes and mediation for a freelance marketplace, in Slack.")
 def cli() -> None:
-    pass
+    app.setup_logging()
 
 
 @cli.command(help="Run refund-bot: HTTP on PORT (gunicorn), or Socket Mode when SLACK_APP_TOKEN is set.")

@@ -8,9 +8,17 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -80,6 +88,8 @@ class Settings(BaseSettings):
     # false: the web workers only answer Slack, and `refundbot worker` (its own process) relays and ticks.
     serve_workers: bool = True
     database_url: str = "sqlite:///refundbot.db"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
     port: int = Field(3000, ge=1, le=65535)
     # uvicorn worker processes under gunicorn (HTTP mode); each holds its own database pool and relay.
     web_concurrency: int = Field(2, ge=1, le=64)
@@ -123,6 +133,13 @@ class Settings(BaseSettings):
         if backend != "sqlite":
             raise ValueError(f"names {backend!r}; refund-bot runs on sqlite or postgresql")
         return value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
 
     @field_validator("mediator_channel_id")
     @classmethod

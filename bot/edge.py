@@ -38,6 +38,8 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot.logs import about
+
 log = logging.getLogger("refundbot.edge")
 
 Scope = MutableMapping[str, Any]
@@ -147,7 +149,8 @@ class Edge:
             # Signed, so Slack's (or a leaked secret's): worth a warning, still never the body.
             log.warning("edge: a signed request could not be read as a Slack payload (%s)", type(exc).__name__)
             raise Refusal(400, "signed, but not a Slack payload", "bad request") from None
-        return self.screen(request.body) or self.app.dispatch(request)
+        with about(team=request.context.team_id, user=request.context.user_id):
+            return self.screen(request.body) or self.app.dispatch(request)
 
 
 async def _body(headers: dict[str, str], receive: Receive) -> bytes:

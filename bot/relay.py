@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.format import DEFAULT_LOCALE, babel_locale
 from bot.blocks.render import Rendered
+from bot.logs import about
 from bot.services.messages import Target
 from storage.outbox import LeasedMessage, MessageRef, OutboxRepository
 
@@ -278,6 +279,10 @@ class Relay:
 
     def deliver(self, row: LeasedMessage) -> Outcome:
         """Send one row; what happened is recorded with the rest of its batch (``settle``)."""
+        with about(team=row.team_id, case=row.stream):
+            return self._deliver(row)
+
+    def _deliver(self, row: LeasedMessage) -> Outcome:
         learnt: list[tuple[str, MessageRef]] = []
         try:
             self._send(row, learnt)
@@ -422,7 +427,7 @@ class Relay:
         return self._later(row, error, wait, learnt, in_doubt=row.in_doubt or status >= 500)
 
     def _dead(self, row: LeasedMessage, error: str, learnt: list[tuple[str, MessageRef]]) -> Outcome:
-        log.error("relay: message %s (%s, case %s) is dead: %s", row.id, row.surface, row.stream, error)
+        log.error("relay: message %s (%s) is dead: %s", row.id, row.surface, error)
         return Outcome(row, learnt, error=error, dead=True)
 
     def _later(

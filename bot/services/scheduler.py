@@ -13,6 +13,7 @@ from bot.domain.errors import CaseMovedOn, DeadlineNotReached
 from bot.domain.money import Money
 from bot.domain.reminders import plan_reminders
 from bot.domain.vocabulary import DeadlineKind
+from bot.logs import about
 from bot.services import notify
 from bot.services.core import Deps, case_view, change_case
 from bot.services.messages import OutboxMessage
@@ -36,14 +37,13 @@ def tick(deps: Deps, owner: str) -> int:
     if reminders and _remind_together(deps, reminders, owner, now):
         rest = [d for d in leased if d not in reminders]
     for deadline in rest:
-        try:
-            _act(deps, deadline, owner, now)
-        except StorageUnavailable as down:  # its lease lapses and it is retried
-            log.warning(
-                "scheduler: deadline %s of case %s waits for the database (%s)", deadline.id, deadline.case_id, down
-            )
-        except Exception:  # one deadline's failure must not stop the others; its lease lapses and it is retried
-            log.exception("scheduler: deadline %s of case %s failed", deadline.id, deadline.case_id)
+        with about(team=deadline.team_id, case=deadline.case_id):
+            try:
+                _act(deps, deadline, owner, now)
+            except StorageUnavailable as down:  # its lease lapses and it is retried
+                log.warning("scheduler: deadline %s waits for the database (%s)", deadline.id, down)
+            except Exception:  # one deadline's failure must not stop the others; its lease lapses and it is retried
+                log.exception("scheduler: deadline %s failed", deadline.id)
     if leased:
         deps.delivered()
     return len(leased)

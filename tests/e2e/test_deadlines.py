@@ -1,7 +1,9 @@
 """The scheduler on both databases: reminders before the deadline, each once; the lapse when it passes, once."""
 
 import copy
+import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -143,6 +145,24 @@ def test_refundbot_tick_once_while_slack_is_down_says_so_and_fails_for_cron(bot,
         in result.stderr
     )
     assert "Traceback" not in result.stderr
+    # The relay's line has its time, and names the workspace and the case; as JSON too, when asked.
+    assert re.search(
+        rf"^\d{{4}}-\d\d-\d\dT[\d:.]+Z WARNING refundbot.relay team=T0DEMO01 case={case_id}: relay: message \d+ "
+        r"\(timeline\) failed \(service_unavailable\)",
+        result.stderr,
+        re.MULTILINE,
+    ), result.stderr
+    assert run([str(REFUNDBOT), "outbox", "retry"], tmp_path, **cli_env(bot)).returncode == 0  # due again now
+    as_json = run([str(REFUNDBOT), "tick", "--once"], tmp_path, **cli_env(bot), LOG_FORMAT="json")
+    [failed] = [json.loads(line) for line in as_json.stderr.splitlines() if line.startswith("{")]
+    assert failed | {"time": "", "message": ""} == {
+        "time": "",
+        "level": "WARNING",
+        "logger": "refundbot.relay",
+        "message": "",
+        "team": "T0DEMO01",
+        "case": case_id,
+    }
 
 
 def test_refundbot_tick_without_once_or_a_token_says_what_to_do(bot, tmp_path):

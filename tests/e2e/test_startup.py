@@ -1,7 +1,9 @@
 """`python app.py` as an operator meets it (issue 13): it starts and keeps serving whatever Slack is doing, and
 when it cannot start it says why in one line, never a traceback. Also: slow clients cannot starve Slack."""
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -198,3 +200,20 @@ def test_socket_mode_with_slack_down_at_start_up_connects_once_slack_is_back(sta
         assert "Traceback" not in server.output()
     finally:
         server.stop()
+
+
+def test_one_log_set_up_in_json_lines_when_asked_with_the_start_line_first_of_ours(standin, tmp_path, launch):
+    env = environment(standin, tmp_path, LOG_FORMAT="json", LOG_LEVEL="info")
+    server = launch(env)
+    client = SlackUser(standin, f"{server.url}/slack/events", SECRET, CLIENT)
+    assert "*/refund list*" in text_of(client.command("help").json["blocks"])
+    server.stop()
+    lines = [json.loads(line) for line in server.output().splitlines()]  # every line, gunicorn's too
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"]) for line in lines)
+    assert {"gunicorn.error", "refundbot"} <= {line["logger"] for line in lines}
+    ours = [line["message"] for line in lines if line["logger"] == "refundbot"]
+    assert (
+        f"refund-bot serving HTTP on port {env['PORT']} (2 worker(s)); database sqlite:///{tmp_path}/refundbot.db; "
+        "policy v1; relay and ticker in each worker"
+    ) in ours
+    assert not [line for line in lines if "will be unused" in line["message"]]  # Bolt's untrue token warning

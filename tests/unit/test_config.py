@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from app import start_line
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
 
@@ -14,7 +15,7 @@ from bot.domain.policy import Policy
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "POLICY_", "MEDIATOR_")) or name in {"DATABASE_URL", "PORT", "WEB_CONCURRENCY"}:
+        if name.startswith(("SLACK_", "POLICY_", "MEDIATOR_", "LOG_")) or name in {"DATABASE_URL", "PORT", "WEB_CONCURRENCY"}:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's folder
 
@@ -124,3 +125,16 @@ def test_env_example_and_the_readme_list_every_setting_and_the_example_keeps_the
     (tmp_path / ".env").write_text("\n".join(kept) + "\n")
     assert len(kept) == len(names) - 6
     assert load_settings() == load_settings(_env_file=None)
+
+
+def test_the_start_line_names_mode_port_database_without_its_password_and_policy():
+    http = load_settings(database_url="postgresql://refund:s3cret@db.internal/refunds", web_concurrency=4)
+    assert start_line(http) == (
+        "refund-bot serving HTTP on port 3000 (4 worker(s)); database postgresql+psycopg://refund:***@db.internal/"
+        "refunds; policy v1; relay and ticker in each worker"
+    )
+    socket_mode = load_settings(slack_app_token="xapp-1", serve_workers=False, policy_version="v2")
+    assert start_line(socket_mode) == (
+        "refund-bot serving Socket Mode; database sqlite:///refundbot.db; policy v2; relay and ticker in "
+        "`refundbot worker`"
+    )
