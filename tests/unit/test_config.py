@@ -15,7 +15,11 @@ from bot.domain.policy import Policy
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "POLICY_", "MEDIATOR_", "LOG_")) or name in {"DATABASE_URL", "PORT", "WEB_CONCURRENCY"}:
+        if name.startswith(("SLACK_", "POLICY_", "MEDIATOR_", "LOG_")) or name in {
+            "DATABASE_URL",
+            "PORT",
+            "WEB_CONCURRENCY",
+        }:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's folder
 
