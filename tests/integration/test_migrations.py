@@ -1,5 +1,11 @@
 """The schema comes only from Alembic: from empty to head, back to empty, and matching the models."""
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -19,6 +25,8 @@ from storage.tables import Base
 from storage.uow import SqlUnitOfWork
 from tests.bulk import demo_request
 from tests.integration.conftest import NOW
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_migrations_build_every_table_from_an_empty_database(database_url):
@@ -75,3 +83,30 @@ def test_0004_gives_each_existing_deadline_its_cases_workspace(database_url):
     with engine.connect() as connection:
         assert connection.execute(text("SELECT team_id FROM deadlines")).scalars().all() == ["T0DEMO01"]
     engine.dispose()
+
+
+def test_the_readmes_steps_for_a_new_migration_write_a_numbered_file_that_passes_ruff(tmp_path):
+    """README, "Writing a migration", run as written, on a copy of the schema with one column more."""
+    shutil.copytree(ROOT / "storage", tmp_path / "storage", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "alembic.ini", tmp_path / "alembic.ini")
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parents[1])
+    tables = tmp_path / "storage" / "tables.py"
+    version = "    version: Mapped[int] = mapped_column(Integer)\n"
+    assert version in tables.read_text()
+    tables.write_text(
+        tables.read_text().replace(version, "    note: Mapped[str | None] = mapped_column(String(20))\n" + version, 1)
+    )
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "SLACK_", "POLICY_"))}
+    env = keep | {"DATABASE_URL": "sqlite:///scratch.db", "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    number = f"{len(list((ROOT / 'storage/migrations/versions').glob('0*.py'))) + 1:04d}"
+    for step in (
+        [".venv/bin/refundbot", "migrate"],
+        [".venv/bin/alembic", "revision", "--autogenerate", "--rev-id", number, "-m", "what changed"],
+    ):
+        done = subprocess.run(step, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+    written = tmp_path / "storage" / "migrations" / "versions" / f"{number}_what_changed.py"
+    assert 'batch_op.add_column(sa.Column("note", sa.String(length=20), nullable=True))' in written.read_text()
+    ruff = [str(Path(sys.executable).parent / "ruff")]
+    for check in ([*ruff, "check", str(written)], [*ruff, "format", "--check", str(written)]):
+        assert subprocess.run(check, cwd=ROOT, capture_output=True, text=True, check=False).returncode == 0
