@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -15,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -34,7 +37,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
 from bot.edge import Edge
 from bot.handlers import errors, register
-from bot.relay import Relay, listener_client, relay_client, web_client
+from bot.relay import ALARM_AFTER, Relay, listener_client, relay_client, web_client
 from bot.services import scheduler
 from bot.services.core import Deps
 from bot.services.ports import StorageUnavailable
@@ -109,19 +112,26 @@ def start(settings: Settings | None = None) -> Runtime:
         raise StartupError(str(exc)) from None
 
 
-def health(engine: Engine) -> tuple[int, dict[str, Any]]:
-    """GET /healthz: the database answers and its schema is current."""
+def readiness(engine: Engine, now: datetime) -> tuple[int, dict[str, Any]]:
+    """GET /readyz: this instance can serve. The database answers, its schema is current, and the outbox is
+    moving: a pending message older than the relay's alarm means Slack has not heard of a change for that
+    long (Slack down, a revoked token), which an operator must see before anyone trusts the answers."""
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        pending = pending_migrations(engine)
+        if pending := pending_migrations(engine):
+            return 503, {"status": "unready", "migrations_pending": pending}
+        with session_factory(engine)() as session:
+            oldest = OutboxRepository(session).oldest_pending()
     except SQLAlchemyError as exc:
-        return 503, {"status": "unhealthy", "database": " ".join(str(exc.orig or exc).split())[:300]}
+        return 503, {"status": "unready", "database": " ".join(str(exc.orig or exc).split())[:300]}
     except DatabaseAhead as ahead:
-        return 503, {"status": "unhealthy", "database": str(ahead)}
-    if pending:
-        return 503, {"status": "unhealthy", "migrations_pending": pending}
-    return 200, {"status": "ok", "database": "reachable", "migrations": "current"}
+        return 503, {"status": "unready", "database": str(ahead)}
+    if oldest is not None and now - oldest[0] > ALARM_AFTER:
+        waited = str(now - oldest[0]).split(".")[0]
+        stuck = {"oldest_pending": f"case {oldest[1]}, waiting {waited}", "last_error": oldest[2]}
+        return 503, {"status": "unready", "outbox": stuck}
+    return 200, {"status": "ready", "database": "reachable", "migrations": "current", "outbox": "moving"}
 
 
 def purge_outbox(runtime: Runtime, batch: int = 5_000) -> int:
@@ -148,6 +158,7 @@ class Workers:
     owner: str
     stop: threading.Event = field(default_factory=threading.Event)
     database_warned_at: float = -60.0
+    running: list[threading.Thread | BackgroundScheduler] = field(default_factory=list)
 
     @classmethod
     def build(cls, runtime: Runtime) -> Workers:
@@ -199,7 +210,8 @@ class Workers:
         """The relay thread, and APScheduler as a ticker only: the deadlines are rows, claimed by every tick.
         Jitter keeps several instances started together from ticking in step. The mediator user group is
         listed off the request path: now, then every few minutes."""
-        threading.Thread(target=self.relay.run, args=(self.stop,), name="slack-relay", daemon=True).start()
+        relaying = threading.Thread(target=self.relay.run, args=(self.stop,), name="slack-relay", daemon=True)
+        relaying.start()
         ticker = BackgroundScheduler(timezone=UTC, daemon=True)
         ticker.add_job(
             self.tick, "interval", seconds=tick_seconds, jitter=tick_seconds / 5, max_instances=1, coalesce=True
@@ -209,7 +221,20 @@ class Workers:
         )
         ticker.add_job(self.purge, "interval", hours=1, jitter=300, max_instances=1, coalesce=True)
         ticker.start()
+        self.running += [ticker, relaying]
         return ticker
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Stop ticking and relaying once the tick and the relay's batch under way are done, so that what they
+        hold is recorded rather than left leased for another instance to take over minutes later."""
+        self.stop.set()
+        self.relay.wake.set()
+        for part in self.running:
+            if isinstance(part, BackgroundScheduler):
+                part.shutdown(wait=True)
+            else:
+                part.join(timeout)
+        self.running.clear()
 
 
 class TokenRefused(Exception):
@@ -319,7 +344,8 @@ class Instance:
     def asgi(self) -> Edge:
         secret = self.runtime.settings.slack_signing_secret
         engine = self.runtime.engine
-        return Edge(self.app, secret.get_secret_value() if secret else "", lambda: health(engine), errors.screen)
+        ready = lambda: readiness(engine, self.runtime.clock())  # noqa: E731
+        return Edge(self.app, secret.get_secret_value() if secret else "", ready, errors.screen)
 
 
 def _usergroup(client: WebClient, group_id: str | None) -> Callable[[], set[str]] | None:
@@ -381,12 +407,45 @@ def socket_mode_handler(instance: Instance, app_token: str) -> SocketModeHandler
     return SocketModeHandler(instance.app, app_token)
 
 
+def health_server(port: int, ready: Callable[[], tuple[int, dict[str, Any]]]) -> ThreadingHTTPServer:
+    """/healthz and /readyz for Socket Mode, which has no HTTP of its own for a probe to ask."""
+
+    class Probe(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/healthz":
+                status, report = 200, {"status": "alive"}
+            elif self.path == "/readyz":
+                status, report = ready()
+            else:
+                status, report = 404, {"status": "not found"}
+            body = json.dumps(report).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:  # a probe every few seconds is not news
+            pass
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Probe)
+    threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
+    return server
+
+
 def serve_socket_mode(app_token: str) -> None:
+    """Until SIGTERM or SIGINT: then the connection closes and the ticker and relay finish what they hold."""
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
     instance = Instance.build(start())
     instance.start()
+    runtime = instance.runtime
+    if runtime.settings.health_port is not None:
+        health_server(runtime.settings.health_port, lambda: readiness(runtime.engine, runtime.clock()))
     handler = socket_mode_handler(instance, app_token)
     wait, warned = 1.0, False
-    while True:
+    while not stopped.is_set():
         try:
             handler.connect()
             break
@@ -394,11 +453,15 @@ def serve_socket_mode(app_token: str) -> None:
             if not warned:
                 log.warning("Socket Mode cannot connect to Slack (%s); retrying in the background", _one_line(exc))
                 warned = True
-            time.sleep(wait)
+            stopped.wait(wait)
             wait = min(wait * 2, 60.0)
-    if warned:
+    if warned and not stopped.is_set():
         log.info("Socket Mode connected")
-    threading.Event().wait()
+    stopped.wait()
+    log.info("refund-bot stopping: closing the Socket Mode connection, then the ticker and the relay")
+    handler.close()
+    instance.workers.shutdown()
+    log.info("refund-bot stopped")
 
 
 def _check_app_token(link: SlackLink, app_token: str) -> str | None:

@@ -26,7 +26,7 @@ def bare_app(api_url: str) -> App:
 
 
 def bare_edge(api_url: str, signing_secret: str) -> Edge:
-    return Edge(bare_app(api_url), signing_secret, lambda: (200, {"status": "ok"}))
+    return Edge(bare_app(api_url), signing_secret, lambda: (200, {"status": "ready"}))
 
 
 def from_environment() -> Edge:

@@ -10,10 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from alembic.util import CommandError as AlembicError
 
 import app
 from app import Runtime, StartupError, Workers, existing, purge_outbox, start
 from bot.services.importing import ImportRejected, demo_for, import_contracts, read_import_file
+from storage.db import DatabaseError, current_revisions, make_engine, pending_migrations, roll_back
+from storage.db import migrate as upgrade
 from storage.outbox import OutboxRepository
 
 
@@ -84,9 +87,28 @@ def purge() -> None:
 
 
 @cli.command(help="Bring the database schema up to date (the app also does this when it starts).")
-def migrate() -> None:
-    runtime = _runtime()
-    click.echo(f"database {runtime.engine.url!r} is up to date")
+@click.option(
+    "--to",
+    "revision",
+    default=None,
+    help="Take the schema to this revision instead: forward, or back down before running an earlier version "
+    "(README, Upgrading and rolling back).",
+)
+def migrate(revision: str | None) -> None:
+    if revision is None:
+        runtime = _runtime()
+        at = ", ".join(sorted(current_revisions(runtime.engine)))
+        click.echo(f"database {runtime.engine.url!r} is up to date, at {at}")
+        return
+    try:
+        url = app.settings_or_fail().database_url
+        engine = make_engine(url)
+        forward = revision == "head" or revision in pending_migrations(engine)
+        (upgrade if forward else roll_back)(engine, revision)
+    except (StartupError, DatabaseError, AlembicError) as exc:
+        click.echo(f"refundbot: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"database {engine.url!r} is at {', '.join(sorted(current_revisions(engine))) or 'base (empty)'}")
 
 
 @cli.command("import", help="Load contracts, milestones and timesheets from a YAML or JSON FILE (idempotent).")
@@ -173,11 +195,10 @@ def worker(every: float) -> None:
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())
-    ticker = workers.start(every)
+    workers.start(every)
     click.echo(f"refundbot worker {workers.owner}: ticking every {every:g} s; stop with Ctrl-C or SIGTERM")
     stopped.wait()
-    ticker.shutdown(wait=True)
-    workers.stop.set()
+    workers.shutdown()
     click.echo("refundbot worker stopped")
 
 

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     port: int = Field(3000, ge=1, le=65535)
+    # Socket Mode serves no HTTP for Slack; set this to answer /healthz and /readyz on it all the same.
+    health_port: int | None = Field(None, ge=1, le=65535)
     # uvicorn worker processes under gunicorn (HTTP mode); each holds its own database pool and relay.
     web_concurrency: int = Field(2, ge=1, le=64)
     mediator_channel_id: str | None = None

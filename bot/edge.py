@@ -19,7 +19,8 @@ the database.
    then Bolt dispatches it. Bolt's own signature check is off: this is the one door, and it is checked
    here once.
 
-``GET /healthz`` reports the database (``app.health``). A refused request is logged in one line (who, what,
+``GET /healthz`` says the process is alive (its event loop answers); ``GET /readyz`` whether it can serve
+(``app.readiness``: the database, its migrations, the outbox). A refused request is logged in one line (who, what,
 why), never with its body, and past ``LOGGED_REFUSALS`` a minute only counted.
 """
 
@@ -91,14 +92,14 @@ class Edge:
         self,
         app: App,
         signing_secret: str,
-        health: Callable[[], tuple[int, dict[str, Any]]],
+        ready: Callable[[], tuple[int, dict[str, Any]]],
         screen: Callable[[dict[str, Any]], BoltResponse | None] = lambda body: None,
         threads: int = 8,
     ) -> None:
         self.app = app
         self.screen = screen
         self.verifier = SignatureVerifier(signing_secret)
-        self.health = health
+        self.ready = ready
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack-request")
         self.refusals = _Refusals()
 
@@ -109,8 +110,11 @@ class Edge:
         if scope["type"] != "http":
             return
         method, path = scope["method"], scope["path"]
-        if path == "/healthz" and method == "GET":
-            status, report = await asyncio.get_running_loop().run_in_executor(self.pool, self.health)
+        if path == "/healthz" and method == "GET":  # alive: the event loop answers, whatever else is wrong
+            await _answer(send, 200, json.dumps({"status": "alive"}), "application/json")
+            return
+        if path == "/readyz" and method == "GET":
+            status, report = await asyncio.get_running_loop().run_in_executor(self.pool, self.ready)
             await _answer(send, status, json.dumps(report), "application/json")
             return
         if path != SLACK_PATH:

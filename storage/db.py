@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,16 +130,54 @@ def alembic_config(connection: Connection) -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; instances starting together on PostgreSQL take turns. A database
+    """Bring the schema up to ``revision``; instances starting together on PostgreSQL take turns. A database
     ahead of this code is left as it is (DatabaseAhead)."""
+    _run(engine, lambda config: command.upgrade(config, revision))
+
+
+def roll_back(engine: Engine, revision: str) -> None:
+    """Take the schema back down to ``revision``, newest migration first: the step before running an earlier
+    version of the code (README, "Upgrading and rolling back")."""
+    _run(engine, lambda config: command.downgrade(config, revision))
+
+
+def _run(engine: Engine, step: Callable[[Config], None]) -> None:
     try:
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            _refuse_if_ahead(connection)
-            command.upgrade(alembic_config(connection), revision)
+        with engine.connect() as connection:
+
+            def run() -> None:
+                with connection.begin():
+                    if connection.dialect.name == "postgresql":
+                        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                    _refuse_if_ahead(connection)
+                    step(alembic_config(connection))
+
+            if connection.dialect.name == "sqlite":
+                _without_foreign_keys(connection, run)
+            else:
+                run()
     except OperationalError as exc:
         raise DatabaseError(f"cannot reach the database {engine.url!r}: {_one_line(exc.orig)}") from None
+    except SQLAlchemyError as exc:  # a migration's own statement failed; SQLite's DDL may be half applied
+        raise DatabaseError(f"a migration of {engine.url!r} failed: {_one_line(exc)}") from None
+
+
+def _without_foreign_keys(connection: Connection, migrate: Callable[[], None]) -> None:
+    """SQLite alters a table by copying it and dropping the old one (Alembic's batch mode), which the foreign
+    keys of the tables that refer to it forbid: they are off while migrating, as SQLite's own procedure for
+    altering a table says, checked once it is done, and back on for the connection's next user. The pragma is
+    a no-op inside a transaction, so it is set outside one."""
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        migrate()
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.commit()
+        if broken:
+            raise DatabaseError(f"a migration left {len(broken)} row(s) whose foreign key has no row, e.g. {broken[0]}")
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 def _refuse_if_ahead(connection: Connection) -> set[str]:
@@ -149,6 +188,11 @@ def _refuse_if_ahead(connection: Connection) -> set[str]:
     if unknown := current - known:
         raise DatabaseAhead(", ".join(sorted(unknown)), ", ".join(sorted(scripts.get_heads())))
     return current
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
 def pending_migrations(engine: Engine) -> list[str]:

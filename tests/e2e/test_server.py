@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,10 +39,12 @@ def wait_for(check, seconds: float = 30.0):
     raise AssertionError("timed out waiting")
 
 
-def healthz(url: str):
+def healthz(url: str, path: str = "/healthz"):
     try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+        with urllib.request.urlopen(f"{url}{path}", timeout=2) as response:
             return response.status, response.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
     except OSError:
         return None
 
@@ -87,7 +90,8 @@ def server(standin, tmp_path):
 
 
 def test_the_production_server_answers_health_and_signed_slack_requests(server, standin):
-    status, body = healthz(server)
+    assert healthz(server) == (200, '{"status": "alive"}')
+    status, body = healthz(server, "/readyz")
     assert status == 200
     assert '"migrations": "current"' in body
     client = SlackUser(standin, f"{server}/slack/events", SECRET, CLIENT)

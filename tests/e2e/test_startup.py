@@ -9,13 +9,14 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from app import health
+from app import readiness
 from storage.db import prepare
 from tests.conftest import POSTGRES_URL
 from tests.e2e.conftest import CLIENT, SECRET
@@ -150,7 +151,7 @@ def test_a_database_that_accepts_and_never_answers_times_out_in_one_line(standin
     assert "timeout" in line.lower()
 
 
-def test_a_database_ahead_of_the_code_says_so_at_start_up_and_in_healthz(standin, tmp_path):
+def test_a_database_ahead_of_the_code_says_so_at_start_up_and_in_readyz(standin, tmp_path):
     env = environment(standin, tmp_path)
     engine = prepare(env["DATABASE_URL"])  # as a newer refund-bot left it, below
     with engine.begin() as connection:
@@ -161,7 +162,7 @@ def test_a_database_ahead_of_the_code_says_so_at_start_up_and_in_healthz(standin
     assert done.stderr.strip().splitlines() == [
         f"refund-bot cannot start: the database is at 0099, newer than this code ({head})"
     ]
-    status, body = health(engine)
+    status, body = readiness(engine, datetime.now(UTC))
     assert status == 503
     assert body["database"] == f"the database is at 0099, newer than this code ({head})"
 
@@ -200,6 +201,27 @@ def test_socket_mode_with_slack_down_at_start_up_connects_once_slack_is_back(sta
         assert "Traceback" not in server.output()
     finally:
         server.stop()
+
+
+def test_socket_mode_answers_probes_on_health_port_and_stops_cleanly_on_sigterm(standin, tmp_path):
+    port = free_port()
+    server = Server(environment(standin, tmp_path, SLACK_APP_TOKEN="xapp-1-e2e", HEALTH_PORT=str(port)), tmp_path)
+    try:
+        wait_for(lambda: "refund-bot serving Socket Mode" in server.output())
+        answer = SocketModeUser(standin, CLIENT).command("help")
+        assert "*/refund list*" in text_of(answer.json["blocks"])
+        probes = f"http://127.0.0.1:{port}"
+        assert wait_for(lambda: healthz(probes)) == (200, '{"status": "alive"}')
+        status, body = healthz(probes, "/readyz")
+        assert (status, json.loads(body)["status"]) == (200, "ready")
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=60) == 0, server.output()
+    finally:
+        if server.process.poll() is None:
+            server.stop()
+    assert "refund-bot stopping: closing the Socket Mode connection, then the ticker and the relay" in server.output()
+    assert server.output().rstrip().endswith("refund-bot stopped")
+    assert "Traceback" not in server.output()
 
 
 def test_one_log_set_up_in_json_lines_when_asked_with_the_start_line_first_of_ours(standin, tmp_path, launch):

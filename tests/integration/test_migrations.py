@@ -6,19 +6,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
 
 from bot.domain.policy import Policy
 from storage.db import (
     BUSY_TIMEOUT_MS,
-    alembic_config,
     make_engine,
     migrate,
     pending_migrations,
     prepare,
+    roll_back,
     session_factory,
 )
 from storage.tables import Base
@@ -53,8 +52,7 @@ def test_models_match_what_the_migrations_build(engine):
 
 
 def test_downgrade_to_empty_and_back(engine):
-    with engine.begin() as connection:
-        command.downgrade(alembic_config(connection), "base")
+    roll_back(engine, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     migrate(engine)
     assert pending_migrations(engine) == []
@@ -77,16 +75,17 @@ def test_0004_gives_each_existing_deadline_its_cases_workspace(database_url):
         uow.policies.register(policy, NOW)
         uow.commit()
     demo_request(lambda: SqlUnitOfWork(sessions), policy, NOW)
-    with engine.begin() as connection:
-        command.downgrade(alembic_config(connection), "0003")
+    roll_back(engine, "0003")
     migrate(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT team_id FROM deadlines")).scalars().all() == ["T0DEMO01"]
     engine.dispose()
 
 
-def test_the_readmes_steps_for_a_new_migration_write_a_numbered_file_that_passes_ruff(tmp_path):
-    """README, "Writing a migration", run as written, on a copy of the schema with one column more."""
+def test_the_readmes_steps_for_a_new_migration_and_for_rolling_it_back_work_as_written(tmp_path):
+    """README, "Writing a migration" and "Upgrading and rolling back", run as written on a copy of the schema
+    with one column more on cases, over a database with a case in it: SQLite drops that column by copying the
+    table, which the foreign keys of the case's audit and deadlines forbid unless they are off meanwhile."""
     shutil.copytree(ROOT / "storage", tmp_path / "storage", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "alembic.ini", tmp_path / "alembic.ini")
     (tmp_path / ".venv").symlink_to(Path(sys.executable).parents[1])
@@ -96,17 +95,48 @@ def test_the_readmes_steps_for_a_new_migration_write_a_numbered_file_that_passes
     tables.write_text(
         tables.read_text().replace(version, "    note: Mapped[str | None] = mapped_column(String(20))\n" + version, 1)
     )
+    database = f"sqlite:///{tmp_path / 'app.db'}"
+    engine = prepare(database)  # the app's database as this code leaves it, with a case in it
+    sessions = session_factory(engine)
+    with SqlUnitOfWork(sessions) as uow:
+        uow.policies.register(Policy(), NOW)
+        uow.commit()
+    demo_request(lambda: SqlUnitOfWork(sessions), Policy(), NOW)
+    before = pending_migrations(engine), _rows(engine)
+
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "SLACK_", "POLICY_"))}
     env = keep | {"DATABASE_URL": "sqlite:///scratch.db", "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
-    number = f"{len(list((ROOT / 'storage/migrations/versions').glob('0*.py'))) + 1:04d}"
-    for step in (
-        [".venv/bin/refundbot", "migrate"],
-        [".venv/bin/alembic", "revision", "--autogenerate", "--rev-id", number, "-m", "what changed"],
-    ):
-        done = subprocess.run(step, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    last = sorted(path.name[:4] for path in (ROOT / "storage/migrations/versions").glob("0*.py"))[-1]
+    number = f"{int(last) + 1:04d}"
+
+    def run(*step: str, **extra: str) -> str:
+        done = subprocess.run(
+            step, cwd=tmp_path, env=env | extra, capture_output=True, text=True, timeout=120, check=False
+        )
         assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run(".venv/bin/refundbot", "migrate")
+    run(".venv/bin/alembic", "revision", "--autogenerate", "--rev-id", number, "-m", "what changed")
     written = tmp_path / "storage" / "migrations" / "versions" / f"{number}_what_changed.py"
     assert 'batch_op.add_column(sa.Column("note", sa.String(length=20), nullable=True))' in written.read_text()
     ruff = [str(Path(sys.executable).parent / "ruff")]
     for check in ([*ruff, "check", str(written)], [*ruff, "format", "--check", str(written)]):
         assert subprocess.run(check, cwd=ROOT, capture_output=True, text=True, check=False).returncode == 0
+
+    # The new version upgrades the app's database, and rolling back takes it to where it was, rows and all.
+    assert run(".venv/bin/refundbot", "migrate", DATABASE_URL=database).endswith(f"is up to date, at {number}\n")
+    assert "note" in {column["name"] for column in inspect(engine).get_columns("cases")}
+    assert run(".venv/bin/refundbot", "migrate", "--to", last, DATABASE_URL=database).endswith(f"is at {last}\n")
+    assert (pending_migrations(engine), _rows(engine)) == before
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+    engine.dispose()
+
+
+def _rows(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            table: connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+            for table in ("cases", "audit_events", "deadlines", "contracts", "outbox")
+        }
