@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -21,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
@@ -31,7 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import logs
+from bot import logs, metrics
 from bot.blocks.render import render
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
@@ -45,6 +46,7 @@ from bot.services.roster import Roster
 from storage.db import DatabaseAhead, DatabaseError, open_existing, pending_migrations, prepare, session_factory
 from storage.outbox import OutboxRepository
 from storage.repositories import PolicyConflict
+from storage.state import operations
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger("refundbot")
@@ -110,6 +112,14 @@ def start(settings: Settings | None = None) -> Runtime:
         return build_runtime(settings or settings_or_fail(), utc_now())
     except (DatabaseError, PolicyConflict) as exc:
         raise StartupError(str(exc)) from None
+
+
+def state_of(runtime: Runtime) -> metrics.State:
+    def read(now: datetime) -> dict[str, Any]:
+        with runtime.sessions() as session:
+            return operations(session, now)
+
+    return read
 
 
 def readiness(engine: Engine, now: datetime) -> tuple[int, dict[str, Any]]:
@@ -330,6 +340,7 @@ class Instance:
             request_verification_enabled=False,  # the edge checks every signature, once (bot.edge)
             process_before_response=True,
         )
+        app.use(_counted_client)
         register(app, workers.deps)
         return cls(runtime, app, workers, link)
 
@@ -344,8 +355,27 @@ class Instance:
     def asgi(self) -> Edge:
         secret = self.runtime.settings.slack_signing_secret
         engine = self.runtime.engine
-        ready = lambda: readiness(engine, self.runtime.clock())  # noqa: E731
-        return Edge(self.app, secret.get_secret_value() if secret else "", ready, errors.screen)
+        runtime = self.runtime
+        ready = lambda: readiness(engine, runtime.clock())  # noqa: E731
+        watched = lambda: metrics.exposition(state_of(runtime), runtime.clock)  # noqa: E731
+        return Edge(self.app, secret.get_secret_value() if secret else "", ready, watched, errors.screen)
+
+
+def _counted_client(context: BoltContext, next: Callable[[], None]) -> None:
+    """Bolt makes each request's WebClient itself; the listeners get the same one, counting its calls."""
+    given = context.client
+    context["client"] = metrics.CountedWebClient(
+        token=given.token,
+        base_url=given.base_url,
+        timeout=given.timeout,
+        ssl=given.ssl,
+        proxy=given.proxy,
+        headers=given.headers,
+        team_id=context.team_id,
+        logger=given.logger,
+        retry_handlers=given.retry_handlers,
+    )
+    next()
 
 
 def _usergroup(client: WebClient, group_id: str | None) -> Callable[[], set[str]] | None:
@@ -509,7 +539,17 @@ def setup_logging() -> None:
     logging.getLogger("slack_bolt.App").addFilter(lambda record: "will be unused" not in record.getMessage())
 
 
+def _count_across_workers() -> None:
+    """prometheus-client's multiprocess mode must be chosen before it is first imported, and gunicorn's
+    workers are forks of this process: so a start without PROMETHEUS_MULTIPROC_DIR starts again with one, a
+    folder of its own (a scrape adds up every worker's files in it)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        folder = tempfile.mkdtemp(prefix="refundbot-metrics-")
+        os.execve(sys.executable, [sys.executable, *sys.argv], os.environ | {"PROMETHEUS_MULTIPROC_DIR": folder})
+
+
 def main() -> int:
+    _count_across_workers()
     setup_logging()
     try:
         settings = settings_or_fail()

@@ -40,6 +40,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from bot.logs import about
+from bot.metrics import ACK_SECONDS, listener
 
 log = logging.getLogger("refundbot.edge")
 
@@ -93,6 +94,7 @@ class Edge:
         app: App,
         signing_secret: str,
         ready: Callable[[], tuple[int, dict[str, Any]]],
+        metrics: Callable[[], tuple[bytes, str]] | None = None,
         screen: Callable[[dict[str, Any]], BoltResponse | None] = lambda body: None,
         threads: int = 8,
     ) -> None:
@@ -100,6 +102,7 @@ class Edge:
         self.screen = screen
         self.verifier = SignatureVerifier(signing_secret)
         self.ready = ready
+        self.metrics = metrics
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack-request")
         self.refusals = _Refusals()
 
@@ -117,17 +120,22 @@ class Edge:
             status, report = await asyncio.get_running_loop().run_in_executor(self.pool, self.ready)
             await _answer(send, status, json.dumps(report), "application/json")
             return
+        if path == "/metrics" and method == "GET" and self.metrics is not None:
+            text, content_type = await asyncio.get_running_loop().run_in_executor(self.pool, self.metrics)
+            await _answer(send, 200, text.decode(), content_type)
+            return
         if path != SLACK_PATH:
             await _answer(send, 404, "Not Found")
             return
         if method != "POST":
             await _answer(send, 405, "Method Not Allowed")
             return
+        arrived = time.perf_counter()
         try:
             headers = _headers(scope)
             body = _text(await _body(headers, receive))
             self._verify(headers, body)
-            response = await asyncio.get_running_loop().run_in_executor(self.pool, self._dispatch, headers, body)
+            response, which = await asyncio.get_running_loop().run_in_executor(self.pool, self._dispatch, headers, body)
         except Refusal as refused:
             self.refusals.note(_client(scope), refused.status, refused.why)
             await _answer(send, refused.status, refused.answer)
@@ -137,6 +145,7 @@ class Edge:
             await _answer(send, 500, "internal error")
             return
         await _answer(send, response.status, response.body, _content_type(response))
+        ACK_SECONDS.labels(which).observe(time.perf_counter() - arrived)
 
     def _verify(self, headers: dict[str, str], body: str) -> None:
         stamp = headers.get("x-slack-request-timestamp", "")
@@ -146,7 +155,8 @@ class Edge:
         if not self.verifier.is_valid(body=body, timestamp=stamp, signature=signature):
             raise Refusal(401, "bad or stale signature", "invalid request")
 
-    def _dispatch(self, headers: dict[str, str], body: str) -> BoltResponse:
+    def _dispatch(self, headers: dict[str, str], body: str) -> tuple[BoltResponse, str]:
+        """Bolt's answer, and which listener it was for."""
         try:
             request = BoltRequest(body=body, headers=headers)
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
@@ -154,7 +164,7 @@ class Edge:
             log.warning("edge: a signed request could not be read as a Slack payload (%s)", type(exc).__name__)
             raise Refusal(400, "signed, but not a Slack payload", "bad request") from None
         with about(team=request.context.team_id, user=request.context.user_id):
-            return self.screen(request.body) or self.app.dispatch(request)
+            return self.screen(request.body) or self.app.dispatch(request), listener(request.body)
 
 
 async def _body(headers: dict[str, str], receive: Receive) -> bytes:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.blocks.format import DEFAULT_LOCALE, babel_locale
 from bot.blocks.render import Rendered
 from bot.logs import about
+from bot.metrics import CountedWebClient
 from bot.services.messages import Target
 from storage.outbox import LeasedMessage, MessageRef, OutboxRepository
 
@@ -115,13 +116,13 @@ LISTENER_TIMEOUT = 2.0
 def listener_client(base_url: str) -> WebClient:
     """The WebClient Bolt hands to the listeners (its token comes with each request): no retries, and a timeout
     that fits inside the trigger's life."""
-    return WebClient(base_url=base_url, timeout=LISTENER_TIMEOUT, retry_handlers=[])  # type: ignore[arg-type]
+    return CountedWebClient(base_url=base_url, timeout=LISTENER_TIMEOUT, retry_handlers=[])  # type: ignore[arg-type]
 
 
 def web_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
     """The WebClient of the work off the request path (the mediators' user group): Slack's own retry handlers for
     429, 5xx and dropped connections, one quick retry each."""
-    return WebClient(
+    return CountedWebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,
@@ -143,7 +144,7 @@ class _NeverSent(ConnectionErrorRetryHandler):
 
 def relay_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
     """The relay's WebClient: only the retries that cannot double a message (a 429 is never carried out)."""
-    return WebClient(
+    return CountedWebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,

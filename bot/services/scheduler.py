@@ -14,6 +14,7 @@ from bot.domain.money import Money
 from bot.domain.reminders import plan_reminders
 from bot.domain.vocabulary import DeadlineKind
 from bot.logs import about
+from bot.metrics import EXPIRIES, REMINDERS
 from bot.services import notify
 from bot.services.core import Deps, case_view, change_case
 from bot.services.messages import OutboxMessage
@@ -98,6 +99,7 @@ def _remind(deps: Deps, deadlines: list[LeasedDeadline], owner: str, now: dateti
             uow.outbox.add_all(team, messages, now)
         uow.deadlines.reminded_all(owner, marks)
         uow.commit()
+    REMINDERS.inc(sum(len(messages) for messages in queued.values()))
 
 
 def _act(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> None:
@@ -111,6 +113,7 @@ def _act(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> Non
             change_case(
                 deps, deadline.team_id, deadline.case_id, lambda case, policy, at: case.expire(now=at, policy=policy)
             )
+            EXPIRIES.inc()
         return
     _remind(deps, [deadline], owner, now)
 
@@ -133,3 +136,5 @@ def _review_window(deps: Deps, deadline: LeasedDeadline, owner: str, now: dateti
                 uow.outbox.add(case.team_id, reminder, now)
         uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
         uow.commit()
+    if plan.send is not None:
+        REMINDERS.inc(len(state.parties))

@@ -1,6 +1,7 @@
 """`python app.py` for real: gunicorn workers, /healthz, signed requests, and the relay thread delivering."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -108,3 +109,47 @@ def test_the_relay_thread_delivers_without_being_asked(server, standin):
     assert answer.status == 200
     wait_for(lambda: standin.dms("U0FREELA01"))
     assert "Refund request R-" in text_of(standin.dms("U0FREELA01")[0].blocks)
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """A sample's value in Prometheus's text format, whatever the order of its labels (0 when absent)."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        key, value = line.rsplit(" ", 1)
+        found, _, rest = key.partition("{")
+        if found == name and dict(re.findall(r'(\w+)="([^"]*)"', rest)) == labels:
+            total += float(value)
+    return total
+
+
+def test_metrics_add_up_every_workers_acks_and_slack_calls_and_read_the_state(server, standin):
+    client = SlackUser(standin, f"{server}/slack/events", SECRET, CLIENT)
+    client.command("")  # views.open
+    client.choose(standin.latest_view(CLIENT), "Contract", "Logo redesign")
+    client.choose(standin.latest_view(CLIENT), "Item", "Milestone “Concepts”")
+    client.submit(standin.latest_view(CLIENT), {"Amount (USD)": "25.00", "Reason": "Off-brief."})
+    wait_for(lambda: standin.dms("U0FREELA01"))
+    for _ in range(6):  # two workers answer these in turn: the counts are the sum of both
+        client.command("help")
+
+    def scraped() -> str:
+        with urllib.request.urlopen(f"{server}/metrics", timeout=5) as response:
+            assert response.headers["Content-Type"].startswith("text/plain; version=")
+            return response.read().decode()
+
+    def settled() -> str | None:  # the relay has sent everything the request queued
+        found = scraped()
+        return found if metric(found, "refundbot_outbox_messages", status="pending") == 0 else None
+
+    text = wait_for(settled)
+    assert metric(text, "refundbot_ack_seconds_count", listener="command /refund") == 7
+    assert metric(text, "refundbot_ack_seconds_bucket", listener="command /refund", le="3.0") == 7
+    assert metric(text, "refundbot_ack_seconds_count", listener="view_submission refund_modal") == 1
+    assert metric(text, "refundbot_slack_calls_total", method="views.open") == 1
+    assert metric(text, "refundbot_slack_calls_total", method="chat.postMessage") >= 3  # both DMs and the thread
+    assert metric(text, "refundbot_open_cases", stage="request") == 1
+    assert metric(text, "refundbot_deadlines", when="due") == 0
+    assert metric(text, "refundbot_outbox_messages", status="sent") >= 3
+    assert re.search(r"^refundbot_outbox_oldest_pending_seconds \d", text, re.MULTILINE)

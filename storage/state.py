@@ -1,0 +1,36 @@
+"""The figures an operator watches, read at a scrape (``bot.metrics``): the outbox, the deadlines, the cases."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.outbox import OutboxRepository
+from storage.tables import CaseRow, DeadlineRow
+
+# A deadline passed this long ago and still not applied means no ticker is running (they tick every 5 s).
+OVERDUE_AFTER = timedelta(minutes=1)
+
+
+def operations(session: Session, now: datetime) -> dict[str, Any]:
+    outbox = OutboxRepository(session)
+    oldest = outbox.oldest_pending()
+    active = DeadlineRow.done_at.is_(None)
+    return {
+        "outbox": outbox.counts(),
+        "oldest_pending_seconds": max((now - oldest[0]).total_seconds(), 0.0) if oldest else 0.0,
+        "deadlines_due": session.scalar(select(func.count()).where(active, DeadlineRow.next_at <= now)) or 0,
+        "deadlines_overdue": session.scalar(
+            select(func.count()).where(active, DeadlineRow.due_at <= now - OVERDUE_AFTER)
+        )
+        or 0,
+        "cases_by_stage": {
+            stage: count
+            for stage, count in session.execute(
+                select(CaseRow.stage, func.count()).where(CaseRow.closed_at.is_(None)).group_by(CaseRow.stage)
+            )
+        },
+    }
