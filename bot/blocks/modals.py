@@ -14,22 +14,27 @@ OPTION_TEXT = 75  # Slack's limit for an option's text
 SLACK_TEXT_INPUT = 3000  # the most a plain_text_input's max_length may be
 
 
-def _amount_input(currency: str, most: Money, label: str, hint: str, *, below: bool = False) -> Block:
-    """A number_input with the currency's decimals; Slack checks the range, the server checks it again."""
-    places = exponent(currency)
-    one_unit = Money(1, currency)
-    highest = most.minor - 1 if below else most.minor
+def amount_input(currency: str, low: Money, high: Money, label: str, hint: str, *, optional: bool = False) -> Block:
+    """A number_input from ``low`` to ``high`` with the currency's decimals; Slack checks the range, the server
+    checks it again."""
     return kit.input_block(
         ids.AMOUNT_BLOCK,
         label,
         kit.number_field(
             ids.AMOUNT_INPUT,
-            decimals=places > 0,
-            min_value=str(one_unit.amount),
-            max_value=str(Money(max(highest, 1), currency).amount),
+            decimals=exponent(currency) > 0,
+            min_value=str(low.amount),
+            max_value=str(high.amount),
         ),
         hint=hint,
+        optional=optional,
     )
+
+
+def _amount_input(currency: str, most: Money, label: str, hint: str, *, below: bool = False) -> Block:
+    """One minor unit up to ``most`` (or just below it)."""
+    highest = most.minor - 1 if below else most.minor
+    return amount_input(currency, Money(1, currency), Money(max(highest, 1), currency), label, hint)
 
 
 def text_input(

@@ -10,10 +10,10 @@ import json
 from bot.blocks import ids, kit
 from bot.blocks.format import duration, escape, money, person, quote, trim, when, window_end
 from bot.blocks.kit import Block, View
-from bot.blocks.modals import SLACK_TEXT_INPUT, text_input
+from bot.blocks.modals import SLACK_TEXT_INPUT, amount_input, text_input
 from bot.blocks.stages import stage_line, why
 from bot.domain.events import Question
-from bot.domain.money import Money, exponent
+from bot.domain.money import Money
 from bot.domain.vocabulary import LINKS_PER_EVIDENCE as LINKS
 from bot.domain.vocabulary import QUESTION_LIMIT, REFERENCE_LIMIT
 from bot.services.models import AskAgainForm, CaseView
@@ -25,22 +25,10 @@ def _section(text: str) -> Block:
     return kit.section(trim(text))
 
 
-def _money_input(case: CaseView, label: str, hint: str, *, optional: bool = False, low_zero: bool = True) -> Block:
-    """0 (or one minor unit) … the amount at stake, with the currency's decimals."""
-    places = exponent(case.currency)
-    low = Money(0 if low_zero else 1, case.currency)
-    return kit.input_block(
-        ids.AMOUNT_BLOCK,
-        label,
-        kit.number_field(
-            ids.AMOUNT_INPUT,
-            decimals=places > 0,
-            min_value=str(low.amount),
-            max_value=str(max(case.at_stake, low).amount),
-        ),
-        hint=hint,
-        optional=optional,
-    )
+def _money_input(case: CaseView, label: str, hint: str) -> Block:
+    """Nothing up to the amount at stake."""
+    low = Money(0, case.currency)
+    return amount_input(case.currency, low, max(case.at_stake, low), label, hint)
 
 
 def _view(callback_id: str, title: str, submit: str, metadata: dict[str, object], blocks: list[Block]) -> View:
@@ -85,17 +73,13 @@ def ask_again_modal(form: AskAgainForm) -> View:
                     kit.number_field(ids.MINUTES_INPUT, min_value="0", max_value="59"),
                     optional=True,
                 ),
-                kit.input_block(
-                    ids.AMOUNT_BLOCK,
+                amount_input(
+                    case.currency,
+                    Money(1, case.currency),
+                    max(balance, Money(1, case.currency)),
                     f"Or an amount ({case.currency})",
-                    kit.number_field(
-                        ids.AMOUNT_INPUT,
-                        decimals=exponent(case.currency) > 0,
-                        min_value=str(Money(1, case.currency).amount),
-                        max_value=str(max(balance, Money(1, case.currency)).amount),
-                    ),
+                    "Give the time or an amount, not both.",
                     optional=True,
-                    hint="Give the time or an amount, not both.",
                 ),
                 text_input(
                     ids.REASON_BLOCK,
