@@ -125,6 +125,12 @@ class ContractIn(_Row):
 class ImportFile(_Row):
     team_id: str = Field(pattern=r"^[TE][A-Z0-9]{2,31}$", description="Slack workspace (team) id")
     contracts: list[ContractIn]
+    # Where each contract is in its file ("demo.yaml line 12: contract C-100"), for what only the database
+    # can find wrong with it.
+    places: dict[str, str] = Field(default_factory=dict, exclude=True)
+
+    def place(self, contract_id: str) -> str:
+        return self.places.get(contract_id) or f"contract {contract_id}"
 
 
 class ImportRejected(Exception):
@@ -191,15 +197,23 @@ def read_import_file(path: Path, adapt: Callable[[Any], Any] | None = None) -> I
         raise ImportRejected([f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}"]) from None
     if adapt is not None:
         data = adapt(data)
+    # Every problem at once: the file's shape, then the amounts and duplicates, read from the rows as written
+    # so that a contract with another fault has its amounts checked too: three mistakes take one round.
+    found: list[tuple[Path_, str]] = []
     try:
         parsed = ImportFile.model_validate(data)
     except ValidationError as exc:
-        raise ImportRejected(
-            [_where(path, data, lines, tuple(err["loc"])) + _message(err) for err in exc.errors()]
-        ) from None
-    problems = [_where(path, data, lines, where) + message for where, message in _amount_problems(parsed)]
-    if problems:
-        raise ImportRejected(problems)
+        parsed = None
+        found = [(tuple(err["loc"]), _message(err)) for err in exc.errors()]
+    flagged = {loc for loc, _ in found}
+    found += [(loc, message) for loc, message in _amount_problems(data) if loc not in flagged]
+    if found:
+        found.sort(key=lambda problem: _line(lines, problem[0]))  # in the file's order
+        raise ImportRejected([_where(path, data, lines, where) + message for where, message in found])
+    assert parsed is not None  # a file without problems validated
+    parsed.places = {
+        row.id: _where(path, data, lines, ("contracts", c)).removesuffix(": ") for c, row in enumerate(parsed.contracts)
+    }
     return parsed
 
 
@@ -210,9 +224,14 @@ def _message(error: Any) -> str:
     return message
 
 
+def _line(lines: dict[Path_, int], loc: Path_) -> int:
+    """The line of the nearest node of ``loc`` that the file has (0 in JSON, which keeps no lines)."""
+    return next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), 0)
+
+
 def _where(path: Path, data: Any, lines: dict[Path_, int], loc: Path_) -> str:
     """'demo.yaml line 12: contract C-100, milestones[1].amount: ' — the row by its id, the field by name."""
-    line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
+    line = _line(lines, loc)
     place = f"{path.name} line {line}" if line else path.name
     if len(loc) >= 2 and loc[0] == "contracts" and isinstance(loc[1], int):
         try:
@@ -224,34 +243,47 @@ def _where(path: Path, data: Any, lines: dict[Path_, int], loc: Path_) -> str:
     return f"{place}: {'.'.join(map(str, loc)) or 'file'}: "
 
 
-def _amount_problems(parsed: ImportFile) -> Iterator[tuple[Path_, str]]:
-    for c, contract in enumerate(parsed.contracts):
-        try:
-            exponent(contract.currency)
-        except Refused as exc:
-            yield ("contracts", c, "currency"), sentence(exc, PLAIN)
-            continue
+def _rows(node: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
+    rows = node.get(key) if isinstance(node, dict) else None
+    return [(n, row) for n, row in enumerate(rows) if isinstance(row, dict)] if isinstance(rows, list) else []
+
+
+def _amount_problems(data: Any) -> Iterator[tuple[Path_, str]]:
+    """Amounts in their contract's currency, and ids given twice, from the rows as written."""
+    for c, contract in _rows(data, "contracts"):
+        currency = contract.get("currency")
+        if isinstance(currency, str) and re.fullmatch(r"[A-Z]{3}", currency):
+            try:
+                exponent(currency)
+            except Refused as exc:
+                yield ("contracts", c, "currency"), sentence(exc, PLAIN)
+                currency = None
+        else:
+            currency = None  # the shape's own check says what is wrong with it
         here: Path_ = ("contracts", c)
-        amounts: list[tuple[Path_, str | None]] = [((*here, "hourly_rate"), contract.hourly_rate)]
-        amounts += [((*here, "milestones", m, "amount"), row.amount) for m, row in enumerate(contract.milestones)]
-        amounts += [((*here, "timesheets", t, "amount"), row.amount) for t, row in enumerate(contract.timesheets)]
+        amounts: list[tuple[Path_, Any]] = [((*here, "hourly_rate"), contract.get("hourly_rate"))]
+        amounts += [((*here, "milestones", m, "amount"), row.get("amount")) for m, row in _rows(contract, "milestones")]
+        amounts += [((*here, "timesheets", t, "amount"), row.get("amount")) for t, row in _rows(contract, "timesheets")]
         for where, amount in amounts:
-            if amount is None:
+            text = _amount_text(amount)
+            if currency is None or not isinstance(text, str):
                 continue
             try:
-                money = Money.parse(amount, contract.currency)
+                money = Money.parse(text, currency)
             except Refused as exc:
                 yield where, sentence(exc, PLAIN)
                 continue
             if money.minor < 0:
                 yield where, "cannot be negative"
-        yield from _duplicates(c, "milestones", [m.id for m in contract.milestones])
-        yield from _duplicates(c, "timesheets", [t.week for t in contract.timesheets])
+        yield from _duplicates(c, "milestones", [row.get("id") for _, row in _rows(contract, "milestones")])
+        yield from _duplicates(c, "timesheets", [str(row.get("week")) for _, row in _rows(contract, "timesheets")])
     seen: set[str] = set()
-    for c, contract in enumerate(parsed.contracts):
-        if contract.id in seen:
-            yield ("contracts", c, "id"), f"contract {contract.id} appears twice in this file"
-        seen.add(contract.id)
+    for c, contract in _rows(data, "contracts"):
+        key = contract.get("id")
+        if isinstance(key, str | int) and not isinstance(key, bool):
+            if str(key) in seen:
+                yield ("contracts", c, "id"), f"contract {key} appears twice in this file"
+            seen.add(str(key))
 
 
 def _duplicates(c: int, rows: str, keys: list[object]) -> Iterator[tuple[Path_, str]]:
@@ -336,7 +368,7 @@ def import_contracts(file: ImportFile, uow: UnitOfWork, now: datetime, policy: P
             contract = _contract(file.team_id, row, existing.policy_version if existing else policy.version)
             if existing and (existing.kind, existing.currency) != (contract.kind, contract.currency):
                 problems.append(
-                    f"contract {row.id}: kind and currency cannot change once imported "
+                    f"{file.place(row.id)}: kind and currency cannot change once imported "
                     f"(stored: {existing.kind.value} in {existing.currency})"
                 )
                 continue
@@ -350,7 +382,7 @@ def import_contracts(file: ImportFile, uow: UnitOfWork, now: datetime, policy: P
                     ) + uow.cases.held_on_item(file.team_id, row.id, item.ref, row.currency)
                     if item.paid < spoken_for:
                         problems.append(
-                            f"contract {row.id}, {item.label}: paid would become {item.paid}, less than the "
+                            f"{file.place(row.id)}, {item.label}: paid would become {item.paid}, less than the "
                             f"{spoken_for} already refunded or held by its cases"
                         )
                         continue

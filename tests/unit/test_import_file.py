@@ -133,6 +133,28 @@ def test_every_problem_is_listed_not_just_the_first(tmp_path):
     assert len(problems(tmp_path, text)) == 2
 
 
+def test_mistakes_of_every_kind_are_listed_in_one_round_in_the_files_order(tmp_path):
+    bad = """team_id: T0DEMO01
+contracts:
+  - {id: C-1, title: One, kind: fixed_price, currency: USD, client: U0CLIENT01, freelancer: U0FREELA01,
+     milestones: [{id: M-1, title: A, amount: "10.001", status: released, released_at: 2026-11-20T10:00:00Z}]}
+  - id: C-2
+    title: Two
+    kind: fixed_price
+    currency: XXX
+    client: bob
+    freelancer: U0FREELA01
+  - {id: C-1, title: Again, kind: fixed_price, currency: USD, client: U0CLIENT01, freelancer: U0FREELA01}
+"""
+    assert problems(tmp_path, bad) == [
+        "contracts.yaml line 4: contract C-1, milestones[0].amount: USD amounts take at most 2 decimals; “10.001” has "
+        "more.",
+        "contracts.yaml line 8: contract C-2, currency: “XXX” is not an ISO 4217 currency with a minor unit.",
+        "contracts.yaml line 9: contract C-2, client: 'bob' is not a Slack user id (they look like U0123ABCD)",
+        "contracts.yaml line 11: contract C-1, id: contract C-1 appears twice in this file",
+    ]
+
+
 def test_duplicate_items_in_one_contract_are_refused(tmp_path):
     row = '      - {id: M-1, title: Concepts, amount: "250.00", status: released, released_at: 2026-11-02T10:00:00Z}\n'
     text = EXAMPLE.replace(row, row + row.replace("Concepts", "Again"))
