@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import logs, metrics
+from bot import api, logs, metrics
 from bot.blocks.render import render
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
@@ -43,6 +43,7 @@ from bot.services import scheduler
 from bot.services.core import Deps
 from bot.services.ports import StorageUnavailable
 from bot.services.roster import Roster
+from storage.api_requests import ApiRequests
 from storage.db import DatabaseAhead, DatabaseError, open_existing, pending_migrations, prepare, session_factory
 from storage.outbox import OutboxRepository
 from storage.repositories import PolicyConflict
@@ -358,7 +359,13 @@ class Instance:
         runtime = self.runtime
         ready = lambda: readiness(engine, runtime.clock())  # noqa: E731
         watched = lambda: metrics.exposition(state_of(runtime), runtime.clock)  # noqa: E731
-        return Edge(self.app, secret.get_secret_value() if secret else "", ready, watched, errors.screen)
+        endpoints, documents = {}, {}
+        if (pushed := runtime.settings.marketplace_api_secret) is not None:
+            requests = ApiRequests(runtime.sessions)
+            push = api.ContractsApi(pushed.get_secret_value(), runtime.uow, requests, runtime.clock, runtime.policy)
+            endpoints, documents = {api.PATH: push}, {api.OPENAPI_PATH: api.openapi()}
+        signing = secret.get_secret_value() if secret else ""
+        return Edge(self.app, signing, ready, watched, endpoints, documents, errors.screen)
 
 
 def _counted_client(context: BoltContext, next: Callable[[], None]) -> None:

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # Signs the marketplace's pushes to POST /api/v1/contracts; unset, the API is off.
+    marketplace_api_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     # Seconds between two messages to one channel or person: Slack takes about one per second per channel.
     slack_pace_seconds: float = Field(1.0, ge=0, le=60)
@@ -224,7 +226,7 @@ class Settings(BaseSettings):
         )
 
 
-_SECRETS = {"slack_bot_token", "slack_signing_secret", "slack_app_token"}
+_SECRETS = {"slack_bot_token", "slack_signing_secret", "slack_app_token", "marketplace_api_secret"}
 
 
 def _describe(error: ValidationError) -> str:

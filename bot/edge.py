@@ -95,6 +95,8 @@ class Edge:
         signing_secret: str,
         ready: Callable[[], tuple[int, dict[str, Any]]],
         metrics: Callable[[], tuple[bytes, str]] | None = None,
+        api: dict[str, Callable[[dict[str, str], str], tuple[int, dict[str, Any]]]] | None = None,
+        documents: dict[str, dict[str, Any]] | None = None,
         screen: Callable[[dict[str, Any]], BoltResponse | None] = lambda body: None,
         threads: int = 8,
     ) -> None:
@@ -103,6 +105,8 @@ class Edge:
         self.verifier = SignatureVerifier(signing_secret)
         self.ready = ready
         self.metrics = metrics
+        self.api = api or {}  # POST path → a JSON endpoint that checks its own signature (bot.api)
+        self.documents = documents or {}  # GET path → a JSON document (the API's OpenAPI description)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack-request")
         self.refusals = _Refusals()
 
@@ -123,6 +127,12 @@ class Edge:
         if path == "/metrics" and method == "GET" and self.metrics is not None:
             text, content_type = await asyncio.get_running_loop().run_in_executor(self.pool, self.metrics)
             await _answer(send, 200, text.decode(), content_type)
+            return
+        if path in self.documents and method == "GET":
+            await _answer(send, 200, json.dumps(self.documents[path]), "application/json")
+            return
+        if path in self.api and method == "POST":
+            await self._api(scope, receive, send, self.api[path])
             return
         if path != SLACK_PATH:
             await _answer(send, 404, "Not Found")
@@ -146,6 +156,25 @@ class Edge:
             return
         await _answer(send, response.status, response.body, _content_type(response))
         ACK_SECONDS.labels(which).observe(time.perf_counter() - arrived)
+
+    async def _api(
+        self, scope: Scope, receive: Receive, send: Send, endpoint: Callable[[dict[str, str], str], tuple[int, Any]]
+    ) -> None:
+        """The marketplace API's door: the same limits on the body as Slack's, a JSON answer either way."""
+        try:
+            headers = _headers(scope)
+            body = _text(await _body(headers, receive))
+            status, answer = await asyncio.get_running_loop().run_in_executor(self.pool, endpoint, headers, body)
+        except Refusal as refused:
+            self.refusals.note(_client(scope), refused.status, refused.why)
+            status, answer = refused.status, {"error": refused.why, "message": refused.answer}
+        except Exception:
+            ref = "E-" + secrets.token_hex(3).upper()
+            log.exception("api: unexpected error (ref %s)", ref)
+            status, answer = 500, {"error": "internal", "message": f"something went wrong (ref {ref})"}
+        if status == 401:
+            self.refusals.note(_client(scope), status, str(answer.get("error")))
+        await _answer(send, status, json.dumps(answer, ensure_ascii=False), "application/json")
 
     def _verify(self, headers: dict[str, str], body: str) -> None:
         stamp = headers.get("x-slack-request-timestamp", "")

@@ -404,3 +404,13 @@ class SlackMessageRow(Base):
     ts: Mapped[str] = mapped_column(String(32))
     permalink: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class ApiRequestRow(Base):
+    """Signed pushes to the marketplace API already taken: the same signature again is a replay. Kept for
+    twice the signature's tolerance window, beyond which a replay is refused as stale anyway."""
+
+    __tablename__ = "api_requests"
+
+    signature: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the signature header
+    seen_at: Mapped[datetime] = mapped_column(index=True)

@@ -23,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     model_validator,
 )
@@ -125,12 +126,16 @@ class ContractIn(_Row):
 class ImportFile(_Row):
     team_id: str = Field(pattern=r"^[TE][A-Z0-9]{2,31}$", description="Slack workspace (team) id")
     contracts: list[ContractIn]
-    # Where each contract is in its file ("demo.yaml line 12: contract C-100"), for what only the database
-    # can find wrong with it.
-    places: dict[str, str] = Field(default_factory=dict, exclude=True)
+    # Where each contract is in its document ("demo.yaml line 12: contract C-100", "$.contracts[3]"), for
+    # what only the database can find wrong with it.
+    _places: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def located(self, places: dict[str, str]) -> ImportFile:
+        self._places = places
+        return self
 
     def place(self, contract_id: str) -> str:
-        return self.places.get(contract_id) or f"contract {contract_id}"
+        return self._places.get(contract_id) or f"contract {contract_id}"
 
 
 class ImportRejected(Exception):
@@ -197,8 +202,32 @@ def read_import_file(path: Path, adapt: Callable[[Any], Any] | None = None) -> I
         raise ImportRejected([f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}"]) from None
     if adapt is not None:
         data = adapt(data)
-    # Every problem at once: the file's shape, then the amounts and duplicates, read from the rows as written
-    # so that a contract with another fault has its amounts checked too: three mistakes take one round.
+    parsed, found = _problems(data)
+    if found:
+        found.sort(key=lambda problem: _line(lines, problem[0]))  # in the file's order
+        raise ImportRejected([_where(path, data, lines, where) + message for where, message in found])
+    assert parsed is not None  # a file without problems validated
+    places = {row.id: _where(path, data, lines, ("contracts", c)) for c, row in enumerate(parsed.contracts)}
+    return parsed.located({key: place.removesuffix(": ") for key, place in places.items()})
+
+
+def read_document(data: Any) -> ImportFile:
+    """A document pushed to the API, its JSON already read: as a file is checked, each problem named by its
+    JSON path (``$.contracts[1].client: …``)."""
+    parsed, found = _problems(data)
+    if found:
+        raise ImportRejected([f"{json_path(where)}: {message}" for where, message in found])
+    assert parsed is not None
+    return parsed.located({row.id: json_path(("contracts", c)) for c, row in enumerate(parsed.contracts)})
+
+
+def json_path(loc: Path_) -> str:
+    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+
+
+def _problems(data: Any) -> tuple[ImportFile | None, list[tuple[Path_, str]]]:
+    """Every problem at once: the document's shape, then the amounts and duplicates, read from the rows as
+    written so that a contract with another fault has its amounts checked too: three mistakes take one round."""
     found: list[tuple[Path_, str]] = []
     try:
         parsed = ImportFile.model_validate(data)
@@ -207,14 +236,7 @@ def read_import_file(path: Path, adapt: Callable[[Any], Any] | None = None) -> I
         found = [(tuple(err["loc"]), _message(err)) for err in exc.errors()]
     flagged = {loc for loc, _ in found}
     found += [(loc, message) for loc, message in _amount_problems(data) if loc not in flagged]
-    if found:
-        found.sort(key=lambda problem: _line(lines, problem[0]))  # in the file's order
-        raise ImportRejected([_where(path, data, lines, where) + message for where, message in found])
-    assert parsed is not None  # a file without problems validated
-    parsed.places = {
-        row.id: _where(path, data, lines, ("contracts", c)).removesuffix(": ") for c, row in enumerate(parsed.contracts)
-    }
-    return parsed
+    return parsed, found
 
 
 def _message(error: Any) -> str:

@@ -15,7 +15,7 @@ from bot.domain.policy import Policy
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "POLICY_", "MEDIATOR_", "LOG_")) or name in {
+        if name.startswith(("SLACK_", "POLICY_", "MEDIATOR_", "LOG_", "MARKETPLACE_")) or name in {
             "DATABASE_URL",
             "PORT",
             "WEB_CONCURRENCY",
@@ -123,7 +123,14 @@ def test_env_example_and_the_readme_list_every_setting_and_the_example_keeps_the
     assert {name for name in names if f"# {name}=" not in example} == set()
     assert {name for name in names if f"| `{name}` |" not in readme} == set()
     # Its lines uncommented are the defaults, bar the placeholders of what has none (tokens, Slack ids).
-    placeholders = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MEDIATOR_", "HEALTH_PORT")
+    placeholders = (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "MARKETPLACE_API_SECRET",
+        "MEDIATOR_",
+        "HEALTH_PORT",
+    )
     shown = [line.removeprefix("# ").split("  #")[0].strip() for line in example.splitlines()]
     kept = [line for line in shown if line.split("=")[0] in names and not line.startswith(placeholders)]
     (tmp_path / ".env").write_text("\n".join(kept) + "\n")

@@ -1,0 +1,160 @@
+"""The marketplace's API: its systems push contracts in as they change (``POST /api/v1/contracts``).
+
+The body is the document ``refundbot import`` reads, as JSON, and it is checked the same way: every problem at
+once, each named by its JSON path, and nothing applied unless all of it is. It is signed as Slack signs its
+requests, with slack_sdk's own verifier: ``X-Refundbot-Request-Timestamp`` (Unix seconds) and
+``X-Refundbot-Signature: v0=`` HMAC-SHA256 of ``v0:{timestamp}:{body}`` with ``MARKETPLACE_API_SECRET``. A
+timestamp more than five minutes off is stale, and a signature already taken is a replay. Answers are JSON:
+200 with what changed, 400 for a body that is not JSON, 401 unsigned or stale, 409 replayed, 422 with the
+problems, 503 while the database is away (send it again as it was).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from slack_sdk.signature import SignatureVerifier
+
+from bot.domain.policy import Policy
+from bot.services.importing import ImportFile, ImportRejected, import_contracts, read_document
+from bot.services.ports import StorageUnavailable, UnitOfWork
+from storage.api_requests import ApiRequests
+
+PATH = "/api/v1/contracts"
+OPENAPI_PATH = "/api/v1/openapi.json"
+TOLERANCE = timedelta(minutes=5)
+Answer = tuple[int, dict[str, Any]]
+
+
+class ContractsApi:
+    def __init__(
+        self,
+        secret: str,
+        uow: Callable[[], UnitOfWork],
+        requests: ApiRequests,
+        clock: Callable[[], datetime],
+        policy: Policy,
+    ) -> None:
+        self.verifier = SignatureVerifier(secret)
+        self.uow = uow
+        self.requests = requests
+        self.clock = clock
+        self.policy = policy
+
+    def __call__(self, headers: dict[str, str], body: str) -> Answer:
+        stamp = headers.get("x-refundbot-request-timestamp", "")
+        signature = headers.get("x-refundbot-signature", "")
+        if not stamp or not signature:
+            return 401, _error("unsigned", "sign the body: X-Refundbot-Request-Timestamp and X-Refundbot-Signature")
+        try:
+            age = abs(time.time() - int(stamp))
+        except ValueError:
+            return 401, _error("bad_signature", "X-Refundbot-Request-Timestamp must be Unix seconds")
+        if age > TOLERANCE.total_seconds():
+            return 401, _error("stale", "the timestamp is more than 5 minutes off; sign the request again now")
+        if not self.verifier.is_valid(body=body, timestamp=stamp, signature=signature):
+            return 401, _error("bad_signature", "the signature does not match the body and MARKETPLACE_API_SECRET")
+        now = self.clock()
+        try:
+            if not self.requests.first_time(signature, now, 2 * TOLERANCE):
+                return 409, _error("replayed", "this signed request was already taken")
+        except StorageUnavailable:
+            return 503, _error("unavailable", "the database is unavailable; send the request again in a minute")
+        try:
+            document = json.loads(body, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            return 400, _error("invalid_json", f"the body is not JSON: {exc}")
+        try:
+            report = import_contracts(read_document(document), self.uow(), now, self.policy)
+        except ImportRejected as rejected:
+            return 422, _error("rejected", "nothing was imported", problems=rejected.problems)
+        except StorageUnavailable:
+            self.requests.forget(signature)
+            return 503, _error("unavailable", "the database is unavailable; send the request again in a minute")
+        return 200, {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
+
+
+def _error(code: str, message: str, **more: Any) -> dict[str, Any]:
+    return {"error": code, "message": message, **more}
+
+
+def openapi() -> dict[str, Any]:
+    """The API described for the marketplace's developers, its document schema taken from the model that checks
+    it, so the two cannot drift apart."""
+    schema = ImportFile.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+    components = schema.pop("$defs", {})
+    components["ImportFile"] = schema
+    error = {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {"type": "string"},
+            "message": {"type": "string"},
+            "problems": {"type": "array", "items": {"type": "string"}, "description": "`$.path: what is wrong`"},
+        },
+    }
+    counts = {"type": "object", "properties": {"contracts": {"type": "integer"}, "items": {"type": "integer"}}}
+    components |= {"Error": error, "Counts": counts}
+
+    def answer(description: str, ref: str) -> dict[str, Any]:
+        return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
+
+    failed = "#/components/schemas/Error"
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "refund-bot marketplace API", "version": "1"},
+        "paths": {
+            PATH: {
+                "post": {
+                    "summary": "Create or update contracts, milestones and timesheets (idempotent)",
+                    "description": __doc__,
+                    "parameters": [
+                        {
+                            "name": "X-Refundbot-Request-Timestamp",
+                            "in": "header",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "X-Refundbot-Signature",
+                            "in": "header",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": "^v0=[0-9a-f]{64}$"},
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportFile"}}},
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Applied: how many contracts and items were created, updated, unchanged",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            key: {"$ref": "#/components/schemas/Counts"}
+                                            for key in ("created", "updated", "unchanged")
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": answer("The body is not JSON", failed),
+                        "401": answer("Unsigned, stale or badly signed", failed),
+                        "409": answer("This signed request was already taken", failed),
+                        "413": {"description": "The body is over 1 MiB: send fewer contracts at a time"},
+                        "422": answer("Nothing applied: every problem, each with its JSON path", failed),
+                        "503": answer("The database is unavailable: send the same request again", failed),
+                    },
+                }
+            }
+        },
+        "components": {"schemas": components},
+    }
