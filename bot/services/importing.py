@@ -216,9 +216,14 @@ def read_document(data: Any) -> ImportFile:
     JSON path (``$.contracts[1].client: …``)."""
     parsed, found = _problems(data)
     if found:
+        found.sort(key=lambda problem: _contract_index(problem[0]))  # contract by contract, as they come
         raise ImportRejected([f"{json_path(where)}: {message}" for where, message in found])
     assert parsed is not None
     return parsed.located({row.id: json_path(("contracts", c)) for c, row in enumerate(parsed.contracts)})
+
+
+def _contract_index(loc: Path_) -> int:
+    return loc[1] if len(loc) > 1 and loc[0] == "contracts" and isinstance(loc[1], int) else -1
 
 
 def json_path(loc: Path_) -> str:

@@ -101,8 +101,8 @@ def test_a_bad_document_gets_every_problem_by_json_path_and_nothing_is_written(p
     assert status == 422
     assert answer["error"] == "rejected"
     assert answer["problems"] == [
-        "$.contracts[1].client: 'bob' is not a Slack user id (they look like U0123ABCD)",
         "$.contracts[0].milestones[0].amount: EUR amounts take at most 2 decimals; “1.001” has more.",
+        "$.contracts[1].client: 'bob' is not a Slack user id (they look like U0123ABCD)",
         "$.contracts[1].currency: “XXX” is not an ISO 4217 currency with a minor unit.",
     ]
     assert pushed.count(ContractRow, id="P-1") + pushed.count(ContractRow, id="P-2") == 0
