@@ -1,9 +1,19 @@
 """Alembic environment: runs on the connection refund-bot hands it, or on DATABASE_URL from the settings."""
 
+from typing import Any, Literal
+
 from alembic import context
 from sqlalchemy import Connection
 
-from storage.tables import Base
+from storage.tables import Base, UtcDateTime
+
+
+def _render_item(kind: str, item: Any, autogen_context: Any) -> str | Literal[False]:
+    """Our UTC column is a plain timezone-aware DateTime to the database: written so, a migration needs no import
+    of ``storage``."""
+    if kind == "type" and isinstance(item, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run(connection: Connection) -> None:
@@ -12,6 +22,7 @@ def run(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -84,16 +84,23 @@ def test_0004_gives_each_existing_deadline_its_cases_workspace(database_url):
 
 def test_the_readmes_steps_for_a_new_migration_and_for_rolling_it_back_work_as_written(tmp_path):
     """README, "Writing a migration" and "Upgrading and rolling back", run as written on a copy of the schema
-    with one column more on cases, over a database with a case in it: SQLite drops that column by copying the
-    table, which the foreign keys of the case's audit and deadlines forbid unless they are off meanwhile."""
+    with two columns more on cases (one of our UTC times), over a database with a case in it: SQLite drops the
+    columns by copying the table, which the foreign keys of the case's audit and deadlines forbid unless they
+    are off meanwhile."""
     shutil.copytree(ROOT / "storage", tmp_path / "storage", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "alembic.ini", tmp_path / "alembic.ini")
+    for kept in ("alembic.ini", "pyproject.toml"):  # the hooks format as the project does
+        shutil.copy(ROOT / kept, tmp_path / kept)
     (tmp_path / ".venv").symlink_to(Path(sys.executable).parents[1])
     tables = tmp_path / "storage" / "tables.py"
     version = "    version: Mapped[int] = mapped_column(Integer)\n"
     assert version in tables.read_text()
     tables.write_text(
-        tables.read_text().replace(version, "    note: Mapped[str | None] = mapped_column(String(20))\n" + version, 1)
+        tables.read_text().replace(
+            version,
+            "    note: Mapped[str | None] = mapped_column(String(20))\n    noted_at: Mapped[datetime | None]\n"
+            + version,
+            1,
+        )
     )
     database = f"sqlite:///{tmp_path / 'app.db'}"
     engine = prepare(database)  # the app's database as this code leaves it, with a case in it
@@ -120,6 +127,7 @@ def test_the_readmes_steps_for_a_new_migration_and_for_rolling_it_back_work_as_w
     run(".venv/bin/alembic", "revision", "--autogenerate", "--rev-id", number, "-m", "what changed")
     written = tmp_path / "storage" / "migrations" / "versions" / f"{number}_what_changed.py"
     assert 'batch_op.add_column(sa.Column("note", sa.String(length=20), nullable=True))' in written.read_text()
+    assert 'sa.Column("noted_at", sa.DateTime(timezone=True), nullable=True)' in written.read_text()
     ruff = [str(Path(sys.executable).parent / "ruff")]
     for check in ([*ruff, "check", str(written)], [*ruff, "format", "--check", str(written)]):
         assert subprocess.run(check, cwd=ROOT, capture_output=True, text=True, check=False).returncode == 0
