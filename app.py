@@ -38,9 +38,11 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
 from bot.edge import Edge
 from bot.handlers import errors, register
+from bot.payouts import PayoutSender
 from bot.relay import ALARM_AFTER, Relay, listener_client, relay_client, web_client
 from bot.services import scheduler
 from bot.services.core import Deps
+from bot.services.payments import LedgerOnly, Webhook
 from bot.services.ports import StorageUnavailable
 from bot.services.roster import Roster
 from storage.api_requests import ApiRequests
@@ -167,6 +169,7 @@ class Workers:
     relay: Relay
     deps: Deps
     owner: str
+    payouts: PayoutSender | None = None  # PAYMENTS_WEBHOOK_URL is set
     stop: threading.Event = field(default_factory=threading.Event)
     database_warned_at: float = -60.0
     running: list[threading.Thread | BackgroundScheduler] = field(default_factory=list)
@@ -181,15 +184,27 @@ class Workers:
         pace = timedelta(seconds=settings.slack_pace_seconds)
         relay = Relay(runtime.sessions, sender, render, owner=owner, clock=runtime.clock, pace=pace)
         roster = Roster(frozenset(settings.mediator_user_ids), _usergroup(client, settings.mediator_usergroup_id))
+        webhook = settings.payments_webhook_url
+        payouts: PayoutSender | None = None
+
+        def delivered() -> None:  # a commit queued Slack messages, and perhaps a payout
+            relay.wake.set()
+            if payouts is not None:
+                payouts.wake.set()
+
         deps = Deps(
             uow=runtime.uow,
             clock=runtime.clock,
             policy=runtime.policy,
+            payments=Webhook() if webhook else LedgerOnly(),
             roster=roster,
             mediator_channel=settings.mediator_channel_id,
-            delivered=relay.wake.set,
+            delivered=delivered,
         )
-        return cls(runtime, client, relay, deps, owner)
+        if webhook and settings.payments_webhook_secret:
+            secret = settings.payments_webhook_secret.get_secret_value()
+            payouts = PayoutSender(runtime.sessions, deps, webhook, secret, owner=owner, clock=runtime.clock)
+        return cls(runtime, client, relay, deps, owner, payouts)
 
     def tick(self) -> int:
         try:
@@ -208,6 +223,8 @@ class Workers:
             acted += batch
         while batch := self.relay.run_once():
             sent += batch
+        while self.payouts is not None and (batch := self.payouts.run_once()):
+            sent += batch
         return acted, sent
 
     def purge(self) -> int:
@@ -223,6 +240,10 @@ class Workers:
         listed off the request path: now, then every few minutes."""
         relaying = threading.Thread(target=self.relay.run, args=(self.stop,), name="slack-relay", daemon=True)
         relaying.start()
+        if self.payouts is not None:
+            paying = threading.Thread(target=self.payouts.run, args=(self.stop,), name="payouts", daemon=True)
+            paying.start()
+            self.running.append(paying)
         ticker = BackgroundScheduler(timezone=UTC, daemon=True)
         ticker.add_job(
             self.tick, "interval", seconds=tick_seconds, jitter=tick_seconds / 5, max_instances=1, coalesce=True
@@ -239,7 +260,7 @@ class Workers:
         """Stop ticking and relaying once the tick and the relay's batch under way are done, so that what they
         hold is recorded rather than left leased for another instance to take over minutes later."""
         self.stop.set()
-        self.relay.wake.set()
+        self.deps.delivered()  # wakes the relays to see the stop
         for part in self.running:
             if isinstance(part, BackgroundScheduler):
                 part.shutdown(wait=True)

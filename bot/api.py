@@ -28,6 +28,9 @@ from storage.api_requests import ApiRequests
 PATH = "/api/v1/contracts"
 OPENAPI_PATH = "/api/v1/openapi.json"
 TOLERANCE = timedelta(minutes=5)
+# Both ways: the marketplace signs its pushes so, and refund-bot its payouts (``bot.payouts``).
+TIMESTAMP_HEADER = "X-Refundbot-Request-Timestamp"
+SIGNATURE_HEADER = "X-Refundbot-Signature"
 Answer = tuple[int, dict[str, Any]]
 
 
@@ -47,8 +50,8 @@ class ContractsApi:
         self.policy = policy
 
     def __call__(self, headers: dict[str, str], body: str) -> Answer:
-        stamp = headers.get("x-refundbot-request-timestamp", "")
-        signature = headers.get("x-refundbot-signature", "")
+        stamp = headers.get(TIMESTAMP_HEADER.lower(), "")
+        signature = headers.get(SIGNATURE_HEADER.lower(), "")
         if not stamp or not signature:
             return 401, _error("unsigned", "sign the body: X-Refundbot-Request-Timestamp and X-Refundbot-Signature")
         try:

@@ -15,6 +15,7 @@ from alembic.util import CommandError as AlembicError
 import app
 from app import Runtime, StartupError, Workers, existing, purge_outbox, start
 from bot.services.importing import ImportRejected, demo_for, import_contracts, read_import_file
+from bot.services.messages import Surface
 from storage.db import DatabaseError, current_revisions, make_engine, pending_migrations, roll_back
 from storage.db import migrate as upgrade
 from storage.outbox import OutboxRepository
@@ -40,8 +41,8 @@ def serve() -> None:
 
 @cli.group(
     invoke_without_command=True,
-    help="Show the Slack outbox: messages pending, sent and dead, how long the oldest has waited, and why the dead "
-    "ones failed.",
+    help="Show the outbox: Slack messages (and payouts for the marketplace) pending, sent and dead, how long the "
+    "oldest has waited, and why the dead ones failed.",
 )
 @click.option("--dead", "dead_limit", default=20, show_default=True, help="How many dead messages to list.")
 @click.pass_context
@@ -51,16 +52,23 @@ def outbox(context: click.Context, dead_limit: int) -> None:
     runtime = _runtime(existing)
     with runtime.sessions() as session:
         queue = OutboxRepository(session)
-        counts = queue.counts()
+        counts, payouts = queue.counts(), queue.counts(payouts=True)
         oldest = queue.oldest_pending()
         dead = queue.dead_rows(dead_limit)
     click.echo(", ".join(f"{counts.get(status, 0)} {status}" for status in ("pending", "sent", "dead")))
+    if payouts or runtime.settings.payments_webhook_url:
+        click.echo(
+            "payouts: " + ", ".join(f"{payouts.get(status, 0)} {status}" for status in ("pending", "sent", "dead"))
+        )
     if oldest is not None:
         queued_at, stream, error = oldest
         waited = str(runtime.clock() - queued_at).split(".")[0]
         click.echo(f"oldest pending: waiting {waited} (case {stream}); last error: {error or 'none yet'}")
     for row_id, stream, surface, error in dead:
-        click.echo(f"dead #{row_id} case {stream} {surface}: {error}")
+        if surface == Surface.PAYOUT:
+            click.echo(f"dead #{row_id} payout of case {stream.removesuffix(':payouts')}: {error}")
+        else:
+            click.echo(f"dead #{row_id} case {stream} {surface}: {error}")
 
 
 @outbox.command(
@@ -170,22 +178,28 @@ def tick(once: bool) -> None:
         sys.exit(2)
     workers = _workers()
     workers.deps.roster.refresh()
+    kinds = (False, True) if workers.payouts is not None else (False,)
     with workers.runtime.sessions() as session:
-        before = OutboxRepository(session).counts()
+        before = [OutboxRepository(session).counts(payouts=kind) for kind in kinds]
     acted, _attempted = workers.sweep()
     with workers.runtime.sessions() as session:
         queue = OutboxRepository(session)
-        after, (failing, error) = queue.counts(), queue.failing()
-    delivered = after.get("sent", 0) - before.get("sent", 0)
-    died = after.get("dead", 0) - before.get("dead", 0)
-    pending = after.get("pending", 0)
-    line = f"acted on {acted} deadline(s); {delivered} Slack message(s) delivered, {pending} pending"
-    click.echo(line + (f", {died} dead (see `refundbot outbox`)" if died else ""))
-    if failing:
-        queued = f"the {pending} pending stay queued and are retried"
-        click.echo(f"refundbot: Slack did not take {failing} message(s) (last error: {error}); {queued}", err=True)
-    # A cron job's exit code says whether Slack got everything (pending rows waiting their channel's pace are fine).
-    sys.exit(1 if failing or died else 0)
+        after = [(queue.counts(payouts=kind), queue.failing(payouts=kind)) for kind in kinds]
+    parts, trouble = [], False
+    for kind, was, (now, (failing, error)) in zip(kinds, before, after, strict=True):
+        what, by = ("payout(s)", "the payments endpoint") if kind else ("Slack message(s)", "Slack")
+        delivered = now.get("sent", 0) - was.get("sent", 0)
+        died = now.get("dead", 0) - was.get("dead", 0)
+        pending = now.get("pending", 0)
+        parts.append(f"{delivered} {what} delivered, {pending} pending" + (f", {died} dead" if died else ""))
+        if failing:
+            queued = f"the {pending} pending stay queued and are retried"
+            click.echo(f"refundbot: {by} did not take {failing} {what} (last error: {error}); {queued}", err=True)
+        trouble = trouble or bool(failing or died)
+    dead = " (see `refundbot outbox`)" if any(" dead" in part for part in parts) else ""
+    click.echo(f"acted on {acted} deadline(s); " + "; ".join(parts) + dead)
+    # A cron job's exit code says whether everything was taken (rows waiting their channel's pace are fine).
+    sys.exit(1 if trouble else 0)
 
 
 @cli.command(help="Run only the deadline ticker and the Slack relay, without HTTP, until stopped.")

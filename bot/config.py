@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     # Signs the marketplace's pushes to POST /api/v1/contracts; unset, the API is off.
     marketplace_api_secret: SecretStr | None = None
+    # Each ledger entry (refund, release) is POSTed here, signed with PAYMENTS_WEBHOOK_SECRET (bot.payouts).
+    payments_webhook_url: str | None = None
+    payments_webhook_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     # Seconds between two messages to one channel or person: Slack takes about one per second per channel.
     slack_pace_seconds: float = Field(1.0, ge=0, le=60)
@@ -123,6 +126,13 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("payments_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as https://payments.example.com/refund-bot")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -202,6 +212,12 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _webhook_signed(self) -> Settings:
+        if self.payments_webhook_url and not self.payments_webhook_secret:
+            raise ValueError("PAYMENTS_WEBHOOK_URL needs PAYMENTS_WEBHOOK_SECRET, to sign what it is sent")
+        return self
+
+    @model_validator(mode="after")
     def _review_window(self) -> Settings:
         if self.policy_review_window_closes_after <= self.policy_review_window_opens_after:
             raise ValueError("POLICY_REVIEW_WINDOW_CLOSES_AFTER must be later than POLICY_REVIEW_WINDOW_OPENS_AFTER")
@@ -226,7 +242,13 @@ class Settings(BaseSettings):
         )
 
 
-_SECRETS = {"slack_bot_token", "slack_signing_secret", "slack_app_token", "marketplace_api_secret"}
+_SECRETS = {
+    "slack_bot_token",
+    "slack_signing_secret",
+    "slack_app_token",
+    "marketplace_api_secret",
+    "payments_webhook_secret",
+}
 
 
 def _describe(error: ValidationError) -> str:

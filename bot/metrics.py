@@ -85,6 +85,15 @@ class _StateCollector(Collector):
         for status in ("pending", "sent", "dead"):
             outbox.add_metric([status], found["outbox"].get(status, 0))
         yield outbox
+        payouts = GaugeMetricFamily(
+            "refundbot_payouts", "Ledger entries for the marketplace's payments endpoint, by status.", None, ["status"]
+        )
+        for status in ("pending", "sent", "dead"):
+            payouts.add_metric([status], found["payouts"].get(status, 0))
+        yield payouts
+        yield GaugeMetricFamily(
+            "refundbot_cases_on_hold", "Cases whose payout the marketplace refused.", value=found["payouts_on_hold"]
+        )
         yield GaugeMetricFamily(
             "refundbot_outbox_oldest_pending_seconds",
             "How long the oldest pending Slack message has waited (0 when none waits).",

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from bot.services.messages import OutboxMessage, Target
+from bot.services.messages import OutboxMessage, Surface, Target
 from storage import leases
 from storage.tables import OutboxRow, SlackMessageRow
 
@@ -57,6 +57,11 @@ class MessageRef:
     permalink: str | None
 
 
+def _kind(payouts: bool) -> ColumnElement[bool]:
+    """Slack's messages, or the payout instructions for the marketplace (``bot.payouts``)."""
+    return (OutboxRow.surface == Surface.PAYOUT) if payouts else (OutboxRow.surface != Surface.PAYOUT)
+
+
 class OutboxRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -86,8 +91,11 @@ class OutboxRepository:
         if values:
             self.session.execute(_QUEUE[self.session.get_bind().dialect.name], values)
 
-    def lease_due(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[LeasedMessage]:
-        """Lease the next message of each stream that is due and not leased by a live relay."""
+    def lease_due(
+        self, owner: str, now: datetime, lease: timedelta, limit: int, *, payouts: bool = False
+    ) -> list[LeasedMessage]:
+        """Lease the next message of each stream that is due and not leased by a live relay: Slack's messages, or
+        with ``payouts`` the instructions for the marketplace's payments endpoint (streams of their own)."""
         earlier = aliased(OutboxRow)
         rows = leases.lease_due(
             self.session,
@@ -97,6 +105,7 @@ class OutboxRepository:
                 .where(
                     OutboxRow.status == PENDING,
                     OutboxRow.next_attempt_at <= now,
+                    _kind(payouts),
                     free,
                     ~exists().where(
                         and_(earlier.stream == OutboxRow.stream, earlier.status == PENDING, earlier.id < OutboxRow.id)
@@ -162,10 +171,11 @@ class OutboxRepository:
         return result.rowcount
 
     def oldest_pending(self) -> tuple[datetime, str, str | None] | None:
-        """When the longest-waiting pending message was queued, its case, and why it is still waiting."""
+        """When the longest-waiting pending Slack message was queued, its case, and why it is still waiting (the
+        marketplace's payments endpoint being down is not Slack's, nor a reason to stop serving)."""
         row = self.session.execute(
             select(OutboxRow.created_at, OutboxRow.stream, OutboxRow.last_error)
-            .where(OutboxRow.status == PENDING)
+            .where(OutboxRow.status == PENDING, OutboxRow.surface != Surface.PAYOUT)
             .order_by(OutboxRow.created_at, OutboxRow.id)
             .limit(1)
         ).first()
@@ -225,21 +235,24 @@ class OutboxRepository:
         )
         return self.session.execute(delete(OutboxRow).where(OutboxRow.id.in_(oldest))).rowcount
 
-    def failing(self) -> tuple[int, str | None]:
-        """Pending messages whose last attempt failed (backing off), and the latest of their errors."""
+    def failing(self, *, payouts: bool = False) -> tuple[int, str | None]:
+        """Pending rows whose last attempt failed (backing off), and the latest of their errors."""
+        kind = _kind(payouts)
         count = self.session.scalar(
-            select(func.count()).where(OutboxRow.status == PENDING, OutboxRow.last_error.is_not(None))
+            select(func.count()).where(OutboxRow.status == PENDING, OutboxRow.last_error.is_not(None), kind)
         )
         latest = self.session.scalar(
             select(OutboxRow.last_error)
-            .where(OutboxRow.status == PENDING, OutboxRow.last_error.is_not(None))
+            .where(OutboxRow.status == PENDING, OutboxRow.last_error.is_not(None), kind)
             .order_by(OutboxRow.next_attempt_at.desc(), OutboxRow.id.desc())
             .limit(1)
         )
         return int(count or 0), latest
 
-    def counts(self) -> dict[str, int]:
-        rows = self.session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
+    def counts(self, *, payouts: bool = False) -> dict[str, int]:
+        """Rows by status: Slack's messages, or with ``payouts`` the marketplace's payout instructions."""
+        kind = _kind(payouts)
+        rows = self.session.execute(select(OutboxRow.status, func.count()).where(kind).group_by(OutboxRow.status))
         return {status: count for status, count in rows}
 
     def dead_rows(self, limit: int = 50) -> list[tuple[int, str, str, str | None]]:

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,7 @@ from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
 from bot.domain.vocabulary import Deadline, DeadlineKind, LedgerKind, Stage, Visibility
+from bot.services.ports import PayoutAnswer
 from storage.tables import (
     AuditRow,
     CaseRow,
@@ -36,6 +39,7 @@ from storage.tables import (
     EvidenceRow,
     LedgerRow,
     MilestoneRow,
+    PayoutAnswerRow,
     PolicyRow,
     QuestionRow,
     TimesheetRow,
@@ -440,6 +444,7 @@ class CaseRepository:
             "evidence_count": case.evidence_count,
             "escalated_at": case.escalated_at,
             "extended_by": list(case.extended_by),
+            "payout_hold": case.payout_hold,
         }
 
     @staticmethod
@@ -516,6 +521,7 @@ class CaseRepository:
             evidence_count=row.evidence_count,
             escalated_at=row.escalated_at,
             extended_by=tuple(row.extended_by or ()),
+            payout_hold=row.payout_hold,
             version=row.version,
         )
 
@@ -524,23 +530,38 @@ class LedgerRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, entry: LedgerEntry) -> None:
-        self.session.add(
-            LedgerRow(
-                team_id=entry.team_id,
-                case_id=entry.case_id,
-                contract_id=entry.contract_id,
-                item_kind=entry.item.kind,
-                item_id=entry.item.id,
-                kind=entry.kind,
-                amount_minor=entry.amount.minor,
-                currency=entry.amount.currency,
-                actor=entry.actor,
-                policy_version=entry.policy_version,
-                at=entry.at,
-            )
+    def add(self, entry: LedgerEntry) -> int:
+        row = LedgerRow(
+            team_id=entry.team_id,
+            case_id=entry.case_id,
+            contract_id=entry.contract_id,
+            item_kind=entry.item.kind,
+            item_id=entry.item.id,
+            kind=entry.kind,
+            amount_minor=entry.amount.minor,
+            currency=entry.amount.currency,
+            actor=entry.actor,
+            policy_version=entry.policy_version,
+            at=entry.at,
         )
+        self.session.add(row)
         self.session.flush()
+        return row.id
+
+    def record_answer(self, answer: PayoutAnswer) -> bool:
+        builder = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        kept = self.session.execute(
+            builder(PayoutAnswerRow.__table__)
+            .values(
+                entry_id=answer.entry_id,
+                outcome=answer.outcome,
+                reason=answer.reason,
+                reference=answer.reference,
+                answered_at=answer.at,
+            )
+            .on_conflict_do_nothing(index_elements=["entry_id"])
+        )
+        return bool(kept.rowcount)
 
     def refunded_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
         total = self.session.scalar(

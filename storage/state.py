@@ -21,6 +21,8 @@ def operations(session: Session, now: datetime) -> dict[str, Any]:
     active = DeadlineRow.done_at.is_(None)
     return {
         "outbox": outbox.counts(),
+        "payouts": outbox.counts(payouts=True),
+        "payouts_on_hold": session.scalar(select(func.count()).where(CaseRow.payout_hold.is_not(None))) or 0,
         "oldest_pending_seconds": max((now - oldest[0]).total_seconds(), 0.0) if oldest else 0.0,
         "deadlines_due": session.scalar(select(func.count()).where(active, DeadlineRow.next_at <= now)) or 0,
         "deadlines_overdue": session.scalar(

@@ -195,6 +195,7 @@ class CaseRow(Base):
     evidence_count: Mapped[int] = mapped_column(Integer)
     escalated_at: Mapped[datetime | None]
     extended_by: Mapped[list[str]] = mapped_column(JSON)
+    payout_hold: Mapped[str | None] = mapped_column(String(500))
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (compare-and-set on every UPDATE)
@@ -257,6 +258,20 @@ class LedgerRow(Base):
     actor: Mapped[str] = mapped_column(String(32))
     policy_version: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime]
+
+
+class PayoutAnswerRow(Base):
+    """What the marketplace's payments endpoint answered for a ledger entry: one row per entry, written once (a
+    delivery repeated after a lost answer finds it there). The ledger itself stays append-only."""
+
+    __tablename__ = "payout_answers"
+    __table_args__ = (ForeignKeyConstraint(["entry_id"], ["ledger_entries.id"]),)
+
+    entry_id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False)
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted | refused
+    reason: Mapped[str | None] = mapped_column(String(500))
+    reference: Mapped[str | None] = mapped_column(String(100))  # the marketplace's id for the payout
+    answered_at: Mapped[datetime]
 
 
 class AuditRow(Base):

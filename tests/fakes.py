@@ -24,7 +24,7 @@ from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
 from bot.domain.vocabulary import LedgerKind
 from bot.services.messages import OutboxMessage
-from bot.services.ports import LeasedDeadline, ReminderState
+from bot.services.ports import LeasedDeadline, PayoutAnswer, ReminderState
 
 
 @dataclass
@@ -55,6 +55,7 @@ class Tables:
     policies: dict[str, Policy] = field(default_factory=dict)
     outbox: dict[str, tuple[str, OutboxMessage]] = field(default_factory=dict)  # dedupe key → (team, message)
     deadlines: dict[int, DeadlineRow] = field(default_factory=dict)
+    payout_answers: dict[int, PayoutAnswer] = field(default_factory=dict)
 
 
 class FakeDatabase:
@@ -113,7 +114,7 @@ class FakeUnitOfWork:
             ):
                 raise ConcurrentChange(case.id)
         committed.cases |= written
-        for name in ("contracts", "items", "questions", "policies", "deadlines"):
+        for name in ("contracts", "items", "questions", "policies", "deadlines", "payout_answers"):
             mine, theirs = getattr(base, name), getattr(committed, name)
             theirs |= {k: v for k, v in getattr(work, name).items() if mine.get(k) != v}
         for key, queued in work.outbox.items():
@@ -276,8 +277,12 @@ class FakeLedger:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
 
-    def add(self, entry: LedgerEntry) -> None:
+    def add(self, entry: LedgerEntry) -> int:
         self.t.ledger.append(entry)
+        return len(self.t.ledger)
+
+    def record_answer(self, answer: PayoutAnswer) -> bool:
+        return self.t.payout_answers.setdefault(answer.entry_id, answer) is answer
 
     def refunded_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
         refunds = (

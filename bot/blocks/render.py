@@ -68,6 +68,12 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
         by = fields.pop("by")
         case = CaseView.from_json(fields)
         return Rendered(f"Case {case.id}: deadline extended", stages.extension_notice(case, by))
+    if surface in (Surface.PAYOUT_HELD, Surface.PAYOUT_REFUSED):
+        case = CaseView.from_json(view)  # the entry's fields are not the case's, and are left out
+        if surface == Surface.PAYOUT_HELD:
+            return Rendered(f"Case {case.id}: the payout is on hold", stages.payout_held(case))
+        blocks = stages.payout_refused(case, view["entry_kind"], view["entry_minor"], view["payout_reason"], locale)
+        return Rendered(f"Payout refused on case {case.id}", blocks)
     if surface == Surface.CASE_CARD:
         case = CaseView.from_json(view)
         text = f"Case {case.id}: {stages.STATES.get(case.state, case.state)}"

@@ -102,6 +102,8 @@ def freelancer_request(case: CaseView, permalink: str | None, locale: str = "en_
         ]
     else:
         blocks += [kit.divider(), *_later(case, "freelancer", locale)]
+    if case.payout_hold:
+        blocks.append(kit.context(stages.PAYOUT_HELD))
     blocks.append(_thread_link(permalink))
     return blocks
 
@@ -171,6 +173,8 @@ def client_request(case: CaseView, permalink: str | None, locale: str = "en_US")
         ]
     else:
         blocks += [kit.divider(), *_later(case, "client", locale)]
+    if case.payout_hold:
+        blocks.append(kit.context(stages.PAYOUT_HELD))
     blocks.append(_thread_link(permalink))
     return blocks
 

@@ -336,8 +336,11 @@ def case_card(case: CaseView, locale: str = "en_US") -> list[Block]:
         section(f"*Client's reason*\n{quote(case.dispute_reason or case.reason, 700)}"),
         section(stage_line(case, locale) + (f"\n{why(case)}" if why(case) else "")),
     ]
+    if case.payout_hold:
+        blocks.append(section(f":warning: *On hold*: the marketplace refused the payout.\n{quote(case.payout_hold)}"))
     if not case.open:
-        blocks.append(kit.context("Closed. Nothing more to do here."))
+        if not case.payout_hold:
+            blocks.append(kit.context("Closed. Nothing more to do here."))
         return blocks
     moves = case.moves.get("mediator", [])
     buttons = [
@@ -350,6 +353,33 @@ def case_card(case: CaseView, locale: str = "en_US") -> list[Block]:
     if buttons:
         blocks.append(kit.actions(ids.CARD_ACTIONS, buttons))
     return blocks
+
+
+PAYOUT_HELD = (
+    ":hourglass: The payout of this case is on hold: the marketplace has not carried it out yet. "
+    "A mediator is looking into it; nothing is needed from you now."
+)
+
+
+def payout_held(case: CaseView) -> list[Block]:
+    """The case thread: the parties hear that the money has not moved (the reason is the marketplace's to give)."""
+    return [section(f"Case {case.id}: {PAYOUT_HELD}")]
+
+
+def payout_refused(case: CaseView, kind: str, amount_minor: int, reason: str, locale: str) -> list[Block]:
+    """The mediators' channel: which entry the marketplace refused, why, and the parties to talk to."""
+    what = "refund to the client" if kind == "refund" else "release to the freelancer"
+    return [
+        section(
+            f":warning: *Payout refused on case {case.id}*: the marketplace would not carry out the {what} of "
+            f"{money(case.money(amount_minor), locale)} ({escape(case.item_label)}, {escape(case.contract_title)}). "
+            f"The case is on hold.\n*The marketplace's reason*\n{quote(reason)}"
+        ),
+        kit.context(
+            f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)} · "
+            f"policy {escape(case.policy_version)}"
+        ),
+    ]
 
 
 def evidence_entry(view: dict[str, Any]) -> list[Block]:

@@ -54,13 +54,25 @@ from bot.domain.errors import (
     TooManyLinks,
     WrongItemKind,
 )
-from bot.domain.events import AuditEvent, Escalated, Event, Evidence, Extended, LedgerEntry, Opened, Question
+from bot.domain.events import (
+    AuditEvent,
+    Escalated,
+    Event,
+    Evidence,
+    Extended,
+    LedgerEntry,
+    Opened,
+    PayoutRefused,
+    Question,
+)
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import Route, RouteKind, route_after_request
 from bot.domain.vocabulary import (
     LINKS_PER_EVIDENCE,
+    MARKETPLACE,
     MAY_ASK_AGAIN,
+    PAYOUT_REASON_LIMIT,
     QUESTION_LIMIT,
     REFERENCE_LIMIT,
     SCHEDULER,
@@ -159,6 +171,7 @@ class Case:
     evidence_count: int = 0
     escalated_at: datetime | None = None  # when a mediator was first needed: the case card exists from then on
     extended_by: tuple[str, ...] = ()  # the roles that have had their extension (design §2.2: once per case)
+    payout_hold: str | None = None  # why the marketplace refused a payout this case decided, while it is on hold
     version: int = 0
     # What happened since the case was loaded, in order: written by the unit of work, told by the notifier.
     events: list[Event] = field(default_factory=list, compare=False, repr=False)
@@ -613,6 +626,15 @@ class Case:
         self.extended_by = (*self.extended_by, role)
         self.deadline = replace(deadline, due_at=due)
         self.events.append(Extended(self.id, by, due))
+
+    def hold_payout(self, entry_id: int, kind: LedgerKind, amount: Money, reason: str, *, now: datetime) -> None:
+        """Design §4, payments: the marketplace refused to carry out a refund or release this case decided. The
+        outcome stands and the ledger keeps it; the money has not moved, so the case is on hold for the mediators."""
+        now = require_utc(now)
+        reason = " ".join(reason.split())[:PAYOUT_REASON_LIMIT] or "no reason given"
+        self._log(self.state, self.state, by=MARKETPLACE, now=now, amount=amount, rationale=f"{kind} refused: {reason}")
+        self.payout_hold = reason
+        self.events.append(PayoutRefused(self.id, entry_id, kind, amount, reason, now))
 
     def ensure_party_may_extend(self, by: str, now: datetime) -> tuple[datetime, Deadline]:
         now = require_utc(now)

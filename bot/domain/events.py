@@ -99,4 +99,16 @@ class QuestionAsked:
     question: Question
 
 
-Event = AuditEvent | LedgerEntry | Evidence | Opened | Escalated | Extended | QuestionAsked
+@dataclass(frozen=True)
+class PayoutRefused:
+    """The marketplace refused to carry out a ledger entry the case decided: the case is on hold."""
+
+    case_id: str
+    entry_id: int
+    kind: LedgerKind
+    amount: Money
+    reason: str
+    at: datetime
+
+
+Event = AuditEvent | LedgerEntry | Evidence | Opened | Escalated | Extended | QuestionAsked | PayoutRefused

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
 # The actor recorded when a deadline, not a person, moves a case.
 SCHEDULER = "scheduler"
+# The actor recorded when the marketplace's payments system answers a payout.
+MARKETPLACE = "marketplace"
+PAYOUT_REASON_LIMIT = 500
 LINKS_PER_EVIDENCE = 10
 REFERENCE_LIMIT = 100
 QUESTION_LIMIT = 500

@@ -108,14 +108,19 @@ def _apply(deps: Deps, team_id: str, case_id: str, act: Act) -> Case:
         policy = policy_for(uow, case.policy_version, deps.policy)
         act(case, policy, now)
         happened = store(uow, case, deps.payments)
-        view = case_view(uow, case, now, policy)
-        uow.outbox.add_all(
-            case.team_id,
-            notify.case_messages(happened, view, deps.mediator_channel, lambda: uow.evidence.for_case(case.id)),
-            now,
-        )
+        queue_told(deps, uow, case, happened, now, policy)
         uow.commit()
     return case
+
+
+def queue_told(deps: Deps, uow: UnitOfWork, case: Case, happened: list[Event], now: datetime, policy: Policy) -> None:
+    """Queue what a stored change's events cause, in the change's own transaction."""
+    view = case_view(uow, case, now, policy)
+    uow.outbox.add_all(
+        case.team_id,
+        notify.case_messages(happened, view, deps.mediator_channel, lambda: uow.evidence.for_case(case.id)),
+        now,
+    )
 
 
 def _told_what_happened(deps: Deps, team_id: str, case_id: str) -> Refused:
@@ -201,6 +206,7 @@ def case_view(
         waiting_on=list(case.waiting_on),
         open=case.is_open,
         extended_by=list(case.extended_by),
+        payout_hold=case.payout_hold,
         terms=Terms.of(policy),
         deadline_reason=_deadline_reason(uow, case),
         at_stake_minor=case.at_stake.minor,

@@ -28,6 +28,9 @@ class Surface(StrEnum):
     REVIEW_REMINDER = "review_reminder"
     REFUSAL = "refusal"  # a click that changed nothing, told to the clicker
     HOME = "home"
+    PAYOUT_HELD = "payout_held"  # the case thread: the marketplace has not paid out, a mediator will look
+    PAYOUT_REFUSED = "payout_refused"  # the mediators' channel: what was refused, and the marketplace's reason
+    PAYOUT = "payout"  # not Slack: a ledger entry for the marketplace's payments endpoint (``bot.payouts``)
 
 
 class Place(StrEnum):
@@ -39,6 +42,7 @@ class Place(StrEnum):
     THREAD = "thread"  # a reply under a kept message
     RESPONSE_URL = "response_url"
     HOME = "home"
+    WEBHOOK = "webhook"  # the marketplace's payments endpoint
 
 
 class Kept(StrEnum):
@@ -102,6 +106,10 @@ def thread(parent_key: str) -> Target:
 
 def home(user: str) -> Target:
     return Target(Place.HOME, users=(user,))
+
+
+def payments_endpoint() -> Target:
+    return Target(Place.WEBHOOK)
 
 
 def response_url(url: str, user: str) -> Target:

@@ -79,6 +79,7 @@ class CaseView:
     waiting_on: list[str] = field(default_factory=list)
     open: bool = True
     extended_by: list[str] = field(default_factory=list)  # roles that have had their extension
+    payout_hold: str | None = None  # the marketplace's reason for refusing a payout, while the case is on hold
     deadline_reason: str | None = None  # why the scheduler moved the case, when it was the last to
     terms: Terms = V1_TERMS
     at_stake_minor: int = 0  # what the current stage decides

@@ -12,6 +12,9 @@ renders and sends them later. Dedupe keys make each message once per change, who
   and the card's evidence count follows.
 - ``Escalated``: the card's thread starts with every piece of evidence added so far.
 - ``QuestionAsked``: the asked party's DM with an Answer button, and a line in the case thread.
+- ``PayoutRefused``: the marketplace would not pay out what the case decided. The mediators' channel hears it with
+  the marketplace's reason; the parties' thread hears that the payout is on hold (the reason is the marketplace's
+  to give them), instead of a timeline line; the DMs and the card show the hold in place.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.errors import Refused
-from bot.domain.events import AuditEvent, Escalated, Event, Evidence, Extended, Opened, QuestionAsked
+from bot.domain.events import AuditEvent, Escalated, Event, Evidence, Extended, Opened, PayoutRefused, QuestionAsked
 from bot.domain.vocabulary import Visibility
 from bot.services.messages import Kept, OutboxMessage, Surface, Target, channel, dm, group, home, response_url, thread
 from bot.services.models import CaseView
@@ -45,9 +48,10 @@ def case_messages(
         parties = group(view.client_id, view.freelancer_id)
         messages.append(OutboxMessage(view.id, root, parties, Surface.THREAD_ROOT, shown, message_key=root))
     extended = [event for event in events if isinstance(event, Extended)]
+    refused = [event for event in events if isinstance(event, PayoutRefused)]
     if steps:
         step = steps[-1]
-        if not extended:
+        if not extended and not refused:
             line = OutboxMessage(view.id, f"{view.id}:timeline:{step}", _case_thread(view), Surface.TIMELINE, shown)
             messages.append(line)
         messages.append(_kept(view, Kept.FREELANCER, str(step), dm(view.freelancer_id), shown))
@@ -65,6 +69,8 @@ def case_messages(
     for event in events:
         if isinstance(event, QuestionAsked):
             messages += _question(view, shown, event)
+    for payout in refused:
+        messages += _payout_refused(view, shown, payout, card_channel)
     return messages
 
 
@@ -92,6 +98,22 @@ def _extended(view: CaseView, shown: dict[str, Any], extended: Extended, step: i
         OutboxMessage(view.id, f"{view.id}:timeline:{step}", _case_thread(view), Surface.EXTENDED, told),
         OutboxMessage(view.id, f"{view.id}:extended:{step}:{other}", dm(other), Surface.EXTENDED, told),
     ]
+
+
+def _payout_refused(
+    view: CaseView, shown: dict[str, Any], refused: PayoutRefused, card_channel: str | None
+) -> list[OutboxMessage]:
+    told = shown | {
+        "entry_id": refused.entry_id,
+        "entry_kind": refused.kind.value,
+        "entry_minor": refused.amount.minor,
+        "payout_reason": refused.reason,
+    }
+    key = f"{view.id}:payout-refused:{refused.entry_id}"
+    messages = [OutboxMessage(view.id, f"{key}:thread", _case_thread(view), Surface.PAYOUT_HELD, told)]
+    if card_channel is not None:
+        messages.append(OutboxMessage(view.id, f"{key}:mediators", channel(card_channel), Surface.PAYOUT_REFUSED, told))
+    return messages
 
 
 def _evidence(view: CaseView, evidence: Evidence, carded: bool) -> list[OutboxMessage]:

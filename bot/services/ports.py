@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, Self
+from typing import Literal, Protocol, Self
 
 from bot.domain.case import Case
 from bot.domain.contract import Contract, Item, ItemRef
 from bot.domain.events import AuditEvent, Evidence, LedgerEntry, Question
 from bot.domain.money import Money
 from bot.domain.policy import Policy
+from bot.domain.vocabulary import LedgerKind
 from bot.services.messages import OutboxMessage
 
 
@@ -57,8 +58,33 @@ class Outbox(Protocol):
     def add_all(self, team_id: str, messages: Iterable[OutboxMessage], now: datetime) -> None: ...
 
 
+Outcome = Literal["accepted", "refused"]
+
+
+@dataclass(frozen=True)
+class PayoutAnswer:
+    """The marketplace's answer to one ledger entry."""
+
+    entry_id: int
+    case_id: str
+    kind: LedgerKind
+    amount_minor: int
+    currency: str
+    outcome: Outcome
+    reason: str | None
+    reference: str | None
+    at: datetime
+
+
 class Ledger(Protocol):
-    def add(self, entry: LedgerEntry) -> None: ...
+    def add(self, entry: LedgerEntry) -> int:
+        """Record the entry; its id."""
+        ...
+
+    def record_answer(self, answer: PayoutAnswer) -> bool:
+        """Keep the marketplace's answer to an entry, unless it has one: whether it was kept."""
+        ...
+
     def refunded_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money: ...
     def refunded_on_items(self, team_id: str, items: set[tuple[str, ItemRef]]) -> dict[tuple[str, ItemRef], int]: ...
 

@@ -147,6 +147,7 @@ def case_views(draw: st.DrawFn) -> CaseView:
         waiting_on=draw(st.lists(st.sampled_from([client, freelancer]), unique=True)),
         open=draw(st.booleans()),
         extended_by=draw(st.lists(st.sampled_from(["client", "freelancer"]), unique=True)),
+        payout_hold=draw(st.none() | texts(500)),
         deadline_reason=draw(st.none() | texts(500)),
         terms=replace(draw(terms()), reason_max_length=reasons),
     )

@@ -341,3 +341,26 @@ def test_why_an_item_is_not_listed_is_shown_escaped():
         unavailable=[Unavailable("Milestone “<!channel>”", "unpaid")],
     )
     assert "• Milestone “&lt;!channel&gt;”: not paid yet" in text_of(modals.refund_modal(form)["blocks"])
+
+
+def test_a_case_on_hold_says_so_to_each_reader_and_only_the_mediators_read_the_marketplaces_reason():
+    held = replace(CASE, state="approved", open=False, waiting_on=[], moves={}, payout_hold="Card closed <!here>")
+    for surface in (Surface.FREELANCER_REQUEST, Surface.CLIENT_REQUEST):
+        said = text_of(render(surface, held.as_json(), None).blocks)
+        assert "The payout of this case is on hold" in said
+        assert "Card closed" not in said
+    card = text_of(render(Surface.CASE_CARD, held.as_json(), None).blocks)
+    assert "*On hold*: the marketplace refused the payout.\n> Card closed &lt;!here&gt;" in card
+    assert "Nothing more to do here" not in card
+    told = held.as_json() | {
+        "entry_id": 3,
+        "entry_kind": "refund",
+        "entry_minor": 10000,
+        "payout_reason": "Card closed",
+    }
+    mediators = render(Surface.PAYOUT_REFUSED, told, None)
+    assert mediators.text == "Payout refused on case R-7K3Q9A"
+    assert "would not carry out the refund to the client of $100.00" in text_of(mediators.blocks)
+    thread = render(Surface.PAYOUT_HELD, told, None)
+    assert "Card closed" not in text_of(thread.blocks)
+    assert blocks_problems(mediators.blocks, "message") == blocks_problems(thread.blocks, "message") == []

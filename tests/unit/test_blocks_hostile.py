@@ -89,6 +89,14 @@ def test_every_reminder_and_notice_is_one_slack_accepts(case, hours, reader, loc
 
 
 @CHECKED
+@given(case=case_views(), kind=st.sampled_from(["refund", "release"]), amount=MINOR, reason=texts(500))
+def test_a_refused_payout_reads_as_slack_accepts_it_in_the_thread_and_the_mediators_channel(case, kind, amount, reason):
+    view = case.as_json() | {"entry_id": 7, "entry_kind": kind, "entry_minor": amount, "payout_reason": reason}
+    accepted_message(render.render(Surface.PAYOUT_HELD, view, None))
+    accepted_message(render.render(Surface.PAYOUT_REFUSED, view, None))
+
+
+@CHECKED
 @given(case=case_views(), text=texts(3000), question=texts(500), links=st.lists(words(500), max_size=10))
 def test_evidence_and_questions_are_ones_slack_accepts_and_answer_carries_only_an_id(case, text, question, links):
     evidence = {

@@ -416,3 +416,18 @@ def test_refundable_balance_shrinks_with_each_partial_refund_on_the_item():
         request(amount=usd("60.01"), refunded=refunded)
     with refused(AmountOverBalance, balance=usd("30.00")):  # USD 30.00 still held by an open case
         request(amount=usd("30.01"), refunded=refunded, held=usd("30.00"))
+
+
+def test_a_refused_payout_keeps_the_outcome_and_holds_the_case_with_the_marketplaces_words_cleaned():
+    case = open_case()
+    case.approve(by=FREELANCER, now=NOW)
+    case.events.clear()
+    case.hold_payout(4, LedgerKind.REFUND, usd("100.00"), "  card\n\nclosed " + "x" * 600, now=NOW + timedelta(hours=1))
+    assert (case.state, case.is_open, case.refunded) == (State.APPROVED, False, usd("100.00"))
+    assert case.payout_hold == ("card closed " + "x" * 600)[:500]
+    audit, refused = case.events
+    assert isinstance(audit, AuditEvent)
+    assert (audit.actor, audit.amount) == ("marketplace", usd("100.00"))
+    assert (refused.entry_id, refused.reason) == (4, case.payout_hold)
+    case.hold_payout(5, LedgerKind.RELEASE, usd("1.00"), " \n ", now=NOW + timedelta(hours=2))
+    assert case.payout_hold == "no reason given"

@@ -15,7 +15,7 @@ from bot.domain.policy import Policy
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "POLICY_", "MEDIATOR_", "LOG_", "MARKETPLACE_")) or name in {
+        if name.startswith(("SLACK_", "POLICY_", "MEDIATOR_", "LOG_", "MARKETPLACE_", "PAYMENTS_")) or name in {
             "DATABASE_URL",
             "PORT",
             "WEB_CONCURRENCY",
@@ -82,6 +82,8 @@ def test_postgresql_urls_use_psycopg_3(monkeypatch):
         ("DATABASE_URL", "mysql://x@y/z", "DATABASE_URL: names 'mysql'; refund-bot runs on sqlite or postgresql"),
         ("DATABASE_URL", "not a url", "DATABASE_URL: is not a database URL"),
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL: must be an http(s) URL"),
+        ("PAYMENTS_WEBHOOK_URL", "payments.example.com", "PAYMENTS_WEBHOOK_URL: must be an http(s) URL"),
+        ("PAYMENTS_WEBHOOK_URL", "https://pay.example.com/rb", "PAYMENTS_WEBHOOK_URL needs PAYMENTS_WEBHOOK_SECRET"),
         ("MEDIATOR_CHANNEL_ID", "#mediation", "MEDIATOR_CHANNEL_ID: '#mediation' is not a Slack channel id"),
         ("MEDIATOR_USER_IDS", "U01AAA,bob", "MEDIATOR_USER_IDS: 'bob' is not a Slack user id"),
         ("MEDIATOR_USERGROUP_ID", "U01AAA", "MEDIATOR_USERGROUP_ID: 'U01AAA' is not a Slack user group id"),
@@ -128,6 +130,7 @@ def test_env_example_and_the_readme_list_every_setting_and_the_example_keeps_the
         "SLACK_SIGNING_SECRET",
         "SLACK_APP_TOKEN",
         "MARKETPLACE_API_SECRET",
+        "PAYMENTS_WEBHOOK_",
         "MEDIATOR_",
         "HEALTH_PORT",
     )

@@ -9,10 +9,12 @@ import pytest
 from bot.domain.errors import CaseMovedOn, ItemHasOpenCase, NotYourCase
 from bot.domain.policy import Policy
 from bot.domain.routing import RouteKind
-from bot.domain.vocabulary import Visibility
-from bot.services import disputes, evidence, mediation, read_models, requests, scheduler
+from bot.domain.vocabulary import LedgerKind, Visibility
+from bot.services import disputes, evidence, mediation, payouts, read_models, requests, scheduler
 from bot.services.core import Deps, case_view, change_case
 from bot.services.messages import Kept, Place, Surface
+from bot.services.payments import Webhook
+from bot.services.ports import PayoutAnswer
 from bot.services.roster import Roster
 from tests.fakes import FakeDatabase
 from tests.unit.factories import CLIENT, FREELANCER, STRANGER, contract, milestone
@@ -369,3 +371,82 @@ def test_a_client_with_more_contracts_than_a_select_holds_sees_the_first_100_and
     picked = read_models.refund_form(deps, "T0001", CLIENT, "C-149")
     assert (picked.contract_id, [item.label for item in picked.items]) == ("C-149", ["Milestone “Concepts”"])
     assert read_models.refund_form(deps, "T0001", CLIENT, "C-OTHER").contract_id is None
+
+
+# --- payouts (design §4) -----------------------------------------------------------------------------------
+
+
+def refused_answer(entry_id: int, at: datetime, reason: str = "The client's card was closed") -> PayoutAnswer:
+    return PayoutAnswer(entry_id, "R-1", LedgerKind.REFUND, 10_000, "USD", "refused", reason, None, at)
+
+
+def test_with_a_payments_webhook_each_ledger_entry_is_queued_for_it_under_its_own_key(deps, db):
+    deps = replace(deps, payments=Webhook())
+    ask(deps)
+    answer(deps, "approve")
+    payouts = [m for m in db.messages if m.surface is Surface.PAYOUT]
+    assert [(m.stream, m.target.kind, m.dedupe_key) for m in payouts] == [
+        ("R-1:payouts", Place.WEBHOOK, "refundbot-T0001-1")
+    ]
+    document = payouts[0].view
+    assert (document["type"], document["case"], document["amount"]) == (
+        "refund",
+        "R-1",
+        {"currency": "USD", "minor": 10_000, "value": "100.00"},
+    )
+    assert document["id"] == "refundbot-T0001-1"
+    assert document["policy_version"] == "v1"
+
+
+def test_without_one_the_ledger_keeps_the_entry_and_nothing_is_sent(deps, db):
+    ask(deps)
+    answer(deps, "approve")
+    assert not [m for m in db.messages if m.surface is Surface.PAYOUT]
+    assert len(db.tables.ledger) == 1
+
+
+def test_an_accepted_payout_is_kept_on_its_entry_and_tells_nobody(deps, db, clock):
+    ask(deps)
+    answer(deps, "approve")
+    before = len(db.messages)
+    accepted = replace(refused_answer(1, clock()), outcome="accepted", reason=None, reference="po_1")
+    assert payouts.record_answer(deps, "T0001", accepted)
+    assert db.tables.payout_answers[1].reference == "po_1"
+    assert queued_since(db, before) == []
+    with db() as work:
+        assert work.cases.get("T0001", "R-1").payout_hold is None
+
+
+def test_a_refused_payout_holds_the_case_and_tells_the_mediators_why_and_the_parties_that_it_waits(deps, db, clock):
+    ask(deps)
+    answer(deps, "approve")
+    before = len(db.messages)
+    clock.advance(minutes=5)
+    assert payouts.record_answer(deps, "T0001", refused_answer(1, clock()))
+    told = queued_since(db, before)
+    assert shape(told) == [
+        (Surface.FREELANCER_REQUEST, Place.DM, FREELANCER),
+        (Surface.CLIENT_REQUEST, Place.DM, CLIENT),
+        (Surface.PAYOUT_HELD, Place.THREAD, Kept.THREAD.of("R-1")),
+        (Surface.PAYOUT_REFUSED, Place.CHANNEL, CARDS),
+    ]
+    assert told[-1].view["payout_reason"] == "The client's card was closed"
+    assert all(m.view["payout_hold"] == "The client's card was closed" for m in told)
+    with db() as work:
+        case = work.cases.get("T0001", "R-1")
+        assert (case.state, case.payout_hold) == ("approved", "The client's card was closed")
+        last = work.audit.for_case("R-1")[-1]
+    assert (last.actor, last.from_state, last.to_state) == ("marketplace", "approved", "approved")
+    assert last.rationale == "refund refused: The client's card was closed"
+
+
+def test_an_answer_heard_twice_is_kept_and_told_once(deps, db, clock):
+    ask(deps)
+    answer(deps, "approve")
+    assert payouts.record_answer(deps, "T0001", refused_answer(1, clock()))
+    before = len(db.messages)
+    assert not payouts.record_answer(deps, "T0001", refused_answer(1, clock(), reason="another reason"))
+    assert queued_since(db, before) == []
+    with db() as work:
+        assert work.cases.get("T0001", "R-1").payout_hold == "The client's card was closed"
+        assert len(work.audit.for_case("R-1")) == 3  # opened, approved, held

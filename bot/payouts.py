@@ -1,0 +1,248 @@
+"""The payouts relay: delivers each ledger entry to the marketplace's payments endpoint (PAYMENTS_WEBHOOK_URL).
+
+Entries wait in the outbox, queued in the transaction that decided them (``bot.services.payments.Webhook``), in
+streams of their own so that Slack's messages never wait on the marketplace. Each is POSTed as JSON, signed as
+the push API is (``bot.api``: HMAC-SHA256 over ``v0:{timestamp}:{body}``), with an ``Idempotency-Key`` that is
+the entry's for ever: delivery is at least once, and the marketplace pays an entry once however often it hears
+of it. What the endpoint answers:
+
+- 2xx: accepted, unless its JSON says ``{"status": "refused", "reason": ...}``; a ``reference`` is kept.
+- 422: refused, with the ``reason`` of its JSON body (or its text).
+- 408, 409, 425, 429, 5xx, no answer: tried again later, with back-off (a ``Retry-After`` is followed).
+- anything else (a bad secret's 401, a wrong URL's 404, a redirect): the operator must act, so the entry is
+  parked as dead at once, shown by `refundbot outbox` and sent again by `refundbot outbox retry --dead`.
+
+An answer is recorded on its entry (``bot.services.payouts``) before the row is settled; a crash in between
+sends it again, under the same key, and the second answer changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.error import HTTPError, URLError
+
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.api import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from bot.domain.vocabulary import PAYOUT_REASON_LIMIT, LedgerKind
+from bot.logs import about
+from bot.services.core import Deps
+from bot.services.payouts import record_answer
+from bot.services.ports import Outcome, PayoutAnswer, StorageUnavailable
+from storage.outbox import LeasedMessage, OutboxRepository
+
+log = logging.getLogger("refundbot.payouts")
+
+FIRST_WAIT = timedelta(seconds=10)
+MAX_WAIT = timedelta(minutes=30)
+# About six hours of trying (10 s, 20 s, … then every 30 min) before an entry waits for the operator.
+MAX_ATTEMPTS = 20
+TRANSIENT = frozenset({408, 409, 425, 429})
+ANSWER_LIMIT = 64_000
+
+
+@dataclass(frozen=True)
+class Answered:
+    outcome: Outcome
+    reason: str | None = None
+    reference: str | None = None
+
+
+class Later(Exception):
+    """Not answered, or answered "not now": try again after ``wait`` (or the back-off)."""
+
+    def __init__(self, error: str, wait: timedelta | None = None) -> None:
+        super().__init__(error)
+        self.wait = wait
+
+
+class Dead(Exception):
+    """Answered in a way no retry can change: the operator must look."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A payment instruction is never re-sent elsewhere on the endpoint's say-so: a redirect is an error."""
+
+    def redirect_request(self, *_: Any, **__: Any) -> None:
+        return None
+
+
+class PayoutSender:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        deps: Deps,
+        url: str,
+        secret: str,
+        *,
+        owner: str,
+        clock: Callable[[], datetime],
+        lease: timedelta = timedelta(seconds=60),
+        batch: int = 20,
+        timeout: float = 10.0,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.sessions = sessions
+        self.deps = deps
+        self.url = url
+        self.signer = SignatureVerifier(secret)
+        self.owner = owner
+        self.clock = clock
+        self.lease = lease
+        self.batch = batch
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.wake = threading.Event()
+        self._opener = urllib.request.build_opener(_NoRedirects())
+        self._database_warned_at = -60.0
+
+    def run_once(self) -> int:
+        """Deliver the entries due now, each stream's next one; returns how many were attempted."""
+        with self.sessions.begin() as session:
+            rows = OutboxRepository(session).lease_due(self.owner, self.clock(), self.lease, self.batch, payouts=True)
+        for row in rows:
+            with about(team=row.team_id, case=row.view.get("case")):
+                self._deliver(row)
+        return len(rows)
+
+    def run(self, stop: threading.Event, idle: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                if self.run_once():
+                    continue
+            except (SQLAlchemyError, StorageUnavailable) as exc:  # leased rows come back when their lease ends
+                if time.monotonic() - self._database_warned_at >= 60:
+                    self._database_warned_at = time.monotonic()
+                    log.warning("payouts: the database is unavailable (%s); retrying", " ".join(str(exc).split())[:200])
+            except Exception:
+                log.exception("payouts: a batch failed; trying again shortly")
+            self.wake.wait(idle)
+            self.wake.clear()
+
+    def _deliver(self, row: LeasedMessage) -> None:
+        try:
+            answered = self.post(row.view)
+        except Later as later:
+            self._later(row, str(later), later.wait)
+            return
+        except Dead as dead:
+            self._dead(row, str(dead))
+            return
+        entry = row.view
+        answer = PayoutAnswer(
+            entry_id=int(entry["entry_id"]),
+            case_id=str(entry["case"]),
+            kind=LedgerKind(entry["type"]),
+            amount_minor=int(entry["amount"]["minor"]),
+            currency=str(entry["amount"]["currency"]),
+            outcome=answered.outcome,
+            reason=answered.reason,
+            reference=answered.reference,
+            at=self.clock(),
+        )
+        if record_answer(self.deps, row.team_id, answer) and answered.outcome == "refused":
+            log.warning("payouts: the marketplace refused %s: %s; the case is on hold", entry["id"], answered.reason)
+        with self.sessions.begin() as session:
+            OutboxRepository(session).sent_all([row.id], self.owner, self.clock())
+
+    def post(self, entry: dict[str, Any]) -> Answered:
+        """One signed POST of one entry, and what its answer means."""
+        body = json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode()
+        timestamp = str(int(time.time()))  # the receiver checks it against its own clock, not the app's
+        request = urllib.request.Request(
+            self.url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "refund-bot",
+                "Idempotency-Key": entry["id"],
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: self.signer.generate_signature(timestamp=timestamp, body=body),
+            },
+        )
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                status, text = response.status, response.read(ANSWER_LIMIT)
+        except HTTPError as exc:
+            status, text = exc.code, exc.read(ANSWER_LIMIT)
+            if status in TRANSIENT or status >= 500:
+                raise Later(f"answered {status}: {_said(text)}", _retry_after(exc.headers.get("Retry-After"))) from None
+            if status != 422:
+                raise Dead(f"answered {status}: {_said(text)}") from None
+            return Answered("refused", _reason(text))
+        except (URLError, TimeoutError, OSError) as exc:
+            raise Later(f"no answer: {getattr(exc, 'reason', exc)}") from None
+        return _accepted_or_refused(status, text)
+
+    def _later(self, row: LeasedMessage, error: str, wait: timedelta | None) -> None:
+        if row.attempts >= self.max_attempts:
+            self._dead(row, f"gave up after {row.attempts} attempts; last: {error}")
+            return
+        backoff = min(FIRST_WAIT * 2 ** (row.attempts - 1), MAX_WAIT)
+        at = self.clock() + min(max(wait or backoff, FIRST_WAIT), MAX_WAIT)
+        log.warning("payouts: %s not delivered (%s); next attempt at %s", row.view["id"], error, f"{at:%H:%M:%S}")
+        with self.sessions.begin() as session:
+            OutboxRepository(session).retry(row.id, self.owner, at, error[:1000], in_doubt=False)
+
+    def _dead(self, row: LeasedMessage, error: str) -> None:
+        log.error(
+            "payouts: %s parked for the operator (%s); `refundbot outbox retry --dead` sends it again",
+            row.view["id"],
+            error,
+        )
+        with self.sessions.begin() as session:
+            OutboxRepository(session).dead(row.id, self.owner, error[:1000])
+
+
+def _said(text: bytes) -> str:
+    return " ".join(text.decode("utf-8", "replace").split())[:300] or "(no body)"
+
+
+def _json(text: bytes) -> dict[str, Any]:
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _reason(text: bytes) -> str:
+    found = _json(text)
+    reason = found.get("reason") or found.get("error") or _said(text)
+    return " ".join(str(reason).split())[:PAYOUT_REASON_LIMIT]
+
+
+def _accepted_or_refused(status: int, text: bytes) -> Answered:
+    found = _json(text)
+    said = found.get("status", "accepted")
+    reference = found.get("reference")
+    reference = str(reference)[:100] if reference is not None else None
+    if said == "accepted":
+        return Answered("accepted", reference=reference)
+    if said == "refused":
+        return Answered("refused", _reason(text), reference)
+    raise Dead(f"answered {status} with a status refund-bot does not know: {str(said)[:100]!r}")
+
+
+def _retry_after(value: str | None) -> timedelta | None:
+    """Seconds, or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return timedelta(seconds=int(value.strip()))
+    try:
+        return parsedate_to_datetime(value) - datetime.now(parsedate_to_datetime(value).tzinfo)
+    except (TypeError, ValueError):
+        return None
