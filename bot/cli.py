@@ -194,7 +194,10 @@ def tick(once: bool) -> None:
         parts.append(f"{delivered} {what} delivered, {pending} pending" + (f", {died} dead" if died else ""))
         if failing:
             queued = f"the {pending} pending stay queued and are retried"
-            click.echo(f"refundbot: {by} did not take {failing} {what} (last error: {error}); {queued}", err=True)
+            click.echo(
+                f"refundbot: {by} did not take {failing} {what.removeprefix('Slack ')} (last error: {error}); {queued}",
+                err=True,
+            )
         trouble = trouble or bool(failing or died)
     dead = " (see `refundbot outbox`)" if any(" dead" in part for part in parts) else ""
     click.echo(f"acted on {acted} deadline(s); " + "; ".join(parts) + dead)
