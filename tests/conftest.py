@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder: the two real databases, and the Slack stand-in.
+"""Fixtures shared by every test folder: the two real databases, the Slack stand-in and the marketplace's
+payments endpoint.
 
 PostgreSQL tests run against REFUNDBOT_TEST_POSTGRES_URL (default: the local server with trust auth). On a
 newcomer's machine without PostgreSQL they skip with the reason; where REFUNDBOT_TEST_POSTGRES=required (as
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from tests.payments_endpoint import PaymentsEndpoint
 from tests.slack_standin import SlackStandIn
 
 POSTGRES_URL = os.environ.get("REFUNDBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -64,3 +66,11 @@ def standin() -> Iterator[SlackStandIn]:
     server.stop()
     if broken := server.take_violations():
         pytest.fail("the app broke Slack's rules:\n" + "\n".join(broken), pytrace=False)
+
+
+@pytest.fixture
+def endpoint() -> Iterator[PaymentsEndpoint]:
+    """The marketplace's payments endpoint, over real HTTP: it answers what the test tells it to."""
+    server = PaymentsEndpoint()
+    yield server
+    server.stop()

@@ -8,15 +8,8 @@ import pytest
 
 from tests.e2e.conftest import FREELANCER, MEDIATOR_CHANNEL, Bot, running_bot
 from tests.e2e.test_refund_request import client_dm, freelancer_dm, request, thread_texts
-from tests.payments_endpoint import SECRET, PaymentsEndpoint, Reply
+from tests.payments_endpoint import SECRET, Reply
 from tests.slack_standin import text_of
-
-
-@pytest.fixture
-def endpoint() -> Iterator[PaymentsEndpoint]:
-    server = PaymentsEndpoint()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

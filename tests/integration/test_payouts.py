@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from storage.tables import CaseRow, OutboxRow, PayoutAnswerRow
 from storage.uow import SqlUnitOfWork
 from tests.bulk import demo_request
 from tests.integration.conftest import NOW
-from tests.payments_endpoint import SECRET, PaymentsEndpoint, Reply
+from tests.payments_endpoint import SECRET, Reply
 
 MEDIATORS = "C0MEDIATORS"
 REFUNDBOT = Path(sys.executable).parent / "refundbot"
@@ -42,13 +41,6 @@ class Clock:
 
     def advance(self, **span: float) -> None:
         self.now += timedelta(**span)
-
-
-@pytest.fixture
-def endpoint() -> Iterator[PaymentsEndpoint]:
-    server = PaymentsEndpoint()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
