@@ -16,6 +16,7 @@ slowly.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
@@ -52,6 +53,22 @@ RESPONSE_URL_LIFETIME = 30 * 60.0
 class Call:
     method: str
     args: dict[str, Any]
+    team: str = TEAM  # whose token it came with
+
+
+@dataclass
+class OAuthApp:
+    """What Slack knows of an app distributed by OAuth: its credentials, the workspaces it was granted, and the
+    tokens it has been issued. With rotation on (``expires_in``), a token lives that long and comes with a refresh
+    token, spent by its one use."""
+
+    client_id: str
+    client_secret: str
+    expires_in: int | None = None
+    codes: dict[str, tuple[str, str]] = field(default_factory=dict)  # code → (team, installer)
+    tokens: dict[str, tuple[str, float | None]] = field(default_factory=dict)  # bot token → (team, expires at)
+    refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token → team
+    exchanges: list[dict[str, Any]] = field(default_factory=list)  # every oauth.v2.access, as asked
 
 
 @dataclass
@@ -111,6 +128,8 @@ class SlackStandIn:
         self.ts_lock = threading.Lock()
         self.clock: Callable[[], float] = time.time  # message timestamps; a test with a moved clock sets its own
         self.down = False  # an outage: every Web API call answers 503
+        # Distributed by OAuth: only the tokens it issued are taken, each for its workspace (``grant``).
+        self.oauth: OAuthApp | None = None
         # Every payload is held to Slack's rules; a bench measuring the app's own pace may turn that off, since
         # the check costs the stand-in more than the app spends on the call (the tests keep it on).
         self.checking = True
@@ -225,23 +244,101 @@ class SlackStandIn:
         if fault and fault.error:
             return 200, {"ok": False, "error": fault.error}, {}, False
         dropped = bool(fault and fault.drop)
+        if method == "oauth.v2.access":
+            with self.lock:
+                return 200, self._oauth_v2_access(args, str(token or "")), {}, dropped
+        team = TEAM
+        if self.oauth is not None and not str(token or "").startswith("xapp-"):
+            issued = self.oauth.tokens.get(str(token))
+            if issued is None:
+                return 200, {"ok": False, "error": "invalid_auth"}, {}, dropped
+            team, expires_at = issued
+            if expires_at is not None and expires_at <= time.time():
+                return 200, {"ok": False, "error": "token_expired"}, {}, dropped
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}, dropped
         if (method == "apps.connections.open") != str(token).startswith("xapp-"):
             return 200, {"ok": False, "error": "not_allowed_token_type"}, {}, dropped
         with self.lock:
-            self.calls.append(Call(method, args))
+            self.calls.append(Call(method, args, team))
+            if method == "auth.test":
+                return 200, self._auth_test(team), {}, dropped
             handler = getattr(self, "_" + method.replace(".", "_"), None)
             if handler is None:
                 return 200, {"ok": False, "error": "unknown_method"}, {}, dropped
             return 200, handler(args), {}, dropped
 
-    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+    # --- OAuth (an app distributed to many workspaces) -------------------------------------------------
+
+    def distribute(self, client_id: str, client_secret: str, expires_in: int | None = None) -> OAuthApp:
+        self.oauth = OAuthApp(client_id, client_secret, expires_in)
+        return self.oauth
+
+    def grant(self, team: str, installer: str) -> str:
+        """Someone of ``team`` pressed Allow on Slack's consent screen: the code Slack redirects back with."""
+        assert self.oauth is not None
+        code = f"code-{team}-{next(self._ids)}"
+        self.oauth.codes[code] = (team, installer)
+        return code
+
+    def token_of(self, team: str) -> str:
+        """The workspace's live bot token."""
+        assert self.oauth is not None
+        return next(token for token, (owner, _) in self.oauth.tokens.items() if owner == team)
+
+    def _oauth_v2_access(self, args: dict[str, Any], authorization: str) -> dict[str, Any]:
+        app = self.oauth
+        if app is None:
+            return {"ok": False, "error": "invalid_client_id"}
+        given = dict(args)
+        if authorization.startswith("Basic "):
+            client_id, _, secret = base64.b64decode(authorization.removeprefix("Basic ")).decode().partition(":")
+            given |= {"client_id": client_id, "client_secret": secret}
+        app.exchanges.append(given)
+        if given.get("client_id") != app.client_id:
+            return {"ok": False, "error": "invalid_client_id"}
+        if given.get("client_secret") != app.client_secret:
+            return {"ok": False, "error": "bad_client_secret"}
+        if given.get("grant_type") == "refresh_token":
+            team = app.refresh_tokens.pop(str(given.get("refresh_token")), None)
+            if team is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            for token in [t for t, (owner, _) in app.tokens.items() if owner == team]:
+                del app.tokens[token]  # the old token stops working
+            installer = None
+        else:
+            grant = app.codes.pop(str(given.get("code")), None)
+            if grant is None:
+                return {"ok": False, "error": "invalid_code"}
+            team, installer = grant
+        n = next(self._ids)
+        token = f"xoxe.xoxb-{team}-{n}" if app.expires_in else f"xoxb-{team}-{n}"
+        app.tokens[token] = (team, time.time() + app.expires_in if app.expires_in else None)
+        answer: dict[str, Any] = {
+            "ok": True,
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "commands,chat:write",
+            "bot_user_id": "U0BOT",
+            "app_id": "A0REFUNDBOT",
+            "team": {"id": team, "name": f"Workspace {team}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if installer is not None:
+            answer["authed_user"] = {"id": installer}
+        if app.expires_in:
+            refresh = f"xoxe-1-{team}-{n}"
+            app.refresh_tokens[refresh] = team
+            answer |= {"refresh_token": refresh, "expires_in": app.expires_in}
+        return answer
+
+    def _auth_test(self, team: str) -> dict[str, Any]:
         return {
             "ok": True,
             "url": "https://demo.slack.com/",
             "team": "Demo",
-            "team_id": TEAM,
+            "team_id": team,
             "user_id": "U0BOT",
             "bot_id": "B0BOT",
             "user": "refund-bot",
