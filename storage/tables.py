@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -429,3 +431,23 @@ class ApiRequestRow(Base):
 
     signature: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the signature header
     seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class WorkspaceRow(Base):
+    """A workspace's own mediators, when refund-bot serves several (OAuth installs): where its case cards go and
+    who mediates there. Unset, the settings' MEDIATOR_* apply (the single-workspace set-up)."""
+
+    __tablename__ = "workspaces"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mediator_channel_id: Mapped[str | None] = mapped_column(String(32))
+    mediator_user_ids: Mapped[list[str]] = mapped_column(JSON)
+    mediator_usergroup_id: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+
+
+# slack-sdk's own tables for Bolt's OAuth flow (SQLAlchemyInstallationStore, SQLAlchemyOAuthStateStore), built by
+# its own table builders on our metadata, so that our migrations create them on both databases.
+INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
+BOTS = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")
