@@ -37,6 +37,7 @@ from bot.blocks.render import Rendered
 from bot.logs import about
 from bot.metrics import CountedWebClient
 from bot.services.messages import Target
+from bot.workspaces import NotInstalled, OneWorkspace, Workspaces
 from storage.outbox import LeasedMessage, MessageRef, OutboxRepository
 
 log = logging.getLogger("refundbot.relay")
@@ -168,7 +169,7 @@ class Relay:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        client: WebClient,
+        client: WebClient | Workspaces,
         render: Renderer,
         *,
         owner: str,
@@ -179,7 +180,8 @@ class Relay:
         workers: int = 4,
     ) -> None:
         self.sessions = sessions
-        self.client = client
+        # One workspace's client, or each installed workspace's own (OAuth).
+        self.workspaces: Workspaces = OneWorkspace(client) if isinstance(client, WebClient) else client
         self.render = render
         self.owner = owner
         self.clock = clock
@@ -320,11 +322,15 @@ class Relay:
                     outbox.retry(outcome.row.id, self.owner, at, outcome.error, in_doubt=outcome.in_doubt)
 
     def _send(self, row: LeasedMessage, learnt: list[tuple[str, MessageRef]]) -> None:
+        try:
+            client = self.workspaces.client(row.team_id)
+        except NotInstalled as gone:
+            raise Undeliverable(str(gone), permanent=True) from None
         kept, root, parent = row.ref(row.message_key), row.ref(f"{row.stream}:thread"), row.ref(row.target.parent_key)
         target = row.target
         reader = target.users[0] if target.kind in ("dm", "home", "response_url") and target.users else None
         try:
-            shown = self.render(row.surface, row.view, root.permalink if root else None, self._locale(reader))
+            shown = self.render(row.surface, row.view, root.permalink if root else None, self._locale(client, reader))
         except Exception as exc:  # a message that cannot be rendered now never will be: park it for a fix
             raise Undeliverable(f"cannot render {row.surface}: {type(exc).__name__}: {exc}", permanent=True) from exc
         if target.kind == "response_url":
@@ -336,12 +342,12 @@ class Relay:
                 raise Undeliverable(error, permanent=response.status_code < 500)
             return
         if target.kind == "home":
-            self.client.views_publish(user_id=target.users[0], view={"type": "home", "blocks": shown.blocks})
+            client.views_publish(user_id=target.users[0], view={"type": "home", "blocks": shown.blocks})
             return
         if kept is not None:
             if kept.permalink is None and row.message_key and row.message_key.endswith(":thread"):
-                self._permalink(row.message_key, kept, learnt)  # posted and recorded, but without its permalink
-            self.client.chat_update(channel=kept.channel, ts=kept.ts, text=shown.text, blocks=shown.blocks)
+                self._permalink(client, row.message_key, kept, learnt)  # posted and recorded, but without its permalink
+            client.chat_update(channel=kept.channel, ts=kept.ts, text=shown.text, blocks=shown.blocks)
             return
         thread_ts = None
         if target.kind == "thread":
@@ -351,10 +357,10 @@ class Relay:
         elif target.kind == "channel":
             channel = target.channel or ""
         else:
-            channel = self._dm_channel(",".join(target.users))
-        ts = self._posted_before(row, channel, thread_ts) if row.in_doubt else None
+            channel = self._dm_channel(client, ",".join(target.users))
+        ts = self._posted_before(client, row, channel, thread_ts) if row.in_doubt else None
         if ts is None:
-            posted = self.client.chat_postMessage(
+            posted = client.chat_postMessage(
                 channel=channel,
                 text=shown.text,
                 blocks=shown.blocks,
@@ -366,13 +372,13 @@ class Relay:
             ref = MessageRef(channel, ts, None)
             learnt.append((row.message_key, ref))  # kept whatever happens next in this row
             if row.message_key.endswith(":thread"):
-                self._permalink(row.message_key, ref, learnt)
+                self._permalink(client, row.message_key, ref, learnt)
 
-    def _permalink(self, key: str, ref: MessageRef, learnt: list[tuple[str, MessageRef]]) -> None:
-        permalink = self.client.chat_getPermalink(channel=ref.channel, message_ts=ref.ts)["permalink"]
+    def _permalink(self, client: WebClient, key: str, ref: MessageRef, learnt: list[tuple[str, MessageRef]]) -> None:
+        permalink = client.chat_getPermalink(channel=ref.channel, message_ts=ref.ts)["permalink"]
         learnt.append((key, replace(ref, permalink=permalink)))
 
-    def _posted_before(self, row: LeasedMessage, channel: str, thread_ts: str | None) -> str | None:
+    def _posted_before(self, client: WebClient, row: LeasedMessage, channel: str, thread_ts: str | None) -> str | None:
         """The ts of this row's message if an earlier attempt posted it, found by its metadata."""
         args: dict[str, Any] = {
             "channel": channel,
@@ -383,9 +389,9 @@ class Relay:
         cursor = None
         while True:
             if thread_ts:
-                page = self.client.conversations_replies(ts=thread_ts, cursor=cursor, **args)
+                page = client.conversations_replies(ts=thread_ts, cursor=cursor, **args)
             else:
-                page = self.client.conversations_history(cursor=cursor, **args)
+                page = client.conversations_history(cursor=cursor, **args)
             for message in page.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
@@ -396,13 +402,13 @@ class Relay:
             if not cursor:
                 return None
 
-    def _dm_channel(self, users: str) -> str:
+    def _dm_channel(self, client: WebClient, users: str) -> str:
         """A DM's channel id never changes, so conversations.open is asked once per person (or group)."""
         if (channel := self._dms.get(users)) is None:
-            channel = self._dms[users] = self.client.conversations_open(users=users)["channel"]["id"]
+            channel = self._dms[users] = client.conversations_open(users=users)["channel"]["id"]
         return channel
 
-    def _locale(self, user: str | None) -> str:
+    def _locale(self, client: WebClient, user: str | None) -> str:
         """The reader's locale from users.info, cached for an hour; en_US when Slack does not say."""
         if user is None:
             return DEFAULT_LOCALE
@@ -410,7 +416,7 @@ class Relay:
         if cached and time.monotonic() - cached[1] < LOCALE_TTL:
             return cached[0]
         try:
-            found = self.client.users_info(user=user, include_locale=True)["user"].get("locale")
+            found = client.users_info(user=user, include_locale=True)["user"].get("locale")
         except (SlackApiError, SlackRequestError, URLError, OSError):
             return DEFAULT_LOCALE  # formatting is no reason to hold a message back
         locale = babel_locale(found)

@@ -49,6 +49,10 @@ class Deps:
     mediator_channel: str | None = None  # where case cards go (MEDIATOR_CHANNEL_ID)
     delivered: Callable[[], None] = lambda: None  # wakes this instance's relay after a commit
 
+    def card_channel(self, team_id: str) -> str | None:
+        """Where the workspace's case cards go: its own mediators' channel, or MEDIATOR_CHANNEL_ID."""
+        return self.roster.channel(team_id, self.mediator_channel)
+
 
 Act = Callable[[Case, Policy, datetime], object]
 # A change that keeps losing the version check to others is given up on after this many tries.
@@ -118,7 +122,7 @@ def queue_told(deps: Deps, uow: UnitOfWork, case: Case, happened: list[Event], n
     view = case_view(uow, case, now, policy)
     uow.outbox.add_all(
         case.team_id,
-        notify.case_messages(happened, view, deps.mediator_channel, lambda: uow.evidence.for_case(case.id)),
+        notify.case_messages(happened, view, deps.card_channel(case.team_id), lambda: uow.evidence.for_case(case.id)),
         now,
     )
 

@@ -31,20 +31,20 @@ class Mediate(BaseModel):
     to_user: str | None = None
 
 
-def ensure_on_roster(deps: Deps, user_id: str) -> None:
-    if not deps.roster.is_mediator(user_id):
+def ensure_on_roster(deps: Deps, team_id: str, user_id: str) -> None:
+    if not deps.roster.is_mediator(team_id, user_id):
         raise NotAMediator()
 
 
 def view_for_mediator(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
     """The case behind a mediator's form (propose, decide, award, ask, reassign): only its mediator opens one."""
-    ensure_on_roster(deps, user_id)
+    ensure_on_roster(deps, team_id, user_id)
     return checked_view(deps, team_id, case_id, lambda case, now: case.ensure_case_mediator(user_id, now))
 
 
 def mediate(deps: Deps, cmd: Mediate) -> Case:
-    ensure_on_roster(deps, cmd.user_id)
-    if cmd.action == "reassign" and not deps.roster.is_mediator(cmd.to_user or ""):
+    ensure_on_roster(deps, cmd.team_id, cmd.user_id)
+    if cmd.action == "reassign" and not deps.roster.is_mediator(cmd.team_id, cmd.to_user or ""):
         raise NotAMediatorToAssign(cmd.to_user or "")
 
     def act(case: Case, policy: Policy, now: datetime) -> None:
@@ -75,12 +75,12 @@ def _amount(cmd: Mediate, case: Case) -> Money:
 def ask(deps: Deps, team_id: str, user_id: str, case_id: str, role: str, question: str) -> None:
     """The mediator asks one party for information: the question is kept (the Answer button carries its id), and
     the notifier tells the party and the case thread. Asking changes nothing of the case itself."""
-    ensure_on_roster(deps, user_id)
+    ensure_on_roster(deps, team_id, user_id)
     now = deps.clock()
     with deps.uow() as uow:
         case = load_case(uow, team_id, case_id)
         asked = uow.questions.add(team_id, case.ask(role, question, by=user_id, now=now))
         view = case_view(uow, case, now, deps.policy)
-        uow.outbox.add_all(team_id, notify.case_messages([QuestionAsked(asked)], view, deps.mediator_channel), now)
+        uow.outbox.add_all(team_id, notify.case_messages([QuestionAsked(asked)], view, deps.card_channel(team_id)), now)
         uow.commit()
     deps.delivered()

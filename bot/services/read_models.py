@@ -76,7 +76,7 @@ def case_status(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseVie
     """Only the case's parties and the mediators see it."""
     with deps.uow() as uow:
         case = load_case(uow, team_id, case_id)
-        if case.role_of(user_id) is None and not deps.roster.is_mediator(user_id):
+        if case.role_of(user_id) is None and not deps.roster.is_mediator(team_id, user_id):
             raise NotYourCase(case.id, "client or freelancer")
         return case_view(uow, case, deps.clock(), deps.policy)
 

@@ -1,38 +1,97 @@
-"""Who the mediators are (design §6): a configured list of users, and/or the members of a Slack user group.
+"""Who the mediators are (design §6), and where their case cards go, workspace by workspace.
 
-The group is resolved through ``usergroups.users.list`` off the request path (at start-up and by the ticker),
-so checking a click never waits on Slack; between refreshes the last answer is used.
+The settings give the default (MEDIATOR_CHANNEL_ID, MEDIATOR_USER_IDS, MEDIATOR_USERGROUP_ID): the single-workspace
+set-up. A workspace installed by OAuth may have a desk of its own (`refundbot workspace set`), and then only its
+desk counts there: a mediator of one workspace has no say in another's cases.
+
+User groups are resolved through ``usergroups.users.list`` off the request path (at start-up and by the ticker),
+each with its own workspace's token, so checking a click never waits on Slack; between refreshes the last answer
+is used, and a failure keeps it (a Slack hiccup must not demote anyone).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 log = logging.getLogger("refundbot.roster")
 
 
+@dataclass(frozen=True)
+class Desk:
+    """One workspace's mediators: where its case cards go, who mediates, and a user group whose members do too."""
+
+    channel: str | None
+    users: frozenset[str]
+    group: str | None = None
+
+
+# (team id or None for the default desk, user group id) -> its members.
+GroupMembers = Callable[[str | None, str], set[str]]
+
+
 class Roster:
-    def __init__(self, users: frozenset[str] = frozenset(), group: Callable[[], set[str]] | None = None) -> None:
+    def __init__(
+        self,
+        users: frozenset[str] = frozenset(),
+        group: Callable[[], set[str]] | None = None,
+        desks: Callable[[], Mapping[str, Desk]] | None = None,
+        members: GroupMembers | None = None,
+    ) -> None:
         self._users = users
         self._group = group
-        self._members: frozenset[str] = frozenset()  # replaced whole, so readers never see a half-made list
+        self._read_desks = desks
+        self._list_group = members
+        # Replaced whole, so readers never see a half-made list.
+        self._members: frozenset[str] = frozenset()
+        self._desks: Mapping[str, Desk] = {}
+        self._desk_members: Mapping[str, frozenset[str]] = {}
 
     @property
     def configured(self) -> bool:
-        return bool(self._users) or self._group is not None
+        return bool(self._users) or self._group is not None or bool(self._desks)
 
-    def is_mediator(self, user_id: str) -> bool:
-        return user_id in self._users or user_id in self._members
+    def is_mediator(self, team_id: str, user_id: str) -> bool:
+        desk = self._desks.get(team_id)
+        if desk is None:
+            return user_id in self._users or user_id in self._members
+        return user_id in desk.users or user_id in self._desk_members.get(team_id, frozenset())
+
+    def channel(self, team_id: str, default: str | None) -> str | None:
+        """Where this workspace's case cards go."""
+        desk = self._desks.get(team_id)
+        return default if desk is None else desk.channel
 
     def refresh(self) -> None:
-        """Reload the group's members; on failure keep the last list (a Slack hiccup must not demote anyone)."""
-        if self._group is None:
+        if self._group is not None:
+            self._members = self._listed("the mediator user group", self._group, self._members)
+        if self._read_desks is None:
             return
         try:
-            members = frozenset(self._group())
+            desks = dict(self._read_desks())
         except Exception as exc:
-            why = " ".join(str(exc).split())[:200] or type(exc).__name__
-            log.warning("roster: could not list the mediator user group (%s); keeping the last list", why)
+            log.warning("roster: could not read the workspaces' mediators (%s); keeping the last list", _why(exc))
             return
-        self._members = members
+        members = {}
+        for team, desk in desks.items():
+            group, lister = desk.group, self._list_group
+            if group is None or lister is None:
+                continue
+            known = self._desk_members.get(team, frozenset())
+            listing = functools.partial(lister, team, group)
+            members[team] = self._listed(f"{team}'s mediator user group", listing, known)
+        self._desks, self._desk_members = desks, members
+
+    @staticmethod
+    def _listed(what: str, listing: Callable[[], set[str]], last: frozenset[str]) -> frozenset[str]:
+        try:
+            return frozenset(listing())
+        except Exception as exc:
+            log.warning("roster: could not list %s (%s); keeping the last list", what, _why(exc))
+            return last
+
+
+def _why(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__

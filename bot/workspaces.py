@@ -1,0 +1,88 @@
+"""Whose token a call to Slack goes with: the one workspace's bot token, or each installed workspace's own.
+
+In OAuth mode (SLACK_CLIENT_ID) every workspace that installed the app has an installation in slack-sdk's
+``SQLAlchemyInstallationStore``. Bolt finds it for each request Slack sends; the relay and the roster, which call
+Slack on their own, find it here. A token that expires soon (token rotation) is refreshed first with slack-sdk's
+``TokenRotator`` and the installation saved again, as Bolt's own authorize does, so either may rotate it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import InstallationStore
+from slack_sdk.oauth.token_rotation import TokenRotator
+
+# Bolt's default: a token is rotated when it expires within this many minutes.
+ROTATE_BEFORE_MINUTES = 120
+# How long a found installation is used without looking again (an uninstall or rotation elsewhere shows after).
+KEPT_SECONDS = 60.0
+
+
+class NotInstalled(Exception):
+    """The workspace has no installation: never installed, uninstalled, or its tokens revoked."""
+
+    def __init__(self, team_id: str) -> None:
+        super().__init__(f"refund-bot is not installed in workspace {team_id} (uninstalled, or tokens revoked)")
+        self.team_id = team_id
+
+
+class Workspaces(Protocol):
+    def client(self, team_id: str) -> WebClient:
+        """A client carrying the workspace's bot token; NotInstalled when there is none."""
+        ...
+
+
+class OneWorkspace:
+    """SLACK_BOT_TOKEN: every call goes with it."""
+
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+
+    def client(self, team_id: str) -> WebClient:
+        return self._client
+
+
+class Installed:
+    """OAuth: each workspace's own bot token, from the installation store, rotated before it expires."""
+
+    def __init__(
+        self,
+        store: InstallationStore,
+        rotator: TokenRotator,
+        make_client: Callable[[str], WebClient],
+        rotate_before_minutes: int = ROTATE_BEFORE_MINUTES,
+    ) -> None:
+        self.store = store
+        self.rotator = rotator
+        self.make_client = make_client
+        self.rotate_before_minutes = rotate_before_minutes
+        self._lock = threading.Lock()  # one rotation at a time in this process: a refresh token is spent by it
+        self._clients: dict[str, tuple[WebClient, float, float | None]] = {}  # team → (client, found at, expires)
+
+    def client(self, team_id: str) -> WebClient:
+        with self._lock:
+            kept = self._clients.get(team_id)
+            now = time.time()
+            if kept is not None:
+                client, found_at, expires_at = kept
+                soon = expires_at is not None and expires_at - now < self.rotate_before_minutes * 60
+                if now - found_at < KEPT_SECONDS and not soon:
+                    return client
+            installation = self.store.find_installation(enterprise_id=None, team_id=team_id)
+            if installation is None or not installation.bot_token:
+                self._clients.pop(team_id, None)
+                raise NotInstalled(team_id)
+            rotated = self.rotator.perform_token_rotation(
+                installation=installation, minutes_before_expiration=self.rotate_before_minutes
+            )
+            if rotated is not None:
+                self.store.save(rotated)
+                installation = rotated
+            client = self.make_client(installation.bot_token or "")
+            self._clients[team_id] = (client, now, installation.bot_token_expires_at)
+            return client
