@@ -25,8 +25,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App, BoltContext
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.oauth.installation_store import InstallationStore
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,18 +49,23 @@ from bot.services import scheduler
 from bot.services.core import Deps
 from bot.services.payments import LedgerOnly, Webhook
 from bot.services.ports import StorageUnavailable
-from bot.services.roster import Roster
+from bot.services.roster import GroupMembers, Roster
+from bot.workspaces import Installed, Workspaces
 from storage.api_requests import ApiRequests
 from storage.db import DatabaseAhead, DatabaseError, open_existing, pending_migrations, prepare, session_factory
 from storage.outbox import OutboxRepository
 from storage.repositories import PolicyConflict
 from storage.state import operations
 from storage.uow import SqlUnitOfWork
+from storage.workspaces import WorkspaceDesks
 
 log = logging.getLogger("refundbot")
+# An install begun at /slack/install must come back from Slack within this many seconds.
+OAUTH_STATE_SECONDS = 600
 
 NO_SLACK = """refund-bot cannot start: Slack credentials are missing ({missing}).
 Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode), or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode),
+or for installs in many workspaces SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET (OAuth),
 in the environment or in a .env file here. To get them, create the Slack app from manifest.yml:
 api.slack.com/apps → Create New App → From a manifest → paste manifest.yml → Install to Workspace; the README's
 "Creating the Slack app" section says where each value is."""
@@ -170,6 +180,7 @@ class Workers:
     deps: Deps
     owner: str
     payouts: PayoutSender | None = None  # PAYMENTS_WEBHOOK_URL is set
+    installations: SQLAlchemyInstallationStore | None = None  # OAuth: the workspaces that installed the app
     stop: threading.Event = field(default_factory=threading.Event)
     database_warned_at: float = -60.0
     running: list[threading.Thread | BackgroundScheduler] = field(default_factory=list)
@@ -177,13 +188,31 @@ class Workers:
     @classmethod
     def build(cls, runtime: Runtime) -> Workers:
         settings = runtime.settings
-        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        client = web_client(token, settings.slack_api_url)
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # whose leases these are
-        sender = relay_client(token, settings.slack_api_url)
+        base_url = settings.slack_api_url
+        installations = None
+        if settings.oauth:
+            installations = SQLAlchemyInstallationStore(settings.slack_client_id or "", runtime.engine)
+            rotator = TokenRotator(
+                client_id=settings.slack_client_id or "",
+                client_secret=settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else "",
+                client=web_client(None, base_url),
+            )
+            slack: WebClient | Workspaces = Installed(
+                installations, rotator, lambda token: relay_client(token, base_url)
+            )
+            client = web_client(None, base_url)  # no workspace's: each call names its token
+            group = None  # a user group belongs to one workspace: each workspace's desk names its own
+        else:
+            token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+            client = web_client(token, base_url)
+            slack = relay_client(token, base_url)
+            group = _usergroup(client, settings.mediator_usergroup_id)
         pace = timedelta(seconds=settings.slack_pace_seconds)
-        relay = Relay(runtime.sessions, sender, render, owner=owner, clock=runtime.clock, pace=pace)
-        roster = Roster(frozenset(settings.mediator_user_ids), _usergroup(client, settings.mediator_usergroup_id))
+        relay = Relay(runtime.sessions, slack, render, owner=owner, clock=runtime.clock, pace=pace)
+        roster = Roster(
+            frozenset(settings.mediator_user_ids), group, WorkspaceDesks(runtime.sessions), _group_members(relay)
+        )
         webhook = settings.payments_webhook_url
         payouts: PayoutSender | None = None
 
@@ -204,7 +233,7 @@ class Workers:
         if webhook and settings.payments_webhook_secret:
             secret = settings.payments_webhook_secret.get_secret_value()
             payouts = PayoutSender(runtime.sessions, deps, webhook, secret, owner=owner, clock=runtime.clock)
-        return cls(runtime, client, relay, deps, owner, payouts)
+        return cls(runtime, client, relay, deps, owner, payouts, installations)
 
     def tick(self) -> int:
         try:
@@ -355,13 +384,24 @@ class Instance:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
         listeners = listener_client(settings.slack_api_url)
         link = SlackLink(listeners, token)
-        app = App(
-            client=listeners,
-            signing_secret=secret,
-            authorize=link.authorizer(),
-            request_verification_enabled=False,  # the edge checks every signature, once (bot.edge)
-            process_before_response=True,
-        )
+        if workers.installations is not None:
+            app = App(
+                client=listeners,
+                signing_secret=secret,
+                installation_store=workers.installations,
+                oauth_settings=_oauth_settings(settings, workers.installations, runtime.engine),
+                request_verification_enabled=False,  # the edge checks every signature, once (bot.edge)
+                process_before_response=True,
+            )
+            app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: the installation goes
+        else:
+            app = App(
+                client=listeners,
+                signing_secret=secret,
+                authorize=link.authorizer(),
+                request_verification_enabled=False,
+                process_before_response=True,
+            )
         app.use(_counted_client)
         register(app, workers.deps)
         return cls(runtime, app, workers, link)
@@ -371,8 +411,9 @@ class Instance:
         is in Slack, in the background."""
         if self.runtime.settings.serve_workers:
             self.workers.start()
-        learn = threading.Thread(target=self.link.keep_trying, args=(self.workers.stop,), daemon=True)
-        learn.start()
+        if not self.runtime.settings.oauth:  # each installation's token is checked as it is installed
+            learn = threading.Thread(target=self.link.keep_trying, args=(self.workers.stop,), daemon=True)
+            learn.start()
 
     def asgi(self) -> Edge:
         secret = self.runtime.settings.slack_signing_secret
@@ -406,6 +447,32 @@ def _counted_client(context: BoltContext, next: Callable[[], None]) -> None:
     next()
 
 
+def _oauth_settings(settings: Settings, installations: InstallationStore, engine: Engine) -> OAuthSettings:
+    """Bolt's OAuth flow under its own setting names, its state kept in our database (any instance may finish
+    an install another began)."""
+    return OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else None,
+        scopes=settings.slack_scopes,
+        user_scopes=settings.slack_user_scopes,
+        redirect_uri=settings.slack_redirect_uri,
+        install_path=settings.slack_install_path,
+        redirect_uri_path=settings.slack_redirect_uri_path,
+        installation_store=installations,
+        state_store=SQLAlchemyOAuthStateStore(expiration_seconds=OAUTH_STATE_SECONDS, engine=engine),
+    )
+
+
+def _group_members(relay: Relay) -> GroupMembers:
+    """A workspace's user group, listed with that workspace's token."""
+
+    def members(team_id: str | None, group_id: str) -> set[str]:
+        client = relay.workspaces.client(team_id or "")
+        return set(client.usergroups_users_list(usergroup=group_id)["users"] or [])
+
+    return members
+
+
 def _usergroup(client: WebClient, group_id: str | None) -> Callable[[], set[str]] | None:
     if group_id is None:
         return None
@@ -413,6 +480,10 @@ def _usergroup(client: WebClient, group_id: str | None) -> Callable[[], set[str]
 
 
 def _check_slack(settings: Settings) -> None:
+    if settings.oauth:
+        if settings.slack_signing_secret is None:
+            raise StartupError(NO_SLACK.format(missing="SLACK_SIGNING_SECRET"))
+        return
     socket_mode = settings.slack_app_token is not None
     missing = [
         name
@@ -549,6 +620,8 @@ def start_line(settings: Settings) -> str:
         mode = "Socket Mode"
     else:
         mode = f"HTTP on port {settings.port} ({settings.web_concurrency} worker(s))"
+    if settings.oauth:
+        mode += f", OAuth installs at {settings.slack_install_path}"
     relay = "relay and ticker in each worker" if settings.serve_workers else "relay and ticker in `refundbot worker`"
     database = make_url(settings.database_url).render_as_string(hide_password=True)
     return f"refund-bot serving {mode}; database {database}; policy {settings.policy_version}; {relay}"
@@ -584,7 +657,7 @@ def main() -> int:
         _check_slack(settings)
         runtime = start(settings)
         instance = Instance.build(runtime)
-        unreachable = instance.link.check()
+        unreachable = None if settings.oauth else instance.link.check()
         if unreachable is None and settings.slack_app_token is not None:
             unreachable = _check_app_token(instance.link, settings.slack_app_token.get_secret_value())
     except TokenRefused as refused:

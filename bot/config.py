@@ -30,7 +30,21 @@ from bot.domain.money import Money
 from bot.domain.policy import Policy
 
 _V1 = Policy()
+# What the app asks each workspace for when it is installed; manifest.yml lists the same (a test holds them equal).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "mpim:write",
+    "users:read",
+    "usergroups:read",
+    "im:history",
+    "mpim:history",
+    "channels:history",
+    "groups:history",
+)
 _SLACK_ID = {
+    "workspace": re.compile(r"^T[A-Z0-9]{2,}$"),
     "user": re.compile(r"^[UW][A-Z0-9]{2,}$"),
     "channel": re.compile(r"^[CG][A-Z0-9]{2,}$"),
     "user group": re.compile(r"^S[A-Z0-9]{2,}$"),
@@ -41,7 +55,7 @@ class ConfigError(Exception):
     """One line for the operator: which variable, and what is wrong with it."""
 
 
-def _slack_id(kind: str, value: str) -> str:
+def slack_id(kind: str, value: str) -> str:
     if not _SLACK_ID[kind].match(value):
         raise ValueError(f"{value!r} is not a Slack {kind} id")
     return value
@@ -80,6 +94,14 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # OAuth (many workspaces, HTTP only), under Bolt's own setting names; SLACK_CLIENT_ID turns it on.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_scopes: Annotated[list[str], NoDecode] = list(BOT_SCOPES)
+    slack_user_scopes: Annotated[list[str], NoDecode] = []
+    slack_redirect_uri: str | None = None
+    slack_install_path: str = "/slack/install"
+    slack_redirect_uri_path: str = "/slack/oauth_redirect"
     # Signs the marketplace's pushes to POST /api/v1/contracts; unset, the API is off.
     marketplace_api_secret: SecretStr | None = None
     # Each ledger entry (refund, release) is POSTed here, signed with PAYMENTS_WEBHOOK_SECRET (bot.payouts).
@@ -127,6 +149,23 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("slack_scopes", "slack_user_scopes", mode="before")
+    @classmethod
+    def _scopes(cls, value: Any) -> Any:
+        return [scope.strip() for scope in value.split(",") if scope.strip()] if isinstance(value, str) else value
+
+    @field_validator("slack_install_path", "slack_redirect_uri_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not re.fullmatch(r"/[A-Za-z0-9/_.-]*", value) or value in ("/slack/events", "/healthz", "/readyz"):
+            raise ValueError("must be a path of its own such as /slack/install")
+        return value
+
+    @property
+    def oauth(self) -> bool:
+        """Installed by OAuth in any number of workspaces, rather than one workspace's bot token."""
+        return self.slack_client_id is not None
+
     @field_validator("payments_webhook_url")
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:
@@ -158,19 +197,19 @@ class Settings(BaseSettings):
     @field_validator("mediator_channel_id")
     @classmethod
     def _channel(cls, value: str | None) -> str | None:
-        return _slack_id("channel", value) if value else None
+        return slack_id("channel", value) if value else None
 
     @field_validator("mediator_usergroup_id")
     @classmethod
     def _usergroup(cls, value: str | None) -> str | None:
-        return _slack_id("user group", value) if value else None
+        return slack_id("user group", value) if value else None
 
     @field_validator("mediator_user_ids", mode="before")
     @classmethod
     def _users(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
-        return [_slack_id("user", v) for v in value]
+        return [slack_id("user", v) for v in value]
 
     @field_validator("policy_reminder_offsets", mode="before")
     @classmethod
@@ -212,6 +251,19 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _one_mode(self) -> Settings:
+        if not self.oauth:
+            return self
+        if not self.slack_client_secret:
+            raise ValueError("SLACK_CLIENT_ID needs SLACK_CLIENT_SECRET (Basic Information → App Credentials)")
+        if self.slack_bot_token or self.slack_app_token:
+            raise ValueError(
+                "set SLACK_CLIENT_ID (OAuth: installs in many workspaces, HTTP) or SLACK_BOT_TOKEN (one workspace, "
+                "HTTP or Socket Mode with SLACK_APP_TOKEN), not both"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _webhook_signed(self) -> Settings:
         if self.payments_webhook_url and not self.payments_webhook_secret:
             raise ValueError("PAYMENTS_WEBHOOK_URL needs PAYMENTS_WEBHOOK_SECRET, to sign what it is sent")
@@ -248,6 +300,7 @@ _SECRETS = {
     "slack_app_token",
     "marketplace_api_secret",
     "payments_webhook_secret",
+    "slack_client_secret",
 }
 
 

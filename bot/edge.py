@@ -19,6 +19,8 @@ the database.
    then Bolt dispatches it. Bolt's own signature check is off: this is the one door, and it is checked
    here once.
 
+With OAuth on (SLACK_CLIENT_ID), ``GET /slack/install`` and ``GET /slack/oauth_redirect`` are Bolt's OAuth flow.
+
 ``GET /healthz`` says the process is alive (its event loop answers); ``GET /readyz`` whether it can serve
 (``app.readiness``: the database, its migrations, the outbox). A refused request is logged in one line (who, what,
 why), never with its body, and past ``LOGGED_REFUSALS`` a minute only counted.
@@ -37,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.oauth import OAuthFlow
 from slack_sdk.signature import SignatureVerifier
 
 from bot.logs import about
@@ -134,6 +137,10 @@ class Edge:
         if path in self.api and method == "POST":
             await self._api(scope, receive, send, self.api[path])
             return
+        flow = self.app.oauth_flow
+        if flow is not None and method == "GET" and path in (flow.install_path, flow.redirect_uri_path):
+            await self._oauth(scope, send, flow)
+            return
         if path != SLACK_PATH:
             await _answer(send, 404, "Not Found")
             return
@@ -175,6 +182,29 @@ class Edge:
         if status == 401:
             self.refusals.note(_client(scope), status, str(answer.get("error")))
         await _answer(send, status, json.dumps(answer, ensure_ascii=False), "application/json")
+
+    async def _oauth(self, scope: Scope, send: Send, flow: OAuthFlow) -> None:
+        """Bolt's OAuth flow, as its own adapters run it: the install page (which sets the state cookie), then
+        Slack's redirect back with a code, which it exchanges (oauth.v2.access) and keeps as an installation."""
+        request = BoltRequest(
+            body="", query=scope.get("query_string", b"").decode("latin-1"), headers=_headers(scope), mode="http"
+        )
+        handle = flow.handle_installation if scope["path"] == flow.install_path else flow.handle_callback
+        try:
+            response = await asyncio.get_running_loop().run_in_executor(self.pool, handle, request)
+        except Exception:
+            log.exception("oauth: the install failed (ref %s)", ref := "E-" + secrets.token_hex(3).upper())
+            await _answer(send, 500, f"The installation failed (ref {ref}); please try again.")
+            return
+        headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, values in (response.headers or {}).items()
+            for value in values
+        ]
+        body = response.body.encode()
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     def _verify(self, headers: dict[str, str], body: str) -> None:
         stamp = headers.get("x-slack-request-timestamp", "")

@@ -6,9 +6,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 
 from app import start_line
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import BOT_SCOPES, ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
 
 
@@ -83,6 +84,8 @@ def test_postgresql_urls_use_psycopg_3(monkeypatch):
         ("DATABASE_URL", "not a url", "DATABASE_URL: is not a database URL"),
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL: must be an http(s) URL"),
         ("PAYMENTS_WEBHOOK_URL", "payments.example.com", "PAYMENTS_WEBHOOK_URL: must be an http(s) URL"),
+        ("SLACK_CLIENT_ID", "1111.2222", "SLACK_CLIENT_ID needs SLACK_CLIENT_SECRET"),
+        ("SLACK_INSTALL_PATH", "/slack/events", "SLACK_INSTALL_PATH: must be a path of its own"),
         ("PAYMENTS_WEBHOOK_URL", "https://pay.example.com/rb", "PAYMENTS_WEBHOOK_URL needs PAYMENTS_WEBHOOK_SECRET"),
         ("MEDIATOR_CHANNEL_ID", "#mediation", "MEDIATOR_CHANNEL_ID: '#mediation' is not a Slack channel id"),
         ("MEDIATOR_USER_IDS", "U01AAA,bob", "MEDIATOR_USER_IDS: 'bob' is not a Slack user id"),
@@ -129,15 +132,17 @@ def test_env_example_and_the_readme_list_every_setting_and_the_example_keeps_the
         "SLACK_BOT_TOKEN",
         "SLACK_SIGNING_SECRET",
         "SLACK_APP_TOKEN",
+        "SLACK_CLIENT_",
         "MARKETPLACE_API_SECRET",
         "PAYMENTS_WEBHOOK_",
         "MEDIATOR_",
         "HEALTH_PORT",
     )
     shown = [line.removeprefix("# ").split("  #")[0].strip() for line in example.splitlines()]
-    kept = [line for line in shown if line.split("=")[0] in names and not line.startswith(placeholders)]
+    placeholder = lambda name: name.startswith(placeholders) or name == "SLACK_REDIRECT_URI"  # noqa: E731
+    kept = [line for line in shown if line.split("=")[0] in names and not placeholder(line.split("=")[0])]
     (tmp_path / ".env").write_text("\n".join(kept) + "\n")
-    assert len(kept) == len([name for name in names if not name.startswith(placeholders)])
+    assert len(kept) == len([name for name in names if not placeholder(name)])
     assert load_settings() == load_settings(_env_file=None)
 
 
@@ -152,3 +157,20 @@ def test_the_start_line_names_mode_port_database_without_its_password_and_policy
         "refund-bot serving Socket Mode; database sqlite:///refundbot.db; policy v2; relay and ticker in "
         "`refundbot worker`"
     )
+
+
+def test_oauth_and_a_single_bot_token_are_one_or_the_other(monkeypatch):
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1111.2222")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "shh")
+    assert load_settings().oauth
+    assert load_settings(slack_scopes="commands, chat:write").slack_scopes == ["commands", "chat:write"]
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    with pytest.raises(ConfigError, match="set SLACK_CLIENT_ID .* or SLACK_BOT_TOKEN"):
+        load_settings()
+
+
+def test_the_scopes_asked_at_install_are_the_manifests():
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    assert list(BOT_SCOPES) == manifest["oauth_config"]["scopes"]["bot"]
+    distributed = yaml.safe_load((ROOT / "manifest.distributed.yml").read_text())
+    assert list(BOT_SCOPES) == distributed["oauth_config"]["scopes"]["bot"]
