@@ -11,14 +11,19 @@ from pathlib import Path
 
 import click
 from alembic.util import CommandError as AlembicError
+from sqlalchemy import func, select
 
 import app
 from app import Runtime, StartupError, Workers, existing, purge_outbox, start
+from bot.config import slack_id
 from bot.services.importing import ImportRejected, demo_for, import_contracts, read_import_file
 from bot.services.messages import Surface
+from bot.services.roster import Desk
 from storage.db import DatabaseError, current_revisions, make_engine, pending_migrations, roll_back
 from storage.db import migrate as upgrade
 from storage.outbox import OutboxRepository
+from storage.tables import INSTALLATIONS
+from storage.workspaces import WorkspaceDesks
 
 
 def _runtime(opened: Callable[[], Runtime] = start) -> Runtime:
@@ -161,8 +166,12 @@ def demo(team_id: str, client: str, freelancer: str, path: Path) -> None:
 
 def _workers() -> Workers:
     runtime = _runtime()
-    if runtime.settings.slack_bot_token is None:
-        click.echo("refundbot: SLACK_BOT_TOKEN is not set; reminders and outcomes could not reach Slack", err=True)
+    if runtime.settings.slack_bot_token is None and not runtime.settings.oauth:
+        click.echo(
+            "refundbot: neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID is set; reminders and outcomes could not reach "
+            "Slack",
+            err=True,
+        )
         sys.exit(2)
     return Workers.build(runtime)
 
@@ -217,6 +226,64 @@ def worker(every: float) -> None:
     stopped.wait()
     workers.shutdown()
     click.echo("refundbot worker stopped")
+
+
+@cli.group(help="The workspaces refund-bot serves: their installs (OAuth) and their own mediators.")
+def workspace() -> None:
+    pass
+
+
+@workspace.command(name="list", help="Each workspace installed (OAuth) or given mediators, and who mediates there.")
+def list_workspaces() -> None:
+    runtime = _runtime(existing)
+    desks = WorkspaceDesks(runtime.sessions)()
+    with runtime.sessions() as session:
+        installed = dict(
+            session.execute(
+                select(INSTALLATIONS.c.team_id, func.max(INSTALLATIONS.c.installed_at)).group_by(
+                    INSTALLATIONS.c.team_id
+                )
+            ).all()
+        )
+    if not installed and not desks:
+        click.echo("no workspace is installed or has mediators of its own; the MEDIATOR_* settings apply")
+    for team in sorted(set(installed) | set(desks), key=str):
+        when = f"installed {installed[team]:%Y-%m-%d %H:%M} UTC" if team in installed else "not installed"
+        desk = desks.get(team)
+        if desk is None:
+            mediators = "mediators: the MEDIATOR_* settings"
+        else:
+            people = ", ".join(sorted(desk.users)) or "none listed"
+            group = f" and user group {desk.group}" if desk.group else ""
+            mediators = f"mediators: {people}{group}; cards in {desk.channel or 'no channel'}"
+        click.echo(f"{team}: {when}; {mediators}")
+
+
+@workspace.command(
+    name="set",
+    help="Give a workspace its own mediators: where its case cards go and who may claim them. Only these count "
+    "there from now on (the MEDIATOR_* settings stay the default of the others).",
+)
+@click.argument("team_id")
+@click.option("--channel", "channel_id", default=None, help="The mediators' channel in that workspace (C…).")
+@click.option("--mediators", default="", help="Comma-separated user ids (U…,U…).")
+@click.option("--usergroup", "usergroup_id", default=None, help="A user group whose members mediate (S…).")
+def set_workspace(team_id: str, channel_id: str | None, mediators: str, usergroup_id: str | None) -> None:
+    runtime = _runtime(existing)
+    try:
+        slack_id("workspace", team_id)
+        desk = Desk(
+            slack_id("channel", channel_id) if channel_id else None,
+            frozenset(slack_id("user", user.strip()) for user in mediators.split(",") if user.strip()),
+            slack_id("user group", usergroup_id) if usergroup_id else None,
+        )
+    except ValueError as bad:
+        raise click.UsageError(str(bad)) from None
+    WorkspaceDesks(runtime.sessions).set(team_id, desk, runtime.clock())
+    click.echo(
+        f"{team_id}: case cards in {desk.channel or 'no channel'}; {len(desk.users)} mediator(s) listed"
+        + (f" and user group {desk.group}" if desk.group else "")
+    )
 
 
 def main() -> None:

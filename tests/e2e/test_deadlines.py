@@ -173,7 +173,7 @@ def test_refundbot_tick_without_once_or_a_token_says_what_to_do(bot, tmp_path):
     del env["SLACK_BOT_TOKEN"]
     tokenless = run([str(REFUNDBOT), "tick", "--once"], tmp_path, **env)
     assert tokenless.returncode == 2
-    assert "SLACK_BOT_TOKEN is not set" in tokenless.stderr
+    assert "neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID is set" in tokenless.stderr
 
 
 def test_refundbot_worker_ticks_and_relays_without_http_until_stopped(bot, tmp_path):
