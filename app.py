@@ -624,7 +624,7 @@ def start_line(settings: Settings) -> str:
         mode += f", OAuth installs at {settings.slack_install_path}"
     relay = "relay and ticker in each worker" if settings.serve_workers else "relay and ticker in `refundbot worker`"
     database = make_url(settings.database_url).render_as_string(hide_password=True)
-    return f"refund-bot serving {mode}; database {database}; policy {settings.policy_version}; {relay}"
+    return f"refund-bot serving {mode}; database {database}; policy {settings.policy().version}; {relay}"
 
 
 def setup_logging() -> None:

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 import app
 from app import Runtime, StartupError, Workers, existing, purge_outbox, start
-from bot.config import slack_id
+from bot.config import ConfigError, load_settings, slack_id
+from bot.policies import PolicyFileError, describe, preset_path, presets, read_policy_file
 from bot.services.importing import ImportRejected, demo_for, import_contracts, read_import_file
 from bot.services.messages import Surface
 from bot.services.roster import Desk
@@ -284,6 +285,38 @@ def set_workspace(team_id: str, channel_id: str | None, mediators: str, usergrou
         f"{team_id}: case cards in {desk.channel or 'no channel'}; {len(desk.users)} mediator(s) listed"
         + (f" and user group {desk.group}" if desk.group else "")
     )
+
+
+@cli.group(help="The rules refund-bot applies (design §2.2): the presets shipped, or your POLICY_FILE.")
+def policy() -> None:
+    pass
+
+
+@policy.command(
+    name="show",
+    help="Print the rules in plain words: those in force (POLICY_PRESET or POLICY_FILE), or a preset's.",
+)
+@click.option("--preset", type=click.Choice(presets()), default=None, help="A shipped preset instead.")
+@click.option("--yaml", "as_yaml", is_flag=True, help="Print the file itself, with its sources: a start for your own.")
+def show_policy(preset: str | None, as_yaml: bool) -> None:
+    if preset is not None:
+        path = preset_path(preset)
+    else:
+        try:
+            settings = load_settings()
+        except ConfigError as exc:
+            click.echo(f"refundbot: configuration: {exc}", err=True)
+            sys.exit(2)
+        path = settings.policy_file or preset_path(settings.policy_preset)
+    if as_yaml:
+        click.echo(path.read_text(encoding="utf-8"), nl=False)
+        return
+    try:
+        rules = read_policy_file(path)
+    except PolicyFileError as exc:
+        click.echo(f"refundbot: {exc}", err=True)
+        sys.exit(2)
+    click.echo("\n".join(describe(rules)))
 
 
 def main() -> None:

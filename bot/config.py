@@ -5,31 +5,28 @@ A missing or malformed setting stops start-up with one readable line naming the 
 
 from __future__ import annotations
 
+import os
 import re
-from datetime import timedelta
-from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import (
-    BeforeValidator,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.blocks.refusals import PLAIN, sentence
-from bot.domain.calendar import ReviewCalendar
-from bot.domain.errors import Refused
-from bot.domain.money import Money
 from bot.domain.policy import Policy
+from bot.policies import DEFAULT_PRESET, PolicyFile, PolicyFileError, preset_path, presets, read_policy_file
 
-_V1 = Policy()
 # What the app asks each workspace for when it is installed; manifest.yml lists the same (a test holds them equal).
 BOT_SCOPES = (
     "commands",
@@ -59,33 +56,6 @@ def slack_id(kind: str, value: str) -> str:
     if not _SLACK_ID[kind].match(value):
         raise ValueError(f"{value!r} is not a Slack {kind} id")
     return value
-
-
-def _positive(value: timedelta) -> timedelta:
-    if value <= timedelta(0):
-        raise ValueError("must be a positive duration, e.g. P3D or PT48H")
-    return value
-
-
-def _seconds(value: Any) -> Any:
-    """The README's two forms of a duration: ISO 8601 ("P3D", "PT48H") or a count of seconds ("259200").
-    Pydantic alone reads a bare number in a string as a clock time and refuses it, and takes "12:00" as twelve
-    minutes, which nobody means by a response window."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    if text.upper().lstrip("+-").startswith("P"):
-        return text.upper()
-    raise ValueError("must be an ISO 8601 duration such as P3D or PT48H, or a number of seconds")
-
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(_seconds),
-    Field(description="ISO 8601 duration such as P3D or PT48H, or seconds"),
-]
 
 
 class Settings(BaseSettings):
@@ -126,21 +96,10 @@ class Settings(BaseSettings):
     mediator_user_ids: Annotated[list[str], NoDecode] = []
     mediator_usergroup_id: str | None = None
 
-    policy_version: str = Field(_V1.version, min_length=1, max_length=32)
-    policy_request_age_limit: Duration = _V1.request_age_limit
-    policy_reason_max_length: int = Field(_V1.reason_max_length, ge=1, le=2900)
-    policy_response_window: Duration = _V1.response_window
-    policy_reminder_offsets: Annotated[list[Duration], NoDecode] = list(_V1.reminder_offsets)
-    policy_review_window_opens_after: Duration = _V1.calendar.opens_after
-    policy_review_window_closes_after: Duration = _V1.calendar.closes_after
-    policy_dispute_response_window: Duration = _V1.dispute_response_window
-    policy_escrow_response_window: Duration = _V1.escrow_response_window
-    policy_escrow_client_response_window: Duration = _V1.escrow_client_response_window
-    policy_proposal_response_window: Duration = _V1.proposal_response_window
-    policy_arbitration_offer_window: Duration = _V1.arbitration_offer_window
-    policy_arbitration_fees: dict[str, Decimal] = _V1.arbitration_fees
-    policy_non_binding_mediation_limit: Duration = _V1.non_binding_mediation_limit
-    policy_extension: Duration = _V1.extension
+    # The rules (design §2.2): a preset shipped in bot/policies, or a YAML file of the operator's own.
+    policy_preset: str = DEFAULT_PRESET
+    policy_file: Path | None = None
+    _rules_read: PolicyFile = PrivateAttr()
 
     @field_validator("slack_api_url")
     @classmethod
@@ -211,45 +170,6 @@ class Settings(BaseSettings):
             value = [part.strip() for part in value.split(",") if part.strip()]
         return [slack_id("user", v) for v in value]
 
-    @field_validator("policy_reminder_offsets", mode="before")
-    @classmethod
-    def _offsets_list(cls, value: Any) -> Any:
-        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
-
-    @field_validator("policy_reminder_offsets")
-    @classmethod
-    def _offsets(cls, value: list[timedelta]) -> list[timedelta]:
-        return sorted((_positive(v) for v in value), reverse=True)
-
-    @field_validator(
-        "policy_request_age_limit",
-        "policy_response_window",
-        "policy_dispute_response_window",
-        "policy_escrow_response_window",
-        "policy_escrow_client_response_window",
-        "policy_proposal_response_window",
-        "policy_arbitration_offer_window",
-        "policy_non_binding_mediation_limit",
-        "policy_extension",
-        "policy_review_window_opens_after",
-        "policy_review_window_closes_after",
-    )
-    @classmethod
-    def _durations(cls, value: timedelta) -> timedelta:
-        return _positive(value)
-
-    @field_validator("policy_arbitration_fees")
-    @classmethod
-    def _fees(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
-        for currency, fee in value.items():
-            try:
-                money = Money.parse(fee, currency)
-            except Refused as exc:
-                raise ValueError(sentence(exc, PLAIN)) from None
-            if money.minor < 0:
-                raise ValueError(f"the {currency} fee cannot be negative")
-        return value
-
     @model_validator(mode="after")
     def _one_mode(self) -> Settings:
         if not self.oauth:
@@ -269,29 +189,31 @@ class Settings(BaseSettings):
             raise ValueError("PAYMENTS_WEBHOOK_URL needs PAYMENTS_WEBHOOK_SECRET, to sign what it is sent")
         return self
 
+    @field_validator("policy_preset")
+    @classmethod
+    def _preset(cls, value: str) -> str:
+        if value not in presets():
+            raise ValueError(f"is not a preset; the presets are {', '.join(presets())}")
+        return value
+
     @model_validator(mode="after")
-    def _review_window(self) -> Settings:
-        if self.policy_review_window_closes_after <= self.policy_review_window_opens_after:
-            raise ValueError("POLICY_REVIEW_WINDOW_CLOSES_AFTER must be later than POLICY_REVIEW_WINDOW_OPENS_AFTER")
+    def _rules(self) -> Settings:
+        """The policy is read with the settings, so a bad file stops start-up like any bad setting."""
+        if self.policy_file is not None and "policy_preset" in self.model_fields_set:
+            raise ValueError("set POLICY_PRESET (a shipped preset) or POLICY_FILE (your own file), not both")
+        path = self.policy_file or preset_path(self.policy_preset)
+        try:
+            self._rules_read = read_policy_file(path)
+        except PolicyFileError as exc:
+            raise ValueError(f"POLICY_FILE: {exc}" if self.policy_file else str(exc)) from None
         return self
 
+    @property
+    def rules(self) -> PolicyFile:
+        return self._rules_read
+
     def policy(self) -> Policy:
-        return Policy(
-            version=self.policy_version,
-            request_age_limit=self.policy_request_age_limit,
-            reason_max_length=self.policy_reason_max_length,
-            response_window=self.policy_response_window,
-            reminder_offsets=tuple(self.policy_reminder_offsets),
-            calendar=ReviewCalendar(self.policy_review_window_opens_after, self.policy_review_window_closes_after),
-            dispute_response_window=self.policy_dispute_response_window,
-            escrow_response_window=self.policy_escrow_response_window,
-            escrow_client_response_window=self.policy_escrow_client_response_window,
-            proposal_response_window=self.policy_proposal_response_window,
-            arbitration_offer_window=self.policy_arbitration_offer_window,
-            arbitration_fees=dict(self.policy_arbitration_fees),
-            non_binding_mediation_limit=self.policy_non_binding_mediation_limit,
-            extension=self.policy_extension,
-        )
+        return self._rules_read.policy()
 
 
 _SECRETS = {
@@ -317,14 +239,23 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def _retired_policy_settings() -> list[str]:
+    """The POLICY_* numbers of releases before presets, still set in the environment or .env."""
+    names = set(os.environ) | set(dotenv_values(".env") if Path(".env").is_file() else {})
+    return sorted(name.upper() for name in names if _RETIRED.fullmatch(name.upper()))
+
+
+_RETIRED = re.compile(r"POLICY_(?!PRESET$|FILE$)[A-Z_]+")
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings, turning every way they can be wrong into one ``ConfigError`` line."""
+    if retired := _retired_policy_settings():
+        raise ConfigError(
+            f"{', '.join(retired)}: the policy's numbers are no longer settings but a file: run `refundbot policy "
+            "show --yaml > policy.yaml`, put your numbers in it under a new version, and set POLICY_FILE=policy.yaml"
+        )
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
-    except SettingsError as exc:
-        # pydantic-settings refuses undecodable JSON (e.g. POLICY_ARBITRATION_FEES) before validation runs.
-        match = re.search(r'field "(\w+)"', str(exc))
-        name = match.group(1).upper() if match else "a setting"
-        raise ConfigError(f'{name}: is not valid JSON, e.g. {{"USD": "291.00"}}') from None

@@ -695,11 +695,13 @@ class PolicyRepository:
         if row is None:
             self.session.add(PolicyRow(version=policy.version, numbers=numbers, registered_at=now))
             self.session.flush()
-        elif row.numbers != numbers:
-            changed = sorted(k for k in numbers if numbers[k] != row.numbers.get(k))
+        elif (stored := Policy.from_numbers(row.numbers)) != policy:
+            # Compared as policies, not JSON: a version stored before a rule existed has that rule's default.
+            was = stored.numbers()
+            changed = sorted(k for k in numbers if numbers[k] != was.get(k))
             raise PolicyConflict(
-                f"POLICY_VERSION={policy.version} is already stored with other numbers ({', '.join(changed)}); "
-                "set a new POLICY_VERSION so cases opened under the old rules keep them"
+                f"policy version {policy.version} is already stored with other numbers ({', '.join(changed)}); "
+                "give the policy file a new version so cases opened under the old rules keep them"
             )
 
     def get(self, version: str) -> Policy | None:

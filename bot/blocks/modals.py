@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
+
+from babel.numbers import format_percent
 
 from bot.blocks import ids, kit
-from bot.blocks.format import duration, escape, money, person, quote, trim, when
+from bot.blocks.format import DEFAULT_LOCALE, duration, escape, money, person, quote, trim, when
 from bot.blocks.kit import Block, View
 from bot.domain.money import Money, exponent
 from bot.services.models import CaseView, RefundForm, Unavailable
@@ -145,17 +148,21 @@ def _what_was_asked(case: CaseView) -> Block:
 def adjust_modal(case: CaseView) -> View:
     """Refund a smaller amount now, with an optional note (design §2.2, freelancer actions)."""
     requested = case.money(case.requested_minor)
+    label = f"Refund amount ({case.currency})"
+    if case.adjust_max_minor is not None and case.adjust_max_minor < case.requested_minor:
+        most = case.money(case.adjust_max_minor)
+        share = format_percent(Decimal(case.terms.adjust_max_share or 0), locale=DEFAULT_LOCALE)
+        paid = money(case.money(case.paid_minor))
+        hint = f"Refunded now: at most {money(most)}, {share} of the {paid} paid (the marketplace's rule)."
+        amount = _amount_input(case.currency, most, label, hint)
+    else:
+        hint = f"Refunded now: less than the {money(requested)} asked; to refund it all, use Approve."
+        amount = _amount_input(case.currency, requested, label, hint, below=True)
     return kit.modal(
         "Adjust the refund",
         [
             _what_was_asked(case),
-            _amount_input(
-                case.currency,
-                requested,
-                f"Refund amount ({case.currency})",
-                f"Refunded now: less than the {money(requested)} asked; to refund it all, use Approve.",
-                below=True,
-            ),
+            amount,
             text_input(
                 ids.NOTE_BLOCK, ids.NOTE_INPUT, "Note to the client", limit=case.terms.reason_max_length, optional=True
             ),

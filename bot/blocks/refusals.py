@@ -143,6 +143,11 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return (
                 f"An adjusted refund must be less than the {v.amount(requested)} requested; to refund it all, approve."
             )
+        case errors.AmountAboveAdjustLimit(most=most, paid=paid):
+            return (
+                f"A partial refund can be at most {v.amount(most)} on an item that cost {v.amount(paid)}, under this "
+                "marketplace's rules; to refund more, approve the request in full."
+            )
         case errors.AmountOutOfRange(amount=amount, low=low, high=high):
             return f"The amount must be from {v.amount(low)} to {v.amount(high)}; {v.amount(amount)} is not."
         case errors.TimeOrAmount():

@@ -22,6 +22,7 @@ from bot.domain.errors import (
     AlreadyAnswered,
     AlreadyClaimed,
     AlreadyYours,
+    AmountAboveAdjustLimit,
     AmountNotBelowRequested,
     AmountNotPositive,
     AmountOutOfRange,
@@ -304,6 +305,8 @@ class Case:
             raise AmountNotPositive()
         if amount >= self.requested:
             raise AmountNotBelowRequested(amount, self.requested)
+        if (most := policy.adjust_ceiling(self.paid)) is not None and amount > most:
+            raise AmountAboveAdjustLimit(amount, most, self.paid)
         text = _checked_text(note, Field.NOTE, policy.reason_max_length, required=False)
         self.offered = amount
         self.response = text

@@ -186,6 +186,16 @@ class AmountNotBelowRequested(Refused):
 
 
 @refusal
+class AmountAboveAdjustLimit(Refused):
+    """The policy caps an adjusted refund at a share of the item's price (Fiverr: 60%)."""
+
+    offered: Money
+    most: Money
+    paid: Money
+    field = Field.AMOUNT
+
+
+@refusal
 class AmountOutOfRange(Refused):
     amount: Money
     low: Money

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from bot.domain.calendar import ReviewCalendar, Window, require_utc
@@ -13,6 +13,20 @@ from bot.domain.money import Money
 
 def _seconds(value: float) -> timedelta:
     return timedelta(seconds=value)
+
+
+@dataclass(frozen=True)
+class ArbitrationFee:
+    """What each party pays to go to arbitration: ``minimum``, or ``share`` of the amount at stake if that is more
+    (Freelancer.com: the greater of $5 and 5%; Upwork: a flat $291, share 0)."""
+
+    minimum: Decimal
+    share: Decimal = Decimal(0)
+
+    def for_amount(self, at_stake: Money) -> Money:
+        least = Money.parse(self.minimum, at_stake.currency)
+        scaled = Money(int((Decimal(at_stake.minor) * self.share).to_integral_value(ROUND_HALF_UP)), at_stake.currency)
+        return max(least, scaled)
 
 
 @dataclass(frozen=True)
@@ -28,9 +42,14 @@ class Policy:
     escrow_client_response_window: timedelta = timedelta(days=5)
     proposal_response_window: timedelta = timedelta(days=2)
     arbitration_offer_window: timedelta = timedelta(days=7)
-    arbitration_fees: dict[str, Decimal] = field(default_factory=lambda: {"USD": Decimal("291.00")})
+    arbitration_fees: dict[str, ArbitrationFee] = field(
+        default_factory=lambda: {"USD": ArbitrationFee(Decimal("291.00"))}
+    )
     non_binding_mediation_limit: timedelta = timedelta(days=30)
     extension: timedelta = timedelta(hours=48)
+    # An adjusted refund may be at most this share of what was paid for the item (Fiverr: 60%); None: any
+    # amount below what was asked.
+    adjust_max_share: Decimal | None = None
 
     def request_window(self, paid_at: datetime) -> Window:
         """Refund requests are open on an item paid within the last ``request_age_limit`` (180 days)."""
@@ -42,10 +61,16 @@ class Policy:
         paid_at = require_utc(paid_at)
         return Window(paid_at, paid_at + self.non_binding_mediation_limit)
 
-    def arbitration_fee(self, currency: str) -> Money | None:
-        """The fee each party pays to go to arbitration, if the marketplace set one for this currency."""
-        fee = self.arbitration_fees.get(currency)
-        return Money.parse(fee, currency) if fee is not None else None
+    def arbitration_fee(self, at_stake: Money) -> Money | None:
+        """The fee each party pays to arbitrate ``at_stake``, if the marketplace set one for its currency."""
+        fee = self.arbitration_fees.get(at_stake.currency)
+        return fee.for_amount(at_stake) if fee is not None else None
+
+    def adjust_ceiling(self, paid: Money) -> Money | None:
+        """The most an adjusted refund may be on an item that cost ``paid``, when the policy caps it."""
+        if self.adjust_max_share is None:
+            return None
+        return Money(int((Decimal(paid.minor) * self.adjust_max_share).to_integral_value(ROUND_DOWN)), paid.currency)
 
     def numbers(self) -> dict[str, Any]:
         """The policy as plain JSON values, stored with its version so old cases keep their rules."""
@@ -55,6 +80,8 @@ class Policy:
                 return value.total_seconds()
             if isinstance(value, Decimal):
                 return str(value)
+            if isinstance(value, ArbitrationFee):
+                return {"minimum": str(value.minimum), "share": str(value.share)}
             if isinstance(value, dict):
                 return {k: plain(v) for k, v in value.items()}
             if isinstance(value, list | tuple):
@@ -65,7 +92,10 @@ class Policy:
 
     @classmethod
     def from_numbers(cls, numbers: dict[str, Any]) -> Policy:
+        """The policy of stored numbers. Versions stored by older releases lack the rules added since (they take
+        the defaults, which are what those releases did) and state a fee as one flat amount."""
         cal = numbers["calendar"]
+        share = numbers.get("adjust_max_share")
         return cls(
             version=numbers["version"],
             request_age_limit=_seconds(numbers["request_age_limit"]),
@@ -78,7 +108,14 @@ class Policy:
             escrow_client_response_window=_seconds(numbers["escrow_client_response_window"]),
             proposal_response_window=_seconds(numbers["proposal_response_window"]),
             arbitration_offer_window=_seconds(numbers["arbitration_offer_window"]),
-            arbitration_fees={k: Decimal(v) for k, v in numbers["arbitration_fees"].items()},
+            arbitration_fees={k: _fee(v) for k, v in numbers["arbitration_fees"].items()},
             non_binding_mediation_limit=_seconds(numbers["non_binding_mediation_limit"]),
             extension=_seconds(numbers["extension"]),
+            adjust_max_share=Decimal(share) if share is not None else None,
         )
+
+
+def _fee(stored: str | dict[str, str]) -> ArbitrationFee:
+    if isinstance(stored, str):
+        return ArbitrationFee(Decimal(stored))
+    return ArbitrationFee(Decimal(stored["minimum"]), Decimal(stored["share"]))

@@ -25,6 +25,7 @@ class Terms:
     proposal_response_window: float
     extension: float
     reason_max_length: int
+    adjust_max_share: str | None = None  # an adjusted refund's cap, as a share of the price ("0.60")
 
     @classmethod
     def of(cls, policy: Policy) -> Terms:
@@ -76,6 +77,7 @@ class CaseView:
     award_reference: str | None = None
     evidence_count: int = 0
     fee_minor: int | None = None  # the arbitration fee per party, when the policy sets one for this currency
+    adjust_max_minor: int | None = None  # the most an adjusted refund may be, when the policy caps it
     waiting_on: list[str] = field(default_factory=list)
     open: bool = True
     extended_by: list[str] = field(default_factory=list)  # roles that have had their extension

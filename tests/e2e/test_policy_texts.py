@@ -1,43 +1,55 @@
 """Every text that states a duration, a date or a limit says what the case's own policy says (design §2.2):
-with every POLICY_* setting changed, and for a case opened under an older policy version than the one running."""
+with every number of a POLICY_FILE changed, and for a case opened under an older policy version than the one running."""
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import select
 
+from bot.policies import preset_path
 from storage.tables import OutboxRow
 from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, NOW, Bot, Clock, running_bot
 from tests.e2e.test_escalation import ask_for_refund, card, click, decline, dm, submit, tick_at
 from tests.e2e.test_slack_rules import everything_slack_was_sent
 from tests.slack_standin import button_labels, find_input, text_of
 
-# Every POLICY_* variable of the README, none of them at v1's number.
+# Every number of a policy file, none of them at v1's.
 V9 = {
-    "policy_version": "v9",
-    "policy_request_age_limit": "P90D",
-    "policy_reason_max_length": "700",
-    "policy_response_window": "P4D",
-    "policy_reminder_offsets": "PT30H,PT5H",
-    "policy_review_window_opens_after": "P7DT6H",  # Monday 06:00 UTC
-    "policy_review_window_closes_after": "P11DT18H",  # Friday 18:00 UTC: its last second is 17:59:59
-    "policy_dispute_response_window": "P6D",
-    "policy_escrow_response_window": "P10D",
-    "policy_escrow_client_response_window": "P8D",
-    "policy_proposal_response_window": "P11D",
-    "policy_arbitration_offer_window": "P12D",
-    "policy_arbitration_fees": '{"USD": "123.45"}',
-    "policy_non_binding_mediation_limit": "P20D",
-    "policy_extension": "PT36H",
+    "version": "v9",
+    "request_age_limit": "P90D",
+    "reason_max_length": 700,
+    "response_window": "P4D",
+    "reminder_offsets": ["PT30H", "PT5H"],
+    "review_window": {"opens_after": "P7DT6H", "closes_after": "P11DT18H"},  # Monday 06:00 to Friday 17:59:59
+    "dispute_response_window": "P6D",
+    "escrow_response_window": "P10D",
+    "escrow_client_response_window": "P8D",
+    "proposal_response_window": "P11D",
+    "arbitration_offer_window": "P12D",
+    "arbitration_fees": {"USD": {"minimum": "123.45"}},
+    "non_binding_mediation_limit": "P20D",
+    "extension": "PT36H",
 }
+
+
+def policy_file(folder: Path, **numbers: object) -> str:
+    """An operator's own policy: the v1 preset with these numbers changed."""
+    rules = yaml.safe_load(preset_path("upwork-like").read_text()) | numbers
+    path = folder / f"{rules['version']}.yaml"
+    path.write_text(yaml.safe_dump(rules))
+    return str(path)
+
+
 V1_WORDS = ("3 days", "7 days", "5 days", "2 days", "30 days", "180 days", "48 h", "Friday 23:59", "$291.00")
 
 
 @pytest.fixture
-def v9(database_url, standin, monkeypatch):
-    """The app started as an operator would start it, with every POLICY_* variable set."""
-    for name, value in V9.items():
-        monkeypatch.setenv(name.upper(), value)
+def v9(database_url, standin, monkeypatch, tmp_path):
+    """The app started as an operator would start it, with POLICY_FILE naming a file that changes every number."""
+    monkeypatch.setenv("POLICY_FILE", policy_file(tmp_path, **V9))
     with running_bot(database_url, standin) as running:
         yield running
 
@@ -127,13 +139,13 @@ def test_the_refund_form_states_the_policys_age_limit_and_reason_length(v9):
     assert long.json["errors"] == {"reason": "The reason can be at most 700 characters; this one has 701."}
 
 
-def test_a_case_keeps_the_policy_it_started_under_when_a_newer_one_runs(database_url, standin):
+def test_a_case_keeps_the_policy_it_started_under_when_a_newer_one_runs(database_url, standin, tmp_path):
     """Reminders, questions and expiries of a v1 case read v1's numbers even when the instance runs v2."""
     clock = Clock()
     with running_bot(database_url, standin, clock) as old:
         case_id = ask_for_refund(old, "Logo redesign", "Milestone “Concepts”", "100.00")
-    v2 = {"policy_version": "v2", "policy_extension": "PT12H", "policy_response_window": "P5D"}
-    with running_bot(database_url, standin, clock, **v2) as new:
+    v2 = policy_file(tmp_path, version="v2", extension="PT12H", response_window="P5D")
+    with running_bot(database_url, standin, clock, policy_file=v2) as new:
         new.__dict__["_seen_cases"] = {case_id}
         hourly = ask_for_refund(new, "Backend work", "Week of 16 Nov 2026", "10.00")
         assert "I'm away: 12 h more" in button_labels(dm(new, FREELANCER, hourly).blocks)
@@ -156,3 +168,43 @@ def test_a_case_keeps_the_policy_it_started_under_when_a_newer_one_runs(database
         with new.instance.runtime.sessions() as session:
             rows = session.scalars(select(OutboxRow).where(OutboxRow.surface == "question")).all()
         assert [row.view["terms"]["extension"] for row in rows] == [48 * 3600.0] * len(rows)
+
+
+def test_under_the_fiverr_like_preset_a_partial_refund_is_at_most_60_percent_of_the_price(database_url, standin):
+    with running_bot(database_url, standin, policy_preset="fiverr-like") as bot:
+        case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "200.00")  # the milestone cost $250
+        request = text_of(dm(bot, FREELANCER, case_id).blocks)
+        assert f"*Please answer by {token(NOW + timedelta(hours=48))}" in request
+        click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Adjust")
+        form = bot.standin.latest_view(FREELANCER)
+        amount = find_input(form, "Refund amount (USD)")[1]
+        assert (amount["min_value"], amount["max_value"]) == ("0.01", "150.00")
+        assert "at most $150.00, 60% of the $250.00 paid" in json.dumps(form["blocks"])
+        # A forged submission past the form's own limit is refused on the field, and nothing is refunded.
+        over = bot.user(FREELANCER).submit(form, {"Refund amount (USD)": "150.01"})
+        assert over.json["errors"] == {
+            "amount": "A partial refund can be at most $150.00 on an item that cost $250.00, under this "
+            "marketplace's rules; to refund more, approve the request in full."
+        }
+        assert bot.case(case_id).state == "awaiting_freelancer"
+        assert submit(bot, FREELANCER, {"Refund amount (USD)": "150.00"}) in ("", "null")
+        assert bot.case(case_id).state == "adjusted"
+
+
+def test_under_the_freelancer_like_preset_the_arbitration_fee_follows_the_amount(database_url, standin):
+    with running_bot(database_url, standin, policy_preset="freelancer-like") as bot:
+        case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "200.00")
+        assert f"*Please answer by {token(NOW + timedelta(days=4))}" in text_of(dm(bot, FREELANCER, case_id).blocks)
+        decline(bot, case_id)
+        click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
+        assert "you have 14 days to choose" in text_of(bot.standin.latest_view(CLIENT)["blocks"])
+        submit(bot, CLIENT, {})
+        click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Dispute")
+        submit(bot, FREELANCER, {"Your statement": "As briefed."})
+        click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
+        click(bot, MEDIATOR, card(bot, case_id), "Claim")
+        click(bot, MEDIATOR, card(bot, case_id), "Propose")
+        submit(bot, MEDIATOR, {"Refund to the client (USD)": "40.00", "Rationale": "Partly."})
+        click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject proposal")
+        offer = text_of(dm(bot, CLIENT, case_id).blocks)
+        assert "The arbitration fee is *$10.00* per party; *$200.00* is at stake." in offer  # 5% of $200

@@ -59,7 +59,8 @@ def test_a_missing_file_is_named(tmp_path):
         ({"PORT": "eighty"}, "configuration: PORT: Input should be a valid integer"),
         ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL: names 'mysql'"),
         ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}, "cannot reach the database"),
-        ({"POLICY_ARBITRATION_FEES": "{"}, "POLICY_ARBITRATION_FEES: is not valid JSON"),
+        ({"POLICY_FILE": "nowhere.yaml"}, "POLICY_FILE: nowhere.yaml: cannot be read"),
+        ({"POLICY_RESPONSE_WINDOW": "P5D"}, "POLICY_RESPONSE_WINDOW: the policy's numbers are no longer settings"),
     ],
 )
 @pytest.mark.parametrize("command", [["refundbot", "migrate"], ["app.py"]])
@@ -90,11 +91,34 @@ def test_socket_mode_needs_the_app_token_not_the_signing_secret(tmp_path):
 
 def test_changing_policy_numbers_needs_a_new_version(tmp_path):
     assert run([str(REFUNDBOT), "migrate"], tmp_path).returncode == 0
-    changed = run([str(REFUNDBOT), "migrate"], tmp_path, POLICY_RESPONSE_WINDOW="P5D")
+    shown = run([str(REFUNDBOT), "policy", "show", "--yaml"], tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    ours = tmp_path / "policy.yaml"
+    ours.write_text(shown.stdout.replace("\nresponse_window: P3D", "\nresponse_window: P5D"))
+    changed = run([str(REFUNDBOT), "migrate"], tmp_path, POLICY_FILE=str(ours))
     assert changed.returncode == 2
-    assert "POLICY_VERSION=v1 is already stored with other numbers (response_window)" in changed.stderr
-    bumped = run([str(REFUNDBOT), "migrate"], tmp_path, POLICY_RESPONSE_WINDOW="P5D", POLICY_VERSION="v2")
+    assert "policy version v1 is already stored with other numbers (response_window)" in changed.stderr
+    ours.write_text(ours.read_text().replace("version: v1", "version: v2"))
+    bumped = run([str(REFUNDBOT), "migrate"], tmp_path, POLICY_FILE=str(ours))
     assert bumped.returncode == 0, bumped.stderr
+    words = run([str(REFUNDBOT), "policy", "show"], tmp_path, POLICY_FILE=str(ours))
+    assert words.stdout.startswith("Upwork-like (the marketplace of the seeds): policy version v2\n")
+    assert "The freelancer has 5 days to approve" in words.stdout
+
+
+def test_policy_show_prints_a_presets_rules_and_names_a_bad_file(tmp_path):
+    shown = run([str(REFUNDBOT), "policy", "show", "--preset", "freelancer-like"], tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "policy version freelancer-like-1" in shown.stdout
+    assert "5% of the amount at stake per party, at least $5.00" in shown.stdout
+    unknown = run([str(REFUNDBOT), "policy", "show", "--preset", "upwork"], tmp_path)
+    assert unknown.returncode == 2
+    assert "'upwork' is not one of 'fiverr-like', 'freelancer-like', 'upwork-like'" in unknown.stderr
+    (tmp_path / "bad.yaml").write_text("title: x\n")
+    bad = run([str(REFUNDBOT), "policy", "show"], tmp_path, POLICY_FILE="bad.yaml")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("refundbot: configuration: POLICY_FILE: bad.yaml: version: Field required;")
+    assert "Traceback" not in bad.stderr
 
 
 def test_outbox_shows_what_is_pending_and_why_dead_messages_failed(tmp_path):

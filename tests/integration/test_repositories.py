@@ -238,7 +238,7 @@ def test_policy_versions_keep_their_numbers(uow):
     with uow() as work:
         assert work.policies.get("v1") == Policy()
         assert work.policies.get("v9") is None
-        with pytest.raises(PolicyConflict, match="POLICY_VERSION=v1 is already stored with other numbers"):
+        with pytest.raises(PolicyConflict, match="policy version v1 is already stored with other numbers"):
             work.policies.register(Policy(response_window=timedelta(days=5)), NOW)
         work.policies.register(Policy(version="v2", response_window=timedelta(days=5)), NOW)
         work.commit()

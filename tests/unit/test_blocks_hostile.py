@@ -233,6 +233,7 @@ def refusals_of_every_kind(draw: st.DrawFn) -> Refused:
         errors.AmountNotPositive: errors.AmountNotPositive,
         errors.AmountOverBalance: lambda: errors.AmountOverBalance(money, money),
         errors.AmountNotBelowRequested: lambda: errors.AmountNotBelowRequested(money, money),
+        errors.AmountAboveAdjustLimit: lambda: errors.AmountAboveAdjustLimit(money, money, money),
         errors.AmountOutOfRange: lambda: errors.AmountOutOfRange(money, money, money),
         errors.TimeOrAmount: errors.TimeOrAmount,
         errors.InvalidTime: lambda: errors.InvalidTime(text, text),

@@ -1,12 +1,15 @@
 """The refund-request stage (design §2.2, §2.4): every transition and every refusal, with the clock injected."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from bot.domain.case import Case
 from bot.domain.contract import ContractKind, MilestoneStatus
 from bot.domain.errors import (
+    AmountAboveAdjustLimit,
     AmountNotBelowRequested,
     AmountNotPositive,
     AmountOverBalance,
@@ -246,6 +249,16 @@ def test_adjusted_amount_must_be_above_zero_and_below_the_request(amount, error)
         case.adjust(usd(amount), note=None, by=FREELANCER, now=LATER, policy=POLICY)
     assert case.state == State.AWAITING_FREELANCER
     assert ledger(case) == []
+
+
+def test_a_policy_may_cap_an_adjusted_refund_at_a_share_of_the_price_paid():
+    capped = replace(POLICY, adjust_max_share=Decimal("0.60"))  # Fiverr: partial refunds up to 60% of the price
+    case = open_case("200.00")  # on the $250.00 milestone: at most $150.00
+    with refused(AmountAboveAdjustLimit, offered=usd("150.01"), most=usd("150.00"), paid=usd("250.00")):
+        case.adjust(usd("150.01"), note=None, by=FREELANCER, now=LATER, policy=capped)
+    assert (case.state, ledger(case)) == (State.AWAITING_FREELANCER, [])
+    case.adjust(usd("150.00"), note=None, by=FREELANCER, now=LATER, policy=capped)
+    assert [e.amount for e in ledger(case)] == [usd("150.00")]
 
 
 def test_adjust_in_another_currency_is_refused():
