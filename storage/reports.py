@@ -1,0 +1,141 @@
+"""Reports for the marketplace's finance and trust teams (`refundbot export`): one row per case or ledger entry,
+as plain values, read in batches so an export of millions of rows keeps its memory flat."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.domain.money import Money
+from bot.domain.vocabulary import SCHEDULER
+from storage.tables import CaseRow, ContractRow, LedgerRow, PayoutAnswerRow
+
+BATCH = 1000
+
+CASE_COLUMNS = (
+    "case_id",
+    "team_id",
+    "contract_id",
+    "contract_kind",
+    "item_kind",
+    "item_id",
+    "item_label",
+    "client_id",
+    "freelancer_id",
+    "currency",
+    "paid",
+    "requested",
+    "disputed",
+    "refunded",
+    "stage",
+    "state",
+    "outcome",
+    "decided_by_deadline",
+    "binding",
+    "mediator_id",
+    "policy_version",
+    "opened_at",
+    "updated_at",
+    "closed_at",
+)
+LEDGER_COLUMNS = (
+    "entry_id",
+    "team_id",
+    "case_id",
+    "contract_id",
+    "item_kind",
+    "item_id",
+    "kind",
+    "amount",
+    "currency",
+    "actor",
+    "policy_version",
+    "at",
+    "payout",
+    "payout_reference",
+    "payout_reason",
+)
+
+
+def _amount(minor: int | None, currency: str) -> str | None:
+    """Major units as written ("150.00", "¥1200" as "1200", KWD "1.500"): exact, never a float."""
+    return None if minor is None else str(Money(minor, currency).amount)
+
+
+def _instant(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def cases(session: Session, since: datetime, until: datetime, team_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every case changed in [since, until): opened, moved on or closed then, so daily exports miss none."""
+    query = (
+        select(CaseRow, ContractRow.kind)
+        .join(ContractRow, (ContractRow.team_id == CaseRow.team_id) & (ContractRow.id == CaseRow.contract_id))
+        .where(CaseRow.updated_at >= since, CaseRow.updated_at < until)
+        .order_by(CaseRow.updated_at, CaseRow.id)
+        .execution_options(yield_per=BATCH)
+    )
+    if team_id is not None:
+        query = query.where(CaseRow.team_id == team_id)
+    for case, kind in session.execute(query):
+        yield {
+            "case_id": case.id,
+            "team_id": case.team_id,
+            "contract_id": case.contract_id,
+            "contract_kind": kind,
+            "item_kind": case.item_kind,
+            "item_id": case.item_id,
+            "item_label": case.item_label,
+            "client_id": case.client_id,
+            "freelancer_id": case.freelancer_id,
+            "currency": case.currency,
+            "paid": _amount(case.paid_minor, case.currency),
+            "requested": _amount(case.requested_minor, case.currency),
+            "disputed": _amount(case.disputed_minor, case.currency),
+            "refunded": _amount(case.refunded_minor, case.currency),
+            "stage": case.stage,
+            "state": case.state,
+            "outcome": case.state if case.closed_at else None,
+            "decided_by_deadline": case.updated_by == SCHEDULER,
+            "binding": case.binding,
+            "mediator_id": case.mediator_id,
+            "policy_version": case.policy_version,
+            "opened_at": _instant(case.opened_at),
+            "updated_at": _instant(case.updated_at),
+            "closed_at": _instant(case.closed_at),
+        }
+
+
+def ledger(session: Session, since: datetime, until: datetime, team_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every ledger entry made in [since, until), with what the marketplace's payments endpoint answered."""
+    query = (
+        select(LedgerRow, PayoutAnswerRow)
+        .outerjoin(PayoutAnswerRow, PayoutAnswerRow.entry_id == LedgerRow.id)
+        .where(LedgerRow.at >= since, LedgerRow.at < until)
+        .order_by(LedgerRow.id)
+        .execution_options(yield_per=BATCH)
+    )
+    if team_id is not None:
+        query = query.where(LedgerRow.team_id == team_id)
+    for entry, answer in session.execute(query):
+        yield {
+            "entry_id": entry.id,
+            "team_id": entry.team_id,
+            "case_id": entry.case_id,
+            "contract_id": entry.contract_id,
+            "item_kind": entry.item_kind,
+            "item_id": entry.item_id,
+            "kind": entry.kind,
+            "amount": _amount(entry.amount_minor, entry.currency),
+            "currency": entry.currency,
+            "actor": entry.actor,
+            "policy_version": entry.policy_version,
+            "at": _instant(entry.at),
+            "payout": answer.outcome if answer else None,
+            "payout_reference": answer.reference if answer else None,
+            "payout_reason": answer.reason if answer else None,
+        }
