@@ -104,6 +104,9 @@ class Undeliverable(Exception):
         self.permanent = permanent
 
 
+# Kept messages whose permalink is asked for once posted: the case thread (linked from the DMs) and the case card
+# (linked from the mediators' desk).
+_LINKED = (":thread", ":card")
 Renderer = Callable[[str, dict[str, Any], str | None, str], Rendered]
 """(surface, view, case thread permalink or None, reader's locale) -> what Slack shows."""
 LOCALE_TTL = 3600.0
@@ -342,10 +345,13 @@ class Relay:
                 raise Undeliverable(error, permanent=response.status_code < 500)
             return
         if target.kind == "home":
-            client.views_publish(user_id=target.users[0], view={"type": "home", "blocks": shown.blocks})
+            home: dict[str, Any] = {"type": "home", "blocks": shown.blocks}
+            if shown.metadata is not None:
+                home["private_metadata"] = shown.metadata
+            client.views_publish(user_id=target.users[0], view=home)
             return
         if kept is not None:
-            if kept.permalink is None and row.message_key and row.message_key.endswith(":thread"):
+            if kept.permalink is None and row.message_key and row.message_key.endswith(_LINKED):
                 self._permalink(client, row.message_key, kept, learnt)  # posted and recorded, but without its permalink
             client.chat_update(channel=kept.channel, ts=kept.ts, text=shown.text, blocks=shown.blocks)
             return
@@ -371,7 +377,7 @@ class Relay:
         if row.message_key:
             ref = MessageRef(channel, ts, None)
             learnt.append((row.message_key, ref))  # kept whatever happens next in this row
-            if row.message_key.endswith(":thread"):
+            if row.message_key.endswith(_LINKED):
                 self._permalink(client, row.message_key, ref, learnt)
 
     def _permalink(self, client: WebClient, key: str, ref: MessageRef, learnt: list[tuple[str, MessageRef]]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, bindparam, func, insert, select, update
@@ -29,7 +29,8 @@ from bot.domain.events import AuditEvent, Evidence, LedgerEntry, Question
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
-from bot.domain.vocabulary import Deadline, DeadlineKind, LedgerKind, Stage, Visibility
+from bot.domain.vocabulary import CLAIMABLE, Deadline, DeadlineKind, LedgerKind, Stage, Visibility
+from bot.services.models import DeskFilters, DeskRow
 from bot.services.ports import PayoutAnswer
 from storage.tables import (
     AuditRow,
@@ -42,6 +43,7 @@ from storage.tables import (
     PayoutAnswerRow,
     PolicyRow,
     QuestionRow,
+    SlackMessageRow,
     TimesheetRow,
 )
 
@@ -218,6 +220,20 @@ class _Active:
     reminder_offsets: tuple[float, ...]
 
 
+@dataclass(frozen=True)
+class _DeskQuery:
+    next_due: ColumnElement[datetime]
+    where: ColumnElement[bool]
+    sections: dict[str, ColumnElement[bool]]
+
+
+def _utc(at: datetime) -> datetime:
+    """A value read through a SQL expression (a MIN, a COALESCE) skips the column's UTC type: SQLite gives it
+    naive, or even as text."""
+    at = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
 class CaseRepository:
     """Cases with their active deadline; saving also appends the audit events and evidence they caused.
 
@@ -321,6 +337,83 @@ class CaseRepository:
             ).where(mine)
         ).one()
         return int(waiting), int(others)
+
+    def _desk(self, team_id: str, mediator_id: str, filters: DeskFilters, now: datetime) -> _DeskQuery:
+        next_due = (
+            select(func.min(DeadlineRow.due_at))
+            .where(DeadlineRow.case_id == CaseRow.id, DeadlineRow.done_at.is_(None))
+            .scalar_subquery()
+        )
+        where = [CaseRow.team_id == team_id, CaseRow.closed_at.is_(None)]
+        if filters.stage is not None:
+            where.append(CaseRow.stage == filters.stage)
+        if filters.kind is not None:
+            where.append(CaseRow.item_kind == (ItemKind.TIMESHEET if filters.kind == "hourly" else ItemKind.MILESTONE))
+        if filters.overdue:
+            where.append(next_due < now)
+        unclaimed = CaseRow.mediator_id.is_(None) & CaseRow.state.in_(sorted(CLAIMABLE))
+        sections = {"unclaimed": unclaimed, "mine": CaseRow.mediator_id == mediator_id}
+        sections["rest"] = ~unclaimed & ((CaseRow.mediator_id != mediator_id) | CaseRow.mediator_id.is_(None))
+        return _DeskQuery(next_due, and_(*where), sections)
+
+    def desk(
+        self, team_id: str, mediator_id: str, section: str, filters: DeskFilters, now: datetime, offset: int, limit: int
+    ) -> list[DeskRow]:
+        """One page of a part of the mediators' desk (unclaimed, mine, the rest), soonest deadline first, then the
+        longest waiting: one statement, however many cases the workspace has."""
+        q = self._desk(team_id, mediator_id, filters, now)
+        since = func.coalesce(CaseRow.escalated_at, CaseRow.opened_at)
+        rows = self.session.execute(
+            select(
+                CaseRow.id,
+                CaseRow.item_label,
+                ContractRow.title,
+                CaseRow.client_id,
+                CaseRow.freelancer_id,
+                CaseRow.currency,
+                func.coalesce(CaseRow.disputed_minor, CaseRow.requested_minor - CaseRow.refunded_minor),
+                q.next_due,
+                CaseRow.stage,
+                CaseRow.state,
+                CaseRow.mediator_id,
+                since,
+                SlackMessageRow.permalink,
+            )
+            .join(ContractRow, (ContractRow.team_id == CaseRow.team_id) & (ContractRow.id == CaseRow.contract_id))
+            .outerjoin(
+                SlackMessageRow,
+                (SlackMessageRow.team_id == CaseRow.team_id) & (SlackMessageRow.message_key == CaseRow.id + ":card"),
+            )
+            .where(q.where, q.sections[section])
+            .order_by(q.next_due.is_(None), q.next_due, since, CaseRow.id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        return [
+            DeskRow(
+                id=row[0],
+                item_label=row[1],
+                contract_title=row[2],
+                client_id=row[3],
+                freelancer_id=row[4],
+                currency=row[5],
+                at_stake_minor=int(row[6]),
+                due_at=_utc(row[7]).isoformat() if row[7] is not None else None,
+                stage=row[8],
+                state=row[9],
+                mediator_id=row[10],
+                waiting_since=_utc(row[11]).isoformat(),
+                card_link=row[12],
+            )
+            for row in rows
+        ]
+
+    def desk_counts(self, team_id: str, mediator_id: str, filters: DeskFilters, now: datetime) -> dict[str, int]:
+        q = self._desk(team_id, mediator_id, filters, now)
+        counts = self.session.execute(
+            select(*(func.count().filter(condition) for condition in q.sections.values())).where(q.where)
+        ).one()
+        return {name: int(count) for name, count in zip(q.sections, counts, strict=True)}
 
     def add(self, case: Case) -> None:
         """Insert a new case; another case opened a moment earlier on the same item (or by the same form

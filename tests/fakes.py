@@ -16,14 +16,15 @@ from datetime import datetime, timedelta
 from typing import Self
 
 from bot.domain.case import Case
-from bot.domain.contract import Contract, Item, ItemRef
+from bot.domain.contract import Contract, Item, ItemKind, ItemRef
 from bot.domain.errors import ConcurrentChange
 from bot.domain.events import AuditEvent, Evidence, LedgerEntry, Question
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
-from bot.domain.vocabulary import LedgerKind
+from bot.domain.vocabulary import CLAIMABLE, LedgerKind
 from bot.services.messages import OutboxMessage
+from bot.services.models import DeskFilters, DeskRow
 from bot.services.ports import LeasedDeadline, PayoutAnswer, ReminderState
 
 
@@ -168,6 +169,10 @@ class FakeContracts:
         self.t.items[team_id, item.contract_id, item.ref] = item
 
 
+def _next_due(case: Case) -> datetime | None:
+    return min((d.due_at for d in case.deadlines), default=None)
+
+
 class FakeCases:
     def __init__(self, tables: Tables, ids: object) -> None:
         self.t = tables
@@ -217,6 +222,50 @@ class FakeCases:
             if (c.contract_id, c.item) == (contract_id, item)
         )
         return Money(held, currency)
+
+    def _desk(self, team_id: str, mediator_id: str, filters: DeskFilters, now: datetime) -> dict[str, list[Case]]:
+        due = _next_due
+
+        def kept(case: Case) -> bool:
+            kind = "hourly" if case.item.kind is ItemKind.TIMESHEET else "fixed_price"
+            return (
+                filters.stage in (None, case.stage)
+                and filters.kind in (None, kind)
+                and (not filters.overdue or ((at := due(case)) is not None and at < now))
+            )
+
+        cases = [c for c in self._where(team_id, open_only=True) if kept(c)]
+        cases.sort(key=lambda c: (due(c) is None, due(c) or now, c.escalated_at or c.opened_at, c.id))
+        unclaimed = [c for c in cases if c.mediator_id is None and c.state in CLAIMABLE]
+        mine = [c for c in cases if c.mediator_id == mediator_id]
+        rest = [c for c in cases if c not in unclaimed and c not in mine]
+        return {"unclaimed": unclaimed, "mine": mine, "rest": rest}
+
+    def desk(
+        self, team_id: str, mediator_id: str, section: str, filters: DeskFilters, now: datetime, offset: int, limit: int
+    ) -> list[DeskRow]:
+        page = self._desk(team_id, mediator_id, filters, now)[section][offset : offset + limit]
+        return [
+            DeskRow(
+                id=c.id,
+                item_label=c.item_label,
+                contract_title=self.t.contracts[team_id, c.contract_id].title,
+                client_id=c.client_id,
+                freelancer_id=c.freelancer_id,
+                currency=c.currency,
+                at_stake_minor=c.at_stake.minor,
+                due_at=due.isoformat() if (due := _next_due(c)) else None,
+                stage=str(c.stage),
+                state=str(c.state),
+                mediator_id=c.mediator_id,
+                waiting_since=(c.escalated_at or c.opened_at).isoformat(),
+                card_link=None,
+            )
+            for c in page
+        ]
+
+    def desk_counts(self, team_id: str, mediator_id: str, filters: DeskFilters, now: datetime) -> dict[str, int]:
+        return {name: len(cases) for name, cases in self._desk(team_id, mediator_id, filters, now).items()}
 
     def add(self, case: Case) -> None:
         """The unique indexes: one open case per item, one case per form submission."""

@@ -514,8 +514,11 @@ class SlackStandIn:
             return self._refuse("views.publish", "invalid_arguments", problems)
         if not args.get("user_id"):
             return self._refuse("views.publish", "invalid_arguments", ["user_id: required"])
-        self.homes[str(args["user_id"])] = dict(view)
-        return {"ok": True, "view": view}
+        user = str(args["user_id"])
+        # As Slack returns a view: every field present, the ones the app left out empty.
+        blank = {"callback_id": "", "private_metadata": ""}
+        self.homes[user] = blank | view | {"id": f"VHOME{user}", "type": "home", "state": {"values": {}}}
+        return {"ok": True, "view": self.homes[user]}
 
     def issue_response_url(self) -> str:
         path = f"/response/{next(self._ids)}"
@@ -812,6 +815,46 @@ class SlackUser:
                 "channel": {"id": message.channel},
                 "message": {"ts": message.ts, "text": message.text, "blocks": message.blocks},
                 "response_url": self._response_url(),
+                "actions": [action],
+            }
+        )
+        return self._acked("block_actions", payload)
+
+    def press(self, view: dict[str, Any], label: str) -> Answer:
+        """Press the button labelled ``label`` in a Home tab or a modal: Slack sends the view, and no response_url."""
+        block_id, button = find_button(view["blocks"], label)
+        action = {
+            "type": "button",
+            "action_id": button["action_id"],
+            "block_id": block_id,
+            "value": button.get("value", ""),
+            "text": button["text"],
+            "action_ts": str(time.time()),
+        }
+        return self._in_view(view, action)
+
+    def pick(self, view: dict[str, Any], placeholder: str, option: str) -> Answer:
+        """Pick ``option`` in the select of an actions block (a Home tab's filters) with this placeholder."""
+        for block in view["blocks"]:
+            for element in block.get("elements", []) if block.get("type") == "actions" else []:
+                if element.get("type") == "static_select" and element["placeholder"]["text"] == placeholder:
+                    action = {
+                        "type": "static_select",
+                        "action_id": element["action_id"],
+                        "block_id": block["block_id"],
+                        "selected_option": find_option(element, option),
+                        "action_ts": str(time.time()),
+                    }
+                    return self._in_view(view, action)
+        raise AssertionError(f"no select with the placeholder {placeholder!r}")
+
+    def _in_view(self, view: dict[str, Any], action: dict[str, Any]) -> Answer:
+        payload = self._payload(
+            {
+                "type": "block_actions",
+                "trigger_id": self.standin.issue_trigger(self.id),
+                "container": {"type": "view", "view_id": view["id"]},
+                "view": view,
                 "actions": [action],
             }
         )

@@ -62,3 +62,15 @@ QUESTION_BLOCK, QUESTION_INPUT = "question", "question_input"
 MEDIATOR_BLOCK, MEDIATOR_INPUT = "mediator", "mediator_input"
 ANSWER_QUESTION = "question_answer"
 ANSWER_MODAL = "answer_modal"
+
+# The mediators' desk (App Home).
+DESK_FILTERS = "desk_filters"
+DESK_ROW = "desk_row"
+DESK_STAGE = "desk_stage"
+DESK_KIND = "desk_kind"
+DESK_OVERDUE = "desk_overdue"
+DESK_CLAIM = "desk_claim"
+DESK_OPEN = "desk_open"  # a link to the case card: Slack still sends the click
+DESK_PAGES = "desk_pages"
+DESK_PAGE_BACK = "desk_page_back"
+DESK_PAGE_NEXT = "desk_page_next"

@@ -28,12 +28,20 @@ def mrkdwn(text: str) -> Block:
     return {"type": "mrkdwn", "text": text}
 
 
-def section(text: str | None = None, *, fields: Sequence[str] | None = None) -> Block:
-    """A section of mrkdwn text, or of mrkdwn fields shown two by two."""
+def section(
+    text: str | None = None,
+    *,
+    fields: Sequence[str] | None = None,
+    accessory: Block | None = None,
+    block_id: str | None = None,
+) -> Block:
+    """A section of mrkdwn text, or of mrkdwn fields shown two by two, with a button beside it."""
     return _present(
         type="section",
+        block_id=block_id,
         text=mrkdwn(text) if text is not None else None,
         fields=[mrkdwn(field) for field in fields] if fields is not None else None,
+        accessory=accessory,
     )
 
 
@@ -57,8 +65,18 @@ def confirm(*, title: str, text: str, confirm: str, deny: str) -> Block:
     return {"title": plain(title), "text": mrkdwn(text), "confirm": plain(confirm), "deny": plain(deny)}
 
 
-def button(text: str, action_id: str, value: str, style: str | None = None, confirm: Block | None = None) -> Block:
-    return _present(type="button", text=plain(text), action_id=action_id, value=value, style=style, confirm=confirm)
+def button(
+    text: str,
+    action_id: str,
+    value: str,
+    style: str | None = None,
+    confirm: Block | None = None,
+    url: str | None = None,
+) -> Block:
+    """A button; one with a ``url`` opens it (Slack still sends the click, which must be acknowledged)."""
+    return _present(
+        type="button", text=plain(text), action_id=action_id, value=value, style=style, confirm=confirm, url=url
+    )
 
 
 def option(value: str, text: str) -> Block:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.blocks import home, refusals, request, stages
+from bot.blocks import desk, home, refusals, request, stages
 from bot.blocks.format import DEFAULT_LOCALE
 from bot.blocks.kit import Block
 from bot.domain.errors import Refused
@@ -19,6 +19,7 @@ from bot.services.models import CaseView
 class Rendered:
     text: str  # the notification and screen-reader text
     blocks: list[Block]
+    metadata: str | None = None  # a view's private_metadata (the desk's filters and pages)
 
 
 _CASE_SURFACES: dict[str, tuple[Callable[..., list[Block]], bool, str]] = {
@@ -78,6 +79,9 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
         case = CaseView.from_json(view)
         text = f"Case {case.id}: {stages.STATES.get(case.state, case.state)}"
         return Rendered(text, stages.case_card(case, locale))
+    if surface == Surface.DESK:
+        blocks, metadata = desk.desk(view, locale)
+        return Rendered("Mediation desk", blocks, metadata)
     if surface == Surface.HOME:
         if "cases" in view:  # queued before the Home tab was bounded: the first 20 of each part, as then
             view = home.split(view["user"], [CaseView.from_json(case) for case in view["cases"]])

@@ -70,6 +70,7 @@ from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import Route, RouteKind, route_after_request
 from bot.domain.vocabulary import (
+    CLAIMABLE,
     LINKS_PER_EVIDENCE,
     MARKETPLACE,
     MAY_ASK_AGAIN,
@@ -470,7 +471,7 @@ class Case:
         self.ensure_may_mediate(by)
         if self.mediator_id is not None and self.is_open:
             raise AlreadyClaimed(self.id, self.mediator_id, self.updated_at or self.opened_at)
-        if self.state not in (State.UNASSIGNED, State.IN_REVIEW):
+        if self.state not in CLAIMABLE:
             raise self._moved_on()
         self.mediator_id = by
         to = State.CLAIMED if self.state == State.UNASSIGNED else self.state
@@ -674,7 +675,7 @@ class Case:
         if not self.is_open:
             return ()
         if self.mediator_id is None:
-            return (Move.CLAIM,) if self.state in (State.UNASSIGNED, State.IN_REVIEW) else ()
+            return (Move.CLAIM,) if self.state in CLAIMABLE else ()
         only = {
             State.CLAIMED: (Move.PROPOSE, Move.RELEASE),
             State.IN_REVIEW: (Move.DECIDE, Move.RELEASE),

@@ -50,6 +50,9 @@ class State(StrEnum):
     AWARDED = "awarded"
 
 
+# A mediator may claim a case in these while nobody holds it.
+CLAIMABLE = frozenset({State.UNASSIGNED, State.IN_REVIEW})
+
 # Design §2.4: nothing leaves these; the case is closed.
 TERMINAL = frozenset(
     {

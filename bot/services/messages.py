@@ -28,6 +28,7 @@ class Surface(StrEnum):
     REVIEW_REMINDER = "review_reminder"
     REFUSAL = "refusal"  # a click that changed nothing, told to the clicker
     HOME = "home"
+    DESK = "desk"  # a mediator's App Home: the queue of cases
     PAYOUT_HELD = "payout_held"  # the case thread: the marketplace has not paid out, a mediator will look
     PAYOUT_REFUSED = "payout_refused"  # the mediators' channel: what was refused, and the marketplace's reason
     PAYOUT = "payout"  # not Slack: a ledger entry for the marketplace's payments endpoint (``bot.payouts``)
@@ -42,6 +43,7 @@ class Place(StrEnum):
     THREAD = "thread"  # a reply under a kept message
     RESPONSE_URL = "response_url"
     HOME = "home"
+    DESK = "desk"  # a mediator's App Home: the queue of cases
     WEBHOOK = "webhook"  # the marketplace's payments endpoint
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from bot.domain.money import Money
 from bot.domain.policy import Policy
-from bot.domain.vocabulary import SCHEDULER
+from bot.domain.vocabulary import CLAIMABLE, SCHEDULER
 
 
 @dataclass(frozen=True)
@@ -204,3 +204,44 @@ class AskAgainForm:
     mediation_closes_at: datetime | None  # hourly: the end of non-binding mediation
     week_minutes: int | None
     balance_minor: int  # the most an hourly dispute may claim
+
+
+# The mediators' desk (App Home, design §3): its parts, in the order shown, and the rows of each on one page.
+DESK_SECTIONS = ("unclaimed", "mine", "rest")
+DESK_PAGE = 10
+
+
+@dataclass(frozen=True)
+class DeskFilters:
+    """What a mediator narrows the desk to: a stage, a contract kind ("hourly", "fixed_price"), or only the
+    cases whose deadline has passed without the scheduler acting yet."""
+
+    stage: str | None = None
+    kind: str | None = None
+    overdue: bool = False
+
+
+@dataclass(frozen=True)
+class DeskRow:
+    """One case on the desk: what a mediator needs to pick it, read in one statement for a whole page."""
+
+    id: str
+    item_label: str
+    contract_title: str
+    client_id: str
+    freelancer_id: str
+    currency: str
+    at_stake_minor: int
+    due_at: str | None  # its next deadline
+    stage: str
+    state: str
+    mediator_id: str | None
+    waiting_since: str  # escalated (or opened, before a mediator was needed)
+    card_link: str | None  # the case card's permalink, once the relay has posted it
+
+    def money(self, minor: int) -> Money:
+        return Money(minor, self.currency)
+
+    @property
+    def claimable(self) -> bool:
+        return self.mediator_id is None and self.state in CLAIMABLE

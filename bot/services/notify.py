@@ -195,3 +195,8 @@ def home_tab(
             "more": more,
         },
     )
+
+
+def desk_tab(user_id: str, desk: dict[str, Any], key: str) -> OutboxMessage:
+    """A mediator's Home, on the same stream as a party's, so the latest one published is the latest asked for."""
+    return OutboxMessage(f"home:{user_id}", f"home:{user_id}:{key}", home(user_id), Surface.DESK, desk)

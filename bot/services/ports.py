@@ -14,6 +14,7 @@ from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import LedgerKind
 from bot.services.messages import OutboxMessage
+from bot.services.models import DeskFilters, DeskRow
 
 
 class StorageUnavailable(Exception):
@@ -46,6 +47,17 @@ class Cases(Protocol):
 
     def count_open_for_user(self, team_id: str, user_id: str) -> tuple[int, int]:
         """How many open cases wait for this person's answer as freelancer, and how many others they have."""
+        ...
+
+    def desk(
+        self, team_id: str, mediator_id: str, section: str, filters: DeskFilters, now: datetime, offset: int, limit: int
+    ) -> list[DeskRow]:
+        """A page of one part of the mediators' desk (``DESK_SECTIONS``): open cases nobody holds that a mediator
+        may claim, this mediator's, or the rest; soonest deadline first, then the longest waiting."""
+        ...
+
+    def desk_counts(self, team_id: str, mediator_id: str, filters: DeskFilters, now: datetime) -> dict[str, int]:
+        """How many cases each part of the desk has under these filters."""
         ...
 
     def held_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money: ...

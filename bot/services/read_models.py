@@ -5,17 +5,26 @@ Home is published through the outbox."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime
 
 from bot.domain.case import Case
 from bot.domain.contract import ItemRef, Timesheet, refundable_balance
-from bot.domain.errors import CaseNotFound, NotYourCase
+from bot.domain.errors import CaseNotFound, NotYourCase, Refused
 from bot.domain.money import Money
 from bot.domain.routing import route_after_request
 from bot.services import notify
 from bot.services.core import Deps, case_view, load_case, policy_for
-from bot.services.models import AskAgainForm, CaseView, ItemChoice, RefundForm, Unavailable
+from bot.services.models import (
+    DESK_PAGE,
+    DESK_SECTIONS,
+    AskAgainForm,
+    CaseView,
+    DeskFilters,
+    ItemChoice,
+    RefundForm,
+    Unavailable,
+)
 
 
 def item_key(ref: ItemRef) -> str:
@@ -131,14 +140,17 @@ HOME_SHOWN = 20
 
 
 def show_home(deps: Deps, team_id: str, user_id: str, opened_at: str) -> None:
-    """Publish this person's App Home (through the outbox: views.publish is no call for the ack path): the
-    most urgent of what waits for their answer and of their other cases, and how many more there are. Its work
-    is bounded by what is shown, however many cases the person has."""
+    """Publish this person's App Home (through the outbox: views.publish is no call for the ack path): for a
+    mediator, the desk; for anyone else, the most urgent of what waits for their answer and of their other
+    cases, and how many more there are. Its work is bounded by what is shown, however many cases there are."""
+    if deps.roster.is_mediator(team_id, user_id):
+        show_desk(deps, team_id, user_id, DeskFilters(), {}, opened_at)
+        return
     now = deps.clock()
     with deps.uow() as uow:
         shown = [
             [
-                case_view(uow, case, now, deps.policy)  # under the policy version each case started with
+                case_view(uow, case, now, policy_for(uow, case.policy_version, deps.policy))
                 for case in uow.cases.most_urgent_for_user(team_id, user_id, waiting=waiting, limit=HOME_SHOWN)
             ]
             for waiting in (True, False)
@@ -146,5 +158,38 @@ def show_home(deps: Deps, team_id: str, user_id: str, opened_at: str) -> None:
         counts = uow.cases.count_open_for_user(team_id, user_id)
         more = sum(count - len(part) for count, part in zip(counts, shown, strict=True))
         uow.outbox.add(team_id, notify.home_tab(user_id, shown[0], shown[1], more, opened_at), now)
+        uow.commit()
+    deps.delivered()
+
+
+def show_desk(
+    deps: Deps,
+    team_id: str,
+    user_id: str,
+    filters: DeskFilters,
+    pages: dict[str, int],
+    key: str,
+    notice: Refused | None = None,
+) -> None:
+    """Publish a mediator's desk: a page of each part (unclaimed, theirs, the rest) under these filters, how many
+    each has, and ``notice`` (why their last click on it changed nothing). A page past the end (cases moved on
+    meanwhile) shows the last one. Four statements, however many cases the workspace has."""
+    now = deps.clock()
+    with deps.uow() as uow:
+        counts = uow.cases.desk_counts(team_id, user_id, filters, now)
+        sections = {}
+        for name in DESK_SECTIONS:
+            last = max(counts[name] - 1, 0) // DESK_PAGE * DESK_PAGE
+            offset = min(max(pages.get(name, 0), 0) // DESK_PAGE * DESK_PAGE, last)
+            rows = uow.cases.desk(team_id, user_id, name, filters, now, offset, DESK_PAGE)
+            sections[name] = {"offset": offset, "total": counts[name], "rows": [asdict(row) for row in rows]}
+        desk = {
+            "user": user_id,
+            "now": now.isoformat(),
+            "filters": asdict(filters),
+            "sections": sections,
+            "notice": notice.as_json() if notice is not None else None,
+        }
+        uow.outbox.add(team_id, notify.desk_tab(user_id, desk, key), now)
         uow.commit()
     deps.delivered()

@@ -14,9 +14,10 @@ from bot.domain.errors import ConcurrentChange
 from bot.domain.events import Question
 from bot.domain.money import Money
 from bot.domain.policy import Policy
-from bot.domain.vocabulary import Visibility
+from bot.domain.vocabulary import Stage, State, Visibility
 from bot.services.core import store
 from bot.services.messages import OutboxMessage, Surface, dm
+from bot.services.models import DeskFilters
 from bot.services.payments import LedgerOnly
 from storage.db import prepare, session_factory
 from storage.tables import OutboxRow
@@ -168,6 +169,57 @@ def test_a_persons_most_urgent_cases_come_first_and_are_counted_without_loading_
         assert work.cases.count_open_for_user("T0001", FREELANCER) == (3, 0)
         assert work.cases.count_open_for_user("T0001", CLIENT) == (0, 3)
         assert work.cases.count_open_for_user("T0001", STRANGER) == (0, 0)
+
+
+def test_the_mediators_desk_reads_each_part_by_deadline_then_wait_and_counts_under_filters(backend):
+    seed(backend.uow)
+    with backend.uow() as work:
+        for n in range(10, 15):
+            work.contracts.save_item("T0001", milestone(id=f"M-{n}", title=f"Part {n}"))
+        work.commit()
+    for case_id, item, hours in (("R-A", "M-10", 2), ("R-B", "M-11", 0), ("R-C", "M-12", 1), ("R-D", "M-13", 0)):
+        with backend.uow() as work:
+            case = Case.open_request(
+                case_id=case_id,
+                contract=work.contracts.get("T0001", "C-100"),
+                item=work.contracts.item("T0001", "C-100", ItemRef(ItemKind.MILESTONE, item)),
+                amount=usd("10.00"),
+                reason="Not what we agreed.",
+                refunded=usd("0"),
+                held=usd("0"),
+                by=CLIENT,
+                now=NOW + timedelta(hours=hours),  # each answer is due that much later
+                policy=Policy(),
+            )
+            store(work, case, LedgerOnly(), new=True)
+            work.commit()
+    with backend.uow() as work:  # R-D waits for a mediator, with no deadline
+        case = work.cases.get("T0001", "R-D")
+        case.stage, case.state, case.deadline = Stage.MEDIATION, State.UNASSIGNED, None
+        case.escalated_at, case.disputed = NOW + timedelta(hours=3), usd("7.00")
+        store(work, case, LedgerOnly())
+        work.commit()
+    now = NOW + timedelta(days=3, minutes=30)  # R-B's answer (due 3 days after it) is past; the others' are not
+    with backend.uow() as work:
+        page = work.cases.desk("T0001", "U0MEDIATE1", "rest", DeskFilters(), now, 0, 2)
+        assert [row.id for row in page] == ["R-B", "R-C"]
+        assert [row.id for row in work.cases.desk("T0001", "U0MEDIATE1", "rest", DeskFilters(), now, 2, 2)] == ["R-A"]
+        [unclaimed] = work.cases.desk("T0001", "U0MEDIATE1", "unclaimed", DeskFilters(), now, 0, 10)
+        assert (unclaimed.id, unclaimed.at_stake_minor, unclaimed.due_at, unclaimed.claimable) == (
+            "R-D",
+            700,
+            None,
+            True,
+        )
+        assert unclaimed.waiting_since == (NOW + timedelta(hours=3)).isoformat()
+        assert (unclaimed.contract_title, unclaimed.card_link) == ("Logo redesign", None)
+        assert page[0].due_at == (NOW + timedelta(days=3)).isoformat()
+        counts = work.cases.desk_counts
+        assert counts("T0001", "U0MEDIATE1", DeskFilters(), now) == {"unclaimed": 1, "mine": 0, "rest": 3}
+        assert counts("T0001", "U0MEDIATE1", DeskFilters(overdue=True), now) == {"unclaimed": 0, "mine": 0, "rest": 1}
+        assert counts("T0001", "U0MEDIATE1", DeskFilters(stage="mediation"), now)["rest"] == 0
+        assert counts("T0001", "U0MEDIATE1", DeskFilters(kind="hourly"), now) == {"unclaimed": 0, "mine": 0, "rest": 0}
+        assert counts("T0002", "U0MEDIATE1", DeskFilters(), now) == {"unclaimed": 0, "mine": 0, "rest": 0}
 
 
 def test_what_is_not_committed_is_not_kept(backend):

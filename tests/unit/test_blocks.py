@@ -11,10 +11,10 @@ from bot.blocks.format import babel_locale, duration, escape, money, quote, trim
 from bot.blocks.home import home
 from bot.blocks.refusals import message
 from bot.blocks.render import render
-from bot.domain.errors import AmountOverBalance, AnswerTimeOver, CaseMovedOn, NotYourCase
+from bot.domain.errors import AlreadyClaimed, AmountOverBalance, AnswerTimeOver, CaseMovedOn, NotYourCase
 from bot.domain.money import Money
 from bot.services.messages import Surface
-from bot.services.models import CaseView, ItemChoice, RefundForm, Unavailable
+from bot.services.models import DESK_PAGE, DESK_SECTIONS, CaseView, DeskRow, ItemChoice, RefundForm, Unavailable
 from tests.slack_rules import blocks_problems, view_problems
 from tests.slack_standin import button_labels, text_of
 
@@ -364,3 +364,70 @@ def test_a_case_on_hold_says_so_to_each_reader_and_only_the_mediators_read_the_m
     thread = render(Surface.PAYOUT_HELD, told, None)
     assert "Card closed" not in text_of(thread.blocks)
     assert blocks_problems(mediators.blocks, "message") == blocks_problems(thread.blocks, "message") == []
+
+
+def desk_view(rows_each: int, total: int, **changes) -> dict:
+    hostile = "<!channel> *Этапы оплаты* " * 40
+    row = DeskRow(
+        id="R-7K3Q9A",
+        item_label=hostile,
+        contract_title=hostile,
+        client_id="U0CLIENT01",
+        freelancer_id="U0FREELA01",
+        currency="USD",
+        at_stake_minor=10_000,
+        due_at="2026-11-28T10:00:00+00:00",
+        stage="mediation",
+        state="unassigned",
+        mediator_id=None,
+        waiting_since="2026-11-25T10:00:00+00:00",
+        card_link=None,
+    )
+    part = {"offset": 0, "total": total, "rows": [vars(replace(row, id=f"R-{n:06d}")) for n in range(rows_each)]}
+    view = {
+        "user": "U0MEDIATE1",
+        "now": "2026-11-27T10:00:00+00:00",
+        "filters": {"stage": None, "kind": None, "overdue": False},
+        "sections": {name: dict(part) for name in DESK_SECTIONS},
+        "notice": None,
+    }
+    return view | changes
+
+
+def test_the_desk_pages_every_part_and_stays_inside_slacks_limits_with_hostile_text():
+    shown = render(Surface.DESK, desk_view(DESK_PAGE, 10_000), None)
+    assert blocks_problems(shown.blocks, "home") == []
+    assert view_problems({"type": "home", "blocks": shown.blocks, "private_metadata": shown.metadata}, "home") == []
+    assert len(shown.blocks) <= 100
+    text = text_of(shown.blocks)
+    assert "10,000 unclaimed · 10,000 yours · 10,000 other open cases" in text
+    assert text.count("1–10 of 10,000; 9,990 more after these") == 3
+    assert "<!channel>" not in text  # escaped: a title never pings anyone
+    assert button_labels(shown.blocks).count("Claim") == 3 * DESK_PAGE
+    assert button_labels(shown.blocks).count("Next 10 ›") == 3
+    assert "‹ Previous 10" not in button_labels(shown.blocks)
+    assert json.loads(shown.metadata) == {"filters": {}, "pages": {}}
+
+
+def test_the_desk_marks_passed_deadlines_links_held_cases_and_says_why_a_claim_changed_nothing():
+    held = desk_view(1, 25)
+    rest = held["sections"]["rest"]
+    rest["offset"] = 20
+    rest["rows"] = [
+        rest["rows"][0]
+        | {"mediator_id": "U0MEDIATE2", "state": "claimed", "card_link": "https://demo.slack.com/archives/C0M/p1"}
+    ]
+    held["sections"]["mine"]["rows"][0]["due_at"] = "2026-11-26T10:00:00+00:00"  # before "now"
+    notice = AlreadyClaimed("R-000000", "U0MEDIATE2", datetime(2026, 11, 27, 9, tzinfo=UTC))
+    shown = render(Surface.DESK, held | {"notice": notice.as_json(), "filters": {"kind": "hourly"}}, None)
+    assert blocks_problems(shown.blocks, "home") == []
+    text = text_of(shown.blocks)
+    assert ":warning: Nothing changed: this case was already claimed by <@U0MEDIATE2> on <!date^" in text
+    assert "*deadline passed <!date^" in text
+    assert "held by <@U0MEDIATE2>" in text
+    assert "(filtered)" in text
+    assert "21–25 of 25\n" in text
+    assert "‹ Previous 10" in button_labels(shown.blocks)
+    [link] = [b["accessory"] for b in shown.blocks if b.get("accessory", {}).get("text", {}).get("text") == "Open card"]
+    assert link["url"] == "https://demo.slack.com/archives/C0M/p1"
+    assert json.loads(shown.metadata) == {"filters": {"kind": "hourly"}, "pages": {"rest": 20}}

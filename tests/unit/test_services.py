@@ -13,6 +13,7 @@ from bot.domain.vocabulary import LedgerKind, Visibility
 from bot.services import disputes, evidence, mediation, payouts, read_models, requests, scheduler
 from bot.services.core import Deps, case_view, change_case
 from bot.services.messages import Kept, Place, Surface
+from bot.services.models import DeskFilters
 from bot.services.payments import Webhook
 from bot.services.ports import PayoutAnswer
 from bot.services.roster import Roster
@@ -450,3 +451,93 @@ def test_an_answer_heard_twice_is_kept_and_told_once(deps, db, clock):
     with db() as work:
         assert work.cases.get("T0001", "R-1").payout_hold == "The client's card was closed"
         assert len(work.audit.for_case("R-1")) == 3  # opened, approved, held
+
+
+# --- the mediators' desk (App Home) -------------------------------------------------------------------------
+
+
+def many_requests(db, deps, clock, count: int) -> None:
+    with db() as work:
+        for n in range(2, count + 1):
+            work.contracts.save_item("T0001", milestone(id=f"M-{n}", title=f"Part {n}"))
+        work.commit()
+    for n in range(1, count + 1):
+        cmd = requests.RequestRefund(
+            team_id="T0001",
+            user_id=CLIENT,
+            contract_id="C-100",
+            item_key=f"milestone:M-{n}",
+            amount="1.00",
+            reason="Off-brief",
+            request_key=f"view-{n}",
+        )
+        requests.request_refund(deps, cmd)
+        clock.advance(minutes=1)  # each answer is due a minute after the one before
+
+
+def published_desk(db) -> dict:
+    return [m for m in db.messages if m.surface == Surface.DESK][-1].view
+
+
+def test_a_mediators_home_is_the_desk_a_page_of_each_part_by_deadline(db, deps, clock):
+    many_requests(db, deps, clock, 25)
+    read_models.show_home(deps, "T0001", MEDIATOR, "1.0")
+    desk = published_desk(db)
+    rest = desk["sections"]["rest"]
+    assert [row["id"] for row in rest["rows"]] == [f"R-{n}" for n in range(1, 11)]  # soonest deadline first
+    assert (rest["total"], rest["offset"]) == (25, 0)
+    assert (desk["sections"]["unclaimed"]["total"], desk["sections"]["mine"]["total"]) == (0, 0)
+    read_models.show_home(deps, "T0001", FREELANCER, "1.1")
+    assert db.messages[-1].surface == Surface.HOME  # a party keeps their own Home
+
+
+def test_desk_pages_turn_and_a_page_past_the_end_shows_the_last(db, deps, clock):
+    many_requests(db, deps, clock, 25)
+    read_models.show_desk(deps, "T0001", MEDIATOR, DeskFilters(), {"rest": 10}, "2.0")
+    assert [row["id"] for row in published_desk(db)["sections"]["rest"]["rows"]][:2] == ["R-11", "R-12"]
+    read_models.show_desk(deps, "T0001", MEDIATOR, DeskFilters(), {"rest": 990}, "2.1")
+    last = published_desk(db)["sections"]["rest"]
+    assert (last["offset"], [row["id"] for row in last["rows"]]) == (20, [f"R-{n}" for n in range(21, 26)])
+    read_models.show_desk(deps, "T0001", MEDIATOR, DeskFilters(), {"rest": -5}, "2.2")
+    assert published_desk(db)["sections"]["rest"]["offset"] == 0
+
+
+def test_unclaimed_cases_lead_the_desk_and_a_claimed_one_moves_to_its_mediator(db, deps, clock):
+    many_requests(db, deps, clock, 3)
+    case = ask_to_mediation(deps, "R-2")
+    read_models.show_desk(deps, "T0001", MEDIATOR, DeskFilters(), {}, "3.0")
+    sections = published_desk(db)["sections"]
+    assert [row["id"] for row in sections["unclaimed"]["rows"]] == [case.id]
+    assert case.id not in [row["id"] for row in sections["rest"]["rows"]]
+    mediation.mediate(deps, mediation.Mediate(team_id="T0001", user_id=MEDIATOR, case_id=case.id, action="claim"))
+    read_models.show_desk(deps, "T0001", MEDIATOR, DeskFilters(), {}, "3.1")
+    sections = published_desk(db)["sections"]
+    assert ([row["id"] for row in sections["mine"]["rows"]], sections["unclaimed"]["total"]) == ([case.id], 0)
+
+
+def test_desk_filters_keep_a_stage_a_kind_or_what_is_overdue(db, deps, clock):
+    many_requests(db, deps, clock, 3)
+    ask_to_mediation(deps, "R-2")
+
+    keys = iter(range(100))
+
+    def totals(**filters: object) -> dict[str, int]:
+        read_models.show_desk(deps, "T0001", MEDIATOR, DeskFilters(**filters), {}, f"4.{next(keys)}")
+        return {name: part["total"] for name, part in published_desk(db)["sections"].items()}
+
+    assert totals(stage="mediation") == {"unclaimed": 1, "mine": 0, "rest": 0}
+    assert totals(stage="request") == {"unclaimed": 0, "mine": 0, "rest": 2}
+    assert totals(kind="hourly") == {"unclaimed": 0, "mine": 0, "rest": 0}
+    assert totals(overdue=True)["rest"] == 0
+    clock.advance(days=3, minutes=-2)  # past R-1's answer (due 3 days after it), not R-3's; no tick has run
+    assert totals(overdue=True) == {"unclaimed": 0, "mine": 0, "rest": 1}
+
+
+def ask_to_mediation(deps, case_id: str):
+    """The request declined, asked again (escrow), disputed by the freelancer and rejected by the client."""
+    cmd = requests.AnswerRequest(team_id="T0001", user_id=FREELANCER, case_id=case_id, action="decline", text="No")
+    requests.answer_request(deps, cmd)
+    again = disputes.AskAgain(team_id="T0001", user_id=CLIENT, case_id=case_id, route=RouteKind.ESCROW_REFUND)
+    disputes.ask_again(deps, again)
+    disputes.respond(deps, "T0001", FREELANCER, case_id, accept=False, statement="Delivered to the brief")
+    return disputes.position(deps, "T0001", CLIENT, case_id, accept=False)

@@ -1,0 +1,114 @@
+"""The mediators' desk (App Home, design §3): unclaimed cases first, by deadline; then the mediator's own; then
+the rest, with filters and pages, within Slack's 100 blocks for a Home tab."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot.blocks import ids, kit, refusals
+from bot.blocks.format import DEFAULT_LOCALE, escape, money, person, trim, when
+from bot.blocks.kit import Block
+from bot.blocks.stages import STAGES, STATES
+from bot.domain.errors import Refused
+from bot.services.models import DESK_PAGE, DESK_SECTIONS, DeskFilters, DeskRow
+
+TITLES = {
+    "unclaimed": ("Unclaimed", "Nobody holds these yet: claim one to take it."),
+    "mine": ("Yours", "Cases you hold."),
+    "rest": ("Other open cases", "Held by another mediator, or not yet with one."),
+}
+KINDS = {"hourly": "Hourly", "fixed_price": "Fixed price"}
+OVERDUE = {"overdue": "Deadline passed"}
+ALL = "all"
+
+
+def _options(choices: dict[str, str], everything: str) -> list[Block]:
+    return [kit.option(ALL, everything)] + [kit.option(value, text) for value, text in choices.items()]
+
+
+def _select(action_id: str, choices: dict[str, str], everything: str, chosen: str | None) -> Block:
+    options = _options(choices, everything)
+    initial = next(option for option in options if option["value"] == (chosen or ALL))
+    return kit.static_select(action_id, everything, options, initial)
+
+
+def _filters(filters: DeskFilters) -> Block:
+    return kit.actions(
+        ids.DESK_FILTERS,
+        [
+            _select(ids.DESK_STAGE, STAGES, "Every stage", filters.stage),
+            _select(ids.DESK_KIND, KINDS, "Every kind", filters.kind),
+            _select(
+                ids.DESK_OVERDUE, {"overdue": "Deadline passed"}, "Any deadline", "overdue" if filters.overdue else None
+            ),
+        ],
+    )
+
+
+def _row(row: DeskRow, section: str, now: datetime, locale: str) -> Block:
+    """A case's line; its block_id names the part too, as a case that moved while the desk was read (statements
+    apart, on PostgreSQL) may appear in two."""
+    at_stake = money(row.money(row.at_stake_minor), locale)
+    if row.due_at is None:
+        timing = f"waiting since {when(datetime.fromisoformat(row.waiting_since))}"
+    else:
+        due = datetime.fromisoformat(row.due_at)
+        timing = f"*deadline passed {when(due)}*" if due <= now else f"next deadline {when(due)}"
+    holder = f" · held by {person(row.mediator_id)}" if row.mediator_id else ""
+    text = (
+        f"*{row.id}* · {escape(row.item_label)} ({escape(row.contract_title)})\n"
+        f"{person(row.client_id)} and {person(row.freelancer_id)} · *{at_stake}* at stake\n"
+        f"{STAGES.get(row.stage, row.stage)}: {STATES.get(row.state, row.state)}{holder} · {timing}"
+    )
+    if row.claimable:
+        accessory: Block | None = kit.button("Claim", ids.DESK_CLAIM, row.id, style="primary")
+    elif row.card_link:
+        accessory = kit.button("Open card", ids.DESK_OPEN, row.id, url=row.card_link)
+    else:
+        accessory = None
+    return kit.section(trim(text, pointer="…"), accessory=accessory, block_id=f"{ids.DESK_ROW}_{section}_{row.id}")
+
+
+def _pager(name: str, offset: int, total: int) -> list[Block]:
+    if total <= DESK_PAGE:
+        return []
+    buttons = []
+    if offset > 0:
+        buttons.append(kit.button(f"‹ Previous {DESK_PAGE}", ids.DESK_PAGE_BACK, f"{name}:{offset - DESK_PAGE}"))
+    if offset + DESK_PAGE < total:
+        buttons.append(kit.button(f"Next {DESK_PAGE} ›", ids.DESK_PAGE_NEXT, f"{name}:{offset + DESK_PAGE}"))
+    end = min(offset + DESK_PAGE, total)
+    shown = f"{offset + 1:,}–{end:,} of {total:,}" + (f"; {total - end:,} more after these" if end < total else "")
+    return [kit.context(shown), kit.actions(f"{ids.DESK_PAGES}_{name}", buttons)]
+
+
+def metadata(filters: DeskFilters, pages: dict[str, int]) -> str:
+    """What the desk's next click needs to show the same desk again: its filters and each part's page."""
+    return json.dumps({"filters": {k: v for k, v in vars(filters).items() if v}, "pages": pages}, separators=(",", ":"))
+
+
+def desk(view: dict[str, Any], locale: str = DEFAULT_LOCALE) -> tuple[list[Block], str]:
+    """The desk's blocks and its private metadata."""
+    now = datetime.fromisoformat(view["now"])
+    filters = DeskFilters(**view["filters"])
+    sections = view["sections"]
+    counts = [sections[name]["total"] for name in DESK_SECTIONS]
+    summary = f"{counts[0]:,} unclaimed · {counts[1]:,} yours · {counts[2]:,} other open cases"
+    if filters != DeskFilters():
+        summary += " (filtered)"
+    blocks: list[Block] = [kit.header("Mediation desk"), kit.context(summary), _filters(filters)]
+    if view.get("notice"):
+        blocks.append(kit.section(f":warning: {refusals.message(Refused.from_json(view['notice']), locale)}"))
+    for name in DESK_SECTIONS:
+        part = sections[name]
+        title, hint = TITLES[name]
+        blocks += [kit.divider(), kit.section(f"*{title}* ({part['total']:,})\n{hint}")]
+        rows = [DeskRow(**row) for row in part["rows"]]
+        if not rows:
+            blocks.append(kit.context("None." if filters == DeskFilters() else "None under these filters."))
+        blocks += [_row(row, name, now, locale) for row in rows]
+        blocks += _pager(name, part["offset"], part["total"])
+    pages = {name: sections[name]["offset"] for name in DESK_SECTIONS if sections[name]["offset"]}
+    return blocks, metadata(filters, pages)
