@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, Subquery, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -222,6 +222,7 @@ class _Active:
 
 @dataclass(frozen=True)
 class _DeskQuery:
+    due: Subquery
     next_due: ColumnElement[datetime]
     where: ColumnElement[bool]
     sections: dict[str, ColumnElement[bool]]
@@ -339,11 +340,15 @@ class CaseRepository:
         return int(waiting), int(others)
 
     def _desk(self, team_id: str, mediator_id: str, filters: DeskFilters, now: datetime) -> _DeskQuery:
-        next_due = (
-            select(func.min(DeadlineRow.due_at))
-            .where(DeadlineRow.case_id == CaseRow.id, DeadlineRow.done_at.is_(None))
-            .scalar_subquery()
+        # Each case's next deadline, aggregated once and joined: at 10,000 cases a subquery per case took 74 ms on
+        # PostgreSQL against 44 (bench.desk; SQLite 34 against 45 ms).
+        due = (
+            select(DeadlineRow.case_id, func.min(DeadlineRow.due_at).label("at"))
+            .where(DeadlineRow.team_id == team_id, DeadlineRow.done_at.is_(None))
+            .group_by(DeadlineRow.case_id)
+            .subquery()
         )
+        next_due = due.c.at
         where = [CaseRow.team_id == team_id, CaseRow.closed_at.is_(None)]
         if filters.stage is not None:
             where.append(CaseRow.stage == filters.stage)
@@ -354,7 +359,7 @@ class CaseRepository:
         unclaimed = CaseRow.mediator_id.is_(None) & CaseRow.state.in_(sorted(CLAIMABLE))
         sections = {"unclaimed": unclaimed, "mine": CaseRow.mediator_id == mediator_id}
         sections["rest"] = ~unclaimed & ((CaseRow.mediator_id != mediator_id) | CaseRow.mediator_id.is_(None))
-        return _DeskQuery(next_due, and_(*where), sections)
+        return _DeskQuery(due, next_due, and_(*where), sections)
 
     def desk(
         self, team_id: str, mediator_id: str, section: str, filters: DeskFilters, now: datetime, offset: int, limit: int
@@ -380,6 +385,7 @@ class CaseRepository:
                 SlackMessageRow.permalink,
             )
             .join(ContractRow, (ContractRow.team_id == CaseRow.team_id) & (ContractRow.id == CaseRow.contract_id))
+            .outerjoin(q.due, q.due.c.case_id == CaseRow.id)
             .outerjoin(
                 SlackMessageRow,
                 (SlackMessageRow.team_id == CaseRow.team_id) & (SlackMessageRow.message_key == CaseRow.id + ":card"),
@@ -410,9 +416,10 @@ class CaseRepository:
 
     def desk_counts(self, team_id: str, mediator_id: str, filters: DeskFilters, now: datetime) -> dict[str, int]:
         q = self._desk(team_id, mediator_id, filters, now)
-        counts = self.session.execute(
-            select(*(func.count().filter(condition) for condition in q.sections.values())).where(q.where)
-        ).one()
+        counting = select(*(func.count().filter(condition) for condition in q.sections.values())).select_from(CaseRow)
+        if filters.overdue:
+            counting = counting.outerjoin(q.due, q.due.c.case_id == CaseRow.id)
+        counts = self.session.execute(counting.where(q.where)).one()
         return {name: int(count) for name, count in zip(q.sections, counts, strict=True)}
 
     def add(self, case: Case) -> None:
