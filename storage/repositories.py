@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Subquery, and_, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Float, Row, Subquery, and_, bindparam, cast, func, insert, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from bot.domain.contract import (
 )
 from bot.domain.errors import ConcurrentChange
 from bot.domain.events import AuditEvent, Evidence, LedgerEntry, Question
+from bot.domain.history import PartyRecord, Tally
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
@@ -421,6 +422,60 @@ class CaseRepository:
             counting = counting.outerjoin(q.due, q.due.c.case_id == CaseRow.id)
         counts = self.session.execute(counting.where(q.where)).one()
         return {name: int(count) for name, count in zip(q.sections, counts, strict=True)}
+
+    def party_record(self, team_id: str, role: str, user_id: str, excluding: str, since: datetime) -> PartyRecord:
+        """A party's record in this workspace, other than case ``excluding``: all time, and since ``since``. Two
+        statements: the cases, and the items paid on their contracts."""
+        who = CaseRow.client_id if role == "client" else CaseRow.freelancer_id
+        refunded, asked = CaseRow.refunded_minor, CaseRow.requested_minor
+        closed = CaseRow.closed_at.is_not(None)
+        dispute = closed & (CaseRow.stage != Stage.REQUEST)
+        share = cast(refunded, Float) / func.nullif(CaseRow.paid_minor, 0)
+        measures: list[Any] = []
+        for period in (true(), CaseRow.opened_at >= since):
+            measures += [
+                func.count().filter(period),
+                func.count().filter(period & closed),
+                func.count().filter(period & closed & (refunded > 0)),
+                func.avg(share).filter(period & closed),
+                func.count().filter(period & dispute & (refunded >= asked)),
+                func.count().filter(period & dispute & (refunded == 0)),
+                func.count().filter(period & dispute & (refunded > 0) & (refunded < asked)),
+            ]
+        found = self.session.execute(
+            select(*measures).where(CaseRow.team_id == team_id, who == user_id, CaseRow.id != excluding)
+        ).one()
+        party = ContractRow.client_id if role == "client" else ContractRow.freelancer_id
+        theirs = (ContractRow.team_id == team_id) & (party == user_id)
+        paid: list[Any] = []  # milestones all time, recently; timesheets all time, recently
+        for rows, paid_at, condition in (
+            (
+                MilestoneRow,
+                MilestoneRow.released_at,
+                (MilestoneRow.status == MilestoneStatus.RELEASED) & MilestoneRow.released_at.is_not(None),
+            ),
+            (TimesheetRow, TimesheetRow.paid_at, TimesheetRow.paid_at.is_not(None)),
+        ):
+            joined = (ContractRow.team_id == rows.team_id) & (ContractRow.id == rows.contract_id)
+            counted = select(func.count()).select_from(rows).join(ContractRow, joined).where(theirs, condition)
+            paid += [counted.scalar_subquery(), counted.where(paid_at >= since).scalar_subquery()]
+        items = self.session.execute(select(*paid)).one()
+        tallies = []
+        for n, period_items in enumerate((items[0] + items[2], items[1] + items[3])):
+            cases, closed_count, refunded_count, mean, client_won, freelancer_won, split = found[n * 7 : n * 7 + 7]
+            tallies.append(
+                Tally(
+                    cases=int(cases),
+                    closed=int(closed_count),
+                    refunded=int(refunded_count),
+                    refunded_share=float(mean or 0.0),
+                    disputes_client_won=int(client_won),
+                    disputes_freelancer_won=int(freelancer_won),
+                    disputes_split=int(split),
+                    paid_items=int(period_items),
+                )
+            )
+        return PartyRecord(role, user_id, recent=tallies[1], all_time=tallies[0])
 
     def add(self, case: Case) -> None:
         """Insert a new case; another case opened a moment earlier on the same item (or by the same form

@@ -150,6 +150,9 @@ class CaseRow(Base):
             sqlite_where=text("closed_at IS NULL"),
             postgresql_where=text("closed_at IS NULL"),
         ),
+        # A party's record for mediators: all their cases, closed ones too (bot.domain.history).
+        Index("ix_cases_client_all", "team_id", "client_id", "opened_at"),
+        Index("ix_cases_freelancer_all", "team_id", "freelancer_id", "opened_at"),
         # The mediators' queue: open cases by state.
         Index(
             "ix_cases_state_open",

@@ -19,10 +19,11 @@ from bot.domain.case import Case
 from bot.domain.contract import Contract, Item, ItemKind, ItemRef
 from bot.domain.errors import ConcurrentChange
 from bot.domain.events import AuditEvent, Evidence, LedgerEntry, Question
+from bot.domain.history import PartyRecord, Tally
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
-from bot.domain.vocabulary import CLAIMABLE, LedgerKind
+from bot.domain.vocabulary import CLAIMABLE, LedgerKind, Stage
 from bot.services.messages import OutboxMessage
 from bot.services.models import DeskFilters, DeskRow
 from bot.services.ports import LeasedDeadline, PayoutAnswer, ReminderState
@@ -266,6 +267,35 @@ class FakeCases:
 
     def desk_counts(self, team_id: str, mediator_id: str, filters: DeskFilters, now: datetime) -> dict[str, int]:
         return {name: len(cases) for name, cases in self._desk(team_id, mediator_id, filters, now).items()}
+
+    def party_record(self, team_id: str, role: str, user_id: str, excluding: str, since: datetime) -> PartyRecord:
+        def tally(cases: list[Case], items: list[Item]) -> Tally:
+            closed = [c for c in cases if c.closed_at]
+            disputes = [c for c in closed if c.stage is not Stage.REQUEST]
+            return Tally(
+                cases=len(cases),
+                closed=len(closed),
+                refunded=sum(c.refunded.minor > 0 for c in closed),
+                refunded_share=sum(c.refunded.minor / c.paid.minor for c in closed) / len(closed) if closed else 0.0,
+                disputes_client_won=sum(c.refunded >= c.requested for c in disputes),
+                disputes_freelancer_won=sum(c.refunded.minor == 0 for c in disputes),
+                disputes_split=sum(0 < c.refunded.minor < c.requested.minor for c in disputes),
+                paid_items=len(items),
+            )
+
+        theirs = [c for c in self._where(team_id) if getattr(c, f"{role}_id") == user_id and c.id != excluding]
+        contracts = {
+            cid
+            for (team, cid), k in self.t.contracts.items()
+            if team == team_id and getattr(k, f"{role}_id") == user_id
+        }
+        paid = [
+            item
+            for (team, cid, _), item in self.t.items.items()
+            if team == team_id and cid in contracts and item.paid_at is not None
+        ]
+        recent = tally([c for c in theirs if c.opened_at >= since], [i for i in paid if i.paid_at >= since])
+        return PartyRecord(role, user_id, recent=recent, all_time=tally(theirs, paid))
 
     def add(self, case: Case) -> None:
         """The unique indexes: one open case per item, one case per form submission."""

@@ -78,7 +78,7 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
     if surface == Surface.CASE_CARD:
         case = CaseView.from_json(view)
         text = f"Case {case.id}: {stages.STATES.get(case.state, case.state)}"
-        return Rendered(text, stages.case_card(case, locale))
+        return Rendered(text, stages.case_card(case, locale, view.get("records")))
     if surface == Surface.DESK:
         blocks, metadata = desk.desk(view, locale)
         return Rendered("Mediation desk", blocks, metadata)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.blocks import ids, kit
+from bot.blocks import ids, kit, records
 from bot.blocks.format import duration, escape, money, person, quote, trim, when
 from bot.blocks.kit import Block
 from bot.domain.vocabulary import Move
@@ -311,9 +311,10 @@ _CARD_BUTTONS: dict[Move, tuple[str, str, str | None]] = {
 }
 
 
-def case_card(case: CaseView, locale: str = "en_US") -> list[Block]:
-    """The escalation channel's card: parties, contract, item, amounts, deadlines, evidence count, policy;
-    Claim while unassigned, then the claiming mediator's actions. Updated in place as the case moves."""
+def case_card(case: CaseView, locale: str = "en_US", party_records: dict[str, Any] | None = None) -> list[Block]:
+    """The escalation channel's card: parties, contract, item, amounts, deadlines, evidence count, policy, each
+    party's record (with a History button for the whole of it); Claim while unassigned, then the claiming
+    mediator's actions. Updated in place as the case moves."""
     requested = money(case.money(case.requested_minor), locale)
     offered = money(case.money(case.offered_minor), locale) if case.offered_minor is not None else "—"
     due = when(case.due) if case.due else "—"
@@ -336,6 +337,9 @@ def case_card(case: CaseView, locale: str = "en_US") -> list[Block]:
         section(f"*Client's reason*\n{quote(case.dispute_reason or case.reason, 700)}"),
         section(stage_line(case, locale) + (f"\n{why(case)}" if why(case) else "")),
     ]
+    if party_records is not None:
+        blocks += records.card_summary(party_records)
+        blocks.append(kit.actions(ids.CARD_HISTORY_ACTIONS, [records.history_button(case.id)]))
     if case.payout_hold:
         blocks.append(section(f":warning: *On hold*: the marketplace refused the payout.\n{quote(case.payout_hold)}"))
     if not case.open:

@@ -50,6 +50,12 @@ class Policy:
     # An adjusted refund may be at most this share of what was paid for the item (Fiverr: 60%); None: any
     # amount below what was asked.
     adjust_max_share: Decimal | None = None
+    # What mediators see of a party's record (bot.domain.history): the recent window beside all time, and when a
+    # pattern is flagged (more than this share of the party's paid items, once they have this many).
+    history_recent: timedelta = timedelta(days=90)
+    history_min_items: int = 5
+    history_client_request_share: Decimal = Decimal("0.5")
+    history_freelancer_dispute_share: Decimal = Decimal("0.3")
 
     def request_window(self, paid_at: datetime) -> Window:
         """Refund requests are open on an item paid within the last ``request_age_limit`` (180 days)."""
@@ -112,6 +118,10 @@ class Policy:
             non_binding_mediation_limit=_seconds(numbers["non_binding_mediation_limit"]),
             extension=_seconds(numbers["extension"]),
             adjust_max_share=Decimal(share) if share is not None else None,
+            history_recent=_seconds(numbers.get("history_recent", 90 * 86400)),
+            history_min_items=numbers.get("history_min_items", 5),
+            history_client_request_share=Decimal(numbers.get("history_client_request_share", "0.5")),
+            history_freelancer_dispute_share=Decimal(numbers.get("history_freelancer_dispute_share", "0.3")),
         )
 
 

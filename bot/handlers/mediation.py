@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.blocks import ids, stage_modals
+from bot.blocks import ids, records, stage_modals
 from bot.handlers.errors import click, form, open_form
 from bot.handlers.payloads import action_id, button_value, metadata, required, value, who
 from bot.services import mediation
@@ -37,6 +37,13 @@ def on_decision_form(body: dict[str, Any], client: WebClient, deps: Deps) -> Non
     """Propose, Decide and Record award open one form; the decision it records is in its metadata."""
     case = mediation.view_for_mediator(deps, *who(body), button_value(body))
     open_form(client, body, stage_modals.mediate_modal(case, _DECISIONS[action_id(body)]))
+
+
+@click
+def on_history_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    case_id = button_value(body)
+    shown = mediation.records_for_mediator(deps, *who(body), case_id)
+    open_form(client, body, records.history_modal(case_id, shown))
 
 
 @click
@@ -83,6 +90,7 @@ def register(app: App, deps: Deps) -> None:
     app.action(ids.MEDIATOR_AWARD)(partial(on_decision_form, deps=deps))
     app.view(ids.MEDIATE_MODAL)(partial(on_decision_submit, deps=deps))
     app.action(ids.MEDIATOR_ASK)(partial(on_ask_form, deps=deps))
+    app.action(ids.CARD_HISTORY)(partial(on_history_form, deps=deps))
     app.view(ids.ASK_MODAL)(partial(on_ask_submit, deps=deps))
     app.action(ids.MEDIATOR_REASSIGN)(partial(on_reassign_form, deps=deps))
     app.view(ids.REASSIGN_MODAL)(partial(on_decision_submit, deps=deps))

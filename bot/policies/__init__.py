@@ -89,6 +89,10 @@ class PolicyFile(_Strict):
     non_binding_mediation_limit: Duration
     extension: Duration
     adjust_max_share: Decimal | None = Field(None, gt=0, lt=1)
+    history_recent: Duration
+    history_min_items: int = Field(ge=1, le=10_000)
+    history_client_request_share: Decimal = Field(gt=0, le=1)
+    history_freelancer_dispute_share: Decimal = Field(gt=0, le=1)
 
     @field_validator("review_window")
     @classmethod
@@ -124,6 +128,10 @@ class PolicyFile(_Strict):
             non_binding_mediation_limit=self.non_binding_mediation_limit,
             extension=self.extension,
             adjust_max_share=self.adjust_max_share,
+            history_recent=self.history_recent,
+            history_min_items=self.history_min_items,
+            history_client_request_share=self.history_client_request_share,
+            history_freelancer_dispute_share=self.history_freelancer_dispute_share,
         )
 
 
@@ -216,4 +224,13 @@ def describe(rules: PolicyFile) -> list[str]:
         f"- Arbitration: each party has {duration(policy.arbitration_offer_window)} to agree and pay the fee "
         f"({fees or 'none set'}); if neither does, the client is refunded, and if one does, that party wins.",
         f"- Each party may ask once per case for {duration(policy.extension)} more.",
+        f"- Mediators see each party's record over the last {duration(policy.history_recent)} and all time. It is "
+        "flagged when a client asked for refunds on more than "
+        f"{_share(policy.history_client_request_share)} of their paid items, or a freelancer's work was disputed "
+        f"on more than {_share(policy.history_freelancer_dispute_share)} of theirs, once they have "
+        f"{policy.history_min_items} paid items.",
     ]
+
+
+def _share(share: Decimal) -> str:
+    return format_percent(share, locale=DEFAULT_LOCALE, decimal_quantization=False)

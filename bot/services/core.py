@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from bot.domain.case import Case
 from bot.domain.contract import Contract
@@ -120,11 +121,30 @@ def _apply(deps: Deps, team_id: str, case_id: str, act: Act) -> Case:
 def queue_told(deps: Deps, uow: UnitOfWork, case: Case, happened: list[Event], now: datetime, policy: Policy) -> None:
     """Queue what a stored change's events cause, in the change's own transaction."""
     view = case_view(uow, case, now, policy)
-    uow.outbox.add_all(
-        case.team_id,
-        notify.case_messages(happened, view, deps.card_channel(case.team_id), lambda: uow.evidence.for_case(case.id)),
-        now,
+    messages = notify.case_messages(
+        happened,
+        view,
+        deps.card_channel(case.team_id),
+        lambda: uow.evidence.for_case(case.id),
+        lambda: party_records(uow, case, now, policy),
     )
+    uow.outbox.add_all(case.team_id, messages, now)
+
+
+def party_records(uow: UnitOfWork, case: Case, now: datetime, policy: Policy) -> dict[str, Any]:
+    """Each party's record across contracts (other cases than this one), for the mediators' eyes only: the case
+    card and its History form. Plain JSON, with the flags of the case's policy."""
+    since = now - policy.history_recent
+    shown: dict[str, Any] = {"recent_seconds": policy.history_recent.total_seconds()}
+    for role, user in (("client", case.client_id), ("freelancer", case.freelancer_id)):
+        record = uow.cases.party_record(case.team_id, role, user, case.id, since)
+        shown[role] = {
+            "user": user,
+            "recent": asdict(record.recent),
+            "all_time": asdict(record.all_time),
+            "flags": {period: [flag.value for flag in found] for period, found in record.flags(policy).items()},
+        }
+    return shown
 
 
 def _told_what_happened(deps: Deps, team_id: str, case_id: str) -> Refused:

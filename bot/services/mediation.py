@@ -5,7 +5,7 @@ the case's."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -15,7 +15,7 @@ from bot.domain.events import QuestionAsked
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.services import notify
-from bot.services.core import Deps, case_view, change_case, load_case
+from bot.services.core import Deps, case_view, change_case, load_case, party_records, policy_for
 from bot.services.models import CaseView
 from bot.services.read_models import checked_view
 
@@ -40,6 +40,16 @@ def view_for_mediator(deps: Deps, team_id: str, user_id: str, case_id: str) -> C
     """The case behind a mediator's form (propose, decide, award, ask, reassign): only its mediator opens one."""
     ensure_on_roster(deps, team_id, user_id)
     return checked_view(deps, team_id, case_id, lambda case, now: case.ensure_case_mediator(user_id, now))
+
+
+def records_for_mediator(deps: Deps, team_id: str, user_id: str, case_id: str) -> dict[str, Any]:
+    """Both parties' records as of now, for a mediator on the roster (any of them: a record helps decide whether
+    to claim)."""
+    ensure_on_roster(deps, team_id, user_id)
+    now = deps.clock()
+    with deps.uow() as uow:
+        case = load_case(uow, team_id, case_id)
+        return party_records(uow, case, now, policy_for(uow, case.policy_version, deps.policy))
 
 
 def mediate(deps: Deps, cmd: Mediate) -> Case:

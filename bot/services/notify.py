@@ -35,10 +35,16 @@ def case_messages(
     view: CaseView,
     card_channel: str | None,
     history: Callable[[], Sequence[Evidence]] = tuple,
+    records: Callable[[], dict[str, Any]] | None = None,
 ) -> list[OutboxMessage]:
     """Everything one change to a case causes, in the order it is to be delivered. ``history`` is the case's
-    evidence so far, read only when the case has just escalated."""
+    evidence so far, read only when the case has just escalated; ``records`` the parties' records, read only
+    when the case card is updated: only the card carries them, never a party's message."""
     shown = view.as_json()
+
+    def card() -> dict[str, Any]:
+        return shown | {"records": records()} if records is not None else shown
+
     carded = view.escalated and card_channel is not None
     steps = [event.seq for event in events if isinstance(event, AuditEvent)]
     added = [event for event in events if isinstance(event, Evidence)]
@@ -57,11 +63,11 @@ def case_messages(
         messages.append(_kept(view, Kept.FREELANCER, str(step), dm(view.freelancer_id), shown))
         messages.append(_kept(view, Kept.CLIENT, str(step), dm(view.client_id), shown))
         if card_channel is not None and view.escalated:
-            messages.append(_kept(view, Kept.CARD, str(step), channel(card_channel), shown))
+            messages.append(_kept(view, Kept.CARD, str(step), channel(card_channel), card()))
         if extended:
             messages += _extended(view, shown, extended[-1], step)
     elif added and card_channel is not None and view.escalated:
-        messages.append(_kept(view, Kept.CARD, f"evidence:{added[-1].seq}", channel(card_channel), shown))
+        messages.append(_kept(view, Kept.CARD, f"evidence:{added[-1].seq}", channel(card_channel), card()))
     if any(isinstance(event, Escalated) for event in events):
         added = list(history())
     for evidence in added:

@@ -10,6 +10,7 @@ from typing import Literal, Protocol, Self
 from bot.domain.case import Case
 from bot.domain.contract import Contract, Item, ItemRef
 from bot.domain.events import AuditEvent, Evidence, LedgerEntry, Question
+from bot.domain.history import PartyRecord
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import LedgerKind
@@ -58,6 +59,10 @@ class Cases(Protocol):
 
     def desk_counts(self, team_id: str, mediator_id: str, filters: DeskFilters, now: datetime) -> dict[str, int]:
         """How many cases each part of the desk has under these filters."""
+        ...
+
+    def party_record(self, team_id: str, role: str, user_id: str, excluding: str, since: datetime) -> PartyRecord:
+        """A party's record across contracts, other than case ``excluding``: all time, and since ``since``."""
         ...
 
     def held_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money: ...

@@ -5,7 +5,7 @@ import threading
 
 from storage.tables import AuditRow
 from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, MEDIATOR2, Bot
-from tests.e2e.test_escalation import ask_for_refund, card, escalated
+from tests.e2e.test_escalation import ask_for_refund, card, click, dm, escalated
 from tests.slack_standin import button_labels, text_of
 
 
@@ -102,3 +102,27 @@ def test_a_party_pressing_a_forged_desk_button_gets_their_own_home_and_nothing_c
     bot.drain()
     assert bot.case(case_id).version == before
     assert "Mediation desk" not in text_of(bot.standin.homes[CLIENT]["blocks"])
+
+
+def test_the_card_shows_each_partys_record_to_mediators_and_history_opens_it_whole(bot):
+    earlier = ask_for_refund(bot, "Backend work", "Week of 09 Nov 2026", "50.00")
+    click(bot, FREELANCER, dm(bot, FREELANCER, earlier), "Approve")
+    case_id = escalated(bot)
+    shown = text_of(card(bot, case_id).blocks)
+    assert "*Client's record* (last 90 days, other cases): 1 request made on" in shown
+    assert "1 of 1 ended refunded" in shown
+    assert "*Freelancer's record* (last 90 days, other cases): 1 request received on" in shown
+    assert bot.user(MEDIATOR2).click(card(bot, case_id), "History").status == 200  # any mediator, before a claim
+    history = bot.standin.latest_view(MEDIATOR2)
+    assert history["title"]["text"] == "Party history"
+    whole = text_of(history["blocks"])
+    for said in ("*Last 90 days*", "*All time*", f"<@{CLIENT}>", f"<@{FREELANCER}>"):
+        assert said in whole
+    # The parties never see a record: not in their messages, and the History button is refused to them.
+    for party in (CLIENT, FREELANCER):
+        for message in bot.standin.dms(party):
+            assert "record" not in text_of(message.blocks)
+    views_before = len(bot.standin.views.by_id)
+    bot.user(CLIENT).click(card(bot, case_id), "History")
+    bot.drain()
+    assert len(bot.standin.views.by_id) == views_before

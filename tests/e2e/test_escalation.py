@@ -121,13 +121,19 @@ def test_a_fixed_price_case_from_refund_to_an_arbitration_award(bot):
     card_text = text_of(the_card.blocks)
     assert "<@U0CLIENT01>" in card_text
     assert "2 piece(s) · v1" in card_text
-    assert button_labels(the_card.blocks) == ["Claim"]
+    assert button_labels(the_card.blocks) == ["History", "Claim"]  # History: the parties' records
     card_thread = "\n".join(text_of(m.blocks) for m in bot.standin.replies(MEDIATOR_CHANNEL, the_card.ts))
     assert SECRET in card_thread  # the mediators see everything, in the card's thread
 
     # Claim, ask, propose.
     click(bot, MEDIATOR, card(bot, case_id), "Claim")
-    assert button_labels(card(bot, case_id).blocks) == ["Propose", "Ask for information", "Reassign", "Release"]
+    assert button_labels(card(bot, case_id).blocks) == [
+        "History",
+        "Propose",
+        "Ask for information",
+        "Reassign",
+        "Release",
+    ]
     click(bot, MEDIATOR, card(bot, case_id), "Ask for information")
     submit(bot, MEDIATOR, {"Ask": "The freelancer", "Question": "Which brief version did you work from?"})
     question = next(m for m in bot.standin.dms(FREELANCER) if "asks you" in text_of(m.blocks))
@@ -165,7 +171,7 @@ def test_a_fixed_price_case_from_refund_to_an_arbitration_award(bot):
     assert (row.state, row.refunded_minor, row.closed_at is not None) == ("awarded", 7000, True)
     assert ledger(bot, case_id) == [("refund", 7000), ("release", 3000)]
     assert "*Awarded* by arbitration" in text_of(dm(bot, CLIENT, case_id).blocks)
-    assert button_labels(card(bot, case_id).blocks) == []
+    assert button_labels(card(bot, case_id).blocks) == ["History"]  # closed: nothing to act on, the records stay
     timeline = thread_text(bot)
     for step in ("escrow refund process", "disputed the escrow refund", "proposes a refund", "arbitration", "Awarded"):
         assert step in timeline
@@ -198,7 +204,13 @@ def test_an_hourly_case_from_refund_to_a_mediator_decision(bot):
     submit(bot, FREELANCER, {"Your statement": "Standups happened daily; see the calendar."})
     assert bot.case(case_id).state == "in_review"
     click(bot, MEDIATOR2, card(bot, case_id), "Claim")  # a member of the mediators' user group
-    assert button_labels(card(bot, case_id).blocks) == ["Decide", "Ask for information", "Reassign", "Release"]
+    assert button_labels(card(bot, case_id).blocks) == [
+        "History",
+        "Decide",
+        "Ask for information",
+        "Reassign",
+        "Release",
+    ]
     click(bot, MEDIATOR2, card(bot, case_id), "Decide")
     submit(bot, MEDIATOR2, {"Refund to the client (USD)": "40.00", "Rationale": "One standup is undocumented."})
     row = bot.case(case_id)

@@ -22,7 +22,18 @@ def test_unready_while_migrations_are_pending(engine):
         command.downgrade(alembic_config(connection), "0001")
     status, body = readiness(engine, NOW)
     assert status == 503
-    assert body["migrations_pending"] == ["0010", "0009", "0008", "0007", "0006", "0005", "0004", "0003", "0002"]
+    assert body["migrations_pending"] == [
+        "0011",
+        "0010",
+        "0009",
+        "0008",
+        "0007",
+        "0006",
+        "0005",
+        "0004",
+        "0003",
+        "0002",
+    ]
 
 
 def test_unready_when_the_database_cannot_be_reached():

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.domain.case import Case
-from bot.domain.contract import ContractKind, ItemKind, ItemRef
+from bot.domain.contract import ContractKind, ItemKind, ItemRef, MilestoneStatus
 from bot.domain.errors import ConcurrentChange
 from bot.domain.events import Question
+from bot.domain.history import Tally
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import Stage, State, Visibility
@@ -220,6 +221,54 @@ def test_the_mediators_desk_reads_each_part_by_deadline_then_wait_and_counts_und
         assert counts("T0001", "U0MEDIATE1", DeskFilters(stage="mediation"), now)["rest"] == 0
         assert counts("T0001", "U0MEDIATE1", DeskFilters(kind="hourly"), now) == {"unclaimed": 0, "mine": 0, "rest": 0}
         assert counts("T0002", "U0MEDIATE1", DeskFilters(), now) == {"unclaimed": 0, "mine": 0, "rest": 0}
+
+
+def test_a_partys_record_counts_their_cases_outcomes_and_paid_items_all_time_and_recently(backend):
+    """The client asked on 4 of 6 paid items: one approved in full, one refunded in part after a dispute, one
+    disputed and released, and one (the case looked at) still open. Two of the cases are older than 90 days."""
+    seed(backend.uow)
+    old = NOW - timedelta(days=200)
+    with backend.uow() as work:
+        for n, released in ((20, old), (21, old), (22, NOW), (23, NOW), (24, NOW), (25, NOW)):
+            work.contracts.save_item("T0001", milestone(id=f"M-{n}", title=f"Part {n}", released_at=released))
+        work.contracts.save_item("T0001", milestone(id="M-26", status=MilestoneStatus.FUNDED, released_at=None))
+        work.commit()
+    endings = {"R-A": ("M-20", old, "100.00", State.APPROVED), "R-B": ("M-21", old, "50.00", State.SETTLED)}
+    endings |= {"R-C": ("M-22", NOW, "0", State.RELEASED), "R-D": ("M-23", NOW, None, None)}
+    for case_id, (item, opened, refunded, state) in endings.items():
+        with backend.uow() as work:
+            case = Case.open_request(
+                case_id=case_id,
+                contract=work.contracts.get("T0001", "C-100"),
+                item=work.contracts.item("T0001", "C-100", ItemRef(ItemKind.MILESTONE, item)),
+                amount=usd("100.00"),
+                reason="Not what we agreed.",
+                refunded=usd("0"),
+                held=usd("0"),
+                by=CLIENT,
+                now=opened,
+                policy=Policy(),
+            )
+            if state is not None:  # ended: approved at the request, or after a dispute (mediation)
+                case.state, case.refunded, case.closed_at, case.deadline = state, usd(refunded), opened, None
+                case.stage = Stage.REQUEST if state is State.APPROVED else Stage.MEDIATION
+            store(work, case, LedgerOnly(), new=True)
+            work.commit()
+    since = NOW - timedelta(days=90)
+    with backend.uow() as work:
+        client = work.cases.party_record("T0001", "client", CLIENT, "R-D", since)
+        freelancer = work.cases.party_record("T0001", "freelancer", FREELANCER, "R-D", since)
+        stranger = work.cases.party_record("T0001", "client", STRANGER, "R-D", since)
+    whole = client.all_time
+    # Paid: M-20…M-25, and seed()'s M-1 and C-200 timesheet (the same client's other contract); M-26 is only funded.
+    assert (whole.cases, whole.closed, whole.refunded, whole.paid_items) == (3, 3, 2, 8)
+    assert whole.refunded_share == pytest.approx((100 / 250 + 50 / 250 + 0) / 3)
+    assert (whole.disputes_client_won, whole.disputes_freelancer_won, whole.disputes_split) == (0, 1, 1)
+    assert (whole.won("client"), whole.lost("client"), whole.won("freelancer")) == (0, 1, 1)
+    recent = client.recent
+    assert (recent.cases, recent.closed, recent.refunded, recent.paid_items, recent.disputes) == (1, 1, 0, 6, 1)
+    assert freelancer.all_time == whole  # one contract: the same cases, seen from the other side
+    assert stranger.all_time == Tally()
 
 
 def test_what_is_not_committed_is_not_kept(backend):

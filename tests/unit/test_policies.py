@@ -67,7 +67,9 @@ def test_a_share_rounds_to_the_nearest_minor_unit_half_up():
 def test_a_version_stored_by_an_older_release_reads_as_it_was():
     older = Policy().numbers()
     older["arbitration_fees"] = {"USD": "291.00"}  # a flat fee, as stored before fees could scale
-    del older["adjust_max_share"]
+    for added in ("adjust_max_share", "history_recent", "history_min_items", "history_client_request_share"):
+        del older[added]  # rules that came later: such a version has their defaults
+    del older["history_freelancer_dispute_share"]
     assert Policy.from_numbers(older) == Policy()
     assert Policy.from_numbers(Policy().numbers()) == Policy()
 
@@ -127,6 +129,7 @@ def test_the_rules_in_plain_words_state_each_presets_own_numbers():
     assert "The freelancer has 3 days to approve, refund part of it (any amount below what was asked)" in v1
     assert "reminders 2 days, 1 day and 2 h before it" in v1
     assert "USD: $291.00 per party" in v1
+    assert "client asked for refunds on more than 50% of their paid items" in v1
     fiverr = "\n".join(describe(read_policy_file(preset_path("fiverr-like"))))
     assert "The freelancer has 2 days to approve, refund part of it (at most 60% of the item's price)" in fiverr
     freelancer = "\n".join(describe(read_policy_file(preset_path("freelancer-like"))))
