@@ -793,15 +793,7 @@ class SlackUser:
 
     def click(self, message: Message, label: str) -> Answer:
         """Press the button labelled ``label`` in a message, as Slack reports it."""
-        block_id, button = find_button(message.blocks, label)
-        action = {
-            "type": "button",
-            "action_id": button["action_id"],
-            "block_id": block_id,
-            "value": button.get("value", ""),
-            "text": button["text"],
-            "action_ts": str(time.time()),
-        }
+        action = _pressed(message.blocks, label)
         payload = self._payload(
             {
                 "type": "block_actions",
@@ -822,16 +814,7 @@ class SlackUser:
 
     def press(self, view: dict[str, Any], label: str) -> Answer:
         """Press the button labelled ``label`` in a Home tab or a modal: Slack sends the view, and no response_url."""
-        block_id, button = find_button(view["blocks"], label)
-        action = {
-            "type": "button",
-            "action_id": button["action_id"],
-            "block_id": block_id,
-            "value": button.get("value", ""),
-            "text": button["text"],
-            "action_ts": str(time.time()),
-        }
-        return self._in_view(view, action)
+        return self._in_view(view, _pressed(view["blocks"], label))
 
     def pick(self, view: dict[str, Any], placeholder: str, option: str) -> Answer:
         """Pick ``option`` in the select of an actions block (a Home tab's filters) with this placeholder."""
@@ -871,16 +854,7 @@ class SlackUser:
             "selected_option": chosen,
             "action_ts": str(time.time()),
         }
-        payload = self._payload(
-            {
-                "type": "block_actions",
-                "trigger_id": self.standin.issue_trigger(self.id),
-                "container": {"type": "view", "view_id": view["id"]},
-                "view": view,
-                "actions": [action],
-            }
-        )
-        return self._acked("block_actions", payload)
+        return self._in_view(view, action)
 
     def submit(self, view: dict[str, Any], values: dict[str, str], *, view_id: str | None = None) -> Answer:
         """Fill the inputs labelled as ``values`` says (text, number, or the visible text of an option) and submit."""
@@ -906,6 +880,19 @@ class SlackUser:
             {"type": "view_submission", "trigger_id": self.standin.issue_trigger(self.id), "view": submitted}
         )
         return self._held("view_submission", answer, lambda body: form_answer_problems(body, submitted))
+
+
+def _pressed(blocks: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    """The action Slack reports for a press of the button labelled ``label``."""
+    block_id, button = find_button(blocks, label)
+    return {
+        "type": "button",
+        "action_id": button["action_id"],
+        "block_id": block_id,
+        "value": button.get("value", ""),
+        "text": button["text"],
+        "action_ts": str(time.time()),
+    }
 
 
 def find_button(blocks: list[dict[str, Any]], label: str) -> tuple[str, dict[str, Any]]:

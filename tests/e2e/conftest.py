@@ -3,7 +3,7 @@
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -138,3 +138,19 @@ def told(bot: Bot, text: str, seconds: float = 5.0) -> dict:
                 return response
         time.sleep(0.05)
     raise AssertionError(f"never told {text!r}; told {[r.get('text') for r in bot.standin.responses]}")
+
+
+def at_once(press: Callable[[str], object], users: Iterable[str]) -> None:
+    """Each user presses at the same instant (a barrier, then a thread each), as two people do."""
+    users = list(users)
+    start = threading.Barrier(len(users))
+
+    def go(user: str) -> None:
+        start.wait()
+        press(user)
+
+    threads = [threading.Thread(target=go, args=(user,)) for user in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

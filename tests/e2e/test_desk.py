@@ -1,10 +1,8 @@
 """The mediators' desk (App Home): what a mediator sees and does there, through Slack's surfaces; parties keep
 their own Home."""
 
-import threading
-
 from storage.tables import AuditRow
-from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, MEDIATOR2, Bot
+from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, MEDIATOR2, Bot, at_once
 from tests.e2e.test_escalation import ask_for_refund, card, click, dm, escalated
 from tests.slack_standin import button_labels, text_of
 
@@ -48,17 +46,7 @@ def test_claiming_from_the_desk_takes_the_case_and_the_desk_and_card_follow(bot)
 def test_two_mediators_claiming_from_their_desks_one_wins_and_the_other_desk_says_who(bot):
     case_id = escalated(bot)
     homes = {user: desk(bot, user) for user in (MEDIATOR, MEDIATOR2)}
-    start = threading.Barrier(2)
-
-    def press(user: str) -> None:
-        start.wait()
-        bot.user(user).press(homes[user], "Claim")
-
-    threads = [threading.Thread(target=press, args=(user,)) for user in homes]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(lambda user: bot.user(user).press(homes[user], "Claim"), homes)
     bot.drain()
     winner = bot.case(case_id).mediator_id
     loser = MEDIATOR2 if winner == MEDIATOR else MEDIATOR

@@ -2,13 +2,12 @@
 window's edge, mediators racing and impostors, and mediator-only evidence staying with the mediators."""
 
 import json
-import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from storage.tables import AuditRow, LedgerRow
-from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, MEDIATOR2, MEDIATOR_CHANNEL, Bot
+from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, MEDIATOR2, MEDIATOR_CHANNEL, Bot, at_once
 from tests.slack_standin import Message, button_labels, text_of
 
 SECRET = "Private: the client's cousin did the designs"
@@ -261,17 +260,7 @@ def escalated(bot: Bot) -> str:
 def test_two_mediators_claiming_at_once_one_wins_and_the_other_is_told(bot):
     case_id = escalated(bot)
     the_card = card(bot, case_id)
-    start = threading.Barrier(2)
-
-    def press(user: str) -> None:
-        start.wait()
-        bot.user(user).click(the_card, "Claim")
-
-    threads = [threading.Thread(target=press, args=(user,)) for user in (MEDIATOR, MEDIATOR2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(lambda user: bot.user(user).click(the_card, "Claim"), (MEDIATOR, MEDIATOR2))
     bot.drain()
     winner = bot.case(case_id).mediator_id
     assert winner in (MEDIATOR, MEDIATOR2)

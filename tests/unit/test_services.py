@@ -333,22 +333,7 @@ def test_the_clock_reminds_the_freelancer_once_per_reminder_then_lapses_the_requ
 
 
 def test_the_home_of_someone_with_many_cases_shows_the_most_urgent_and_counts_the_rest(db, deps, clock):
-    with db() as work:
-        for n in range(2, 46):
-            work.contracts.save_item("T0001", milestone(id=f"M-{n}", title=f"Part {n}"))
-        work.commit()
-    for n in range(1, 46):
-        cmd = requests.RequestRefund(
-            team_id="T0001",
-            user_id=CLIENT,
-            contract_id="C-100",
-            item_key=f"milestone:M-{n}",
-            amount="1.00",
-            reason="Off-brief",
-            request_key=f"view-{n}",
-        )
-        requests.request_refund(deps, cmd)
-        clock.advance(minutes=1)  # each answer is due a minute after the one before
+    many_requests(db, deps, clock, 45)
     read_models.show_home(deps, "T0001", FREELANCER, "1.0")
     [published] = [m for m in db.messages if m.surface == Surface.HOME]
     assert [case["id"] for case in published.view["waiting"]] == [f"R-{n}" for n in range(1, 21)]
