@@ -179,3 +179,26 @@ def test_a_sqlite_file_locked_by_another_process_is_told_within_slacks_3_s(stand
         assert bot.user(FREELANCER).click(request_dm, "Approve").status == 200
         bot.drain()
         assert bot.case(case_id).state == "approved"
+
+
+@pytest.mark.postgres
+def test_a_desk_click_while_the_database_is_away_is_acked_in_time_logged_once_and_works_again_after(proxied, caplog):
+    """A Home tab has no private reply: the desk stays as it was, the log says why, and the same press works once
+    the database is back."""
+    bot, proxy = proxied
+    case_id = escalated(bot)
+    bot.user(MEDIATOR).open_home()
+    bot.drain()
+    home = bot.standin.homes[MEDIATOR]
+    before = rows(bot)
+    proxy.down("refuse")
+    with timed() as took:
+        assert bot.user(MEDIATOR).press(home, "Claim").status == 200
+    assert took["seconds"] < SLACK_ACK
+    assert caplog.text.count(f"database unavailable for the desk of {MEDIATOR}") == 1
+    assert not [record for record in caplog.records if record.exc_info]
+    proxy.up()
+    assert rows(bot) == before
+    assert bot.user(MEDIATOR).press(home, "Claim").status == 200
+    bot.drain()
+    assert bot.case(case_id).mediator_id == MEDIATOR
