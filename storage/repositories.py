@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Row, Subquery, and_, bindparam, cast, func, insert, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Row,
+    Subquery,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    true,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +60,7 @@ from storage.tables import (
     QuestionRow,
     SlackMessageRow,
     TimesheetRow,
+    UtcDateTime,
 )
 
 
@@ -229,13 +244,6 @@ class _DeskQuery:
     sections: dict[str, ColumnElement[bool]]
 
 
-def _utc(at: datetime) -> datetime:
-    """A value read through a SQL expression (a MIN, a COALESCE) skips the column's UTC type: SQLite gives it
-    naive, or even as text."""
-    at = datetime.fromisoformat(at) if isinstance(at, str) else at
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 class CaseRepository:
     """Cases with their active deadline; saving also appends the audit events and evidence they caused.
 
@@ -378,11 +386,11 @@ class CaseRepository:
                 CaseRow.freelancer_id,
                 CaseRow.currency,
                 func.coalesce(CaseRow.disputed_minor, CaseRow.requested_minor - CaseRow.refunded_minor),
-                q.next_due,
+                type_coerce(q.next_due, UtcDateTime()),  # an aggregate keeps no column type: UTC again
                 CaseRow.stage,
                 CaseRow.state,
                 CaseRow.mediator_id,
-                since,
+                type_coerce(since, UtcDateTime()),
                 SlackMessageRow.permalink,
             )
             .join(ContractRow, (ContractRow.team_id == CaseRow.team_id) & (ContractRow.id == CaseRow.contract_id))
@@ -405,11 +413,11 @@ class CaseRepository:
                 freelancer_id=row[4],
                 currency=row[5],
                 at_stake_minor=int(row[6]),
-                due_at=_utc(row[7]).isoformat() if row[7] is not None else None,
+                due_at=row[7].isoformat() if row[7] is not None else None,
                 stage=row[8],
                 state=row[9],
                 mediator_id=row[10],
-                waiting_since=_utc(row[11]).isoformat(),
+                waiting_since=row[11].isoformat(),
                 card_link=row[12],
             )
             for row in rows
