@@ -220,7 +220,11 @@ def measure(
     for person in mediators:
         check(person.click(cards[person.id], "Propose"))
     proposals = [standin.latest_view(person.id) for person in mediators]
-    proposal = {"Refund to the client (USD)": "20.00", "Rationale": "Two of five pages were delivered."}
+    proposal = {
+        "Refund to the client (USD)": "20.00",
+        "Rationale": "Two of five pages were delivered.",
+        "Policy rule applied": "Part of the work was delivered as agreed; the refund covers the rest.",
+    }
     results["a mediator's Propose"] = phase(
         [lambda p=p, f=f: p.submit(f, proposal) for p, f in zip(mediators, proposals, strict=True)],
         [lambda p=p, f=f: p.submit(f, proposal) for p, f in zip(bare_mediators, proposals, strict=True)],

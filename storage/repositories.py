@@ -602,6 +602,8 @@ class CaseRepository:
             "mediator_id": case.mediator_id,
             "proposal_minor": case.proposal.minor if case.proposal else None,
             "rationale": case.rationale,
+            "rule": case.rule,
+            "cited": list(case.cited),
             "answers": dict(case.answers),
             "award_reference": case.award_reference,
             "evidence_count": case.evidence_count,
@@ -638,6 +640,8 @@ class CaseRepository:
             "amount_minor": event.amount.minor if event.amount else None,
             "currency": event.amount.currency if event.amount else None,
             "rationale": event.rationale,
+            "rule": event.rule,
+            "cited": list(event.cited) or None,
             "policy_version": event.policy_version,
             "at": event.at,
         }
@@ -679,6 +683,8 @@ class CaseRepository:
             mediator_id=row.mediator_id,
             proposal=_money(row.proposal_minor, row.currency),
             rationale=row.rationale,
+            rule=row.rule,
+            cited=tuple(row.cited or ()),
             answers=dict(row.answers or {}),
             award_reference=row.award_reference,
             evidence_count=row.evidence_count,
@@ -792,6 +798,8 @@ class AuditRepository:
                 rationale=row.rationale,
                 policy_version=row.policy_version,
                 at=row.at,
+                rule=row.rule,
+                cited=tuple(row.cited or ()),
             )
             for row in rows
         ]

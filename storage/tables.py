@@ -195,6 +195,8 @@ class CaseRow(Base):
     mediator_id: Mapped[str | None] = mapped_column(String(32))
     proposal_minor: Mapped[int | None] = mapped_column(BigInteger)
     rationale: Mapped[str | None] = mapped_column(Text)
+    rule: Mapped[str | None] = mapped_column(String(64))
+    cited: Mapped[list[int] | None] = mapped_column(JSON)
     answers: Mapped[dict[str, str]] = mapped_column(JSON)
     award_reference: Mapped[str | None] = mapped_column(String(100))
     evidence_count: Mapped[int] = mapped_column(Integer)
@@ -299,6 +301,8 @@ class AuditRow(Base):
     amount_minor: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
     rationale: Mapped[str | None] = mapped_column(Text)
+    rule: Mapped[str | None] = mapped_column(String(64))  # a mediator's outcome: the rule applied
+    cited: Mapped[list[int] | None] = mapped_column(JSON)  # and the evidence items relied on
     policy_version: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime]
 

@@ -856,8 +856,9 @@ class SlackUser:
         }
         return self._in_view(view, action)
 
-    def submit(self, view: dict[str, Any], values: dict[str, str], *, view_id: str | None = None) -> Answer:
-        """Fill the inputs labelled as ``values`` says (text, number, or the visible text of an option) and submit."""
+    def submit(self, view: dict[str, Any], values: dict[str, str | list[str]], *, view_id: str | None = None) -> Answer:
+        """Fill the inputs labelled as ``values`` says (text, number, the visible text of an option, or a list of
+        them for a multi-select) and submit."""
         state: dict[str, dict[str, Any]] = {}
         for block in view.get("blocks", []):
             if block.get("type") != "input":
@@ -870,6 +871,9 @@ class SlackUser:
                 entry = {"type": element["type"], "selected_option": selected}
             elif element["type"] == "users_select":
                 entry = {"type": "users_select", "selected_user": typed}
+            elif element["type"] == "multi_static_select":
+                chosen = [typed] if isinstance(typed, str) else typed or []
+                entry = {"type": element["type"], "selected_options": [find_option(element, t) for t in chosen]}
             elif element["type"] == "checkboxes":
                 entry = {"type": "checkboxes", "selected_options": [find_option(element, typed)] if typed else []}
             else:

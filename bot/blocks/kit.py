@@ -127,6 +127,15 @@ def static_select(action_id: str, placeholder: str, options: list[Block], initia
     )
 
 
+def multi_static_select(action_id: str, placeholder: str, options: list[Block]) -> Block:
+    return {
+        "type": "multi_static_select",
+        "action_id": action_id,
+        "placeholder": plain(placeholder),
+        "options": options,
+    }
+
+
 def radio_buttons(action_id: str, options: list[Block], initial: Block | None = None) -> Block:
     return _present(type="radio_buttons", action_id=action_id, options=options, initial_option=initial)
 

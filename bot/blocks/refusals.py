@@ -40,6 +40,8 @@ FIELD_BLOCKS: dict[Field, str] = {
     Field.EVIDENCE: ids.EVIDENCE_BLOCK,
     Field.LINKS: ids.LINKS_BLOCK,
     Field.MEDIATOR: ids.MEDIATOR_BLOCK,
+    Field.RULE: ids.RULE_BLOCK,
+    Field.CITED: ids.CITED_BLOCK,
 }
 
 # How each text field is named in a sentence ("Please give a reason.").
@@ -58,6 +60,8 @@ CHOICES: dict[Field, str] = {
     Field.ITEM: "Choose the milestone or week to refund.",
     Field.PARTY: "Choose whom to ask.",
     Field.MEDIATOR: "Choose the mediator to hand the case to.",
+    Field.RULE: "Choose the policy rule the outcome applies.",
+    Field.CITED: "Choose the evidence you relied on: the parties see what the outcome rests on.",
 }
 # Case states as they read after "already", where the status words alone read badly.
 MOVED = {
@@ -165,6 +169,14 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return CHOICES.get(what, "Choose one.")
         case errors.CertificationRequired():
             return "Please tick the box certifying that the disputed time was not worked as billed."
+        case errors.UnknownRule():
+            return "That rule is not one this case's policy offers; choose one from the list."
+        case errors.UnknownEvidence(seq=seq, count=count):
+            return (
+                f"Case evidence is numbered 1 to {count}; there is no item {seq}."
+                if count
+                else ("This case has no evidence to cite.")
+            )
         case errors.InvalidLink(link=link):
             return f"{v.typed(link)} is not a web link; links start with https:// or http://."
         case errors.TooManyLinks(limit=limit):

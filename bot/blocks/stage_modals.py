@@ -12,11 +12,11 @@ from bot.blocks.format import duration, escape, money, person, quote, trim, when
 from bot.blocks.kit import Block, View
 from bot.blocks.modals import SLACK_TEXT_INPUT, amount_input, text_input
 from bot.blocks.stages import stage_line, why
-from bot.domain.events import Question
+from bot.domain.events import Evidence, Question
 from bot.domain.money import Money
 from bot.domain.vocabulary import LINKS_PER_EVIDENCE as LINKS
-from bot.domain.vocabulary import QUESTION_LIMIT, REFERENCE_LIMIT
-from bot.services.models import AskAgainForm, CaseView
+from bot.domain.vocabulary import QUESTION_LIMIT, REFERENCE_LIMIT, Visibility
+from bot.services.models import AskAgainForm, CaseView, DecisionForm
 
 MEDIATE_TITLES = {"propose": "Propose a settlement", "decide": "Decide the dispute", "award": "Record the award"}
 
@@ -175,7 +175,13 @@ def evidence_modal(case: CaseView) -> View:
     return _view(ids.EVIDENCE_MODAL, "Add evidence", "Add", {"case": case.id}, blocks)
 
 
-def mediate_modal(case: CaseView, action: str) -> View:
+EVIDENCE_OPTIONS = 100  # Slack's most options in one select; a case with more offers its newest
+
+
+def mediate_modal(form: DecisionForm, action: str) -> View:
+    """Propose, decide or record an award: the amount, the rationale, the policy rule applied and the evidence
+    relied on. Both parties read the rationale, the rule and what they may see of each item cited."""
+    case = form.case
     at_stake = money(case.at_stake)
     intro = {
         "propose": f"Propose what the client is refunded, from nothing to {at_stake}. Each party has "
@@ -197,7 +203,28 @@ def mediate_modal(case: CaseView, action: str) -> View:
             limit=case.terms.reason_max_length,
             hint="Both parties read this.",
         ),
+        kit.input_block(
+            ids.RULE_BLOCK,
+            "Policy rule applied",
+            kit.static_select(
+                ids.RULE_INPUT, "The rule", [kit.option(key, trim(title, 75, "…")) for key, title in form.rules.items()]
+            ),
+            hint=f"From policy {case.policy_version}, the rules of this case. Both parties read it.",
+        ),
     ]
+    if form.evidence:
+        shown = form.evidence[:EVIDENCE_OPTIONS]
+        more = (
+            f" The newest {len(shown)} of {len(form.evidence)} are listed." if len(form.evidence) > len(shown) else ""
+        )
+        blocks.append(
+            kit.input_block(
+                ids.CITED_BLOCK,
+                "Evidence relied on",
+                kit.multi_static_select(ids.CITED_INPUT, "Choose items", [_evidence_option(item) for item in shown]),
+                hint="The parties see the items both sides can see; mediator-only items by number alone." + more,
+            )
+        )
     if action == "award":
         blocks.append(
             text_input(
@@ -205,6 +232,13 @@ def mediate_modal(case: CaseView, action: str) -> View:
             )
         )
     return _view(ids.MEDIATE_MODAL, MEDIATE_TITLES[action], "Submit", {"case": case.id, "action": action}, blocks)
+
+
+def _evidence_option(item: Evidence) -> Block:
+    """ "#3 client, mediator only: the first words…" within an option's 75 characters."""
+    private = ", mediator only" if item.visibility is Visibility.MEDIATOR_ONLY else ""
+    words = " ".join((item.text or "").split()) or f"{len(item.links)} link{'s' if len(item.links) != 1 else ''}"
+    return kit.option(str(item.seq), trim(f"#{item.seq} {item.role}{private}: {words}", 75, "…"))
 
 
 def ask_modal(case: CaseView) -> View:

@@ -129,9 +129,33 @@ def why(case: CaseView) -> str:
         parts.append(f"*{person(case.freelancer_id)}'s statement*\n{quote(case.statement, 800)}")
     if case.rationale:
         parts.append(f"*Mediator's rationale*\n{quote(case.rationale, 800)}")
+    if case.rule:
+        parts.append(f"*Rule applied:* {escape(case.rule_title or case.rule)}")
+    if case.cited:
+        parts.append(relied_on(case.cited))
     if case.deadline_reason:
         parts.append(f"*Why:* {escape(case.deadline_reason)}.")
     return "\n".join(parts)
+
+
+CITED_SHOWN = 10  # evidence items quoted under an outcome; the rest are named by number
+
+
+def relied_on(cited: list[dict[str, Any]]) -> str:
+    """The evidence a mediator's outcome rests on, as either party may read it: what both sides see, quoted
+    briefly with its links; a mediator-only item by its number alone."""
+    lines = ["*Evidence relied on*"]
+    for item in cited[:CITED_SHOWN]:
+        head = f"#{item['seq']} from the {item['role']}"
+        if item["mediator_only"]:
+            lines.append(f"• {head} (seen by the mediator only)")
+            continue
+        words = f": {trim(escape(' '.join(item['text'].split())), 150, '…')}" if item.get("text") else ""
+        links = " ".join(f"<{escape(link)}|link {n}>" for n, link in enumerate(item.get("links") or [], 1))
+        lines.append(f"• {head}{words}{' ' + links if links else ''}")
+    if rest := cited[CITED_SHOWN:]:
+        lines.append("• and " + ", ".join(f"#{item['seq']}" for item in rest) + " (in the case thread)")
+    return "\n".join(lines)
 
 
 def extension_button(case: CaseView, role: str) -> Block | None:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot.domain.calendar import require_utc
-from bot.domain.contract import Contract, ContractKind, Item, ItemRef, Timesheet, refundable_balance
+from bot.domain.contract import Contract, ContractKind, Item, ItemKind, ItemRef, Timesheet, refundable_balance
 from bot.domain.errors import (
     AlreadyAnswered,
     AlreadyClaimed,
@@ -53,6 +53,8 @@ from bot.domain.errors import (
     TextTooLong,
     TimeOverBalance,
     TooManyLinks,
+    UnknownEvidence,
+    UnknownRule,
     WrongItemKind,
 )
 from bot.domain.events import (
@@ -83,6 +85,7 @@ from bot.domain.vocabulary import (
     Deadline,
     DeadlineKind,
     DisputeDetails,
+    Grounds,
     LedgerKind,
     Move,
     Stage,
@@ -168,6 +171,8 @@ class Case:
     mediator_id: str | None = None
     proposal: Money | None = None
     rationale: str | None = None  # the mediator's latest, shown to both parties
+    rule: str | None = None  # the policy rule the mediator's latest outcome applies
+    cited: tuple[int, ...] = ()  # the evidence items it relied on
     answers: dict[str, str] = field(default_factory=dict)  # role → Answer, for the open proposal or offer
     award_reference: str | None = None
     evidence_count: int = 0
@@ -181,6 +186,10 @@ class Case:
     @property
     def currency(self) -> str:
         return self.paid.currency
+
+    @property
+    def contract_kind(self) -> ContractKind:
+        return ContractKind.HOURLY if self.item.kind is ItemKind.TIMESHEET else ContractKind.FIXED_PRICE
 
     @property
     def is_open(self) -> bool:
@@ -506,26 +515,41 @@ class Case:
         now = self.ensure_case_mediator(by, now)
         return Question(self.id, by, self.party(role), question, now)
 
-    def propose(self, amount: Money, *, rationale: str, by: str, now: datetime, policy: Policy) -> None:
-        """Mediation: a refund amount (0 … the amount at stake) with a rationale; each party has 2 days to accept."""
+    def propose(self, amount: Money, *, grounds: Grounds, by: str, now: datetime, policy: Policy) -> None:
+        """Mediation: a refund amount (0 … the amount at stake) on stated grounds; each party has 2 days to accept."""
         now = self._ensure_holding(by, now, State.CLAIMED)
         self._in_range(amount)
-        self.rationale = _checked_text(rationale, Field.RATIONALE, policy.reason_max_length, required=True)
+        self._reasoned(grounds, policy)
         self.proposal = amount
         self.answers = {}
-        self._record(self.state, State.PROPOSED, by=by, now=now, amount=amount, rationale=self.rationale)
+        self._record(self.state, State.PROPOSED, by=by, now=now, amount=amount, rationale=self.rationale, cite=True)
         parties = (self.client_id, self.freelancer_id)
         self._due(DeadlineKind.PROPOSAL_RESPONSE, parties, now + policy.proposal_response_window, policy)
 
-    def decide(self, amount: Money, *, rationale: str, by: str, now: datetime, policy: Policy) -> None:
-        """Hourly dispute in review: the mediator's decision is final and carries its rationale."""
+    def decide(self, amount: Money, *, grounds: Grounds, by: str, now: datetime, policy: Policy) -> None:
+        """Hourly dispute in review: the mediator's decision is final and carries its grounds."""
         now = self._ensure_holding(by, now, State.IN_REVIEW)
         if self.stage is not Stage.HOURLY_DISPUTE:
             raise self._moved_on()
         self._in_range(amount)
-        self.rationale = _checked_text(rationale, Field.RATIONALE, policy.reason_max_length, required=True)
-        self._record(self.state, State.DECIDED, by=by, now=now, amount=amount, rationale=self.rationale)
+        self._reasoned(grounds, policy)
+        self._record(self.state, State.DECIDED, by=by, now=now, amount=amount, rationale=self.rationale, cite=True)
         self._pay(amount, self.at_stake - amount, by=by, now=now)
+
+    def _reasoned(self, grounds: Grounds, policy: Policy) -> None:
+        """A mediator's outcome states its rationale, names a rule of the case's policy for its kind of contract,
+        and cites the evidence it relied on: at least one item once the case has any (design §6)."""
+        rationale = _checked_text(grounds.rationale, Field.RATIONALE, policy.reason_max_length, required=True)
+        if not grounds.rule:
+            raise ChoiceRequired(Field.RULE)
+        if grounds.rule not in policy.grounds_for(self.contract_kind):
+            raise UnknownRule(grounds.rule)
+        cited = tuple(sorted(set(grounds.cited)))
+        if unknown := [seq for seq in cited if not 1 <= seq <= self.evidence_count]:
+            raise UnknownEvidence(unknown[0], self.evidence_count)
+        if not cited and self.evidence_count:
+            raise ChoiceRequired(Field.CITED)
+        self.rationale, self.rule, self.cited = rationale, grounds.rule, cited
 
     def answer_proposal(self, accept: bool, *, by: str, now: datetime, policy: Policy) -> None:
         """Both accept → settled at the proposal; a rejection → arbitration is offered (binding mediation) or the
@@ -561,14 +585,15 @@ class Case:
         self._record(self.state, to, by=by, now=now, rationale="agreed to arbitration and paid the fee")
 
     def record_award(
-        self, amount: Money, *, reference: str, rationale: str, by: str, now: datetime, policy: Policy
+        self, amount: Money, *, reference: str, grounds: Grounds, by: str, now: datetime, policy: Policy
     ) -> None:
         """The binding award (amount refunded to the client, and the arbitrator's reference) closes the case."""
         now = self._ensure_holding(by, now, State.ARBITRATION)
         self._in_range(amount)
-        self.award_reference = _checked_text(reference, Field.AWARD_REFERENCE, REFERENCE_LIMIT, required=True)
-        self.rationale = _checked_text(rationale, Field.RATIONALE, policy.reason_max_length, required=True)
-        self._record(self.state, State.AWARDED, by=by, now=now, amount=amount, rationale=self.rationale)
+        award_reference = _checked_text(reference, Field.AWARD_REFERENCE, REFERENCE_LIMIT, required=True)
+        self._reasoned(grounds, policy)
+        self.award_reference = award_reference
+        self._record(self.state, State.AWARDED, by=by, now=now, amount=amount, rationale=self.rationale, cite=True)
         self._pay(amount, self.at_stake - amount, by=by, now=now)
 
     # --- evidence ----------------------------------------------------------------------------------------
@@ -803,8 +828,9 @@ class Case:
         now: datetime,
         amount: Money | None = None,
         rationale: str | None = None,
+        cite: bool = False,
     ) -> None:
-        self._log(from_state, to_state, by=by, now=now, amount=amount, rationale=rationale)
+        self._log(from_state, to_state, by=by, now=now, amount=amount, rationale=rationale, cite=cite)
         if to_state != self.state:
             self.deadline = None  # a state that waits on someone sets its own deadline after this
         if to_state in WITH_MEDIATOR and self.escalated_at is None:
@@ -823,8 +849,10 @@ class Case:
         now: datetime,
         amount: Money | None = None,
         rationale: str | None = None,
+        cite: bool = False,
     ) -> None:
-        """One audit row; every change to a case writes exactly one."""
+        """One audit row; every change to a case writes exactly one. ``cite``: a mediator's outcome, whose row
+        keeps the rule it applied and the evidence it relied on."""
         self.transitions += 1
         self.events.append(
             AuditEvent(
@@ -838,6 +866,8 @@ class Case:
                 rationale=rationale,
                 policy_version=self.policy_version,
                 at=now,
+                rule=self.rule if cite else None,
+                cited=self.cited if cite else (),
             )
         )
 

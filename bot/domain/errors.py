@@ -37,6 +37,8 @@ class Field(StrEnum):
     EVIDENCE = "evidence"  # a description, or an answer to a mediator's question
     LINKS = "links"
     MEDIATOR = "mediator"  # whom a case is handed to
+    RULE = "rule"  # the policy rule a mediator's outcome applies
+    CITED = "cited"  # the evidence items it relied on
 
 
 class Refused(Exception):
@@ -263,6 +265,23 @@ class ChoiceRequired(_About):
 @refusal
 class CertificationRequired(Refused):
     field = Field.CERTIFICATION
+
+
+@refusal
+class UnknownRule(Refused):
+    """A rule the case's policy does not offer for its kind of contract (a forged or outdated form)."""
+
+    rule: str
+    field = Field.RULE
+
+
+@refusal
+class UnknownEvidence(Refused):
+    """Evidence cited by a number the case does not have."""
+
+    seq: int
+    count: int
+    field = Field.CITED
 
 
 @refusal

@@ -26,6 +26,8 @@ class AuditEvent:
     rationale: str | None
     policy_version: str
     at: datetime
+    rule: str | None = None  # a mediator's outcome: the policy rule it applied
+    cited: tuple[int, ...] = ()  # and the evidence items it relied on
 
 
 @dataclass(frozen=True)

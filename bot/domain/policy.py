@@ -30,6 +30,26 @@ class ArbitrationFee:
 
 
 @dataclass(frozen=True)
+class Ground:
+    """A rule a mediator may name as what an outcome applies, in the words both parties read, and the kinds of
+    contract ("hourly", "fixed_price") it is about."""
+
+    title: str
+    kinds: tuple[str, ...] = ("hourly", "fixed_price")
+
+
+V1_GROUNDS = {
+    "not_delivered": Ground("The work was not delivered."),
+    "not_as_agreed": Ground("What was delivered does not match what the contract asked for."),
+    "partly_delivered": Ground("Part of the work was delivered as agreed; the refund covers the rest."),
+    "hours_not_shown": Ground("The hours billed are not shown by the work or the work diary.", ("hourly",)),
+    "hours_outside_contract": Ground("The hours billed were spent on work outside the contract.", ("hourly",)),
+    "delivered_as_agreed": Ground("The work was delivered as the contract asked."),
+    "no_answer": Ground("A party did not take part; the outcome rests on the other side's evidence."),
+}
+
+
+@dataclass(frozen=True)
 class Policy:
     version: str = "v1"
     request_age_limit: timedelta = timedelta(days=180)
@@ -56,6 +76,12 @@ class Policy:
     history_min_items: int = 5
     history_client_request_share: Decimal = Decimal("0.5")
     history_freelancer_dispute_share: Decimal = Decimal("0.3")
+    # The rules a mediator's proposal, decision or award may name (each outcome names one), by key.
+    grounds: dict[str, Ground] = field(default_factory=lambda: dict(V1_GROUNDS))
+
+    def grounds_for(self, kind: str) -> dict[str, Ground]:
+        """The rules that apply to a contract of this kind, in the policy's order."""
+        return {key: ground for key, ground in self.grounds.items() if kind in ground.kinds}
 
     def request_window(self, paid_at: datetime) -> Window:
         """Refund requests are open on an item paid within the last ``request_age_limit`` (180 days)."""
@@ -122,6 +148,9 @@ class Policy:
             history_min_items=numbers.get("history_min_items", 5),
             history_client_request_share=Decimal(numbers.get("history_client_request_share", "0.5")),
             history_freelancer_dispute_share=Decimal(numbers.get("history_freelancer_dispute_share", "0.3")),
+            grounds={k: Ground(v["title"], tuple(v["kinds"])) for k, v in numbers["grounds"].items()}
+            if "grounds" in numbers
+            else dict(V1_GROUNDS),
         )
 
 

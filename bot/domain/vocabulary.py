@@ -120,6 +120,16 @@ class DisputeDetails:
     amount: Money | None = None
 
 
+@dataclass(frozen=True)
+class Grounds:
+    """What a mediator's proposal, decision or award rests on: the rationale both parties read, the policy rule
+    it applies (a key of ``Policy.grounds``), and the numbers of the evidence items it relied on."""
+
+    rationale: str
+    rule: str
+    cited: tuple[int, ...] = ()
+
+
 class Move(StrEnum):
     """What someone may do on a case now: the buttons its messages show (``Case.moves``)."""
 

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import ids, records, stage_modals
 from bot.handlers.errors import click, form, open_form
-from bot.handlers.payloads import action_id, button_value, metadata, required, value, who
+from bot.handlers.payloads import action_id, button_value, metadata, numbers, required, value, who
 from bot.services import mediation
 from bot.services.core import Deps
 from bot.services.mediation import Mediate
@@ -35,8 +35,8 @@ def on_release(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
 @click
 def on_decision_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     """Propose, Decide and Record award open one form; the decision it records is in its metadata."""
-    case = mediation.view_for_mediator(deps, *who(body), button_value(body))
-    open_form(client, body, stage_modals.mediate_modal(case, _DECISIONS[action_id(body)]))
+    chosen = mediation.decision_form(deps, *who(body), button_value(body))
+    open_form(client, body, stage_modals.mediate_modal(chosen, _DECISIONS[action_id(body)]))
 
 
 @click
@@ -72,6 +72,8 @@ def on_decision_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -
         text=value(view, ids.RATIONALE_BLOCK),
         reference=value(view, ids.REFERENCE_BLOCK),
         to_user=value(view, ids.MEDIATOR_BLOCK),
+        rule=value(view, ids.RULE_BLOCK),
+        cited=numbers(view, ids.CITED_BLOCK),
     )
     mediation.mediate(deps, command)
 

@@ -181,3 +181,11 @@ def value(view: dict[str, Any], block_id: str) -> str | None:
         return entry["selected_user"]
     found = entry.get("value")
     return found if isinstance(found, str) or found is None else str(found)
+
+
+def numbers(view: dict[str, Any], block_id: str) -> tuple[int, ...]:
+    """The options chosen in a multi-select whose values are numbers (evidence items, by number)."""
+    chosen = [part for part in (value(view, block_id) or "").split(",") if part]
+    if not all(part.isdecimal() and len(part) < 10 for part in chosen):
+        raise Malformed(f"the form's {block_id!r} holds a choice that is not a number")
+    return tuple(int(part) for part in chosen)

@@ -20,9 +20,10 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from bot.blocks.format import DEFAULT_LOCALE, duration, money, window_end
 from bot.blocks.refusals import PLAIN, sentence
 from bot.domain.calendar import ReviewCalendar
+from bot.domain.contract import ContractKind
 from bot.domain.errors import Refused
 from bot.domain.money import Money
-from bot.domain.policy import ArbitrationFee, Policy
+from bot.domain.policy import V1_GROUNDS, ArbitrationFee, Ground, Policy
 
 PRESETS_DIR = Path(__file__).parent
 DEFAULT_PRESET = "upwork-like"
@@ -72,6 +73,17 @@ class ReviewWindowIn(_Strict):
     closes_after: Duration
 
 
+class GroundIn(_Strict):
+    """A rule a mediator may name: its words (a select option shows at most 75 characters) and the kinds of
+    contract it is about."""
+
+    title: str = Field(min_length=1, max_length=75)
+    applies_to: list[ContractKind] = Field(min_length=1)
+
+
+_RULE_KEY = r"^[a-z][a-z0-9_]{0,63}$"
+
+
 class PolicyFile(_Strict):
     title: str = Field(min_length=1, max_length=120)
     version: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -93,6 +105,21 @@ class PolicyFile(_Strict):
     history_min_items: int = Field(ge=1, le=10_000)
     history_client_request_share: Decimal = Field(gt=0, le=1)
     history_freelancer_dispute_share: Decimal = Field(gt=0, le=1)
+    # A file without its own rules takes v1's (bot.domain.policy.V1_GROUNDS).
+    grounds: dict[Annotated[str, Field(pattern=_RULE_KEY)], GroundIn] | None = None
+
+    @field_validator("grounds")
+    @classmethod
+    def _grounds(cls, value: dict[str, GroundIn] | None) -> dict[str, GroundIn] | None:
+        if value is None:
+            return value
+        for kind in ContractKind:
+            offered = [key for key, ground in value.items() if kind in ground.applies_to]
+            if not offered:
+                raise ValueError(f"no rule applies to {kind.value} contracts, so no mediator could decide one")
+            if len(offered) > 100:
+                raise ValueError(f"{len(offered)} rules apply to {kind.value} contracts; a Slack select shows 100")
+        return value
 
     @field_validator("review_window")
     @classmethod
@@ -132,6 +159,12 @@ class PolicyFile(_Strict):
             history_min_items=self.history_min_items,
             history_client_request_share=self.history_client_request_share,
             history_freelancer_dispute_share=self.history_freelancer_dispute_share,
+            grounds=dict(V1_GROUNDS)
+            if self.grounds is None
+            else {
+                key: Ground(ground.title, tuple(kind.value for kind in ground.applies_to))
+                for key, ground in self.grounds.items()
+            },
         )
 
 
@@ -229,7 +262,14 @@ def describe(rules: PolicyFile) -> list[str]:
         f"{_share(policy.history_client_request_share)} of their paid items, or a freelancer's work was disputed "
         f"on more than {_share(policy.history_freelancer_dispute_share)} of theirs, once they have "
         f"{policy.history_min_items} paid items.",
+        "- A mediator's proposal, decision or award states its rationale, cites the evidence it relied on and "
+        "names one of these rules:",
+        *(f"  - {ground.title} ({_kinds(ground.kinds)})" for ground in policy.grounds.values()),
     ]
+
+
+def _kinds(kinds: tuple[str, ...]) -> str:
+    return "any contract" if len(kinds) > 1 else f"{kinds[0].replace('_', '-')} contracts"
 
 
 def _share(share: Decimal) -> str:

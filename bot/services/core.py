@@ -22,7 +22,7 @@ from bot.domain.events import Event, LedgerEntry
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import route_after_request
-from bot.domain.vocabulary import MAY_ASK_AGAIN, SCHEDULER, Stage
+from bot.domain.vocabulary import MAY_ASK_AGAIN, SCHEDULER, Stage, Visibility
 from bot.services import notify
 from bot.services.models import CaseView, Terms
 from bot.services.payments import LedgerOnly, Payments
@@ -223,6 +223,9 @@ def case_view(
         mediator_id=case.mediator_id,
         proposal_minor=case.proposal.minor if case.proposal else None,
         rationale=case.rationale,
+        rule=case.rule,
+        rule_title=ground.title if case.rule and (ground := policy.grounds.get(case.rule)) else None,
+        cited=_cited(uow, case),
         answers=dict(case.answers),
         award_reference=case.award_reference,
         evidence_count=case.evidence_count,
@@ -243,6 +246,28 @@ def case_view(
             "mediator": [move.value for move in case.mediator_moves()],
         },
     )
+
+
+def _cited(uow: UnitOfWork, case: Case) -> list[dict[str, Any]]:
+    """The evidence the mediator's outcome relied on, as both parties may read it: a mediator-only item by its
+    number and author alone, since its words never reach the other side."""
+    if not case.cited:
+        return []
+    wanted = set(case.cited)
+    shown = []
+    for item in uow.evidence.for_case(case.id):
+        if item.seq in wanted:
+            both = item.visibility is Visibility.BOTH_SIDES
+            shown.append(
+                {
+                    "seq": item.seq,
+                    "role": item.role,
+                    "mediator_only": not both,
+                    "text": item.text if both else None,
+                    "links": list(item.links) if both else [],
+                }
+            )
+    return shown
 
 
 def _deadline_reason(uow: UnitOfWork, case: Case) -> str | None:

@@ -14,9 +14,10 @@ from bot.domain.errors import NotAMediator, NotAMediatorToAssign
 from bot.domain.events import QuestionAsked
 from bot.domain.money import Money
 from bot.domain.policy import Policy
+from bot.domain.vocabulary import Grounds
 from bot.services import notify
 from bot.services.core import Deps, case_view, change_case, load_case, party_records, policy_for
-from bot.services.models import CaseView
+from bot.services.models import CaseView, DecisionForm
 from bot.services.read_models import checked_view
 
 
@@ -29,6 +30,12 @@ class Mediate(BaseModel):
     text: str | None = None
     reference: str | None = None
     to_user: str | None = None
+    rule: str | None = None
+    cited: tuple[int, ...] = ()
+
+    @property
+    def grounds(self) -> Grounds:
+        return Grounds(self.text or "", self.rule or "", self.cited)
 
 
 def ensure_on_roster(deps: Deps, team_id: str, user_id: str) -> None:
@@ -40,6 +47,19 @@ def view_for_mediator(deps: Deps, team_id: str, user_id: str, case_id: str) -> C
     """The case behind a mediator's form (propose, decide, award, ask, reassign): only its mediator opens one."""
     ensure_on_roster(deps, team_id, user_id)
     return checked_view(deps, team_id, case_id, lambda case, now: case.ensure_case_mediator(user_id, now))
+
+
+def decision_form(deps: Deps, team_id: str, user_id: str, case_id: str) -> DecisionForm:
+    """Propose, Decide or Record award: the case's mediator chooses the rule applied and the evidence relied on."""
+    ensure_on_roster(deps, team_id, user_id)
+    now = deps.clock()
+    with deps.uow() as uow:
+        case = load_case(uow, team_id, case_id)
+        case.ensure_case_mediator(user_id, now)
+        policy = policy_for(uow, case.policy_version, deps.policy)
+        rules = {key: ground.title for key, ground in policy.grounds_for(case.contract_kind).items()}
+        evidence = sorted(uow.evidence.for_case(case.id), key=lambda item: item.seq, reverse=True)
+        return DecisionForm(case_view(uow, case, now, policy), rules, evidence)
 
 
 def records_for_mediator(deps: Deps, team_id: str, user_id: str, case_id: str) -> dict[str, Any]:
@@ -67,13 +87,12 @@ def mediate(deps: Deps, cmd: Mediate) -> Case:
             case "reassign":
                 case.reassign(cmd.to_user or "", by=by, now=now)
             case "propose":
-                case.propose(_amount(cmd, case), rationale=cmd.text or "", by=by, now=now, policy=policy)
+                case.propose(_amount(cmd, case), grounds=cmd.grounds, by=by, now=now, policy=policy)
             case "decide":
-                case.decide(_amount(cmd, case), rationale=cmd.text or "", by=by, now=now, policy=policy)
+                case.decide(_amount(cmd, case), grounds=cmd.grounds, by=by, now=now, policy=policy)
             case "award":
-                amount = _amount(cmd, case)
-                reference = cmd.reference or ""
-                case.record_award(amount, reference=reference, rationale=cmd.text or "", by=by, now=now, policy=policy)
+                amount, reference = _amount(cmd, case), cmd.reference or ""
+                case.record_award(amount, reference=reference, grounds=cmd.grounds, by=by, now=now, policy=policy)
 
     return change_case(deps, cmd.team_id, cmd.case_id, act)
 

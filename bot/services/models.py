@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from bot.domain.events import Evidence
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import CLAIMABLE, SCHEDULER
@@ -73,6 +74,9 @@ class CaseView:
     mediator_id: str | None = None
     proposal_minor: int | None = None
     rationale: str | None = None
+    rule: str | None = None  # the policy rule the mediator's outcome applies, and its words
+    rule_title: str | None = None
+    cited: list[dict[str, Any]] = field(default_factory=list)  # what a party may read of each item it relied on
     answers: dict[str, str] = field(default_factory=dict)
     award_reference: str | None = None
     evidence_count: int = 0
@@ -204,6 +208,16 @@ class AskAgainForm:
     mediation_closes_at: datetime | None  # hourly: the end of non-binding mediation
     week_minutes: int | None
     balance_minor: int  # the most an hourly dispute may claim
+
+
+@dataclass(frozen=True)
+class DecisionForm:
+    """What the case's mediator chooses from when proposing, deciding or recording an award: the rules of the
+    case's policy for its kind of contract (key → words), and every piece of its evidence, newest first."""
+
+    case: CaseView
+    rules: dict[str, str]
+    evidence: list[Evidence]
 
 
 # The mediators' desk (App Home, design §3): its parts, in the order shown, and the rows of each on one page.

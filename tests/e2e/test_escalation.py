@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from storage.tables import AuditRow, LedgerRow
-from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, MEDIATOR2, MEDIATOR_CHANNEL, Bot, at_once
-from tests.slack_standin import Message, button_labels, text_of
+from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, MEDIATOR2, MEDIATOR_CHANNEL, PARTLY, Bot, at_once
+from tests.slack_standin import Message, button_labels, find_input, text_of
 
+HOURS = {"Policy rule applied": "The hours billed are not shown by the work or the work diary."}
+CITE_FIRST = {"Evidence relied on": ["#1"]}
 SECRET = "Private: the client's cousin did the designs"
 
 
@@ -139,14 +141,42 @@ def test_a_fixed_price_case_from_refund_to_an_arbitration_award(bot):
     click(bot, FREELANCER, question, "Answer")
     submit(bot, FREELANCER, {"Your answer": "Version 2, dated 20 October."})
     assert "Version 2, dated 20 October." in thread_text(bot)
+    # The proposal names a rule of the case's policy and cites the evidence it relied on.
     click(bot, MEDIATOR, card(bot, case_id), "Propose")
-    assert submit(bot, MEDIATOR, {"Refund to the client (USD)": "100.01", "Rationale": "x"}) != ""
-    submit(bot, MEDIATOR, {"Refund to the client (USD)": "40.00", "Rationale": "Two of five concepts fit."})
+    form = bot.standin.latest_view(MEDIATOR)
+    rules = [o["text"]["text"] for o in find_input(form, "Policy rule applied")[1]["options"]]
+    assert PARTLY["Policy rule applied"] in rules
+    assert not [rule for rule in rules if "hours" in rule]  # the hourly rules do not fit a milestone
+    items = [o["text"]["text"] for o in find_input(form, "Evidence relied on")[1]["options"]]
+    assert items == [
+        "#3 freelancer: Version 2, dated 20 October.",
+        "#2 client: Our brief asked for three concepts.",
+        f"#1 freelancer, mediator only: {SECRET}",
+    ]
+    assert submit(bot, MEDIATOR, {"Refund to the client (USD)": "100.01", "Rationale": "x"} | PARTLY) != ""
+    proposal = {"Refund to the client (USD)": "40.00", "Rationale": "Two of five concepts fit."} | PARTLY
+    assert "Choose the evidence you relied on" in submit(bot, MEDIATOR, proposal)
+    assert bot.case(case_id).state == "claimed"
+    submit(bot, MEDIATOR, proposal | {"Evidence relied on": ["#1", "#2"]})
     assert bot.case(case_id).state == "proposed"
     for user in (CLIENT, FREELANCER):
         shown = text_of(dm(bot, user, case_id).blocks)
         assert "proposes a refund of *$40.00*" in shown
         assert "Two of five concepts fit." in shown
+        assert f"*Rule applied:* {PARTLY['Policy rule applied']}" in shown
+        assert "• #1 from the freelancer (seen by the mediator only)" in shown
+        assert "• #2 from the client: Our brief asked for three concepts." in shown
+        assert SECRET not in shown  # a mediator-only item is cited by number alone
+        assert "brief.pdf" not in shown
+    assert SECRET not in thread_text(bot)
+    with bot.instance.runtime.sessions() as session:
+        row = session.scalars(select(AuditRow).where(AuditRow.case_id == case_id, AuditRow.to_state == "proposed"))
+        proposed = row.one()
+        assert (proposed.rationale, proposed.rule, proposed.cited) == (
+            "Two of five concepts fit.",
+            "partly_delivered",
+            [1, 2],
+        )
 
     # The client rejects: arbitration is offered, with the fee shown next to the amount at stake.
     click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Accept proposal")
@@ -164,7 +194,13 @@ def test_a_fixed_price_case_from_refund_to_an_arbitration_award(bot):
     submit(
         bot,
         MEDIATOR,
-        {"Refund to the client (USD)": "70.00", "Rationale": "Award of the tribunal.", "Award reference": "AAA-118"},
+        {
+            "Refund to the client (USD)": "70.00",
+            "Rationale": "Award of the tribunal.",
+            "Award reference": "AAA-118",
+            "Evidence relied on": ["#2"],
+        }
+        | PARTLY,
     )
     row = bot.case(case_id)
     assert (row.state, row.refunded_minor, row.closed_at is not None) == ("awarded", 7000, True)
@@ -211,7 +247,7 @@ def test_an_hourly_case_from_refund_to_a_mediator_decision(bot):
         "Release",
     ]
     click(bot, MEDIATOR2, card(bot, case_id), "Decide")
-    submit(bot, MEDIATOR2, {"Refund to the client (USD)": "40.00", "Rationale": "One standup is undocumented."})
+    submit(bot, MEDIATOR2, {"Refund to the client (USD)": "40.00", "Rationale": "One standup is undocumented."} | HOURS)
     row = bot.case(case_id)
     assert (row.state, row.refunded_minor) == ("decided", 4000)
     assert ledger(bot, case_id) == [("refund", 4000), ("release", 6000)]
@@ -296,13 +332,19 @@ def test_mediator_only_evidence_never_reaches_the_other_party(bot):
     submit(bot, FREELANCER, {"Description": SECRET, "Who sees it": "The mediator only"})
     click(bot, MEDIATOR, card(bot, case_id), "Claim")
     click(bot, MEDIATOR, card(bot, case_id), "Propose")
-    submit(bot, MEDIATOR, {"Refund to the client (USD)": "10.00", "Rationale": "Partly."})
+    submit(bot, MEDIATOR, {"Refund to the client (USD)": "10.00", "Rationale": "Partly."} | PARTLY | CITE_FIRST)
+    assert bot.case(case_id).state == "proposed"  # citing the secret item
     bot.user(CLIENT).open_home()
     bot.drain()
     carrying = [call for call in bot.standin.calls if SECRET in json.dumps(call.args)]
     assert carrying, "the evidence reached the mediators"
-    assert {call.args.get("channel") for call in carrying} == {MEDIATOR_CHANNEL}
-    assert all(call.method == "chat.postMessage" for call in carrying)
+    posted = [call for call in carrying if call.method != "views.open"]
+    assert {call.args.get("channel") for call in posted} == {MEDIATOR_CHANNEL}
+    assert all(call.method == "chat.postMessage" for call in posted)
+    # The one form that shows it is the mediator's own decision form, where the item is chosen to be cited.
+    [form] = [view for vid, view in bot.standin.views.by_id.items() if SECRET in json.dumps(view)]
+    assert form["callback_id"] == "mediate_modal"
+    assert bot.standin.views.user_of[form["id"]] == MEDIATOR
 
 
 def tick_at(bot: Bot, when: datetime) -> None:
@@ -334,7 +376,7 @@ def test_when_only_the_freelancer_pays_for_arbitration_the_fee_rule_releases_the
     case_id = escalated(bot)
     click(bot, MEDIATOR, card(bot, case_id), "Claim")
     click(bot, MEDIATOR, card(bot, case_id), "Propose")
-    submit(bot, MEDIATOR, {"Refund to the client (USD)": "50.00", "Rationale": "Half."})
+    submit(bot, MEDIATOR, {"Refund to the client (USD)": "50.00", "Rationale": "Half."} | PARTLY)
     proposed_at = bot.case(case_id).updated_at
     click(bot, CLIENT, dm(bot, CLIENT, case_id), "Accept proposal")
     tick_at(bot, proposed_at + timedelta(days=2))  # the freelancer's silence counts as rejecting

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.policies import preset_path
 from storage.tables import OutboxRow
-from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, NOW, Bot, Clock, running_bot
+from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, NOW, PARTLY, Bot, Clock, running_bot
 from tests.e2e.test_escalation import ask_for_refund, card, click, decline, dm, submit, tick_at
 from tests.e2e.test_slack_rules import everything_slack_was_sent
 from tests.slack_standin import button_labels, find_input, text_of
@@ -90,7 +90,7 @@ def test_every_text_of_a_fixed_price_story_states_its_policys_numbers(v9):
     click(bot, MEDIATOR, card(bot, case_id), "Claim")
     click(bot, MEDIATOR, card(bot, case_id), "Propose")
     assert "Each party has 11 days to accept" in text_of(bot.standin.latest_view(MEDIATOR)["blocks"])
-    submit(bot, MEDIATOR, {"Refund to the client (USD)": "40.00", "Rationale": "Partly."})
+    submit(bot, MEDIATOR, {"Refund to the client (USD)": "40.00", "Rationale": "Partly."} | PARTLY)
     assert f"by {token(asked_at + timedelta(days=11))}" in text_of(dm(bot, CLIENT, case_id).blocks)
     click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject proposal")
     offer = text_of(dm(bot, CLIENT, case_id).blocks)
@@ -204,7 +204,7 @@ def test_under_the_freelancer_like_preset_the_arbitration_fee_follows_the_amount
         click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
         click(bot, MEDIATOR, card(bot, case_id), "Claim")
         click(bot, MEDIATOR, card(bot, case_id), "Propose")
-        submit(bot, MEDIATOR, {"Refund to the client (USD)": "40.00", "Rationale": "Partly."})
+        submit(bot, MEDIATOR, {"Refund to the client (USD)": "40.00", "Rationale": "Partly."} | PARTLY)
         click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject proposal")
         offer = text_of(dm(bot, CLIENT, case_id).blocks)
         assert "The arbitration fee is *$10.00* per party; *$200.00* is at stake." in offer  # 5% of $200

@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime
 
 from storage.tables import AuditRow
-from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, STRANGER, Bot
+from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, PARTLY, STRANGER, Bot
 from tests.e2e.test_escalation import ask_for_refund, card, click, decline, dm, escalated, submit, thread_text
 from tests.slack_standin import text_of
 
@@ -96,19 +96,27 @@ def test_a_mediators_long_question_in_russian_is_answered_through_its_button(bot
     assert QUESTION[:100] in timeline
 
 
+CITED = {"Evidence relied on": ["#1"]}
+
+
 def test_free_text_never_pings_or_links_anywhere_it_is_shown(bot):
     case_id = escalated(bot)
     click(bot, CLIENT, dm(bot, CLIENT, case_id), "Add evidence")
     submit(bot, CLIENT, {"Description": HOSTILE, "Who sees it": "Both sides"})
     click(bot, MEDIATOR, card(bot, case_id), "Claim")
     click(bot, MEDIATOR, card(bot, case_id), "Propose")
-    submit(bot, MEDIATOR, {"Refund to the client (USD)": "40.00", "Rationale": HOSTILE})
+    submit(bot, MEDIATOR, {"Refund to the client (USD)": "40.00", "Rationale": HOSTILE} | PARTLY | CITED)
+    assert "*Evidence relied on*\n• #1 from the client: " in text_of(dm(bot, FREELANCER, case_id).blocks)
     click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject proposal")
     click(bot, CLIENT, dm(bot, CLIENT, case_id), "Agree and pay the fee")
     click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Agree and pay the fee")
     click(bot, MEDIATOR, card(bot, case_id), "Record award")
     answer = submit(
-        bot, MEDIATOR, {"Refund to the client (USD)": "70.00", "Rationale": HOSTILE, "Award reference": HOSTILE[:100]}
+        bot,
+        MEDIATOR,
+        {"Refund to the client (USD)": "70.00", "Rationale": HOSTILE, "Award reference": HOSTILE[:100]}
+        | PARTLY
+        | CITED,
     )
     assert answer in ("", "null"), answer
     assert bot.case(case_id).state == "awarded"

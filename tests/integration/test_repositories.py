@@ -28,7 +28,7 @@ from storage.repositories import PolicyConflict
 from storage.tables import AuditRow, DeadlineRow, LedgerRow
 from storage.uow import SqlUnitOfWork
 from tests.integration.conftest import NOW
-from tests.unit.factories import CLIENT, FREELANCER, contract, milestone, timesheet
+from tests.unit.factories import CLIENT, FREELANCER, because, contract, milestone, timesheet
 
 LATER = NOW + timedelta(hours=1)
 USD = "USD"
@@ -270,7 +270,7 @@ def test_a_case_in_mediation_round_trips_with_its_proposal_answers_deadline_and_
         lambda c: c.contest(statement="As briefed.", by=FREELANCER, now=LATER, policy=Policy()),
         lambda c: c.reject_position(by=CLIENT, now=LATER),
         lambda c: c.claim(by="U0MEDIATOR", now=LATER),
-        lambda c: c.propose(usd("25.00"), rationale="Split.", by="U0MEDIATOR", now=LATER, policy=Policy()),
+        lambda c: c.propose(usd("25.00"), grounds=because("Split.", 1), by="U0MEDIATOR", now=LATER, policy=Policy()),
         lambda c: c.answer_proposal(True, by=CLIENT, now=LATER, policy=Policy()),
     ]
     for step in steps:
@@ -294,6 +294,10 @@ def test_a_case_in_mediation_round_trips_with_its_proposal_answers_deadline_and_
         assert [(e.seq, e.role, e.visibility, e.links) for e in work.evidence.for_case("R-1")] == [
             (1, "freelancer", "mediator_only", ("https://example.com/brief.pdf",))
         ]
+        assert (loaded.rule, loaded.cited) == ("partly_delivered", (1,))
+        proposed = [e for e in work.audit.for_case("R-1") if (e.from_state, e.to_state) == ("claimed", "proposed")]
+        assert [(e.rationale, e.rule, e.cited) for e in proposed] == [("Split.", "partly_delivered", (1,))]
+        assert {e.rule for e in work.audit.for_case("R-1")} == {None, "partly_delivered"}  # only an outcome names one
         assert work.cases.held_on_item("T0001", "C-100", loaded.item, USD) == usd("100.00")
 
 
@@ -314,7 +318,7 @@ def test_a_settlement_writes_the_refund_and_the_release_through_the_payments_por
         case.contest(statement="As briefed.", by=FREELANCER, now=LATER, policy=Policy())
         case.reject_position(by=CLIENT, now=LATER)
         case.claim(by="U0MEDIATOR", now=LATER)
-        case.propose(usd("25.00"), rationale="Split.", by="U0MEDIATOR", now=LATER, policy=Policy())
+        case.propose(usd("25.00"), grounds=because("Split."), by="U0MEDIATOR", now=LATER, policy=Policy())
         case.answer_proposal(True, by=CLIENT, now=LATER, policy=Policy())
         case.answer_proposal(True, by=FREELANCER, now=LATER, policy=Policy())
         entries = [e for e in store(work, case, LedgerOnly()) if isinstance(e, LedgerEntry)]

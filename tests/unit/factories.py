@@ -18,6 +18,7 @@ from bot.domain.contract import (
 from bot.domain.errors import Refused
 from bot.domain.money import Money
 from bot.domain.policy import Policy
+from bot.domain.vocabulary import Grounds
 
 CLIENT = "U0CLIENT"
 FREELANCER = "U0FREELANCER"
@@ -64,6 +65,11 @@ def timesheet(amount: str = "400.00", currency: str = "USD", **changes) -> Times
         "paid_at": datetime(2026, 11, 23, 6, 0, tzinfo=UTC),
     }
     return Timesheet(**(fields | changes))
+
+
+def because(rationale: str, *cited: int, rule: str = "partly_delivered") -> Grounds:
+    """A mediator's grounds: the rationale, a rule of v1 that fits any contract, and the evidence cited."""
+    return Grounds(rationale, rule, cited)
 
 
 def usd(text: str) -> Money:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -100,6 +101,22 @@ def next_steps(draw: st.DrawFn) -> dict[str, str | None] | None:
     return {"route": route, "until": at(), "review_closes_at": at(), "mediation_closes_at": at()}
 
 
+LINKS = st.from_regex(r"https?://[^\s<>|]{1,400}", fullmatch=True)  # what evidence accepts (bot.domain.case)
+
+
+@st.composite
+def cited_items(draw: st.DrawFn) -> dict[str, Any]:
+    """An evidence item as an outcome cites it to the parties: a mediator-only one by number alone."""
+    private = draw(st.booleans())
+    return {
+        "seq": draw(st.integers(min_value=1, max_value=10**6)),
+        "role": draw(st.sampled_from(["client", "freelancer"])),
+        "mediator_only": private,
+        "text": None if private else draw(st.none() | texts(2900)),
+        "links": [] if private else draw(st.lists(LINKS, max_size=10)),
+    }
+
+
 @st.composite
 def case_views(draw: st.DrawFn) -> CaseView:
     """A case at any place of its story, every text in it hostile."""
@@ -138,6 +155,9 @@ def case_views(draw: st.DrawFn) -> CaseView:
         mediator_id=draw(st.none() | st.sampled_from(["U0MEDIATE1", "U0MEDIATE2"])),
         proposal_minor=draw(st.none() | MINOR),
         rationale=draw(st.none() | texts(reasons)),
+        rule=draw(st.none() | words(64)),
+        rule_title=draw(st.none() | words(75)),
+        cited=draw(st.lists(cited_items(), max_size=40)),
         answers=draw(
             st.dictionaries(st.sampled_from(["client", "freelancer"]), st.sampled_from(["accept", "reject", "paid"]))
         ),

@@ -431,3 +431,33 @@ def test_the_desk_marks_passed_deadlines_links_held_cases_and_says_why_a_claim_c
     [link] = [b["accessory"] for b in shown.blocks if b.get("accessory", {}).get("text", {}).get("text") == "Open card"]
     assert link["url"] == "https://demo.slack.com/archives/C0M/p1"
     assert json.loads(shown.metadata) == {"filters": {"kind": "hourly"}, "pages": {"rest": 20}}
+
+
+def test_an_outcome_shows_its_rule_and_the_evidence_it_relied_on_a_mediator_only_item_by_number():
+    cited = [
+        {
+            "seq": 1,
+            "role": "client",
+            "mediator_only": False,
+            "text": "Brief,\n  v2 <!channel>",
+            "links": ["https://x.io/a"],
+        },
+        {"seq": 2, "role": "freelancer", "mediator_only": True, "text": None, "links": []},
+    ] + [{"seq": n, "role": "client", "mediator_only": False, "text": f"Item {n}", "links": []} for n in range(3, 14)]
+    decided = replace(
+        CASE,
+        stage="hourly_dispute",
+        state="decided",
+        rationale="One hour is documented.",
+        rule="hours_not_shown",
+        rule_title="The hours billed are not shown by the work or the work diary.",
+        cited=cited,
+        open=False,
+        moves={},
+        due_at=None,
+    )
+    shown = text_of(render(Surface.CLIENT_REQUEST, decided.as_json(), None).blocks)
+    assert "*Rule applied:* The hours billed are not shown by the work or the work diary." in shown
+    assert "• #1 from the client: Brief, v2 &lt;!channel&gt; <https://x.io/a|link 1>" in shown
+    assert "• #2 from the freelancer (seen by the mediator only)" in shown
+    assert "• #10 from the client: Item 10\n• and #11, #12, #13 (in the case thread)" in shown

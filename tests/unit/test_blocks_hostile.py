@@ -14,16 +14,28 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.blocks import home, modals, refusals, render, replies, stage_modals
+from bot.blocks import home, ids, modals, refusals, render, replies, stage_modals
 from bot.blocks.refusals import PLAIN
 from bot.domain import errors
 from bot.domain.errors import Field, Refused
-from bot.domain.events import Question
+from bot.domain.events import Evidence, Question
 from bot.domain.money import Money
+from bot.domain.vocabulary import Visibility
 from bot.services.messages import Surface
-from bot.services.models import AskAgainForm, ItemChoice, RefundForm, Unavailable
+from bot.services.models import AskAgainForm, DecisionForm, ItemChoice, RefundForm, Unavailable
 from tests.slack_rules import form_answer_problems, message_problems, view_problems
-from tests.unit.hostile import CURRENCIES, INJECTIONS, INSTANTS, MINOR, SPANS, USERS, case_views, texts, words
+from tests.unit.hostile import (
+    CURRENCIES,
+    INJECTIONS,
+    INSTANTS,
+    LINKS,
+    MINOR,
+    SPANS,
+    USERS,
+    case_views,
+    texts,
+    words,
+)
 
 CHECKED = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LOCALES = st.sampled_from(["en_US", "de_DE", "ar_EG", "ja_JP", "ru_RU"])
@@ -188,15 +200,37 @@ def test_the_refund_form_is_one_slack_accepts_at_every_step(form):
     assert view["submit"]["text"] == "Send request"
 
 
+@st.composite
+def evidence_items(draw: st.DrawFn) -> Evidence:
+    return Evidence(
+        "R-1",
+        draw(st.integers(min_value=1, max_value=10**6)),
+        draw(USERS),
+        draw(st.sampled_from(["client", "freelancer"])),
+        draw(st.none() | texts(2900)),
+        tuple(draw(st.lists(LINKS, max_size=10))),
+        draw(st.sampled_from(list(Visibility))),
+        draw(INSTANTS),
+    )
+
+
 @CHECKED
-@given(case=case_views(), action=st.sampled_from(["propose", "decide", "award"]), text=texts(500))
-def test_every_case_form_is_one_slack_accepts(case, action, text):
+@given(
+    case=case_views(),
+    action=st.sampled_from(["propose", "decide", "award"]),
+    text=texts(500),
+    rules=st.dictionaries(words(64), words(200), min_size=1, max_size=100),
+    evidence=st.lists(evidence_items(), max_size=130),
+)
+def test_every_case_form_is_one_slack_accepts(case, action, text, rules, evidence):
+    decision = accepted_view(stage_modals.mediate_modal(DecisionForm(case, rules, evidence), action))
+    cited = [block for block in decision["blocks"] if block.get("block_id") == ids.CITED_BLOCK]
+    assert len(cited) == (1 if evidence else 0)  # nothing to cite, no empty select
     for view in (
         modals.adjust_modal(case),
         modals.decline_modal(case),
         stage_modals.contest_modal(case),
         stage_modals.evidence_modal(case),
-        stage_modals.mediate_modal(case, action),
         stage_modals.ask_modal(case),
         stage_modals.reassign_modal(case),
         stage_modals.answer_modal(case, Question(case.id, "U0M", case.client_id, text or "?", case.at, 42)),
@@ -243,6 +277,10 @@ def refusals_of_every_kind(draw: st.DrawFn) -> Refused:
         errors.ChoiceRequired: lambda: errors.ChoiceRequired(field),
         errors.CertificationRequired: errors.CertificationRequired,
         errors.InvalidLink: lambda: errors.InvalidLink(text),
+        errors.UnknownRule: lambda: errors.UnknownRule(text[:64]),
+        errors.UnknownEvidence: lambda: errors.UnknownEvidence(
+            draw(st.integers(0, 10**9)), draw(st.integers(0, 10**6))
+        ),
         errors.TooManyLinks: lambda: errors.TooManyLinks(10),
         errors.NotYourContract: lambda: errors.NotYourContract(text[:64]),
         errors.UnknownContract: lambda: errors.UnknownContract(text[:64]),

@@ -14,7 +14,7 @@ from bot.domain.errors import (
     NotYourCase,
 )
 from bot.domain.vocabulary import SCHEDULER, DeadlineKind, State
-from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, STRANGER, contract, open_case, timesheet
+from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, STRANGER, because, contract, open_case, timesheet
 from tests.unit.test_case_escalation import (
     MEDIATOR,
     SATURDAY,
@@ -113,7 +113,7 @@ def test_the_extension_is_once_per_case_not_per_stage():
     case.contest(statement="Delivered.", by=FREELANCER, now=at, policy=POLICY)
     case.reject_position(by=CLIENT, now=at)
     case.claim(by=MEDIATOR, now=at)
-    case.propose(case.at_stake, rationale="All of it.", by=MEDIATOR, now=at, policy=POLICY)
+    case.propose(case.at_stake, grounds=because("All of it."), by=MEDIATOR, now=at, policy=POLICY)
     with pytest.raises(ExtensionUsed):
         case.extend(by=FREELANCER, now=at, policy=POLICY)
     case.extend(by=CLIENT, now=at, policy=POLICY)  # the client has not had theirs

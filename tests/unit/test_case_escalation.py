@@ -4,6 +4,7 @@ Every transition and its refusals, with the clock injected. Times: the hourly we
 paid on 23 Nov; its review window runs Mon 23 Nov 12:00 → Fri 27 Nov 23:59:59 UTC; NOW is Wed 25 Nov 10:00.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from bot.domain.errors import (
     CaseClosed,
     CaseMovedOn,
     CertificationRequired,
+    ChoiceRequired,
     DeadlineNotReached,
     DisputedTimeInvalid,
     DisputeWindowClosed,
@@ -33,16 +35,29 @@ from bot.domain.errors import (
     TextRequired,
     TimeOverBalance,
     TooManyLinks,
+    UnknownEvidence,
+    UnknownRule,
 )
 from bot.domain.events import AuditEvent, Evidence, LedgerEntry
+from bot.domain.policy import Ground
 from bot.domain.routing import RouteKind
-from bot.domain.vocabulary import SCHEDULER, DeadlineKind, DisputeDetails, LedgerKind, Stage, State, Visibility
+from bot.domain.vocabulary import (
+    SCHEDULER,
+    DeadlineKind,
+    DisputeDetails,
+    Grounds,
+    LedgerKind,
+    Stage,
+    State,
+    Visibility,
+)
 from tests.unit.factories import (
     CLIENT,
     FREELANCER,
     NOW,
     POLICY,
     STRANGER,
+    because,
     contract,
     milestone,
     open_case,
@@ -108,7 +123,7 @@ def mediation() -> Case:
 def proposed(amount: str = "40.00") -> Case:
     case = mediation()
     case.claim(by=MEDIATOR, now=LATER)
-    case.propose(usd(amount), rationale="Half the concepts were usable.", by=MEDIATOR, now=LATER, policy=POLICY)
+    case.propose(usd(amount), grounds=because("Half the concepts were usable."), by=MEDIATOR, now=LATER, policy=POLICY)
     return case
 
 
@@ -242,14 +257,74 @@ def test_a_contested_dispute_goes_to_a_mediator_who_decides_with_a_rationale():
     assert (case.state, case.deadline) == (State.IN_REVIEW, None)
     case.claim(by=MEDIATOR, now=LATER)
     with refused(TextRequired, field=Field.RATIONALE):
-        case.decide(usd("20.00"), rationale="", by=MEDIATOR, now=LATER, policy=POLICY)
+        case.decide(usd("20.00"), grounds=because(""), by=MEDIATOR, now=LATER, policy=POLICY)
     with refused(AmountOutOfRange, low=usd("0.00"), high=usd("60.00")):
-        case.decide(usd("60.01"), rationale="x", by=MEDIATOR, now=LATER, policy=POLICY)
-    case.decide(usd("20.00"), rationale="One hour is documented.", by=MEDIATOR, now=LATER, policy=POLICY)
+        case.decide(usd("60.01"), grounds=because("x"), by=MEDIATOR, now=LATER, policy=POLICY)
+    case.decide(usd("20.00"), grounds=because("One hour is documented."), by=MEDIATOR, now=LATER, policy=POLICY)
     assert (case.state, case.refunded, case.rationale) == (State.DECIDED, usd("20.00"), "One hour is documented.")
     assert ledger(case) == [(LedgerKind.REFUND, "USD 20.00"), (LedgerKind.RELEASE, "USD 40.00")]
     with pytest.raises(CaseMovedOn):
-        case.decide(usd("0"), rationale="again", by=MEDIATOR, now=LATER, policy=POLICY)
+        case.decide(usd("0"), grounds=because("again"), by=MEDIATOR, now=LATER, policy=POLICY)
+
+
+def with_evidence(case: Case) -> Case:
+    """Two pieces: the client's for both sides, the freelancer's for the mediator only."""
+    case.add_evidence(
+        text="Calendar: no meeting.", links=(), visibility=Visibility.BOTH_SIDES, by=CLIENT, now=LATER, policy=POLICY
+    )
+    case.add_evidence(
+        text="Private notes.", links=(), visibility=Visibility.MEDIATOR_ONLY, by=FREELANCER, now=LATER, policy=POLICY
+    )
+    return case
+
+
+def test_a_decision_names_a_rule_of_the_case_policy_for_its_kind_and_cites_the_evidence_it_relied_on():
+    case = with_evidence(dispute())
+    case.contest(statement="The meeting happened.", by=FREELANCER, now=LATER, policy=POLICY)
+    case.claim(by=MEDIATOR, now=LATER)
+    case.events.clear()
+
+    def decide(grounds: Grounds) -> None:
+        case.decide(usd("20.00"), grounds=grounds, by=MEDIATOR, now=LATER, policy=POLICY)
+
+    with refused(ChoiceRequired, field=Field.RULE):
+        decide(because("One hour is documented.", 1, rule=""))
+    with refused(UnknownRule, rule="made_up", field=Field.RULE):
+        decide(because("One hour is documented.", 1, rule="made_up"))
+    with refused(ChoiceRequired, field=Field.CITED):
+        decide(because("One hour is documented."))  # the case has evidence: the outcome must say which
+    with refused(UnknownEvidence, seq=3, count=2, field=Field.CITED):
+        decide(because("One hour is documented.", 1, 3))
+    assert (case.state, case.rule, case.cited, case.events) == (State.IN_REVIEW, None, (), [])
+    decide(because("One hour is documented.", 2, 1, 2, rule="hours_not_shown"))
+    assert (case.rule, case.cited) == ("hours_not_shown", (1, 2))
+    [decided] = audits(case)
+    assert (decided.to_state, decided.rationale, decided.rule, decided.cited) == (
+        State.DECIDED,
+        "One hour is documented.",
+        "hours_not_shown",
+        (1, 2),
+    )
+
+
+def test_an_hourly_rule_does_not_fit_a_fixed_price_case_and_a_case_without_evidence_cites_none():
+    case = mediation()
+    case.claim(by=MEDIATOR, now=LATER)
+    with refused(UnknownRule, rule="hours_not_shown"):
+        case.propose(usd("10.00"), grounds=because("x", rule="hours_not_shown"), by=MEDIATOR, now=LATER, policy=POLICY)
+    case.propose(usd("10.00"), grounds=because("x", rule="not_as_agreed"), by=MEDIATOR, now=LATER, policy=POLICY)
+    assert [(a.rule, a.cited) for a in audits(case)][-1] == ("not_as_agreed", ())
+    assert [a.rule for a in audits(case)][:-1] == [None] * (len(audits(case)) - 1)  # only an outcome names one
+
+
+def test_the_rules_offered_are_the_case_policy_ones():
+    narrow = replace(POLICY, version="v9", grounds={"ours": Ground("Our only rule.")})
+    case = mediation()
+    case.claim(by=MEDIATOR, now=LATER)
+    with refused(UnknownRule, rule="not_as_agreed"):
+        case.propose(usd("10.00"), grounds=because("x", rule="not_as_agreed"), by=MEDIATOR, now=LATER, policy=narrow)
+    case.propose(usd("10.00"), grounds=because("x", rule="ours"), by=MEDIATOR, now=LATER, policy=narrow)
+    assert case.rule == "ours"
 
 
 def test_freelancer_silence_on_a_dispute_sends_it_to_review():
@@ -350,10 +425,10 @@ def test_a_party_can_never_mediate_their_own_case(party):
 def test_only_the_claiming_mediator_proposes_releases_or_reassigns():
     case = mediation()
     with refused(NotYourClaim, mediator=None):
-        case.propose(usd("1.00"), rationale="x", by=MEDIATOR, now=LATER, policy=POLICY)
+        case.propose(usd("1.00"), grounds=because("x"), by=MEDIATOR, now=LATER, policy=POLICY)
     case.claim(by=MEDIATOR, now=LATER)
     with refused(NotYourClaim, mediator=MEDIATOR):
-        case.propose(usd("1.00"), rationale="x", by=OTHER_MEDIATOR, now=LATER, policy=POLICY)
+        case.propose(usd("1.00"), grounds=because("x"), by=OTHER_MEDIATOR, now=LATER, policy=POLICY)
     case.reassign(OTHER_MEDIATOR, by=MEDIATOR, now=LATER)
     assert case.mediator_id == OTHER_MEDIATOR
     case.release(by=OTHER_MEDIATOR, now=LATER)
@@ -364,10 +439,10 @@ def test_a_proposal_is_between_zero_and_the_amount_at_stake_and_needs_a_rational
     case = mediation()
     case.claim(by=MEDIATOR, now=LATER)
     with pytest.raises(AmountOutOfRange):
-        case.propose(usd("100.01"), rationale="x", by=MEDIATOR, now=LATER, policy=POLICY)
+        case.propose(usd("100.01"), grounds=because("x"), by=MEDIATOR, now=LATER, policy=POLICY)
     with pytest.raises(TextRequired):
-        case.propose(usd("10.00"), rationale="", by=MEDIATOR, now=LATER, policy=POLICY)
-    case.propose(usd("0"), rationale="The work met the brief.", by=MEDIATOR, now=LATER, policy=POLICY)
+        case.propose(usd("10.00"), grounds=because(""), by=MEDIATOR, now=LATER, policy=POLICY)
+    case.propose(usd("0"), grounds=because("The work met the brief."), by=MEDIATOR, now=LATER, policy=POLICY)
     assert case.deadline is not None
     assert (case.deadline.kind, case.deadline.parties) == (DeadlineKind.PROPOSAL_RESPONSE, (CLIENT, FREELANCER))
     assert case.deadline.due_at == LATER + timedelta(days=2)
@@ -405,7 +480,7 @@ def test_a_rejected_non_binding_proposal_closes_with_nothing_more_refunded():
     case = declined(hourly_request())
     again(case, RouteKind.MEDIATION, now=SATURDAY)
     case.claim(by=MEDIATOR, now=SATURDAY)
-    case.propose(usd("30.00"), rationale="Some hours are unclear.", by=MEDIATOR, now=SATURDAY, policy=POLICY)
+    case.propose(usd("30.00"), grounds=because("Some hours are unclear."), by=MEDIATOR, now=SATURDAY, policy=POLICY)
     case.answer_proposal(False, by=FREELANCER, now=SATURDAY, policy=POLICY)
     assert (case.state, case.refunded, case.closed_at) == (State.RELEASED, usd("0"), SATURDAY)
 
@@ -420,8 +495,10 @@ def test_when_both_pay_the_mediator_records_the_binding_award():
     with pytest.raises(CaseMovedOn):
         case.withdraw(by=CLIENT, now=LATER)
     with refused(TextRequired, field=Field.AWARD_REFERENCE):
-        case.record_award(usd("70.00"), reference="", rationale="x", by=MEDIATOR, now=LATER, policy=POLICY)
-    case.record_award(usd("70.00"), reference="AAA-2026-118", rationale="Award", by=MEDIATOR, now=LATER, policy=POLICY)
+        case.record_award(usd("70.00"), reference="", grounds=because("x"), by=MEDIATOR, now=LATER, policy=POLICY)
+    case.record_award(
+        usd("70.00"), reference="AAA-2026-118", grounds=because("Award"), by=MEDIATOR, now=LATER, policy=POLICY
+    )
     assert (case.state, case.refunded, case.award_reference) == (State.AWARDED, usd("70.00"), "AAA-2026-118")
     assert ledger(case) == [(LedgerKind.REFUND, "USD 70.00"), (LedgerKind.RELEASE, "USD 30.00")]
 
@@ -492,7 +569,7 @@ def test_every_step_of_a_full_story_writes_one_audit_row_in_sequence():
     case = offered()
     case.agree_to_arbitrate(by=CLIENT, now=LATER)
     case.agree_to_arbitrate(by=FREELANCER, now=LATER)
-    case.record_award(usd("10.00"), reference="X-1", rationale="Award", by=MEDIATOR, now=LATER, policy=POLICY)
+    case.record_award(usd("10.00"), reference="X-1", grounds=because("Award"), by=MEDIATOR, now=LATER, policy=POLICY)
     rows = audits(case)
     assert [row.seq for row in rows] == list(range(1, len(rows) + 1)) == list(range(1, case.transitions + 1))
     assert [row.to_state for row in rows] == [

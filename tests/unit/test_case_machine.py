@@ -16,7 +16,7 @@ from bot.domain.events import AuditEvent, Escalated, Evidence, Extended, LedgerE
 from bot.domain.money import Money
 from bot.domain.routing import RouteKind, route_after_request
 from bot.domain.vocabulary import TERMINAL, DisputeDetails, LedgerKind, Visibility
-from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, STRANGER, contract, milestone, timesheet
+from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, STRANGER, because, contract, milestone, timesheet
 
 MEDIATORS = ("U0MEDIATOR1", "U0MEDIATOR2")
 EVERYONE = [CLIENT, FREELANCER, STRANGER, *MEDIATORS]
@@ -92,7 +92,9 @@ class CaseStories(RuleBasedStateMachine):
             lambda c: c.contest(statement="I did it.", by=FREELANCER, now=self.now, policy=POLICY),
             lambda c: c.reject_position(by=CLIENT, now=self.now) if kind is ContractKind.FIXED_PRICE else None,
             lambda c: c.claim(by=MEDIATORS[0], now=self.now),
-            lambda c: c.propose(Money(2_000, "USD"), rationale="Fair.", by=MEDIATORS[0], now=self.now, policy=POLICY),
+            lambda c: c.propose(
+                Money(2_000, "USD"), grounds=because("Fair."), by=MEDIATORS[0], now=self.now, policy=POLICY
+            ),
             lambda c: c.answer_proposal(False, by=FREELANCER, now=self.now, policy=POLICY),
         ]
         for step in story[:head_start]:
@@ -208,18 +210,21 @@ class CaseStories(RuleBasedStateMachine):
     def reassign(self, who: str, to: str) -> None:
         self.attempt(lambda c: c.reassign(to, by=who, now=self.now))
 
-    @rule(who=MEDIATOR, cents=CENTS, action=st.sampled_from(["propose", "decide", "award"]))
-    def mediator_decides(self, who: str, cents: int, action: str) -> None:
-        amount = Money(cents, "USD")
+    @rule(
+        who=MEDIATOR,
+        cents=CENTS,
+        action=st.sampled_from(["propose", "decide", "award"]),
+        cited=st.lists(st.integers(min_value=0, max_value=4), max_size=3),
+    )
+    def mediator_decides(self, who: str, cents: int, action: str, cited: list[int]) -> None:
+        amount, grounds = Money(cents, "USD"), because("Fair.", *cited)
         if action == "propose":
-            self.attempt(lambda c: c.propose(amount, rationale="Fair.", by=who, now=self.now, policy=POLICY))
+            self.attempt(lambda c: c.propose(amount, grounds=grounds, by=who, now=self.now, policy=POLICY))
         elif action == "decide":
-            self.attempt(lambda c: c.decide(amount, rationale="Fair.", by=who, now=self.now, policy=POLICY))
+            self.attempt(lambda c: c.decide(amount, grounds=grounds, by=who, now=self.now, policy=POLICY))
         else:
             self.attempt(
-                lambda c: c.record_award(
-                    amount, reference="A-1", rationale="Award.", by=who, now=self.now, policy=POLICY
-                )
+                lambda c: c.record_award(amount, reference="A-1", grounds=grounds, by=who, now=self.now, policy=POLICY)
             )
 
     @rule(who=PARTY, accept=st.booleans())

@@ -70,6 +70,7 @@ def test_a_version_stored_by_an_older_release_reads_as_it_was():
     for added in ("adjust_max_share", "history_recent", "history_min_items", "history_client_request_share"):
         del older[added]  # rules that came later: such a version has their defaults
     del older["history_freelancer_dispute_share"]
+    del older["grounds"]
     assert Policy.from_numbers(older) == Policy()
     assert Policy.from_numbers(Policy().numbers()) == Policy()
 
@@ -101,6 +102,9 @@ def edited(tmp_path: Path, old: str, new: str) -> Path:
         ("extension: PT48H", "extensoin: PT48H", "extension: Field required; extensoin: Extra inputs"),
         ("version: v1", "version: 'my policy!'", "version: String should match pattern"),
         ("version: v1", "version: " + "v" * 40, "version: String should have at most 32 characters"),
+        ("applies_to: [hourly]}", "applies_to: [daily]}", "grounds.hours_not_shown.applies_to.0: Input should be"),
+        ('{title: "The work was not delivered."', '{title: "' + "x" * 76 + '"', "at most 75 characters"),
+        ("  not_delivered:", "  Not Delivered:", "grounds.Not Delivered.[key]: String should match pattern"),
     ],
 )
 def test_a_bad_file_is_refused_naming_the_field(tmp_path, old, new, says):
@@ -109,6 +113,16 @@ def test_a_bad_file_is_refused_naming_the_field(tmp_path, old, new, says):
     assert str(refused.value).startswith(f"{tmp_path / 'ours.yaml'}: ")
     assert says.replace("Value error, ", "") in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+def test_every_kind_of_contract_needs_a_rule_a_mediator_can_name_and_a_file_without_rules_takes_v1s(tmp_path):
+    hourly_only = V1_FILE.split("grounds:")[0] + 'grounds:\n  ours: {title: "Ours.", applies_to: [hourly]}\n'
+    path = tmp_path / "ours.yaml"
+    path.write_text(hourly_only)
+    with pytest.raises(PolicyFileError, match="grounds: no rule applies to fixed_price contracts"):
+        read_policy_file(path)
+    path.write_text(V1_FILE.split("# Not published as a list")[0])
+    assert read_policy_file(path).policy() == Policy()
 
 
 @pytest.mark.parametrize(
@@ -135,3 +149,5 @@ def test_the_rules_in_plain_words_state_each_presets_own_numbers():
     freelancer = "\n".join(describe(read_policy_file(preset_path("freelancer-like"))))
     assert "the client has 14 days to accept it or ask a mediator" in freelancer
     assert "USD: 5% of the amount at stake per party, at least $5.00" in freelancer
+    assert "names one of these rules:\n  - The work was not delivered. (any contract)" in v1
+    assert "  - The hours billed are not shown by the work or the work diary. (hourly contracts)" in v1
