@@ -21,6 +21,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy import case as sa_case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -44,7 +45,7 @@ from bot.domain.history import PartyRecord, Tally
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
-from bot.domain.vocabulary import CLAIMABLE, Deadline, DeadlineKind, LedgerKind, Stage, Visibility
+from bot.domain.vocabulary import CLAIMABLE, Appeal, Deadline, DeadlineKind, LedgerKind, Stage, Visibility
 from bot.services.models import DeskFilters, DeskRow
 from bot.services.ports import PayoutAnswer
 from storage.tables import (
@@ -606,6 +607,8 @@ class CaseRepository:
             "cited": list(case.cited),
             "answers": dict(case.answers),
             "award_reference": case.award_reference,
+            "outcome_minor": case.outcome.minor if case.outcome else None,
+            "appeal": case.appeal.as_json() if case.appeal else None,
             "evidence_count": case.evidence_count,
             "escalated_at": case.escalated_at,
             "extended_by": list(case.extended_by),
@@ -650,6 +653,7 @@ class CaseRepository:
     def _case(row: Row[Any], active: list[_Active]) -> Case:
         deadlines = {d.kind: Deadline(d.kind, d.parties, d.due_at, d.reminder_offsets) for d in active}
         review = deadlines.pop(DeadlineKind.REVIEW_WINDOW, None)
+        appeal_window = deadlines.pop(DeadlineKind.APPEAL_WINDOW, None)
         return Case(
             id=row.id,
             team_id=row.team_id,
@@ -670,6 +674,7 @@ class CaseRepository:
             response=row.response,
             deadline=next(iter(deadlines.values()), None),
             review_deadline=review,
+            appeal_deadline=appeal_window,
             updated_by=row.updated_by,
             updated_at=row.updated_at,
             closed_at=row.closed_at,
@@ -687,12 +692,27 @@ class CaseRepository:
             cited=tuple(row.cited or ()),
             answers=dict(row.answers or {}),
             award_reference=row.award_reference,
+            outcome=_money(row.outcome_minor, row.currency),
+            appeal=Appeal.from_json(row.appeal, row.currency) if row.appeal else None,
             evidence_count=row.evidence_count,
             escalated_at=row.escalated_at,
             extended_by=tuple(row.extended_by or ()),
             payout_hold=row.payout_hold,
             version=row.version,
         )
+
+
+# What a case or an item refunded: its refunds less the refund reversals of reviewed appeals.
+_REFUNDED = func.coalesce(
+    func.sum(
+        sa_case(
+            (LedgerRow.kind == LedgerKind.REFUND, LedgerRow.amount_minor),
+            (LedgerRow.kind == LedgerKind.REFUND_REVERSAL, -LedgerRow.amount_minor),
+            else_=0,
+        )
+    ),
+    0,
+)
 
 
 class LedgerRepository:
@@ -734,12 +754,11 @@ class LedgerRepository:
 
     def refunded_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
         total = self.session.scalar(
-            select(func.coalesce(func.sum(LedgerRow.amount_minor), 0)).where(
+            select(_REFUNDED).where(
                 LedgerRow.team_id == team_id,
                 LedgerRow.contract_id == contract_id,
                 LedgerRow.item_kind == item.kind,
                 LedgerRow.item_id == item.id,
-                LedgerRow.kind == LedgerKind.REFUND,
             )
         )
         return Money(int(total or 0), currency)
@@ -749,10 +768,9 @@ class LedgerRepository:
         if not items:
             return {}
         rows = self.session.execute(
-            select(LedgerRow.contract_id, LedgerRow.item_kind, LedgerRow.item_id, func.sum(LedgerRow.amount_minor))
+            select(LedgerRow.contract_id, LedgerRow.item_kind, LedgerRow.item_id, _REFUNDED)
             .where(
                 LedgerRow.team_id == team_id,
-                LedgerRow.kind == LedgerKind.REFUND,
                 LedgerRow.contract_id.in_({contract_id for contract_id, _ in items}),
             )
             .group_by(LedgerRow.contract_id, LedgerRow.item_kind, LedgerRow.item_id)

@@ -199,6 +199,8 @@ class CaseRow(Base):
     cited: Mapped[list[int] | None] = mapped_column(JSON)
     answers: Mapped[dict[str, str]] = mapped_column(JSON)
     award_reference: Mapped[str | None] = mapped_column(String(100))
+    outcome_minor: Mapped[int | None] = mapped_column(BigInteger)  # what an outcome open to appeal gives the client
+    appeal: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the party's appeal, once made
     evidence_count: Mapped[int] = mapped_column(Integer)
     escalated_at: Mapped[datetime | None]
     extended_by: Mapped[list[str]] = mapped_column(JSON)

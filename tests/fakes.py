@@ -364,10 +364,11 @@ class FakeLedger:
         return self.t.payout_answers.setdefault(answer.entry_id, answer) is answer
 
     def refunded_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
+        sign = {LedgerKind.REFUND: 1, LedgerKind.REFUND_REVERSAL: -1}
         refunds = (
-            e.amount.minor
+            sign.get(e.kind, 0) * e.amount.minor
             for e in self.t.ledger
-            if (e.team_id, e.contract_id, e.item, e.kind) == (team_id, contract_id, item, LedgerKind.REFUND)
+            if (e.team_id, e.contract_id, e.item) == (team_id, contract_id, item)
         )
         return Money(sum(refunds), currency)
 

@@ -876,8 +876,8 @@ class SlackUser:
                 entry = {"type": element["type"], "selected_options": [find_option(element, t) for t in chosen]}
             elif element["type"] == "checkboxes":
                 entry = {"type": "checkboxes", "selected_options": [find_option(element, typed)] if typed else []}
-            else:
-                entry = {"type": element["type"], "value": typed}
+            else:  # left as it was, a field keeps its initial value, as Slack submits it
+                entry = {"type": element["type"], "value": typed if label in values else element.get("initial_value")}
             state[block["block_id"]] = {element["action_id"]: entry}
         submitted = dict(view, id=view_id or view["id"], state={"values": state})
         answer = self._payload(

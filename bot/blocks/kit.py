@@ -107,14 +107,17 @@ def text_field(action_id: str, *, max_length: int, multiline: bool) -> Block:
     return {"type": "plain_text_input", "action_id": action_id, "multiline": multiline, "max_length": max_length}
 
 
-def number_field(action_id: str, *, min_value: str, max_value: str, decimals: bool = False) -> Block:
-    return {
-        "type": "number_input",
-        "action_id": action_id,
-        "is_decimal_allowed": decimals,
-        "min_value": min_value,
-        "max_value": max_value,
-    }
+def number_field(
+    action_id: str, *, min_value: str, max_value: str, decimals: bool = False, initial: str | None = None
+) -> Block:
+    return _present(
+        type="number_input",
+        action_id=action_id,
+        is_decimal_allowed=decimals,
+        min_value=min_value,
+        max_value=max_value,
+        initial_value=initial,
+    )
 
 
 def static_select(action_id: str, placeholder: str, options: list[Block], initial: Block | None = None) -> Block:

@@ -17,7 +17,16 @@ OPTION_TEXT = 75  # Slack's limit for an option's text
 SLACK_TEXT_INPUT = 3000  # the most a plain_text_input's max_length may be
 
 
-def amount_input(currency: str, low: Money, high: Money, label: str, hint: str, *, optional: bool = False) -> Block:
+def amount_input(
+    currency: str,
+    low: Money,
+    high: Money,
+    label: str,
+    hint: str,
+    *,
+    optional: bool = False,
+    initial: Money | None = None,
+) -> Block:
     """A number_input from ``low`` to ``high`` with the currency's decimals; Slack checks the range, the server
     checks it again."""
     return kit.input_block(
@@ -28,6 +37,7 @@ def amount_input(currency: str, low: Money, high: Money, label: str, hint: str, 
             decimals=exponent(currency) > 0,
             min_value=str(low.amount),
             max_value=str(high.amount),
+            initial=str(initial.amount) if initial is not None else None,
         ),
         hint=hint,
         optional=optional,

@@ -73,6 +73,8 @@ MOVED = {
     "proposed": "given a proposal",
     "arbitration_offered": "offered arbitration",
     "arbitration": "taken to arbitration",
+    "appeal_requested": "appealed to a second mediator",
+    "reviewed": "reviewed on appeal",
 }
 ROUTES = {
     "hourly_dispute": "an hourly dispute",
@@ -217,6 +219,13 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return f"Case {case_id} is closed, so nothing more can be added to it."
         case errors.AnswerTimeOver(closed_at=closed_at):
             return f"Nothing changed: the time to answer ended on {v.at(closed_at)}."
+        case errors.AppealWindowOver(closed_at=closed_at):
+            return f"Nothing changed: a review could be asked for until {v.at(closed_at)}; the outcome stands."
+        case errors.ArbitrationStarted(role=role):
+            return (
+                f"Nothing changed: the {role} has already agreed to arbitration and paid the fee, so the proposal "
+                "goes to arbitration rather than to a second mediator."
+            )
         case errors.DisputeWindowClosed(week_label=week, opens_at=opens_at, closes_at=closes_at):
             return (
                 f"Nothing changed: disputes on {v.name(week)} could be opened from {v.at(opens_at)} until "
@@ -244,6 +253,9 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return f"You are a party to case {case_id}, so you cannot act on it as a mediator."
         case errors.PartyCannotBeMediator(case_id=case_id):
             return f"That person is a party to case {case_id}, so they cannot mediate it; choose another mediator."
+        case errors.FirstMediatorCannotReview(case_id=case_id, mediator=mediator):
+            who = "That mediator" if v.plain else v.person(mediator)
+            return f"{who} made the outcome appealed on case {case_id}, so another mediator must review it."
         case errors.AlreadyClaimed(mediator=mediator, at=at):
             return f"Nothing changed: this case was already claimed by {v.person(mediator)} on {v.at(at)}."
         case errors.AlreadyYours(case_id=case_id):

@@ -64,6 +64,14 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
         case = CaseView.from_json(fields)
         blocks = request.review_reminder(case, closes_at, locale)
         return Rendered(f"The dispute window for {case.item_label} closes soon", blocks)
+    if surface in (Surface.APPEAL_REMINDER, Surface.APPEAL_CLOSED):
+        fields = dict(view)
+        role, final = fields.pop("role", "client"), fields.pop("final", True)
+        case = CaseView.from_json(fields)
+        if surface == Surface.APPEAL_CLOSED:
+            return Rendered(f"Case {case.id}: no review was asked for", stages.appeal_closed(case, final))
+        blocks = stages.appeal_reminder(case, role, permalink, locale)
+        return Rendered(f"Reminder: you may ask for a review of case {case.id}", blocks)
     if surface == Surface.EXTENDED:
         fields = dict(view)
         by = fields.pop("by")

@@ -11,24 +11,31 @@ from bot.blocks import ids, kit
 from bot.blocks.format import duration, escape, money, person, quote, trim, when, window_end
 from bot.blocks.kit import Block, View
 from bot.blocks.modals import SLACK_TEXT_INPUT, amount_input, text_input
-from bot.blocks.stages import stage_line, why
+from bot.blocks.stages import appealed, stage_line, why
 from bot.domain.events import Evidence, Question
 from bot.domain.money import Money
 from bot.domain.vocabulary import LINKS_PER_EVIDENCE as LINKS
-from bot.domain.vocabulary import QUESTION_LIMIT, REFERENCE_LIMIT, Visibility
+from bot.domain.vocabulary import QUESTION_LIMIT, REFERENCE_LIMIT, AppealOn, Visibility
 from bot.services.models import AskAgainForm, CaseView, DecisionForm
 
-MEDIATE_TITLES = {"propose": "Propose a settlement", "decide": "Decide the dispute", "award": "Record the award"}
+MEDIATE_TITLES = {
+    "propose": "Propose a settlement",
+    "decide": "Decide the dispute",
+    "award": "Record the award",
+    "review": "Review on appeal",
+}
 
 
 def _section(text: str) -> Block:
     return kit.section(trim(text))
 
 
-def _money_input(case: CaseView, label: str, hint: str) -> Block:
+def _money_input(case: CaseView, label: str, hint: str, initial: Money | None = None) -> Block:
     """Nothing up to the amount at stake."""
     low = Money(0, case.currency)
-    return amount_input(case.currency, low, max(case.at_stake, low), label, hint)
+    high = max(case.at_stake, low)
+    shown = initial if initial is not None and low <= initial <= high else None
+    return amount_input(case.currency, low, high, label, hint, initial=shown)
 
 
 def _view(callback_id: str, title: str, submit: str, metadata: dict[str, object], blocks: list[Block]) -> View:
@@ -187,15 +194,23 @@ def mediate_modal(form: DecisionForm, action: str) -> View:
         "propose": f"Propose what the client is refunded, from nothing to {at_stake}. Each party has "
         f"{duration(case.terms.span('proposal_response_window'))} to accept; "
         + ("if either rejects, arbitration is offered." if case.binding else "the proposal is non-binding."),
-        "decide": f"Decide what the client is refunded, from nothing to {at_stake}. The decision is final.",
+        "decide": f"Decide what the client is refunded, from nothing to {at_stake}. "
+        + (
+            f"Either party may appeal it within {duration(window)}; then a second mediator's review is final."
+            if (window := case.terms.appeal_window(AppealOn.HOURLY_DECISION))
+            else "The decision is final."
+        ),
         "award": f"Record the arbitrator's binding award: the refund to the client (nothing to {at_stake}) and "
         "the award's reference.",
+        "review": f"Review {appealed(case, 'en_US')}: confirm its amount or change it, from nothing to {at_stake}. "
+        "Your review is final; what was already paid out is adjusted.",
     }[action]
     blocks: list[Block] = [_section(intro)]
     if reasons := why(case):
         blocks.append(_section(reasons))
+    first = case.money(case.appeal["amount_minor"]) if action == "review" and case.appeal else None
     blocks += [
-        _money_input(case, f"Refund to the client ({case.currency})", f"0 to {at_stake}"),
+        _money_input(case, f"Refund to the client ({case.currency})", f"0 to {at_stake}", first),
         text_input(
             ids.RATIONALE_BLOCK,
             ids.RATIONALE_INPUT,
@@ -239,6 +254,26 @@ def _evidence_option(item: Evidence) -> Block:
     private = ", mediator only" if item.visibility is Visibility.MEDIATOR_ONLY else ""
     words = " ".join((item.text or "").split()) or f"{len(item.links)} link{'s' if len(item.links) != 1 else ''}"
     return kit.option(str(item.seq), trim(f"#{item.seq} {item.role}{private}: {words}", 75, "…"))
+
+
+def appeal_modal(case: CaseView) -> View:
+    """Design §2.4, appeal: a party asks, once and with a reason, for a second mediator to review the outcome."""
+    ends = " The arbitration offer ends when you ask." if case.state == "arbitration_offered" else ""
+    blocks: list[Block] = [
+        _section(
+            f"Case {case.id} (*{escape(case.item_label)}*) · {stage_line(case, 'en_US')}\n"
+            "A second mediator, not the one who made this outcome, reviews it and the evidence, and confirms or "
+            f"changes it. Their review is final. Each case can be appealed once, by either party.{ends}"
+        ),
+        text_input(
+            ids.REASON_BLOCK,
+            ids.REASON_INPUT,
+            "Why should it be reviewed?",
+            limit=case.terms.reason_max_length,
+            hint="Both parties and the mediators read this. Add anything new as evidence.",
+        ),
+    ]
+    return _view(ids.APPEAL_MODAL, "Ask for a review", "Ask for the review", {"case": case.id}, blocks)
 
 
 def ask_modal(case: CaseView) -> View:

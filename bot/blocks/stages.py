@@ -33,12 +33,15 @@ STATES = {
     "arbitration_offered": "arbitration offered",
     "arbitration": "in arbitration",
     "awarded": "closed by an arbitration award",
+    "appeal_requested": "appealed: a second mediator reviews it",
+    "reviewed": "reviewed on appeal",
 }
 STAGES = {
     "request": "Refund request",
     "hourly_dispute": "Hourly dispute",
     "escrow_refund": "Escrow refund",
     "mediation": "Mediation",
+    "appeal": "Appeal",
 }
 
 
@@ -63,6 +66,24 @@ def _mediator(case: CaseView) -> str:
 
 def _actor(case: CaseView) -> str:
     return "the deadline" if case.by_deadline else person(case.updated_by)
+
+
+def appealed(case: CaseView, locale: str) -> str:
+    """The outcome an appeal is about, in a few words: "the decision (*$40.00* refunded of $100.00)"."""
+    appeal = case.appeal or {}
+    at_stake = money(case.at_stake, locale)
+    amount = money(case.money(appeal.get("amount_minor", 0)), locale)
+    match appeal.get("outcome"):
+        case "decided":
+            return f"the decision (*{amount}* refunded of the {at_stake})"
+        case "arbitration_offered":
+            return f"the rejected proposal (*{amount}* of the {at_stake})"
+    return f"the close of the case after the rejected proposal (nothing refunded of the {at_stake})"
+
+
+def _open_to_appeal(case: CaseView) -> str:
+    until = case.appealable_until
+    return f" Open to appeal until {when(until)}." if until else ""
 
 
 def stage_line(case: CaseView, locale: str) -> str:
@@ -101,15 +122,38 @@ def stage_line(case: CaseView, locale: str) -> str:
             return line
         case "arbitration_offered":
             paid = ", ".join(f"the {role}" for role in sorted(case.answers)) or "nobody yet"
-            return f":classical_building: Binding arbitration is offered on {at_stake}. Agreed and paid: {paid}."
+            line = f":classical_building: Binding arbitration is offered on {at_stake}. Agreed and paid: {paid}."
+            return line + _open_to_appeal(case)
         case "arbitration":
             return f":classical_building: Both parties paid; {_mediator(case)} records the award."
         case "refunded":
             return f":white_check_mark: *Refunded* {refunded} to {person(case.client_id)} on {at} ({by})."
         case "released":
-            return f":lock: *Closed* on {at} ({by}): the {at_stake} stays with {person(case.freelancer_id)}."
+            line = f":lock: *Closed* on {at} ({by}): the {at_stake} stays with {person(case.freelancer_id)}."
+            return line + _open_to_appeal(case)
         case "decided":
-            return f":judge: *Decided* by {by} on {at}: {refunded} refunded of the {at_stake} disputed. Final."
+            line = f":judge: *Decided* by {by} on {at}: {refunded} refunded of the {at_stake} disputed."
+            return line + (_open_to_appeal(case) if case.open else " Final.")
+        case "appeal_requested":
+            appeal = case.appeal or {}
+            asked = when(datetime.fromisoformat(appeal["at"])) if appeal.get("at") else at
+            who = person(appeal["by"]) if appeal.get("by") else "A party"
+            line = f":scales: {who} asked on {asked} for a second mediator to review {appealed(case, locale)}."
+            if case.mediator_id:
+                return line + f" {person(case.mediator_id)} is reviewing it."
+            first = appeal.get("first_mediator")
+            return line + " Waiting for a mediator" + (f" other than {person(first)}." if first else ".")
+        case "reviewed":
+            outcome = money(case.money(case.outcome_minor or 0), locale)
+            before = (case.appeal or {}).get("amount_minor")
+            verdict = (
+                "confirmed"
+                if before is None or before == case.outcome_minor
+                else f"changed from {money(case.money(before), locale)}"
+            )
+            return (
+                f":judge: *Reviewed on appeal* by {by} on {at}: {outcome} refunded of the {at_stake}, {verdict}. Final."
+            )
         case "settled":
             return f":handshake: *Settled* on {at}: both parties accepted; {refunded} refunded."
         case "awarded":
@@ -127,8 +171,11 @@ def why(case: CaseView) -> str:
     parts = []
     if case.statement and case.stage != "request":
         parts.append(f"*{person(case.freelancer_id)}'s statement*\n{quote(case.statement, 800)}")
+    if case.appeal and case.appeal.get("reason"):
+        parts.append(f"*The {case.appeal['role']}'s reason for appealing*\n{quote(case.appeal['reason'], 600)}")
     if case.rationale:
-        parts.append(f"*Mediator's rationale*\n{quote(case.rationale, 800)}")
+        whose = "The reviewing mediator's" if case.state == "reviewed" else "Mediator's"
+        parts.append(f"*{whose} rationale*\n{quote(case.rationale, 800)}")
     if case.rule:
         parts.append(f"*Rule applied:* {escape(case.rule_title or case.rule)}")
     if case.cited:
@@ -302,6 +349,16 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                         deny="Keep it open",
                     ),
                 ]
+    if Move.APPEAL in moves and (until := case.appealable_until):
+        silence = "the arbitration offer stands" if case.state == "arbitration_offered" else "the outcome is final"
+        ends = " and the arbitration offer ends" if case.state == "arbitration_offered" else ""
+        blocks.append(
+            section(
+                f"*Think this is wrong?* Either of you may ask once, with a reason, until {when(until)}, for a second "
+                f"mediator to review it, at no cost{ends}. Their review is final. If nobody asks, {silence}."
+            )
+        )
+        buttons.append(button("Ask for a review", ids.APPEAL, case))
     if extend := extension_button(case, role):
         buttons.append(extend)
     if Move.WITHDRAW in moves and not any(b["action_id"] == ids.WITHDRAW for b in buttons):
@@ -329,6 +386,7 @@ _CARD_BUTTONS: dict[Move, tuple[str, str, str | None]] = {
     Move.PROPOSE: ("Propose", ids.MEDIATOR_PROPOSE, "primary"),
     Move.DECIDE: ("Decide", ids.MEDIATOR_DECIDE, "primary"),
     Move.AWARD: ("Record award", ids.MEDIATOR_AWARD, "primary"),
+    Move.REVIEW: ("Review", ids.MEDIATOR_REVIEW, "primary"),
     Move.ASK: ("Ask for information", ids.MEDIATOR_ASK, None),
     Move.REASSIGN: ("Reassign", ids.MEDIATOR_REASSIGN, None),
     Move.RELEASE: ("Release", ids.MEDIATOR_RELEASE, None),
@@ -378,10 +436,20 @@ def case_card(case: CaseView, locale: str = "en_US", party_records: dict[str, An
     ]
     if case.mediator_id is not None:
         blocks.append(kit.context(f"Claimed by {person(case.mediator_id)}; only they act."))
+    elif case.state == "appeal_requested" and (first := (case.appeal or {}).get("first_mediator")):
+        blocks.append(kit.context(f"{person(first)} made the outcome appealed, so another mediator reviews it."))
     if buttons:
         blocks.append(kit.actions(ids.CARD_ACTIONS, buttons))
     return blocks
 
+
+# What each kind of ledger entry asks the marketplace to do, as the mediators' channel names it.
+ENTRY_KINDS = {
+    "refund": "refund to the client",
+    "release": "release to the freelancer",
+    "refund_reversal": "return to the freelancer of part of an earlier refund, after a review on appeal",
+    "release_reversal": "reversal of part of an earlier release, refunded instead after a review on appeal",
+}
 
 PAYOUT_HELD = (
     ":hourglass: The payout of this case is on hold: the marketplace has not carried it out yet. "
@@ -396,7 +464,7 @@ def payout_held(case: CaseView) -> list[Block]:
 
 def payout_refused(case: CaseView, kind: str, amount_minor: int, reason: str, locale: str) -> list[Block]:
     """The mediators' channel: which entry the marketplace refused, why, and the parties to talk to."""
-    what = "refund to the client" if kind == "refund" else "release to the freelancer"
+    what = ENTRY_KINDS.get(kind, kind)
     return [
         section(
             f":warning: *Payout refused on case {case.id}*: the marketplace would not carry out the {what} of "
@@ -456,3 +524,28 @@ def reminder(case: CaseView, role: str, hours_left: float, permalink: str | None
     if permalink:
         blocks.append(kit.context(f"<{permalink}|Open the case thread>"))
     return blocks
+
+
+def appeal_reminder(case: CaseView, role: str, permalink: str | None, locale: str) -> list[Block]:
+    """Design §2.4: before the appeal window ends, to a party who may still ask for a review; the button comes along."""
+    until = when(case.appealable_until) if case.appealable_until else "soon"
+    blocks: list[Block] = [
+        section(
+            f":alarm_clock: *Reminder:* on case {case.id} (*{escape(case.item_label)}*) you may ask for a second "
+            f"mediator's review until {until}. Nothing is needed if you accept the outcome."
+        )
+    ]
+    blocks += party_blocks(case, role, locale)
+    if permalink:
+        blocks.append(kit.context(f"<{permalink}|Open the case thread>"))
+    return blocks
+
+
+def appeal_closed(case: CaseView, final: bool) -> list[Block]:
+    """The case thread: nobody asked for a review in time."""
+    then = (
+        "the outcome is final and the case is closed"
+        if final
+        else f"the arbitration offer stands{f' until {when(case.due)}' if case.due else ''}"
+    )
+    return [section(f":lock: Case {case.id}: nobody asked for a review of the outcome in time, so {then}.")]

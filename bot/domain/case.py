@@ -28,6 +28,8 @@ from bot.domain.errors import (
     AmountOutOfRange,
     AmountOverBalance,
     AnswerTimeOver,
+    AppealWindowOver,
+    ArbitrationStarted,
     CaseClosed,
     CaseMovedOn,
     CertificationRequired,
@@ -38,6 +40,7 @@ from bot.domain.errors import (
     DisputeWindowClosed,
     ExtensionUsed,
     Field,
+    FirstMediatorCannotReview,
     InvalidLink,
     ItemNotPaid,
     ItemTooOld,
@@ -58,6 +61,7 @@ from bot.domain.errors import (
     WrongItemKind,
 )
 from bot.domain.events import (
+    AppealWindowClosed,
     AuditEvent,
     Escalated,
     Event,
@@ -72,6 +76,7 @@ from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import Route, RouteKind, route_after_request
 from bot.domain.vocabulary import (
+    APPEALABLE,
     CLAIMABLE,
     LINKS_PER_EVIDENCE,
     MARKETPLACE,
@@ -82,6 +87,8 @@ from bot.domain.vocabulary import (
     SCHEDULER,
     WITH_MEDIATOR,
     Answer,
+    Appeal,
+    AppealOn,
     Deadline,
     DeadlineKind,
     DisputeDetails,
@@ -92,6 +99,10 @@ from bot.domain.vocabulary import (
     State,
     Visibility,
 )
+
+# Design §2.2, withdrawal: before a decision. Once both parties paid for arbitration the award is the decision; a
+# mediator's outcome open to appeal, or appealed, is one already.
+_DECIDED_BY_MEDIATORS = frozenset({State.ARBITRATION, State.DECIDED, State.RELEASED, State.APPEAL_REQUESTED})
 
 
 def _allowed(check: Callable[[], object]) -> bool:
@@ -175,6 +186,10 @@ class Case:
     cited: tuple[int, ...] = ()  # the evidence items it relied on
     answers: dict[str, str] = field(default_factory=dict)  # role → Answer, for the open proposal or offer
     award_reference: str | None = None
+    # An outcome a party may appeal (design §2.4): what it gives the client in its stage, and the window's end.
+    outcome: Money | None = None
+    appeal_deadline: Deadline | None = None
+    appeal: Appeal | None = None  # once a party asked for a review
     evidence_count: int = 0
     escalated_at: datetime | None = None  # when a mediator was first needed: the case card exists from then on
     extended_by: tuple[str, ...] = ()  # the roles that have had their extension (design §2.2: once per case)
@@ -291,7 +306,8 @@ class Case:
     def deadlines(self) -> tuple[Deadline, ...]:
         """Every deadline the scheduler must watch for this case now."""
         review = (self.review_deadline,) if self.review_deadline and self.may_still_dispute else ()
-        return ((self.deadline,) if self.deadline else ()) + review
+        appeal = (self.appeal_deadline,) if self.appeal_deadline and self.is_open else ()
+        return ((self.deadline,) if self.deadline else ()) + review + appeal
 
     @property
     def may_still_dispute(self) -> bool:
@@ -482,13 +498,14 @@ class Case:
             raise AlreadyClaimed(self.id, self.mediator_id, self.updated_at or self.opened_at)
         if self.state not in CLAIMABLE:
             raise self._moved_on()
+        self._ensure_not_first_mediator(by)
         self.mediator_id = by
         to = State.CLAIMED if self.state == State.UNASSIGNED else self.state
         self._record(self.state, to, by=by, now=now, rationale="claimed the case")
 
     def release(self, *, by: str, now: datetime) -> None:
         """The mediator hands the case back to the queue, before proposing or deciding."""
-        now = self._ensure_holding(by, now, State.CLAIMED, State.IN_REVIEW)
+        now = self._ensure_holding(by, now, State.CLAIMED, State.IN_REVIEW, State.APPEAL_REQUESTED)
         self.mediator_id = None
         to = State.UNASSIGNED if self.state == State.CLAIMED else self.state
         self._record(self.state, to, by=by, now=now, rationale="released the case to the queue")
@@ -500,6 +517,7 @@ class Case:
             raise PartyCannotBeMediator(self.id, to)
         if to == by:
             raise AlreadyYours(self.id)
+        self._ensure_not_first_mediator(to)
         self.mediator_id = to
         self._record(self.state, self.state, by=by, now=now, rationale=f"reassigned the case to {to}")
 
@@ -534,6 +552,7 @@ class Case:
         self._in_range(amount)
         self._reasoned(grounds, policy)
         self._record(self.state, State.DECIDED, by=by, now=now, amount=amount, rationale=self.rationale, cite=True)
+        self._offer_appeal(AppealOn.HOURLY_DECISION, amount, now=now, policy=policy)
         self._pay(amount, self.at_stake - amount, by=by, now=now)
 
     def _reasoned(self, grounds: Grounds, policy: Policy) -> None:
@@ -568,19 +587,24 @@ class Case:
         self._proposal_rejected(by=by, now=now, policy=policy, rationale="rejected the proposal")
 
     def _proposal_rejected(self, *, by: str, now: datetime, policy: Policy, rationale: str) -> None:
+        """Non-binding: the case closes with nothing more refunded. Binding: arbitration is offered. Either outcome
+        may be appealed when the policy says so."""
         if not self.binding:
             self._record(self.state, State.RELEASED, by=by, now=now, amount=self.at_stake, rationale=rationale)
+            self._offer_appeal(AppealOn.REJECTED_PROPOSAL, Money.zero(self.currency), now=now, policy=policy)
             self._pay(Money.zero(self.currency), self.at_stake, by=by, now=now)
             return
         self.answers = {}
         self._record(self.state, State.ARBITRATION_OFFERED, by=by, now=now, amount=self.at_stake, rationale=rationale)
         parties = (self.client_id, self.freelancer_id)
         self._due(DeadlineKind.ARBITRATION_FEE, parties, now + policy.arbitration_offer_window, policy)
+        self._offer_appeal(AppealOn.REJECTED_PROPOSAL, self.proposal, now=now, policy=policy)
 
     def agree_to_arbitrate(self, *, by: str, now: datetime) -> None:
         """A party agrees to binding arbitration and pays the fee; when both have, the mediator arbitrates."""
         role = self._ensure_party_answer(by, now, State.ARBITRATION_OFFERED, "arbitration offer")
         self.answers = self.answers | {role: Answer.PAID}
+        self.appeal_deadline = None  # a party chose arbitration: the proposal is no longer reviewed
         to = State.ARBITRATION if len(self.answers) == 2 else self.state
         self._record(self.state, to, by=by, now=now, rationale="agreed to arbitration and paid the fee")
 
@@ -595,6 +619,91 @@ class Case:
         self.award_reference = award_reference
         self._record(self.state, State.AWARDED, by=by, now=now, amount=amount, rationale=self.rationale, cite=True)
         self._pay(amount, self.at_stake - amount, by=by, now=now)
+
+    # --- appeal (design §2.4) ----------------------------------------------------------------------------
+
+    def _offer_appeal(self, on: AppealOn, amount: Money | None, *, now: datetime, policy: Policy) -> None:
+        """When the case's policy lets a party appeal this outcome, and no appeal was made yet, the case stays open
+        through the appeal window; ``amount`` is what the outcome gives the client in its stage."""
+        window = policy.appeal_window(on)
+        if window is None or self.appeal is not None:
+            return
+        self.outcome = amount or Money.zero(self.currency)
+        parties = (self.client_id, self.freelancer_id)
+        self.appeal_deadline = _deadline(DeadlineKind.APPEAL_WINDOW, parties, now + window, policy)
+
+    def ensure_party_may_appeal(self, by: str, now: datetime) -> tuple[str, datetime]:
+        """Either party, once per case, within the window, of an outcome the policy lets them appeal; a rejected
+        proposal only while nobody has paid for arbitration instead."""
+        now = require_utc(now)
+        role = self.ensure_party(by)
+        if not self.is_open or self.appeal_deadline is None or self.state not in APPEALABLE:
+            raise self._moved_on()
+        if now >= self.appeal_deadline.due_at:
+            raise AppealWindowOver(self.appeal_deadline.due_at)
+        if self.state == State.ARBITRATION_OFFERED and self.answers:
+            raise ArbitrationStarted("client" if "client" in self.answers else "freelancer")
+        return role, now
+
+    def request_appeal(self, *, reason: str, by: str, now: datetime, policy: Policy) -> None:
+        """Design §2.4, appeal: a party asks, with a reason, for a second mediator to review the outcome. A decision
+        or a release already paid out stays paid until the review adjusts it; an arbitration offer ends."""
+        role, now = self.ensure_party_may_appeal(by, now)
+        text = _checked_text(reason, Field.REASON, policy.reason_max_length, required=True) or ""
+        outcome = self.outcome or Money.zero(self.currency)
+        paid = outcome if self.state == State.DECIDED else Money.zero(self.currency)
+        self.appeal = Appeal(by, role, text, now, self.state, self.stage, self.mediator_id, outcome, paid)
+        self.mediator_id = None
+        self.answers = {}
+        self._enter(Stage.APPEAL, State.APPEAL_REQUESTED, by=by, now=now, amount=outcome, rationale=text)
+
+    def review(self, amount: Money, *, grounds: Grounds, by: str, now: datetime, policy: Policy) -> None:
+        """Design §2.4, appeal: the second mediator confirms the outcome or changes it, on stated grounds; final.
+        What the outcome paid out is adjusted by new ledger entries, never rewritten."""
+        now = self._ensure_holding(by, now, State.APPEAL_REQUESTED)
+        appeal = self.appeal
+        if appeal is None:
+            raise self._moved_on()
+        self._in_range(amount)
+        self._reasoned(grounds, policy)
+        self.outcome = amount
+        self._record(self.state, State.REVIEWED, by=by, now=now, amount=amount, rationale=self.rationale, cite=True)
+        if appeal.outcome == State.ARBITRATION_OFFERED:  # nothing was paid out: the review decides it all
+            self._pay(amount, self.at_stake - amount, by=by, now=now)
+            return
+        if amount > appeal.refunded:
+            more = amount - appeal.refunded
+            self.refunded = self.refunded + more
+            self._ledger(LedgerKind.REFUND, more, by=by, now=now)
+            self._ledger(LedgerKind.RELEASE_REVERSAL, more, by=by, now=now)
+        elif amount < appeal.refunded:
+            back = appeal.refunded - amount
+            self.refunded = self.refunded - back
+            self._ledger(LedgerKind.REFUND_REVERSAL, back, by=by, now=now)
+            self._ledger(LedgerKind.RELEASE, back, by=by, now=now)
+        self.closed_at = now
+
+    def end_appeal_window(self, *, now: datetime) -> None:
+        """Design §2.4, appeal: silence through the window keeps the outcome. A decision or a release becomes
+        final and the case closes; an arbitration offer stands until its own deadline."""
+        now = require_utc(now)
+        if self.appeal_deadline is None or not self.is_open:
+            raise self._moved_on()
+        if now < self.appeal_deadline.due_at:
+            raise DeadlineNotReached(self.appeal_deadline.due_at)
+        self.appeal_deadline = None
+        final = self.state != State.ARBITRATION_OFFERED
+        why = "nobody asked for a review in time, so " + (
+            "the outcome is final" if final else "the arbitration offer stands"
+        )
+        self._log(self.state, self.state, by=SCHEDULER, now=now, rationale=why)
+        if final:
+            self.closed_at = now
+        self.events.append(AppealWindowClosed(self.id, now, final))
+
+    def _ensure_not_first_mediator(self, mediator: str) -> None:
+        if self.state == State.APPEAL_REQUESTED and self.appeal and mediator == self.appeal.first_mediator:
+            raise FirstMediatorCannotReview(self.id, mediator)
 
     # --- evidence ----------------------------------------------------------------------------------------
 
@@ -640,7 +749,7 @@ class Case:
         now = require_utc(now)
         if by != self.client_id:
             raise NotYourCase(self.id, "client")
-        if not self.is_open or self.state == State.ARBITRATION:
+        if not self.is_open or self.state in _DECIDED_BY_MEDIATORS:
             raise self._moved_on()
         return now
 
@@ -692,6 +801,7 @@ class Case:
             Move.EXTEND: lambda: self.ensure_party_may_extend(me, now),
             Move.WITHDRAW: lambda: self.ensure_client_may_withdraw(me, now),
             Move.ADD_EVIDENCE: lambda: self.ensure_party_may_add_evidence(me),
+            Move.APPEAL: lambda: self.ensure_party_may_appeal(me, now),
         }
         return tuple(move for move, check in checks.items() if _allowed(check))
 
@@ -705,6 +815,7 @@ class Case:
             State.CLAIMED: (Move.PROPOSE, Move.RELEASE),
             State.IN_REVIEW: (Move.DECIDE, Move.RELEASE),
             State.ARBITRATION: (Move.AWARD,),
+            State.APPEAL_REQUESTED: (Move.REVIEW, Move.RELEASE),
         }.get(State(self.state), ())
         return (*only, Move.ASK, Move.REASSIGN) if self.state in WITH_MEDIATOR else ()
 
@@ -832,7 +943,9 @@ class Case:
     ) -> None:
         self._log(from_state, to_state, by=by, now=now, amount=amount, rationale=rationale, cite=cite)
         if to_state != self.state:
-            self.deadline = None  # a state that waits on someone sets its own deadline after this
+            # A state that waits on someone sets its own deadline after this, and an outcome its appeal window.
+            self.deadline = None
+            self.appeal_deadline = None
         if to_state in WITH_MEDIATOR and self.escalated_at is None:
             self.escalated_at = now
             self.events.append(Escalated(self.id, now))
@@ -879,7 +992,8 @@ class Case:
         if release.is_positive:
             self._ledger(LedgerKind.RELEASE, release, by=by, now=now)
         self.deadline = None
-        self.closed_at = now
+        if self.appeal_deadline is None:  # an outcome that may be appealed stays open through the window
+            self.closed_at = now
 
     def _ledger(self, kind: LedgerKind, amount: Money, *, by: str, now: datetime) -> None:
         self.events.append(

@@ -408,6 +408,20 @@ class AnswerTimeOver(Refused):
 
 
 @refusal
+class AppealWindowOver(Refused):
+    """Design §2.4, appeal: the time to ask for a review of the outcome has passed; it stands."""
+
+    closed_at: datetime
+
+
+@refusal
+class ArbitrationStarted(Refused):
+    """A party has agreed to arbitration and paid its fee: the rejected proposal goes there, not to a review."""
+
+    role: Literal["client", "freelancer"]
+
+
+@refusal
 class DisputeWindowClosed(Refused):
     """Design §2.2: an hourly dispute is possible only inside the week's review window."""
 
@@ -473,6 +487,15 @@ class PartyCannotBeMediator(Refused):
 
     case_id: str
     user_id: str
+    field = Field.MEDIATOR
+
+
+@refusal
+class FirstMediatorCannotReview(Refused):
+    """Design §2.4, appeal: the mediator whose outcome is appealed cannot review it."""
+
+    case_id: str
+    mediator: str
     field = Field.MEDIATOR
 
 

@@ -95,6 +95,15 @@ class Extended:
 
 
 @dataclass(frozen=True)
+class AppealWindowClosed:
+    """Nobody appealed the outcome in time (design §2.4): it is final, or the arbitration offer stands."""
+
+    case_id: str
+    at: datetime
+    final: bool
+
+
+@dataclass(frozen=True)
 class QuestionAsked:
     """A mediator asked one party for information (the question as stored, with its id)."""
 
@@ -113,4 +122,14 @@ class PayoutRefused:
     at: datetime
 
 
-Event = AuditEvent | LedgerEntry | Evidence | Opened | Escalated | Extended | QuestionAsked | PayoutRefused
+Event = (
+    AuditEvent
+    | LedgerEntry
+    | Evidence
+    | Opened
+    | Escalated
+    | Extended
+    | AppealWindowClosed
+    | QuestionAsked
+    | PayoutRefused
+)

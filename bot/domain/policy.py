@@ -50,6 +50,15 @@ V1_GROUNDS = {
 
 
 @dataclass(frozen=True)
+class Appeals:
+    """Design §2.4, appeal: either party may ask once per case, within ``window`` of one of ``outcomes`` (``AppealOn``
+    values), for a review by a second mediator, whose outcome is final."""
+
+    window: timedelta
+    outcomes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Policy:
     version: str = "v1"
     request_age_limit: timedelta = timedelta(days=180)
@@ -78,6 +87,12 @@ class Policy:
     history_freelancer_dispute_share: Decimal = Decimal("0.3")
     # The rules a mediator's proposal, decision or award may name (each outcome names one), by key.
     grounds: dict[str, Ground] = field(default_factory=lambda: dict(V1_GROUNDS))
+    # Whether a party may appeal a mediator's outcome to a second mediator, and which; None: no appeals (v1).
+    appeals: Appeals | None = None
+
+    def appeal_window(self, outcome: str) -> timedelta | None:
+        """How long a party may appeal this kind of outcome (an ``AppealOn``), or None when it cannot be."""
+        return self.appeals.window if self.appeals is not None and outcome in self.appeals.outcomes else None
 
     def grounds_for(self, kind: str) -> dict[str, Ground]:
         """The rules that apply to a contract of this kind, in the policy's order."""
@@ -151,6 +166,9 @@ class Policy:
             grounds={k: Ground(v["title"], tuple(v["kinds"])) for k, v in numbers["grounds"].items()}
             if "grounds" in numbers
             else dict(V1_GROUNDS),
+            appeals=Appeals(_seconds(appeals["window"]), tuple(appeals["outcomes"]))
+            if (appeals := numbers.get("appeals"))
+            else None,
         )
 
 

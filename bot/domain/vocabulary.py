@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from bot.domain.money import Money
+from bot.domain.money import Money
 
 # The actor recorded when a deadline, not a person, moves a case.
 SCHEDULER = "scheduler"
@@ -26,6 +25,7 @@ class Stage(StrEnum):
     HOURLY_DISPUTE = "hourly_dispute"
     ESCROW_REFUND = "escrow_refund"
     MEDIATION = "mediation"
+    APPEAL = "appeal"  # a second mediator reviews a decision or a rejected proposal (when the policy offers it)
 
 
 class State(StrEnum):
@@ -48,10 +48,12 @@ class State(StrEnum):
     ARBITRATION_OFFERED = "arbitration_offered"
     ARBITRATION = "arbitration"
     AWARDED = "awarded"
+    APPEAL_REQUESTED = "appeal_requested"
+    REVIEWED = "reviewed"
 
 
 # A mediator may claim a case in these while nobody holds it.
-CLAIMABLE = frozenset({State.UNASSIGNED, State.IN_REVIEW})
+CLAIMABLE = frozenset({State.UNASSIGNED, State.IN_REVIEW, State.APPEAL_REQUESTED})
 
 # Design §2.4: nothing leaves these; the case is closed.
 TERMINAL = frozenset(
@@ -64,13 +66,25 @@ TERMINAL = frozenset(
         State.RELEASED,
         State.SETTLED,
         State.AWARDED,
+        State.REVIEWED,
     }
 )
+# Outcomes a party may appeal, when the case's policy offers it: while the window is open the case stays open (a
+# decision or a release is paid out at once; the arbitration offer of a binding mediation stands beside it).
+APPEALABLE = frozenset({State.DECIDED, State.RELEASED, State.ARBITRATION_OFFERED})
 # The request was answered (or not) and the client may ask again (design §2.2, "after decline, lapse...").
 MAY_ASK_AGAIN = frozenset({State.DECLINED, State.LAPSED, State.ADJUSTED})
 # States a mediator works in: the case card's queue.
 WITH_MEDIATOR = frozenset(
-    {State.IN_REVIEW, State.UNASSIGNED, State.CLAIMED, State.PROPOSED, State.ARBITRATION_OFFERED, State.ARBITRATION}
+    {
+        State.IN_REVIEW,
+        State.UNASSIGNED,
+        State.CLAIMED,
+        State.PROPOSED,
+        State.ARBITRATION_OFFERED,
+        State.ARBITRATION,
+        State.APPEAL_REQUESTED,
+    }
 )
 
 
@@ -82,11 +96,24 @@ class DeadlineKind(StrEnum):
     PROPOSAL_RESPONSE = "proposal_response"
     ARBITRATION_FEE = "arbitration_fee"
     REVIEW_WINDOW = "review_window"  # reminds only: the hourly week's dispute window closes, nothing expires
+    APPEAL_WINDOW = "appeal_window"  # while either party may still appeal an outcome; when it ends, the outcome stands
 
 
 class LedgerKind(StrEnum):
+    """What an entry records. A reviewed appeal adjusts earlier entries with reversals, never by rewriting them:
+    what a case refunded is its refunds less its refund reversals."""
+
     REFUND = "refund"  # money back to the client
     RELEASE = "release"  # the amount in dispute stays the freelancer's
+    REFUND_REVERSAL = "refund_reversal"  # part of an earlier refund goes back to the freelancer
+    RELEASE_REVERSAL = "release_reversal"  # part of an earlier release is refunded instead (with a refund entry)
+
+
+class AppealOn(StrEnum):
+    """The outcomes a policy may let a party appeal to a second mediator."""
+
+    HOURLY_DECISION = "hourly_decision"  # a mediator's decision on an hourly dispute
+    REJECTED_PROPOSAL = "rejected_proposal"  # a mediator's proposal that a party rejected (or let lapse)
 
 
 class Visibility(StrEnum):
@@ -130,6 +157,51 @@ class Grounds:
     cited: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True)
+class Appeal:
+    """A party asked a second mediator to review an outcome (design §2.4, appeal). ``amount`` is what the outcome
+    gave the client in its stage (the decision, the proposal, or nothing for a release); ``refunded`` what of it
+    was already paid out, which the review adjusts."""
+
+    by: str
+    role: str
+    reason: str
+    at: datetime
+    outcome: str  # the state appealed: decided, released or arbitration_offered
+    stage: Stage  # the stage it was reached in
+    first_mediator: str | None  # who may not review it
+    amount: Money
+    refunded: Money
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain values, as the case keeps them and its surfaces read them."""
+        return {
+            "by": self.by,
+            "role": self.role,
+            "reason": self.reason,
+            "at": self.at.isoformat(),
+            "outcome": self.outcome,
+            "stage": self.stage.value,
+            "first_mediator": self.first_mediator,
+            "amount_minor": self.amount.minor,
+            "refunded_minor": self.refunded.minor,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], currency: str) -> Appeal:
+        return cls(
+            by=data["by"],
+            role=data["role"],
+            reason=data["reason"],
+            at=datetime.fromisoformat(data["at"]),
+            outcome=data["outcome"],
+            stage=Stage(data["stage"]),
+            first_mediator=data["first_mediator"],
+            amount=Money(data["amount_minor"], currency),
+            refunded=Money(data["refunded_minor"], currency),
+        )
+
+
 class Move(StrEnum):
     """What someone may do on a case now: the buttons its messages show (``Case.moves``)."""
 
@@ -142,11 +214,13 @@ class Move(StrEnum):
     WITHDRAW = "withdraw"
     EXTEND = "extend"
     ADD_EVIDENCE = "add_evidence"
+    APPEAL = "appeal"  # ask a second mediator to review the outcome
     # The mediators' case card:
     CLAIM = "claim"
     PROPOSE = "propose"
     DECIDE = "decide"
     AWARD = "award"
+    REVIEW = "review"  # the second mediator confirms or changes the appealed outcome
     ASK = "ask"
     REASSIGN = "reassign"
     RELEASE = "release"

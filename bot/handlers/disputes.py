@@ -1,6 +1,7 @@
 """After "no": the client asks again along the route the policy gives now, and the parties answer a dispute, an
-escrow refund, the freelancer's position, a mediator's proposal or an arbitration offer; and either party asks
-for more time. Buttons carry a case id only; whether the clicker may act is the case's to say."""
+escrow refund, the freelancer's position, a mediator's proposal or an arbitration offer; either party asks for
+more time, or appeals a mediator's outcome. Buttons carry a case id only; whether the clicker may act is the case's
+to say."""
 
 from __future__ import annotations
 
@@ -78,6 +79,18 @@ def on_arbitrate(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
 
 
 @click
+def on_appeal(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """Ask for a review: the form for the reason, once the case says this party may still appeal."""
+    case = disputes.view_to_appeal(deps, *who(body), button_value(body))
+    open_form(client, body, stage_modals.appeal_modal(case))
+
+
+@form
+def on_appeal_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
+    disputes.appeal(deps, *who(body), required(metadata(view), "case"), value(view, ids.REASON_BLOCK))
+
+
+@click
 def on_extend(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     requests.extend(deps, *who(body), button_value(body))
 
@@ -94,3 +107,5 @@ def register(app: App, deps: Deps) -> None:
     app.action(ids.PROPOSAL_REJECT)(partial(on_proposal, deps=deps))
     app.action(ids.ARBITRATE)(partial(on_arbitrate, deps=deps))
     app.action(ids.EXTEND)(partial(on_extend, deps=deps))
+    app.action(ids.APPEAL)(partial(on_appeal, deps=deps))
+    app.view(ids.APPEAL_MODAL)(partial(on_appeal_submit, deps=deps))

@@ -1,5 +1,5 @@
-"""The mediators' case card: claim and release, propose, decide, record an award, ask a party, reassign. Who is a
-mediator is the roster's to say; only the case's mediator acts on it."""
+"""The mediators' case card: claim and release, propose, decide, record an award, review an appeal, ask a party,
+reassign. Who is a mediator is the roster's to say; only the case's mediator acts on it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,12 @@ from bot.services.core import Deps
 from bot.services.mediation import Mediate
 
 # The card's buttons that open the decision form, and the decision each one records.
-_DECISIONS = {ids.MEDIATOR_PROPOSE: "propose", ids.MEDIATOR_DECIDE: "decide", ids.MEDIATOR_AWARD: "award"}
+_DECISIONS = {
+    ids.MEDIATOR_PROPOSE: "propose",
+    ids.MEDIATOR_DECIDE: "decide",
+    ids.MEDIATOR_AWARD: "award",
+    ids.MEDIATOR_REVIEW: "review",
+}
 
 
 @click
@@ -34,7 +39,7 @@ def on_release(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
 
 @click
 def on_decision_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
-    """Propose, Decide and Record award open one form; the decision it records is in its metadata."""
+    """Propose, Decide, Record award and Review open one form; the decision it records is in its metadata."""
     chosen = mediation.decision_form(deps, *who(body), button_value(body))
     open_form(client, body, stage_modals.mediate_modal(chosen, _DECISIONS[action_id(body)]))
 
@@ -90,6 +95,7 @@ def register(app: App, deps: Deps) -> None:
     app.action(ids.MEDIATOR_PROPOSE)(partial(on_decision_form, deps=deps))
     app.action(ids.MEDIATOR_DECIDE)(partial(on_decision_form, deps=deps))
     app.action(ids.MEDIATOR_AWARD)(partial(on_decision_form, deps=deps))
+    app.action(ids.MEDIATOR_REVIEW)(partial(on_decision_form, deps=deps))
     app.view(ids.MEDIATE_MODAL)(partial(on_decision_submit, deps=deps))
     app.action(ids.MEDIATOR_ASK)(partial(on_ask_form, deps=deps))
     app.action(ids.CARD_HISTORY)(partial(on_history_form, deps=deps))

@@ -23,10 +23,11 @@ from bot.domain.calendar import ReviewCalendar
 from bot.domain.contract import ContractKind
 from bot.domain.errors import Refused
 from bot.domain.money import Money
-from bot.domain.policy import V1_GROUNDS, ArbitrationFee, Ground, Policy
+from bot.domain.policy import V1_GROUNDS, Appeals, ArbitrationFee, Ground, Policy
+from bot.domain.vocabulary import AppealOn
 
 PRESETS_DIR = Path(__file__).parent
-DEFAULT_PRESET = "upwork-like"
+DEFAULT_PRESET = "refundbot"
 
 
 class PolicyFileError(Exception):
@@ -84,6 +85,14 @@ class GroundIn(_Strict):
 _RULE_KEY = r"^[a-z][a-z0-9_]{0,63}$"
 
 
+class AppealsIn(_Strict):
+    """Design §2.4, appeal: how long after an outcome a party may ask for a second mediator's review, and of which
+    outcomes (hourly_decision, rejected_proposal). Not "on": YAML reads a bare on as true."""
+
+    window: Duration
+    outcomes: list[AppealOn] = Field(min_length=1)
+
+
 class PolicyFile(_Strict):
     title: str = Field(min_length=1, max_length=120)
     version: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -107,6 +116,8 @@ class PolicyFile(_Strict):
     history_freelancer_dispute_share: Decimal = Field(gt=0, le=1)
     # A file without its own rules takes v1's (bot.domain.policy.V1_GROUNDS).
     grounds: dict[Annotated[str, Field(pattern=_RULE_KEY)], GroundIn] | None = None
+    # null or absent: no appeals.
+    appeals: AppealsIn | None = None
 
     @field_validator("grounds")
     @classmethod
@@ -165,6 +176,9 @@ class PolicyFile(_Strict):
                 key: Ground(ground.title, tuple(kind.value for kind in ground.applies_to))
                 for key, ground in self.grounds.items()
             },
+            appeals=Appeals(self.appeals.window, tuple(dict.fromkeys(on.value for on in self.appeals.outcomes)))
+            if self.appeals
+            else None,
         )
 
 
@@ -247,7 +261,8 @@ def describe(rules: PolicyFile) -> list[str]:
         "- Hourly work is disputed only in its review window, "
         f"{_review_window(policy.calendar)} (a billing week runs Monday to Sunday, UTC); the freelancer then has "
         f"{duration(policy.dispute_response_window)} to accept or "
-        "contest, and a contest goes to a mediator, whose decision is final.",
+        "contest, and a contest goes to a mediator, whose decision is "
+        + ("open to appeal (below)." if policy.appeal_window(AppealOn.HOURLY_DECISION) else "final."),
         "- Hourly work outside its review window may go to non-binding mediation within "
         f"{duration(policy.non_binding_mediation_limit)} of payment.",
         f"- Fixed price: the freelancer has {duration(policy.escrow_response_window)} to refund from escrow or "
@@ -265,7 +280,25 @@ def describe(rules: PolicyFile) -> list[str]:
         "- A mediator's proposal, decision or award states its rationale, cites the evidence it relied on and "
         "names one of these rules:",
         *(f"  - {ground.title} ({_kinds(ground.kinds)})" for ground in policy.grounds.values()),
+        _appeals(policy.appeals),
     ]
+
+
+_APPEALABLE = {
+    AppealOn.HOURLY_DECISION: "a mediator's decision on an hourly dispute",
+    AppealOn.REJECTED_PROPOSAL: "a mediator's proposal that a party rejected or let lapse",
+}
+
+
+def _appeals(appeals: Appeals | None) -> str:
+    if appeals is None:
+        return "- There is no appeal to a second mediator."
+    outcomes = " and ".join(_APPEALABLE[AppealOn(on)] for on in appeals.outcomes)
+    return (
+        f"- Appeal: after {outcomes}, either party may ask once, with a reason, within {duration(appeals.window)}, "
+        "for a second mediator to review it; the review confirms or changes the outcome and is final. An outcome "
+        "already paid out is adjusted by new ledger entries. Silence keeps the outcome."
+    )
 
 
 def _kinds(kinds: tuple[str, ...]) -> str:

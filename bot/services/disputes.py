@@ -127,6 +127,21 @@ def agree_to_arbitrate(deps: Deps, team_id: str, user_id: str, case_id: str) -> 
     return change_case(deps, team_id, case_id, lambda case, _, now: case.agree_to_arbitrate(by=user_id, now=now))
 
 
+def appeal(deps: Deps, team_id: str, user_id: str, case_id: str, reason: str | None) -> Case:
+    """Design §2.4, appeal: either party asks, once and with a reason, for a second mediator's review."""
+    return change_case(
+        deps,
+        team_id,
+        case_id,
+        lambda case, policy, now: case.request_appeal(reason=reason or "", by=user_id, now=now, policy=policy),
+    )
+
+
+def view_to_appeal(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
+    """The case behind Ask for a review: a party, while the outcome may still be appealed."""
+    return checked_view(deps, team_id, case_id, lambda case, now: case.ensure_party_may_appeal(user_id, now))
+
+
 def view_to_contest(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
     """The case behind Contest / Dispute: only its freelancer, only while the answer is due."""
     return checked_view(deps, team_id, case_id, lambda case, now: case.ensure_freelancer_may_respond(user_id, now))

@@ -1,6 +1,6 @@
 """Use cases of the mediators (design §2.4, §6): claim, release and reassign a case, propose, decide, record an
-award, and ask a party for information. Who is a mediator is the roster's to say; which case a mediator holds is
-the case's."""
+award, review an appealed outcome, and ask a party for information. Who is a mediator is the roster's to say;
+which case a mediator holds is the case's."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class Mediate(BaseModel):
     team_id: str
     user_id: str
     case_id: str
-    action: Literal["claim", "release", "reassign", "propose", "decide", "award"]
+    action: Literal["claim", "release", "reassign", "propose", "decide", "award", "review"]
     amount: str | None = None
     text: str | None = None
     reference: str | None = None
@@ -50,7 +50,8 @@ def view_for_mediator(deps: Deps, team_id: str, user_id: str, case_id: str) -> C
 
 
 def decision_form(deps: Deps, team_id: str, user_id: str, case_id: str) -> DecisionForm:
-    """Propose, Decide or Record award: the case's mediator chooses the rule applied and the evidence relied on."""
+    """Propose, Decide, Record award or Review: the case's mediator chooses the rule applied and the evidence relied
+    on."""
     ensure_on_roster(deps, team_id, user_id)
     now = deps.clock()
     with deps.uow() as uow:
@@ -93,6 +94,8 @@ def mediate(deps: Deps, cmd: Mediate) -> Case:
             case "award":
                 amount, reference = _amount(cmd, case), cmd.reference or ""
                 case.record_award(amount, reference=reference, grounds=cmd.grounds, by=by, now=now, policy=policy)
+            case "review":
+                case.review(_amount(cmd, case), grounds=cmd.grounds, by=by, now=now, policy=policy)
 
     return change_case(deps, cmd.team_id, cmd.case_id, act)
 

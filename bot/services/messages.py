@@ -26,6 +26,8 @@ class Surface(StrEnum):
     EXTENDED = "extended"
     REMINDER = "reminder"
     REVIEW_REMINDER = "review_reminder"
+    APPEAL_REMINDER = "appeal_reminder"  # a party may still ask for a second mediator's review, until when
+    APPEAL_CLOSED = "appeal_closed"  # the case thread: nobody appealed in time
     REFUSAL = "refusal"  # a click that changed nothing, told to the clicker
     HOME = "home"
     DESK = "desk"  # a mediator's App Home: the queue of cases

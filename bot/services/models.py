@@ -27,6 +27,7 @@ class Terms:
     extension: float
     reason_max_length: int
     adjust_max_share: str | None = None  # an adjusted refund's cap, as a share of the price ("0.60")
+    appeals: dict[str, Any] | None = None  # {"window": seconds, "outcomes": [...]}, when the policy offers appeals
 
     @classmethod
     def of(cls, policy: Policy) -> Terms:
@@ -35,6 +36,12 @@ class Terms:
 
     def span(self, name: str) -> timedelta:
         return timedelta(seconds=getattr(self, name))
+
+    def appeal_window(self, outcome: str) -> timedelta | None:
+        """How long a party may appeal this kind of outcome (an ``AppealOn``), or None."""
+        if not self.appeals or outcome not in self.appeals["outcomes"]:
+            return None
+        return timedelta(seconds=self.appeals["window"])
 
 
 V1_TERMS = Terms.of(Policy())
@@ -79,6 +86,11 @@ class CaseView:
     cited: list[dict[str, Any]] = field(default_factory=list)  # what a party may read of each item it relied on
     answers: dict[str, str] = field(default_factory=dict)
     award_reference: str | None = None
+    # An outcome open to appeal (design §2.4): until when, and what it gives the client in its stage; once appealed,
+    # the appeal (by, role, reason, at, outcome, first_mediator, amount_minor, refunded_minor).
+    appeal_until: str | None = None
+    outcome_minor: int | None = None
+    appeal: dict[str, Any] | None = None
     evidence_count: int = 0
     fee_minor: int | None = None  # the arbitration fee per party, when the policy sets one for this currency
     adjust_max_minor: int | None = None  # the most an adjusted refund may be, when the policy caps it
@@ -118,6 +130,10 @@ class CaseView:
     @property
     def at(self) -> datetime:
         return datetime.fromisoformat(self.updated_at)
+
+    @property
+    def appealable_until(self) -> datetime | None:
+        return datetime.fromisoformat(self.appeal_until) if self.appeal_until else None
 
     @property
     def at_stake(self) -> Money:

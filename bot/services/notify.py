@@ -12,6 +12,8 @@ renders and sends them later. Dedupe keys make each message once per change, who
   and the card's evidence count follows.
 - ``Escalated``: the card's thread starts with every piece of evidence added so far.
 - ``QuestionAsked``: the asked party's DM with an Answer button, and a line in the case thread.
+- ``AppealWindowClosed``: nobody appealed in time: the DMs and the card lose their appeal buttons in place, and the
+  thread hears that the outcome is final (or that the arbitration offer stands), instead of a timeline line.
 - ``PayoutRefused``: the marketplace would not pay out what the case decided. The mediators' channel hears it with
   the marketplace's reason; the parties' thread hears that the payout is on hold (the reason is the marketplace's
   to give them), instead of a timeline line; the DMs and the card show the hold in place.
@@ -24,7 +26,17 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.errors import Refused
-from bot.domain.events import AuditEvent, Escalated, Event, Evidence, Extended, Opened, PayoutRefused, QuestionAsked
+from bot.domain.events import (
+    AppealWindowClosed,
+    AuditEvent,
+    Escalated,
+    Event,
+    Evidence,
+    Extended,
+    Opened,
+    PayoutRefused,
+    QuestionAsked,
+)
 from bot.domain.vocabulary import Visibility
 from bot.services.messages import Kept, OutboxMessage, Surface, Target, channel, dm, group, home, response_url, thread
 from bot.services.models import CaseView
@@ -55,9 +67,15 @@ def case_messages(
         messages.append(OutboxMessage(view.id, root, parties, Surface.THREAD_ROOT, shown, message_key=root))
     extended = [event for event in events if isinstance(event, Extended)]
     refused = [event for event in events if isinstance(event, PayoutRefused)]
+    closed = [event for event in events if isinstance(event, AppealWindowClosed)]
     if steps:
         step = steps[-1]
-        if not extended and not refused:
+        if closed:
+            told = shown | {"final": closed[-1].final}
+            messages.append(
+                OutboxMessage(view.id, f"{view.id}:timeline:{step}", _case_thread(view), Surface.APPEAL_CLOSED, told)
+            )
+        elif not extended and not refused:
             line = OutboxMessage(view.id, f"{view.id}:timeline:{step}", _case_thread(view), Surface.TIMELINE, shown)
             messages.append(line)
         messages.append(_kept(view, Kept.FREELANCER, str(step), dm(view.freelancer_id), shown))
@@ -171,6 +189,12 @@ def reminder(
     shown = view.as_json() | {"hours_left": left, "role": role}
     key = f"{view.id}:reminder:{deadline_id}:{int(offset)}:{party}"
     return OutboxMessage(view.id, key, dm(party), Surface.REMINDER, shown)
+
+
+def appeal_reminder(view: CaseView, deadline_id: int, offset: float, party: str, role: str) -> OutboxMessage:
+    """Before the appeal window ends, to a party who may still ask for a review (design §2.4)."""
+    key = f"{view.id}:appeal-reminder:{deadline_id}:{int(offset)}:{party}"
+    return OutboxMessage(view.id, key, dm(party), Surface.APPEAL_REMINDER, view.as_json() | {"role": role})
 
 
 def review_reminder(view: CaseView, deadline_id: int, offset: float, party: str, closes_at: datetime) -> OutboxMessage:

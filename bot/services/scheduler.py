@@ -12,7 +12,7 @@ from bot.domain.contract import Contract, ItemRef
 from bot.domain.errors import CaseMovedOn, DeadlineNotReached
 from bot.domain.money import Money
 from bot.domain.reminders import plan_reminders
-from bot.domain.vocabulary import DeadlineKind
+from bot.domain.vocabulary import DeadlineKind, Move
 from bot.logs import about
 from bot.metrics import EXPIRIES, REMINDERS
 from bot.services import notify
@@ -24,6 +24,9 @@ from bot.services.ports import LeasedDeadline, StorageUnavailable
 log = logging.getLogger("refundbot.scheduler")
 LEASE = timedelta(minutes=2)
 BATCH = 200
+# Deadlines whose reminders go to whoever may still act on an offer, not to whom the case waits on: each has its own
+# handler below.
+_OFFERS = (DeadlineKind.REVIEW_WINDOW, DeadlineKind.APPEAL_WINDOW)
 
 
 def tick(deps: Deps, owner: str) -> int:
@@ -33,7 +36,7 @@ def tick(deps: Deps, owner: str) -> int:
         leased = uow.deadlines.lease_due(owner, now, LEASE, BATCH)
         uow.commit()
     # Reminders ahead of a deadline are most of a busy tick: they go together, in one transaction.
-    reminders = [d for d in leased if d.kind != DeadlineKind.REVIEW_WINDOW and now < d.due_at]
+    reminders = [d for d in leased if d.kind not in _OFFERS and now < d.due_at]
     rest = leased
     if reminders and _remind_together(deps, reminders, owner, now):
         rest = [d for d in leased if d not in reminders]
@@ -106,6 +109,9 @@ def _act(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> Non
     if deadline.kind == DeadlineKind.REVIEW_WINDOW:
         _review_window(deps, deadline, owner, now)
         return
+    if deadline.kind == DeadlineKind.APPEAL_WINDOW:
+        _appeal_window(deps, deadline, owner, now)
+        return
     if now >= deadline.due_at:
         # Decided a moment before the deadline, or extended: the decision (or the new deadline) stands, and this
         # deadline is already retired.
@@ -116,6 +122,31 @@ def _act(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> Non
             EXPIRIES.inc()
         return
     _remind(deps, [deadline], owner, now)
+
+
+def _appeal_window(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> None:
+    """Design §2.4, appeal: remind the parties who may still appeal the outcome; when the window ends, the outcome
+    stands (final, or the arbitration offer goes on)."""
+    if now >= deadline.due_at:
+        with suppress(CaseMovedOn, DeadlineNotReached):  # appealed a moment before: the window is already retired
+            change_case(deps, deadline.team_id, deadline.case_id, lambda case, _, at: case.end_appeal_window(now=at))
+            EXPIRIES.inc()
+        return
+    with deps.uow() as uow:
+        case = uow.cases.get(deadline.team_id, deadline.case_id)
+        state = uow.deadlines.reminder_state(deadline.id)
+        plan = plan_reminders(deadline.due_at, state.offsets, state.sent, now)
+        told = 0
+        if case is not None and plan.send is not None:
+            view = case_view(uow, case, now, deps.policy)
+            for party in state.parties:
+                role = case.ensure_party(party)
+                if Move.APPEAL in view.moves.get(role, []):
+                    uow.outbox.add(case.team_id, notify.appeal_reminder(view, deadline.id, plan.send, party, role), now)
+                    told += 1
+        uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
+        uow.commit()
+    REMINDERS.inc(told)
 
 
 def _review_window(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> None:

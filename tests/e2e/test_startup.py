@@ -236,6 +236,6 @@ def test_one_log_set_up_in_json_lines_when_asked_with_the_start_line_first_of_ou
     ours = [line["message"] for line in lines if line["logger"] == "refundbot"]
     assert (
         f"refund-bot serving HTTP on port {env['PORT']} (2 worker(s)); database sqlite:///{tmp_path}/refundbot.db; "
-        "policy v1; relay and ticker in each worker"
+        "policy refundbot-1; relay and ticker in each worker"
     ) in ours
     assert not [line for line in lines if "will be unused" in line["message"]]  # Bolt's untrue token warning

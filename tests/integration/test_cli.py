@@ -97,12 +97,12 @@ def test_changing_policy_numbers_needs_a_new_version(tmp_path):
     ours.write_text(shown.stdout.replace("\nresponse_window: P3D", "\nresponse_window: P5D"))
     changed = run([str(REFUNDBOT), "migrate"], tmp_path, POLICY_FILE=str(ours))
     assert changed.returncode == 2
-    assert "policy version v1 is already stored with other numbers (response_window)" in changed.stderr
-    ours.write_text(ours.read_text().replace("version: v1", "version: v2"))
+    assert "policy version refundbot-1 is already stored with other numbers (response_window)" in changed.stderr
+    ours.write_text(ours.read_text().replace("version: refundbot-1", "version: v2"))
     bumped = run([str(REFUNDBOT), "migrate"], tmp_path, POLICY_FILE=str(ours))
     assert bumped.returncode == 0, bumped.stderr
     words = run([str(REFUNDBOT), "policy", "show"], tmp_path, POLICY_FILE=str(ours))
-    assert words.stdout.startswith("Upwork-like (the marketplace of the seeds): policy version v2\n")
+    assert words.stdout.startswith("refund-bot (v1 with an appeal to a second mediator): policy version v2\n")
     assert "The freelancer has 5 days to approve" in words.stdout
 
 
@@ -113,7 +113,7 @@ def test_policy_show_prints_a_presets_rules_and_names_a_bad_file(tmp_path):
     assert "5% of the amount at stake per party, at least $5.00" in shown.stdout
     unknown = run([str(REFUNDBOT), "policy", "show", "--preset", "upwork"], tmp_path)
     assert unknown.returncode == 2
-    assert "'upwork' is not one of 'fiverr-like', 'freelancer-like', 'upwork-like'" in unknown.stderr
+    assert "'upwork' is not one of 'fiverr-like', 'freelancer-like', 'refundbot', 'upwork-like'" in unknown.stderr
     (tmp_path / "bad.yaml").write_text("title: x\n")
     bad = run([str(REFUNDBOT), "policy", "show"], tmp_path, POLICY_FILE="bad.yaml")
     assert bad.returncode == 2

@@ -23,6 +23,7 @@ def test_unready_while_migrations_are_pending(engine):
     status, body = readiness(engine, NOW)
     assert status == 503
     assert body["migrations_pending"] == [
+        "0013",
         "0012",
         "0011",
         "0010",

@@ -15,7 +15,8 @@ from bot.domain.events import Question
 from bot.domain.history import Tally
 from bot.domain.money import Money
 from bot.domain.policy import Policy
-from bot.domain.vocabulary import Stage, State, Visibility
+from bot.domain.routing import RouteKind
+from bot.domain.vocabulary import DeadlineKind, DisputeDetails, LedgerKind, Stage, State, Visibility
 from bot.services.core import store
 from bot.services.messages import OutboxMessage, Surface, dm
 from bot.services.models import DeskFilters
@@ -26,7 +27,8 @@ from storage.uow import SqlUnitOfWork
 from tests.conftest import empty_database
 from tests.fakes import FakeDatabase
 from tests.integration.conftest import NOW
-from tests.unit.factories import CLIENT, FREELANCER, STRANGER, contract, milestone, timesheet
+from tests.unit.factories import CLIENT, FREELANCER, STRANGER, because, contract, milestone, timesheet
+from tests.unit.test_case_appeal import APPEALS
 
 LATER = NOW + timedelta(hours=1)
 M1 = ItemRef(ItemKind.MILESTONE, "M-1")
@@ -316,6 +318,80 @@ def test_ledger_counts_refunds_on_the_item_and_closed_cases_hold_nothing(backend
     with backend.uow() as work:
         assert work.cases.held_on_item("T0001", "C-100", M1, "USD") == usd("0")
         assert work.cases.count_open_for_user("T0001", CLIENT) == (0, 0)
+
+
+def test_an_appealed_decision_reads_back_and_its_review_adjusts_what_the_item_refunded(backend):
+    seed(backend.uow)
+    week = ItemRef(ItemKind.TIMESHEET, "2026-11-16")
+
+    def change(act) -> Case:
+        with backend.uow() as work:
+            case = work.cases.get("T0001", "R-1")
+            act(case)
+            store(work, case, LedgerOnly())
+            work.commit()
+        with backend.uow() as work:
+            back = work.cases.get("T0001", "R-1")
+            assert back == case
+            return back
+
+    with backend.uow() as work:
+        item = work.contracts.item("T0001", "C-200", week)
+        case = Case.open_request(
+            case_id="R-1",
+            contract=work.contracts.get("T0001", "C-200"),
+            item=item,
+            amount=usd("100.00"),
+            reason="Not worked.",
+            refunded=usd("0"),
+            held=usd("0"),
+            by=CLIENT,
+            now=NOW,
+            policy=APPEALS,
+        )
+        case.decline(reason="Worked.", by=FREELANCER, now=NOW, policy=APPEALS)
+        dispute = DisputeDetails(reason="No meeting.", certified=True, minutes=90)
+        case.request_again(
+            kind=ContractKind.HOURLY,
+            item=item,
+            refunded_on_item=usd("0"),
+            expected=RouteKind.HOURLY_DISPUTE,
+            by=CLIENT,
+            now=NOW,
+            policy=APPEALS,
+            details=dispute,
+        )
+        case.contest(statement="It happened.", by=FREELANCER, now=NOW, policy=APPEALS)
+        case.claim(by="U0MEDIATOR", now=NOW)
+        case.decide(usd("20.00"), grounds=because("One hour shown."), by="U0MEDIATOR", now=NOW, policy=APPEALS)
+        store(work, case, LedgerOnly(), new=True)
+        work.commit()
+    with backend.uow() as work:
+        decided = work.cases.get("T0001", "R-1")
+        assert (decided.state, decided.is_open, decided.outcome, decided.refunded) == (
+            "decided",
+            True,
+            *[usd("20.00")] * 2,
+        )
+        assert decided.deadlines == case.deadlines
+        assert [d.kind for d in decided.deadlines] == [DeadlineKind.APPEAL_WINDOW]
+        assert work.ledger.refunded_on_item("T0001", "C-200", week, "USD") == usd("20.00")
+    appealed = change(lambda c: c.request_appeal(reason="Wrong.", by=FREELANCER, now=LATER, policy=APPEALS))
+    assert (appealed.appeal.first_mediator, appealed.appeal.refunded, appealed.deadlines) == (
+        "U0MEDIATOR",
+        usd("20.00"),
+        (),
+    )
+    change(lambda c: c.claim(by="U0MEDIATOR2", now=LATER))
+    change(lambda c: c.review(usd("5.00"), grounds=because("Shown."), by="U0MEDIATOR2", now=LATER, policy=APPEALS))
+    with backend.uow() as work:
+        assert work.ledger.refunded_on_item("T0001", "C-200", week, "USD") == usd("5.00")
+        assert work.ledger.refunded_on_items("T0001", {("C-200", week)}) == {("C-200", week): 500}
+        assert [(e.kind, e.amount) for e in work.ledger.for_case("R-1")][-2:] == [
+            (LedgerKind.REFUND_REVERSAL, usd("15.00")),
+            (LedgerKind.RELEASE, usd("15.00")),
+        ]
+        assert work.cases.held_on_item("T0001", "C-200", week, "USD") == usd("0")
 
 
 def test_evidence_questions_and_policies_read_back(backend):

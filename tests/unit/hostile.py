@@ -14,7 +14,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from bot.blocks.stages import STATES
-from bot.domain.policy import Policy
+from bot.domain.policy import Appeals, Policy
+from bot.domain.vocabulary import Move
 from bot.services.models import CaseView, Terms
 
 CYRILLIC = ("Почему макет не соответствует брифу? Заказчик просил другое. " * 8)[:450]
@@ -72,6 +73,7 @@ STORY = {
         *("unassigned", "claimed", "proposed", "settled", "arbitration_offered", "arbitration", "awarded"),
         *("refunded", "released", "withdrawn"),
     ),
+    "appeal": ("appeal_requested", "reviewed"),
 }
 PLACES = [(stage, state) for stage, states in STORY.items() for state in states]
 assert {state for _, state in PLACES} <= set(STATES)
@@ -86,6 +88,7 @@ def terms(draw: st.DrawFn) -> Terms:
         proposal_response_window=draw(SPANS),
         extension=draw(SPANS),
         reason_max_length=draw(st.integers(min_value=1, max_value=2900)),
+        appeals=draw(st.none() | SPANS.map(lambda span: Appeals(span, ("hourly_decision", "rejected_proposal")))),
     )
     return Terms.of(policy)
 
@@ -115,6 +118,25 @@ def cited_items(draw: st.DrawFn) -> dict[str, Any]:
         "text": None if private else draw(st.none() | texts(2900)),
         "links": [] if private else draw(st.lists(LINKS, max_size=10)),
     }
+
+
+@st.composite
+def appeals(draw: st.DrawFn) -> dict[str, Any]:
+    """An appeal as the case keeps it, its reason hostile."""
+    return {
+        "by": draw(st.sampled_from(["U0CLIENT01", "U0FREELA01"])),
+        "role": draw(st.sampled_from(["client", "freelancer"])),
+        "reason": draw(texts(2900)),
+        "at": draw(INSTANTS).isoformat(),
+        "outcome": draw(st.sampled_from(["decided", "released", "arbitration_offered"])),
+        "stage": draw(st.sampled_from(["hourly_dispute", "mediation"])),
+        "first_mediator": draw(st.none() | st.just("U0MEDIATE1")),
+        "amount_minor": draw(MINOR),
+        "refunded_minor": draw(MINOR),
+    }
+
+
+ROLES_MOVES = st.lists(st.sampled_from(list(Move)), unique=True)
 
 
 @st.composite
@@ -162,6 +184,9 @@ def case_views(draw: st.DrawFn) -> CaseView:
             st.dictionaries(st.sampled_from(["client", "freelancer"]), st.sampled_from(["accept", "reject", "paid"]))
         ),
         award_reference=draw(st.none() | words(100)),
+        appeal_until=draw(st.none() | INSTANTS.map(datetime.isoformat)),
+        outcome_minor=draw(st.none() | MINOR),
+        appeal=draw(st.none() | appeals()),
         evidence_count=draw(st.integers(min_value=0, max_value=10**6)),
         fee_minor=draw(st.none() | MINOR),
         waiting_on=draw(st.lists(st.sampled_from([client, freelancer]), unique=True)),
@@ -170,4 +195,5 @@ def case_views(draw: st.DrawFn) -> CaseView:
         payout_hold=draw(st.none() | texts(500)),
         deadline_reason=draw(st.none() | texts(500)),
         terms=replace(draw(terms()), reason_max_length=reasons),
+        moves={role: [move.value for move in draw(ROLES_MOVES)] for role in ("client", "freelancer", "mediator")},
     )

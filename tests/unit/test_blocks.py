@@ -461,3 +461,92 @@ def test_an_outcome_shows_its_rule_and_the_evidence_it_relied_on_a_mediator_only
     assert "• #1 from the client: Brief, v2 &lt;!channel&gt; <https://x.io/a|link 1>" in shown
     assert "• #2 from the freelancer (seen by the mediator only)" in shown
     assert "• #10 from the client: Item 10\n• and #11, #12, #13 (in the case thread)" in shown
+
+
+APPEAL = {
+    "by": "U0FREELA01",
+    "role": "freelancer",
+    "reason": "The diary shows the meeting <!here>.",
+    "at": "2026-11-26T09:00:00+00:00",
+    "outcome": "decided",
+    "stage": "hourly_dispute",
+    "first_mediator": "U0MEDIATE1",
+    "amount_minor": 2000,
+    "refunded_minor": 2000,
+}
+
+
+def test_a_decision_open_to_appeal_offers_each_party_a_review_until_the_window_ends():
+    decided = replace(
+        CASE,
+        stage="hourly_dispute",
+        state="decided",
+        disputed_minor=6000,
+        at_stake_minor=6000,
+        refunded_minor=2000,
+        rationale="One hour is documented.",
+        updated_by="U0MEDIATE1",
+        appeal_until="2026-11-27T10:00:00+00:00",
+        moves={"client": ["appeal", "add_evidence"], "freelancer": ["appeal", "add_evidence"]},
+        due_at=None,
+    )
+    for surface in (Surface.CLIENT_REQUEST, Surface.FREELANCER_REQUEST):
+        shown = render(surface, decided.as_json(), None)
+        text = text_of(shown.blocks)
+        assert "Open to appeal until <!date^1795773600^" in text
+        assert "*Think this is wrong?* Either of you may ask once, with a reason, until <!date^1795773600^" in text
+        assert "If nobody asks, the outcome is final." in text
+        assert "Final." not in text
+        assert "Ask for a review" in button_labels(shown.blocks)
+    closed = replace(decided, appeal_until=None, open=False, moves={})
+    assert ": $20.00 refunded of the $60.00 disputed. Final." in text_of(
+        render(Surface.CLIENT_REQUEST, closed.as_json(), None).blocks
+    )
+
+
+def test_an_appeal_shows_its_reason_and_the_card_keeps_the_first_mediator_away():
+    appealed = replace(
+        CASE,
+        stage="appeal",
+        state="appeal_requested",
+        disputed_minor=6000,
+        at_stake_minor=6000,
+        refunded_minor=2000,
+        escalated=True,
+        appeal=APPEAL,
+        moves={"client": ["add_evidence"], "freelancer": ["add_evidence"], "mediator": ["claim"]},
+        due_at=None,
+    )
+    card = render(Surface.CASE_CARD, appealed.as_json(), None)
+    text = text_of(card.blocks)
+    assert "Appeal: case R-7K3Q9A" in text
+    assert "<@U0FREELA01> asked on <!date^1795683600^" in text
+    assert (
+        "for a second mediator to review the decision (*$20.00* refunded of the $60.00). Waiting for a mediator "
+        "other than <@U0MEDIATE1>." in text
+    )
+    assert "*The freelancer's reason for appealing*\n> The diary shows the meeting &lt;!here&gt;." in text
+    assert "<@U0MEDIATE1> made the outcome appealed, so another mediator reviews it." in text
+    assert button_labels(card.blocks)[-1:] == ["Claim"]
+
+
+@pytest.mark.parametrize(("outcome", "verdict"), [(2000, "confirmed"), (5000, "changed from $20.00")])
+def test_a_review_says_whether_it_confirmed_or_changed_the_outcome(outcome, verdict):
+    reviewed = replace(
+        CASE,
+        stage="appeal",
+        state="reviewed",
+        disputed_minor=6000,
+        at_stake_minor=6000,
+        outcome_minor=outcome,
+        updated_by="U0MEDIATE2",
+        appeal=APPEAL,
+        rationale="The diary has no entry.",
+        open=False,
+        moves={},
+        due_at=None,
+    )
+    text = text_of(render(Surface.TIMELINE, reviewed.as_json(), None).blocks)
+    assert "*Reviewed on appeal* by <@U0MEDIATE2> on <!date^" in text
+    assert f"{money(Money(outcome, 'USD'))} refunded of the $60.00, {verdict}. Final." in text
+    assert "*The reviewing mediator's rationale*\n> The diary has no entry." in text

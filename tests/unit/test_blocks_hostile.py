@@ -20,7 +20,7 @@ from bot.domain import errors
 from bot.domain.errors import Field, Refused
 from bot.domain.events import Evidence, Question
 from bot.domain.money import Money
-from bot.domain.vocabulary import Visibility
+from bot.domain.vocabulary import LedgerKind, Visibility
 from bot.services.messages import Surface
 from bot.services.models import AskAgainForm, DecisionForm, ItemChoice, RefundForm, Unavailable
 from tests.slack_rules import form_answer_problems, message_problems, view_problems
@@ -98,10 +98,16 @@ def test_every_reminder_and_notice_is_one_slack_accepts(case, hours, reader, loc
     closes = (case.due or case.at).isoformat()
     accepted_message(render.render(Surface.REVIEW_REMINDER, view | {"closes_at": closes}, None, locale))
     accepted_message(render.render(Surface.EXTENDED, view | {"by": reader}, None, locale))
+    for role in ("client", "freelancer"):
+        accepted_message(
+            render.render(Surface.APPEAL_REMINDER, view | {"role": role}, "https://x.slack.com/p1", locale)
+        )
+    for final in (True, False):
+        accepted_message(render.render(Surface.APPEAL_CLOSED, view | {"final": final}, None, locale))
 
 
 @CHECKED
-@given(case=case_views(), kind=st.sampled_from(["refund", "release"]), amount=MINOR, reason=texts(500))
+@given(case=case_views(), kind=st.sampled_from([kind.value for kind in LedgerKind]), amount=MINOR, reason=texts(500))
 def test_a_refused_payout_reads_as_slack_accepts_it_in_the_thread_and_the_mediators_channel(case, kind, amount, reason):
     view = case.as_json() | {"entry_id": 7, "entry_kind": kind, "entry_minor": amount, "payout_reason": reason}
     accepted_message(render.render(Surface.PAYOUT_HELD, view, None))
@@ -217,7 +223,7 @@ def evidence_items(draw: st.DrawFn) -> Evidence:
 @CHECKED
 @given(
     case=case_views(),
-    action=st.sampled_from(["propose", "decide", "award"]),
+    action=st.sampled_from(["propose", "decide", "award", "review"]),
     text=texts(500),
     rules=st.dictionaries(words(64), words(200), min_size=1, max_size=100),
     evidence=st.lists(evidence_items(), max_size=130),
@@ -232,6 +238,7 @@ def test_every_case_form_is_one_slack_accepts(case, action, text, rules, evidenc
         stage_modals.contest_modal(case),
         stage_modals.evidence_modal(case),
         stage_modals.ask_modal(case),
+        stage_modals.appeal_modal(case),
         stage_modals.reassign_modal(case),
         stage_modals.answer_modal(case, Question(case.id, "U0M", case.client_id, text or "?", case.at, 42)),
     ):
@@ -278,6 +285,9 @@ def refusals_of_every_kind(draw: st.DrawFn) -> Refused:
         errors.CertificationRequired: errors.CertificationRequired,
         errors.InvalidLink: lambda: errors.InvalidLink(text),
         errors.UnknownRule: lambda: errors.UnknownRule(text[:64]),
+        errors.AppealWindowOver: lambda: errors.AppealWindowOver(at),
+        errors.ArbitrationStarted: lambda: errors.ArbitrationStarted(draw(st.sampled_from(["client", "freelancer"]))),
+        errors.FirstMediatorCannotReview: lambda: errors.FirstMediatorCannotReview(text[:12], draw(USERS)),
         errors.UnknownEvidence: lambda: errors.UnknownEvidence(
             draw(st.integers(0, 10**9)), draw(st.integers(0, 10**6))
         ),

@@ -12,11 +12,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from bot.domain.case import Case
 from bot.domain.contract import ContractKind
 from bot.domain.errors import Refused
-from bot.domain.events import AuditEvent, Escalated, Evidence, Extended, LedgerEntry, Opened
+from bot.domain.events import AppealWindowClosed, AuditEvent, Escalated, Evidence, Extended, LedgerEntry, Opened
 from bot.domain.money import Money
 from bot.domain.routing import RouteKind, route_after_request
-from bot.domain.vocabulary import TERMINAL, DisputeDetails, LedgerKind, Visibility
+from bot.domain.vocabulary import TERMINAL, DisputeDetails, LedgerKind, State, Visibility
 from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, STRANGER, because, contract, milestone, timesheet
+from tests.unit.test_case_appeal import APPEALS
 
 MEDIATORS = ("U0MEDIATOR1", "U0MEDIATOR2")
 EVERYONE = [CLIENT, FREELANCER, STRANGER, *MEDIATORS]
@@ -39,12 +40,14 @@ class CaseStories(RuleBasedStateMachine):
     @initialize(
         kind=st.sampled_from([ContractKind.HOURLY, ContractKind.FIXED_PRICE]),
         asked=CENTS,
-        head_start=st.integers(min_value=0, max_value=7),
+        head_start=st.integers(min_value=0, max_value=9),
+        policy=st.sampled_from([POLICY, APPEALS]),
     )
-    def open(self, kind: ContractKind, asked: int, head_start: int) -> None:
+    def open(self, kind: ContractKind, asked: int, head_start: int, policy) -> None:
         """Open a request, then play the first ``head_start`` steps of a typical story straight, so random
-        sequences start from every stage, not only the first."""
+        sequences start from every stage, not only the first; under v1, or a policy with appeals."""
         self.kind = kind
+        self.policy = policy
         self.item = timesheet() if kind is ContractKind.HOURLY else milestone()
         self.now = NOW
         self.audits: list[AuditEvent] = []
@@ -61,7 +64,7 @@ class CaseStories(RuleBasedStateMachine):
                 held=Money.zero("USD"),
                 by=CLIENT,
                 now=self.now,
-                policy=POLICY,
+                policy=self.policy,
             )
         except Refused:
             self.case = Case.open_request(
@@ -74,11 +77,11 @@ class CaseStories(RuleBasedStateMachine):
                 held=Money.zero("USD"),
                 by=CLIENT,
                 now=self.now,
-                policy=POLICY,
+                policy=self.policy,
             )
         self._collect()
         story = [
-            lambda c: c.decline(reason="No.", by=FREELANCER, now=self.now, policy=POLICY),
+            lambda c: c.decline(reason="No.", by=FREELANCER, now=self.now, policy=self.policy),
             lambda c: c.request_again(
                 kind=kind,
                 item=self.item,
@@ -86,16 +89,18 @@ class CaseStories(RuleBasedStateMachine):
                 expected=route_after_request(kind, self.item, self.now, POLICY).kind,
                 by=CLIENT,
                 now=self.now,
-                policy=POLICY,
+                policy=self.policy,
                 details=DisputeDetails(reason="Not worked.", certified=True, minutes=60),
             ),
-            lambda c: c.contest(statement="I did it.", by=FREELANCER, now=self.now, policy=POLICY),
+            lambda c: c.contest(statement="I did it.", by=FREELANCER, now=self.now, policy=self.policy),
             lambda c: c.reject_position(by=CLIENT, now=self.now) if kind is ContractKind.FIXED_PRICE else None,
             lambda c: c.claim(by=MEDIATORS[0], now=self.now),
-            lambda c: c.propose(
-                Money(2_000, "USD"), grounds=because("Fair."), by=MEDIATORS[0], now=self.now, policy=POLICY
+            lambda c: (c.propose if kind is ContractKind.FIXED_PRICE else c.decide)(
+                Money(2_000, "USD"), grounds=because("Fair."), by=MEDIATORS[0], now=self.now, policy=self.policy
             ),
-            lambda c: c.answer_proposal(False, by=FREELANCER, now=self.now, policy=POLICY),
+            lambda c: c.answer_proposal(False, by=FREELANCER, now=self.now, policy=self.policy),
+            lambda c: c.request_appeal(reason="Review it.", by=CLIENT, now=self.now, policy=self.policy),
+            lambda c: c.claim(by=MEDIATORS[1], now=self.now),
         ]
         for step in story[:head_start]:
             self.attempt(step)
@@ -107,7 +112,7 @@ class CaseStories(RuleBasedStateMachine):
             elif isinstance(happened, LedgerEntry):
                 self.ledger.append(happened)
             else:
-                assert isinstance(happened, Evidence | Opened | Escalated | Extended), happened
+                assert isinstance(happened, Evidence | Opened | Escalated | Extended | AppealWindowClosed), happened
         self.case.events.clear()
 
     def attempt(self, action) -> None:
@@ -125,20 +130,22 @@ class CaseStories(RuleBasedStateMachine):
     def advance_clock(self, hours: int) -> None:
         """Time passes; a deadline it crosses acts, as the scheduler's tick would."""
         self.now += timedelta(hours=hours)
+        if self.case.appeal_deadline is not None and self.now >= self.case.appeal_deadline.due_at:
+            self.attempt(lambda c: c.end_appeal_window(now=self.now))
         if self.case.deadline is not None and self.now >= self.case.deadline.due_at:
-            self.attempt(lambda c: c.expire(now=self.now, policy=POLICY))
+            self.attempt(lambda c: c.expire(now=self.now, policy=self.policy))
 
     @rule(who=PARTY)
     def extend(self, who: str) -> None:
         """ "I'm away": moves the deadline, never the state (tests/integration/test_scheduler_machine.py plays
         the same stories through the real scheduler)."""
         state = self.case.state
-        self.attempt(lambda c: c.extend(by=who, now=self.now, policy=POLICY))
+        self.attempt(lambda c: c.extend(by=who, now=self.now, policy=self.policy))
         assert self.case.state == state
 
     @rule()
     def expire_too_early(self) -> None:
-        self.attempt(lambda c: c.expire(now=self.now, policy=POLICY))
+        self.attempt(lambda c: c.expire(now=self.now, policy=self.policy))
 
     # --- the request ----------------------------------------------------------------------------------------
 
@@ -147,11 +154,11 @@ class CaseStories(RuleBasedStateMachine):
         if action == "approve":
             self.attempt(lambda c: c.approve(by=who, now=self.now))
         else:
-            self.attempt(lambda c: c.decline(reason="No.", by=who, now=self.now, policy=POLICY))
+            self.attempt(lambda c: c.decline(reason="No.", by=who, now=self.now, policy=self.policy))
 
     @rule(who=mostly(FREELANCER), cents=CENTS)
     def adjust(self, who: str, cents: int) -> None:
-        self.attempt(lambda c: c.adjust(Money(cents, "USD"), note=None, by=who, now=self.now, policy=POLICY))
+        self.attempt(lambda c: c.adjust(Money(cents, "USD"), note=None, by=who, now=self.now, policy=self.policy))
 
     @rule(who=st.sampled_from([CLIENT, FREELANCER, *[STRANGER] * 14]))
     def withdraw(self, who: str) -> None:
@@ -167,7 +174,7 @@ class CaseStories(RuleBasedStateMachine):
         shown = route_after_request(self.kind, self.item, self.now, POLICY).kind
         expected = shown if as_shown else RouteKind.MEDIATION
         claim = DisputeDetails(reason="Not worked.", certified=certified, minutes=minutes)
-        refunded = sum((e.amount for e in self.ledger if e.kind is LedgerKind.REFUND), Money.zero("USD"))
+        refunded = self.refunded()
         self.attempt(
             lambda c: c.request_again(
                 kind=self.kind,
@@ -176,7 +183,7 @@ class CaseStories(RuleBasedStateMachine):
                 expected=expected,
                 by=who,
                 now=self.now,
-                policy=POLICY,
+                policy=self.policy,
                 details=claim,
             )
         )
@@ -188,7 +195,7 @@ class CaseStories(RuleBasedStateMachine):
         if accept:
             self.attempt(lambda c: c.concede(by=who, now=self.now))
         else:
-            self.attempt(lambda c: c.contest(statement="I did it.", by=who, now=self.now, policy=POLICY))
+            self.attempt(lambda c: c.contest(statement="I did it.", by=who, now=self.now, policy=self.policy))
 
     @rule(who=mostly(CLIENT), accept=st.sampled_from([True, False, False]))
     def position(self, who: str, accept: bool) -> None:
@@ -219,28 +226,43 @@ class CaseStories(RuleBasedStateMachine):
     def mediator_decides(self, who: str, cents: int, action: str, cited: list[int]) -> None:
         amount, grounds = Money(cents, "USD"), because("Fair.", *cited)
         if action == "propose":
-            self.attempt(lambda c: c.propose(amount, grounds=grounds, by=who, now=self.now, policy=POLICY))
+            self.attempt(lambda c: c.propose(amount, grounds=grounds, by=who, now=self.now, policy=self.policy))
         elif action == "decide":
-            self.attempt(lambda c: c.decide(amount, grounds=grounds, by=who, now=self.now, policy=POLICY))
+            self.attempt(lambda c: c.decide(amount, grounds=grounds, by=who, now=self.now, policy=self.policy))
         else:
             self.attempt(
-                lambda c: c.record_award(amount, reference="A-1", grounds=grounds, by=who, now=self.now, policy=POLICY)
+                lambda c: c.record_award(
+                    amount, reference="A-1", grounds=grounds, by=who, now=self.now, policy=self.policy
+                )
             )
 
     @rule(who=PARTY, accept=st.booleans())
     def answer_proposal(self, who: str, accept: bool) -> None:
-        self.attempt(lambda c: c.answer_proposal(accept, by=who, now=self.now, policy=POLICY))
+        self.attempt(lambda c: c.answer_proposal(accept, by=who, now=self.now, policy=self.policy))
 
     @rule(who=PARTY)
     def agree_to_arbitrate(self, who: str) -> None:
         self.attempt(lambda c: c.agree_to_arbitrate(by=who, now=self.now))
+
+    @rule(who=PARTY, reason=st.sampled_from(["The evidence was misread.", " "]))
+    def appeal(self, who: str, reason: str) -> None:
+        self.attempt(lambda c: c.request_appeal(reason=reason, by=who, now=self.now, policy=self.policy))
+
+    @rule(who=MEDIATOR, cents=CENTS, cited=st.lists(st.integers(min_value=0, max_value=4), max_size=3))
+    def review(self, who: str, cents: int, cited: list[int]) -> None:
+        grounds = because("On review.", *cited)
+        self.attempt(lambda c: c.review(Money(cents, "USD"), grounds=grounds, by=who, now=self.now, policy=self.policy))
+
+    @rule()
+    def end_appeal_window_too_early(self) -> None:
+        self.attempt(lambda c: c.end_appeal_window(now=self.now))
 
     @rule(who=PARTY, private=st.booleans())
     def add_evidence(self, who: str, private: bool) -> None:
         visibility = Visibility.MEDIATOR_ONLY if private else Visibility.BOTH_SIDES
         self.attempt(
             lambda c: c.add_evidence(
-                text="Proof.", links=(), visibility=visibility, by=who, now=self.now, policy=POLICY
+                text="Proof.", links=(), visibility=visibility, by=who, now=self.now, policy=self.policy
             )
         )
 
@@ -256,11 +278,25 @@ class CaseStories(RuleBasedStateMachine):
             assert self.case.deadline is None
             self.closed = (self.case.state, self.case.closed_at)
 
+    def refunded(self) -> Money:
+        """Refunds less the refund reversals of reviewed appeals: the ledger is adjusted, never rewritten."""
+        refunds = sum((e.amount for e in self.ledger if e.kind is LedgerKind.REFUND), Money.zero("USD"))
+        return refunds - sum((e.amount for e in self.ledger if e.kind is LedgerKind.REFUND_REVERSAL), Money.zero("USD"))
+
     @invariant()
     def refunded_never_exceeds_paid(self) -> None:
-        refunds = sum((e.amount for e in self.ledger if e.kind is LedgerKind.REFUND), Money.zero("USD"))
-        assert refunds == self.case.refunded
-        assert Money.zero("USD") <= refunds <= self.item.paid
+        assert self.refunded() == self.case.refunded
+        assert Money.zero("USD") <= self.case.refunded <= self.item.paid
+
+    @invariant()
+    def an_appeal_is_never_reviewed_by_the_mediator_appealed(self) -> None:
+        if self.policy.appeals is None:
+            assert State.APPEAL_REQUESTED not in {a.to_state for a in self.audits}
+        reviewed = [a for a in self.audits if a.to_state == State.REVIEWED]
+        if reviewed:
+            assert self.case.appeal is not None
+            assert reviewed[0].actor != self.case.appeal.first_mediator
+            assert len(reviewed) == 1
 
     @invariant()
     def one_audit_row_per_transition(self) -> None:

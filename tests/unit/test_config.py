@@ -10,7 +10,7 @@ import yaml
 
 from app import start_line
 from bot.config import BOT_SCOPES, ConfigError, Settings, load_settings
-from bot.domain.policy import Policy
+from bot.domain.policy import Appeals, Policy
 
 
 @pytest.fixture(autouse=True)
@@ -25,12 +25,13 @@ def clean_environment(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's folder
 
 
-def test_defaults_are_policy_v1_on_a_local_sqlite_file():
+def test_defaults_are_v1_with_an_appeal_on_a_local_sqlite_file():
     settings = load_settings()
     assert settings.database_url == "sqlite:///refundbot.db"
     assert settings.port == 3000
     assert settings.slack_api_url == "https://slack.com/api/"
-    assert settings.policy() == Policy()
+    appeals = Appeals(timedelta(hours=48), ("hourly_decision", "rejected_proposal"))
+    assert settings.policy() == replace(Policy(), version="refundbot-1", appeals=appeals)
 
 
 def test_a_preset_or_a_file_of_ones_own_sets_the_rules(monkeypatch, tmp_path):
@@ -157,7 +158,7 @@ def test_the_start_line_names_mode_port_database_without_its_password_and_policy
     http = load_settings(database_url="postgresql://refund:s3cret@db.internal/refunds", web_concurrency=4)
     assert start_line(http) == (
         "refund-bot serving HTTP on port 3000 (4 worker(s)); database postgresql+psycopg://refund:***@db.internal/"
-        "refunds; policy v1; relay and ticker in each worker"
+        "refunds; policy refundbot-1; relay and ticker in each worker"
     )
     socket_mode = load_settings(slack_app_token="xapp-1", serve_workers=False, policy_preset="fiverr-like")
     assert start_line(socket_mode) == (

@@ -1,5 +1,6 @@
 """Policies as data: the presets shipped, an operator's own file, and the rules said in plain words."""
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 import yaml
 
 from bot.domain.money import Money
-from bot.domain.policy import ArbitrationFee, Policy
+from bot.domain.policy import Appeals, ArbitrationFee, Policy
 from bot.policies import PolicyFileError, describe, preset_path, presets, read_policy_file
 
 V1_FILE = preset_path("upwork-like").read_text()
@@ -18,12 +19,19 @@ def usd(text: str) -> Money:
     return Money.parse(text, "USD")
 
 
-def test_three_presets_ship_and_the_seeds_marketplace_is_v1_unchanged():
-    assert presets() == ["fiverr-like", "freelancer-like", "upwork-like"]
+def test_four_presets_ship_and_the_seeds_marketplace_is_v1_unchanged():
+    assert presets() == ["fiverr-like", "freelancer-like", "refundbot", "upwork-like"]
     # Cases are stored with "v1": its numbers may never move, or start-up would refuse the stored version.
     assert read_policy_file(preset_path("upwork-like")).policy() == Policy()
     versions = [read_policy_file(preset_path(name)).version for name in presets()]
-    assert len(set(versions)) == 3
+    assert len(set(versions)) == 4
+
+
+def test_only_refund_bots_own_preset_offers_an_appeal_and_otherwise_it_is_v1():
+    ours = read_policy_file(preset_path("refundbot")).policy()
+    assert ours.appeals == Appeals(timedelta(hours=48), ("hourly_decision", "rejected_proposal"))
+    assert replace(ours, version="v1", appeals=None) == Policy()
+    assert [name for name in presets() if read_policy_file(preset_path(name)).policy().appeals] == ["refundbot"]
 
 
 def test_the_other_presets_state_their_marketplaces_rules():
@@ -37,7 +45,7 @@ def test_the_other_presets_state_their_marketplaces_rules():
     assert freelancer.adjust_ceiling(usd("250.00")) is None
 
 
-@pytest.mark.parametrize("name", ["fiverr-like", "freelancer-like", "upwork-like"])
+@pytest.mark.parametrize("name", ["fiverr-like", "freelancer-like", "refundbot", "upwork-like"])
 def test_every_number_of_a_preset_has_a_comment_giving_its_source(name):
     lines = preset_path(name).read_text().splitlines()
     rules = [i for i, line in enumerate(lines) if line and not line.startswith(("#", " ")) and ":" in line]

@@ -2,65 +2,22 @@
 is kept, for each change, in milliseconds. The real databases and Slack are the integration and e2e tests'."""
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.domain.errors import CaseMovedOn, ItemHasOpenCase, NotYourCase
-from bot.domain.policy import Policy
 from bot.domain.routing import RouteKind
 from bot.domain.vocabulary import LedgerKind, Visibility
 from bot.services import disputes, evidence, mediation, payouts, read_models, requests, scheduler
-from bot.services.core import Deps, case_view, change_case
+from bot.services.core import case_view, change_case
 from bot.services.messages import Kept, Place, Surface
 from bot.services.models import DeskFilters
 from bot.services.payments import Webhook
 from bot.services.ports import PayoutAnswer
-from bot.services.roster import Roster
 from tests.fakes import FakeDatabase
+from tests.unit.conftest import CARDS, MEDIATOR
 from tests.unit.factories import CLIENT, FREELANCER, STRANGER, contract, milestone
-
-MEDIATOR = "U0MEDIATOR"
-CARDS = "C0MEDIATORS"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **span: float) -> None:
-        self.now += timedelta(**span)
-
-
-@pytest.fixture
-def db() -> FakeDatabase:
-    database = FakeDatabase()
-    with database() as work:
-        work.contracts.save(contract(), datetime(2026, 11, 1, tzinfo=UTC))
-        work.contracts.save_item("T0001", milestone())
-        work.commit()
-    return database
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def deps(db, clock) -> Deps:
-    ids = iter(f"R-{n}" for n in range(1, 100))
-    return Deps(
-        uow=db,
-        clock=clock,
-        policy=Policy(),
-        new_case_id=lambda: next(ids),
-        roster=Roster(frozenset({MEDIATOR})),
-        mediator_channel=CARDS,
-    )
 
 
 def ask(deps, key: str = "view-1", amount: str = "100.00"):

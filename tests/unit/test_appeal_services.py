@@ -1,0 +1,110 @@
+"""The appeal (design §2.4) through the use cases, the scheduler and the notifier, on the in-memory unit of work:
+who hears about it, what the ledger keeps, and what the clock does with the window."""
+
+from dataclasses import replace
+
+import pytest
+
+from bot.domain.errors import FirstMediatorCannotReview
+from bot.domain.vocabulary import LedgerKind
+from bot.services import disputes, mediation, scheduler
+from bot.services.messages import Kept, Place, Surface
+from bot.services.roster import Roster
+from tests.unit.conftest import CARDS, MEDIATOR
+from tests.unit.factories import CLIENT, FREELANCER
+from tests.unit.test_case_appeal import APPEALS
+from tests.unit.test_services import ask, ask_to_mediation, queued_since, shape
+
+SECOND = "U0MEDIATOR2"
+
+
+@pytest.fixture
+def appeals(deps):
+    return replace(deps, policy=APPEALS, roster=Roster(frozenset({MEDIATOR, SECOND})))
+
+
+def act(deps, who: str, action: str, **fields) -> None:
+    mediation.mediate(deps, mediation.Mediate(team_id="T0001", user_id=who, case_id="R-1", action=action, **fields))
+
+
+def rejected(deps) -> None:
+    """R-1: a fixed-price case in binding mediation whose proposal of USD 40.00 the client rejected."""
+    ask(deps)
+    ask_to_mediation(deps, "R-1")
+    act(deps, MEDIATOR, "claim")
+    act(deps, MEDIATOR, "propose", amount="40.00", text="Two of five concepts fit.", rule="partly_delivered")
+    disputes.answer_proposal(deps, "T0001", CLIENT, "R-1", accept=False)
+
+
+def test_a_rejected_proposal_offers_both_parties_a_review_and_the_appeal_reaches_every_surface(appeals, db):
+    rejected(appeals)
+    for view in (m.view for m in db.messages[-3:]):
+        assert ("appeal" in view["moves"]["client"], "appeal" in view["moves"]["freelancer"]) == (True, True)
+        assert view["appeal_until"] is not None
+    before = len(db.messages)
+    disputes.appeal(appeals, "T0001", FREELANCER, "R-1", "The brief asked for two concepts.")
+    assert shape(queued_since(db, before)) == [
+        (Surface.TIMELINE, Place.THREAD, Kept.THREAD.of("R-1")),
+        (Surface.FREELANCER_REQUEST, Place.DM, FREELANCER),
+        (Surface.CLIENT_REQUEST, Place.DM, CLIENT),
+        (Surface.CASE_CARD, Place.CHANNEL, CARDS),
+    ]
+    card = db.messages[-1].view
+    assert (card["state"], card["mediator_id"], card["moves"]["mediator"]) == ("appeal_requested", None, ["claim"])
+    assert (card["appeal"]["role"], card["appeal"]["first_mediator"]) == ("freelancer", MEDIATOR)
+    with db() as work:
+        assert [d.kind for d in work.cases.get("T0001", "R-1").deadlines] == []  # the fee deadline ended too
+
+
+def test_the_first_mediator_is_refused_and_a_second_ones_review_settles_it_in_the_ledger(appeals, db):
+    rejected(appeals)
+    disputes.appeal(appeals, "T0001", CLIENT, "R-1", "Nothing usable was delivered.")
+    with pytest.raises(FirstMediatorCannotReview):
+        act(appeals, MEDIATOR, "claim")
+    act(appeals, SECOND, "claim")
+    act(appeals, SECOND, "review", amount="55.00", text="Three concepts missed the brief.", rule="not_as_agreed")
+    with db() as work:
+        case = work.cases.get("T0001", "R-1")
+        assert (case.state, case.refunded.minor, case.is_open) == ("reviewed", 5500, False)
+        entries = [(e.kind, e.amount.minor) for e in work.ledger.for_case("R-1")]
+        assert entries == [(LedgerKind.REFUND, 5500), (LedgerKind.RELEASE, 4500)]
+        assert work.audit.for_case("R-1")[-1].rule == "not_as_agreed"
+
+
+def test_the_clock_reminds_whoever_may_appeal_then_closes_the_window(appeals, db, clock):
+    rejected(appeals)
+    before = len(db.messages)
+    clock.advance(hours=24)  # 24 h before the 48 h window ends (its 48 h mark was already past when it opened)
+    scheduler.tick(appeals, "instance-a")
+    reminders = [m for m in queued_since(db, before) if m.surface == Surface.APPEAL_REMINDER]
+    assert sorted((m.target.users, m.view["role"]) for m in reminders) == [
+        ((CLIENT,), "client"),
+        ((FREELANCER,), "freelancer"),
+    ]
+    clock.advance(hours=24)
+    before = len(db.messages)
+    scheduler.tick(appeals, "instance-a")
+    told = queued_since(db, before)
+    assert [m.surface for m in told] == [
+        Surface.APPEAL_CLOSED,
+        Surface.FREELANCER_REQUEST,
+        Surface.CLIENT_REQUEST,
+        Surface.CASE_CARD,
+    ]
+    assert told[0].view["final"] is False  # the arbitration offer stands
+    assert "appeal" not in told[1].view["moves"]["freelancer"]
+    with db() as work:
+        case = work.cases.get("T0001", "R-1")
+        assert (case.state, case.is_open, [d.kind for d in case.deadlines]) == (
+            "arbitration_offered",
+            True,
+            ["arbitration_fee"],
+        )
+
+
+def test_under_a_policy_without_appeals_nobody_is_offered_one(deps, db):
+    rejected(replace(deps, roster=Roster(frozenset({MEDIATOR, SECOND}))))
+    for view in (m.view for m in db.messages[-3:]):
+        assert (view["state"], view["appeal_until"]) == ("arbitration_offered", None)
+        assert "arbitrate" in view["moves"]["client"]
+        assert "appeal" not in view["moves"]["client"] + view["moves"]["freelancer"]
