@@ -15,7 +15,6 @@ Every problem is one line that names the JSON path it is about.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping
@@ -33,17 +32,9 @@ if not (BLOCKKIT / "check_blocks.py").is_file():
 sys.path.insert(0, str(BLOCKKIT))
 from check_blocks import validate_blocks, validate_view  # noqa: E402
 
+from bot.sandbox.standin import Rules, decoded  # noqa: E402
+
 RESPONSE_ACTIONS = ("errors", "update", "push", "clear")
-
-
-def decoded(value: Any) -> Any:
-    """Web API arguments carry ``blocks`` and ``view`` as JSON strings when form-encoded."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def blocks_problems(blocks: Any, surface: str, path: str = "blocks") -> list[str]:
@@ -120,3 +111,22 @@ def command_answer_problems(answer: Any) -> list[str]:
     if answer.get("response_type", "ephemeral") not in ("ephemeral", "in_channel"):
         problems.append(f"(ack).response_type: must be ephemeral or in_channel (got {answer['response_type']!r})")
     return problems
+
+
+class SlackRules(Rules):
+    """The stand-in's rules: Slack's."""
+
+    def message_problems(self, message: Mapping[str, Any]) -> list[str]:
+        return message_problems(message)
+
+    def view_problems(self, view: Any, kind: str) -> list[str]:
+        return view_problems(view, kind)
+
+    def form_answer_problems(self, answer: Any, submitted: Mapping[str, Any]) -> list[str]:
+        return form_answer_problems(answer, submitted)
+
+    def command_answer_problems(self, answer: Any) -> list[str]:
+        return command_answer_problems(answer)
+
+
+SLACK_RULES = SlackRules()
