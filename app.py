@@ -68,7 +68,8 @@ Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode), or SLACK_BOT_TOKEN and
 or for installs in many workspaces SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET (OAuth),
 in the environment or in a .env file here. To get them, create the Slack app from manifest.yml:
 api.slack.com/apps → Create New App → From a manifest → paste manifest.yml → Install to Workspace; the README's
-"Creating the Slack app" section says where each value is."""
+"Creating the Slack app" section says where each value is.
+To try it first without Slack, in a browser: ./dev run sandbox"""
 
 
 class StartupError(Exception):
@@ -650,6 +651,10 @@ def _count_across_workers() -> None:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["sandbox"]:  # `./dev run sandbox`: the app in a browser, without Slack (bot.sandbox)
+        from bot.cli import cli
+
+        return cli(["sandbox", *sys.argv[2:]], prog_name="refundbot", standalone_mode=True) or 0
     _count_across_workers()
     setup_logging()
     try:

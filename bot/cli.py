@@ -20,6 +20,8 @@ import app
 from app import Runtime, StartupError, Workers, existing, purge_outbox, start
 from bot.config import ConfigError, load_settings, slack_id
 from bot.policies import PolicyFileError, describe, preset_path, presets, read_policy_file
+from bot.sandbox.web import running
+from bot.sandbox.world import SandboxError, real_credentials
 from bot.services.importing import ImportRejected, demo_for, import_contracts, read_import_file
 from bot.services.messages import Surface
 from bot.services.roster import Desk
@@ -389,6 +391,51 @@ def export(what: str, since: str, until: str | None, team_id: str | None, form: 
         count = _write_csv(output, columns, rows) if form == "csv" else _write_json(output, rows)
     noun = "case(s) changed" if what == "cases" else "ledger entries made"
     click.echo(f"exported {count} {noun} from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC", err=True)
+
+
+@cli.command(
+    help="Try refund-bot in a browser, without a Slack workspace: the real app on a SQLite file with the demo data, "
+    "the client, the freelancer and a mediator side by side, and a clock to move. Serves http://127.0.0.1:PORT/sandbox "
+    "(loopback only) until stopped."
+)
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535), help="The page's port.")
+@click.option(
+    "--database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Keep the sandbox in this SQLite file; default: a temporary one, gone when it stops.",
+)
+@click.option(
+    "--ignore-slack-credentials",
+    is_flag=True,
+    help="Start although Slack credentials are set here (the sandbox never uses them).",
+)
+def sandbox(port: int, database: Path | None, ignore_slack_credentials: bool) -> None:
+    found = real_credentials()
+    if found and not ignore_slack_credentials:
+        click.echo(
+            f"refundbot sandbox: {', '.join(found)} {'is' if len(found) == 1 else 'are'} set here, a real workspace's "
+            "credentials. The sandbox never uses them (nor DATABASE_URL or the payments webhook), but to keep a "
+            "try-out apart from a real install it will not start beside them: unset them, run it from another "
+            "folder, or pass --ignore-slack-credentials.",
+            err=True,
+        )
+        sys.exit(2)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        with running(database, port) as (_, url):
+            click.echo(
+                f"refund-bot sandbox: open {url} (the real app, a Slack stand-in, the demo data); Ctrl-C stops it"
+            )
+            stop.wait()
+    except (SandboxError, StartupError) as exc:
+        click.echo(f"refundbot sandbox: {exc}", err=True)
+        sys.exit(2)
+    except ConfigError as exc:
+        click.echo(f"refundbot sandbox: configuration: {exc}", err=True)
+        sys.exit(2)
 
 
 def main() -> None:

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.domain.money import Money
 from storage.outbox import OutboxRepository
-from storage.tables import CaseRow, DeadlineRow
+from storage.tables import CaseRow, DeadlineRow, LedgerRow
 
 # A deadline passed this long ago and still not applied means no ticker is running (they tick every 5 s).
 OVERDUE_AFTER = timedelta(minutes=1)
@@ -36,3 +37,33 @@ def operations(session: Session, now: datetime) -> dict[str, Any]:
             )
         },
     }
+
+
+def next_deadline(session: Session) -> dict[str, Any] | None:
+    """The next moment a deadline acts (a reminder, or its expiry), and what it is: the sandbox's clock jumps there."""
+    row = session.execute(
+        select(DeadlineRow.case_id, DeadlineRow.kind, DeadlineRow.next_at, DeadlineRow.due_at)
+        .where(DeadlineRow.done_at.is_(None))
+        .order_by(DeadlineRow.next_at, DeadlineRow.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return {"case_id": row.case_id, "kind": row.kind, "at": row.next_at, "reminder": row.next_at < row.due_at}
+
+
+def recent_ledger(session: Session, limit: int) -> list[dict[str, Any]]:
+    """The newest ledger entries, newest first."""
+    rows = session.scalars(select(LedgerRow).order_by(LedgerRow.id.desc()).limit(limit))
+    return [
+        {
+            "id": row.id,
+            "case_id": row.case_id,
+            "kind": row.kind,
+            "amount": str(Money(row.amount_minor, row.currency).amount),
+            "currency": row.currency,
+            "actor": row.actor,
+            "at": row.at,
+        }
+        for row in rows
+    ]
