@@ -149,6 +149,7 @@ def running(database: Path | None = None, port: int = 0) -> Iterator[tuple[Sandb
     Without ``database``, a SQLite file in a folder of its own that goes with it."""
     with tempfile.TemporaryDirectory(prefix="refundbot-sandbox-") as folder:
         listening = socket.socket()
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # started again at once, as servers are
         try:
             listening.bind(("127.0.0.1", port))
         except OSError as exc:

@@ -24,8 +24,8 @@ from dotenv import dotenv_values
 from app import Instance, Runtime, start
 from bot.blocks import ids
 from bot.config import load_settings
-from bot.sandbox.standin import Answer, Message, SlackStandIn, SlackUser
-from bot.services.importing import import_contracts, read_import_file
+from bot.sandbox.standin import TEAM, Answer, Message, SlackStandIn, SlackUser
+from bot.services.importing import demo_for, import_contracts, read_import_file
 from storage.outbox import OutboxRepository
 from storage.state import next_deadline, recent_ledger
 
@@ -133,7 +133,9 @@ class Sandbox:
         )
         runtime = start(settings)  # migrated, its policy registered; a StartupError says what is wrong
         runtime.clock = clock
-        import_contracts(read_import_file(demo), runtime.uow(), clock(), runtime.policy)
+        # Every demo contract between the two people on the page (the file has a second client and freelancer).
+        theirs = demo_for(TEAM, CLIENT.id, FREELANCER.id, START.date())
+        import_contracts(read_import_file(demo, theirs), runtime.uow(), clock(), runtime.policy)
         instance = Instance.build(runtime)
         instance.workers.deps.roster.refresh()
         return cls(runtime, instance, standin, clock, secret)

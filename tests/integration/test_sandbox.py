@@ -12,9 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.sandbox.web import running
 from bot.sandbox.world import CLIENT, FREELANCER
+from storage.tables import ContractRow
 
 ROOT = Path(__file__).resolve().parents[2]
 REFUNDBOT = Path(sys.executable).parent / "refundbot"
@@ -50,13 +52,16 @@ def send(url: str, path: str, body: object = None, headers: dict[str, str] | Non
         return refused.code, json.loads(raw) if refused.headers.get_content_type() == "application/json" else raw
 
 
-def test_the_sandbox_runs_on_its_own_file_and_sends_no_payouts_whatever_the_environment_says(sandbox):
+def test_the_sandbox_runs_on_its_own_file_with_the_demo_and_sends_no_payouts_whatever_the_environment_says(sandbox):
     started, url = sandbox
     settings = started.runtime.settings
     assert settings.database_url.startswith("sqlite:///")
     assert "refundbot-sandbox" in settings.database_url
     assert (settings.payments_webhook_url, settings.slack_api_url) == (None, started.standin.api_url)
     assert url.startswith("http://127.0.0.1:")
+    with started.runtime.sessions() as session:
+        pairs = {tuple(row) for row in session.execute(select(ContractRow.client_id, ContractRow.freelancer_id))}
+    assert pairs == {(CLIENT.id, FREELANCER.id)}  # every demo contract is between the two people on the page
 
 
 def test_the_page_and_its_files_are_served_and_nothing_else_of_the_folder(sandbox):
