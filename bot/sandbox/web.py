@@ -157,21 +157,30 @@ def running(database: Path | None = None, port: int = 0) -> Iterator[tuple[Sandb
             raise SandboxError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another --port") from None
         bound = listening.getsockname()[1]
         sandbox = Sandbox.build(database or Path(folder) / "sandbox.db")
-        site = Site(sandbox, sandbox.instance.asgi(), bound)
-        config = uvicorn.Config(site, log_config=None, access_log=False, timeout_keep_alive=5)
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the sandbox's server did not start")
-            time.sleep(0.01)
-        sandbox.start(f"http://127.0.0.1:{bound}/slack/events")
         try:
-            yield sandbox, f"http://127.0.0.1:{bound}/sandbox"
+            with serving(Site(sandbox, sandbox.instance.asgi(), bound), listening):
+                sandbox.start(f"http://127.0.0.1:{bound}/slack/events")
+                yield sandbox, f"http://127.0.0.1:{bound}/sandbox"
         finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            listening.close()
             sandbox.stop()
+
+
+@contextmanager
+def serving(asgi: ASGI, listening: socket.socket) -> Iterator[None]:
+    """``asgi`` under uvicorn (the server each gunicorn worker runs, with its defaults) in a thread, on the bound
+    socket ``listening``, until the block ends; the socket is closed then."""
+    server = uvicorn.Server(uvicorn.Config(asgi, log_config=None, access_log=False, timeout_keep_alive=2))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            listening.close()
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listening.close()

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
 from app import Instance, build_runtime
 from bot.config import load_settings
+from bot.sandbox import web
 from bot.services.importing import import_contracts, read_import_file
 from storage.tables import CaseRow
 from tests.slack_standin import SlackStandIn, SlackUser
@@ -105,24 +105,11 @@ def running_bot(database_url: str, standin: SlackStandIn, clock: Clock | None = 
 
 @contextmanager
 def serving(asgi) -> Iterator[str]:
-    """The app's ASGI edge under uvicorn, as each gunicorn worker runs it (the same server class and defaults),
-    on a loopback port of its own."""
+    """The app's ASGI edge under uvicorn, as each gunicorn worker runs it, on a loopback port of its own."""
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(asgi, log_config=None, access_log=False, timeout_keep_alive=2))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise AssertionError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
+    with web.serving(asgi, listening):
         yield f"http://127.0.0.1:{listening.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listening.close()
 
 
 @pytest.fixture
