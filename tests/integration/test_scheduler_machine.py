@@ -1,6 +1,6 @@
 """Design §6 invariants of the scheduler over random stories, on real SQLite through the real services: clock
-jumps, ticks by two instances, an instance that claims and dies, and the parties acting (extensions included)
-on a fixed-price and an hourly case at once.
+jumps, ticks by two instances, an instance that claims and dies, and the parties acting (extensions and appeals
+included, under the default preset, which offers appeals) on a fixed-price and an hourly case at once.
 
 - at most one reminder per deadline and offset, never before its time and never once the deadline has come;
 - each deadline acts once: every transition the scheduler makes retires one deadline that had come;
@@ -13,14 +13,14 @@ from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 
-from hypothesis import settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import select
 
 from bot.domain.errors import Refused
-from bot.domain.policy import Policy
 from bot.domain.routing import RouteKind
+from bot.policies import DEFAULT_PRESET, preset_path, read_policy_file
 from bot.services import disputes, mediation, requests, scheduler
 from bot.services.core import Deps
 from bot.services.disputes import AskAgain
@@ -33,7 +33,8 @@ from storage.tables import AuditRow, CaseRow, DeadlineRow, OutboxRow
 from storage.uow import SqlUnitOfWork
 from tests.integration.conftest import NOW
 
-TEAM, CLIENT, FREELANCER, MEDIATOR = "T0DEMO01", "U0CLIENT01", "U0FREELA01", "U0MEDIATE1"
+TEAM, CLIENT, FREELANCER, MEDIATOR, SECOND = "T0DEMO01", "U0CLIENT01", "U0FREELA01", "U0MEDIATE1", "U0MEDIATE2"
+POLICY = read_policy_file(preset_path(DEFAULT_PRESET)).policy()
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 ITEMS = {"fixed": ("C-100", "milestone:M-1"), "hourly": ("C-200", "timesheet:2026-11-16")}
 _template: Path | None = None
@@ -47,15 +48,15 @@ def template() -> Path:
         engine = prepare(f"sqlite:///{_template}")
         sessions = session_factory(engine)
         with SqlUnitOfWork(sessions) as unit:
-            unit.policies.register(Policy(), NOW)
+            unit.policies.register(POLICY, NOW)
             unit.commit()
-        import_contracts(read_import_file(DEMO), SqlUnitOfWork(sessions), NOW, Policy())
+        import_contracts(read_import_file(DEMO), SqlUnitOfWork(sessions), NOW, POLICY)
         engine.dispose()
     return _template
 
 
 class SchedulerStories(RuleBasedStateMachine):
-    @initialize(head_start=st.integers(min_value=0, max_value=6))
+    @initialize(head_start=st.integers(min_value=0, max_value=9))
     def open_cases(self, head_start: int) -> None:
         """Open both requests, then play the first ``head_start`` steps of a typical story straight, so the
         random part starts at every stage's deadline, not only the first."""
@@ -65,7 +66,10 @@ class SchedulerStories(RuleBasedStateMachine):
         sessions = session_factory(self.engine)
         self.now = NOW
         self.deps = Deps(
-            uow=lambda: SqlUnitOfWork(sessions), clock=lambda: self.now, policy=Policy(), roster=Roster({MEDIATOR})
+            uow=lambda: SqlUnitOfWork(sessions),
+            clock=lambda: self.now,
+            policy=POLICY,
+            roster=Roster(frozenset({MEDIATOR, SECOND})),
         )
         self.sessions = sessions
         self.crashes = 0
@@ -88,7 +92,10 @@ class SchedulerStories(RuleBasedStateMachine):
             lambda case: self.freelancer_responds(case, accept=False),
             lambda case: self.client_answers_position(case, accept=False),
             lambda case: self.mediator(case, "claim"),
-            lambda case: self.mediator(case, "propose"),
+            lambda case: self.mediator(case, "propose" if case == "fixed" else "decide"),
+            lambda case: self.party_answers(case, FREELANCER, "reject"),
+            lambda case: self.party_answers(case, CLIENT, "appeal"),
+            lambda case: self.second_mediator(case, "claim"),
         ]
         for step in story[:head_start]:
             for case in ITEMS:
@@ -154,12 +161,17 @@ class SchedulerStories(RuleBasedStateMachine):
                 ("mediator", "claim"),
                 ("mediator", "propose"),
                 ("mediator", "decide"),
+                ("second_mediator", "claim"),
+                ("second_mediator", "review"),
+                ("second_mediator", "review"),
                 ("party_answers", CLIENT, "accept"),
                 ("party_answers", FREELANCER, "reject"),
                 ("party_answers", CLIENT, "arbitrate"),
                 ("party_answers", FREELANCER, "arbitrate"),
                 ("party_answers", FREELANCER, "extend"),
                 ("party_answers", CLIENT, "extend"),
+                ("party_answers", CLIENT, "appeal"),
+                ("party_answers", FREELANCER, "appeal"),
             ]
         ),
     )
@@ -210,11 +222,21 @@ class SchedulerStories(RuleBasedStateMachine):
         self.attempt(lambda: disputes.position(self.deps, TEAM, CLIENT, self.cases[case], accept))
 
     @rule(case=st.sampled_from(list(ITEMS)), action=st.sampled_from(["claim", "propose", "decide"]))
-    def mediator(self, case: str, action: str) -> None:
+    def mediator(self, case: str, action: str, by: str = MEDIATOR) -> None:
         mediate = Mediate(
-            team_id=TEAM, user_id=MEDIATOR, case_id=self.cases[case], action=action, amount="40.00", text="Fair."
+            team_id=TEAM,
+            user_id=by,
+            case_id=self.cases[case],
+            action=action,
+            amount="40.00",
+            text="Fair.",
+            rule="partly_delivered",
         )
         self.attempt(lambda: mediation.mediate(self.deps, mediate))
+
+    def second_mediator(self, case: str, action: str) -> None:
+        """A mediator other than the one who decided or proposed: only they may review an appeal."""
+        self.mediator(case, action, SECOND)
 
     @rule(
         case=st.sampled_from(list(ITEMS)),
@@ -227,6 +249,8 @@ class SchedulerStories(RuleBasedStateMachine):
             self.attempt(lambda: disputes.agree_to_arbitrate(self.deps, TEAM, who, case_id))
         elif action == "extend":
             self.attempt(lambda: requests.extend(self.deps, TEAM, who, case_id))
+        elif action == "appeal":
+            self.attempt(lambda: disputes.appeal(self.deps, TEAM, who, case_id, "Please look again."))
         else:
             self.attempt(lambda: disputes.answer_proposal(self.deps, TEAM, who, case_id, action == "accept"))
 
@@ -240,7 +264,7 @@ class SchedulerStories(RuleBasedStateMachine):
         seen: Counter[tuple] = Counter()
         for key, created in keys:
             parts = key.split(":")
-            if parts[1] not in ("reminder", "review-reminder"):
+            if parts[1] not in ("reminder", "review-reminder", "appeal-reminder"):
                 continue
             deadline, offset, party = deadlines[int(parts[2])], float(parts[3]), parts[4]
             created = created.replace(tzinfo=self.now.tzinfo)
@@ -270,6 +294,7 @@ class SchedulerStories(RuleBasedStateMachine):
         with self.sessions() as session:
             rows = session.scalars(select(CaseRow)).all()
         for row in rows:
+            event(f"reached {row.stage}:{row.state}")  # --hypothesis-show-statistics: the stages covered
             assert row.refunded_minor <= row.paid_minor
             if row.id in self.closed:
                 assert row.state == self.closed[row.id], f"{row.id} left {self.closed[row.id]}"

@@ -5,13 +5,16 @@ from dataclasses import replace
 
 import pytest
 
+from bot.domain.contract import ContractKind
 from bot.domain.errors import FirstMediatorCannotReview
+from bot.domain.routing import RouteKind
 from bot.domain.vocabulary import LedgerKind
-from bot.services import disputes, mediation, scheduler
+from bot.services import disputes, mediation, requests, scheduler
 from bot.services.messages import Kept, Place, Surface
+from bot.services.payments import Webhook
 from bot.services.roster import Roster
 from tests.unit.conftest import CARDS, MEDIATOR
-from tests.unit.factories import CLIENT, FREELANCER
+from tests.unit.factories import CLIENT, FREELANCER, NOW, contract, timesheet
 from tests.unit.test_case_appeal import APPEALS
 from tests.unit.test_services import ask, ask_to_mediation, queued_since, shape
 
@@ -108,3 +111,35 @@ def test_under_a_policy_without_appeals_nobody_is_offered_one(deps, db):
         assert (view["state"], view["appeal_until"]) == ("arbitration_offered", None)
         assert "arbitrate" in view["moves"]["client"]
         assert "appeal" not in view["moves"]["client"] + view["moves"]["freelancer"]
+
+
+def test_a_review_reaches_the_payments_endpoint_as_adjusting_entries_after_the_decisions_own(appeals, db):
+    with db() as work:
+        work.contracts.save(contract(ContractKind.HOURLY, id="C-200", title="Backend work"), NOW)
+        work.contracts.save_item("T0001", timesheet(contract_id="C-200"))
+        work.commit()
+    paying = replace(appeals, payments=Webhook())
+    request = requests.RequestRefund(
+        team_id="T0001",
+        user_id=CLIENT,
+        contract_id="C-200",
+        item_key="timesheet:2026-11-16",
+        amount="100.00",
+        reason="No standup.",
+        request_key="hourly",
+    )
+    case_id = requests.request_refund(paying, request).id
+    no = requests.AnswerRequest(team_id="T0001", user_id=FREELANCER, case_id=case_id, action="decline", text="No.")
+    requests.answer_request(paying, no)
+    dispute = {"route": RouteKind.HOURLY_DISPUTE, "reason": "No standup.", "certified": True, "hours": "1"}
+    disputes.ask_again(paying, disputes.AskAgain(team_id="T0001", user_id=CLIENT, case_id=case_id, **dispute))
+    disputes.respond(paying, "T0001", FREELANCER, case_id, accept=False, statement="It happened.")
+    grounds = {"text": "Partly shown.", "rule": "hours_not_shown"}
+    act(paying, MEDIATOR, "claim")
+    act(paying, MEDIATOR, "decide", amount="10.00", **grounds)
+    disputes.appeal(paying, "T0001", CLIENT, case_id, "Not shown at all.")
+    act(paying, SECOND, "claim")
+    act(paying, SECOND, "review", amount="30.00", **grounds)
+    sent = [(m.view["type"], m.view["amount"]["value"]) for m in db.messages if m.surface is Surface.PAYOUT]
+    assert sent == [("refund", "10.00"), ("release", "30.00"), ("refund", "20.00"), ("release_reversal", "20.00")]
+    assert len({m.dedupe_key for m in db.messages if m.surface is Surface.PAYOUT}) == 4  # each entry its own key
