@@ -101,7 +101,7 @@ class Sandbox:
         self.standin = standin
         self.clock = clock
         self.secret = secret
-        self.app_url = ""  # where /slack/events is served, once it is (``serve``)
+        self.app_url = ""  # where /slack/events is served, once it is (``start``)
         self.people = {person.id: person for person in PEOPLE}
 
     @classmethod
@@ -131,7 +131,11 @@ class Sandbox:
             slack_pace_seconds=0,
             serve_workers=True,
         )
-        runtime = start(settings)  # migrated, its policy registered; a StartupError says what is wrong
+        try:
+            runtime = start(settings)  # migrated, its policy registered; a StartupError says what is wrong
+        except Exception:
+            standin.stop()
+            raise
         runtime.clock = clock
         # Every demo contract between the two people on the page (the file has a second client and freelancer).
         theirs = demo_for(TEAM, CLIENT.id, FREELANCER.id, START.date())
@@ -170,7 +174,7 @@ class Sandbox:
             case "home":
                 answer = user.open_home()
             case "click":
-                message = self._message(request)
+                message = self._message(user_id, request)
                 answer = user.act_in_message(message, _action(message.blocks, request))
             case "view_action":
                 view = self._view(user_id, request)
@@ -187,11 +191,22 @@ class Sandbox:
         self.settle()
         return {"status": answer.status}
 
-    def _message(self, request: Mapping[str, Any]) -> Message:
+    def _message(self, user_id: str, request: Mapping[str, Any]) -> Message:
+        """A message the person can see: in their DM, the parties' group DM, or the mediators' channel."""
         found = self.standin.messages.get((str(request.get("channel")), str(request.get("ts"))))
-        if found is None:
+        if found is None or found.channel not in self._channels(user_id):
             raise SandboxError("that message is not there")
         return found
+
+    def _channels(self, user_id: str) -> set[str]:
+        return {self.standin.dm_channel(user_id), self._shared(self.people[user_id])[0]}
+
+    def _shared(self, person: Person) -> tuple[str, str]:
+        """The channel a person reads beside their DM, and its name: the mediators' channel, or the parties' group
+        DM, where each case has its thread."""
+        if person.role == "mediator":
+            return MEDIATORS_CHANNEL, "mediators"
+        return self.standin.dm_channel(CLIENT.id, FREELANCER.id), "case threads"
 
     def _view(self, user_id: str, request: Mapping[str, Any]) -> dict[str, Any]:
         view_id = str(request.get("view_id"))
@@ -266,15 +281,8 @@ class Sandbox:
             "modal": modal and {"view": modal, "errors": standin.views.errors.get(modal["id"], {})},
             "private": [r for r in standin.responses if r.get("user") == person.id][-PRIVATE_SHOWN:],
         }
-        if person.role == "mediator":
-            shown["channel"] = {
-                "id": MEDIATORS_CHANNEL,
-                "name": "mediators",
-                "messages": self._channel(MEDIATORS_CHANNEL),
-            }
-        else:
-            group = standin.dm_channel(CLIENT.id, FREELANCER.id)
-            shown["channel"] = {"id": group, "name": "case threads", "messages": self._channel(group)}
+        channel, name = self._shared(person)
+        shown["channel"] = {"id": channel, "name": name, "messages": self._channel(channel)}
         return shown
 
     def _channel(self, channel: str) -> list[dict[str, Any]]:

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.sandbox.standin import Message
 from bot.sandbox.web import running
-from bot.sandbox.world import CLIENT, FREELANCER
+from bot.sandbox.world import CLIENT, FREELANCER, MEDIATORS_CHANNEL
 from storage.tables import ContractRow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,6 +108,11 @@ def test_what_cannot_be_done_is_said_and_changes_nothing(sandbox):
     assert send(url, "/sandbox/api/act", gone) == (400, {"error": "that form is no longer open"})
     click = {"user": FREELANCER.id, "do": "click", "channel": "D0", "ts": "1.0", "block_id": "b", "action_id": "a"}
     assert send(url, "/sandbox/api/act", click) == (400, {"error": "that message is not there"})
+    # A message the person cannot see (the mediators' channel, for a party) cannot be pressed either.
+    card = Message(MEDIATORS_CHANNEL, "2.0", "Case card", [{"type": "actions", "block_id": "b", "elements": []}])
+    started.standin.messages[(card.channel, card.ts)] = card
+    hidden = click | {"user": CLIENT.id, "channel": card.channel, "ts": card.ts}
+    assert send(url, "/sandbox/api/act", hidden) == (400, {"error": "that message is not there"})
     assert send(url, "/sandbox/api/clock", {"hours": -1}) == (400, {"error": "move the clock forward by some time"})
     assert send(url, "/sandbox/api/clock", {"hours": "soon"})[0] == 400
     assert started.snapshot()["version"] == before
