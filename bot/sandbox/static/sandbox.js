@@ -14,6 +14,8 @@ const page = {
   mediator: "U0MEDIATE1", // which mediator the third column acts as
   busy: false,
   columns: {},
+  seen: {}, // person id → message key → what it last showed: a message the app changed is marked for a moment
+  folded: new Set(), // threads someone folded, kept folded across redraws
 };
 
 // --- talking to the server ------------------------------------------------------------------------------------
@@ -148,12 +150,18 @@ function message(person, shown) {
     do: "click", channel: shown.channel, ts: shown.ts, block_id: block.block_id, action_id: element.action_id, ...chosen,
   }));
   const body = shown.blocks?.length ? renderBlocks(shown.blocks, ctx) : el("div", { class: "bk-section-text" }, mrkdwn(shown.text, ctx));
+  const key = `${person.id}-${shown.channel}-${shown.ts}`;
   const replies = shown.replies?.length
-    ? el("details", { class: "replies", open: true },
+    ? el("details", { class: "replies", open: !page.folded.has(key),
+        ontoggle: (event) => (event.target.open ? page.folded.delete(key) : page.folded.add(key)) },
         el("summary", {}, `${shown.replies.length} repl${shown.replies.length === 1 ? "y" : "ies"}`),
         el("ol", { class: "messages" }, shown.replies.map((reply) => el("li", {}, message(person, reply)))))
     : null;
-  return el("article", { class: "msg", id: `m-${person.id}-${shown.channel}-${shown.ts}`, tabindex: "-1" },
+  const seen = (page.seen[person.id] ??= {});
+  const showing = JSON.stringify([shown.text, shown.blocks]);
+  const changed = key in seen && seen[key] !== showing;
+  seen[key] = showing;
+  return el("article", { class: `msg${changed ? " changed" : ""}`, id: `m-${key}`, tabindex: "-1" },
     el("div", { class: "msg-meta" }, el("strong", {}, "refund-bot"), " ", el("span", { class: "app-tag" }, "APP"), " ",
       messageTime(shown.ts, person), shown.edited ? el("span", { class: "edited" }, " (edited)") : null),
     body, replies);
