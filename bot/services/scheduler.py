@@ -4,6 +4,7 @@ deadline acts once however many instances tick, and a crashed instance's leases 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
 
@@ -132,40 +133,52 @@ def _appeal_window(deps: Deps, deadline: LeasedDeadline, owner: str, now: dateti
             change_case(deps, deadline.team_id, deadline.case_id, lambda case, _, at: case.end_appeal_window(now=at))
             EXPIRIES.inc()
         return
-    with deps.uow() as uow:
-        case = uow.cases.get(deadline.team_id, deadline.case_id)
-        state = uow.deadlines.reminder_state(deadline.id)
-        plan = plan_reminders(deadline.due_at, state.offsets, state.sent, now)
-        told = 0
-        if case is not None and plan.send is not None:
-            view = case_view(uow, case, now, deps.policy)
-            for party in state.parties:
-                role = case.ensure_party(party)
-                if Move.APPEAL in view.moves.get(role, []):
-                    uow.outbox.add(case.team_id, notify.appeal_reminder(view, deadline.id, plan.send, party, role), now)
-                    told += 1
-        uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
-        uow.commit()
-    REMINDERS.inc(told)
+
+    def tell(view: CaseView, party: str, offset: float) -> OutboxMessage | None:
+        role = "client" if party == view.client_id else "freelancer"
+        may = Move.APPEAL in view.moves.get(role, [])
+        return notify.appeal_reminder(view, deadline.id, offset, party, role) if may else None
+
+    _remind_of_offer(deps, deadline, owner, now, lambda case: case.is_open and case.appeal_deadline is not None, tell)
 
 
 def _review_window(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> None:
     """An hourly week's dispute window: remind the client while a dispute may still come; when it closes,
     nothing expires (the route after it is shown whenever the client asks again)."""
+    due = deadline.due_at
+    _remind_of_offer(
+        deps,
+        deadline,
+        owner,
+        now,
+        lambda case: now < due and case.may_still_dispute,
+        lambda view, party, offset: notify.review_reminder(view, deadline.id, offset, party, due),
+    )
+
+
+def _remind_of_offer(
+    deps: Deps,
+    deadline: LeasedDeadline,
+    owner: str,
+    now: datetime,
+    still: Callable[[Case], bool],
+    tell: Callable[[CaseView, str, float], OutboxMessage | None],
+) -> None:
+    """A window in which someone may take up an offer (dispute the week, appeal the outcome): while ``still`` holds,
+    each of its parties ``tell`` names is reminded at the next offset due; otherwise the deadline is done."""
     with deps.uow() as uow:
         case = uow.cases.get(deadline.team_id, deadline.case_id)
-        if now >= deadline.due_at or case is None or not case.may_still_dispute:
+        if case is None or not still(case):
             uow.deadlines.finish(deadline.id, owner, now)
             uow.commit()
             return
         state = uow.deadlines.reminder_state(deadline.id)
         plan = plan_reminders(deadline.due_at, state.offsets, state.sent, now)
+        told: list[OutboxMessage] = []
         if plan.send is not None:
             view = case_view(uow, case, now, deps.policy)
-            for party in state.parties:
-                reminder = notify.review_reminder(view, deadline.id, plan.send, party, deadline.due_at)
-                uow.outbox.add(case.team_id, reminder, now)
+            told = [m for party in state.parties if (m := tell(view, party, plan.send)) is not None]
+            uow.outbox.add_all(case.team_id, told, now)
         uow.deadlines.reminded(deadline.id, owner, plan.sent, plan.next_at)
         uow.commit()
-    if plan.send is not None:
-        REMINDERS.inc(len(state.parties))
+    REMINDERS.inc(len(told))
