@@ -11,13 +11,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from app import Instance, build_runtime
 from bot.config import load_settings
 from bot.sandbox import web
 from bot.services.importing import import_contracts, read_import_file
 from storage.tables import CaseRow
+from tests.conftest import POSTGRES_URL, empty_database
 from tests.slack_standin import SlackStandIn, SlackUser
+from tests.tcp_proxy import TcpProxy
 
 SECRET = "e2e-signing-secret"
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
@@ -116,6 +119,22 @@ def serving(asgi) -> Iterator[str]:
 def bot(database_url, standin) -> Iterator[Bot]:
     with running_bot(database_url, standin) as running:
         yield running
+
+
+@pytest.fixture
+def proxied(standin, postgres_admin, request, tmp_path):
+    """The app on PostgreSQL through a proxy the test can cut."""
+    schema = empty_database("postgresql", request, tmp_path)
+    url = next(schema)
+    target = make_url(POSTGRES_URL)
+    proxy = TcpProxy((target.host or "127.0.0.1", target.port or 5432))
+    through = make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    try:
+        with running_bot(through, standin) as running:
+            yield running, proxy
+    finally:
+        proxy.close()
+        next(schema, None)  # drops it
 
 
 def told(bot: Bot, text: str, seconds: float = 5.0) -> dict:

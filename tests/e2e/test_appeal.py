@@ -4,8 +4,10 @@ sees and can press, the ledger adjusted, the window closing, and two parties pre
 
 import copy
 import json
+import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from storage.tables import AuditRow
@@ -195,3 +197,39 @@ def test_both_parties_appealing_at_once_make_one_appeal_and_the_other_is_told(bo
     refused = json.loads(answers[loser].body)  # the form is replaced by what happened: nothing was lost silently
     assert refused["response_action"] == "update"
     assert f"already appealed to a second mediator by <@{winner}>" in text_of(refused["view"]["blocks"])
+
+
+@pytest.mark.postgres
+def test_an_appeal_sent_while_the_database_is_away_keeps_its_form_and_goes_through_once_it_is_back(proxied):
+    bot, proxy = proxied
+    case_id = decided(bot)
+    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Ask for a review")
+    form = bot.standin.latest_view(FREELANCER)
+    proxy.down("refuse")
+    started = time.monotonic()
+    answer = bot.user(FREELANCER).submit(form, {"Why should it be reviewed?": REASON})
+    assert time.monotonic() - started < 3.0  # Slack's limit for an acknowledgement
+    assert answer.json["response_action"] == "errors"  # the form stays with what was typed, to send again
+    assert "can't reach its database right now" in answer.json["errors"]["reason"]
+    assert bot.instance.workers.tick() == 0  # the appeal window waits for the database too
+    proxy.up()
+    assert bot.case(case_id).state == "decided"  # nothing was half-written
+    assert submit(bot, FREELANCER, {"Why should it be reviewed?": REASON}) in ("", "null")
+    assert bot.case(case_id).state == "appeal_requested"
+
+
+def test_when_slack_is_down_as_the_window_closes_the_outcome_is_final_at_once_and_told_once_slack_is_back(bot):
+    case_id = decided(bot)
+    decided_at = bot.case(case_id).updated_at
+    bot.standin.down = True
+    bot.clock.now = decided_at + timedelta(hours=48)
+    bot.instance.workers.tick()
+    bot.instance.workers.relay.run_once()  # Slack answers 503: the messages wait in the outbox
+    assert (bot.case(case_id).state, bot.case(case_id).closed_at is not None) == ("decided", True)
+    assert "nobody asked for a review" not in thread_text(bot)
+    bot.standin.down = False
+    bot.clock.now += timedelta(minutes=10)  # past the relay's back-off
+    bot.drain()
+    assert "nobody asked for a review of the outcome in time, so the outcome is final" in thread_text(bot)
+    assert thread_text(bot).count("nobody asked for a review") == 1
+    assert "Ask for a review" not in button_labels(dm(bot, CLIENT, case_id).blocks)

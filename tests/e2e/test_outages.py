@@ -10,14 +10,11 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from storage.tables import AuditRow, CaseRow, LedgerRow, OutboxRow
-from tests.conftest import POSTGRES_URL, empty_database
 from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, Bot, running_bot, told
 from tests.e2e.test_escalation import ask_for_refund, card, click, dm, escalated
 from tests.slack_standin import text_of
-from tests.tcp_proxy import TcpProxy
 
 SLACK_ACK = 3.0
 
@@ -85,22 +82,6 @@ def test_a_pick_in_the_form_when_slack_updates_it_too_slowly_keeps_the_form(bot)
 
 
 # --- the database away -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def proxied(standin, postgres_admin, request, tmp_path):
-    """The app on PostgreSQL through a proxy the test can cut."""
-    schema = empty_database("postgresql", request, tmp_path)
-    url = next(schema)
-    target = make_url(POSTGRES_URL)
-    proxy = TcpProxy((target.host or "127.0.0.1", target.port or 5432))
-    through = make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    try:
-        with running_bot(through, standin) as running:
-            yield running, proxy
-    finally:
-        proxy.close()
-        next(schema, None)  # drops it
 
 
 def rows(bot: Bot) -> tuple[int, ...]:
