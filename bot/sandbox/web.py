@@ -21,6 +21,7 @@ from typing import Any
 
 import uvicorn
 
+from bot.sandbox.standin import Rules
 from bot.sandbox.world import Sandbox, SandboxError
 
 Scope = MutableMapping[str, Any]
@@ -144,9 +145,9 @@ async def _answer(
 
 
 @contextmanager
-def running(database: Path | None = None, port: int = 0) -> Iterator[tuple[Sandbox, str]]:
+def running(database: Path | None = None, port: int = 0, rules: Rules | None = None) -> Iterator[tuple[Sandbox, str]]:
     """The sandbox served on loopback (``port`` 0: any free one), the app's workers running: (it, the page's URL).
-    Without ``database``, a SQLite file in a folder of its own that goes with it."""
+    Without ``database``, a SQLite file in a folder of its own that goes with it; ``rules`` as for ``Sandbox.build``."""
     with tempfile.TemporaryDirectory(prefix="refundbot-sandbox-") as folder:
         listening = socket.socket()
         listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # started again at once, as servers are
@@ -156,7 +157,7 @@ def running(database: Path | None = None, port: int = 0) -> Iterator[tuple[Sandb
             listening.close()
             raise SandboxError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another --port") from None
         bound = listening.getsockname()[1]
-        sandbox = Sandbox.build(database or Path(folder) / "sandbox.db")
+        sandbox = Sandbox.build(database or Path(folder) / "sandbox.db", rules=rules)
         try:
             with serving(Site(sandbox, sandbox.instance.asgi(), bound), listening):
                 sandbox.start(f"http://127.0.0.1:{bound}/slack/events")

@@ -24,7 +24,7 @@ from dotenv import dotenv_values
 from app import Instance, Runtime, start
 from bot.blocks import ids
 from bot.config import load_settings
-from bot.sandbox.standin import TEAM, Answer, Message, SlackStandIn, SlackUser
+from bot.sandbox.standin import TEAM, Answer, Message, Rules, SlackStandIn, SlackUser
 from bot.services.importing import demo_for, import_contracts, read_import_file
 from storage.outbox import OutboxRepository
 from storage.state import next_deadline, recent_ledger
@@ -105,11 +105,12 @@ class Sandbox:
         self.people = {person.id: person for person in PEOPLE}
 
     @classmethod
-    def build(cls, database: Path, demo: Path = DEMO) -> Sandbox:
+    def build(cls, database: Path, demo: Path = DEMO, rules: Rules | None = None) -> Sandbox:
         """The app on ``database`` (created and migrated; the demo data loaded), talking to a stand-in of its own.
         Its settings are the sandbox's own, bar the policy (POLICY_PRESET or POLICY_FILE, as for the app) and the
-        log's: no real workspace's token, database, payments endpoint or API secret is ever used."""
-        standin = SlackStandIn().start()
+        log's: no real workspace's token, database, payments endpoint or API secret is ever used. ``rules``: what
+        the stand-in holds the app's payloads to (none by default; the tests give it Slack's)."""
+        standin = SlackStandIn(rules).start()
         clock = SandboxClock(START)
         standin.clock = lambda: clock().timestamp()
         standin.timezones |= {person.id: person.tz for person in PEOPLE}

@@ -3,7 +3,8 @@ no browser is ever downloaded), against the sandbox served on loopback.
 
 Without Chromium (or Playwright) they are skipped with the reason; where REFUNDBOT_TEST_BROWSER=required (as in
 .ci/run) or CI=true, they fail instead. Each story keeps a screenshot per step under
-``test-output/browser/<test>/`` (REFUNDBOT_TEST_OUTPUT moves ``test-output``).
+``test-output/browser/<test>/`` (REFUNDBOT_TEST_OUTPUT moves ``test-output``), and ends with no error on the page and
+every payload the app sent held to Slack's rules (``tests/slack_rules.py``), as in the e2e tests.
 """
 
 import os
@@ -17,6 +18,7 @@ import pytest
 
 from bot.sandbox.web import running
 from bot.sandbox.world import Sandbox
+from tests.slack_rules import SLACK_RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = Path(os.environ.get("REFUNDBOT_TEST_OUTPUT") or ROOT / "test-output") / "browser"
@@ -76,7 +78,7 @@ def story(browser, request) -> Iterator[Story]:
     folder = OUTPUT / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    with running() as (sandbox, url):
+    with running(rules=SLACK_RULES) as (sandbox, url):
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         page = context.new_page()
         page.set_default_timeout(15_000)
@@ -87,4 +89,6 @@ def story(browser, request) -> Iterator[Story]:
         page.wait_for_selector(".person.client")
         yield told
         context.close()
+        violations = sandbox.standin.take_violations()
     assert told.problems == []
+    assert violations == []  # every payload the app sent, and every answer it gave, as Slack's rules allow
