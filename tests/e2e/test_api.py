@@ -55,7 +55,8 @@ def document(*contracts: dict[str, Any]) -> str:
 
 def test_a_signed_push_is_applied_and_pushing_it_again_changes_nothing(pushed):
     body = document(CONTRACT)
-    assert post(pushed.url, body, signed(body)) == (
+    first = int(time.time())
+    assert post(pushed.url, body, signed(body, at=first)) == (
         200,
         {
             "created": {"contracts": 1, "items": 1},
@@ -64,8 +65,9 @@ def test_a_signed_push_is_applied_and_pushing_it_again_changes_nothing(pushed):
         },
     )
     assert pushed.count(ContractRow, id="P-1") == 1
-    # The marketplace's retry of the same document, signed again (another timestamp, so another signature).
-    status, again = post(pushed.url, body, signed(body, at=int(time.time()) - 1))
+    # The marketplace's retry of the same document, signed again: another timestamp (whatever second the clock is in
+    # by now), so another signature, not a replay.
+    status, again = post(pushed.url, body, signed(body, at=first - 1))
     assert (status, again["unchanged"]) == (200, {"contracts": 1, "items": 1})
     changed = document(CONTRACT | {"title": "Renamed"})
     assert post(pushed.url, changed, signed(changed))[1]["updated"] == {"contracts": 1, "items": 0}
