@@ -1,6 +1,6 @@
 """Slack's published rules for what an app sends it, as the stand-in enforces them.
 
-Block Kit itself is checked by ``../shared/slack/blockkit/check_blocks.py``: a JSON Schema compiled from Slack's
+Block Kit itself is checked by ``vendor/slack/blockkit/check_blocks.py``: a JSON Schema compiled from Slack's
 Block Kit reference, plus the view rules it adds (submit with inputs; title, submit and close of at most 24
 characters; private_metadata of at most 3,000; 100 blocks per view and 50 per message; duplicate block_ids and
 action_ids). This module adds what Slack's method and interactivity references state around the blocks:
@@ -15,24 +15,15 @@ Every problem is one line that names the JSON path it is about.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-BLOCKKIT = Path(
-    os.environ.get("REFUNDBOT_BLOCKKIT_DIR") or Path(__file__).resolve().parents[2] / "shared/slack/blockkit"
-)
-if not (BLOCKKIT / "check_blocks.py").is_file():
-    raise ImportError(
-        f"Slack's Block Kit checker is not at {BLOCKKIT}/check_blocks.py; the tests need ../shared beside the "
-        "project (or REFUNDBOT_BLOCKKIT_DIR pointing at it)"
-    )
-sys.path.insert(0, str(BLOCKKIT))
-from check_blocks import validate_blocks, validate_view  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "vendor" / "slack" / "blockkit"))
+from check_blocks import validate_blocks, validate_view
 
-from bot.sandbox.standin import Rules, decoded  # noqa: E402
+from bot.sandbox.standin import Rules, decoded
 
 RESPONSE_ACTIONS = ("errors", "update", "push", "clear")
 
