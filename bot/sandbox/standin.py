@@ -430,6 +430,20 @@ class SlackStandIn:
         with self.violations_lock:
             self.violations += [f"{where}: {problem}" for problem in problems]
 
+    def check_ack(
+        self, kind: str, body: Any, *, command: bool = False, submitted: Mapping[str, Any] | None = None
+    ) -> None:
+        """The app's answer to what Slack sent it, held to Slack's rules: a command's reply, a form's
+        ``response_action`` (for the view ``submitted``), or nothing for any other interaction (Slack ignores a
+        body). A method of the stand-in, so that a bench's stand-in in a process of its own checks it too."""
+        if command:
+            problems = self.rules.command_answer_problems(body)
+        elif submitted is not None:
+            problems = self.rules.form_answer_problems(body, submitted)
+        else:
+            problems = [] if body is None else [f"(ack): unexpected body {body!r}"]
+        self.record(f"{kind} ack", problems)
+
     def _refuse(self, method: str, error: str, problems: list[str]) -> dict[str, Any]:
         """Answer as Slack does when a call breaks its rules."""
         self.record(method, problems)
@@ -737,20 +751,19 @@ class SlackUser:
         except urllib.error.HTTPError as exc:
             return Answer(exc.code, exc.read().decode())
 
-    def _held(self, kind: str, answer: Answer, rules: Callable[[Any], list[str]]) -> Answer:
-        """The app's answer to Slack (the HTTP ack, or the Socket Mode ack's payload) under Slack's rules."""
+    def _held(
+        self, kind: str, answer: Answer, *, command: bool = False, submitted: Mapping[str, Any] | None = None
+    ) -> Answer:
+        """The app's answer to Slack (the HTTP ack, or the Socket Mode ack's payload) under Slack's rules
+        (``SlackStandIn.check_ack``)."""
         if answer.status == 200:
             try:
                 body = answer.json
             except ValueError:
                 self.standin.record(f"{kind} ack", [f"(ack): not JSON: {answer.body[:80]!r}"])
             else:
-                self.standin.record(f"{kind} ack", rules(body))
+                self.standin.check_ack(kind, body, command=command, submitted=submitted)
         return answer
-
-    def _acked(self, kind: str, answer: Answer) -> Answer:
-        """Interactions other than commands and submissions are acknowledged with nothing: Slack ignores a body."""
-        return self._held(kind, answer, lambda body: [] if body is None else [f"(ack): unexpected body {body!r}"])
 
     def _response_url(self) -> str:
         return self.standin.issue_response_url(self.id)
@@ -771,7 +784,7 @@ class SlackUser:
             "trigger_id": self.standin.issue_trigger(self.id),
         }
         answer = self.post(urllib.parse.urlencode(form), timeout=timeout)
-        return self._held(command, answer, self.standin.rules.command_answer_problems)
+        return self._held(command, answer, command=True)
 
     def _payload(self, payload: dict[str, Any]) -> Answer:
         base = {
@@ -803,10 +816,10 @@ class SlackUser:
             "event_time": int(now),
             "authorizations": [{"team_id": self.team, "user_id": "U0BOT", "is_bot": True}],
         }
-        return self._acked("app_home_opened", self.post(json.dumps(body), "application/json"))
+        return self._held("app_home_opened", self.post(json.dumps(body), "application/json"))
 
     def shortcut(self, callback_id: str) -> Answer:
-        return self._acked(
+        return self._held(
             "shortcut",
             self._payload(
                 {
@@ -840,7 +853,7 @@ class SlackUser:
                 "actions": [action],
             }
         )
-        return self._acked("block_actions", payload)
+        return self._held("block_actions", payload)
 
     def press(self, view: dict[str, Any], label: str) -> Answer:
         """Press the button labelled ``label`` in a Home tab or a modal: Slack sends the view, and no response_url."""
@@ -875,7 +888,7 @@ class SlackUser:
                 "actions": [action],
             }
         )
-        return self._acked("block_actions", payload)
+        return self._held("block_actions", payload)
 
     def choose(self, view: dict[str, Any], label: str, option: str) -> Answer:
         """Pick ``option`` in the select labelled ``label`` of an open modal (a dispatching select)."""
@@ -902,8 +915,7 @@ class SlackUser:
         answer = self._payload(
             {"type": "view_submission", "trigger_id": self.standin.issue_trigger(self.id), "view": submitted}
         )
-        rules = self.standin.rules
-        self._held("view_submission", answer, lambda body: rules.form_answer_problems(body, submitted))
+        self._held("view_submission", answer, submitted=submitted)
         self.standin.answered(self.id, view["id"], answer)
         return answer
 
