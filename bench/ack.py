@@ -7,7 +7,7 @@ timed the same way, so the ratio means something on any machine:
                                   [--server inprocess|gunicorn] [--relay inline|apart]
 
 ``inprocess`` serves both apps from threads of this process (quick, but they share its GIL with the
-stand-in and the load); ``gunicorn`` runs each as it runs in production (`python app.py`, and
+stand-in and the load); ``gunicorn`` runs each as it runs in production (`refundbot serve`, and
 bench/bare_app.py), with the same workers. Under gunicorn the relay runs in the web workers (``inline``, the
 default set-up) or in a `refundbot worker` of its own (``apart``: SERVE_WORKERS=false).
 
@@ -36,9 +36,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app import Instance, build_runtime
 from bench.bare_app import bare_edge
 from bench.standin import standin_process
+from bot.app.runtime import build_runtime
+from bot.app.slack import Instance
 from bot.config import load_settings
 from bot.domain.case import Case
 from bot.edge import Edge
@@ -51,6 +52,7 @@ from tests.slack_standin import SlackUser
 
 SECRET = "bench-secret"
 ROOT = Path(__file__).resolve().parents[1]
+SERVE = [str(Path(sys.executable).parent / "refundbot"), "serve"]  # as operators start it
 # The real clock: a gunicorn-served app reads it, so the bench's items were paid five days ago, whenever it runs.
 NOW = datetime.now(UTC).replace(microsecond=0)
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -157,7 +159,7 @@ def run(
         if relay == "apart":
             env |= {"SERVE_WORKERS": "false"}
             worker = background([str(Path(sys.executable).parent / "refundbot"), "worker"], env, folder)
-        ours_url, stop_ours = gunicorn([sys.executable, str(ROOT / "app.py")], env, folder)
+        ours_url, stop_ours = gunicorn(SERVE, env, folder)
         bare_url, stop_bare = gunicorn([*BARE, "-w", os.environ.get("WEB_CONCURRENCY", "2")], env, ROOT)
     else:
         ours_url, stop_ours = serve(instance.asgi())

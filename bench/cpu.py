@@ -27,9 +27,21 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app import build_runtime
-from bench.ack import BARE, NOW, ROOT, SECRET, ask, contracts_file, environment, free_port, fresh_schema, wait_for_port
+from bench.ack import (
+    BARE,
+    NOW,
+    ROOT,
+    SECRET,
+    SERVE,
+    ask,
+    contracts_file,
+    environment,
+    free_port,
+    fresh_schema,
+    wait_for_port,
+)
 from bench.standin import standin_process
+from bot.app.runtime import build_runtime
 from bot.config import load_settings
 from bot.services.core import Deps
 from bot.services.disputes import AskAgain, ask_again, position, respond
@@ -132,7 +144,7 @@ def run(database: str, n: int, relay: str) -> dict[str, Sample]:
     try:
         with (
             started(
-                [sys.executable, "app.py"],
+                SERVE,
                 env | {"SERVE_WORKERS": "false" if relay == "apart" else "true"},
                 port=(ours_port := free_port()),
             ) as ours,

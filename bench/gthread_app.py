@@ -6,7 +6,8 @@ SLACK_API_URL=… SLACK_SIGNING_SECRET=… gunicorn -k gthread --threads 8 'benc
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from app import Instance, start
+from bot.app.runtime import start
+from bot.app.slack import Instance
 
 
 def from_environment() -> SlackRequestHandler:

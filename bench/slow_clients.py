@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.ack import gunicorn
+from bench.ack import SERVE, gunicorn
 from tests.slack_standin import SlackStandIn, SlackUser
 
 SECRET = "bench-secret"
@@ -37,7 +37,7 @@ def start(kind: str, standin: SlackStandIn, folder: Path) -> tuple[int, Callable
         "WEB_CONCURRENCY": "2",
     }
     if kind == "uvicorn":
-        command = [sys.executable, str(ROOT / "app.py")]
+        command = SERVE
     else:
         command = [
             *(sys.executable, "-m", "gunicorn", "bench.gthread_app:from_environment()"),

@@ -1,6 +1,6 @@
 """Memory of a web worker over a long run of interactions (design §7: flat over a 1-hour soak).
 
-refund-bot runs as in production (`python app.py`: gunicorn, one uvicorn worker, its relay inline) on SQLite,
+refund-bot runs as in production (`refundbot serve`: gunicorn, one uvicorn worker, its relay inline) on SQLite,
 against the Slack stand-in in a process of its own. Each round asks for a refund (the service, as the form's
 submission would), then sends `/refund`, `/refund list`, opens the Home tab and clicks Approve on the request,
 through the server. The worker's resident memory is sampled every ``--every`` seconds.
@@ -11,15 +11,14 @@ through the server. The worker's resident memory is sampled every ``--every`` se
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from app import build_runtime
-from bench.ack import NOW, SECRET, ask, contracts_file, environment, free_port
+from bench.ack import NOW, SECRET, SERVE, ask, contracts_file, environment, free_port
 from bench.cpu import client, started
 from bench.standin import standin_process
+from bot.app.runtime import build_runtime
 from bot.config import load_settings
 from bot.services.core import Deps
 from bot.services.importing import import_contracts, read_import_file
@@ -49,7 +48,7 @@ def main() -> None:
     import_contracts(read_import_file(contracts_file(folder, rounds, client)), runtime.uow(), NOW, runtime.policy)
     deps = Deps(uow=runtime.uow, clock=lambda: NOW, policy=runtime.policy)
     print("minute  interactions  worker RSS (MB)", flush=True)
-    with started([sys.executable, "app.py"], env, port=(port := free_port())) as server:
+    with started(SERVE, env, port=(port := free_port())) as server:
         freelancer = SlackUser(standin, server.url, SECRET, "U0FREELA01")
         start = next_sample = time.monotonic()
         interactions = 0

@@ -26,9 +26,10 @@ from typing import Any
 
 from sqlalchemy import event, func, select, text
 
-from app import Runtime, Workers, build_runtime
 from bench.ack import fresh_schema
 from bench.standin import standin_process
+from bot.app.runtime import Runtime, build_runtime
+from bot.app.workers import Workers
 from bot.config import load_settings
 from bot.services import scheduler
 from storage.deadlines import DeadlineRepository

@@ -16,13 +16,15 @@ import click
 from alembic.util import CommandError as AlembicError
 from sqlalchemy import func, select
 
-import app
-from app import Runtime, StartupError, Workers, existing, purge_outbox, start
+from bot import manifest as slack_manifest
+from bot.app import main as serving
+from bot.app.runtime import Runtime, StartupError, existing, purge_outbox, settings_or_fail, start
+from bot.app.workers import Workers
 from bot.config import ConfigError, load_settings, slack_id
 from bot.policies import PolicyFileError, describe, preset_path, presets, read_policy_file
 from bot.sandbox.web import running
 from bot.sandbox.world import SandboxError, real_credentials
-from bot.services.importing import ImportRejected, demo_for, import_contracts, read_import_file
+from bot.services.importing import DEMO, ImportRejected, demo_for, import_contracts, read_import_file
 from bot.services.messages import Surface
 from bot.services.roster import Desk
 from storage import reports
@@ -44,12 +46,12 @@ def _runtime(opened: Callable[[], Runtime] = start) -> Runtime:
 
 @click.group(help="refund-bot: refunds, disputes and mediation for a freelance marketplace, in Slack.")
 def cli() -> None:
-    app.setup_logging()
+    serving.setup_logging()
 
 
 @cli.command(help="Run refund-bot: HTTP on PORT (gunicorn), or Socket Mode when SLACK_APP_TOKEN is set.")
 def serve() -> None:
-    sys.exit(app.main())
+    sys.exit(serving.main())
 
 
 @cli.group(
@@ -122,7 +124,7 @@ def migrate(revision: str | None) -> None:
         click.echo(f"database {runtime.engine.url!r} is up to date, at {at}")
         return
     try:
-        url = app.settings_or_fail().database_url
+        url = settings_or_fail().database_url
         engine = make_engine(url)
         forward = revision == "head" or revision in pending_migrations(engine)
         (upgrade if forward else roll_back)(engine, revision)
@@ -154,8 +156,8 @@ def import_file(file: Path) -> None:
 @click.option(
     "--file",
     "path",
-    default="examples/demo.yaml",
-    show_default=True,
+    default=DEMO,
+    show_default="the demo set shipped with refund-bot",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
 )
 def demo(team_id: str, client: str, freelancer: str, path: Path) -> None:
@@ -291,6 +293,36 @@ def set_workspace(team_id: str, channel_id: str | None, mediators: str, usergrou
     click.echo(
         f"{team_id}: case cards in {desk.channel or 'no channel'}; {len(desk.users)} mediator(s) listed"
         + (f" and user group {desk.group}" if desk.group else "")
+    )
+
+
+@cli.command(
+    help="Print the Slack app's manifest, ready to paste at api.slack.com/apps → Create New App → From a manifest. "
+    "Without --url: the development one (Socket Mode, one workspace). With --url: the production one, Slack posting "
+    "to URL/slack/events; with --distributed too, the one installed by OAuth in many workspaces."
+)
+@click.option("--url", default=None, help="Where Slack reaches the app: https://YOUR-HOST (the public URL).")
+@click.option(
+    "--distributed", is_flag=True, help="Installed by OAuth in many workspaces (SLACK_CLIENT_ID); needs --url."
+)
+def manifest(url: str | None, distributed: bool) -> None:
+    if url is None:
+        if distributed:
+            raise click.UsageError("--distributed needs --url: Slack sends each installer back to the app's own host")
+        click.echo(slack_manifest.development(), nl=False)
+        return
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        click.echo(f"refundbot: configuration: {exc}", err=True)
+        sys.exit(2)
+    try:
+        made = slack_manifest.served_at(url, distributed=distributed, redirect_path=settings.slack_redirect_uri_path)
+    except slack_manifest.BadUrl as bad:
+        raise click.BadParameter(str(bad), param_hint="--url") from None
+    how = "OAuth installs in many workspaces" if distributed else "one workspace, over HTTP"
+    click.echo(
+        slack_manifest.as_yaml(made, f"refund-bot's Slack app manifest for {url} ({how}): paste it as it is."), nl=False
     )
 
 
@@ -438,5 +470,5 @@ def sandbox(port: int, database: Path | None, ignore_slack_credentials: bool) ->
         sys.exit(2)
 
 
-def main() -> None:
-    cli(prog_name="refundbot")
+def main(args: list[str] | None = None) -> None:
+    cli(args, prog_name="refundbot")

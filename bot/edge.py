@@ -1,6 +1,6 @@
 """The HTTP edge: what reaches refund-bot from the network, before Bolt sees it (an ASGI app).
 
-It runs under gunicorn's uvicorn workers (``app.serve_http``) and, in the tests, under uvicorn in a thread: the
+It runs under gunicorn's uvicorn workers (``bot.app.http``) and, in the tests, under uvicorn in a thread: the
 same app on the same server. A connection costs a coroutine, not a thread, until its whole body has arrived,
 so clients that send headers and then trickle (or never send) the body wait on the event loop and are cut off
 after ``BODY_TIMEOUT``, while the requests Slack sends go straight to a small pool of threads for Bolt and
@@ -22,8 +22,8 @@ the database.
 With OAuth on (SLACK_CLIENT_ID), ``GET /slack/install`` and ``GET /slack/oauth_redirect`` are Bolt's OAuth flow.
 
 ``GET /healthz`` says the process is alive (its event loop answers); ``GET /readyz`` whether it can serve
-(``app.readiness``: the database, its migrations, the outbox). A refused request is logged in one line (who, what,
-why), never with its body, and past ``LOGGED_REFUSALS`` a minute only counted.
+(``bot.app.runtime.readiness``: the database, its migrations, the outbox). A refused request is logged in one line
+(who, what, why), never with its body, and past ``LOGGED_REFUSALS`` a minute only counted.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Events are counted where they happen: each ack against Slack's 3 s, each Web API call and error, each
 reminder queued and each expiry applied. Under gunicorn every worker writes them to files in
-``PROMETHEUS_MULTIPROC_DIR`` (``app.main`` sets one up), and a scrape of any worker adds them all up. What is
+``PROMETHEUS_MULTIPROC_DIR`` (``bot.app.main`` sets one up), and a scrape of any worker adds them all up. What is
 a matter of state (the outbox, the deadlines, the cases by stage) is read from the database at each scrape,
 so every instance and worker reports the same figures.
 """

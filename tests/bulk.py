@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import ColumnElement, Integer, String, Table, cast, func, insert, literal, select, true
 from sqlalchemy import case as when
@@ -17,12 +16,10 @@ from sqlalchemy.orm import Session
 from bot.domain.case import Case
 from bot.domain.policy import Policy
 from bot.services.core import Deps
-from bot.services.importing import import_contracts, read_import_file
+from bot.services.importing import DEMO, import_contracts, read_import_file
 from bot.services.ports import UnitOfWork
 from bot.services.requests import RequestRefund, request_refund
 from storage.tables import AuditRow, CaseRow, DeadlineRow, MilestoneRow
-
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
 
 
 def demo_request(uow: Callable[[], UnitOfWork], policy: Policy, at: datetime) -> Case:

@@ -7,8 +7,10 @@ in .ci/run) or CI=true, they fail instead, so a green CI always means PostgreSQL
 """
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -18,6 +20,8 @@ from sqlalchemy.exc import OperationalError
 from tests.payments_endpoint import PaymentsEndpoint
 from tests.slack_standin import SlackStandIn
 
+# The operator's command, as this Python's environment installed it.
+REFUNDBOT = Path(sys.executable).parent / "refundbot"
 POSTGRES_URL = os.environ.get("REFUNDBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 POSTGRES_REQUIRED = (
     os.environ.get("REFUNDBOT_TEST_POSTGRES") == "required" or os.environ.get("CI", "").lower() == "true"

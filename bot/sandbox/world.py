@@ -21,16 +21,17 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from app import Instance, Runtime, start
+from bot.app.runtime import Runtime, start
+from bot.app.slack import Instance
 from bot.blocks import ids
 from bot.config import load_settings
 from bot.sandbox.standin import TEAM, Answer, Message, Rules, SlackStandIn, SlackUser
-from bot.services.importing import demo_for, import_contracts, read_import_file
+from bot.services.importing import DEMO, demo_for, import_contracts, read_import_file
 from storage.outbox import OutboxRepository
 from storage.state import next_deadline, recent_ledger
 
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
-# The Wednesday examples/demo.yaml was written for: every item stands in or out of its windows as the file says.
+# The Wednesday the demo data set (bot/demo.yaml) was written for: every item stands in or out of its windows as the
+# file says.
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 MEDIATORS_CHANNEL = "C0MEDIATORS"
 LEDGER_SHOWN = 12

@@ -321,7 +321,9 @@ def _duplicates(c: int, rows: str, keys: list[object]) -> Iterator[tuple[Path_, 
         seen.add(key)
 
 
-DEMO_WEEK = date(2026, 11, 23)  # the week examples/demo.yaml was written for
+# The demo data set, shipped in the package: `refundbot demo` loads it for real people, the sandbox for its own.
+DEMO = Path(__file__).resolve().parents[1] / "demo.yaml"
+DEMO_WEEK = date(2026, 11, 23)  # the week it was written for
 
 
 def demo_for(team_id: str, client: str, freelancer: str, today: date) -> Callable[[Any], Any]:

@@ -7,24 +7,23 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from app import Instance, build_runtime
+from bot.app.runtime import build_runtime
+from bot.app.slack import Instance
 from bot.config import load_settings
 from bot.sandbox import web
-from bot.services.importing import import_contracts, read_import_file
+from bot.services.importing import DEMO, import_contracts, read_import_file
 from storage.tables import CaseRow
 from tests.conftest import POSTGRES_URL, empty_database
 from tests.slack_standin import SlackStandIn, SlackUser
 from tests.tcp_proxy import TcpProxy
 
 SECRET = "e2e-signing-secret"
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # the demo set's week: see examples/demo.yaml
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # the demo set's week: see bot/demo.yaml
 CLIENT, FREELANCER, STRANGER = "U0CLIENT01", "U0FREELA01", "U0STRANGER"
 # U0MEDIATE1 is listed in MEDIATOR_USER_IDS; U0MEDIATE2 and U0FREELA02 are members of MEDIATOR_USERGROUP_ID.
 MEDIATOR, MEDIATOR2, MEDIATOR_GROUP = "U0MEDIATE1", "U0MEDIATE2", "S0MEDIATORS"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from app import Workers
+from bot.app.workers import Workers
 from bot.services import scheduler
 from storage.tables import AuditRow, DeadlineRow
 from tests.e2e.conftest import CLIENT, FREELANCER, NOW, Bot

@@ -1,4 +1,4 @@
-"""`python app.py` for real: gunicorn workers, /healthz, signed requests, and the relay thread delivering."""
+"""`refundbot serve` for real: gunicorn workers, /healthz, signed requests, and the relay thread delivering."""
 
 import os
 import re
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REFUNDBOT
 from tests.e2e.conftest import CLIENT, SECRET
 from tests.slack_standin import SlackUser, text_of
 
@@ -73,7 +74,7 @@ def server(standin, tmp_path):
         timeout=60,
     )
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py")],
+        [str(REFUNDBOT), "serve"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

@@ -3,7 +3,7 @@
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from app import socket_mode_handler
+from bot.app.socket_mode import socket_mode_handler
 from tests.e2e.conftest import CLIENT, FREELANCER, Bot
 from tests.slack_standin import SocketModeUser, button_labels, text_of
 

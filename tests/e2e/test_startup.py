@@ -1,4 +1,4 @@
-"""`python app.py` as an operator meets it (issue 13): it starts and keeps serving whatever Slack is doing, and
+"""`refundbot serve` as an operator meets it (issue 13): it starts and keeps serving whatever Slack is doing, and
 when it cannot start it says why in one line, never a traceback. Also: slow clients cannot starve Slack."""
 
 import json
@@ -7,7 +7,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,11 +15,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from app import readiness
+from bot.app.runtime import readiness
 from storage.db import prepare
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, REFUNDBOT
 from tests.e2e.conftest import CLIENT, SECRET
-from tests.e2e.test_server import ROOT, free_port, healthz, wait_for
+from tests.e2e.test_server import free_port, healthz, wait_for
 from tests.slack_standin import SlackUser, SocketModeUser, text_of
 from tests.tcp_proxy import TcpProxy
 
@@ -43,7 +42,7 @@ def environment(standin, tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def run_to_exit(env: dict[str, str], cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(ROOT / "app.py")], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        [str(REFUNDBOT), "serve"], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -52,7 +51,7 @@ class Server:
         self.url = f"http://127.0.0.1:{env['PORT']}"
         self.log = cwd / "server.log"
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py")],
+            [str(REFUNDBOT), "serve"],
             cwd=cwd,
             env=env,
             stdout=self.log.open("w"),

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 
+from bot.services.importing import DEMO
 from bot.services.messages import OutboxMessage, dm
 from storage.db import MIGRATIONS, make_engine, migrate, pending_migrations, prepare, session_factory
 from storage.outbox import OutboxRepository
+from tests.conftest import REFUNDBOT
 
 ROOT = Path(__file__).resolve().parents[2]
-REFUNDBOT = Path(sys.executable).parent / "refundbot"
-DEMO = ROOT / "examples" / "demo.yaml"
 NOW_FOR_OUTBOX = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
@@ -63,7 +63,7 @@ def test_a_missing_file_is_named(tmp_path):
         ({"POLICY_RESPONSE_WINDOW": "P5D"}, "POLICY_RESPONSE_WINDOW: the policy's numbers are no longer settings"),
     ],
 )
-@pytest.mark.parametrize("command", [["refundbot", "migrate"], ["app.py"]])
+@pytest.mark.parametrize("command", [["refundbot", "migrate"], ["refundbot", "serve"], ["app.py"]])
 def test_bad_configuration_stops_start_up_with_one_line(tmp_path, env, says, command):
     args = [str(REFUNDBOT), *command[1:]] if command[0] == "refundbot" else [sys.executable, str(ROOT / "app.py")]
     slack = {"SLACK_BOT_TOKEN": "xoxb-unused", "SLACK_SIGNING_SECRET": "unused"}  # so the database is reached
@@ -75,16 +75,16 @@ def test_bad_configuration_stops_start_up_with_one_line(tmp_path, env, says, com
 
 
 def test_app_without_slack_credentials_says_what_to_set_and_how(tmp_path):
-    result = run([sys.executable, str(ROOT / "app.py")], tmp_path)
+    result = run([str(REFUNDBOT), "serve"], tmp_path)
     assert result.returncode == 2
     assert "Slack credentials are missing (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)" in result.stderr
-    assert "create the Slack app from manifest.yml" in result.stderr
+    assert "create the Slack app from its manifest (`refundbot manifest`" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "refundbot.db").exists()  # it stopped at once, before touching anything
 
 
 def test_socket_mode_needs_the_app_token_not_the_signing_secret(tmp_path):
-    result = run([sys.executable, str(ROOT / "app.py")], tmp_path, SLACK_APP_TOKEN="xapp-1")
+    result = run([str(REFUNDBOT), "serve"], tmp_path, SLACK_APP_TOKEN="xapp-1")
     assert result.returncode == 2
     assert "Slack credentials are missing (SLACK_BOT_TOKEN)" in result.stderr
 

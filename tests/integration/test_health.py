@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from alembic import command
 
-from app import readiness
+from bot.app.runtime import readiness
 from bot.services.messages import OutboxMessage, dm
 from storage.db import alembic_config, make_engine, session_factory
 from storage.outbox import OutboxRepository

@@ -10,11 +10,9 @@ from bot.domain.case import Case
 from bot.domain.contract import ContractKind, ItemKind, ItemRef, Milestone, Timesheet
 from bot.domain.money import Money
 from bot.domain.policy import Policy
-from bot.services.importing import ImportRejected, import_contracts, read_import_file
+from bot.services.importing import DEMO, ImportRejected, import_contracts, read_import_file
 from tests.integration.conftest import NOW
 from tests.unit.factories import CLIENT, FREELANCER
-
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 
 
 def snapshot(engine) -> dict[str, list[tuple]]:
@@ -127,7 +125,7 @@ def test_contracts_keep_the_policy_version_they_started_under(uow, policy):
 
 
 def test_demo_items_fall_in_and_out_of_every_window_as_documented(uow, policy):
-    """The comments at the top of examples/demo.yaml, checked on Wednesday 2026-11-25 10:00 UTC."""
+    """The comments at the top of bot/demo.yaml, checked on Wednesday 2026-11-25 10:00 UTC."""
     load(uow, DEMO, policy)
     with uow() as work:
         items = {

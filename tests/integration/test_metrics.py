@@ -6,7 +6,7 @@ from datetime import timedelta
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
-from app import build_runtime
+from bot.app.runtime import build_runtime
 from bot.config import load_settings
 from bot.services import scheduler
 from bot.services.messages import Surface

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app import build_runtime
+from bot.app.runtime import build_runtime
 from bot.config import load_settings
 from bot.services import scheduler
 from bot.services.core import Deps

@@ -24,7 +24,7 @@ from bot.policies import DEFAULT_PRESET, preset_path, read_policy_file
 from bot.services import disputes, mediation, requests, scheduler
 from bot.services.core import Deps
 from bot.services.disputes import AskAgain
-from bot.services.importing import import_contracts, read_import_file
+from bot.services.importing import DEMO, import_contracts, read_import_file
 from bot.services.mediation import Mediate
 from bot.services.requests import AnswerRequest, RequestRefund
 from bot.services.roster import Roster
@@ -35,7 +35,6 @@ from tests.integration.conftest import NOW
 
 TEAM, CLIENT, FREELANCER, MEDIATOR, SECOND = "T0DEMO01", "U0CLIENT01", "U0FREELA01", "U0MEDIATE1", "U0MEDIATE2"
 POLICY = read_policy_file(preset_path(DEFAULT_PRESET)).policy()
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 ITEMS = {"fixed": ("C-100", "milestone:M-1"), "hourly": ("C-200", "timesheet:2026-11-16")}
 _template: Path | None = None
 

@@ -6,10 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
-from app import start_line
-from bot.config import BOT_SCOPES, ConfigError, Settings, load_settings
+from bot.app.main import start_line
+from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Appeals, Policy
 
 
@@ -175,10 +174,3 @@ def test_oauth_and_a_single_bot_token_are_one_or_the_other(monkeypatch):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     with pytest.raises(ConfigError, match="set SLACK_CLIENT_ID .* or SLACK_BOT_TOKEN"):
         load_settings()
-
-
-def test_the_scopes_asked_at_install_are_the_manifests():
-    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
-    assert list(BOT_SCOPES) == manifest["oauth_config"]["scopes"]["bot"]
-    distributed = yaml.safe_load((ROOT / "manifest.distributed.yml").read_text())
-    assert list(BOT_SCOPES) == distributed["oauth_config"]["scopes"]["bot"]

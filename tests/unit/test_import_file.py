@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.importing import ImportRejected, demo_for, read_import_file
+from bot.services.importing import DEMO, ImportRejected, demo_for, read_import_file
 
 EXAMPLE = """\
 team_id: T0001
@@ -178,7 +178,7 @@ def test_broken_json_is_refused_plainly(tmp_path):
 
 
 def test_the_demo_set_moves_to_this_week_and_to_real_people():
-    demo = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
+    demo = DEMO
     wednesday_two_weeks_later = date(2026, 12, 9)
     parsed = read_import_file(demo, demo_for("T9REAL", "U1ALICE", "U2BOB", wednesday_two_weeks_later))
     assert parsed.team_id == "T9REAL"

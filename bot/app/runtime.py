@@ -1,0 +1,125 @@
+"""The runtime every process shares: settings, the database (migrated) and the policy; and what an operator asks of
+it: readiness, the state behind /metrics, purging the outbox. Start-up problems become one readable line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import metrics
+from bot.config import ConfigError, Settings, load_settings
+from bot.domain.policy import Policy
+from bot.relay import ALARM_AFTER
+from storage.db import DatabaseAhead, DatabaseError, open_existing, pending_migrations, prepare, session_factory
+from storage.outbox import OutboxRepository
+from storage.repositories import PolicyConflict
+from storage.state import operations
+from storage.uow import SqlUnitOfWork
+
+
+class StartupError(Exception):
+    """Why refund-bot cannot start, in one line for the operator."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    policy: Policy
+    clock: Callable[[], datetime] = utc_now
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.sessions)
+
+
+def build_runtime(settings: Settings, now: datetime) -> Runtime:
+    engine = prepare(settings.database_url)
+    sessions = session_factory(engine)
+    policy = settings.policy()
+    with SqlUnitOfWork(sessions) as uow:
+        uow.policies.register(policy, now)
+        uow.commit()
+    return Runtime(settings, engine, sessions, policy)
+
+
+def settings_or_fail(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        raise StartupError(f"configuration: {exc}") from None
+
+
+def existing(settings: Settings | None = None) -> Runtime:
+    """The runtime of the commands that only look at the app's database or tidy it: nothing is created,
+    migrated or registered (StartupError otherwise, as for ``start``)."""
+    settings = settings or settings_or_fail()
+    try:
+        engine = open_existing(settings.database_url)
+    except DatabaseError as exc:
+        raise StartupError(str(exc)) from None
+    return Runtime(settings, engine, session_factory(engine), settings.policy())
+
+
+def start(settings: Settings | None = None) -> Runtime:
+    """Everything start-up can trip on becomes a StartupError with a readable line, never a traceback."""
+    try:
+        return build_runtime(settings or settings_or_fail(), utc_now())
+    except (DatabaseError, PolicyConflict) as exc:
+        raise StartupError(str(exc)) from None
+
+
+def state_of(runtime: Runtime) -> metrics.State:
+    def read(now: datetime) -> dict[str, Any]:
+        with runtime.sessions() as session:
+            return operations(session, now)
+
+    return read
+
+
+def readiness(engine: Engine, now: datetime) -> tuple[int, dict[str, Any]]:
+    """GET /readyz: this instance can serve. The database answers, its schema is current, and the outbox is
+    moving: a pending message older than the relay's alarm means Slack has not heard of a change for that
+    long (Slack down, a revoked token), which an operator must see before anyone trusts the answers."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        if pending := pending_migrations(engine):
+            return 503, {"status": "unready", "migrations_pending": pending}
+        with session_factory(engine)() as session:
+            oldest = OutboxRepository(session).oldest_pending()
+    except SQLAlchemyError as exc:
+        return 503, {"status": "unready", "database": " ".join(str(exc.orig or exc).split())[:300]}
+    except DatabaseAhead as ahead:
+        return 503, {"status": "unready", "database": str(ahead)}
+    if oldest is not None and now - oldest[0] > ALARM_AFTER:
+        waited = str(now - oldest[0]).split(".")[0]
+        stuck = {"oldest_pending": f"case {oldest[1]}, waiting {waited}", "last_error": oldest[2]}
+        return 503, {"status": "unready", "outbox": stuck}
+    return 200, {"status": "ready", "database": "reachable", "migrations": "current", "outbox": "moving"}
+
+
+def purge_outbox(runtime: Runtime, batch: int = 5_000) -> int:
+    """Forget sent messages past the retention period, a batch per transaction so no lock is held long."""
+    before = runtime.clock() - timedelta(days=runtime.settings.outbox_retention_days)
+    purged = 0
+    while True:
+        with runtime.sessions.begin() as session:
+            done = OutboxRepository(session).purge_sent(before, batch)
+        purged += done
+        if done < batch:
+            return purged
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(getattr(error, "reason", None) or error).split())[:200] or type(error).__name__

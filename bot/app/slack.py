@@ -1,0 +1,212 @@
+"""One instance's Slack app: Bolt with the listeners, who the app is in Slack (auth.test, learnt off the request
+path), and the OAuth flow when the app is installed in many workspaces."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_bolt import App, BoltContext
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.oauth.installation_store import InstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Engine
+
+from bot import api, metrics
+from bot.app.runtime import Runtime, one_line, readiness, state_of
+from bot.app.workers import Workers
+from bot.config import Settings
+from bot.edge import Edge
+from bot.handlers import errors, register
+from bot.relay import listener_client
+from storage.api_requests import ApiRequests
+
+log = logging.getLogger("refundbot")
+# An install begun at /slack/install must come back from Slack within this many seconds.
+OAUTH_STATE_SECONDS = 600
+
+
+class TokenRefused(Exception):
+    """Slack answered, and refused a token: no retry can help, the operator must change it. The message names
+    the token and Slack's error, in one line."""
+
+
+def _transient(exc: SlackApiError) -> bool:
+    """Slack failing or busy, not refusing: worth waiting out."""
+    return exc.response.status_code >= 500 or exc.response.status_code == 429
+
+
+@dataclass
+class SlackLink:
+    """Who the app is in Slack (auth.test), learnt off the request path: neither start-up nor a worker's restart
+    waits on Slack, and a request never calls auth.test. Bolt asks ``authorize`` for every request."""
+
+    client: WebClient
+    token: str
+    bot_user_id: str | None = None
+    bot_id: str | None = None
+
+    def check(self) -> str | None:
+        """Ask Slack once. None when it knows the token; why not, when it cannot be reached or is failing;
+        TokenRefused when it refuses the token."""
+        try:
+            answer = self.client.auth_test(token=self.token)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if _transient(exc) or not error:
+                return f"Slack answered HTTP {exc.response.status_code}"
+            raise TokenRefused(f"Slack refused SLACK_BOT_TOKEN ({error})") from None
+        except (SlackRequestError, OSError) as exc:
+            return one_line(exc)
+        self.bot_user_id, self.bot_id = answer.get("user_id"), answer.get("bot_id")
+        return None
+
+    def keep_trying(self, stop: threading.Event) -> None:
+        """Until Slack answers, backing off from 1 s to a minute. Start-up has already warned if Slack could not
+        be reached (one warning, not one per worker); this says when it can again."""
+        wait, failed = 1.0, False
+        while not stop.is_set():
+            try:
+                why = self.check()
+            except TokenRefused as refused:
+                log.error("%s: no Slack call can succeed until it is replaced", refused)
+                return
+            if why is None:
+                if failed:
+                    log.info("Slack is reachable again")
+                return
+            failed = True
+            stop.wait(wait)
+            wait = min(wait * 2, 60.0)
+
+    def authorizer(self) -> Callable[..., AuthorizeResult]:
+        """Bolt's ``authorize``: a plain function, since Bolt passes what it asks for by argument name."""
+
+        def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return AuthorizeResult(
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                bot_token=self.token,
+                bot_user_id=self.bot_user_id,
+                bot_id=self.bot_id,
+            )
+
+        return authorize
+
+
+@dataclass
+class Instance:
+    """One running refund-bot: its Slack app, its workers, and the HTTP entry points."""
+
+    runtime: Runtime
+    app: App
+    workers: Workers
+    link: SlackLink
+
+    @classmethod
+    def build(cls, runtime: Runtime) -> Instance:
+        """No call to Slack here: a worker that restarts while Slack is down still serves."""
+        workers = Workers.build(runtime)
+        settings = runtime.settings
+        secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+        listeners = listener_client(settings.slack_api_url)
+        link = SlackLink(listeners, token)
+        if workers.installations is not None:
+            app = App(
+                client=listeners,
+                signing_secret=secret,
+                installation_store=workers.installations,
+                oauth_settings=_oauth_settings(settings, workers.installations, runtime.engine),
+                request_verification_enabled=False,  # the edge checks every signature, once (bot.edge)
+                process_before_response=True,
+            )
+            app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: the installation goes
+        else:
+            app = App(
+                client=listeners,
+                signing_secret=secret,
+                authorize=link.authorizer(),
+                request_verification_enabled=False,
+                process_before_response=True,
+            )
+        app.use(_counted_client)
+        register(app, workers.deps)
+        return cls(runtime, app, workers, link)
+
+    def start(self) -> None:
+        """The workers (unless SERVE_WORKERS=false gives them a process of their own), and learning who the app
+        is in Slack, in the background."""
+        if self.runtime.settings.serve_workers:
+            self.workers.start()
+        if not self.runtime.settings.oauth:  # each installation's token is checked as it is installed
+            learn = threading.Thread(target=self.link.keep_trying, args=(self.workers.stop,), daemon=True)
+            learn.start()
+
+    def asgi(self) -> Edge:
+        secret = self.runtime.settings.slack_signing_secret
+        engine = self.runtime.engine
+        runtime = self.runtime
+        ready = lambda: readiness(engine, runtime.clock())  # noqa: E731
+        watched = lambda: metrics.exposition(state_of(runtime), runtime.clock)  # noqa: E731
+        endpoints, documents = {}, {}
+        if (pushed := runtime.settings.marketplace_api_secret) is not None:
+            requests = ApiRequests(runtime.sessions)
+            push = api.ContractsApi(pushed.get_secret_value(), runtime.uow, requests, runtime.clock, runtime.policy)
+            endpoints, documents = {api.PATH: push}, {api.OPENAPI_PATH: api.openapi()}
+        signing = secret.get_secret_value() if secret else ""
+        return Edge(self.app, signing, ready, watched, endpoints, documents, errors.screen)
+
+
+def _counted_client(context: BoltContext, next: Callable[[], None]) -> None:
+    """Bolt makes each request's WebClient itself; the listeners get the same one, counting its calls."""
+    given = context.client
+    context["client"] = metrics.CountedWebClient(
+        token=given.token,
+        base_url=given.base_url,
+        timeout=given.timeout,
+        ssl=given.ssl,
+        proxy=given.proxy,
+        headers=given.headers,
+        team_id=context.team_id,
+        logger=given.logger,
+        retry_handlers=given.retry_handlers,
+    )
+    next()
+
+
+def _oauth_settings(settings: Settings, installations: InstallationStore, engine: Engine) -> OAuthSettings:
+    """Bolt's OAuth flow under its own setting names, its state kept in our database (any instance may finish
+    an install another began)."""
+    return OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else None,
+        scopes=settings.slack_scopes,
+        user_scopes=settings.slack_user_scopes,
+        redirect_uri=settings.slack_redirect_uri,
+        install_path=settings.slack_install_path,
+        redirect_uri_path=settings.slack_redirect_uri_path,
+        installation_store=installations,
+        state_store=SQLAlchemyOAuthStateStore(expiration_seconds=OAUTH_STATE_SECONDS, engine=engine),
+    )
+
+
+def check_app_token(link: SlackLink, app_token: str) -> str | None:
+    """Socket Mode's token, asked of Slack once: TokenRefused names it; a reason when Slack cannot be reached."""
+    try:
+        link.client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        if _transient(exc):
+            return f"Slack answered HTTP {exc.response.status_code}"
+        raise TokenRefused(
+            f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): it must be the app-level token (xapp-…) "
+            "with the connections:write scope, from Basic Information → App-Level Tokens"
+        ) from None
+    except (SlackRequestError, OSError) as exc:
+        return one_line(exc)
+    return None

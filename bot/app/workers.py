@@ -1,0 +1,178 @@
+"""What works off the request path: the outbox relay, the payouts sender and the deadline ticker."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.token_rotation import TokenRotator
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.app.runtime import Runtime, one_line, purge_outbox, utc_now
+from bot.blocks.render import render
+from bot.payouts import PayoutSender
+from bot.relay import Relay, relay_client, web_client
+from bot.services import scheduler
+from bot.services.core import Deps
+from bot.services.payments import LedgerOnly, Webhook
+from bot.services.ports import StorageUnavailable
+from bot.services.roster import GroupMembers, Roster
+from bot.workspaces import Installed, Workspaces
+from storage.workspaces import WorkspaceDesks
+
+log = logging.getLogger("refundbot")
+
+
+@dataclass
+class Workers:
+    """What works off the request path: the outbox relay and the deadline ticker. Every HTTP instance runs
+    them; `refundbot worker` runs only them, and `refundbot tick --once` one sweep of them."""
+
+    runtime: Runtime
+    client: WebClient
+    relay: Relay
+    deps: Deps
+    owner: str
+    payouts: PayoutSender | None = None  # PAYMENTS_WEBHOOK_URL is set
+    installations: SQLAlchemyInstallationStore | None = None  # OAuth: the workspaces that installed the app
+    stop: threading.Event = field(default_factory=threading.Event)
+    database_warned_at: float = -60.0
+    running: list[threading.Thread | BackgroundScheduler] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, runtime: Runtime) -> Workers:
+        settings = runtime.settings
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # whose leases these are
+        base_url = settings.slack_api_url
+        installations = None
+        if settings.oauth:
+            installations = SQLAlchemyInstallationStore(settings.slack_client_id or "", runtime.engine)
+            rotator = TokenRotator(
+                client_id=settings.slack_client_id or "",
+                client_secret=settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else "",
+                client=web_client(None, base_url),
+            )
+            slack: WebClient | Workspaces = Installed(
+                installations, rotator, lambda token: relay_client(token, base_url)
+            )
+            client = web_client(None, base_url)  # no workspace's: each call names its token
+            group = None  # a user group belongs to one workspace: each workspace's desk names its own
+        else:
+            token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+            client = web_client(token, base_url)
+            slack = relay_client(token, base_url)
+            group = _usergroup(client, settings.mediator_usergroup_id)
+        pace = timedelta(seconds=settings.slack_pace_seconds)
+        relay = Relay(runtime.sessions, slack, render, owner=owner, clock=runtime.clock, pace=pace)
+        roster = Roster(
+            frozenset(settings.mediator_user_ids), group, WorkspaceDesks(runtime.sessions), _group_members(relay)
+        )
+        webhook = settings.payments_webhook_url
+        payouts: PayoutSender | None = None
+
+        def delivered() -> None:  # a commit queued Slack messages, and perhaps a payout
+            relay.wake.set()
+            if payouts is not None:
+                payouts.wake.set()
+
+        deps = Deps(
+            uow=runtime.uow,
+            clock=runtime.clock,
+            policy=runtime.policy,
+            payments=Webhook() if webhook else LedgerOnly(),
+            roster=roster,
+            mediator_channel=settings.mediator_channel_id,
+            delivered=delivered,
+        )
+        if webhook and settings.payments_webhook_secret:
+            secret = settings.payments_webhook_secret.get_secret_value()
+            payouts = PayoutSender(runtime.sessions, deps, webhook, secret, owner=owner, clock=runtime.clock)
+        return cls(runtime, client, relay, deps, owner, payouts, installations)
+
+    def tick(self) -> int:
+        try:
+            return scheduler.tick(self.deps, self.owner)
+        except StorageUnavailable as down:  # the next tick tries again; one line a minute says why
+            if time.monotonic() - self.database_warned_at >= 60:
+                self.database_warned_at = time.monotonic()
+                log.warning("ticker: the database is unavailable (%s); deadlines wait for it", down)
+            return 0
+
+    def sweep(self) -> tuple[int, int]:
+        """Tick until nothing is due, then deliver until the outbox has nothing due: (deadlines acted on,
+        messages attempted)."""
+        acted = sent = 0
+        while batch := self.tick():
+            acted += batch
+        while batch := self.relay.run_once():
+            sent += batch
+        while self.payouts is not None and (batch := self.payouts.run_once()):
+            sent += batch
+        return acted, sent
+
+    def purge(self) -> int:
+        try:
+            return purge_outbox(self.runtime)
+        except SQLAlchemyError as exc:  # the next hour's purge tries again
+            log.warning("outbox: purging sent messages failed (%s)", one_line(exc))
+            return 0
+
+    def start(self, tick_seconds: float = 5.0) -> BackgroundScheduler:
+        """The relay thread, and APScheduler as a ticker only: the deadlines are rows, claimed by every tick.
+        Jitter keeps several instances started together from ticking in step. The mediator user group is
+        listed off the request path: now, then every few minutes."""
+        relaying = threading.Thread(target=self.relay.run, args=(self.stop,), name="slack-relay", daemon=True)
+        relaying.start()
+        if self.payouts is not None:
+            paying = threading.Thread(target=self.payouts.run, args=(self.stop,), name="payouts", daemon=True)
+            paying.start()
+            self.running.append(paying)
+        ticker = BackgroundScheduler(timezone=UTC, daemon=True)
+        ticker.add_job(
+            self.tick, "interval", seconds=tick_seconds, jitter=tick_seconds / 5, max_instances=1, coalesce=True
+        )
+        ticker.add_job(
+            self.deps.roster.refresh, "interval", minutes=5, next_run_time=utc_now(), max_instances=1, coalesce=True
+        )
+        ticker.add_job(self.purge, "interval", hours=1, jitter=300, max_instances=1, coalesce=True)
+        ticker.start()
+        self.running += [ticker, relaying]
+        return ticker
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Stop ticking and relaying once the tick and the relay's batch under way are done, so that what they
+        hold is recorded rather than left leased for another instance to take over minutes later."""
+        self.stop.set()
+        self.deps.delivered()  # wakes the relays to see the stop
+        for part in self.running:
+            if isinstance(part, BackgroundScheduler):
+                part.shutdown(wait=True)
+            else:
+                part.join(timeout)
+        self.running.clear()
+
+
+def _group_members(relay: Relay) -> GroupMembers:
+    """A workspace's user group, listed with that workspace's token."""
+
+    def members(team_id: str | None, group_id: str) -> set[str]:
+        client = relay.workspaces.client(team_id or "")
+        return set(client.usergroups_users_list(usergroup=group_id)["users"] or [])
+
+    return members
+
+
+def _usergroup(client: WebClient, group_id: str | None) -> Callable[[], set[str]] | None:
+    if group_id is None:
+        return None
+    return lambda: set(client.usergroups_users_list(usergroup=group_id)["users"])
