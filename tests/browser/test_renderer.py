@@ -66,7 +66,9 @@ RENDER = """async ([blocks]) => {
   const root = document.createElement("div");
   root.id = "rendered";
   root.append(bk.renderBlocks(blocks, ctx));
-  document.body.replaceChildren(root);
+  // The page's own parts stay (hidden): its script keeps redrawing them, and must find them there.
+  for (const part of document.body.children) part.hidden = true;
+  document.body.append(root);
 }"""
 
 
