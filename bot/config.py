@@ -87,11 +87,27 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///refundbot.db"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # HTTP mode: where the server listens. Loopback by default, for a proxy on the same machine (deploy/nginx);
+    # 0.0.0.0 or :: listens on every interface.
+    host: str = "127.0.0.1"
     port: int = Field(3000, ge=1, le=65535)
+    # HTTP mode: /metrics, /healthz and /readyz on a port of their own (on METRICS_HOST, default HOST); /metrics
+    # then leaves PORT, which the proxy publishes.
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str | None = None
     # Socket Mode serves no HTTP for Slack; set this to answer /healthz and /readyz on it all the same.
     health_port: int | None = Field(None, ge=1, le=65535)
     # uvicorn worker processes under gunicorn (HTTP mode); each holds its own database pool and relay.
     web_concurrency: int = Field(2, ge=1, le=64)
+    # gunicorn: a worker silent this long is restarted; a stop or reload gives the requests under way this long.
+    web_timeout: int = Field(30, ge=1, le=3600)
+    web_graceful_timeout: int = Field(30, ge=1, le=3600)
+    # Seconds an idle keep-alive connection stays open: longer than a proxy keeps its own to the app (nginx: 4 s).
+    web_keepalive: int = Field(5, ge=1, le=600)
+    # A request's headers must arrive within this many seconds (Slack sends a request whole); then 408 and closed.
+    header_timeout: float = Field(10.0, gt=0, le=300)
+    # gunicorn's own command-line options, applied after the settings above (gunicorn reads the same variable).
+    gunicorn_cmd_args: str | None = None
     mediator_channel_id: str | None = None
     mediator_user_ids: Annotated[list[str], NoDecode] = []
     mediator_usergroup_id: str | None = None
@@ -124,6 +140,19 @@ class Settings(BaseSettings):
     def oauth(self) -> bool:
         """Installed by OAuth in any number of workspaces, rather than one workspace's bot token."""
         return self.slack_client_id is not None
+
+    @field_validator("host", "metrics_host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9.-]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*", value):
+            raise ValueError("must be an address or a host name, such as 127.0.0.1, 0.0.0.0 or ::1")
+        return value
+
+    @model_validator(mode="after")
+    def _ports_apart(self) -> Settings:
+        if self.metrics_port == self.port:
+            raise ValueError(f"METRICS_PORT must differ from PORT ({self.port}): it serves /metrics apart from Slack")
+        return self
 
     @field_validator("payments_webhook_url")
     @classmethod

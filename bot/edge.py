@@ -22,8 +22,10 @@ the database.
 With OAuth on (SLACK_CLIENT_ID), ``GET /slack/install`` and ``GET /slack/oauth_redirect`` are Bolt's OAuth flow.
 
 ``GET /healthz`` says the process is alive (its event loop answers); ``GET /readyz`` whether it can serve
-(``bot.app.runtime.readiness``: the database, its migrations, the outbox). A refused request is logged in one line
-(who, what, why), never with its body, and past ``LOGGED_REFUSALS`` a minute only counted.
+(``bot.app.runtime.readiness``: the database, its migrations, the outbox). ``GET /metrics`` is Prometheus's scrape:
+on PORT, or with METRICS_PORT set on that port alone, which answers nothing else but the two probes. A refused
+request is logged in one line (who, what, why), never with its body, and past ``LOGGED_REFUSALS`` a minute only
+counted.
 """
 
 from __future__ import annotations
@@ -102,12 +104,14 @@ class Edge:
         documents: dict[str, dict[str, Any]] | None = None,
         screen: Callable[[dict[str, Any]], BoltResponse | None] = lambda body: None,
         threads: int = 8,
+        metrics_port: int | None = None,
     ) -> None:
         self.app = app
         self.screen = screen
         self.verifier = SignatureVerifier(signing_secret)
         self.ready = ready
         self.metrics = metrics
+        self.metrics_port = metrics_port  # /metrics answered there alone, with the probes (METRICS_PORT)
         self.api = api or {}  # POST path → a JSON endpoint that checks its own signature (bot.api)
         self.documents = documents or {}  # GET path → a JSON document (the API's OpenAPI description)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack-request")
@@ -127,9 +131,12 @@ class Edge:
             status, report = await asyncio.get_running_loop().run_in_executor(self.pool, self.ready)
             await _answer(send, status, json.dumps(report), "application/json")
             return
-        if path == "/metrics" and method == "GET" and self.metrics is not None:
-            text, content_type = await asyncio.get_running_loop().run_in_executor(self.pool, self.metrics)
-            await _answer(send, 200, text.decode(), content_type)
+        scrape = self.metrics if path == "/metrics" and method == "GET" else None
+        if self.metrics_port is not None and (scope.get("server") or ("", None))[1] == self.metrics_port:
+            await (_scrape(send, scrape, self.pool) if scrape else _answer(send, 404, "Not Found"))  # operators'
+            return
+        if scrape and self.metrics_port is None:
+            await _scrape(send, scrape, self.pool)
             return
         if path in self.documents and method == "GET":
             await _answer(send, 200, json.dumps(self.documents[path]), "application/json")
@@ -224,6 +231,11 @@ class Edge:
             raise Refusal(400, "signed, but not a Slack payload", "bad request") from None
         with about(team=request.context.team_id, user=request.context.user_id):
             return self.screen(request.body) or self.app.dispatch(request), listener(request.body)
+
+
+async def _scrape(send: Send, metrics: Callable[[], tuple[bytes, str]], pool: ThreadPoolExecutor) -> None:
+    text, content_type = await asyncio.get_running_loop().run_in_executor(pool, metrics)
+    await _answer(send, 200, text.decode(), content_type)
 
 
 async def _body(headers: dict[str, str], receive: Receive) -> bytes:

@@ -10,7 +10,7 @@ import tempfile
 from sqlalchemy.engine import make_url
 
 from bot import logs
-from bot.app.http import serve_http
+from bot.app.http import address, serve_http
 from bot.app.runtime import StartupError, settings_or_fail, start
 from bot.app.slack import Instance, TokenRefused, check_app_token
 from bot.app.socket_mode import serve_socket_mode
@@ -54,7 +54,11 @@ def start_line(settings: Settings) -> str:
     if settings.slack_app_token is not None:
         mode = "Socket Mode"
     else:
-        mode = f"HTTP on port {settings.port} ({settings.web_concurrency} worker(s))"
+        mode = f"HTTP on {address(settings.host, settings.port)} ({settings.web_concurrency} worker(s))"
+        if settings.metrics_port is not None:
+            mode += f", metrics on {address(settings.metrics_host or settings.host, settings.metrics_port)}"
+        if settings.gunicorn_cmd_args:
+            mode += f", then GUNICORN_CMD_ARGS {settings.gunicorn_cmd_args!r}"
     if settings.oauth:
         mode += f", OAuth installs at {settings.slack_install_path}"
     relay = "relay and ticker in each worker" if settings.serve_workers else "relay and ticker in `refundbot worker`"

@@ -160,7 +160,8 @@ class Instance:
             push = api.ContractsApi(pushed.get_secret_value(), runtime.uow, requests, runtime.clock, runtime.policy)
             endpoints, documents = {api.PATH: push}, {api.OPENAPI_PATH: api.openapi()}
         signing = secret.get_secret_value() if secret else ""
-        return Edge(self.app, signing, ready, watched, endpoints, documents, errors.screen)
+        metrics_port = runtime.settings.metrics_port
+        return Edge(self.app, signing, ready, watched, endpoints, documents, errors.screen, metrics_port=metrics_port)
 
 
 def _counted_client(context: BoltContext, next: Callable[[], None]) -> None:

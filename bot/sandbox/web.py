@@ -12,15 +12,12 @@ import asyncio
 import json
 import socket
 import tempfile
-import threading
-import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
+from bot.app.http import serving
 from bot.sandbox.standin import Rules
 from bot.sandbox.world import Sandbox, SandboxError
 
@@ -164,24 +161,3 @@ def running(database: Path | None = None, port: int = 0, rules: Rules | None = N
                 yield sandbox, f"http://127.0.0.1:{bound}/sandbox"
         finally:
             sandbox.stop()
-
-
-@contextmanager
-def serving(asgi: ASGI, listening: socket.socket) -> Iterator[None]:
-    """``asgi`` under uvicorn (the server each gunicorn worker runs, with its defaults) in a thread, on the bound
-    socket ``listening``, until the block ends; the socket is closed then."""
-    server = uvicorn.Server(uvicorn.Config(asgi, log_config=None, access_log=False, timeout_keep_alive=2))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            listening.close()
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listening.close()

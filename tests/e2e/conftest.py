@@ -12,17 +12,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bot.app import http
 from bot.app.runtime import build_runtime
 from bot.app.slack import Instance
 from bot.config import load_settings
-from bot.sandbox import web
 from bot.services.importing import DEMO, import_contracts, read_import_file
 from storage.tables import CaseRow
 from tests.conftest import POSTGRES_URL, empty_database
+from tests.e2e.served import SECRET, Server, healthz, wait_for
 from tests.slack_standin import SlackStandIn, SlackUser
 from tests.tcp_proxy import TcpProxy
 
-SECRET = "e2e-signing-secret"
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # the demo set's week: see bot/demo.yaml
 CLIENT, FREELANCER, STRANGER = "U0CLIENT01", "U0FREELA01", "U0STRANGER"
 # U0MEDIATE1 is listed in MEDIATOR_USER_IDS; U0MEDIATE2 and U0FREELA02 are members of MEDIATOR_USERGROUP_ID.
@@ -110,7 +110,7 @@ def serving(asgi) -> Iterator[str]:
     """The app's ASGI edge under uvicorn, as each gunicorn worker runs it, on a loopback port of its own."""
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))
-    with web.serving(asgi, listening):
+    with http.serving(asgi, listening):
         yield f"http://127.0.0.1:{listening.getsockname()[1]}"
 
 
@@ -161,3 +161,19 @@ def at_once(press: Callable[[str], object], users: Iterable[str]) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+@pytest.fixture
+def launch(tmp_path):
+    started: list[Server] = []
+
+    def start(env: dict[str, str]) -> Server:
+        server = Server(env, tmp_path)
+        started.append(server)
+        wait_for(lambda: server.process.poll() is not None or healthz(server.url))
+        assert server.process.poll() is None, server.output()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

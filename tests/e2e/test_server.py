@@ -5,7 +5,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ import pytest
 
 from tests.conftest import REFUNDBOT
 from tests.e2e.conftest import CLIENT, SECRET
+from tests.e2e.served import environment, free_port, healthz, wait_for
 from tests.slack_standin import SlackUser, text_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,31 +24,6 @@ contracts:
   - {{id: C-100, title: Logo redesign, kind: fixed_price, currency: USD, client: U0CLIENT01, freelancer: U0FREELA01,
      milestones: [{{id: M-1, title: Concepts, amount: "250.00", status: released, released_at: "{paid}"}}]}}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(check, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
-
-
-def healthz(url: str, path: str = "/healthz"):
-    try:
-        with urllib.request.urlopen(f"{url}{path}", timeout=2) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as refused:
-        return refused.code, refused.read().decode()
-    except OSError:
-        return None
 
 
 @pytest.fixture
@@ -154,3 +129,47 @@ def test_metrics_add_up_every_workers_acks_and_slack_calls_and_read_the_state(se
     assert metric(text, "refundbot_deadlines", when="due") == 0
     assert metric(text, "refundbot_outbox_messages", status="sent") >= 3
     assert re.search(r"^refundbot_outbox_oldest_pending_seconds \d", text, re.MULTILINE)
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses a socket listens on at this port, as the kernel lists them (/proc/net/tcp and tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, _, at = local.partition(":")
+            if state == "0A" and int(at, 16) == port:  # 0A: LISTEN
+                found.add(socket.inet_ntop(socket.AF_INET if len(address) == 8 else socket.AF_INET6, raw(address)))
+    return found
+
+
+def raw(address: str) -> bytes:
+    """/proc/net/tcp's hex address: 32-bit words in the host's (little-endian) order."""
+    words = [bytes.fromhex(address[i : i + 8])[::-1] for i in range(0, len(address), 8)]
+    return b"".join(words)
+
+
+def test_the_server_listens_on_loopback_and_takes_metrics_apart_and_gunicorns_own_options(standin, tmp_path, launch):
+    metrics = free_port()
+    env = environment(standin, tmp_path, METRICS_PORT=str(metrics), GUNICORN_CMD_ARGS="--workers 3")
+    server = launch(env)
+    operators = f"http://127.0.0.1:{metrics}"
+    # Nothing listens beyond loopback unless HOST says so: a proxy on the same machine publishes what it chooses.
+    assert listening_addresses(int(env["PORT"])) == {"127.0.0.1"}
+    assert listening_addresses(metrics) == {"127.0.0.1"}
+    # Slack's door is on PORT; the scrape of what it did is on the operators' port alone, with both probes.
+    client = SlackUser(standin, f"{server.url}/slack/events", SECRET, CLIENT)
+    assert "*/refund list*" in text_of(client.command("help").json["blocks"])
+    assert SlackUser(standin, f"{operators}/slack/events", SECRET, CLIENT).command("help").status == 404
+    status, scraped = healthz(operators, "/metrics")
+    assert status == 200
+    assert metric(scraped, "refundbot_ack_seconds_count", listener="command /refund") == 1
+    assert healthz(server.url, "/metrics")[0] == 404
+    assert healthz(operators, "/healthz") == (200, '{"status": "alive"}')
+    assert healthz(operators, "/readyz")[0] == healthz(server.url, "/readyz")[0] == 200
+    # GUNICORN_CMD_ARGS comes after the settings (WEB_CONCURRENCY is 2) and wins, as the start line says.
+    wait_for(lambda: len(server.workers()) == 3)
+    assert (
+        f"refund-bot serving HTTP on 127.0.0.1:{env['PORT']} (2 worker(s)), metrics on 127.0.0.1:{metrics}, then "
+        "GUNICORN_CMD_ARGS '--workers 3'"
+    ) in server.output()

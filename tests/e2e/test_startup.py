@@ -6,10 +6,8 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -17,74 +15,12 @@ from sqlalchemy.engine import make_url
 
 from bot.app.runtime import readiness
 from storage.db import prepare
-from tests.conftest import POSTGRES_URL, REFUNDBOT
+from tests.conftest import POSTGRES_URL
 from tests.e2e.conftest import CLIENT, SECRET
-from tests.e2e.test_server import free_port, healthz, wait_for
+from tests.e2e.served import Server, environment, free_port, healthz, run_to_exit, wait_for
 from tests.slack_standin import SlackUser, SocketModeUser, text_of
 from tests.tcp_proxy import TcpProxy
-
-
-def environment(standin, tmp_path: Path, **extra: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POLICY_", "DATABASE_"))}
-    return (
-        keep
-        | {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'refundbot.db'}",
-            "SLACK_BOT_TOKEN": "xoxb-e2e",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": standin.api_url,
-            "PORT": str(free_port()),
-            "WEB_CONCURRENCY": "2",
-        }
-        | extra
-    )
-
-
-def run_to_exit(env: dict[str, str], cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(REFUNDBOT), "serve"], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
-class Server:
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.url = f"http://127.0.0.1:{env['PORT']}"
-        self.log = cwd / "server.log"
-        self.process = subprocess.Popen(
-            [str(REFUNDBOT), "serve"],
-            cwd=cwd,
-            env=env,
-            stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def workers(self) -> list[int]:
-        found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True)
-        return [int(pid) for pid in found.stdout.split()]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
-@pytest.fixture
-def launch(tmp_path):
-    started: list[Server] = []
-
-    def start(env: dict[str, str]) -> Server:
-        server = Server(env, tmp_path)
-        started.append(server)
-        wait_for(lambda: server.process.poll() is not None or healthz(server.url))
-        assert server.process.poll() is None, server.output()
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+from tests.tricklers import Tricklers
 
 
 def test_slack_down_at_start_up_it_serves_with_one_warning_and_recovers(standin, tmp_path, launch):
@@ -187,6 +123,23 @@ def test_slow_clients_cannot_starve_slacks_requests(standin, tmp_path, launch):
             link.close()
 
 
+def test_headers_trickled_a_line_at_a_time_are_cut_off_and_slack_is_answered_meanwhile(standin, tmp_path, launch):
+    """300 connections send a header line a second and never finish, as a slowloris does. Without a proxy in front,
+    the app's own server still answers a signed click within Slack's 3 s meanwhile, and closes each trickler with
+    408 once HEADER_TIMEOUT has passed."""
+    server = launch(environment(standin, tmp_path, HEADER_TIMEOUT="3"))
+    client = SlackUser(standin, f"{server.url}/slack/events", SECRET, CLIENT)
+    with Tricklers("127.0.0.1", int(server.url.rsplit(":", 1)[1]), count=300, every=1.0) as slow:
+        asked = time.monotonic()
+        answer = client.command("help")
+        assert time.monotonic() - asked < 3
+        assert "*/refund list*" in text_of(answer.json["blocks"])
+        wait_for(lambda: len(slow.cut) == slow.count, seconds=20)
+    assert {said[:12] for _, said in slow.cut} == {b"HTTP/1.1 408"}
+    assert slow.open_after(3 + 2) == 0  # cut at the deadline (counted from each one's connection), give or take
+    assert slow.open_after(1) == slow.count  # and not before: a line a second is not a reason
+
+
 def test_socket_mode_with_slack_down_at_start_up_connects_once_slack_is_back(standin, tmp_path):
     standin.down = True
     server = Server(environment(standin, tmp_path, SLACK_APP_TOKEN="xapp-1-e2e"), tmp_path)
@@ -234,7 +187,7 @@ def test_one_log_set_up_in_json_lines_when_asked_with_the_start_line_first_of_ou
     assert {"gunicorn.error", "refundbot"} <= {line["logger"] for line in lines}
     ours = [line["message"] for line in lines if line["logger"] == "refundbot"]
     assert (
-        f"refund-bot serving HTTP on port {env['PORT']} (2 worker(s)); database sqlite:///{tmp_path}/refundbot.db; "
-        "policy refundbot-1; relay and ticker in each worker"
+        f"refund-bot serving HTTP on 127.0.0.1:{env['PORT']} (2 worker(s)); database sqlite:///{tmp_path}/"
+        "refundbot.db; policy refundbot-1; relay and ticker in each worker"
     ) in ours
     assert not [line for line in lines if "will be unused" in line["message"]]  # Bolt's untrue token warning

@@ -18,7 +18,11 @@ def clean_environment(monkeypatch, tmp_path):
         if name.startswith(("SLACK_", "POLICY_", "MEDIATOR_", "LOG_", "MARKETPLACE_", "PAYMENTS_")) or name in {
             "DATABASE_URL",
             "PORT",
+            "HOST",
+            "METRICS_PORT",
+            "METRICS_HOST",
             "WEB_CONCURRENCY",
+            "GUNICORN_CMD_ARGS",
         }:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's folder
@@ -106,6 +110,10 @@ def test_postgresql_urls_use_psycopg_3(monkeypatch):
         ("MEDIATOR_CHANNEL_ID", "#mediation", "MEDIATOR_CHANNEL_ID: '#mediation' is not a Slack channel id"),
         ("MEDIATOR_USER_IDS", "U01AAA,bob", "MEDIATOR_USER_IDS: 'bob' is not a Slack user id"),
         ("MEDIATOR_USERGROUP_ID", "U01AAA", "MEDIATOR_USERGROUP_ID: 'U01AAA' is not a Slack user group id"),
+        ("HOST", "0.0.0.0; rm -rf /", "HOST: must be an address or a host name, such as 127.0.0.1"),
+        ("METRICS_PORT", "3000", "METRICS_PORT must differ from PORT (3000)"),
+        ("HEADER_TIMEOUT", "0", "HEADER_TIMEOUT: Input should be greater than 0"),
+        ("WEB_KEEPALIVE", "1e999", "WEB_KEEPALIVE: Input should be a valid integer"),
     ],
 )
 def test_bad_settings_give_one_line_naming_the_variable(monkeypatch, name, value, says):
@@ -143,6 +151,8 @@ def test_env_example_and_the_readme_list_every_setting_and_the_example_keeps_the
         "PAYMENTS_WEBHOOK_",
         "MEDIATOR_",
         "HEALTH_PORT",
+        "METRICS_",
+        "GUNICORN_CMD_ARGS",
         "POLICY_FILE",
     )
     shown = [line.removeprefix("# ").split("  #")[0].strip() for line in example.splitlines()]
@@ -156,8 +166,12 @@ def test_env_example_and_the_readme_list_every_setting_and_the_example_keeps_the
 def test_the_start_line_names_mode_port_database_without_its_password_and_policy():
     http = load_settings(database_url="postgresql://refund:s3cret@db.internal/refunds", web_concurrency=4)
     assert start_line(http) == (
-        "refund-bot serving HTTP on port 3000 (4 worker(s)); database postgresql+psycopg://refund:***@db.internal/"
+        "refund-bot serving HTTP on 127.0.0.1:3000 (4 worker(s)); database postgresql+psycopg://refund:***@db.internal/"
         "refunds; policy refundbot-1; relay and ticker in each worker"
+    )
+    apart = load_settings(host="::", port=8080, metrics_port=9100, metrics_host="10.0.0.5")
+    assert start_line(apart).startswith(
+        "refund-bot serving HTTP on [::]:8080 (2 worker(s)), metrics on 10.0.0.5:9100; database sqlite:///refundbot.db"
     )
     socket_mode = load_settings(slack_app_token="xapp-1", serve_workers=False, policy_preset="fiverr-like")
     assert start_line(socket_mode) == (

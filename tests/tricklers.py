@@ -1,0 +1,73 @@
+"""Clients that send a request's headers one line at a time and never finish them (a slowloris): each holds a
+connection open for as long as the server lets it, which is how a server without a deadline on the headers is
+starved."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Tricklers:
+    host: str
+    port: int
+    count: int
+    every: float  # seconds between two header lines
+    tls: ssl.SSLContext | None = None
+    connected: int = 0
+    cut: list[tuple[float, bytes]] = field(default_factory=list)  # when the server closed each, and what it said
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _started: float = 0.0
+
+    def __enter__(self) -> Tricklers:
+        ready = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._all(ready)), daemon=True)
+        self._thread.start()
+        if not ready.wait(60):
+            raise AssertionError(f"only {self.connected} of {self.count} trickling connections were made")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def open_after(self, seconds: float) -> int:
+        """How many were still open this long after the last one connected."""
+        return self.count - sum(1 for at, _ in self.cut if at <= seconds)
+
+    async def _all(self, ready: threading.Event) -> None:
+        links = [await self._connect() for _ in range(self.count)]
+        self._started = time.monotonic()
+        ready.set()
+        await asyncio.gather(*(self._trickle(reader, writer) for reader, writer in links))
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection(self.host, self.port, ssl=self.tls)
+        writer.write(b"POST /slack/events HTTP/1.1\r\nHost: " + self.host.encode() + b"\r\n")
+        await writer.drain()
+        self.connected += 1
+        return reader, writer
+
+    async def _trickle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        line = 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    said = await asyncio.wait_for(reader.read(64), self.every)
+                except TimeoutError:
+                    line += 1
+                    writer.write(f"X-Trickle-{line}: still sending\r\n".encode())
+                    await writer.drain()
+                    continue
+                self.cut.append((time.monotonic() - self._started, said))  # an answer, or the end of the stream
+                return
+        except (ConnectionError, ssl.SSLError) as closed:
+            self.cut.append((time.monotonic() - self._started, repr(closed).encode()))
+        finally:
+            writer.close()
