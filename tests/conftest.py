@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from tests.payments_endpoint import PaymentsEndpoint
 from tests.slack_standin import SlackStandIn
@@ -28,6 +28,39 @@ POSTGRES_REQUIRED = (
 )
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (the default, pyproject.toml). The unit tests compute: one worker a core. The others mostly wait on
+    sockets, databases and subprocesses: two a core, at most 8, so that a big machine's tests still see the timings
+    Slack would."""
+    cores = os.cpu_count() or 1
+    unit = config.rootpath / "tests" / "unit"
+    chosen = [(config.rootpath / arg.split("::")[0]).resolve() for arg in config.args]
+    if chosen and all(path == unit or unit in path.parents for path in chosen):
+        return max(1, cores)
+    return max(2, min(8, 2 * cores))
+
+
+def _worker_database(url: str) -> str:
+    """Each xdist worker works in a PostgreSQL database of its own (made once, then reused), so nothing one worker
+    does (an advisory lock, a held row) reaches another's tests; without xdist, or where databases cannot be made,
+    the database named by the URL itself."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except ProgrammingError:  # no CREATEDB right: the schemas of each test keep them apart all the same
+        return url
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_admin() -> Iterator[Engine]:
     engine = create_engine(POSTGRES_URL)
@@ -38,6 +71,8 @@ def postgres_admin() -> Iterator[Engine]:
         if POSTGRES_REQUIRED:
             pytest.fail(f"{reason}; the PostgreSQL tests are required here", pytrace=False)
         pytest.skip(f"{reason}; start it or set REFUNDBOT_TEST_POSTGRES_URL to run these tests")
+    engine.dispose()
+    engine = create_engine(_worker_database(POSTGRES_URL))
     yield engine
     engine.dispose()
 
@@ -51,7 +86,7 @@ def empty_database(kind: str, request: pytest.FixtureRequest, tmp_path) -> Itera
     schema = f"test_{uuid.uuid4().hex[:12]}"
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
     yield url.render_as_string(hide_password=False)
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
