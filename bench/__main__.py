@@ -13,13 +13,15 @@
 - the mediators' desk (a mediator's App Home) over 10,000 open cases (bench.desk).
 
 The Slack stand-in runs in a process of its own throughout. ``--quick`` shrinks every size, to check that the
-set runs; its figures mean little.
+set runs (CI runs it), then runs each bench's own command briefly, the soak and the slow clients included; its
+figures mean little.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,6 +30,17 @@ from bench import ack, cpu, desk, home, relay, tick
 from bot.services.messages import OutboxMessage, dm
 
 DATABASES = ("sqlite", "postgresql")
+# Each bench's own command with the smallest sizes that still exercise it: what nothing runs breaks.
+BRIEFLY = (
+    ("bench.cpu", ["--requests", "10"]),
+    ("bench.ack", ["--requests", "20"]),
+    ("bench.relay", ["--messages", "200", "--people", "50", "--one-channel", "3"]),
+    ("bench.tick", ["--cases", "5000", "--due", "500", "--reminders", "200", "--freelancers", "50", "--repeats", "2"]),
+    ("bench.home", ["--cases", "200", "--rounds", "1"]),
+    ("bench.desk", ["--cases", "200", "--rounds", "1"]),
+    ("bench.soak", ["--minutes", "0.1", "--rate", "2", "--every", "3"]),
+    ("bench.slow_clients", ["--slow", "0,16", "--requests", "3"]),
+)
 
 
 def spread(values: list[float], unit: str = "") -> str:
@@ -130,6 +143,10 @@ def main() -> None:
     print("|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    if quick:
+        for module, options in BRIEFLY:
+            print(f"\n$ python -m {module} {' '.join(options)}", flush=True)
+            subprocess.run([sys.executable, "-m", module, *options], check=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Every builder in bot/blocks, by property, through Slack's published rules (../shared/slack/blockkit), with
+"""Every builder in bot/blocks, by property, through Slack's published rules (vendor/slack/blockkit), with
 hostile and long input: whatever a case holds, Slack accepts what we send, and no one's text pings, links or
 breaks a button."""
 
