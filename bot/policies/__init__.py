@@ -27,6 +27,8 @@ from bot.domain.policy import V1_GROUNDS, Appeals, ArbitrationFee, Ground, Polic
 from bot.domain.vocabulary import AppealOn
 
 PRESETS_DIR = Path(__file__).parent
+# Read whenever the settings are (every command, every worker): libyaml's safe loader where PyYAML has it.
+SAFE_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEFAULT_PRESET = "refundbot"
 
 
@@ -195,7 +197,7 @@ def preset_path(name: str) -> Path:
 def read_policy_file(path: Path) -> PolicyFile:
     """The file's rules, or one line saying which field is wrong and why."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_YAML)
     except OSError as exc:
         raise PolicyFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -162,8 +162,9 @@ class ImportReport:
 # --- reading the file -----------------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML with decimals kept exact: 19.99 stays Decimal("19.99"), never a float."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML with decimals kept exact: 19.99 stays Decimal("19.99"), never a float. libyaml's parser where PyYAML has
+    it (a marketplace's file may hold thousands of contracts), its nodes marked with their lines as the pure one's."""
 
 
 _Loader.add_constructor(
@@ -195,8 +196,12 @@ def read_import_file(path: Path, adapt: Callable[[Any], Any] | None = None) -> I
         if path.suffix.lower() == ".json":
             data = json.loads(text, parse_float=Decimal)
         else:
-            data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
-            node = yaml.compose(text, Loader=_Loader)
+            loader = _Loader(text)  # a safe loader: no arbitrary objects
+            try:
+                node = loader.get_single_node()  # read once: the data, and each node's line for the messages
+                data = loader.construct_document(node) if node is not None else None
+            finally:
+                loader.dispose()
             lines = dict(_yaml_lines(node)) if node is not None else {}
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise ImportRejected([f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}"]) from None
