@@ -47,7 +47,7 @@ class HeadersOnTime(H11Protocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing():
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:  # no pipelined request under way
             self._expect_headers()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -56,8 +56,9 @@ class HeadersOnTime(H11Protocol):
         super().connection_lost(exc)
 
     def _expect_headers(self) -> None:
-        if self._headers_due is None:
-            self._headers_due = self.loop.call_later(self.header_timeout, self._headers_overdue)
+        if self._headers_due is not None:
+            self._headers_due.cancel()
+        self._headers_due = self.loop.call_later(self.header_timeout, self._headers_overdue)
 
     def _headers_overdue(self) -> None:
         self._headers_due = None

@@ -5,6 +5,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import http
 from tests.conftest import REFUNDBOT
 from tests.e2e.conftest import CLIENT, SECRET
 from tests.e2e.served import environment, free_port, healthz, wait_for
@@ -173,3 +175,45 @@ def test_the_server_listens_on_loopback_and_takes_metrics_apart_and_gunicorns_ow
         f"refund-bot serving HTTP on 127.0.0.1:{env['PORT']} (2 worker(s)), metrics on 127.0.0.1:{metrics}, then "
         "GUNICORN_CMD_ARGS '--workers 3'"
     ) in server.output()
+
+
+async def hello(scope, receive, send) -> None:
+    """The smallest ASGI app: the protocol under test is the server's, not the edge's."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def test_each_request_on_a_connection_has_its_own_deadline_for_its_headers():
+    """HEADER_TIMEOUT as uvicorn runs it in every worker: headers slow but on time are served; a connection that says
+    nothing, or trickles the next request's headers past the deadline after a first one was served, gets 408."""
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    address = listening.getsockname()
+    with http.serving(hello, listening, header_timeout=1.0):
+        silent = socket.create_connection(address, timeout=5)
+        started = time.monotonic()
+        assert silent.recv(64).startswith(b"HTTP/1.1 408")
+        assert 0.9 < time.monotonic() - started < 3
+
+        link = socket.create_connection(address, timeout=5)
+        for line in (b"GET / HTTP/1.1\r\n", b"Host: x\r\n"):  # 0.6 s in all: within the deadline
+            link.sendall(line)
+            time.sleep(0.3)
+        link.sendall(b"\r\n")
+        answer = b""
+        while not answer.endswith(b"\r\n\r\nok"):  # the whole response, body and all
+            answer += link.recv(256)
+        assert answer.startswith(b"HTTP/1.1 200")
+        started = time.monotonic()  # give or take: the next deadline runs from the response
+        link.sendall(b"GET / HTTP/1.1\r\n")  # the next request's deadline starts anew, and passes
+        link.settimeout(0.2)
+        while time.monotonic() - started < 5:
+            try:
+                said = link.recv(256)
+                break
+            except TimeoutError:
+                link.sendall(b"X-Trickle: still\r\n")
+        assert said.startswith(b"HTTP/1.1 408")
+        assert 0.9 < time.monotonic() - started < 3
