@@ -19,10 +19,10 @@ class Tricklers:
     every: float  # seconds between two header lines
     tls: ssl.SSLContext | None = None
     connected: int = 0
-    cut: list[tuple[float, bytes]] = field(default_factory=list)  # when the server closed each, and what it said
+    # How long each lasted from its own connection until the server closed it, and what the server said.
+    cut: list[tuple[float, bytes]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
-    _started: float = 0.0
 
     def __enter__(self) -> Tricklers:
         ready = threading.Event()
@@ -38,23 +38,23 @@ class Tricklers:
             self._thread.join(30)
 
     def open_after(self, seconds: float) -> int:
-        """How many were still open this long after the last one connected."""
-        return self.count - sum(1 for at, _ in self.cut if at <= seconds)
+        """How many were still open this long after they connected."""
+        return self.count - sum(1 for lasted, _ in self.cut if lasted <= seconds)
 
     async def _all(self, ready: threading.Event) -> None:
         links = [await self._connect() for _ in range(self.count)]
-        self._started = time.monotonic()
         ready.set()
-        await asyncio.gather(*(self._trickle(reader, writer) for reader, writer in links))
+        await asyncio.gather(*(self._trickle(*link) for link in links))
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, float]:
         reader, writer = await asyncio.open_connection(self.host, self.port, ssl=self.tls)
+        connected = time.monotonic()
         writer.write(b"POST /slack/events HTTP/1.1\r\nHost: " + self.host.encode() + b"\r\n")
         await writer.drain()
         self.connected += 1
-        return reader, writer
+        return reader, writer, connected
 
-    async def _trickle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _trickle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connected: float) -> None:
         line = 0
         try:
             while not self._stop.is_set():
@@ -65,9 +65,9 @@ class Tricklers:
                     writer.write(f"X-Trickle-{line}: still sending\r\n".encode())
                     await writer.drain()
                     continue
-                self.cut.append((time.monotonic() - self._started, said))  # an answer, or the end of the stream
+                self.cut.append((time.monotonic() - connected, said))  # an answer, or the end of the stream
                 return
         except (ConnectionError, ssl.SSLError) as closed:
-            self.cut.append((time.monotonic() - self._started, repr(closed).encode()))
+            self.cut.append((time.monotonic() - connected, repr(closed).encode()))
         finally:
             writer.close()

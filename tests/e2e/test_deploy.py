@@ -184,9 +184,9 @@ def test_300_connections_trickling_headers_never_hold_a_signed_click_past_3_s(de
             time.sleep(1)
         assert max(waits) < 3, waits
         wait_for(lambda: len(slow.cut) == slow.count, seconds=20)
-    # nginx cut each when its headers were overdue (client_header_timeout 5s), with 408 or by closing.
+    # nginx cut each when its headers were overdue (client_header_timeout 5s), not before, by closing it.
     assert slow.open_after(5 + 3) == 0
-    assert slow.open_after(3) == slow.count
+    assert slow.open_after(4.5) == slow.count
 
 
 @pytest.mark.parametrize("unit", ["refund-bot.service", "refund-bot-worker.service"])
