@@ -6,17 +6,22 @@ newcomer's machine without PostgreSQL they skip with the reason; where REFUNDBOT
 in .ci/run) or CI=true, they fail instead, so a green CI always means PostgreSQL was tested.
 """
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from storage.db import make_engine, migrate
 from tests.payments_endpoint import PaymentsEndpoint
 from tests.slack_standin import SlackStandIn
 
@@ -95,6 +100,52 @@ def empty_database(kind: str, request: pytest.FixtureRequest, tmp_path) -> Itera
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path) -> Iterator[str]:
     yield from empty_database(request.param, request, tmp_path)
+
+
+_HEAD: dict[str, Any] = {}  # this process's SQLite file at the head, and the statements that brought PostgreSQL there
+
+
+def at_head(url: str) -> None:
+    """Bring one of the tests' databases to the schema's head quickly, when it is still empty. The first of each kind
+    in a process is migrated as the app does it (storage.db.migrate); the others get a copy of that SQLite file, or
+    the statements that migration sent to PostgreSQL, replayed in their own schema. The migrations themselves are
+    tested from empty databases (tests/integration/test_migrations.py); here they would only be run again."""
+    target = make_url(url)
+    if target.get_backend_name() == "sqlite":
+        if Path(target.database or "").exists():
+            return
+        if "sqlite" not in _HEAD:
+            folder = Path(tempfile.mkdtemp(prefix="refundbot-head-"))
+            atexit.register(shutil.rmtree, folder, True)
+            engine = make_engine(f"sqlite:///{folder / 'head.db'}")
+            migrate(engine)
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it in the file itself
+            engine.dispose()
+            _HEAD["sqlite"] = folder / "head.db"
+        shutil.copyfile(_HEAD["sqlite"], target.database or "")
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            if connection.scalar(text("SELECT to_regclass('alembic_version')")) is not None:
+                return
+        if "postgresql" not in _HEAD:
+            sent: list[tuple[str, Any]] = []
+
+            @event.listens_for(engine, "before_cursor_execute")
+            def keep(_connection: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+                if not statement.lstrip().upper().startswith("SELECT"):  # reads need no replay
+                    sent.append((statement, parameters))
+
+            migrate(engine)
+            _HEAD["postgresql"] = sent
+            return
+        with engine.begin() as connection:
+            for statement, parameters in _HEAD["postgresql"]:
+                connection.exec_driver_sql(statement, parameters)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -70,7 +70,7 @@ class PaymentsEndpoint:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/refund-bot/payouts"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()  # stops within 0.05 s
 
     def stop(self) -> None:
         self.server.shutdown()

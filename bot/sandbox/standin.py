@@ -168,7 +168,8 @@ class SlackStandIn:
         self._last_ts = 0.0
         self._ids = itertools.count(1)
         self.server = _Server(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # Stopping waits for the server's next poll: every 0.05 s, not the default 0.5, as tests start and stop many.
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     # --- life cycle -----------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from bot.app.slack import Instance
 from bot.config import load_settings
 from bot.services.importing import DEMO, import_contracts, read_import_file
 from storage.tables import CaseRow
-from tests.conftest import POSTGRES_URL, empty_database
+from tests.conftest import POSTGRES_URL, at_head, empty_database
 from tests.e2e.served import SECRET, Server, healthz, wait_for
 from tests.slack_standin import SlackStandIn, SlackUser
 from tests.tcp_proxy import TcpProxy
@@ -92,6 +92,7 @@ def running_bot(database_url: str, standin: SlackStandIn, clock: Clock | None = 
         "slack_pace_seconds": "0",  # the clock stands still in these stories; the relay's tests pace
     } | settings
     standin.usergroups[MEDIATOR_GROUP] = [MEDIATOR2, "U0FREELA02"]
+    at_head(database_url)
     runtime = build_runtime(load_settings(**settings), NOW)
     clock = clock or Clock()
     runtime.clock = clock

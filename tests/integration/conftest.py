@@ -8,12 +8,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.policy import Policy
 from storage.db import prepare, session_factory
 from storage.uow import SqlUnitOfWork
+from tests.conftest import at_head
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def engine(database_url) -> Iterator[Engine]:
+    at_head(database_url)
     engine = prepare(database_url)
     yield engine
     engine.dispose()
