@@ -287,7 +287,7 @@ def refusals_of_every_kind(draw: st.DrawFn) -> Refused:
         errors.UnknownRule: lambda: errors.UnknownRule(text[:64]),
         errors.AppealWindowOver: lambda: errors.AppealWindowOver(at),
         errors.ArbitrationStarted: lambda: errors.ArbitrationStarted(draw(st.sampled_from(["client", "freelancer"]))),
-        errors.FirstMediatorCannotReview: lambda: errors.FirstMediatorCannotReview(text[:12], draw(USERS)),
+        errors.FirstMediatorCannotReview: lambda: errors.FirstMediatorCannotReview("R-7K3Q9A", draw(USERS)),
         errors.UnknownEvidence: lambda: errors.UnknownEvidence(
             draw(st.integers(0, 10**9)), draw(st.integers(0, 10**6))
         ),
