@@ -119,7 +119,3 @@ def main() -> int:
     else:
         serve_http(runtime.settings)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

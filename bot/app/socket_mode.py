@@ -25,7 +25,7 @@ def socket_mode_handler(instance: Instance, app_token: str) -> SocketModeHandler
     return SocketModeHandler(instance.app, app_token)
 
 
-def health_server(port: int, ready: Callable[[], tuple[int, dict[str, Any]]]) -> ThreadingHTTPServer:
+def health_server(host: str, port: int, ready: Callable[[], tuple[int, dict[str, Any]]]) -> ThreadingHTTPServer:
     """/healthz and /readyz for Socket Mode, which has no HTTP of its own for a probe to ask."""
 
     class Probe(BaseHTTPRequestHandler):
@@ -46,7 +46,7 @@ def health_server(port: int, ready: Callable[[], tuple[int, dict[str, Any]]]) ->
         def log_message(self, *_: Any) -> None:  # a probe every few seconds is not news
             pass
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Probe)
+    server = ThreadingHTTPServer((host, port), Probe)
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
     return server
 
@@ -60,7 +60,8 @@ def serve_socket_mode(app_token: str) -> None:
     instance.start()
     runtime = instance.runtime
     if runtime.settings.health_port is not None:
-        health_server(runtime.settings.health_port, lambda: readiness(runtime.engine, runtime.clock()))
+        settings = runtime.settings
+        health_server(settings.host, settings.health_port, lambda: readiness(runtime.engine, runtime.clock()))
     handler = socket_mode_handler(instance, app_token)
     wait, warned = 1.0, False
     while not stopped.is_set():
