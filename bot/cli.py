@@ -1,4 +1,8 @@
-"""`refundbot`: the operator's commands."""
+"""`refundbot`: the operator's commands.
+
+The server, the worker, the sandbox and the manifest are imported by their own commands: the others (often run from
+cron or a shell) start without Bolt, uvicorn, APScheduler and the sandbox.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +14,15 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 from alembic.util import CommandError as AlembicError
 from sqlalchemy import func, select
 
-from bot import manifest as slack_manifest
-from bot.app import main as serving
-from bot.app.runtime import Runtime, StartupError, existing, purge_outbox, settings_or_fail, start
-from bot.app.workers import Workers
+from bot.app.runtime import Runtime, StartupError, existing, purge_outbox, settings_or_fail, setup_logging, start
 from bot.config import ConfigError, load_settings, slack_id
 from bot.policies import PolicyFileError, describe, preset_path, presets, read_policy_file
-from bot.sandbox.web import running
-from bot.sandbox.world import SandboxError, real_credentials
 from bot.services.importing import DEMO, ImportRejected, demo_for, import_contracts, read_import_file
 from bot.services.messages import Surface
 from bot.services.roster import Desk
@@ -34,6 +33,9 @@ from storage.outbox import OutboxRepository
 from storage.reports import CASE_COLUMNS, LEDGER_COLUMNS
 from storage.tables import INSTALLATIONS
 from storage.workspaces import WorkspaceDesks
+
+if TYPE_CHECKING:
+    from bot.app.workers import Workers
 
 
 def _runtime(opened: Callable[[], Runtime] = start) -> Runtime:
@@ -46,12 +48,14 @@ def _runtime(opened: Callable[[], Runtime] = start) -> Runtime:
 
 @click.group(help="refund-bot: refunds, disputes and mediation for a freelance marketplace, in Slack.")
 def cli() -> None:
-    serving.setup_logging()
+    setup_logging()
 
 
 @cli.command(help="Run refund-bot: HTTP on PORT (gunicorn), or Socket Mode when SLACK_APP_TOKEN is set.")
 def serve() -> None:
-    sys.exit(serving.main())
+    from bot.app.main import main
+
+    sys.exit(main())
 
 
 @cli.group(
@@ -175,6 +179,8 @@ def demo(team_id: str, client: str, freelancer: str, path: Path) -> None:
 
 
 def _workers() -> Workers:
+    from bot.app.workers import Workers
+
     runtime = _runtime()
     if runtime.settings.slack_bot_token is None and not runtime.settings.oauth:
         click.echo(
@@ -306,6 +312,8 @@ def set_workspace(team_id: str, channel_id: str | None, mediators: str, usergrou
     "--distributed", is_flag=True, help="Installed by OAuth in many workspaces (SLACK_CLIENT_ID); needs --url."
 )
 def manifest(url: str | None, distributed: bool) -> None:
+    from bot import manifest as slack_manifest
+
     if url is None:
         if distributed:
             raise click.UsageError("--distributed needs --url: Slack sends each installer back to the app's own host")
@@ -443,6 +451,9 @@ def export(what: str, since: str, until: str | None, team_id: str | None, form: 
     help="Start although Slack credentials are set here (the sandbox never uses them).",
 )
 def sandbox(port: int, database: Path | None, ignore_slack_credentials: bool) -> None:
+    from bot.sandbox.web import running
+    from bot.sandbox.world import SandboxError, real_credentials
+
     found = real_credentials()
     if found and not ignore_slack_credentials:
         click.echo(

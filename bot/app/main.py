@@ -9,12 +9,11 @@ import tempfile
 
 from sqlalchemy.engine import make_url
 
-from bot import logs
 from bot.app.http import address, serve_http
-from bot.app.runtime import StartupError, settings_or_fail, start
+from bot.app.runtime import StartupError, settings_or_fail, setup_logging, start
 from bot.app.slack import Instance, TokenRefused, check_app_token
 from bot.app.socket_mode import serve_socket_mode
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings
 
 log = logging.getLogger("refundbot")
 
@@ -64,19 +63,6 @@ def start_line(settings: Settings) -> str:
     relay = "relay and ticker in each worker" if settings.serve_workers else "relay and ticker in `refundbot worker`"
     database = make_url(settings.database_url).render_as_string(hide_password=True)
     return f"refund-bot serving {mode}; database {database}; policy {settings.policy().version}; {relay}"
-
-
-def setup_logging() -> None:
-    """LOG_LEVEL and LOG_FORMAT for this process. A bad setting is reported by whatever loads the settings
-    next, in its one line; until then the defaults stand in."""
-    try:
-        settings = load_settings()
-        logs.configure(settings.log_level, settings.log_format)
-    except ConfigError:
-        logs.configure()
-    # Bolt reads SLACK_BOT_TOKEN from the environment itself and warns that it goes unused: the token reaches it
-    # through ``authorize`` instead (SlackLink), so the warning says nothing true.
-    logging.getLogger("slack_bolt.App").addFilter(lambda record: "will be unused" not in record.getMessage())
 
 
 def _count_across_workers() -> None:

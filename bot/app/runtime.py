@@ -3,6 +3,7 @@ it: readiness, the state behind /metrics, purging the outbox. Start-up problems 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import metrics
+from bot import logs, metrics
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
 from bot.relay import ALARM_AFTER
@@ -123,3 +124,16 @@ def purge_outbox(runtime: Runtime, batch: int = 5_000) -> int:
 
 def one_line(error: BaseException) -> str:
     return " ".join(str(getattr(error, "reason", None) or error).split())[:200] or type(error).__name__
+
+
+def setup_logging() -> None:
+    """LOG_LEVEL and LOG_FORMAT for this process. A bad setting is reported by whatever loads the settings
+    next, in its one line; until then the defaults stand in."""
+    try:
+        settings = load_settings()
+        logs.configure(settings.log_level, settings.log_format)
+    except ConfigError:
+        logs.configure()
+    # Bolt reads SLACK_BOT_TOKEN from the environment itself and warns that it goes unused: the token reaches it
+    # through ``authorize`` instead (SlackLink), so the warning says nothing true.
+    logging.getLogger("slack_bolt.App").addFilter(lambda record: "will be unused" not in record.getMessage())
