@@ -52,7 +52,8 @@ from tests.slack_standin import SlackUser
 
 SECRET = "bench-secret"
 ROOT = Path(__file__).resolve().parents[1]
-SERVE = [str(Path(sys.executable).parent / "refundbot"), "serve"]  # as operators start it
+REFUNDBOT = str(Path(sys.executable).parent / "refundbot")
+SERVE = [REFUNDBOT, "serve"]  # as operators start it
 # The real clock: a gunicorn-served app reads it, so the bench's items were paid five days ago, whenever it runs.
 NOW = datetime.now(UTC).replace(microsecond=0)
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -158,7 +159,7 @@ def run(
         env = environment(url, api_url)
         if relay == "apart":
             env |= {"SERVE_WORKERS": "false"}
-            worker = background([str(Path(sys.executable).parent / "refundbot"), "worker"], env, folder)
+            worker = background([REFUNDBOT, "worker"], env, folder)
         ours_url, stop_ours = gunicorn(SERVE, env, folder)
         bare_url, stop_bare = gunicorn([*BARE, "-w", os.environ.get("WEB_CONCURRENCY", "2")], env, ROOT)
     else:

@@ -16,7 +16,6 @@ import argparse
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from sqlalchemy import func, select
 from bench.ack import (
     BARE,
     NOW,
+    REFUNDBOT,
     ROOT,
     SECRET,
     SERVE,
@@ -149,7 +149,7 @@ def run(database: str, n: int, relay: str) -> dict[str, Sample]:
                 port=(ours_port := free_port()),
             ) as ours,
             started(
-                [str(Path(sys.executable).parent / "refundbot"), "worker", "--every", "3600"],
+                [REFUNDBOT, "worker", "--every", "3600"],
                 env,
             )
             if relay == "apart"

@@ -1,10 +1,8 @@
 """`refundbot serve` for real: gunicorn workers, /healthz, signed requests, and the relay thread delivering."""
 
-import os
 import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -29,43 +27,16 @@ contracts:
 
 
 @pytest.fixture
-def server(standin, tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POLICY_", "DATABASE_"))} | {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'refundbot.db'}",
-        "SLACK_BOT_TOKEN": "xoxb-e2e",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": standin.api_url,
-        "PORT": str(port),
-    }
+def server(standin, tmp_path, launch) -> str:
+    env = environment(standin, tmp_path)
     # This server runs on the real clock, so its contract was paid yesterday, whatever day the tests run.
     paid = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     contracts = tmp_path / "contracts.yaml"
     contracts.write_text(CONTRACTS.format(paid=paid))
     subprocess.run(
-        [str(Path(sys.executable).parent / "refundbot"), "import", str(contracts)],
-        cwd=tmp_path,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
+        [str(REFUNDBOT), "import", str(contracts)], cwd=tmp_path, env=env, check=True, capture_output=True, timeout=60
     )
-    process = subprocess.Popen(
-        [str(REFUNDBOT), "serve"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: process.poll() is not None or healthz(url))
-        assert process.poll() is None, process.stdout.read() if process.stdout else ""
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    return launch(env).url
 
 
 def test_the_production_server_answers_health_and_signed_slack_requests(server, standin):

@@ -8,25 +8,23 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from email.message import Message
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from storage.tables import INSTALLATIONS, CaseRow, ContractRow, OutboxRow
+from tests.conftest import REFUNDBOT
 from tests.e2e.conftest import CLIENT, DEMO, FREELANCER, SECRET, Bot, running_bot
 from tests.e2e.test_refund_request import freelancer_dm, request
 from tests.slack_standin import SlackStandIn, SlackUser, text_of
 
 CLIENT_ID, CLIENT_SECRET = "1111.2222", "oauth-client-secret"
 A, B = "T0DEMO01", "T0OTHER01"  # the demo's workspace, and another holding a copy of the same contracts
-REFUNDBOT = Path(sys.executable).parent / "refundbot"
 
 
 class NoRedirects(urllib.request.HTTPRedirectHandler):

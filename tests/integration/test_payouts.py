@@ -5,10 +5,8 @@ and what that endpoint answers, or fails to, is what the operator and the mediat
 from __future__ import annotations
 
 import subprocess
-import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,11 +23,11 @@ from storage.state import operations
 from storage.tables import CaseRow, OutboxRow, PayoutAnswerRow
 from storage.uow import SqlUnitOfWork
 from tests.bulk import demo_request
+from tests.conftest import REFUNDBOT
 from tests.integration.conftest import NOW
 from tests.payments_endpoint import SECRET, Reply
 
 MEDIATORS = "C0MEDIATORS"
-REFUNDBOT = Path(sys.executable).parent / "refundbot"
 
 
 class Clock:

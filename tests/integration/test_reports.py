@@ -12,8 +12,9 @@ from bot.domain.money import Money
 from bot.services.core import store
 from bot.services.payments import LedgerOnly
 from storage.tables import LedgerRow, PayoutAnswerRow
+from tests.conftest import REFUNDBOT
 from tests.integration.conftest import NOW
-from tests.integration.test_cli import REFUNDBOT, run
+from tests.integration.test_cli import run
 from tests.integration.test_ports import request_on
 from tests.unit.factories import FREELANCER, contract, milestone
 

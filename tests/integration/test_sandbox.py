@@ -5,7 +5,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -18,9 +17,9 @@ from bot.sandbox.standin import Message
 from bot.sandbox.web import running
 from bot.sandbox.world import CLIENT, FREELANCER, MEDIATORS_CHANNEL
 from storage.tables import ContractRow
+from tests.conftest import REFUNDBOT
 
 ROOT = Path(__file__).resolve().parents[2]
-REFUNDBOT = Path(sys.executable).parent / "refundbot"
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from bot.services import scheduler
 from bot.services.core import Deps
 from storage.tables import AuditRow, CaseRow, DeadlineRow
 from tests.bulk import copy_case, demo_request
-from tests.integration.test_cli import REFUNDBOT
+from tests.conftest import REFUNDBOT
 
 OPENED = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 DUE = OPENED + timedelta(days=3)
