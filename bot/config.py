@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     web_keepalive: int = Field(5, ge=1, le=600)
     # A request's headers must arrive within this many seconds (Slack sends a request whole); then 408 and closed.
     header_timeout: float = Field(10.0, gt=0, le=300)
-    # gunicorn's own command-line options, applied after the settings above (gunicorn reads the same variable).
+    # gunicorn's own command-line options under its own variable's name, parsed by gunicorn after the settings above.
     gunicorn_cmd_args: str | None = None
     mediator_channel_id: str | None = None
     mediator_user_ids: Annotated[list[str], NoDecode] = []

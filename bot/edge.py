@@ -133,7 +133,8 @@ class Edge:
             return
         scrape = self.metrics if path == "/metrics" and method == "GET" else None
         if self.metrics_port is not None and (scope.get("server") or ("", None))[1] == self.metrics_port:
-            await (_scrape(send, scrape, self.pool) if scrape else _answer(send, 404, "Not Found"))  # operators'
+            # The operators' port: the scrape, and the probes above; nothing of Slack's.
+            await (_scrape(send, scrape, self.pool) if scrape else _answer(send, 404, "Not Found"))
             return
         if scrape and self.metrics_port is None:
             await _scrape(send, scrape, self.pool)
