@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.domain.policy import Policy
+from bot.limits import Distribution
 from bot.policies import DEFAULT_PRESET, PolicyFile, PolicyFileError, preset_path, presets, read_policy_file
 
 # What the app asks each workspace for when it is installed; manifest.yml lists the same (a test holds them equal).
@@ -80,6 +81,11 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     # Seconds between two messages to one channel or person: Slack takes about one per second per channel.
     slack_pace_seconds: float = Field(1.0, ge=0, le=60)
+    # How the app reaches its workspaces, which sets Slack's limits on reading messages back: "internal" (built
+    # for one organisation), "marketplace" (approved for the Slack Marketplace), or "distributed" (installed by
+    # OAuth outside it: one conversations.history/replies call a minute of 15 messages). Default: "distributed"
+    # with SLACK_CLIENT_ID, else "internal".
+    slack_distribution: Distribution | None = None
     # Sent outbox rows are kept this long (for `refundbot outbox` and an operator's questions), then purged.
     outbox_retention_days: int = Field(14, ge=1, le=3650)
     # false: the web workers only answer Slack, and `refundbot worker` (its own process) relays and ticks.
@@ -140,6 +146,12 @@ class Settings(BaseSettings):
     def oauth(self) -> bool:
         """Installed by OAuth in any number of workspaces, rather than one workspace's bot token."""
         return self.slack_client_id is not None
+
+    @property
+    def distribution(self) -> Distribution:
+        if self.slack_distribution is not None:
+            return self.slack_distribution
+        return Distribution.DISTRIBUTED if self.oauth else Distribution.INTERNAL
 
     @field_validator("host", "metrics_host")
     @classmethod

@@ -32,6 +32,11 @@ SLACK_CALLS = Counter("refundbot_slack_calls_total", "Slack Web API calls, by me
 SLACK_ERRORS = Counter(
     "refundbot_slack_errors_total", "Slack Web API calls that failed, by method and Slack's error.", ["method", "error"]
 )
+SLACK_RATE_LIMITED = Counter(
+    "refundbot_slack_rate_limited_total",
+    "Slack's 429 answers, by method: each holds its scope (a channel, or the method) for Retry-After.",
+    ["method"],
+)
 REMINDERS = Counter("refundbot_reminders_queued_total", "Reminders queued for someone who must act.")
 EXPIRIES = Counter("refundbot_expiries_applied_total", "Deadlines passed and applied as the policy says.")
 

@@ -2,11 +2,13 @@
 
 Each app instance runs one in a thread. It leases rows, renders them, calls Slack, records what Slack answered
 (channel + ts, so later changes to the same message use chat.update) before making any further call, and settles
-the row. Every post carries message metadata naming its row; when an earlier attempt may have reached Slack
-unrecorded (the relay died mid-send, the answer was lost, the database failed after the post), the relay looks
-for that message before posting again and adopts it. Transient failures (5xx, timeouts, refused connections,
-rate limits) are retried with capped back-off for as long as it takes, with an alarm in the log once the oldest
-message has waited too long; only Slack's permanent errors park a row as ``dead``, for `refundbot outbox retry`.
+the row. Every call keeps to Slack's limits (``bot.limits``): a channel, method or workspace that Slack limits
+waits alone, as long as its ``Retry-After`` says, while the other rows go on. Every post carries message
+metadata naming its row; when an earlier attempt may have reached Slack unrecorded (the relay died mid-send, the
+answer was lost, the database failed after the post), the relay looks for that message before posting again and
+adopts it. Transient failures (5xx, timeouts, refused connections) are retried with capped back-off for as long
+as it takes, with an alarm in the log once the oldest message has waited too long; only Slack's permanent errors
+park a row as ``dead``, for `refundbot outbox retry`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.format import DEFAULT_LOCALE, babel_locale
 from bot.blocks.render import Rendered
+from bot.limits import POST, SlackLimits, Throttled
 from bot.logs import about
 from bot.metrics import CountedWebClient
 from bot.services.messages import Target
@@ -75,8 +78,8 @@ ALARM_AFTER = timedelta(minutes=15)
 ALARM_EVERY = 60.0
 # Every post names its outbox row in message metadata, so a post whose answer was lost can be found again.
 METADATA_TYPE = "refundbot_message"
-# How far before a row was queued a lookup starts: Slack's clock and ours may differ.
-LOOK_BACK = timedelta(hours=1)
+# How far around a row's life a lookup reaches: Slack's clock and ours may differ a little.
+SKEW = timedelta(minutes=2)
 # "chat.postMessage generally allows posting one message per second per channel" (Slack: rate limits).
 PACE = timedelta(seconds=1)
 SLOTS_KEPT = 10_000
@@ -93,6 +96,7 @@ class Outcome:
     wait: timedelta | None = None
     in_doubt: bool = False
     dead: bool = False
+    unattempted: bool = False  # its scope had no room: nothing was called, so it is no attempt
 
 
 class Undeliverable(Exception):
@@ -147,12 +151,10 @@ class _NeverSent(ConnectionErrorRetryHandler):
 
 
 def relay_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
-    """The relay's WebClient: only the retries that cannot double a message (a 429 is never carried out)."""
+    """The relay's WebClient: only the retries that cannot double a message. A 429 is not retried here: the
+    relay holds its scope (``SlackLimits``) and the row waits, while a sleeping retry would hold the batch."""
     return CountedWebClient(
-        token=token,
-        base_url=base_url,
-        timeout=timeout,
-        retry_handlers=[_NeverSent(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=1)],
+        token=token, base_url=base_url, timeout=timeout, retry_handlers=[_NeverSent(max_retry_count=1)]
     )
 
 
@@ -181,6 +183,7 @@ class Relay:
         batch: int = 20,
         pace: timedelta = PACE,
         workers: int = 4,
+        limits: SlackLimits | None = None,
     ) -> None:
         self.sessions = sessions
         # One workspace's client, or each installed workspace's own (OAuth).
@@ -192,6 +195,8 @@ class Relay:
         self.batch = batch
         self.pace = pace
         self.workers = workers
+        self.limits = limits or SlackLimits(paced=bool(pace))
+        self._lookups: dict[int, str] = {}  # row → the cursor where its unfinished lookup goes on
         self._slots: dict[str, datetime] = {}  # per channel (or person): when the next message may go
         self._reserved: dict[int, datetime] = {}  # rows sent back to wait for their channel's slot
         self.wake = threading.Event()
@@ -245,6 +250,7 @@ class Relay:
         if len(self._slots) + len(self._reserved) > SLOTS_KEPT:  # forget what is long past
             self._slots = {where: slot for where, slot in self._slots.items() if slot > now}
             self._reserved = {row_id: slot for row_id, slot in self._reserved.items() if slot > now - self.lease}
+            self.limits.forget(now)
         return ready
 
     def run(self, stop: threading.Event, idle: float = 0.5) -> None:
@@ -292,19 +298,24 @@ class Relay:
         learnt: list[tuple[str, MessageRef]] = []
         try:
             self._send(row, learnt)
+        except Throttled as exc:
+            wait = max(exc.until - self.clock(), timedelta(0))
+            if exc.__cause__ is None:  # no call was made: back in the queue until its scope has room
+                return Outcome(row, learnt, error=str(exc), wait=wait, in_doubt=row.in_doubt, unattempted=True)
+            return Outcome(row, learnt, error="ratelimited", wait=wait, in_doubt=row.in_doubt)
         except SlackApiError as exc:
             return self._failed(row, exc, learnt)
         except Undeliverable as exc:
             if exc.permanent:
                 return self._dead(row, exc.error, learnt)
-            return self._later(row, exc.error, None, learnt, in_doubt=row.in_doubt)
+            return self._later(row, exc.error, learnt, in_doubt=row.in_doubt)
         except (SlackRequestError, URLError, TimeoutError, OSError) as exc:
             # Refused: Slack never saw it. Anything else (a timeout, a reset) may have come after Slack posted.
             in_doubt = row.in_doubt or not _never_sent(exc)
-            return self._later(row, f"{type(exc).__name__}: {exc}", None, learnt, in_doubt=in_doubt)
+            return self._later(row, f"{type(exc).__name__}: {exc}", learnt, in_doubt=in_doubt)
         except Exception as exc:  # one bad row must not stall the batch: back off and look before trying again
             log.exception("relay: message %s (%s) failed unexpectedly", row.id, row.surface)
-            return self._later(row, f"unexpected {type(exc).__name__}: {exc}", None, learnt, in_doubt=True)
+            return self._later(row, f"unexpected {type(exc).__name__}: {exc}", learnt, in_doubt=True)
         return Outcome(row, learnt)
 
     def settle(self, outcomes: list[Outcome]) -> None:
@@ -318,10 +329,12 @@ class Relay:
             outbox.save_refs({(o.row.team_id, key): ref for o in outcomes for key, ref in o.learnt}, now)
             outbox.sent_all([o.row.id for o in outcomes if o.error is None], self.owner, now)
             for outcome in outcomes:
+                at = now + (outcome.wait or timedelta(0))
                 if outcome.dead:
                     outbox.dead(outcome.row.id, self.owner, outcome.error or "")
+                elif outcome.unattempted:
+                    outbox.defer(outcome.row.id, self.owner, at)
                 elif outcome.error is not None:
-                    at = now + (outcome.wait or timedelta(0))
                     outbox.retry(outcome.row.id, self.owner, at, outcome.error, in_doubt=outcome.in_doubt)
 
     def _send(self, row: LeasedMessage, learnt: list[tuple[str, MessageRef]]) -> None:
@@ -333,7 +346,9 @@ class Relay:
         target = row.target
         reader = target.users[0] if target.kind in ("dm", "home", "response_url") and target.users else None
         try:
-            shown = self.render(row.surface, row.view, root.permalink if root else None, self._locale(client, reader))
+            shown = self.render(
+                row.surface, row.view, root.permalink if root else None, self._locale(client, row.team_id, reader)
+            )
         except Exception as exc:  # a message that cannot be rendered now never will be: park it for a fix
             raise Undeliverable(f"cannot render {row.surface}: {type(exc).__name__}: {exc}", permanent=True) from exc
         if target.kind == "response_url":
@@ -348,12 +363,20 @@ class Relay:
             home: dict[str, Any] = {"type": "home", "blocks": shown.blocks}
             if shown.metadata is not None:
                 home["private_metadata"] = shown.metadata
-            client.views_publish(user_id=target.users[0], view=home)
+            self._call(client, row.team_id, "views.publish", user_id=target.users[0], view=home)
             return
         if kept is not None:
             if kept.permalink is None and row.message_key and row.message_key.endswith(_LINKED):
-                self._permalink(client, row.message_key, kept, learnt)  # posted and recorded, but without its permalink
-            client.chat_update(channel=kept.channel, ts=kept.ts, text=shown.text, blocks=shown.blocks)
+                self._permalink(client, row, row.message_key, kept, learnt)  # posted and recorded, no permalink yet
+            self._call(
+                client,
+                row.team_id,
+                "chat.update",
+                channel=kept.channel,
+                ts=kept.ts,
+                text=shown.text,
+                blocks=shown.blocks,
+            )
             return
         thread_ts = None
         if target.kind == "thread":
@@ -363,10 +386,14 @@ class Relay:
         elif target.kind == "channel":
             channel = target.channel or ""
         else:
-            channel = self._dm_channel(client, ",".join(target.users))
+            channel = self._dm_channel(client, row.team_id, ",".join(target.users))
         ts = self._posted_before(client, row, channel, thread_ts) if row.in_doubt else None
         if ts is None:
-            posted = client.chat_postMessage(
+            posted = self._call(
+                client,
+                row.team_id,
+                POST,
+                paced=channel,
                 channel=channel,
                 text=shown.text,
                 blocks=shown.blocks,
@@ -378,43 +405,65 @@ class Relay:
             ref = MessageRef(channel, ts, None)
             learnt.append((row.message_key, ref))  # kept whatever happens next in this row
             if row.message_key.endswith(_LINKED):
-                self._permalink(client, row.message_key, ref, learnt)
+                self._permalink(client, row, row.message_key, ref, learnt)
 
-    def _permalink(self, client: WebClient, key: str, ref: MessageRef, learnt: list[tuple[str, MessageRef]]) -> None:
-        permalink = client.chat_getPermalink(channel=ref.channel, message_ts=ref.ts)["permalink"]
-        learnt.append((key, replace(ref, permalink=permalink)))
+    def _call(self, client: WebClient, team: str, method: str, *, paced: str | None = None, **args: Any) -> Any:
+        """One Web API call within Slack's limits for ``team`` (and the channel it is ``paced`` by): Throttled,
+        without calling, when its scope has no room; Throttled from the SlackApiError when Slack answers 429."""
+        self.limits.take(team, method, paced, self.clock())
+        try:
+            return getattr(client, method.replace(".", "_"))(**args)
+        except SlackApiError as exc:
+            if exc.response.status_code != 429:
+                raise
+            retry_after = str(exc.response.headers.get("Retry-After") or "")
+            seconds = int(retry_after) if retry_after.isdigit() else None
+            until = self.limits.refused(team, method, args.get("channel"), seconds, self.clock())
+            raise Throttled(method, until) from exc
+
+    def _permalink(
+        self, client: WebClient, row: LeasedMessage, key: str, ref: MessageRef, learnt: list[tuple[str, MessageRef]]
+    ) -> None:
+        found = self._call(client, row.team_id, "chat.getPermalink", channel=ref.channel, message_ts=ref.ts)
+        learnt.append((key, replace(ref, permalink=found["permalink"])))
 
     def _posted_before(self, client: WebClient, row: LeasedMessage, channel: str, thread_ts: str | None) -> str | None:
-        """The ts of this row's message if an earlier attempt posted it, found by its metadata."""
+        """The ts of this row's message if an earlier attempt posted it, found by its metadata: only between
+        the row's queuing and now, ``lookup_limit`` messages a call. Where Slack allows one call a minute, a
+        lookup throttled half-way goes on from its cursor when the row's turn comes again."""
         args: dict[str, Any] = {
             "channel": channel,
-            "oldest": f"{(row.created_at - LOOK_BACK).timestamp():.6f}",
+            "oldest": f"{(row.created_at - SKEW).timestamp():.6f}",
+            "latest": f"{(self.clock() + SKEW).timestamp():.6f}",
             "include_all_metadata": True,
-            "limit": 200,
+            "limit": self.limits.lookup_limit,
         }
-        cursor = None
+        if thread_ts:
+            args["ts"] = thread_ts
+        method = "conversations.replies" if thread_ts else "conversations.history"
         while True:
-            if thread_ts:
-                page = client.conversations_replies(ts=thread_ts, cursor=cursor, **args)
-            else:
-                page = client.conversations_history(cursor=cursor, **args)
+            page = self._call(client, row.team_id, method, cursor=self._lookups.get(row.id), **args)
             for message in page.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
                 if metadata.get("event_type") == METADATA_TYPE and payload.get("row") == row.dedupe_key:
+                    self._lookups.pop(row.id, None)
                     log.warning("relay: message %s (%s) was posted by an earlier attempt; adopted", row.id, row.surface)
                     return str(message["ts"])
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
+                self._lookups.pop(row.id, None)
                 return None
+            self._lookups[row.id] = cursor
 
-    def _dm_channel(self, client: WebClient, users: str) -> str:
+    def _dm_channel(self, client: WebClient, team: str, users: str) -> str:
         """A DM's channel id never changes, so conversations.open is asked once per person (or group)."""
         if (channel := self._dms.get(users)) is None:
-            channel = self._dms[users] = client.conversations_open(users=users)["channel"]["id"]
+            opened = self._call(client, team, "conversations.open", users=users)
+            channel = self._dms[users] = opened["channel"]["id"]
         return channel
 
-    def _locale(self, client: WebClient, user: str | None) -> str:
+    def _locale(self, client: WebClient, team: str, user: str | None) -> str:
         """The reader's locale from users.info, cached for an hour; en_US when Slack does not say."""
         if user is None:
             return DEFAULT_LOCALE
@@ -422,8 +471,8 @@ class Relay:
         if cached and time.monotonic() - cached[1] < LOCALE_TTL:
             return cached[0]
         try:
-            found = client.users_info(user=user, include_locale=True)["user"].get("locale")
-        except (SlackApiError, SlackRequestError, URLError, OSError):
+            found = self._call(client, team, "users.info", user=user, include_locale=True)["user"].get("locale")
+        except (Throttled, SlackApiError, SlackRequestError, URLError, OSError):
             return DEFAULT_LOCALE  # formatting is no reason to hold a message back
         locale = babel_locale(found)
         self._locales[user] = (locale, time.monotonic())
@@ -432,12 +481,10 @@ class Relay:
     def _failed(self, row: LeasedMessage, exc: SlackApiError, learnt: list[tuple[str, MessageRef]]) -> Outcome:
         status = exc.response.status_code
         error = exc.response.get("error") or f"http_{status}"
-        if error in PERMANENT or (400 <= status < 500 and status != 429):
+        if error in PERMANENT or 400 <= status < 500:
             return self._dead(row, error, learnt)
-        retry_after = exc.response.headers.get("Retry-After") if status == 429 else None
-        wait = int(retry_after) if retry_after and str(retry_after).isdigit() else None
-        # A 429 was never carried out; a 5xx may have been, after all.
-        return self._later(row, error, wait, learnt, in_doubt=row.in_doubt or status >= 500)
+        # A 5xx may have been carried out, after all.
+        return self._later(row, error, learnt, in_doubt=row.in_doubt or status >= 500)
 
     def _dead(self, row: LeasedMessage, error: str, learnt: list[tuple[str, MessageRef]]) -> Outcome:
         log.error("relay: message %s (%s) is dead: %s", row.id, row.surface, error)
@@ -447,13 +494,11 @@ class Relay:
         self,
         row: LeasedMessage,
         error: str,
-        retry_after: int | None,
         learnt: list[tuple[str, MessageRef]],
         *,
         in_doubt: bool,
     ) -> Outcome:
-        """Transient: back off (doubling, capped at MAX_BACKOFF, or Slack's Retry-After) and try again, however long."""
-        backoff = timedelta(seconds=2 ** min(row.attempts, 16))
-        wait = timedelta(seconds=retry_after) if retry_after else min(backoff, MAX_BACKOFF)
+        """Transient: back off (doubling, capped at MAX_BACKOFF) and try again, however long."""
+        wait = min(timedelta(seconds=2 ** min(row.attempts, 16)), MAX_BACKOFF)
         log.warning("relay: message %s (%s) failed (%s); retrying in %s", row.id, row.surface, error, wait)
         return Outcome(row, learnt, error=error, wait=wait, in_doubt=in_doubt)

@@ -17,6 +17,7 @@ from bot.sandbox.standin import (  # noqa: F401  (what the tests import from her
     TEAM,
     TRIGGER_LIFETIME,
     Answer,
+    Limits,
     Message,
     SlackUser,
     button_labels,

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app.runtime import Runtime, one_line, purge_outbox, utc_now
 from bot.blocks.render import render
+from bot.limits import SlackLimits
 from bot.payouts import PayoutSender
 from bot.relay import Relay, relay_client, web_client
 from bot.services import scheduler
@@ -73,7 +74,8 @@ class Workers:
             slack = relay_client(token, base_url)
             group = _usergroup(client, settings.mediator_usergroup_id)
         pace = timedelta(seconds=settings.slack_pace_seconds)
-        relay = Relay(runtime.sessions, slack, render, owner=owner, clock=runtime.clock, pace=pace)
+        limits = SlackLimits(settings.distribution, paced=bool(pace))
+        relay = Relay(runtime.sessions, slack, render, owner=owner, clock=runtime.clock, pace=pace, limits=limits)
         roster = Roster(
             frozenset(settings.mediator_user_ids), group, WorkspaceDesks(runtime.sessions), _group_members(relay)
         )

@@ -21,6 +21,7 @@ import base64
 import hashlib
 import itertools
 import json
+import math
 import sys
 import threading
 import time
@@ -90,6 +91,73 @@ class Fault:
     drop: bool = False  # the call is carried out, then the connection closes before the answer is sent
 
 
+# Slack's tiers, as its method reference gives them: calls a minute per method per app per workspace.
+TIERS = {
+    "usergroups.users.list": 20,
+    "chat.update": 50,
+    "conversations.open": 50,
+    "conversations.history": 50,
+    "conversations.replies": 50,
+    "users.info": 100,
+    "views.publish": 100,
+    "views.open": 100,
+    "views.update": 100,
+    "views.push": 100,
+    "chat.postEphemeral": 100,
+    "chat.getPermalink": 300,
+}
+# "Posting messages: 1 per second. Short bursts >1 allowed."
+POSTS_PER_SECOND, POST_BURST = 1.0, 3
+# Since 2025, for an app distributed outside the Slack Marketplace: one call a minute, 15 messages at most.
+LOOKUPS = ("conversations.history", "conversations.replies")
+LOOKUP_LIMIT = 15
+
+
+@dataclass
+class Limits:
+    """Slack's rate limits, kept when a test turns them on (``SlackStandIn.limits``): each tier per method and
+    workspace over a minute, posts to a channel at about one a second with short bursts, a channel Slack holds on
+    its own (``hold``), and with ``distributed`` the stricter limits on reading messages back. Each refusal is a
+    429 with Retry-After, kept in ``refused``; asking for more than 15 messages in that mode is a violation."""
+
+    distributed: bool = False
+    calls: dict[tuple[str, str], list[float]] = field(default_factory=dict)  # (team, method) → times
+    buckets: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)  # (team, channel) → (tokens, at)
+    held: dict[str, float] = field(default_factory=dict)  # channel → until
+    refused: list[tuple[str, str | None]] = field(default_factory=list)  # (method, channel)
+
+    def hold(self, channel: str, seconds: float, now: float) -> None:
+        self.held[channel] = now + seconds
+
+    def check(self, team: str, method: str, args: Mapping[str, Any], now: float) -> int | None:
+        """Seconds to wait, or None when the call may go (and is counted)."""
+        channel = str(args.get("channel") or "") or None
+        wait = self._wait(team, method, channel, now)
+        if wait is not None:
+            self.refused.append((method, channel))
+        return wait
+
+    def _wait(self, team: str, method: str, channel: str | None, now: float) -> int | None:
+        if channel and method in ("chat.postMessage", "chat.update") and self.held.get(channel, 0) > now:
+            return math.ceil(self.held[channel] - now)
+        if method == "chat.postMessage" and channel:
+            tokens, at = self.buckets.get((team, channel), (POST_BURST, now))
+            tokens = min(POST_BURST, tokens + (now - at) * POSTS_PER_SECOND)
+            if tokens < 1:
+                return math.ceil((1 - tokens) / POSTS_PER_SECOND)
+            self.buckets[team, channel] = (tokens - 1, now)
+            return None
+        allowed = 1 if self.distributed and method in LOOKUPS else TIERS.get(method)
+        if allowed is None:
+            return None
+        recent = [t for t in self.calls.get((team, method), []) if t > now - 60]
+        if len(recent) >= allowed:
+            self.calls[team, method] = recent
+            return max(1, math.ceil(recent[0] + 60 - now))
+        self.calls[team, method] = [*recent, now]
+        return None
+
+
 @dataclass
 class Views:
     by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -150,6 +218,7 @@ class SlackStandIn:
         self.timezones: dict[str, str] = {}  # and New York time
         self.usergroups: dict[str, list[str]] = {}  # usergroups.users.list answers from here
         self.faults: dict[str, list[Fault]] = {}
+        self.limits: Limits | None = None  # Slack's rate limits, when a test turns them on
         self.triggers: dict[str, tuple[str, float]] = {}
         self.used_triggers: set[str] = set()
         self.response_urls: dict[str, list[float]] = {}  # path → [issued (monotonic), posts so far]
@@ -331,6 +400,11 @@ class SlackStandIn:
         if (method == "apps.connections.open") != str(token).startswith("xapp-"):
             return 200, {"ok": False, "error": "not_allowed_token_type"}, {}, dropped
         with self.lock:
+            if self.limits is not None:
+                if (wait := self.limits.check(team, method, args, self.clock())) is not None:
+                    return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}, dropped
+                if self.limits.distributed and method in LOOKUPS and int(args.get("limit") or 100) > LOOKUP_LIMIT:
+                    self.record(method, [f"limit {args.get('limit')}: at most {LOOKUP_LIMIT} for this app"])
             self.calls.append(Call(method, args, team))
             if method == "auth.test":
                 return 200, self._auth_test(team), {}, dropped
@@ -504,10 +578,13 @@ class SlackStandIn:
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _history(self, found: list[Message], args: dict[str, Any]) -> dict[str, Any]:
-        """Newest first, after ``oldest``, ``limit`` at a time (cursor: how many were already given)."""
-        oldest = float(args.get("oldest") or 0)
-        newest_first = [m for m in reversed(found) if float(m.ts) > oldest]
+        """Newest first, between ``oldest`` and ``latest``, ``limit`` at a time (cursor: how many were already
+        given); where Slack allows an app 15 messages a call, no more than that."""
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+        newest_first = [m for m in reversed(found) if oldest < float(m.ts) < latest]
         start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        if self.limits is not None and self.limits.distributed:
+            limit = min(limit, LOOKUP_LIMIT)
         page = newest_first[start : start + limit]
         with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
         messages = [

@@ -256,6 +256,8 @@ def test_a_forged_or_replayed_request_gets_401_and_does_nothing(bot):
 def test_slack_rate_limiting_then_accepting_delivers_each_message_once(bot):
     bot.standin.fail("chat.postMessage", 429, retry_after=1)
     request(bot)
+    bot.clock.advance(seconds=1)
+    bot.drain()
     assert len(bot.standin.dms(FREELANCER)) == 1
     assert len(bot.standin.dms(CLIENT)) == 1
 

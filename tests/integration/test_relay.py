@@ -10,11 +10,13 @@ from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from bot.blocks.render import Rendered
+from bot.limits import Distribution, SlackLimits
 from bot.relay import ALARM_AFTER, MAX_BACKOFF, Relay, relay_client
 from bot.services.messages import OutboxMessage, channel, dm, group, response_url, thread
 from storage.outbox import OutboxRepository
 from storage.tables import OutboxRow
 from tests.integration.conftest import NOW
+from tests.slack_standin import Limits, Message
 
 
 class Clock:
@@ -38,9 +40,11 @@ def clock():
 
 @pytest.fixture
 def relay(sessions, standin, clock):
-    def make(owner="relay-a", pace=timedelta(0)):
+    standin.clock = lambda: clock.now.timestamp()  # Slack's clock and the relay's agree, as they do in life
+
+    def make(owner="relay-a", pace=timedelta(0), limits=None):
         client = relay_client("xoxb-test", standin.api_url, timeout=3)
-        return Relay(sessions, client, render, owner=owner, clock=clock, pace=pace)
+        return Relay(sessions, client, render, owner=owner, clock=clock, pace=pace, limits=limits)
 
     return make
 
@@ -94,19 +98,12 @@ def test_different_cases_go_out_in_parallel_and_each_in_order(sessions, standin,
     assert answer.text.startswith("note: requested (thread: https://demo.slack.com/archives/")
 
 
-def test_rate_limited_then_accepted_is_delivered_once(sessions, standin, relay):
-    standin.fail("chat.postMessage", 429, retry_after=1)
+def test_rate_limited_waits_for_retry_after_then_is_delivered_once(sessions, standin, relay, clock):
+    standin.fail("chat.postMessage", 429, retry_after=30)
     queue(sessions, note("k"))
     relay().run_once()
-    assert len(standin.dms("U0FREELA01")) == 1
-    assert rows(sessions)["k"][0] == "sent"
-
-
-def test_rate_limited_beyond_the_client_retries_waits_for_retry_after(sessions, standin, relay, clock):
-    standin.fail("chat.postMessage", 429, times=2, retry_after=1)
-    queue(sessions, note("k"))
-    relay().run_once()
-    assert rows(sessions)["k"][:2] == ("pending", 1)
+    assert rows(sessions)["k"][:3] == ("pending", 1, "ratelimited")
+    clock.now += timedelta(seconds=29)
     assert relay().run_once() == 0  # Retry-After has not passed on the relay's clock
     clock.now += timedelta(seconds=1)
     relay().run_once()
@@ -399,3 +396,121 @@ def test_sent_messages_past_retention_are_purged_and_later_updates_still_edit_th
     relay().run_once()
     [edit] = standin.calls_to("chat.update")
     assert edit.args["text"] == "note: changed"  # the message's ref outlives its outbox row
+
+
+# --- Slack's limits: what Slack limits waits alone -----------------------------------------------------------------
+
+
+@pytest.fixture
+def limited(standin, clock):
+    """The stand-in keeps Slack's rate limits (on the relay's clock)."""
+    standin.limits = Limits()
+    return standin.limits
+
+
+def test_a_channel_slack_holds_for_ten_minutes_waits_alone_while_the_others_flow(
+    sessions, standin, relay, clock, limited, caplog
+):
+    held, others = "U0HELD", ["U0OTHER1", "U0OTHER2"]
+    limited.hold(standin.dm_channel(held), 600, clock.now.timestamp())
+    queue(
+        sessions,
+        *(note(f"{user}-{n}", f"{n}", user=user, stream=f"{user}-{n}") for user in [held, *others] for n in range(3)),
+    )
+    paced = relay(pace=timedelta(seconds=1))
+    with caplog.at_level(logging.INFO, logger="refundbot.relay"):
+        for _ in range(5):
+            paced.run_once()
+            clock.now += timedelta(seconds=1)
+    for user in others:
+        assert [m.text for m in standin.dms(user)] == ["note: 0", "note: 1", "note: 2"], user
+    assert standin.dms(held) == []
+    assert limited.refused == [("chat.postMessage", standin.dm_channel(held))]  # asked once; then it waited
+    with sessions() as session:
+        waiting = session.query(OutboxRow).filter(OutboxRow.dedupe_key.like(f"{held}-%")).all()
+    assert {row.status for row in waiting} == {"pending"}
+    assert min(row.next_attempt_at for row in waiting) >= NOW + timedelta(seconds=600)
+    assert [row.attempts for row in sorted(waiting, key=lambda r: r.id)] == [1, 0, 0]
+    [warned] = [r for r in caplog.records if r.levelno == logging.WARNING and "rate-limits" in r.getMessage()]
+    assert standin.dm_channel(held) in warned.getMessage()
+    clock.now = NOW + timedelta(seconds=601)
+    for _ in range(4):
+        paced.run_once()
+        clock.now += timedelta(seconds=1)
+    assert [m.text for m in standin.dms(held)] == ["note: 0", "note: 1", "note: 2"]
+    assert len(limited.refused) == 1
+
+
+def run_for(relay, clock, seconds: int) -> None:
+    """The relay's loop over ``seconds`` of its clock, a round a second."""
+    for _ in range(seconds):
+        while relay.run_once():
+            pass
+        clock.now += timedelta(seconds=1)
+
+
+def test_each_method_keeps_to_its_tier_per_workspace_and_the_rest_wait_unattempted(
+    sessions, standin, relay, clock, limited
+):
+    streams = [f"R-{n}" for n in range(60)]
+    queue(sessions, *(note(f"post-{s}", "first", stream=s, user=f"U0P{s}", message_key=f"{s}:dm") for s in streams))
+    paced = relay(pace=timedelta(seconds=1))
+    run_for(paced, clock, 1)
+    assert len(standin.calls_to("conversations.open")) == 50  # Tier 3: 50 a minute in one workspace
+    assert rows(sessions)["post-R-59"][:2] == ("pending", 0)  # waiting its turn is no failed attempt
+    run_for(paced, clock, 60)
+    assert len(standin.calls_to("chat.postMessage")) == 60
+    queue(sessions, *(note(f"edit-{s}", "second", stream=s, user=f"U0P{s}", message_key=f"{s}:dm") for s in streams))
+    run_for(paced, clock, 1)
+    assert len(standin.calls_to("chat.update")) == 50
+    run_for(paced, clock, 60)
+    assert len(standin.calls_to("chat.update")) == 60
+    assert limited.refused == []  # the relay kept to the tiers: Slack never had to refuse
+    assert {status for status, _, _ in rows(sessions).values()} == {"sent"}
+    assert {attempts for _, attempts, _ in rows(sessions).values()} == {1}
+
+
+def test_outside_the_marketplace_lookups_keep_to_one_a_minute_of_15_messages_and_nothing_is_posted_twice(
+    sessions, standin, relay, clock, limited
+):
+    limited.distributed = True
+    users = ["U0A", "U0B", "U0C"]
+    queue(sessions, *(note(f"k-{u}", f"for {u}", user=u, stream=f"S-{u}") for u in users))
+    standin.drop("chat.postMessage", times=3)
+    limits = SlackLimits(Distribution.DISTRIBUTED)
+    distributed = relay(pace=timedelta(seconds=1), limits=limits)
+    distributed.run_once()
+    # Slack posted all three, but their answers were lost: each row is in doubt and must be looked for.
+    for _ in range(3):
+        clock.now += timedelta(seconds=61)
+        distributed.run_once()
+        clock.now += timedelta(seconds=5)
+        distributed.run_once()  # the next row's lookup must wait for the minute
+    lookups = standin.calls_to("conversations.history")
+    assert len(lookups) == 3
+    assert all(int(call.args["limit"]) <= 15 and call.args.get("latest") for call in lookups)
+    assert [len(standin.dms(u)) for u in users] == [1, 1, 1]  # found and adopted, never posted again
+    assert {status for status, _, _ in rows(sessions).values()} == {"sent"}
+    assert limited.refused == []
+    assert standin.take_violations() == []
+
+
+def test_outside_the_marketplace_a_lookup_pages_a_busy_channel_one_minute_at_a_time(
+    sessions, standin, relay, clock, limited
+):
+    limited.distributed = True
+    queue(sessions, note("mine", "mine", user="U0BUSY", stream="S-mine"))
+    standin.drop("chat.postMessage")
+    distributed = relay(pace=timedelta(0), limits=SlackLimits(Distribution.DISTRIBUTED))
+    distributed.run_once()
+    channel = standin.dm_channel("U0BUSY")
+    for n in range(20):  # others' messages land after it in the same conversation
+        ts = f"{clock.now.timestamp() + n + 1:.6f}"
+        standin.messages[channel, ts] = Message(channel, ts, f"other {n}", [])
+    for _ in range(3):
+        clock.now += timedelta(seconds=61)
+        distributed.run_once()
+    assert [call.args.get("cursor") for call in standin.calls_to("conversations.history")] == [None, "15"]
+    assert len(standin.dms("U0BUSY")) == 21
+    assert rows(sessions)["mine"][0] == "sent"
+    assert limited.refused == []

@@ -154,6 +154,7 @@ def test_env_example_and_the_readme_list_every_setting_and_the_example_keeps_the
         "METRICS_",
         "GUNICORN_CMD_ARGS",
         "POLICY_FILE",
+        "SLACK_DISTRIBUTION",
     )
     shown = [line.removeprefix("# ").split("  #")[0].strip() for line in example.splitlines()]
     placeholder = lambda name: name.startswith(placeholders) or name == "SLACK_REDIRECT_URI"  # noqa: E731
