@@ -27,7 +27,7 @@ from bot.services.importing import DEMO, ImportRejected, demo_for, import_contra
 from bot.services.messages import Surface
 from bot.services.roster import Desk
 from storage import reports
-from storage.db import DatabaseError, current_revisions, make_engine, pending_migrations, roll_back
+from storage.db import DatabaseError, background, current_revisions, make_engine, pending_migrations, roll_back
 from storage.db import migrate as upgrade
 from storage.outbox import OutboxRepository
 from storage.reports import CASE_COLUMNS, LEDGER_COLUMNS
@@ -46,9 +46,16 @@ def _runtime(opened: Callable[[], Runtime] = start) -> Runtime:
         sys.exit(2)
 
 
+# What answers requests itself, and marks its own background work.
+SERVERS = frozenset({"serve", "worker", "sandbox"})
+
+
 @click.group(help="refund-bot: refunds, disputes and mediation for a freelance marketplace, in Slack.")
-def cli() -> None:
+@click.pass_context
+def cli(context: click.Context) -> None:
     setup_logging()
+    if context.invoked_subcommand not in SERVERS:  # a command's work is off any request path
+        context.with_resource(background())
 
 
 @cli.command(help="Run refund-bot: HTTP on PORT (gunicorn), or Socket Mode when SLACK_APP_TOKEN is set.")

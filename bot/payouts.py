@@ -40,6 +40,7 @@ from bot.logs import about
 from bot.services.core import Deps
 from bot.services.payouts import record_answer
 from bot.services.ports import Outcome, PayoutAnswer, StorageUnavailable
+from storage.db import background
 from storage.outbox import LeasedMessage, OutboxRepository
 
 log = logging.getLogger("refundbot.payouts")
@@ -109,11 +110,14 @@ class PayoutSender:
 
     def run_once(self) -> int:
         """Deliver the entries due now, each stream's next one; returns how many were attempted."""
-        with self.sessions.begin() as session:
-            rows = OutboxRepository(session).lease_due(self.owner, self.clock(), self.lease, self.batch, payouts=True)
-        for row in rows:
-            with about(team=row.team_id, case=row.view.get("case")):
-                self._deliver(row)
+        with background():
+            with self.sessions.begin() as session:
+                rows = OutboxRepository(session).lease_due(
+                    self.owner, self.clock(), self.lease, self.batch, payouts=True
+                )
+            for row in rows:
+                with about(team=row.team_id, case=row.view.get("case")):
+                    self._deliver(row)
         return len(rows)
 
     def run(self, stop: threading.Event, idle: float = 1.0) -> None:

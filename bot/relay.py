@@ -41,6 +41,7 @@ from bot.logs import about
 from bot.metrics import CountedWebClient
 from bot.services.messages import Target
 from bot.workspaces import NotInstalled, OneWorkspace, Workspaces
+from storage.db import background
 from storage.outbox import LeasedMessage, MessageRef, OutboxRepository
 
 log = logging.getLogger("refundbot.relay")
@@ -214,11 +215,12 @@ class Relay:
         """Claim a batch and deliver what its channels' pace allows now, different channels in parallel; the
         rest wait for their channel's next slot. What happened is recorded in one transaction. Returns how many
         rows were attempted."""
-        rows = self.lease_batch()
-        ready = self._paced(rows)
-        outcomes = list(self._pool.map(self.deliver, ready))
-        if outcomes:
-            self.settle(outcomes)
+        with background():
+            rows = self.lease_batch()
+            ready = self._paced(rows)
+            outcomes = list(self._pool.map(self.deliver, ready))
+            if outcomes:
+                self.settle(outcomes)
         return len(ready)
 
     def _paced(self, rows: list[LeasedMessage]) -> list[LeasedMessage]:
@@ -274,7 +276,7 @@ class Relay:
         if time.monotonic() - self._alarmed_at < ALARM_EVERY:
             return None
         self._alarmed_at = time.monotonic()
-        with self.sessions() as session:
+        with background(), self.sessions() as session:
             oldest = OutboxRepository(session).oldest_pending()
         if oldest is None:
             return None

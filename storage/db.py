@@ -8,7 +8,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,16 @@ BUSY_TIMEOUT_MS = 2000
 # A server that accepts the connection and never answers is given this long, then counts as unreachable: short
 # enough that a click during an outage is still answered within Slack's 3 s (libpq's minimum is 2).
 CONNECT_TIMEOUT_SECONDS = 2
+# PostgreSQL, on the request path: a lock another transaction holds is waited for this long, a statement runs at
+# most this long; then the change rolls back and the person is told the case is busy (StorageBusy), all within
+# Slack's 3 s for an ack. SQLite's equivalent is its busy timeout above.
+REQUEST_LOCK_TIMEOUT_MS = 1500
+REQUEST_STATEMENT_TIMEOUT_MS = 2000
+# Off the request path (the relay, the ticker, payouts, the commands): longer, and still bounded, so that a lock
+# held for ever shows up as an error in the log rather than as a thread hung on it.
+BACKGROUND_LOCK_TIMEOUT_MS = 10_000
+BACKGROUND_STATEMENT_TIMEOUT_MS = 60_000
+_BACKGROUND: ContextVar[bool] = ContextVar("background", default=False)
 # Any constant works: it only has to be the same for every instance running migrations on one database.
 MIGRATION_LOCK_KEY = 0x7265_6662_6F74
 
@@ -102,6 +114,29 @@ def _one_writer_at_a_time(engine: Engine) -> None:
             writer.release()
 
 
+@contextmanager
+def background() -> Iterator[None]:
+    """Transactions begun inside run with the background bounds instead of the request path's."""
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
+
+
+def _bounded(engine: Engine) -> None:
+    """Every connection starts with the request path's bounds (no cost per request); a transaction begun in
+    ``background()`` lifts them for itself alone (SET LOCAL ends with it)."""
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        if _BACKGROUND.get():
+            conn.exec_driver_sql(
+                f"SELECT set_config('lock_timeout', '{BACKGROUND_LOCK_TIMEOUT_MS}', true), "
+                f"set_config('statement_timeout', '{BACKGROUND_STATEMENT_TIMEOUT_MS}', true)"
+            )
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -114,8 +149,14 @@ def make_engine(url: str, **options: Any) -> Engine:
         event.listen(engine, "connect", _on_sqlite_connect)
         _one_writer_at_a_time(engine)
         return engine
-    options.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
-    return create_engine(url, pool_pre_ping=True, **options)
+    connect = options.setdefault("connect_args", {})
+    connect.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    bounds = f"-c lock_timeout={REQUEST_LOCK_TIMEOUT_MS} -c statement_timeout={REQUEST_STATEMENT_TIMEOUT_MS}"
+    given = connect.get("options") or parsed.query.get("options")  # a URL's own (a search_path, say) is kept
+    connect["options"] = f"{given} {bounds}" if given else bounds
+    engine = create_engine(url, pool_pre_ping=True, **options)
+    _bounded(engine)
+    return engine
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -148,6 +189,10 @@ def _run(engine: Engine, step: Callable[[Config], None]) -> None:
             def run() -> None:
                 with connection.begin():
                     if connection.dialect.name == "postgresql":
+                        # Unbounded: instances starting together wait their turn, and a migration takes its time.
+                        connection.exec_driver_sql(
+                            "SELECT set_config('lock_timeout', '0', true), set_config('statement_timeout', '0', true)"
+                        )
                         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
                     _refuse_if_ahead(connection)
                     step(alembic_config(connection))

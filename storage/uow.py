@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.policy import Policy
-from bot.services.ports import StorageUnavailable
+from bot.services.ports import StorageBusy, StorageUnavailable
 from storage.deadlines import DeadlineRepository
 from storage.outbox import OutboxRepository
 from storage.repositories import (
@@ -26,6 +26,8 @@ from storage.repositories import (
     QuestionRepository,
 )
 
+# PostgreSQL's lock_not_available (lock_timeout) and query_canceled (statement_timeout).
+BUSY_STATES = frozenset({"55P03", "57014"})
 # The policy versions each database holds, read once (they never change): per sessionmaker, so per database.
 _POLICIES: WeakKeyDictionary[sessionmaker[Session], dict[str, Policy]] = WeakKeyDictionary()
 
@@ -69,9 +71,10 @@ class SqlUnitOfWork:
                 raise
             self.session.invalidate()  # the connection is gone with the database; the error below says why
         if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
-            raise StorageUnavailable(
-                " ".join(str(error.orig if hasattr(error, "orig") else error).split())[:300]
-            ) from error
+            why = " ".join(str(error.orig if hasattr(error, "orig") else error).split())[:300]
+            if getattr(getattr(error, "orig", None), "sqlstate", None) in BUSY_STATES:
+                raise StorageBusy(why) from error
+            raise StorageUnavailable(why) from error
 
     def commit(self) -> None:
         self.session.commit()

@@ -29,6 +29,7 @@ from bot.services.payments import LedgerOnly, Webhook
 from bot.services.ports import StorageUnavailable
 from bot.services.roster import GroupMembers, Roster
 from bot.workspaces import Installed, Workspaces
+from storage.db import background
 from storage.workspaces import WorkspaceDesks
 
 log = logging.getLogger("refundbot")
@@ -103,7 +104,8 @@ class Workers:
 
     def tick(self) -> int:
         try:
-            return scheduler.tick(self.deps, self.owner)
+            with background():
+                return scheduler.tick(self.deps, self.owner)
         except StorageUnavailable as down:  # the next tick tries again; one line a minute says why
             if time.monotonic() - self.database_warned_at >= 60:
                 self.database_warned_at = time.monotonic()
@@ -124,7 +126,8 @@ class Workers:
 
     def purge(self) -> int:
         try:
-            return purge_outbox(self.runtime)
+            with background():
+                return purge_outbox(self.runtime)
         except SQLAlchemyError as exc:  # the next hour's purge tries again
             log.warning("outbox: purging sent messages failed (%s)", one_line(exc))
             return 0

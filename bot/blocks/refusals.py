@@ -262,6 +262,8 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return f"You already hold case {case_id}; choose another mediator to hand it to."
         case errors.Unavailable(part="database"):
             return "refund-bot can't reach its database right now, so nothing was changed. Try again in a minute."
+        case errors.Unavailable(part="busy"):
+            return "This case is busy right now, so nothing was changed. Try again in a moment."
         case errors.Unavailable(part="slack"):
             return (
                 "Slack did not open the form in time, so nothing was changed. If it did not appear, press the "

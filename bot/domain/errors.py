@@ -525,4 +525,4 @@ class Unavailable(Refused):
     """Something refund-bot relies on did not answer, or not in time: the database (down, unreachable, locked),
     or Slack opening a form. Nothing was changed; the same action can simply be tried again."""
 
-    part: Literal["database", "slack"]
+    part: Literal["database", "slack", "busy"]

@@ -35,7 +35,7 @@ from bot.domain.errors import Refused, Unavailable
 from bot.handlers.payloads import Malformed, kind, shape_problem, trigger, who
 from bot.services import core
 from bot.services.core import Deps
-from bot.services.ports import StorageUnavailable
+from bot.services.ports import StorageBusy, StorageUnavailable
 
 log = logging.getLogger("refundbot.handlers")
 
@@ -55,8 +55,7 @@ def click(act: Click) -> Callable[[Ack, dict[str, Any], WebClient, Deps], None]:
         try:
             act(body, client, deps)
         except StorageUnavailable as down:
-            log.warning("database unavailable for a %s: %s", kind(body), down)
-            _outage(body, Unavailable("database"))
+            _outage(body, _down(kind(body), down))
         except Unavailable as unavailable:  # logged where it was raised
             _outage(body, unavailable)
         except Refused as refusal:
@@ -78,8 +77,7 @@ def form(act: Form) -> Callable[[Ack, dict[str, Any], dict[str, Any], Deps], Non
         try:
             act(body, view, deps)
         except StorageUnavailable as down:
-            log.warning("database unavailable for a %s form: %s", view.get("callback_id"), down)
-            ack(**refusals.form_answer(Unavailable("database"), view))
+            ack(**refusals.form_answer(_down(f"{view.get('callback_id')} form", down), view))
             return
         except Refused as refusal:
             ack(**refusals.form_answer(refusal, view))
@@ -105,6 +103,16 @@ def open_form(client: WebClient, body: dict[str, Any], view: View) -> None:
     except (SlackRequestError, OSError) as exc:
         log.warning("Slack did not open the %s form in time: %s", view.get("callback_id"), _slack_error(exc))
         raise Unavailable("slack") from None
+
+
+def _down(what: str, down: StorageUnavailable) -> Unavailable:
+    """What the person is told when the database failed them, said once in the log: busy (a lock or a statement
+    past its bound; try again in a moment) or unavailable."""
+    if isinstance(down, StorageBusy):
+        log.warning("the database was busy for a %s (a lock or a statement past its bound): %s", what, down)
+        return Unavailable("busy")
+    log.warning("database unavailable for a %s: %s", what, down)
+    return Unavailable("database")
 
 
 def _slack_error(exc: Exception) -> str:
@@ -146,8 +154,7 @@ def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | No
     """Bolt's error handler for every listener."""
     what = kind(body)
     if isinstance(error, StorageUnavailable):
-        log.warning("database unavailable for a %s: %s", what, error)
-        text = refusals.message(Unavailable("database"))
+        text = refusals.message(_down(what, error))
     elif isinstance(error, Malformed):
         log.warning("a signed %s payload could not be read (%s); refused", what, error.what)
         text = _unreadable()

@@ -23,6 +23,11 @@ class StorageUnavailable(Exception):
     so nothing was written."""
 
 
+class StorageBusy(StorageUnavailable):
+    """The database answers, but what this change needs was held by another transaction past the lock bound,
+    or a statement ran past its bound; the unit of work rolled back, so nothing was written."""
+
+
 class Contracts(Protocol):
     def get(self, team_id: str, contract_id: str) -> Contract | None: ...
     def get_many(self, team_id: str, contract_ids: set[str]) -> dict[str, Contract]: ...

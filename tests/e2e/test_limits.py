@@ -24,7 +24,9 @@ def ask_refund(bot: Bot, contract: str, item: str, amount: str, currency: str = 
     assert client.command("").status == 200
     assert client.choose(bot.standin.latest_view(CLIENT), "Contract", contract).status == 200
     assert client.choose(bot.standin.latest_view(CLIENT), "Item", item).status == 200
-    answer = client.submit(bot.standin.latest_view(CLIENT), {"Amount (" + currency + ")": amount, "Reason": "Not as agreed."})
+    answer = client.submit(
+        bot.standin.latest_view(CLIENT), {"Amount (" + currency + ")": amount, "Reason": "Not as agreed."}
+    )
     assert answer.status == 200
 
 
@@ -40,7 +42,8 @@ def test_one_persons_dm_limited_for_ten_minutes_holds_back_no_one_else(bot, limi
     assert len(bot.standin.dms(CLIENT)) == 1  # …and the client heard of it
     assert limited.refused == [("chat.postMessage", held)]  # Slack refused once; the relay then waited
     warned = [r.getMessage() for r in caplog.records if "rate-limits" in r.getMessage()]
-    assert len(warned) == 1 and held in warned[0]
+    assert len(warned) == 1
+    assert held in warned[0]
     with urllib.request.urlopen(f"{bot.url}/metrics", timeout=5) as response:
         metrics = response.read().decode()
     assert 'refundbot_slack_rate_limited_total{method="chat.postMessage"}' in metrics

@@ -5,11 +5,13 @@ The 3 s bounds below are Slack's rule for an acknowledgement, not a speed goal: 
 person a failure whatever the app does later.
 """
 
+import logging
 import sqlite3
 import time
 from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import create_engine, select
 
 from storage.tables import AuditRow, CaseRow, LedgerRow, OutboxRow
 from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, Bot, running_bot, told
@@ -17,6 +19,8 @@ from tests.e2e.test_escalation import ask_for_refund, card, click, dm, escalated
 from tests.slack_standin import text_of
 
 SLACK_ACK = 3.0
+# A click on a case whose row another transaction holds: answered "busy" within this (issue 33).
+BUSY_ACK = 2.5
 
 
 @contextmanager
@@ -84,6 +88,25 @@ def test_a_pick_in_the_form_when_slack_updates_it_too_slowly_keeps_the_form(bot)
 # --- the database away -----------------------------------------------------------------------------------------
 
 
+def decline_form(case_id: str) -> dict:
+    """The freelancer's Decline form for the case, as Slack hands it back when submitted."""
+    return {
+        "type": "modal",
+        "id": "V0DECLINE",
+        "callback_id": "decline_modal",
+        "private_metadata": case_id,
+        "title": {"type": "plain_text", "text": "Decline"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": {"type": "plain_text", "text": "Reason"},
+                "element": {"type": "plain_text_input", "action_id": "reason"},
+            }
+        ],
+    }
+
+
 def rows(bot: Bot) -> tuple[int, ...]:
     return tuple(bot.count(table) for table in (CaseRow, AuditRow, LedgerRow, OutboxRow))
 
@@ -108,23 +131,8 @@ def test_while_the_database_is_away_every_way_in_says_so_within_slacks_3_s(proxi
     assert answer.json["response_type"] == "ephemeral"
     assert "can't reach its database right now" in answer.json["text"]
 
-    decline_form = {
-        "type": "modal",
-        "id": "V0DECLINE",
-        "callback_id": "decline_modal",
-        "private_metadata": case_id,
-        "title": {"type": "plain_text", "text": "Decline"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "reason",
-                "label": {"type": "plain_text", "text": "Reason"},
-                "element": {"type": "plain_text_input", "action_id": "reason"},
-            }
-        ],
-    }
     with timed() as took:
-        answer = bot.user(FREELANCER).submit(decline_form, {"Reason": "Delivered as briefed."})
+        answer = bot.user(FREELANCER).submit(decline_form(case_id), {"Reason": "Delivered as briefed."})
     assert took["seconds"] < SLACK_ACK
     assert answer.json["response_action"] == "errors"  # the form stays, with what was typed, to send again
     assert "can't reach its database right now" in next(iter(answer.json["errors"].values()))
@@ -183,3 +191,40 @@ def test_a_desk_click_while_the_database_is_away_is_acked_in_time_logged_once_an
     assert bot.user(MEDIATOR).press(home, "Claim").status == 200
     bot.drain()
     assert bot.case(case_id).mediator_id == MEDIATOR
+
+
+# --- a row lock held by another transaction ----------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_click_on_a_case_another_transaction_holds_is_answered_busy_in_time_and_works_after(
+    bot, database_url, caplog
+):
+    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
+    request_dm = dm(bot, FREELANCER, case_id)
+    before = rows(bot)
+    holder = create_engine(database_url)
+    held = holder.connect()
+    held.execute(select(CaseRow).where(CaseRow.id == case_id).with_for_update())  # and keeps it, as a long job would
+    try:
+        with timed() as took:
+            assert bot.user(FREELANCER).click(request_dm, "Approve").status == 200
+        assert took["seconds"] < BUSY_ACK
+        assert "busy right now" in told(bot, "nothing was changed")["text"]
+        with timed() as took:
+            answer = bot.user(FREELANCER).submit(decline_form(case_id), {"Reason": "Delivered as briefed."})
+        assert took["seconds"] < BUSY_ACK
+        assert answer.json["response_action"] == "errors"  # the form stays, to send again in a moment
+        assert "busy right now" in next(iter(answer.json["errors"].values()))
+        assert rows(bot) == before  # nothing was half-written
+    finally:
+        held.rollback()
+        held.close()
+        holder.dispose()
+    busy = [r for r in caplog.records if "busy" in r.getMessage()]
+    assert [r.levelno for r in busy] == [logging.WARNING, logging.WARNING]  # once for each, without a trace
+    assert not [r for r in caplog.records if r.exc_info]
+    assert bot.user(FREELANCER).click(request_dm, "Approve").status == 200  # the lock gone, the same click works
+    bot.drain()
+    assert bot.case(case_id).state == "approved"
