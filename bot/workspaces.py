@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.oauth.installation_store import InstallationStore
+from slack_sdk.oauth.installation_store import Installation, InstallationStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 
 # Bolt's default: a token is rotated when it expires within this many minutes.
@@ -62,20 +62,34 @@ class Installed:
         self.make_client = make_client
         self.rotate_before_minutes = rotate_before_minutes
         self._lock = threading.Lock()  # one rotation at a time in this process: a refresh token is spent by it
-        self._clients: dict[str, tuple[WebClient, float, float | None]] = {}  # team → (client, found at, expires)
+        # team → (its installation, its client, found at)
+        self._found: dict[str, tuple[Installation, WebClient, float]] = {}
+
+    def installation(self, team_id: str) -> Installation:
+        """The workspace's installation, its bot token fresh: read from the store at most once a minute, and
+        again (rotated) when the token expires soon. NotInstalled when there is none."""
+        return self._get(team_id)[0]
 
     def client(self, team_id: str) -> WebClient:
+        return self._get(team_id)[1]
+
+    def forget(self, team_id: str) -> None:
+        """The workspace's installation changed here (uninstalled, tokens revoked): read it again next time."""
         with self._lock:
-            kept = self._clients.get(team_id)
+            self._found.pop(team_id, None)
+
+    def _get(self, team_id: str) -> tuple[Installation, WebClient, float]:
+        with self._lock:
+            kept = self._found.get(team_id)
             now = time.time()
             if kept is not None:
-                client, found_at, expires_at = kept
+                expires_at = kept[0].bot_token_expires_at
                 soon = expires_at is not None and expires_at - now < self.rotate_before_minutes * 60
-                if now - found_at < KEPT_SECONDS and not soon:
-                    return client
+                if now - kept[2] < KEPT_SECONDS and not soon:
+                    return kept
             installation = self.store.find_installation(enterprise_id=None, team_id=team_id)
             if installation is None or not installation.bot_token:
-                self._clients.pop(team_id, None)
+                self._found.pop(team_id, None)
                 raise NotInstalled(team_id)
             rotated = self.rotator.perform_token_rotation(
                 installation=installation, minutes_before_expiration=self.rotate_before_minutes
@@ -83,6 +97,5 @@ class Installed:
             if rotated is not None:
                 self.store.save(rotated)
                 installation = rotated
-            client = self.make_client(installation.bot_token or "")
-            self._clients[team_id] = (client, now, installation.bot_token_expires_at)
-            return client
+            found = self._found[team_id] = (installation, self.make_client(installation.bot_token or ""), now)
+            return found

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from slack_bolt import App, BoltContext
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.authorize import Authorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -24,6 +25,7 @@ from bot.config import Settings
 from bot.edge import Edge
 from bot.handlers import errors, register
 from bot.relay import listener_client
+from bot.workspaces import Installed, NotInstalled
 from storage.api_requests import ApiRequests
 
 log = logging.getLogger("refundbot")
@@ -99,6 +101,55 @@ class SlackLink:
         return authorize
 
 
+class InstalledAuthorize(Authorize):
+    """Bolt's authorize for an app installed by OAuth, from each workspace's installation as ``Installed`` keeps
+    it (read from the store at most once a minute, rotated before it expires). Bolt's own would read the store
+    and call auth.test on every request, and a slow auth.test would then fail the click; the installation
+    already names the bot's user and bot ids, so no request calls Slack to authorize."""
+
+    def __init__(self, installed: Installed) -> None:
+        self.installed = installed
+
+    def __call__(  # type: ignore[override]
+        self, *, context: BoltContext, enterprise_id: str | None, team_id: str | None, user_id: str | None, **_: object
+    ) -> AuthorizeResult | None:
+        try:
+            found = self.installed.installation(team_id or "")
+        except NotInstalled:
+            return None
+        return AuthorizeResult(
+            enterprise_id=found.enterprise_id,
+            team_id=found.team_id,
+            bot_token=found.bot_token,
+            bot_user_id=found.bot_user_id,
+            bot_id=found.bot_id,
+            bot_scopes=found.bot_scopes,
+            user_id=user_id,
+        )
+
+
+def _revocations(app: App, store: InstallationStore, installed: Installed) -> None:
+    """app_uninstalled and tokens_revoked: the workspace's installation goes, here and in this process's cache.
+    Bolt's own tokens_revoked listener deletes only the bot row, which leaves the installation listed."""
+
+    @app.event("app_uninstalled")
+    def uninstalled(context: BoltContext) -> None:
+        store.delete_all(enterprise_id=context.enterprise_id, team_id=context.team_id)
+        installed.forget(context.team_id or "")
+        log.info("refund-bot was uninstalled from workspace %s; its installation is deleted", context.team_id)
+
+    @app.event("tokens_revoked")
+    def revoked(event: dict[str, object], context: BoltContext) -> None:
+        tokens = event.get("tokens")
+        tokens = tokens if isinstance(tokens, dict) else {}
+        if tokens.get("bot"):  # without its bot token the app can do nothing there: it is no longer installed
+            store.delete_all(enterprise_id=context.enterprise_id, team_id=context.team_id)
+        for user in tokens.get("oauth") or []:
+            store.delete_installation(enterprise_id=context.enterprise_id, team_id=context.team_id, user_id=user)
+        installed.forget(context.team_id or "")
+        log.info("tokens of workspace %s were revoked; its installation is deleted", context.team_id)
+
+
 @dataclass
 class Instance:
     """One running refund-bot: its Slack app, its workers, and the HTTP entry points."""
@@ -117,16 +168,17 @@ class Instance:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
         listeners = listener_client(settings.slack_api_url)
         link = SlackLink(listeners, token)
-        if workers.installations is not None:
+        if workers.installations is not None and workers.installed is not None:
             app = App(
                 client=listeners,
                 signing_secret=secret,
                 installation_store=workers.installations,
+                authorize=InstalledAuthorize(workers.installed),
                 oauth_settings=_oauth_settings(settings, workers.installations, runtime.engine),
                 request_verification_enabled=False,  # the edge checks every signature, once (bot.edge)
                 process_before_response=True,
             )
-            app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: the installation goes
+            _revocations(app, workers.installations, workers.installed)
         else:
             app = App(
                 client=listeners,
@@ -144,6 +196,8 @@ class Instance:
         is in Slack, in the background."""
         if self.runtime.settings.serve_workers:
             self.workers.start()
+        else:
+            self.workers.watch_roster()
         if not self.runtime.settings.oauth:  # each installation's token is checked as it is installed
             learn = threading.Thread(target=self.link.keep_trying, args=(self.workers.stop,), daemon=True)
             learn.start()

@@ -32,6 +32,8 @@ from bot.workspaces import Installed, Workspaces
 from storage.db import background
 from storage.workspaces import WorkspaceDesks
 
+# How often each process reads the workspaces' desks again: a change reaches it within this.
+DESKS_SECONDS = 5.0
 log = logging.getLogger("refundbot")
 
 
@@ -47,6 +49,7 @@ class Workers:
     owner: str
     payouts: PayoutSender | None = None  # PAYMENTS_WEBHOOK_URL is set
     installations: SQLAlchemyInstallationStore | None = None  # OAuth: the workspaces that installed the app
+    installed: Installed | None = None  # OAuth: each workspace's installation, kept a minute, rotated when due
     stop: threading.Event = field(default_factory=threading.Event)
     database_warned_at: float = -60.0
     running: list[threading.Thread | BackgroundScheduler] = field(default_factory=list)
@@ -56,7 +59,7 @@ class Workers:
         settings = runtime.settings
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # whose leases these are
         base_url = settings.slack_api_url
-        installations = None
+        installations, installed = None, None
         if settings.oauth:
             installations = SQLAlchemyInstallationStore(settings.slack_client_id or "", runtime.engine)
             rotator = TokenRotator(
@@ -64,9 +67,8 @@ class Workers:
                 client_secret=settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else "",
                 client=web_client(None, base_url),
             )
-            slack: WebClient | Workspaces = Installed(
-                installations, rotator, lambda token: relay_client(token, base_url)
-            )
+            installed = Installed(installations, rotator, lambda token: relay_client(token, base_url))
+            slack: WebClient | Workspaces = installed
             client = web_client(None, base_url)  # no workspace's: each call names its token
             group = None  # a user group belongs to one workspace: each workspace's desk names its own
         else:
@@ -100,7 +102,7 @@ class Workers:
         if webhook and settings.payments_webhook_secret:
             secret = settings.payments_webhook_secret.get_secret_value()
             payouts = PayoutSender(runtime.sessions, deps, webhook, secret, owner=owner, clock=runtime.clock)
-        return cls(runtime, client, relay, deps, owner, payouts, installations)
+        return cls(runtime, client, relay, deps, owner, payouts, installations, installed)
 
     def tick(self) -> int:
         try:
@@ -142,17 +144,33 @@ class Workers:
             paying = threading.Thread(target=self.payouts.run, args=(self.stop,), name="payouts", daemon=True)
             paying.start()
             self.running.append(paying)
-        ticker = BackgroundScheduler(timezone=UTC, daemon=True)
+        ticker = self._roster_jobs()
         ticker.add_job(
             self.tick, "interval", seconds=tick_seconds, jitter=tick_seconds / 5, max_instances=1, coalesce=True
-        )
-        ticker.add_job(
-            self.deps.roster.refresh, "interval", minutes=5, next_run_time=utc_now(), max_instances=1, coalesce=True
         )
         ticker.add_job(self.purge, "interval", hours=1, jitter=300, max_instances=1, coalesce=True)
         ticker.start()
         self.running += [ticker, relaying]
         return ticker
+
+    def watch_roster(self) -> BackgroundScheduler:
+        """The roster's jobs alone: for web processes whose relay and ticker run in `refundbot worker`, which
+        still check who mediates and where the cards go."""
+        watcher = self._roster_jobs()
+        watcher.start()
+        self.running.append(watcher)
+        return watcher
+
+    def _roster_jobs(self) -> BackgroundScheduler:
+        """A scheduler holding the roster's jobs: the user groups listed now, then every few minutes, and the
+        workspaces' desks read every few seconds, so `refundbot workspace set` reaches a running process at once."""
+        scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
+        roster = self.deps.roster
+        scheduler.add_job(
+            roster.refresh, "interval", minutes=5, next_run_time=utc_now(), max_instances=1, coalesce=True
+        )
+        scheduler.add_job(roster.refresh_desks, "interval", seconds=DESKS_SECONDS, max_instances=1, coalesce=True)
+        return scheduler
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Stop ticking and relaying once the tick and the relay's batch under way are done, so that what they

@@ -4,9 +4,11 @@ The settings give the default (MEDIATOR_CHANNEL_ID, MEDIATOR_USER_IDS, MEDIATOR_
 set-up. A workspace installed by OAuth may have a desk of its own (`refundbot workspace set`), and then only its
 desk counts there: a mediator of one workspace has no say in another's cases.
 
-User groups are resolved through ``usergroups.users.list`` off the request path (at start-up and by the ticker),
-each with its own workspace's token, so checking a click never waits on Slack; between refreshes the last answer
-is used, and a failure keeps it (a Slack hiccup must not demote anyone).
+User groups are resolved through ``usergroups.users.list`` off the request path (at start-up, then every few
+minutes), each with its own workspace's token, so checking a click never waits on Slack; between refreshes the
+last answer is used, and a failure keeps it (a Slack hiccup must not demote anyone). The desks themselves are
+read again every few seconds (``refresh_desks``), so a `refundbot workspace set` reaches every running process
+at once, a user group new to a desk listed then.
 """
 
 from __future__ import annotations
@@ -65,24 +67,42 @@ class Roster:
         return default if desk is None else desk.channel
 
     def refresh(self) -> None:
+        """Every user group listed again, and the desks read again."""
         if self._group is not None:
             self._members = self._listed("the mediator user group", self._group, self._members)
+        self._refresh_desks(relist=True)
+
+    def refresh_desks(self) -> bool:
+        """The desks as the database has them now; a user group new to a desk is listed at once, the others
+        keep their last listing. Whether anything changed."""
+        return self._refresh_desks(relist=False)
+
+    def _refresh_desks(self, *, relist: bool) -> bool:
         if self._read_desks is None:
-            return
+            return False
         try:
             desks = dict(self._read_desks())
         except Exception as exc:
             log.warning("roster: could not read the workspaces' mediators (%s); keeping the last list", _why(exc))
-            return
+            return False
+        if desks == self._desks and not relist:
+            return False
         members = {}
         for team, desk in desks.items():
             group, lister = desk.group, self._list_group
             if group is None or lister is None:
                 continue
-            known = self._desk_members.get(team, frozenset())
-            listing = functools.partial(lister, team, group)
-            members[team] = self._listed(f"{team}'s mediator user group", listing, known)
+            before = self._desks.get(team)
+            same = before is not None and before.group == group
+            known = self._desk_members.get(team, frozenset()) if same else frozenset()
+            if relist or not same or team not in self._desk_members:
+                known = self._listed(f"{team}'s mediator user group", functools.partial(lister, team, group), known)
+            members[team] = known
+        changed = desks != self._desks
         self._desks, self._desk_members = desks, members
+        if changed:
+            log.info("roster: the workspaces' mediators changed; %d workspace(s) have a desk of their own", len(desks))
+        return changed
 
     @staticmethod
     def _listed(what: str, listing: Callable[[], set[str]], last: frozenset[str]) -> frozenset[str]:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from storage.tables import INSTALLATIONS, CaseRow, ContractRow, OutboxRow
 from tests.conftest import REFUNDBOT
 from tests.e2e.conftest import CLIENT, DEMO, FREELANCER, SECRET, Bot, running_bot
+from tests.e2e.served import wait_for
 from tests.e2e.test_refund_request import freelancer_dm, request
 from tests.slack_standin import SlackStandIn, SlackUser, text_of
 
@@ -162,21 +163,62 @@ def test_two_workspaces_see_and_act_on_nothing_of_each_others(bot, distributed, 
     assert not mediators.roster.is_mediator(A, "U0MEDB01")
 
 
+def event(team: str, body: dict, distributed: SlackStandIn) -> str:
+    now = time.time()
+    return json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": team,
+            "api_app_id": "A0REFUND",
+            "event": body | {"event_ts": f"{now:.6f}"},
+            "event_id": distributed.next_event_id(),
+            "event_time": int(now),
+            "authorizations": [{"team_id": team, "user_id": "U0BOT", "is_bot": True}],
+        }
+    )
+
+
+def test_clicks_never_wait_on_auth_test_and_each_workspace_is_read_once_a_minute(bot, distributed, database_url):
+    assert install(bot, A, "U0ADMIN01")[0] == 200
+    assert install(bot, B, "U0ADMIN02")[0] == 200
+    distributed.slow("auth.test", 2.5, times=1000)  # Slack answering auth.test slowly, as in an incident
+    installing = len(distributed.calls_to("auth.test"))  # Bolt's install flow asks once per install
+    reads = []
+    store = bot.instance.workers.installations
+    found = store.find_installation
+    store.find_installation = lambda **kw: reads.append(kw["team_id"]) or found(**kw)
+    slowest = 0.0
+    for n in range(50):
+        started = time.monotonic()
+        answer = SlackUser(distributed, f"{bot.url}/slack/events", SECRET, CLIENT, team=(A, B)[n % 2]).command("help")
+        slowest = max(slowest, time.monotonic() - started)
+        assert answer.status == 200
+        assert "/refund" in answer.json["text"]  # the help, not "Something went wrong"
+    assert slowest < 3.0
+    assert len(distributed.calls_to("auth.test")) == installing  # no request asked Slack to authorize
+    assert sorted(reads) == [A, B]  # each workspace's installation read once, then kept for the minute
+
+
+def test_revoked_bot_tokens_uninstall_the_workspace_everywhere_the_readme_says(bot, distributed, database_url):
+    assert install(bot, A, "U0ADMIN01")[0] == 200
+    assert install(bot, B, "U0ADMIN02")[0] == 200
+    assert bot.instance.workers.installed.client(B)  # in this instance's cache
+    admin = SlackUser(distributed, f"{bot.url}/slack/events", SECRET, "U0ADMIN02", team=B)
+    revoked = {"type": "tokens_revoked", "tokens": {"oauth": ["U0ADMIN02"], "bot": ["U0BOT"]}}
+    assert admin.post(event(B, revoked, distributed), "application/json").status == 200
+    assert [team for team, _ in installations(bot)] == [A]
+    listed = refundbot(database_url, "workspace", "list").stdout
+    assert f"{A}: installed" in listed
+    assert f"{B}: installed" not in listed
+    answer = SlackUser(distributed, f"{bot.url}/slack/events", SECRET, CLIENT, team=B).command("help")
+    assert answer.status != 200 or "/refund" not in (answer.body or "")  # no longer served there
+
+
 def test_an_uninstalled_workspace_loses_its_installation_and_its_messages_wait_for_the_operator(bot, distributed):
     assert install(bot, A, "U0ADMIN01")[0] == 200
     assert install(bot, B, "U0ADMIN02")[0] == 200
-    now = time.time()
-    event = {
-        "type": "event_callback",
-        "team_id": B,
-        "api_app_id": "A0REFUND",
-        "event": {"type": "app_uninstalled", "event_ts": f"{now:.6f}"},
-        "event_id": distributed.next_event_id(),
-        "event_time": int(now),
-        "authorizations": [{"team_id": B, "user_id": "U0BOT", "is_bot": True}],
-    }
     admin = SlackUser(distributed, f"{bot.url}/slack/events", SECRET, "U0ADMIN02", team=B)
-    assert admin.post(json.dumps(event), "application/json").status == 200
+    assert admin.post(event(B, {"type": "app_uninstalled"}, distributed), "application/json").status == 200
     assert [team for team, _ in installations(bot)] == [A]
 
     with bot.instance.runtime.sessions.begin() as session:  # something B's cases had queued before
@@ -203,3 +245,23 @@ def test_an_uninstalled_workspace_loses_its_installation_and_its_messages_wait_f
         "dead",
         f"refund-bot is not installed in workspace {B} (uninstalled, or tokens revoked)",
     )
+
+
+def test_workspace_set_reaches_a_running_instance_within_seconds_without_a_restart(bot, distributed, database_url):
+    assert install(bot, A, "U0ADMIN01")[0] == 200
+    watcher = bot.instance.workers.watch_roster()  # what a web process runs beside the requests
+    try:
+        new_mediator = "U0NEWMED1"
+        bot.user(new_mediator).open_home()
+        bot.drain()
+        assert "Mediation desk" not in text_of(bot.standin.homes[new_mediator]["blocks"])
+        done = refundbot(database_url, "workspace", "set", A, "--channel", "C0NEWDESK", "--mediators", new_mediator)
+        assert done.returncode == 0, done.stderr
+        deps = bot.instance.workers.deps
+        wait_for(lambda: deps.roster.is_mediator(A, new_mediator), seconds=10)
+        assert deps.card_channel(A) == "C0NEWDESK"
+        bot.user(new_mediator).open_home()
+        bot.drain()
+        assert "Mediation desk" in text_of(bot.standin.homes[new_mediator]["blocks"])
+    finally:
+        watcher.shutdown(wait=False)
