@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import signal
 import sys
 import threading
@@ -45,6 +46,8 @@ def _runtime(opened: Callable[[], Runtime] = start) -> Runtime:
         click.echo(f"refundbot: {exc}", err=True)
         sys.exit(2)
 
+
+log = logging.getLogger("refundbot")
 
 # What answers requests itself, and marks its own background work.
 SERVERS = frozenset({"serve", "worker", "sandbox"})
@@ -245,10 +248,16 @@ def worker(every: float) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())
     workers.start(every)
-    click.echo(f"refundbot worker {workers.owner}: ticking every {every:g} s; stop with Ctrl-C or SIGTERM")
+    port = workers.runtime.settings.health_port
+    if port is not None:
+        from bot.app.probe import health_server
+
+        health_server(workers.runtime, port)
+    probe = f"; /healthz, /readyz and /metrics on {workers.runtime.settings.host}:{port}" if port else ""
+    log.info("refundbot worker %s: ticking every %g s%s; stop with Ctrl-C or SIGTERM", workers.owner, every, probe)
     stopped.wait()
     workers.shutdown()
-    click.echo("refundbot worker stopped")
+    log.info("refundbot worker stopped")
 
 
 @cli.group(help="The workspaces refund-bot serves: their installs (OAuth) and their own mediators.")

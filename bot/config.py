@@ -101,7 +101,8 @@ class Settings(BaseSettings):
     # then leaves PORT, which the proxy publishes.
     metrics_port: int | None = Field(None, ge=1, le=65535)
     metrics_host: str | None = None
-    # Socket Mode serves no HTTP for Slack; set this to answer /healthz and /readyz on it all the same.
+    # Socket Mode and `refundbot worker` serve no HTTP for Slack; set this to answer /healthz, /readyz (and, for
+    # the worker, /metrics) on it all the same.
     health_port: int | None = Field(None, ge=1, le=65535)
     # uvicorn worker processes under gunicorn (HTTP mode); each holds its own database pool and relay.
     web_concurrency: int = Field(2, ge=1, le=64)

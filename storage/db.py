@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -163,26 +163,27 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def alembic_config(connection: Connection) -> Config:
+def alembic_config(connection: Connection, scripts: Path = MIGRATIONS) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(scripts))
     config.attributes["connection"] = connection
     return config
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
+def migrate(engine: Engine, revision: str = "head", scripts: Path = MIGRATIONS) -> None:
     """Bring the schema up to ``revision``; instances starting together on PostgreSQL take turns. A database
-    ahead of this code is left as it is (DatabaseAhead)."""
-    _run(engine, lambda config: command.upgrade(config, revision))
+    ahead of this code is left as it is: this code runs on it when the migrations past it were expand only,
+    and DatabaseAhead says it does not otherwise. ``scripts``: another release's migrations (the tests')."""
+    _run(engine, lambda config: command.upgrade(config, revision), scripts)
 
 
 def roll_back(engine: Engine, revision: str) -> None:
     """Take the schema back down to ``revision``, newest migration first: the step before running an earlier
     version of the code (README, "Upgrading and rolling back")."""
-    _run(engine, lambda config: command.downgrade(config, revision))
+    _run(engine, lambda config: command.downgrade(config, revision), upgrading=False)
 
 
-def _run(engine: Engine, step: Callable[[Config], None]) -> None:
+def _run(engine: Engine, step: Callable[[Config], None], scripts: Path = MIGRATIONS, *, upgrading: bool = True) -> None:
     try:
         with engine.connect() as connection:
 
@@ -194,8 +195,14 @@ def _run(engine: Engine, step: Callable[[Config], None]) -> None:
                             "SELECT set_config('lock_timeout', '0', true), set_config('statement_timeout', '0', true)"
                         )
                         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-                    _refuse_if_ahead(connection)
-                    step(alembic_config(connection))
+                    if _refuse_if_ahead(connection, scripts) is None:
+                        if not upgrading:  # only the release that migrated it can take it back down
+                            raise DatabaseAhead(
+                                _heads(connection), ", ".join(ScriptDirectory(str(scripts)).get_heads())
+                            )
+                        return  # a newer release migrated it, and this code still runs on it: nothing to do
+                    step(alembic_config(connection, scripts))
+                    _record_compat(connection, scripts)
 
             if connection.dialect.name == "sqlite":
                 _without_foreign_keys(connection, run)
@@ -225,14 +232,49 @@ def _without_foreign_keys(connection: Connection, migrate: Callable[[], None]) -
         connection.commit()
 
 
-def _refuse_if_ahead(connection: Connection) -> set[str]:
-    """The revisions the database is at, unless one of them is unknown to this code."""
-    scripts = ScriptDirectory(str(MIGRATIONS))
+def _refuse_if_ahead(connection: Connection, where: Path = MIGRATIONS) -> set[str] | None:
+    """The revisions the database is at; None when a newer release migrated it and this code still runs on it
+    (the migrations past this code's were all expand only); DatabaseAhead when it does not."""
+    scripts = ScriptDirectory(str(where))
     current = set(MigrationContext.configure(connection).get_current_heads())
     known = {script.revision for script in scripts.walk_revisions()}
     if unknown := current - known:
+        if _oldest_code_of(connection) in known:
+            return None
         raise DatabaseAhead(", ".join(sorted(unknown)), ", ".join(sorted(scripts.get_heads())))
     return current
+
+
+def _heads(connection: Connection) -> str:
+    return ", ".join(sorted(MigrationContext.configure(connection).get_current_heads()))
+
+
+def _oldest_code_of(connection: Connection) -> str | None:
+    """What the last migration recorded: the oldest revision whose code runs on the schema."""
+    if not inspect(connection).has_table("schema_compat"):
+        return None
+    return connection.scalar(text("SELECT oldest_code FROM schema_compat WHERE id = 1"))
+
+
+def oldest_code(scripts: ScriptDirectory, head: str) -> str:
+    """The oldest revision whose code runs on a schema at ``head``: down through the expand-only migrations."""
+    revision = head
+    while (script := scripts.get_revision(revision)) is not None and script.down_revision:
+        if not getattr(script.module, "EXPAND_ONLY", False):
+            break
+        revision = str(script.down_revision)
+    return revision
+
+
+def _record_compat(connection: Connection, where: Path) -> None:
+    """After migrating: which code still runs on the schema now (nothing to record below the table's own
+    migration)."""
+    if not inspect(connection).has_table("schema_compat"):
+        return
+    [head] = MigrationContext.configure(connection).get_current_heads()
+    oldest = oldest_code(ScriptDirectory(str(where)), head)
+    connection.execute(text("DELETE FROM schema_compat"))
+    connection.execute(text("INSERT INTO schema_compat (id, oldest_code) VALUES (1, :oldest)"), {"oldest": oldest})
 
 
 def current_revisions(engine: Engine) -> set[str]:
@@ -245,7 +287,7 @@ def pending_migrations(engine: Engine) -> list[str]:
     scripts = ScriptDirectory(str(MIGRATIONS))
     with engine.connect() as connection:
         current = _refuse_if_ahead(connection)
-    if current == set(scripts.get_heads()):
+    if current is None or current == set(scripts.get_heads()):
         return []
     pending = []
     for script in scripts.walk_revisions():

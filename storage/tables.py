@@ -455,6 +455,16 @@ class WorkspaceRow(Base):
     updated_at: Mapped[datetime]
 
 
+class SchemaCompatRow(Base):
+    """The oldest revision whose code runs on this schema, one row kept by the migrations (storage.db): an
+    instance of an older release reads it to know whether it may go on serving a database migrated past it."""
+
+    __tablename__ = "schema_compat"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    oldest_code: Mapped[str] = mapped_column(String(32))
+
+
 # slack-sdk's own tables for Bolt's OAuth flow (SQLAlchemyInstallationStore, SQLAlchemyOAuthStateStore), built by
 # its own table builders on our metadata, so that our migrations create them on both databases.
 INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")

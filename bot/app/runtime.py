@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import logs, metrics
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
-from bot.relay import ALARM_AFTER
 from storage.db import DatabaseAhead, DatabaseError, open_existing, pending_migrations, prepare, session_factory
 from storage.outbox import OutboxRepository
 from storage.repositories import PolicyConflict
@@ -88,26 +87,21 @@ def state_of(runtime: Runtime) -> metrics.State:
     return read
 
 
-def readiness(engine: Engine, now: datetime) -> tuple[int, dict[str, Any]]:
-    """GET /readyz: this instance can serve. The database answers, its schema is current, and the outbox is
-    moving: a pending message older than the relay's alarm means Slack has not heard of a change for that
-    long (Slack down, a revoked token), which an operator must see before anyone trusts the answers."""
+def readiness(engine: Engine) -> tuple[int, dict[str, Any]]:
+    """GET /readyz: this instance can serve. About this instance alone: the database answers (within the
+    request path's bounds), and its schema is one this code runs on. What every instance shares (Slack down, a
+    backlog in the outbox) would take them all out of a load balancer at once, so it is a metric
+    (refundbot_outbox_oldest_pending_seconds) and the relay's ALARM line instead."""
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         if pending := pending_migrations(engine):
             return 503, {"status": "unready", "migrations_pending": pending}
-        with session_factory(engine)() as session:
-            oldest = OutboxRepository(session).oldest_pending()
     except SQLAlchemyError as exc:
         return 503, {"status": "unready", "database": " ".join(str(exc.orig or exc).split())[:300]}
     except DatabaseAhead as ahead:
         return 503, {"status": "unready", "database": str(ahead)}
-    if oldest is not None and now - oldest[0] > ALARM_AFTER:
-        waited = str(now - oldest[0]).split(".")[0]
-        stuck = {"oldest_pending": f"case {oldest[1]}, waiting {waited}", "last_error": oldest[2]}
-        return 503, {"status": "unready", "outbox": stuck}
-    return 200, {"status": "ready", "database": "reachable", "migrations": "current", "outbox": "moving"}
+    return 200, {"status": "ready", "database": "reachable", "migrations": "current"}
 
 
 def purge_outbox(runtime: Runtime, batch: int = 5_000) -> int:

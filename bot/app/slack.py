@@ -206,7 +206,7 @@ class Instance:
         secret = self.runtime.settings.slack_signing_secret
         engine = self.runtime.engine
         runtime = self.runtime
-        ready = lambda: readiness(engine, runtime.clock())  # noqa: E731
+        ready = lambda: readiness(engine)  # noqa: E731
         watched = lambda: metrics.exposition(state_of(runtime), runtime.clock)  # noqa: E731
         endpoints, documents = {}, {}
         if (pushed := runtime.settings.marketplace_api_secret) is not None:

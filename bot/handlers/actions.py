@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.blocks import ids, modals
 from bot.handlers.errors import click, open_form
-from bot.handlers.payloads import Malformed, action_id, button_value, metadata, selected, who
+from bot.handlers.payloads import Malformed, action_id, button_value, metadata, parsed, selected, who
 from bot.services import read_models, requests
 from bot.services.core import Deps
 from bot.services.requests import AnswerRequest, WithdrawRequest
@@ -24,14 +24,16 @@ log = logging.getLogger("refundbot.handlers")
 @click
 def on_approve(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     team_id, user_id = who(body)
-    command = AnswerRequest(team_id=team_id, user_id=user_id, case_id=button_value(body), action="approve")
+    command = parsed(AnswerRequest, team_id=team_id, user_id=user_id, case_id=button_value(body), action="approve")
     requests.answer_request(deps, command)
 
 
 @click
 def on_withdraw(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     team_id, user_id = who(body)
-    requests.withdraw_request(deps, WithdrawRequest(team_id=team_id, user_id=user_id, case_id=button_value(body)))
+    requests.withdraw_request(
+        deps, parsed(WithdrawRequest, team_id=team_id, user_id=user_id, case_id=button_value(body))
+    )
 
 
 @click

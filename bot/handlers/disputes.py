@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import ids, stage_modals
 from bot.handlers.errors import click, form, open_form
-from bot.handlers.payloads import action_id, button_value, metadata, required, route, value, who
+from bot.handlers.payloads import action_id, button_value, metadata, parsed, required, route, value, who
 from bot.services import disputes, read_models, requests
 from bot.services.core import Deps
 from bot.services.disputes import AskAgain
@@ -29,7 +29,8 @@ def on_ask_again(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
 def on_ask_again_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
     team_id, user_id = who(body)
     meta = metadata(view)
-    command = AskAgain(
+    command = parsed(
+        AskAgain,
         team_id=team_id,
         user_id=user_id,
         case_id=required(meta, "case"),

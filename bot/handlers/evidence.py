@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import ids, stage_modals
 from bot.handlers.errors import click, form, open_form
-from bot.handlers.payloads import button_value, metadata, required, value, who
+from bot.handlers.payloads import button_value, metadata, parsed, required, value, who
 from bot.services import evidence
 from bot.services.core import Deps
 from bot.services.evidence import AddEvidence
@@ -35,7 +35,8 @@ def on_evidence_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -
     """The evidence form and the answer form alike (an answer's form names its question)."""
     team_id, user_id = who(body)
     meta = metadata(view)
-    command = AddEvidence(
+    command = parsed(
+        AddEvidence,
         team_id=team_id,
         user_id=user_id,
         case_id=required(meta, "case"),

@@ -14,7 +14,7 @@ from bot.blocks import ids
 from bot.blocks.desk import ALL
 from bot.domain.errors import Refused
 from bot.domain.vocabulary import Stage
-from bot.handlers.payloads import Malformed, action_id, button_value, metadata, who
+from bot.handlers.payloads import Malformed, action_id, button_value, metadata, parsed, who
 from bot.services import mediation, read_models
 from bot.services.core import Deps
 from bot.services.mediation import Mediate
@@ -91,7 +91,7 @@ def on_desk(ack: Ack, body: dict[str, Any], deps: Deps) -> None:
                 name, offset = _page(body)
                 pages[name] = offset
             case ids.DESK_CLAIM:
-                claim = Mediate(team_id=team_id, user_id=user_id, case_id=button_value(body), action="claim")
+                claim = parsed(Mediate, team_id=team_id, user_id=user_id, case_id=button_value(body), action="claim")
                 try:
                     mediation.mediate(deps, claim)
                 except Refused as refusal:

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import ids, records, stage_modals
 from bot.handlers.errors import click, form, open_form
-from bot.handlers.payloads import action_id, button_value, metadata, numbers, required, value, who
+from bot.handlers.payloads import action_id, button_value, metadata, numbers, parsed, required, value, who
 from bot.services import mediation
 from bot.services.core import Deps
 from bot.services.mediation import Mediate
@@ -28,13 +28,17 @@ _DECISIONS = {
 @click
 def on_claim(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     team_id, user_id = who(body)
-    mediation.mediate(deps, Mediate(team_id=team_id, user_id=user_id, case_id=button_value(body), action="claim"))
+    mediation.mediate(
+        deps, parsed(Mediate, team_id=team_id, user_id=user_id, case_id=button_value(body), action="claim")
+    )
 
 
 @click
 def on_release(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     team_id, user_id = who(body)
-    mediation.mediate(deps, Mediate(team_id=team_id, user_id=user_id, case_id=button_value(body), action="release"))
+    mediation.mediate(
+        deps, parsed(Mediate, team_id=team_id, user_id=user_id, case_id=button_value(body), action="release")
+    )
 
 
 @click
@@ -68,7 +72,8 @@ def on_decision_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -
     """Propose, Decide, Record award and Reassign; the fields a form lacks are simply empty."""
     team_id, user_id = who(body)
     meta = metadata(view)
-    command = Mediate(
+    command = parsed(
+        Mediate,
         team_id=team_id,
         user_id=user_id,
         case_id=required(meta, "case"),

@@ -11,7 +11,7 @@ polite answer and the log a warning, never a traceback.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -109,6 +109,19 @@ def shape_problem(body: dict[str, Any]) -> str | None:
             f"{'.'.join(map(str, error['loc'])) or 'body'}: {error['msg']}" for error in invalid.errors()[:3]
         )
     return None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parsed(model: type[M], **fields: Any) -> M:
+    """A use case's command from what a payload carried. A value our surfaces could not have sent (an option
+    or a metadata field edited on the way) is Malformed, answered politely, never a pydantic error."""
+    try:
+        return model(**fields)
+    except ValidationError as invalid:
+        fields_named = ", ".join(".".join(map(str, error["loc"])) for error in invalid.errors()[:3])
+        raise Malformed(f"a value refund-bot never offers, in {fields_named}") from None
 
 
 def who(body: dict[str, Any]) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from bot.blocks import ids, refusals
 from bot.domain import errors
 from bot.domain.errors import Field
 from bot.handlers.errors import form
-from bot.handlers.payloads import Malformed, value, who
+from bot.handlers.payloads import Malformed, parsed, value, who
 from bot.services import requests
 from bot.services.core import Deps
 from bot.services.requests import AnswerRequest, RequestRefund
@@ -36,7 +36,8 @@ def _chosen(view: dict[str, Any]) -> tuple[str, str]:
 def on_refund_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
     contract_id, item = _chosen(view)
     team_id, user_id = who(body)
-    command = RequestRefund(
+    command = parsed(
+        RequestRefund,
         team_id=team_id,
         user_id=user_id,
         contract_id=contract_id,
@@ -60,7 +61,8 @@ def _bare_case_id(view: dict[str, Any]) -> str:
 def on_answer_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
     adjusting = view["callback_id"] == ids.ADJUST_MODAL
     team_id, user_id = who(body)
-    command = AnswerRequest(
+    command = parsed(
+        AnswerRequest,
         team_id=team_id,
         user_id=user_id,
         case_id=_bare_case_id(view),

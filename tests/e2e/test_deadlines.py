@@ -8,6 +8,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.request
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,7 @@ from bot.services import scheduler
 from storage.tables import AuditRow, DeadlineRow
 from tests.conftest import REFUNDBOT
 from tests.e2e.conftest import CLIENT, FREELANCER, NOW, Bot
+from tests.e2e.served import free_port, healthz
 from tests.e2e.test_escalation import ask_for_refund, click, decline, dm, submit
 from tests.e2e.test_refund_request import client_dm, request, thread_texts
 from tests.integration.test_cli import run
@@ -177,13 +179,14 @@ def test_refundbot_tick_without_once_or_a_token_says_what_to_do(bot, tmp_path):
     assert "neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID is set" in tokenless.stderr
 
 
-def test_refundbot_worker_ticks_and_relays_without_http_until_stopped(bot, tmp_path):
+def test_refundbot_worker_ticks_and_relays_without_http_until_stopped_and_can_be_watched(bot, tmp_path):
     case_id = request(bot)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MEDIATOR_", "DATABASE_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MEDIATOR_", "DATABASE_", "LOG_"))}
+    probe = free_port()
     worker = subprocess.Popen(
         [str(REFUNDBOT), "worker", "--every", "0.5"],
         cwd=tmp_path,
-        env=clean | cli_env(bot),
+        env=clean | cli_env(bot) | {"HEALTH_PORT": str(probe), "LOG_FORMAT": "json"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -194,14 +197,26 @@ def test_refundbot_worker_ticks_and_relays_without_http_until_stopped(bot, tmp_p
             time.sleep(0.2)
         while ":hourglass: *Lapsed*" not in text_of(client_dm(bot).blocks) and time.monotonic() < deadline:
             time.sleep(0.2)
+        assert healthz(f"http://127.0.0.1:{probe}")[0] == 200
+        status, ready = healthz(f"http://127.0.0.1:{probe}", "/readyz")
+        assert (status, json.loads(ready)["status"]) == (200, "ready")
+        with urllib.request.urlopen(f"http://127.0.0.1:{probe}/metrics", timeout=5) as response:
+            watched = response.read().decode()
     finally:
         worker.send_signal(signal.SIGTERM)
         out, err = worker.communicate(timeout=30)
     assert bot.case(case_id).state == "lapsed", err
     assert ":hourglass: *Lapsed*" in text_of(client_dm(bot).blocks)
     assert worker.returncode == 0, err
-    assert "ticking every 0.5 s" in out
-    assert "refundbot worker stopped" in out
+    assert "refundbot_expiries_applied_total 1.0" in watched  # the ticker's, in the worker's own metrics
+    assert re.search(
+        r'refundbot_slack_calls_total\{method="chat\.(update|postMessage)"\} [1-9]', watched
+    )  # the relay's
+    logged = [json.loads(line) for line in err.splitlines() if line.strip()]  # every line in LOG_FORMAT
+    messages = [entry["message"] for entry in logged]
+    assert any("ticking every 0.5 s" in m and f"on 127.0.0.1:{probe}" in m for m in messages)
+    assert "refundbot worker stopped" in messages
+    assert out == ""
 
 
 def test_an_extension_moves_the_deadline_and_its_reminders_and_the_client_is_told(bot):

@@ -1,61 +1,97 @@
-"""GET /readyz tells an operator (or a load balancer) whether this instance can serve."""
+"""GET /readyz tells an operator (or a load balancer) whether this instance can serve: about this instance alone,
+and never about what every instance shares (Slack, the outbox)."""
 
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from alembic import command
+from sqlalchemy import text
 
 from bot.app.runtime import readiness
 from bot.services.messages import OutboxMessage, dm
-from storage.db import alembic_config, make_engine, session_factory
+from storage.db import MIGRATIONS, DatabaseAhead, alembic_config, make_engine, migrate, session_factory
 from storage.outbox import OutboxRepository
 from tests.integration.conftest import NOW
 
-READY = (200, {"status": "ready", "database": "reachable", "migrations": "current", "outbox": "moving"})
+READY = (200, {"status": "ready", "database": "reachable", "migrations": "current"})
 
 
-def test_ready_when_the_database_answers_is_migrated_and_the_outbox_moves(engine):
-    assert readiness(engine, NOW) == READY
+def test_ready_when_the_database_answers_and_is_migrated(engine):
+    assert readiness(engine) == READY
 
 
 def test_unready_while_migrations_are_pending(engine):
     with engine.begin() as connection:
         command.downgrade(alembic_config(connection), "0001")
-    status, body = readiness(engine, NOW)
+    status, body = readiness(engine)
     assert status == 503
-    assert body["migrations_pending"] == [
-        "0013",
-        "0012",
-        "0011",
-        "0010",
-        "0009",
-        "0008",
-        "0007",
-        "0006",
-        "0005",
-        "0004",
-        "0003",
-        "0002",
-    ]
+    assert body["migrations_pending"] == [f"{n:04d}" for n in range(14, 1, -1)]
 
 
 def test_unready_when_the_database_cannot_be_reached():
     engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
-    status, body = readiness(engine, NOW)
+    status, body = readiness(engine)
     assert status == 503
     assert "Connection refused" in body["database"]
 
 
-def test_unready_once_a_message_has_waited_past_the_relays_alarm(engine):
+def test_a_backlog_of_slack_messages_never_makes_an_instance_unready(engine):
+    """Slack down, or one workspace's message stuck, is every instance's: a metric and the relay's ALARM line."""
     with session_factory(engine).begin() as session:
         queue = OutboxRepository(session)
-        queue.add("T0DEMO01", OutboxMessage("R-1", "a", dm("U0X"), "notice", {"text": "a"}), NOW)
-        [row] = queue.lease_due("relay", NOW, timedelta(minutes=1), 10)
-        queue.retry(row.id, "relay", NOW, "token_expired", in_doubt=False)
-    assert readiness(engine, NOW + timedelta(minutes=15)) == READY  # Slack's usual hiccups are waited out
-    assert readiness(engine, NOW + timedelta(minutes=16)) == (
-        503,
-        {
-            "status": "unready",
-            "outbox": {"oldest_pending": "case R-1, waiting 0:16:00", "last_error": "token_expired"},
-        },
-    )
+        queue.add("T0DEMO01", OutboxMessage("R-1", "a", dm("U0X"), "notice", {"text": "a"}), NOW - timedelta(hours=3))
+    assert readiness(engine) == READY
+
+
+# --- two releases side by side across an upgrade ------------------------------------------------------------------
+
+NEXT_EXPAND = '''
+"""The next release's migration, expand only: a column the current code never reads."""
+revision = "0099"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+EXPAND_ONLY = True
+
+import sqlalchemy as sa
+from alembic import op
+
+
+def upgrade():
+    op.add_column("cases", sa.Column("next_release_note", sa.String(200), nullable=True))
+
+
+def downgrade():
+    op.drop_column("cases", "next_release_note")
+'''
+
+
+def next_release(tmp_path: Path, *, expand_only: bool) -> Path:
+    """This release's migrations and one more, as the next release ships them."""
+    scripts = tmp_path / "next"
+    shutil.copytree(MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    head = max(p.name[:4] for p in (MIGRATIONS / "versions").glob("0*.py"))
+    migration = NEXT_EXPAND.format(head=head).replace("EXPAND_ONLY = True", f"EXPAND_ONLY = {expand_only}")
+    (scripts / "versions" / "0099_next.py").write_text(migration)
+    return scripts
+
+
+def test_this_release_stays_ready_and_starts_while_the_next_one_migrates_expand_only(engine, tmp_path):
+    migrate(engine, scripts=next_release(tmp_path, expand_only=True))  # the next release's first instance
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0099"
+    assert readiness(engine) == READY  # this release's instances stay in the load balancer
+    migrate(engine)  # and one of them restarting starts, leaving the schema as it is
+    with session_factory(engine).begin() as session:  # and writes what the next release reads
+        OutboxRepository(session).add("T0DEMO01", OutboxMessage("R-1", "a", dm("U0X"), "notice", {"text": "a"}), NOW)
+
+
+def test_a_migration_that_is_not_expand_only_takes_this_release_out_and_says_why(engine, tmp_path):
+    migrate(engine, scripts=next_release(tmp_path, expand_only=False))
+    status, body = readiness(engine)
+    assert status == 503
+    assert body["database"].startswith("the database is at 0099, newer than this code")
+    with pytest.raises(DatabaseAhead):
+        migrate(engine)

@@ -17,6 +17,8 @@ revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# Not expand only: the code of the revision before cannot run on this schema (upgrading needs downtime).
+EXPAND_ONLY = False
 
 
 def upgrade() -> None:

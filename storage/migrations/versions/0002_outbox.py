@@ -14,6 +14,8 @@ revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# Expand only: the code of the revision before runs on this schema, and this one's reads what that code writes.
+EXPAND_ONLY = True
 
 
 def upgrade() -> None:

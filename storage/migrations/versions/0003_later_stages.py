@@ -15,6 +15,8 @@ revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# Not expand only: the code of the revision before cannot run on this schema (upgrading needs downtime).
+EXPAND_ONLY = False
 
 
 def _case_columns() -> tuple[sa.Column, ...]:

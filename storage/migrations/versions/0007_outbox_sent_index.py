@@ -15,6 +15,8 @@ revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# Expand only: the code of the revision before runs on this schema, and this one's reads what that code writes.
+EXPAND_ONLY = True
 
 
 def upgrade() -> None:

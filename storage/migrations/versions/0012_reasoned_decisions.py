@@ -15,6 +15,8 @@ revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# Expand only: the code of the revision before runs on this schema, and this one's reads what that code writes.
+EXPAND_ONLY = True
 
 
 # Plain ALTER TABLE both ways, never batch mode: recreating audit_events on SQLite would drop the triggers that

@@ -16,6 +16,8 @@ revision: str = "0013"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# Expand only: the code of the revision before runs on this schema, and this one's reads what that code writes.
+EXPAND_ONLY = True
 
 
 # Plain ALTER TABLE both ways, as 0012: SQLite drops a column in place since 3.35, keeping the table's indexes.
