@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from dotenv import dotenv_values
 from pydantic import (
+    BaseModel,
     Field,
     PrivateAttr,
     SecretStr,
@@ -59,6 +60,18 @@ def slack_id(kind: str, value: str) -> str:
     return value
 
 
+class ApiKey(BaseModel):
+    """One of the push API's signing keys: its secret, and the workspaces it may push for (all, unset)."""
+
+    secret: SecretStr = Field(min_length=16)
+    teams: list[str] | None = None
+
+    @field_validator("teams")
+    @classmethod
+    def _teams(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [slack_id("workspace", team) for team in value]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -73,8 +86,12 @@ class Settings(BaseSettings):
     slack_redirect_uri: str | None = None
     slack_install_path: str = "/slack/install"
     slack_redirect_uri_path: str = "/slack/oauth_redirect"
-    # Signs the marketplace's pushes to POST /api/v1/contracts; unset, the API is off.
+    # Signs the marketplace's pushes to POST /api/v1/contracts that name no key; with MARKETPLACE_API_KEYS unset
+    # too, the API is off.
     marketplace_api_secret: SecretStr | None = None
+    # The push API's keys, as JSON: {"KEY-ID": {"secret": "...", "teams": ["T0..."]}, ...}. A push names its key
+    # (X-Refundbot-Key-Id); two active at once let a secret rotate without downtime; "teams" scopes a key.
+    marketplace_api_keys: dict[str, ApiKey] = {}
     # Each ledger entry (refund, release) is POSTed here, signed with PAYMENTS_WEBHOOK_SECRET (bot.payouts).
     payments_webhook_url: str | None = None
     payments_webhook_secret: SecretStr | None = None
@@ -263,6 +280,7 @@ _SECRETS = {
     "slack_signing_secret",
     "slack_app_token",
     "marketplace_api_secret",
+    "marketplace_api_keys",
     "payments_webhook_secret",
     "slack_client_secret",
 }

@@ -209,13 +209,24 @@ class Instance:
         ready = lambda: readiness(engine)  # noqa: E731
         watched = lambda: metrics.exposition(state_of(runtime), runtime.clock)  # noqa: E731
         endpoints, documents = {}, {}
-        if (pushed := runtime.settings.marketplace_api_secret) is not None:
+        if keys := api_keys(runtime.settings):
             requests = ApiRequests(runtime.sessions)
-            push = api.ContractsApi(pushed.get_secret_value(), runtime.uow, requests, runtime.clock, runtime.policy)
+            push = api.ContractsApi(keys, runtime.uow, requests, runtime.clock, runtime.policy)
             endpoints, documents = {api.PATH: push}, {api.OPENAPI_PATH: api.openapi()}
         signing = secret.get_secret_value() if secret else ""
         metrics_port = runtime.settings.metrics_port
         return Edge(self.app, signing, ready, watched, endpoints, documents, errors.screen, metrics_port=metrics_port)
+
+
+def api_keys(settings: Settings) -> dict[str | None, api.Key]:
+    """The push API's keys by id, MARKETPLACE_API_SECRET's under None; none: the API is off."""
+    keys: dict[str | None, api.Key] = {
+        name: api.Key(key.secret.get_secret_value(), frozenset(key.teams) if key.teams is not None else None)
+        for name, key in settings.marketplace_api_keys.items()
+    }
+    if settings.marketplace_api_secret is not None:
+        keys[None] = api.Key(settings.marketplace_api_secret.get_secret_value())
+    return keys
 
 
 def _counted_client(context: BoltContext, next: Callable[[], None]) -> None:

@@ -128,6 +128,7 @@ class Sandbox:
             mediator_user_ids=[person.id for person in MEDIATORS],
             mediator_usergroup_id=None,
             marketplace_api_secret=None,
+            marketplace_api_keys={},
             payments_webhook_url=None,
             payments_webhook_secret=None,
             slack_pace_seconds=0,

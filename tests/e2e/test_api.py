@@ -86,12 +86,50 @@ def test_unsigned_badly_signed_stale_and_replayed_requests_are_refused(pushed):
     assert post(pushed.url, body, signed(body, at=int(time.time()) - 600))[1]["error"] == "stale"
     assert pushed.count(ContractRow, id="P-1") == 0
 
+
+def test_the_same_signed_push_again_is_unchanged_and_a_replay_never_undoes_a_newer_push(pushed):
+    body = document(CONTRACT)
     headers = signed(body)
-    assert post(pushed.url, body, headers)[0] == 200
-    assert post(pushed.url, body, headers) == (
-        409,
-        {"error": "replayed", "message": "this signed request was already taken"},
-    )
+    assert post(pushed.url, body, headers)[1]["created"] == {"contracts": 1, "items": 1}
+    nothing = {"contracts": 0, "items": 0}
+    again = (200, {"created": nothing, "updated": nothing, "unchanged": {"contracts": 1, "items": 1}})
+    assert post(pushed.url, body, headers) == again  # the marketplace's retry within the same second
+    renamed = document(CONTRACT | {"title": "Renamed"})
+    assert post(pushed.url, renamed, signed(renamed))[1]["updated"] == {"contracts": 1, "items": 0}
+    assert post(pushed.url, body, headers) == again  # the older push, replayed: taken once, not applied again
+    with pushed.instance.runtime.sessions() as session:
+        assert session.get(ContractRow, ("T0DEMO01", "P-1")).title == "Renamed"
+    other = document(CONTRACT | {"title": "Forged"})
+    assert post(pushed.url, other, headers)[1]["error"] == "bad_signature"  # another body, a signature reused
+
+
+KEYS = '{"old": {"secret": "old-secret-0123456789"}, "new": {"secret": "new-secret-0123456789"}, ' + (
+    '"acme": {"secret": "acme-secret-0123456789", "teams": ["T0ACME001"]}}'
+)
+
+
+def keyed(body: str, key: str, secret: str) -> dict[str, str]:
+    return signed(body, secret) | {"X-Refundbot-Key-Id": key}
+
+
+def test_keys_rotate_without_downtime_and_a_scoped_key_pushes_only_for_its_workspaces(database_url, standin):
+    with running_bot(database_url, standin, marketplace_api_keys=json.loads(KEYS)) as bot:
+        body = document(CONTRACT)
+        assert post(bot.url, body, keyed(body, "old", "old-secret-0123456789"))[0] == 200
+        renamed = document(CONTRACT | {"title": "Renamed"})
+        assert post(bot.url, renamed, keyed(renamed, "new", "new-secret-0123456789"))[0] == 200  # both active
+        assert post(bot.url, body, keyed(body, "new", "old-secret-0123456789"))[1]["error"] == "bad_signature"
+        assert post(bot.url, body, keyed(body, "gone", "old-secret-0123456789")) == (
+            401,
+            {"error": "unknown_key", "message": "no key 'gone' is active"},
+        )
+        assert post(bot.url, body, signed(body, "old-secret-0123456789"))[1]["error"] == "unknown_key"  # no id
+        assert post(bot.url, body, keyed(body, "acme", "acme-secret-0123456789")) == (
+            403,
+            {"error": "forbidden", "message": "key 'acme' may not push for workspace T0DEMO01"},
+        )
+        acme = body.replace("T0DEMO01", "T0ACME001")
+        assert post(bot.url, acme, keyed(acme, "acme", "acme-secret-0123456789"))[0] == 200
 
 
 def test_a_bad_document_gets_every_problem_by_json_path_and_nothing_is_written(pushed):
@@ -128,7 +166,7 @@ def test_the_api_is_described_by_the_openapi_document_it_serves(pushed):
     with urllib.request.urlopen(f"{pushed.url}/api/v1/openapi.json", timeout=10) as response:
         described = json.loads(response.read())
     operation = described["paths"]["/api/v1/contracts"]["post"]
-    assert set(operation["responses"]) == {"200", "400", "401", "409", "413", "422", "503"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "413", "422", "503"}
     contract = described["components"]["schemas"]["ContractIn"]
     assert {"id", "kind", "currency", "client", "freelancer", "milestones"} <= set(contract["properties"])
 

@@ -88,6 +88,19 @@ def test_dotenv_file_is_read(tmp_path):
     assert settings.slack_api_url == "http://127.0.0.1:9/api/"
 
 
+def test_the_push_apis_keys_come_as_json_and_a_short_secret_or_a_bad_workspace_is_refused(monkeypatch):
+    monkeypatch.setenv("MARKETPLACE_API_KEYS", '{"k1": {"secret": "0123456789abcdef", "teams": ["T0ACME001"]}}')
+    [(name, key)] = load_settings().marketplace_api_keys.items()
+    assert (name, key.secret.get_secret_value(), key.teams) == ("k1", "0123456789abcdef", ["T0ACME001"])
+    monkeypatch.setenv("MARKETPLACE_API_KEYS", '{"k1": {"secret": "short"}}')
+    with pytest.raises(ConfigError, match="MARKETPLACE_API_KEYS") as refused:
+        load_settings()
+    assert "short" not in str(refused.value)  # a secret is never echoed
+    monkeypatch.setenv("MARKETPLACE_API_KEYS", '{"k1": {"secret": "0123456789abcdef", "teams": ["acme"]}}')
+    with pytest.raises(ConfigError, match="MARKETPLACE_API_KEYS"):
+        load_settings()
+
+
 def test_postgresql_urls_use_psycopg_3(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://refund:secret@db.internal:5432/refunds")
     assert load_settings().database_url == "postgresql+psycopg://refund:secret@db.internal:5432/refunds"
@@ -147,7 +160,7 @@ def test_env_example_and_the_readme_list_every_setting_and_the_example_keeps_the
         "SLACK_SIGNING_SECRET",
         "SLACK_APP_TOKEN",
         "SLACK_CLIENT_",
-        "MARKETPLACE_API_SECRET",
+        "MARKETPLACE_API_",
         "PAYMENTS_WEBHOOK_",
         "MEDIATOR_",
         "HEALTH_PORT",
