@@ -15,18 +15,24 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import click
 from alembic.util import CommandError as AlembicError
 from sqlalchemy import func, select
 
 from bot.app.runtime import Runtime, StartupError, existing, purge_outbox, settings_or_fail, setup_logging, start
+from bot.blocks import refusals
 from bot.config import ConfigError, load_settings, slack_id
+from bot.domain.case import Case
+from bot.domain.errors import Refused
 from bot.policies import PolicyFileError, describe, preset_path, presets, read_policy_file
+from bot.services import payouts as payout_actions
+from bot.services.core import Deps
 from bot.services.importing import DEMO, ImportRejected, demo_for, import_contracts, read_import_file
 from bot.services.messages import Surface
-from bot.services.roster import Desk
+from bot.services.payments import LedgerOnly, Webhook
+from bot.services.roster import Desk, Roster
 from storage import reports
 from storage.db import DatabaseError, background, current_revisions, make_engine, pending_migrations, roll_back
 from storage.db import migrate as upgrade
@@ -114,6 +120,87 @@ def retry(with_dead: bool, case_id: str | None) -> None:
         count = OutboxRepository(session).send_again(runtime.clock(), dead=with_dead, stream=stream)
     what = "pending and dead" if with_dead else "pending"
     click.echo(f"{count} {what} message(s){f' of case {stream}' if stream else ''} will be sent at once, in order")
+
+
+@cli.group(
+    invoke_without_command=True,
+    help="The payouts the marketplace refused, and the cases they hold; send one again, or lift a hold.",
+)
+@click.pass_context
+def payouts(context: click.Context) -> None:
+    if context.invoked_subcommand is not None:
+        return
+    runtime = _runtime(existing)
+    with runtime.sessions() as session:
+        held, refused = reports.payout_holds(session), reports.refused_payouts(session)
+    if not held and not refused:
+        click.echo("no case is on hold and no payout is refused")
+    for case in held:
+        click.echo(f"on hold: case {case['case']} ({case['team']}, {case['state']}): {case['reason']}")
+    for entry in refused:
+        click.echo(
+            f"refused: entry {entry['entry']} {entry['kind']} {entry['amount']} {entry['currency']} of case "
+            f"{entry['case']} ({entry['team']}), {entry['answered_at']}: {entry['reason']}"
+        )
+
+
+@payouts.command(help="Send a refused ledger entry to the marketplace again (its cause fixed on their side).")
+@click.argument("entry_id", type=click.IntRange(min=1), metavar="ENTRY")
+@click.option("--by", default="operator", show_default=True, help="Who sends it again, for the audit trail.")
+def resend(entry_id: int, by: str) -> None:
+    runtime = _runtime(existing)
+    if not runtime.settings.payments_webhook_url:
+        _fail("PAYMENTS_WEBHOOK_URL is not set: there is no payments endpoint to send it to")
+    case = _operated(runtime, lambda deps: payout_actions.resend(deps, entry_id, _actor(by)))
+    click.echo(f"entry {entry_id} of case {case.id} will be sent to the marketplace again; the mediators are told")
+
+
+@payouts.command(name="release-hold", help="Lift the hold a refused payout put on a case, saying why.")
+@click.argument("case_id", metavar="CASE")
+@click.option("--reason", required=True, help="Why (kept in the audit trail, and told to the mediators).")
+@click.option("--by", default="operator", show_default=True, help="Who lifts it, for the audit trail.")
+def release_hold(case_id: str, reason: str, by: str) -> None:
+    runtime = _runtime(existing)
+    wanted = case_id.strip().upper()
+    with runtime.sessions() as session:
+        team = reports.team_of_case(session, wanted)
+    if team is None:
+        _fail(f"there is no case {wanted}")
+    case = _operated(runtime, lambda deps: payout_actions.lift_hold(deps, team, wanted, reason, _actor(by)))
+    click.echo(f"case {case.id} is no longer on hold; the mediators are told")
+
+
+def _actor(by: str) -> str:
+    """Who acted, as the audit trail keeps an actor: one short word."""
+    actor = "-".join(by.split())[:32]
+    if not actor:
+        _fail("--by: say who acts")
+    return actor
+
+
+def _operated(runtime: Runtime, act: Callable[[Deps], Case]) -> Case:
+    """An operator's act on a case, with what the use cases need (the mediators' desks read first, so the notice
+    goes to the right channel); a refusal is said in one line, exit code 1."""
+    settings = runtime.settings
+    roster = Roster(frozenset(settings.mediator_user_ids), None, WorkspaceDesks(runtime.sessions))
+    roster.refresh_desks()
+    deps = Deps(
+        uow=runtime.uow,
+        clock=runtime.clock,
+        policy=runtime.policy,
+        payments=Webhook() if settings.payments_webhook_url else LedgerOnly(),
+        roster=roster,
+        mediator_channel=settings.mediator_channel_id,
+    )
+    try:
+        return act(deps)
+    except Refused as refusal:
+        _fail(refusals.message(refusal))
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"refundbot: {message}", err=True)
+    sys.exit(1)
 
 
 @outbox.command(help="Forget sent messages older than OUTBOX_RETENTION_DAYS now (the app does this hourly).")

@@ -139,3 +139,39 @@ def ledger(session: Session, since: datetime, until: datetime, team_id: str | No
             "payout_reference": answer.reference if answer else None,
             "payout_reason": answer.reason if answer else None,
         }
+
+
+def payout_holds(session: Session) -> list[dict[str, Any]]:
+    """The cases a refused payout holds, and the entries the marketplace refused: `refundbot payouts`."""
+    held = session.execute(
+        select(CaseRow.team_id, CaseRow.id, CaseRow.state, CaseRow.payout_hold)
+        .where(CaseRow.payout_hold.is_not(None))
+        .order_by(CaseRow.team_id, CaseRow.id)
+    )
+    return [{"team": team, "case": case, "state": state, "reason": reason} for team, case, state, reason in held]
+
+
+def refused_payouts(session: Session) -> list[dict[str, Any]]:
+    refused = session.execute(
+        select(LedgerRow, PayoutAnswerRow.reason, PayoutAnswerRow.answered_at)
+        .join(PayoutAnswerRow, PayoutAnswerRow.entry_id == LedgerRow.id)
+        .where(PayoutAnswerRow.outcome == "refused")
+        .order_by(LedgerRow.id)
+    )
+    return [
+        {
+            "entry": row.id,
+            "team": row.team_id,
+            "case": row.case_id,
+            "kind": row.kind,
+            "amount": _amount(row.amount_minor, row.currency),
+            "currency": row.currency,
+            "reason": reason,
+            "answered_at": _instant(answered_at),
+        }
+        for row, reason, answered_at in refused
+    ]
+
+
+def team_of_case(session: Session, case_id: str) -> str | None:
+    return session.scalar(select(CaseRow.team_id).where(CaseRow.id == case_id))

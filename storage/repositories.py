@@ -14,6 +14,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    delete,
     func,
     insert,
     select,
@@ -782,20 +783,32 @@ class LedgerRepository:
 
     def for_case(self, case_id: str) -> list[LedgerEntry]:
         rows = self.session.scalars(select(LedgerRow).where(LedgerRow.case_id == case_id).order_by(LedgerRow.id))
-        return [
-            LedgerEntry(
-                team_id=row.team_id,
-                case_id=row.case_id,
-                contract_id=row.contract_id,
-                item=ItemRef(ItemKind(row.item_kind), row.item_id),
-                kind=LedgerKind(row.kind),
-                amount=Money(row.amount_minor, row.currency),
-                actor=row.actor,
-                policy_version=row.policy_version,
-                at=row.at,
-            )
-            for row in rows
-        ]
+        return [self._entry(row) for row in rows]
+
+    def entry(self, entry_id: int) -> LedgerEntry | None:
+        row = self.session.get(LedgerRow, entry_id)
+        return self._entry(row) if row is not None else None
+
+    def refusal(self, entry_id: int) -> str | None:
+        answer = self.session.get(PayoutAnswerRow, entry_id)
+        return (answer.reason or "") if answer is not None and answer.outcome == "refused" else None
+
+    def forget_answer(self, entry_id: int) -> None:
+        self.session.execute(delete(PayoutAnswerRow).where(PayoutAnswerRow.entry_id == entry_id))
+
+    @staticmethod
+    def _entry(row: LedgerRow) -> LedgerEntry:
+        return LedgerEntry(
+            team_id=row.team_id,
+            case_id=row.case_id,
+            contract_id=row.contract_id,
+            item=ItemRef(ItemKind(row.item_kind), row.item_id),
+            kind=LedgerKind(row.kind),
+            amount=Money(row.amount_minor, row.currency),
+            actor=row.actor,
+            policy_version=row.policy_version,
+            at=row.at,
+        )
 
 
 class AuditRepository:

@@ -363,6 +363,16 @@ class FakeLedger:
     def record_answer(self, answer: PayoutAnswer) -> bool:
         return self.t.payout_answers.setdefault(answer.entry_id, answer) is answer
 
+    def entry(self, entry_id: int) -> LedgerEntry | None:
+        return self.t.ledger[entry_id - 1] if 0 < entry_id <= len(self.t.ledger) else None
+
+    def refusal(self, entry_id: int) -> str | None:
+        answer = self.t.payout_answers.get(entry_id)
+        return (answer.reason or "") if answer is not None and answer.outcome == "refused" else None
+
+    def forget_answer(self, entry_id: int) -> None:
+        self.t.payout_answers.pop(entry_id, None)
+
     def refunded_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
         sign = {LedgerKind.REFUND: 1, LedgerKind.REFUND_REVERSAL: -1}
         refunds = (

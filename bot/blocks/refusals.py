@@ -243,6 +243,10 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return f"You already answered this {what}; your answer stands."
         case errors.NothingToExtend(case_id=case_id):
             return f"Case {case_id} is not waiting for your answer, so there is no deadline of yours to extend."
+        case errors.NotOnHold(case_id=case_id):
+            return f"Case {case_id} is not on hold: no refused payout holds it."
+        case errors.NotRefused(entry_id=entry_id):
+            return f"Ledger entry {entry_id} was not refused by the marketplace, so there is nothing to send again."
         case errors.ExtensionUsed(case_id=case_id):
             return f"You already had your extension on case {case_id}; each party gets one per case."
         case errors.NotAMediator():

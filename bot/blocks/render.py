@@ -83,6 +83,13 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
             return Rendered(f"Case {case.id}: the payout is on hold", stages.payout_held(case))
         blocks = stages.payout_refused(case, view["entry_kind"], view["entry_minor"], view["payout_reason"], locale)
         return Rendered(f"Payout refused on case {case.id}", blocks)
+    if surface == Surface.PAYOUT_HANDLED:
+        fields = dict(view)
+        action, by, entry_id, why = (fields.pop(key) for key in ("action", "by", "entry_id", "why"))
+        case = CaseView.from_json(fields)
+        return Rendered(
+            f"Case {case.id}: payout {action.replace('_', ' ')}", stages.payout_handled(case, action, by, entry_id, why)
+        )
     if surface == Surface.CASE_CARD:
         case = CaseView.from_json(view)
         text = f"Case {case.id}: {stages.STATES.get(case.state, case.state)}"

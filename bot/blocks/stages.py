@@ -478,6 +478,19 @@ def payout_refused(case: CaseView, kind: str, amount_minor: int, reason: str, lo
     ]
 
 
+def payout_handled(case: CaseView, action: str, by: str, entry_id: int | None, why: str) -> list[Block]:
+    """The mediators' channel: what an operator did about a refused payout (`refundbot payouts`)."""
+    who = escape(by)
+    if action == "resent":
+        said = (
+            f":arrows_counterclockwise: *Payout sent again on case {case.id}*: ledger entry {entry_id} went back to "
+            f"the marketplace ({who})."
+        )
+    else:
+        said = f":white_check_mark: *Hold lifted on case {case.id}* ({who}).\n*Why*\n{quote(why)}"
+    return [section(said), kit.context(f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)}")]
+
+
 def evidence_entry(view: dict[str, Any]) -> list[Block]:
     """One piece of evidence as a reply in a thread; mediator-only pieces only ever reach the card's thread."""
     at = datetime.fromisoformat(view["at"])

@@ -45,6 +45,7 @@ from bot.domain.errors import (
     ItemNotPaid,
     ItemTooOld,
     NothingToExtend,
+    NotOnHold,
     NotYourCase,
     NotYourClaim,
     NotYourContract,
@@ -69,6 +70,7 @@ from bot.domain.events import (
     Extended,
     LedgerEntry,
     Opened,
+    PayoutHandled,
     PayoutRefused,
     Question,
 )
@@ -773,6 +775,26 @@ class Case:
         self._log(self.state, self.state, by=MARKETPLACE, now=now, amount=amount, rationale=f"{kind} refused: {reason}")
         self.payout_hold = reason
         self.events.append(PayoutRefused(self.id, entry_id, kind, amount, reason, now))
+
+    def resend_payout(self, entry_id: int, kind: LedgerKind, amount: Money, *, by: str, now: datetime) -> None:
+        """An operator sends a refused entry to the marketplace again (its reason fixed on their side). The hold
+        stays until the marketplace accepts it or an operator lifts it."""
+        now = require_utc(now)
+        self._log(self.state, self.state, by=by, now=now, amount=amount, rationale=f"{kind} {entry_id} sent again")
+        self.events.append(PayoutHandled(self.id, "resent", by, now, entry_id=entry_id))
+
+    def lift_payout_hold(self, reason: str, *, by: str, now: datetime) -> None:
+        """An operator lifts the hold a refused payout put on the case (the money moved another way, say), with
+        the reason on record."""
+        now = require_utc(now)
+        if self.payout_hold is None:
+            raise NotOnHold(self.id)
+        reason = " ".join(reason.split())[:PAYOUT_REASON_LIMIT]
+        if not reason:
+            raise TextRequired(Field.REASON)
+        self._log(self.state, self.state, by=by, now=now, rationale=f"payout hold lifted: {reason}")
+        self.payout_hold = None
+        self.events.append(PayoutHandled(self.id, "hold_lifted", by, now, reason=reason))
 
     def ensure_party_may_extend(self, by: str, now: datetime) -> tuple[datetime, Deadline]:
         now = require_utc(now)

@@ -454,6 +454,20 @@ class NothingToExtend(Refused):
 
 
 @refusal
+class NotOnHold(Refused):
+    """Only a case a refused payout put on hold can have its hold lifted."""
+
+    case_id: str
+
+
+@refusal
+class NotRefused(Refused):
+    """Only an entry the marketplace refused is sent again by hand; the others are delivered on their own."""
+
+    entry_id: int
+
+
+@refusal
 class ExtensionUsed(Refused):
     """Design §2.2: one extension per party per case."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from bot.domain.contract import ItemRef
 from bot.domain.money import Money
@@ -122,6 +123,19 @@ class PayoutRefused:
     at: datetime
 
 
+@dataclass(frozen=True)
+class PayoutHandled:
+    """An operator acted on a refused payout: sent the entry again (``entry_id``), or lifted the case's hold
+    (``reason``). The mediators hear of it."""
+
+    case_id: str
+    action: Literal["resent", "hold_lifted"]
+    by: str
+    at: datetime
+    entry_id: int | None = None
+    reason: str = ""
+
+
 Event = (
     AuditEvent
     | LedgerEntry
@@ -132,4 +146,5 @@ Event = (
     | AppealWindowClosed
     | QuestionAsked
     | PayoutRefused
+    | PayoutHandled
 )

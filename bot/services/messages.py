@@ -33,6 +33,7 @@ class Surface(StrEnum):
     DESK = "desk"  # a mediator's App Home: the queue of cases
     PAYOUT_HELD = "payout_held"  # the case thread: the marketplace has not paid out, a mediator will look
     PAYOUT_REFUSED = "payout_refused"  # the mediators' channel: what was refused, and the marketplace's reason
+    PAYOUT_HANDLED = "payout_handled"  # the mediators' channel: an operator sent a payout again, or lifted a hold
     PAYOUT = "payout"  # not Slack: a ledger entry for the marketplace's payments endpoint (``bot.payouts``)
 
 

@@ -34,6 +34,7 @@ from bot.domain.events import (
     Evidence,
     Extended,
     Opened,
+    PayoutHandled,
     PayoutRefused,
     QuestionAsked,
 )
@@ -67,6 +68,7 @@ def case_messages(
         messages.append(OutboxMessage(view.id, root, parties, Surface.THREAD_ROOT, shown, message_key=root))
     extended = [event for event in events if isinstance(event, Extended)]
     refused = [event for event in events if isinstance(event, PayoutRefused)]
+    handled = [event for event in events if isinstance(event, PayoutHandled)]
     closed = [event for event in events if isinstance(event, AppealWindowClosed)]
     if steps:
         step = steps[-1]
@@ -75,7 +77,7 @@ def case_messages(
             messages.append(
                 OutboxMessage(view.id, f"{view.id}:timeline:{step}", _case_thread(view), Surface.APPEAL_CLOSED, told)
             )
-        elif not extended and not refused:
+        elif not extended and not refused and not handled:
             line = OutboxMessage(view.id, f"{view.id}:timeline:{step}", _case_thread(view), Surface.TIMELINE, shown)
             messages.append(line)
         messages.append(_kept(view, Kept.FREELANCER, str(step), dm(view.freelancer_id), shown))
@@ -95,6 +97,11 @@ def case_messages(
             messages += _question(view, shown, event)
     for payout in refused:
         messages += _payout_refused(view, shown, payout, card_channel)
+    for action in handled:
+        if card_channel is not None:
+            told = shown | {"action": action.action, "by": action.by, "entry_id": action.entry_id, "why": action.reason}
+            key = f"{view.id}:payout-{action.action}:{steps[-1] if steps else action.at.isoformat()}"
+            messages.append(OutboxMessage(view.id, key, channel(card_channel), Surface.PAYOUT_HANDLED, told))
     return messages
 
 

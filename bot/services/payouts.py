@@ -1,11 +1,18 @@
-"""The marketplace's answers to payouts (design §4): kept on their ledger entries; a refusal holds the case."""
+"""The marketplace's answers to payouts (design §4): kept on their ledger entries; a refusal holds the case. And
+what an operator does about a refusal (`refundbot payouts`): send the entry again, or lift the hold."""
 
 from __future__ import annotations
 
-from bot.domain.errors import ConcurrentChange
+from collections.abc import Callable
+
+from bot.domain.case import Case
+from bot.domain.errors import ConcurrentChange, NotRefused
 from bot.domain.money import Money
+from bot.domain.vocabulary import MARKETPLACE
 from bot.services import core
-from bot.services.ports import PayoutAnswer
+from bot.services.messages import OutboxMessage, Surface, payments_endpoint
+from bot.services.payments import payout_document
+from bot.services.ports import PayoutAnswer, UnitOfWork
 
 
 def record_answer(deps: core.Deps, team_id: str, answer: PayoutAnswer) -> bool:
@@ -23,13 +30,63 @@ def _record(deps: core.Deps, team_id: str, answer: PayoutAnswer) -> bool:
     with deps.uow() as uow:
         if not uow.ledger.record_answer(answer):
             return False
+        case = core.load_case(uow, team_id, answer.case_id)
         if answer.outcome == "refused":
-            case = core.load_case(uow, team_id, answer.case_id)
-            policy = core.policy_for(uow, case.policy_version, deps.policy)
             amount = Money(answer.amount_minor, answer.currency)
             case.hold_payout(answer.entry_id, answer.kind, amount, answer.reason or "", now=answer.at)
+        elif case.payout_hold is not None:  # an entry sent again went through: what held the case is done
+            case.lift_payout_hold(f"the marketplace accepted entry {answer.entry_id}", by=MARKETPLACE, now=answer.at)
+        if case.events:
+            policy = core.policy_for(uow, case.policy_version, deps.policy)
             happened = core.store(uow, case, deps.payments)
             core.queue_told(deps, uow, case, happened, answer.at, policy)
         uow.commit()
     deps.delivered()
     return True
+
+
+def resend(deps: core.Deps, entry_id: int, by: str) -> Case:
+    """Send a refused entry to the marketplace again, under its own idempotency key; the case stays on hold
+    until the marketplace accepts it. An audit row says who, and the mediators hear of it."""
+
+    def act(uow: UnitOfWork) -> Case:
+        entry = uow.ledger.entry(entry_id)
+        if entry is None or uow.ledger.refusal(entry_id) is None:
+            raise NotRefused(entry_id)
+        case = core.load_case(uow, entry.team_id, entry.case_id)
+        case.resend_payout(entry_id, entry.kind, entry.amount, by=by, now=deps.clock())
+        uow.ledger.forget_answer(entry_id)
+        document = payout_document(entry_id, entry)
+        again = f"{document['id']}:again:{case.transitions}"
+        payout = OutboxMessage(f"{entry.case_id}:payouts", again, payments_endpoint(), Surface.PAYOUT, document)
+        uow.outbox.add(entry.team_id, payout, deps.clock())
+        return case
+
+    return _operate(deps, act)
+
+
+def lift_hold(deps: core.Deps, team_id: str, case_id: str, reason: str, by: str) -> Case:
+    """Lift the hold a refused payout put on a case, with the reason on record; the mediators hear of it."""
+
+    def act(uow: UnitOfWork) -> Case:
+        case = core.load_case(uow, team_id, case_id)
+        case.lift_payout_hold(reason, by=by, now=deps.clock())
+        return case
+
+    return _operate(deps, act)
+
+
+def _operate(deps: core.Deps, act: Callable[[UnitOfWork], Case]) -> Case:
+    for _ in range(core.CONFLICT_RETRIES):
+        try:
+            with deps.uow() as uow:
+                case = act(uow)
+                policy = core.policy_for(uow, case.policy_version, deps.policy)
+                happened = core.store(uow, case, deps.payments)
+                core.queue_told(deps, uow, case, happened, deps.clock(), policy)
+                uow.commit()
+        except ConcurrentChange:
+            continue
+        deps.delivered()
+        return case
+    raise ConcurrentChange("payouts")

@@ -315,6 +315,8 @@ def refusals_of_every_kind(draw: st.DrawFn) -> Refused:
         errors.AlreadyAnswered: lambda: errors.AlreadyAnswered("proposal"),
         errors.NothingToExtend: lambda: errors.NothingToExtend("R-7K3Q9A"),
         errors.ExtensionUsed: lambda: errors.ExtensionUsed("R-7K3Q9A"),
+        errors.NotOnHold: lambda: errors.NotOnHold("R-7K3Q9A"),
+        errors.NotRefused: lambda: errors.NotRefused(10**12),
         errors.NotAMediator: errors.NotAMediator,
         errors.NotAMediatorToAssign: lambda: errors.NotAMediatorToAssign(text[:32]),
         errors.PartyCannotMediate: lambda: errors.PartyCannotMediate("R-7K3Q9A"),

@@ -20,6 +20,7 @@ from bot.domain.errors import (
     Field,
     ItemNotPaid,
     ItemTooOld,
+    NotOnHold,
     NotYourCase,
     NotYourContract,
     TextRequired,
@@ -444,3 +445,27 @@ def test_a_refused_payout_keeps_the_outcome_and_holds_the_case_with_the_marketpl
     assert (refused.entry_id, refused.reason) == (4, case.payout_hold)
     case.hold_payout(5, LedgerKind.RELEASE, usd("1.00"), " \n ", now=NOW + timedelta(hours=2))
     assert case.payout_hold == "no reason given"
+
+
+def test_an_operator_sends_a_refused_payout_again_or_lifts_the_hold_with_a_reason_each_on_record():
+    case = open_case()
+    case.approve(by=FREELANCER, now=NOW)
+    with refused(NotOnHold, case_id=case.id):  # nothing holds it yet
+        case.lift_payout_hold("paid otherwise", by="ops-anna", now=NOW)
+    case.hold_payout(4, LedgerKind.REFUND, usd("100.00"), "card closed", now=NOW)
+    case.events.clear()
+    case.resend_payout(4, LedgerKind.REFUND, usd("100.00"), by="ops-anna", now=NOW + timedelta(hours=1))
+    audit, resent = case.events
+    assert (audit.actor, audit.rationale, audit.from_state, audit.to_state) == (
+        "ops-anna",
+        "refund 4 sent again",
+        State.APPROVED,
+        State.APPROVED,
+    )
+    assert (resent.action, resent.entry_id, case.payout_hold) == ("resent", 4, "card closed")
+    with refused(TextRequired, what=Field.REASON):
+        case.lift_payout_hold(" \n ", by="ops-anna", now=NOW + timedelta(hours=2))
+    case.lift_payout_hold("  paid by\nbank transfer ", by="ops-anna", now=NOW + timedelta(hours=2))
+    assert case.payout_hold is None
+    assert case.events[-2].rationale == "payout hold lifted: paid by bank transfer"
+    assert (case.events[-1].action, case.events[-1].reason) == ("hold_lifted", "paid by bank transfer")
