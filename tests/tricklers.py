@@ -47,8 +47,10 @@ class Tricklers:
         await asyncio.gather(*(self._trickle(*link) for link in links))
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, float]:
-        reader, writer = await asyncio.open_connection(self.host, self.port, ssl=self.tls)
+        # From before the connection opens: a server's header timer starts when it accepts, before the TLS
+        # handshake, which can take a while when 300 are made at once on a busy machine.
         connected = time.monotonic()
+        reader, writer = await asyncio.open_connection(self.host, self.port, ssl=self.tls)
         writer.write(b"POST /slack/events HTTP/1.1\r\nHost: " + self.host.encode() + b"\r\n")
         await writer.drain()
         self.connected += 1

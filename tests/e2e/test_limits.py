@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.conftest import CLIENT, FREELANCER, Bot
+from tests.e2e.conftest import CLIENT, FREELANCER, Bot, running_bot
 from tests.slack_standin import Limits
 
 OTHER_FREELANCER = "U0FREELA02"
@@ -52,3 +52,22 @@ def test_one_persons_dm_limited_for_ten_minutes_holds_back_no_one_else(bot, limi
     assert len(bot.standin.dms(FREELANCER)) == 1  # once the hold ends, the held case goes out too
     assert len(bot.standin.dms(CLIENT)) == 2
     assert len(limited.refused) == 1
+
+
+def test_outside_the_marketplace_a_post_in_doubt_is_looked_for_within_slacks_stricter_limits(database_url, standin):
+    standin.limits = Limits(distributed=True)
+    with running_bot(database_url, standin, slack_distribution="distributed") as bot:
+        standin.clock = lambda: bot.clock().timestamp()
+        standin.drop("chat.postMessage", times=2)  # Slack posts both DMs, and both answers are lost
+        ask_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
+        bot.drain()
+        for _ in range(4):  # the rows in doubt take turns: one lookup a minute in the workspace
+            bot.clock.advance(seconds=61)
+            bot.drain()
+        lookups = standin.calls_to("conversations.history") + standin.calls_to("conversations.replies")
+        assert lookups
+        assert all(int(call.args["limit"]) <= 15 for call in lookups)
+        assert standin.limits.refused == []  # never more than Slack allows this app
+        assert len(bot.standin.dms(FREELANCER)) == 1  # found and adopted: exactly once
+        assert len(bot.standin.dms(CLIENT)) == 1
+        assert standin.take_violations() == []
