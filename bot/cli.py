@@ -27,6 +27,7 @@ from bot.config import ConfigError, load_settings, slack_id
 from bot.domain.case import Case
 from bot.domain.errors import Refused
 from bot.policies import PolicyFileError, describe, preset_path, presets, read_policy_file
+from bot.services import mediation
 from bot.services import payouts as payout_actions
 from bot.services.core import Deps
 from bot.services.importing import DEMO, ImportRejected, demo_for, import_contracts, read_import_file
@@ -179,12 +180,20 @@ def _actor(by: str) -> str:
 
 
 def _operated(runtime: Runtime, act: Callable[[Deps], Case]) -> Case:
-    """An operator's act on a case, with what the use cases need (the mediators' desks read first, so the notice
-    goes to the right channel); a refusal is said in one line, exit code 1."""
+    """An operator's act on a case; a refusal is said in one line, exit code 1."""
+    try:
+        return act(_deps(runtime))
+    except Refused as refusal:
+        _fail(refusals.message(refusal))
+
+
+def _deps(runtime: Runtime) -> Deps:
+    """What the use cases need, in a command: the mediators' desks read first, so that what it tells them goes to
+    the right channel (no Slack call: the relays deliver it)."""
     settings = runtime.settings
     roster = Roster(frozenset(settings.mediator_user_ids), None, WorkspaceDesks(runtime.sessions))
     roster.refresh_desks()
-    deps = Deps(
+    return Deps(
         uow=runtime.uow,
         clock=runtime.clock,
         policy=runtime.policy,
@@ -192,10 +201,6 @@ def _operated(runtime: Runtime, act: Callable[[Deps], Case]) -> Case:
         roster=roster,
         mediator_channel=settings.mediator_channel_id,
     )
-    try:
-        return act(deps)
-    except Refused as refusal:
-        _fail(refusals.message(refusal))
 
 
 def _fail(message: str) -> NoReturn:
@@ -399,9 +404,11 @@ def set_workspace(team_id: str, channel_id: str | None, mediators: str, usergrou
     except ValueError as bad:
         raise click.UsageError(str(bad)) from None
     WorkspaceDesks(runtime.sessions).set(team_id, desk, runtime.clock())
+    carded = mediation.show_cards(_deps(runtime), team_id)
     click.echo(
         f"{team_id}: case cards in {desk.channel or 'no channel'}; {len(desk.users)} mediator(s) listed"
         + (f" and user group {desk.group}" if desk.group else "")
+        + (f"; the card(s) of {carded} case(s) waiting with the mediators will be shown there" if carded else "")
     )
 
 

@@ -242,6 +242,10 @@ class FakeCases:
         rest = [c for c in cases if c not in unclaimed and c not in mine]
         return {"unclaimed": unclaimed, "mine": mine, "rest": rest}
 
+    def with_mediators(self, team_id: str) -> list[str]:
+        waiting = [c for c in self.t.cases.values() if c.team_id == team_id and c.is_open and c.escalated_at]
+        return [c.id for c in sorted(waiting, key=lambda c: (c.escalated_at, c.id))]
+
     def desk(
         self, team_id: str, mediator_id: str, section: str, filters: DeskFilters, now: datetime, offset: int, limit: int
     ) -> list[DeskRow]:

@@ -38,6 +38,29 @@ class Mediate(BaseModel):
         return Grounds(self.text or "", self.rule or "", self.cited)
 
 
+def show_cards(deps: Deps, team_id: str) -> int:
+    """A workspace's desk was (re)set (`refundbot workspace set`): every case waiting with its mediators gets its
+    card, posted in the desk's channel where it never was (the workspace had no channel when the case arrived),
+    brought up to date where it was. How many."""
+    where = deps.card_channel(team_id)
+    if where is None:
+        return 0
+    now = deps.clock()
+    with deps.uow() as uow:
+        waiting = uow.cases.with_mediators(team_id)
+        for case_id in waiting:
+            case = load_case(uow, team_id, case_id)
+            policy = policy_for(uow, case.policy_version, deps.policy)
+            records = party_records(uow, case, now, policy)
+            card = notify.case_card(
+                case_view(uow, case, now, policy), where, records, f"desk:{where}:{now.isoformat()}"
+            )
+            uow.outbox.add(team_id, card, now)
+        uow.commit()
+    deps.delivered()
+    return len(waiting)
+
+
 def ensure_on_roster(deps: Deps, team_id: str, user_id: str) -> None:
     if not deps.roster.is_mediator(team_id, user_id):
         raise NotAMediator()

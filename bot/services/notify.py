@@ -112,6 +112,11 @@ _KEPT_SURFACES = {
 }
 
 
+def case_card(view: CaseView, card_channel: str, records: dict[str, Any], version: str) -> OutboxMessage:
+    """The case's card as it stands: posted in ``card_channel`` if it never was, brought up to date if it was."""
+    return _kept(view, Kept.CARD, version, channel(card_channel), view.as_json() | {"records": records})
+
+
 def _kept(view: CaseView, kept: Kept, version: str, target: Target, shown: dict[str, Any]) -> OutboxMessage:
     """A message updated in place: the first of its key is posted, each later version edits it."""
     key = kept.of(view.id)

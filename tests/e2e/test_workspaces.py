@@ -12,6 +12,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 
 import pytest
@@ -21,8 +22,9 @@ from storage.tables import INSTALLATIONS, CaseRow, ContractRow, OutboxRow
 from tests.conftest import REFUNDBOT
 from tests.e2e.conftest import CLIENT, DEMO, FREELANCER, SECRET, Bot, running_bot
 from tests.e2e.served import wait_for
+from tests.e2e.test_escalation import escalated
 from tests.e2e.test_refund_request import freelancer_dm, request
-from tests.slack_standin import SlackStandIn, SlackUser, text_of
+from tests.slack_standin import SlackStandIn, SlackUser, button_labels, text_of
 
 CLIENT_ID, CLIENT_SECRET = "1111.2222", "oauth-client-secret"
 A, B = "T0DEMO01", "T0OTHER01"  # the demo's workspace, and another holding a copy of the same contracts
@@ -265,3 +267,22 @@ def test_workspace_set_reaches_a_running_instance_within_seconds_without_a_resta
         assert "Mediation desk" in text_of(bot.standin.homes[new_mediator]["blocks"])
     finally:
         watcher.shutdown(wait=False)
+
+
+def test_a_case_that_reached_the_mediators_before_the_workspace_had_a_channel_gets_its_card_when_it_gets_one(
+    database_url, distributed
+):
+    oauth = {"slack_bot_token": None, "slack_client_id": CLIENT_ID, "slack_client_secret": CLIENT_SECRET}
+    with running_bot(database_url, distributed, mediator_channel_id=None, **oauth) as bot:
+        assert install(bot, A, "U0ADMIN01")[0] == 200
+        case_id = escalated(bot)  # no channel anywhere: the card has nowhere to go
+        assert bot.case(case_id).state == "unassigned"  # waiting for a mediator to claim it
+        assert distributed.calls_to("chat.postMessage")  # the parties heard, the mediators could not
+        done = refundbot(database_url, "workspace", "set", A, "--channel", "C0LATEDESK", "--mediators", "U0MEDA01")
+        assert done.returncode == 0, done.stderr
+        assert "the card(s) of 1 case(s) waiting with the mediators will be shown there" in done.stdout
+        bot.clock.now = datetime.now(UTC) + timedelta(seconds=1)  # the command queued it on the real clock
+        bot.drain()
+        [shown] = distributed.channel_messages("C0LATEDESK")
+        assert case_id in shown.text
+        assert "Claim" in button_labels(shown.blocks)
