@@ -27,7 +27,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
 from slack_sdk.webhook import WebhookClient
@@ -129,17 +128,15 @@ def listener_client(base_url: str) -> WebClient:
 
 
 def web_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
-    """The WebClient of the work off the request path (the mediators' user group): Slack's own retry handlers for
-    429, 5xx and dropped connections, one quick retry each."""
+    """The WebClient of the work off the request path (the mediators' user group, token rotation): Slack's own
+    retry handlers for 5xx and dropped connections, one quick retry each. A 429 is not slept through: its
+    Retry-After may be minutes, and a rotation holds every request of its workspace meanwhile; the roster keeps
+    its last list and a token its current value, and both try again later."""
     return CountedWebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=1),
-            RateLimitErrorRetryHandler(max_retry_count=1),
-            ServerErrorRetryHandler(max_retry_count=1),
-        ],
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), ServerErrorRetryHandler(max_retry_count=1)],
     )
 
 

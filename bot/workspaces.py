@@ -8,15 +8,18 @@ Slack on their own, find it here. A token that expires soon (token rotation) is 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError, SlackTokenRotationError
 from slack_sdk.oauth.installation_store import Installation, InstallationStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 
+log = logging.getLogger("refundbot")
 # Bolt's default: a token is rotated when it expires within this many minutes.
 ROTATE_BEFORE_MINUTES = 120
 # How long a found installation is used without looking again (an uninstall or rotation elsewhere shows after).
@@ -91,9 +94,17 @@ class Installed:
             if installation is None or not installation.bot_token:
                 self._found.pop(team_id, None)
                 raise NotInstalled(team_id)
-            rotated = self.rotator.perform_token_rotation(
-                installation=installation, minutes_before_expiration=self.rotate_before_minutes
-            )
+            try:
+                rotated = self.rotator.perform_token_rotation(
+                    installation=installation, minutes_before_expiration=self.rotate_before_minutes
+                )
+            except (SlackTokenRotationError, SlackApiError, SlackRequestError, OSError) as failed:
+                expires_at = installation.bot_token_expires_at
+                if expires_at is not None and expires_at <= now:
+                    raise
+                # Rotation starts hours before expiry: the token still works, and the next use tries again.
+                log.warning("workspace %s: rotating its token failed (%s); the current one is used", team_id, failed)
+                rotated = None
             if rotated is not None:
                 self.store.save(rotated)
                 installation = rotated

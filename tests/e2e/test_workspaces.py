@@ -286,3 +286,18 @@ def test_a_case_that_reached_the_mediators_before_the_workspace_had_a_channel_ge
         [shown] = distributed.channel_messages("C0LATEDESK")
         assert case_id in shown.text
         assert "Claim" in button_labels(shown.blocks)
+
+
+def test_slack_rate_limiting_a_token_rotation_keeps_the_current_token_and_holds_no_click(database_url, standin, caplog):
+    standin.distribute(CLIENT_ID, CLIENT_SECRET, expires_in=3600)  # due for rotation, still good for an hour
+    oauth = {"slack_bot_token": None, "slack_client_id": CLIENT_ID, "slack_client_secret": CLIENT_SECRET}
+    with running_bot(database_url, standin, **oauth) as bot:
+        assert install(bot, A, "U0ADMIN01")[0] == 200
+        current = standin.token_of(A)
+        standin.fail("oauth.v2.access", 429, times=100, retry_after=600)
+        started = time.monotonic()
+        answer = SlackUser(standin, f"{bot.url}/slack/events", SECRET, CLIENT, team=A).command("help")
+        assert time.monotonic() - started < 3.0
+        assert "/refund" in answer.json["text"]
+        assert standin.token_of(A) == current
+        assert "rotating its token failed" in caplog.text
