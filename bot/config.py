@@ -63,8 +63,15 @@ def slack_id(kind: str, value: str) -> str:
 class ApiKey(BaseModel):
     """One of the push API's signing keys: its secret, and the workspaces it may push for (all, unset)."""
 
-    secret: SecretStr = Field(min_length=16)
+    secret: SecretStr
     teams: list[str] | None = None
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("a key's secret must be at least 16 characters (a random one: openssl rand -hex 32)")
+        return value
 
     @field_validator("teams")
     @classmethod

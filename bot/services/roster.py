@@ -50,6 +50,7 @@ class Roster:
         self._members: frozenset[str] = frozenset()
         self._desks: Mapping[str, Desk] = {}
         self._desk_members: Mapping[str, frozenset[str]] = {}
+        self._desks_read = False
 
     @property
     def configured(self) -> bool:
@@ -99,8 +100,9 @@ class Roster:
                 known = self._listed(f"{team}'s mediator user group", functools.partial(lister, team, group), known)
             members[team] = known
         changed = desks != self._desks
-        self._desks, self._desk_members = desks, members
-        if changed:
+        first = self._desks_read is False
+        self._desks, self._desk_members, self._desks_read = desks, members, True
+        if changed and not first:  # a change reached this process (`refundbot workspace set`), not its start
             log.info("roster: the workspaces' mediators changed; %d workspace(s) have a desk of their own", len(desks))
         return changed
 
