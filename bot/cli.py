@@ -23,10 +23,11 @@ from sqlalchemy import func, select
 
 from bot.app.runtime import Runtime, StartupError, existing, purge_outbox, settings_or_fail, setup_logging, start
 from bot.blocks import refusals
+from bot.blocks.policy import describe
 from bot.config import ConfigError, load_settings, slack_id
 from bot.domain.case import Case
 from bot.domain.errors import Refused
-from bot.policies import PolicyFileError, describe, preset_path, presets, read_policy_file
+from bot.policies import PolicyFileError, preset_path, presets, read_policy_file
 from bot.services import mediation
 from bot.services import payouts as payout_actions
 from bot.services.core import Deps

@@ -8,10 +8,7 @@ from bot.blocks import kit
 from bot.blocks.format import DEFAULT_LOCALE, escape, money, person, trim, when
 from bot.blocks.kit import Block
 from bot.blocks.request import OUTCOMES
-from bot.services.models import CaseView
-from bot.services.read_models import HOME_SHOWN
-
-SHOWN = HOME_SHOWN  # cases in each part: two blocks a case, well inside the 100 blocks of a Home tab
+from bot.services.models import HOME_SHOWN, CaseView
 
 
 def _line(case: CaseView, user_id: str, locale: str) -> str:
@@ -29,8 +26,8 @@ def split(user_id: str, cases: list[CaseView]) -> dict[str, Any]:
     waiting = [c for c in cases if c.state == "awaiting_freelancer" and c.freelancer_id == user_id]
     ids = {c.id for c in waiting}
     others = [c for c in cases if c.id not in ids]
-    more = max(len(waiting) - SHOWN, 0) + max(len(others) - SHOWN, 0)
-    return {"user": user_id, "waiting": waiting[:SHOWN], "others": others[:SHOWN], "more": more}
+    more = max(len(waiting) - HOME_SHOWN, 0) + max(len(others) - HOME_SHOWN, 0)
+    return {"user": user_id, "waiting": waiting[:HOME_SHOWN], "others": others[:HOME_SHOWN], "more": more}
 
 
 def home(
@@ -42,11 +39,11 @@ def home(
     blocks.append(kit.section("*Waiting for your answer*"))
     if not waiting:
         blocks.append(kit.context("Nothing is waiting for you."))
-    blocks += [kit.section(trim(_line(c, user_id, locale))) for c in waiting[:SHOWN]]
+    blocks += [kit.section(trim(_line(c, user_id, locale))) for c in waiting[:HOME_SHOWN]]
     blocks += [kit.divider(), kit.section("*Your other open cases*")]
     if not others:
         blocks.append(kit.context("None. `/refund` starts a request."))
-    blocks += [kit.section(trim(_line(c, user_id, locale))) for c in others[:SHOWN]]
+    blocks += [kit.section(trim(_line(c, user_id, locale))) for c in others[:HOME_SHOWN]]
     if more:
         blocks.append(kit.context(f"…and {more} more: `/refund list`."))
     return blocks

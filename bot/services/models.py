@@ -237,6 +237,8 @@ class DecisionForm:
 
 
 # The mediators' desk (App Home, design §3): its parts, in the order shown, and the rows of each on one page.
+# Cases shown in each part of the Home tab: two blocks a case, well inside Slack's 100 blocks for a view.
+HOME_SHOWN = 20
 DESK_SECTIONS = ("unclaimed", "mine", "rest")
 DESK_PAGE = 10
 

@@ -18,6 +18,7 @@ from bot.services.core import Deps, case_view, load_case, policy_for
 from bot.services.models import (
     DESK_PAGE,
     DESK_SECTIONS,
+    HOME_SHOWN,
     AskAgainForm,
     CaseView,
     DeskFilters,
@@ -133,10 +134,6 @@ def ask_again_form(deps: Deps, team_id: str, user_id: str, case_id: str) -> AskA
             week_minutes=item.minutes if isinstance(item, Timesheet) else None,
             balance_minor=refundable_balance(item.paid, refunded, Money.zero(case.currency)).minor,
         )
-
-
-# Cases shown in each part of the Home tab: two blocks a case, well inside Slack's 100 blocks for a view.
-HOME_SHOWN = 20
 
 
 def show_home(deps: Deps, team_id: str, user_id: str, opened_at: str) -> None:

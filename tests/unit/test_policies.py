@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.blocks.policy import describe
 from bot.domain.money import Money
 from bot.domain.policy import Appeals, ArbitrationFee, Policy
-from bot.policies import PolicyFileError, describe, preset_path, presets, read_policy_file
+from bot.policies import PolicyFileError, preset_path, presets, read_policy_file
 
 V1_FILE = preset_path("upwork-like").read_text()
 
