@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.blocks import kit
 from bot.blocks.format import DEFAULT_LOCALE, escape, money, person, trim, when
 from bot.blocks.kit import Block
@@ -19,15 +17,6 @@ def _line(case: CaseView, user_id: str, locale: str) -> str:
         f"*{case.id}* · {escape(case.item_label)} ({escape(case.contract_title)})\n"
         f"{who} {asked} · {OUTCOMES.get(case.state, case.state)}{due}"
     )
-
-
-def split(user_id: str, cases: list[CaseView]) -> dict[str, Any]:
-    """Every open case of a person (an outbox row queued before the read was bounded) as the Home shows them."""
-    waiting = [c for c in cases if c.state == "awaiting_freelancer" and c.freelancer_id == user_id]
-    ids = {c.id for c in waiting}
-    others = [c for c in cases if c.id not in ids]
-    more = max(len(waiting) - HOME_SHOWN, 0) + max(len(others) - HOME_SHOWN, 0)
-    return {"user": user_id, "waiting": waiting[:HOME_SHOWN], "others": others[:HOME_SHOWN], "more": more}
 
 
 def home(

@@ -39,9 +39,7 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
     if surface == Surface.REMINDER:
         fields = dict(view)
         hours_left = float(fields.pop("hours_left"))
-        # A reminder queued before reminders named their reader's role named the reader.
-        reader = fields.pop("reader", None)
-        role = fields.pop("role", None) or ("client" if reader == fields["client_id"] else "freelancer")
+        role = fields.pop("role")
         case = CaseView.from_json(fields)
         if case.stage != "request" or case.state != "awaiting_freelancer":
             return Rendered(
@@ -98,15 +96,12 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
         blocks, metadata = desk.desk(view, locale)
         return Rendered("Mediation desk", blocks, metadata)
     if surface == Surface.HOME:
-        if "cases" in view:  # queued before the Home tab was bounded: the first 20 of each part, as then
-            view = home.split(view["user"], [CaseView.from_json(case) for case in view["cases"]])
-        else:
-            view = {
-                "user": view["user"],
-                "waiting": [CaseView.from_json(case) for case in view["waiting"]],
-                "others": [CaseView.from_json(case) for case in view["others"]],
-                "more": view["more"],
-            }
+        view = {
+            "user": view["user"],
+            "waiting": [CaseView.from_json(case) for case in view["waiting"]],
+            "others": [CaseView.from_json(case) for case in view["others"]],
+            "more": view["more"],
+        }
         blocks = home.home(view["user"], view["waiting"], view["others"], view["more"], locale)
         return Rendered("Refunds", blocks)
     builder, linked, summary = _CASE_SURFACES[surface]

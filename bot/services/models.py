@@ -11,7 +11,7 @@ from typing import Any, Literal
 from bot.domain.events import Evidence
 from bot.domain.money import Money
 from bot.domain.policy import Policy
-from bot.domain.vocabulary import CLAIMABLE, SCHEDULER
+from bot.domain.vocabulary import CLAIMABLE
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,6 @@ class CaseView:
         kept = {k: v for k, v in data.items() if k in known}
         if isinstance(kept.get("terms"), dict):
             kept["terms"] = Terms(**kept["terms"])
-        if "moves" not in data:
-            kept |= _decided_before_moves(data)
         return cls(**kept)
 
     def money(self, minor: int) -> Money:
@@ -141,39 +139,6 @@ class CaseView:
 
     def may(self, role: str, move: str) -> bool:
         return move in self.moves.get(role, ())
-
-
-def _decided_before_moves(data: dict[str, Any]) -> dict[str, Any]:
-    """A view queued before views carried the domain's decisions (one release back) still renders with its
-    buttons: the decisions are read from its fields as the builders of that release read them."""
-    state, stage, waiting = data["state"], data.get("stage", "request"), data.get("waiting_on") or []
-    client, freelancer = data["client_id"], data["freelancer_id"]
-    is_open = data.get("open", True)
-    moves: dict[str, list[str]] = {"client": [], "freelancer": []}
-    for role, user in (("client", client), ("freelancer", freelancer)):
-        if user in waiting:
-            move = {
-                "awaiting_freelancer": "answer" if stage == "request" else "respond",
-                "freelancer_disputed": "answer_position",
-                "proposed": "answer_proposal",
-                "arbitration_offered": "arbitrate",
-            }.get(state, "ask_again" if state in ("declined", "lapsed", "adjusted") else None)
-            moves[role] += [move] if move else []
-            if is_open and data.get("due_at") and role not in (data.get("extended_by") or []):
-                moves[role].append("extend")
-        if is_open:
-            moves[role].append("add_evidence")
-    if is_open and state != "arbitration":
-        moves["client"].append("withdraw")
-    mediator = data.get("mediator_id")
-    if is_open and mediator is None and state in ("unassigned", "in_review"):
-        moves["mediator"] = ["claim"]
-    elif is_open and mediator is not None:
-        only = {"claimed": ["propose", "release"], "in_review": ["decide", "release"], "arbitration": ["award"]}
-        moves["mediator"] = [*only.get(state, []), "ask", "reassign"]
-    disputed = data.get("disputed_minor")
-    at_stake = disputed if disputed is not None else data["requested_minor"] - data["refunded_minor"]
-    return {"moves": moves, "at_stake_minor": at_stake, "by_deadline": data.get("updated_by") == SCHEDULER}
 
 
 @dataclass(frozen=True)

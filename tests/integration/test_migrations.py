@@ -10,7 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
+from bot.blocks.render import render
 from bot.domain.policy import Policy
+from bot.services.messages import OutboxMessage, Surface, dm
 from storage.db import (
     BUSY_TIMEOUT_MS,
     make_engine,
@@ -20,10 +22,12 @@ from storage.db import (
     roll_back,
     session_factory,
 )
-from storage.tables import Base
+from storage.outbox import OutboxRepository
+from storage.tables import Base, OutboxRow
 from storage.uow import SqlUnitOfWork
 from tests.bulk import demo_request
 from tests.integration.conftest import NOW
+from tests.slack_standin import button_labels, text_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,6 +83,52 @@ def test_0004_gives_each_existing_deadline_its_cases_workspace(database_url):
     migrate(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT team_id FROM deadlines")).scalars().all() == ["T0DEMO01"]
+    engine.dispose()
+
+
+def test_0015_brings_messages_queued_by_older_releases_to_todays_shapes(database_url):
+    """A request's DMs queued without the domain's decisions, a reminder naming its reader, a Home holding every
+    open case: after 0015 each reads as today's, buttons, role and bounds included, and the relay renders it."""
+    engine = prepare(database_url)
+    sessions = session_factory(engine)
+    policy = Policy()
+    with SqlUnitOfWork(sessions) as uow:
+        uow.policies.register(policy, NOW)
+        uow.commit()
+    case = demo_request(lambda: SqlUnitOfWork(sessions), policy, NOW)
+    roll_back(engine, "0014")
+    old = ("moves", "at_stake_minor", "by_deadline")
+    with sessions.begin() as session:
+        rows = {row.surface: row for row in session.query(OutboxRow).filter(OutboxRow.stream == case.id)}
+        request = rows["freelancer_request"]
+        today = dict(request.view)
+        request.view = {k: v for k, v in today.items() if k not in old}
+        older = {k: v for k, v in today.items() if k not in old}
+        for key, surface, view in (
+            ("old-reminder", "reminder", older | {"hours_left": 2.0, "reader": "U0CLIENT01"}),
+            ("old-home", "home", {"user": "U0FREELA01", "cases": [older] * 25}),
+        ):
+            queue = OutboxMessage(case.id, key, dm("U0FREELA01"), surface, view)
+            OutboxRepository(session).add("T0DEMO01", queue, NOW)
+    migrate(engine)
+    with sessions() as session:
+        upgraded = {row.dedupe_key: row.view for row in session.query(OutboxRow).filter(OutboxRow.stream == case.id)}
+
+    def decided(view: dict) -> tuple:
+        moves = {role: sorted(allowed) for role, allowed in view["moves"].items() if allowed}
+        return moves, view["at_stake_minor"], view["by_deadline"]
+
+    assert decided(upgraded[request.dedupe_key]) == decided(today)  # what the domain decides today
+    assert button_labels(render(Surface.FREELANCER_REQUEST, upgraded[request.dedupe_key], None).blocks)[:3] == [
+        "Approve",
+        "Adjust",
+        "Decline",
+    ]
+    assert (upgraded["old-reminder"]["role"], "reader" in upgraded["old-reminder"]) == ("client", False)
+    render(Surface.REMINDER, upgraded["old-reminder"], None)
+    home = upgraded["old-home"]
+    assert (len(home["waiting"]), len(home["others"]), home["more"]) == (20, 0, 5)
+    assert "Refunds" in text_of(render(Surface.HOME, home, None).blocks)
     engine.dispose()
 
 

@@ -297,14 +297,18 @@ def test_someone_without_contracts_gets_a_form_that_explains_instead_of_fields()
 
 
 def test_a_reminder_names_what_waits_until_when_and_what_happens_otherwise():
-    shown = render(Surface.REMINDER, CASE.as_json() | {"hours_left": 23.6}, "https://demo.slack.com/archives/G1/p1")
+    shown = render(
+        Surface.REMINDER,
+        CASE.as_json() | {"hours_left": 23.6, "role": "freelancer"},
+        "https://demo.slack.com/archives/G1/p1",
+    )
     assert shown.text == "Reminder: refund request R-7K3Q9A is waiting for your answer"
     assert blocks_problems(shown.blocks, "message") == []
     text = text_of(shown.blocks)
     assert f"is waiting for your answer until {DUE} (about 24 hours left)" in text
     assert "If you do not answer, the request lapses and <@U0CLIENT01> can take it further." in text
     assert "less than two hours left" in text_of(
-        render(Surface.REMINDER, CASE.as_json() | {"hours_left": 1.5}, None).blocks
+        render(Surface.REMINDER, CASE.as_json() | {"hours_left": 1.5, "role": "freelancer"}, None).blocks
     )
 
 
