@@ -25,6 +25,7 @@ from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.blocks import refusals
 from bot.domain.policy import Policy
 from bot.services.importing import ImportFile, ImportRejected, import_contracts, read_document
 from bot.services.ports import StorageUnavailable, UnitOfWork
@@ -90,7 +91,7 @@ class ContractsApi:
         try:
             parsed = read_document(document)
         except ImportRejected as rejected:
-            return 422, _error("rejected", "nothing was imported", problems=rejected.problems)
+            return 422, _error("rejected", "nothing was imported", problems=rejected.problems(refusals.plain))
         if key.teams is not None and parsed.team_id not in key.teams:
             return 403, _error("forbidden", f"key {named!r} may not push for workspace {parsed.team_id}")
         now = self.clock()
@@ -100,7 +101,7 @@ class ContractsApi:
             report = import_contracts(parsed, self.uow(), now, self.policy)
         except ImportRejected as rejected:
             self.requests.forget(f"{named}:{signature}")
-            return 422, _error("rejected", "nothing was imported", problems=rejected.problems)
+            return 422, _error("rejected", "nothing was imported", problems=rejected.problems(refusals.plain))
         except StorageUnavailable:
             self.requests.forget(f"{named}:{signature}")
             return 503, _error("unavailable", "the database is unavailable; send the request again in a minute")

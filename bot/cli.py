@@ -249,9 +249,9 @@ def import_file(file: Path) -> None:
         runtime = _runtime()
         report = import_contracts(parsed, runtime.uow(), datetime.now(UTC), runtime.policy)
     except ImportRejected as exc:
-        for problem in exc.problems:
+        for problem in exc.problems(refusals.plain):
             click.echo(problem, err=True)
-        click.echo(f"refundbot: nothing was imported from {file} ({len(exc.problems)} problem(s))", err=True)
+        click.echo(f"refundbot: nothing was imported from {file} ({len(exc.found)} problem(s))", err=True)
         sys.exit(1)
     click.echo(f"imported {file} into workspace {parsed.team_id}: {report}")
 
@@ -274,7 +274,7 @@ def demo(team_id: str, client: str, freelancer: str, path: Path) -> None:
         parsed = read_import_file(path, demo_for(team_id, client, freelancer, now.date()))
         report = import_contracts(parsed, runtime.uow(), now, runtime.policy)
     except ImportRejected as exc:
-        for problem in exc.problems:
+        for problem in exc.problems(refusals.plain):
             click.echo(problem, err=True)
         sys.exit(1)
     click.echo(f"demo loaded into {team_id} for client {client} and freelancer {freelancer}: {report}")

@@ -121,6 +121,11 @@ PLAIN = Voice(plain=True)
 MRKDWN = Voice(plain=False)
 
 
+def plain(refusal: Refused) -> str:
+    """The refusal in plain text, for what is not Slack: a command's output, the push API's problems."""
+    return sentence(refusal, PLAIN)
+
+
 def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
     """The refusal as its person reads it: what was refused, with the numbers, dates and names in it."""
     v = voice

@@ -17,10 +17,9 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from bot.blocks.refusals import PLAIN, sentence
 from bot.domain.calendar import ReviewCalendar
 from bot.domain.contract import ContractKind
-from bot.domain.errors import Refused
+from bot.domain.errors import Refused, TooManyDecimals
 from bot.domain.money import Money
 from bot.domain.policy import V1_GROUNDS, Appeals, ArbitrationFee, Ground, Policy
 from bot.domain.vocabulary import AppealOn
@@ -146,8 +145,10 @@ class PolicyFile(_Strict):
         for currency, fee in value.items():
             try:
                 Money.parse(fee.minimum, currency)
-            except Refused as exc:
-                raise ValueError(f"{currency}: {sentence(exc, PLAIN)}") from None
+            except TooManyDecimals as exc:
+                raise ValueError(f"{currency}: {currency} amounts take at most {exc.places} decimals") from None
+            except Refused:  # a currency without a minor unit, or a minimum past what an amount can hold
+                raise ValueError(f"{currency}: {fee.minimum} is not an amount in {currency}") from None
         return value
 
     def policy(self) -> Policy:

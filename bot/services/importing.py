@@ -28,7 +28,6 @@ from pydantic import (
     model_validator,
 )
 
-from bot.blocks.refusals import PLAIN, sentence
 from bot.domain.contract import (
     Contract,
     ContractKind,
@@ -138,12 +137,21 @@ class ImportFile(_Row):
         return self._places.get(contract_id) or f"contract {contract_id}"
 
 
+Said = str | Refused
+"""What is wrong at a place: a message, or a refusal (an amount, a currency) that the edge words as it words
+refusals, since the blocks are the only place that words them."""
+
+
 class ImportRejected(Exception):
     """Every problem of a file, each naming where it is; nothing of the file was applied."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+    def __init__(self, found: list[tuple[str, Said]]) -> None:
+        super().__init__(f"{len(found)} problem(s)")
+        self.found = found
+
+    def problems(self, word: Callable[[Refused], str]) -> list[str]:
+        """Each problem in one line: its place, then what is wrong, refusals worded by ``word``."""
+        return [place + (said if isinstance(said, str) else word(said)) for place, said in self.found]
 
 
 @dataclass
@@ -190,7 +198,7 @@ def read_import_file(path: Path, adapt: Callable[[Any], Any] | None = None) -> I
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ImportRejected([f"{path}: cannot read it ({exc})"]) from None
+        raise ImportRejected([(f"{path}: ", f"cannot read it ({exc})")]) from None
     lines: dict[Path_, int] = {}
     try:
         if path.suffix.lower() == ".json":
@@ -204,13 +212,13 @@ def read_import_file(path: Path, adapt: Callable[[Any], Any] | None = None) -> I
                 loader.dispose()
             lines = dict(_yaml_lines(node)) if node is not None else {}
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise ImportRejected([f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}"]) from None
+        raise ImportRejected([(f"{path}: ", f"not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}")]) from None
     if adapt is not None:
         data = adapt(data)
     parsed, found = _problems(data)
     if found:
         found.sort(key=lambda problem: _line(lines, problem[0]))  # in the file's order
-        raise ImportRejected([_where(path, data, lines, where) + message for where, message in found])
+        raise ImportRejected([(_where(path, data, lines, where), said) for where, said in found])
     assert parsed is not None  # a file without problems validated
     places = {row.id: _where(path, data, lines, ("contracts", c)) for c, row in enumerate(parsed.contracts)}
     return parsed.located({key: place.removesuffix(": ") for key, place in places.items()})
@@ -222,7 +230,7 @@ def read_document(data: Any) -> ImportFile:
     parsed, found = _problems(data)
     if found:
         found.sort(key=lambda problem: _contract_index(problem[0]))  # contract by contract, as they come
-        raise ImportRejected([f"{json_path(where)}: {message}" for where, message in found])
+        raise ImportRejected([(f"{json_path(where)}: ", said) for where, said in found])
     assert parsed is not None
     return parsed.located({row.id: json_path(("contracts", c)) for c, row in enumerate(parsed.contracts)})
 
@@ -235,10 +243,10 @@ def json_path(loc: Path_) -> str:
     return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
 
 
-def _problems(data: Any) -> tuple[ImportFile | None, list[tuple[Path_, str]]]:
+def _problems(data: Any) -> tuple[ImportFile | None, list[tuple[Path_, Said]]]:
     """Every problem at once: the document's shape, then the amounts and duplicates, read from the rows as
     written so that a contract with another fault has its amounts checked too: three mistakes take one round."""
-    found: list[tuple[Path_, str]] = []
+    found: list[tuple[Path_, Said]] = []
     try:
         parsed = ImportFile.model_validate(data)
     except ValidationError as exc:
@@ -280,7 +288,7 @@ def _rows(node: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
     return [(n, row) for n, row in enumerate(rows) if isinstance(row, dict)] if isinstance(rows, list) else []
 
 
-def _amount_problems(data: Any) -> Iterator[tuple[Path_, str]]:
+def _amount_problems(data: Any) -> Iterator[tuple[Path_, Said]]:
     """Amounts in their contract's currency, and ids given twice, from the rows as written."""
     for c, contract in _rows(data, "contracts"):
         currency = contract.get("currency")
@@ -288,7 +296,7 @@ def _amount_problems(data: Any) -> Iterator[tuple[Path_, str]]:
             try:
                 exponent(currency)
             except Refused as exc:
-                yield ("contracts", c, "currency"), sentence(exc, PLAIN)
+                yield ("contracts", c, "currency"), exc
                 currency = None
         else:
             currency = None  # the shape's own check says what is wrong with it
@@ -303,7 +311,7 @@ def _amount_problems(data: Any) -> Iterator[tuple[Path_, str]]:
             try:
                 money = Money.parse(text, currency)
             except Refused as exc:
-                yield where, sentence(exc, PLAIN)
+                yield where, exc
                 continue
             if money.minor < 0:
                 yield where, "cannot be negative"
@@ -423,7 +431,7 @@ def import_contracts(file: ImportFile, uow: UnitOfWork, now: datetime, policy: P
                 _count(report, "items", stored, item)
                 uow.contracts.save_item(file.team_id, item)
         if problems:
-            raise ImportRejected(problems)
+            raise ImportRejected([("", problem) for problem in problems])
         uow.commit()
     return report
 

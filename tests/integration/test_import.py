@@ -1,11 +1,15 @@
 """Importing contracts on real databases: idempotent, all-or-nothing, and careful with money already spoken for."""
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import MetaData, select
 
+from bot.blocks import refusals
 from bot.domain.case import Case
 from bot.domain.contract import ContractKind, ItemKind, ItemRef, Milestone, Timesheet
 from bot.domain.money import Money
@@ -29,6 +33,15 @@ def snapshot(engine) -> dict[str, list[tuple]]:
 
 def load(uow, path: Path, policy, now=NOW):
     return import_contracts(read_import_file(path), uow(), now, policy)
+
+
+@contextmanager
+def refused_with(pattern: str) -> Iterator[None]:
+    """Nothing is imported, and one of the problems, as the operator reads it, says this."""
+    with pytest.raises(ImportRejected) as rejected:
+        yield
+    problems = rejected.value.problems(refusals.plain)
+    assert any(re.search(pattern, problem) or pattern in problem for problem in problems), problems
 
 
 def test_demo_set_loads_and_a_second_import_changes_nothing(uow, engine, policy):
@@ -66,7 +79,7 @@ def test_a_bad_row_leaves_the_database_untouched(uow, engine, policy, tmp_path):
     bad.write_text(
         DEMO.read_text().replace("title: Logo redesign", "title: Renamed").replace('"120.500"', '"120.5001"')
     )
-    with pytest.raises(ImportRejected, match="contract C-400, milestones\\[0\\].amount: KWD amounts take at most 3"):
+    with refused_with("contract C-400, milestones[0].amount: KWD amounts take at most 3"):
         load(uow, bad, policy)
     assert snapshot(engine) == before
 
@@ -82,7 +95,7 @@ def test_kind_and_currency_cannot_change_and_nothing_of_the_file_applies(uow, en
         .replace('"120.500"', '"120.50"')
     )
     # Only the database knows it: still named by file and line, as the file's own problems are.
-    with pytest.raises(ImportRejected, match=r"bad.yaml line \d+: contract C-400: kind and currency cannot change"):
+    with refused_with(r"bad.yaml line \d+: contract C-400: kind and currency cannot change"):
         load(uow, bad, policy)
     assert snapshot(engine) == before
 
@@ -109,7 +122,7 @@ def test_an_item_cannot_drop_below_what_is_refunded_or_held(uow, engine, policy,
     before = snapshot(engine)
     lower = tmp_path / "lower.yaml"
     lower.write_text(DEMO.read_text().replace('amount: "250.00"', 'amount: "150.00"'))
-    with pytest.raises(ImportRejected, match="paid would become USD 150.00, less than the USD 200.00 already refunded"):
+    with refused_with("paid would become USD 150.00, less than the USD 200.00 already refunded"):
         load(uow, lower, policy)
     assert snapshot(engine) == before
     fine = tmp_path / "fine.yaml"

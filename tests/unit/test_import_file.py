@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.blocks import refusals
 from bot.services.importing import DEMO, ImportRejected, demo_for, read_import_file
 
 EXAMPLE = """\
@@ -41,7 +42,7 @@ def write(tmp_path: Path, text: str, name: str = "contracts.yaml") -> Path:
 def problems(tmp_path: Path, text: str, name: str = "contracts.yaml") -> list[str]:
     with pytest.raises(ImportRejected) as rejected:
         read_import_file(write(tmp_path, text, name))
-    return rejected.value.problems
+    return rejected.value.problems(refusals.plain)
 
 
 def test_the_documented_example_is_accepted(tmp_path):

@@ -8,8 +8,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 # Whose modules may the storage layer use: the ports it implements and the plain data they carry.
 STORAGE_MAY_USE = ("bot.services.ports", "bot.services.models", "bot.services.messages", "bot.services.roster")
-# Known and owed (issue 34): file validation words money errors with the blocks' sentences.
-OWED = {("bot.policies", "bot.blocks.refusals"), ("bot.services.importing", "bot.blocks.refusals")}
 
 
 def _modules() -> dict[str, Path]:
@@ -66,12 +64,8 @@ def broken(rule: str, modules: list[str], *forbidden: str, allowed: tuple[str, .
         f"{rule}: {module} imports {used}"
         for module in modules
         for used in sorted(_uses(module, *forbidden))
-        if not used.startswith(allowed) and not _owed(module, used)
+        if not used.startswith(allowed)
     ]
-
-
-def _owed(module: str, used: str) -> bool:
-    return any(module == owner and (used == owed or used.startswith(owed + ".")) for owner, owed in OWED)
 
 
 def test_each_part_leans_only_the_way_the_architecture_draws():
@@ -152,5 +146,5 @@ def test_the_reading_sees_the_imports_it_judges():
     """The rules above are only as good as the reading: it must see a known import of each kind."""
     assert "bot.domain.errors" in GRAPH["bot.domain.money"]  # from-import, absolute
     assert "bot.services.ports" in GRAPH["storage.uow"]
-    assert "bot.blocks.refusals" in GRAPH["bot.services.importing"]  # one of the owed
+    assert "bot.blocks.refusals" in GRAPH["bot.api"]  # the edge words the import's refusals
     assert "bot.app.probe" not in GRAPH["bot.cli"]  # imported inside `worker` only
