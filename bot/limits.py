@@ -32,8 +32,8 @@ PER_MINUTE = {
     "views.publish": 100,
     "chat.getPermalink": 100,  # special: "hundreds of requests per minute"
 }
-# Posts are paced per channel (the relay's SLACK_PACE_SECONDS); Slack's workspace-wide limit for them is
-# unpublished, and its 429s are followed like any other.
+# Posts are paced per channel (the relay's SLACK_PACE_SECONDS), and a 429 for one holds its channel alone; Slack's
+# workspace-wide limit for them is unpublished. Every other method's scope is the method in the workspace.
 POST = "chat.postMessage"
 LOOKUPS = frozenset({"conversations.history", "conversations.replies"})
 # Outside the Marketplace: one lookup a minute per workspace, 15 messages at most.
@@ -81,15 +81,15 @@ class SlackLimits:
         return PER_MINUTE.get(method)
 
     def take(self, team: str, method: str, channel: str | None, now: datetime) -> None:
-        """Count one call of ``method`` in ``team`` now, or raise Throttled if its scope has no room."""
-        scopes = [_scope(team, method, channel)] + ([_scope(team, method, None)] if channel else [])
+        """Count one call of ``method`` in ``team`` now (a post: to ``channel``), or raise Throttled if its scope
+        has no room."""
+        scope = _scope(team, method, channel)
         with self._lock:
-            for scope in scopes:
-                until = self._held.get(scope)
-                if until is not None:
-                    if until > now:
-                        raise Throttled(scope, until)
-                    del self._held[scope]
+            until = self._held.get(scope)
+            if until is not None:
+                if until > now:
+                    raise Throttled(scope, until)
+                del self._held[scope]
             allowed = self.per_minute(method) if self.paced else None
             if allowed is None:
                 return
@@ -101,9 +101,9 @@ class SlackLimits:
             calls.append(now)
 
     def refused(self, team: str, method: str, channel: str | None, retry_after: int | None, now: datetime) -> datetime:
-        """Slack answered 429: hold the scope it concerns (a post's channel, else the method in the workspace)
+        """Slack answered 429: hold the scope it concerns (a post's ``channel``, else the method in the workspace)
         for ``Retry-After``, say so once per hold, and count it. Returns when the scope may be tried again."""
-        scope = _scope(team, method, channel if method == POST else None)
+        scope = _scope(team, method, channel)
         until = now + timedelta(seconds=retry_after if retry_after is not None else 60)
         SLACK_RATE_LIMITED.labels(method).inc()
         with self._lock:

@@ -417,7 +417,7 @@ class Relay:
                 raise
             retry_after = str(exc.response.headers.get("Retry-After") or "")
             seconds = int(retry_after) if retry_after.isdigit() else None
-            until = self.limits.refused(team, method, args.get("channel"), seconds, self.clock())
+            until = self.limits.refused(team, method, paced, seconds, self.clock())
             raise Throttled(method, until) from exc
 
     def _permalink(

@@ -3,8 +3,6 @@ what an operator does about a refusal (`refundbot payouts`): send the entry agai
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from bot.domain.case import Case
 from bot.domain.errors import ConcurrentChange, NotRefused
 from bot.domain.money import Money
@@ -12,7 +10,7 @@ from bot.domain.vocabulary import MARKETPLACE
 from bot.services import core
 from bot.services.messages import OutboxMessage, Surface, payments_endpoint
 from bot.services.payments import payout_document
-from bot.services.ports import PayoutAnswer, UnitOfWork
+from bot.services.ports import PayoutAnswer
 
 
 def record_answer(deps: core.Deps, team_id: str, answer: PayoutAnswer) -> bool:
@@ -49,44 +47,40 @@ def resend(deps: core.Deps, entry_id: int, by: str) -> Case:
     """Send a refused entry to the marketplace again, under its own idempotency key; the case stays on hold
     until the marketplace accepts it. An audit row says who, and the mediators hear of it."""
 
-    def act(uow: UnitOfWork) -> Case:
-        entry = uow.ledger.entry(entry_id)
-        if entry is None or uow.ledger.refusal(entry_id) is None:
-            raise NotRefused(entry_id)
-        case = core.load_case(uow, entry.team_id, entry.case_id)
-        case.resend_payout(entry_id, entry.kind, entry.amount, by=by, now=deps.clock())
-        uow.ledger.forget_answer(entry_id)
-        document = payout_document(entry_id, entry)
-        again = f"{document['id']}:again:{case.transitions}"
-        payout = OutboxMessage(f"{entry.case_id}:payouts", again, payments_endpoint(), Surface.PAYOUT, document)
-        uow.outbox.add(entry.team_id, payout, deps.clock())
-        return case
-
-    return _operate(deps, act)
-
-
-def lift_hold(deps: core.Deps, team_id: str, case_id: str, reason: str, by: str) -> Case:
-    """Lift the hold a refused payout put on a case, with the reason on record; the mediators hear of it."""
-
-    def act(uow: UnitOfWork) -> Case:
-        case = core.load_case(uow, team_id, case_id)
-        case.lift_payout_hold(reason, by=by, now=deps.clock())
-        return case
-
-    return _operate(deps, act)
-
-
-def _operate(deps: core.Deps, act: Callable[[UnitOfWork], Case]) -> Case:
     for _ in range(core.CONFLICT_RETRIES):
         try:
-            with deps.uow() as uow:
-                case = act(uow)
-                policy = core.policy_for(uow, case.policy_version, deps.policy)
-                happened = core.store(uow, case, deps.payments)
-                core.queue_told(deps, uow, case, happened, deps.clock(), policy)
-                uow.commit()
+            case = _resend(deps, entry_id, by)
         except ConcurrentChange:
             continue
         deps.delivered()
         return case
-    raise ConcurrentChange("payouts")
+    raise ConcurrentChange(str(entry_id))
+
+
+def _resend(deps: core.Deps, entry_id: int, by: str) -> Case:
+    """The case's change and the entry's new instruction, in one unit of work (``core.change_case``'s act has no
+    unit of work to queue the instruction in)."""
+    now = deps.clock()
+    with deps.uow() as uow:
+        entry = uow.ledger.entry(entry_id)
+        if entry is None or uow.ledger.refusal(entry_id) is None:
+            raise NotRefused(entry_id)
+        case = core.load_case(uow, entry.team_id, entry.case_id)
+        case.resend_payout(entry_id, entry.kind, entry.amount, by=by, now=now)
+        uow.ledger.forget_answer(entry_id)
+        document = payout_document(entry_id, entry)
+        again = f"{document['id']}:again:{case.transitions}"
+        uow.outbox.add(
+            entry.team_id,
+            OutboxMessage(f"{entry.case_id}:payouts", again, payments_endpoint(), Surface.PAYOUT, document),
+            now,
+        )
+        happened = core.store(uow, case, deps.payments)
+        core.queue_told(deps, uow, case, happened, now, core.policy_for(uow, case.policy_version, deps.policy))
+        uow.commit()
+    return case
+
+
+def lift_hold(deps: core.Deps, team_id: str, case_id: str, reason: str, by: str) -> Case:
+    """Lift the hold a refused payout put on a case, with the reason on record; the mediators hear of it."""
+    return core.change_case(deps, team_id, case_id, lambda case, _, now: case.lift_payout_hold(reason, by=by, now=now))

@@ -9,8 +9,10 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.render import render
+from bot.domain.case import Case
 from bot.domain.policy import Policy
 from bot.services.messages import OutboxMessage, Surface, dm
 from storage.db import (
@@ -71,14 +73,19 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
     engine.dispose()
 
 
-def test_0004_gives_each_existing_deadline_its_cases_workspace(database_url):
+def requested(database_url: str) -> tuple[Engine, sessionmaker[Session], Case]:
+    """A database at head holding the demo set and one waiting request."""
     engine = prepare(database_url)
     sessions = session_factory(engine)
     policy = Policy()
     with SqlUnitOfWork(sessions) as uow:
         uow.policies.register(policy, NOW)
         uow.commit()
-    demo_request(lambda: SqlUnitOfWork(sessions), policy, NOW)
+    return engine, sessions, demo_request(lambda: SqlUnitOfWork(sessions), policy, NOW)
+
+
+def test_0004_gives_each_existing_deadline_its_cases_workspace(database_url):
+    engine, _, _ = requested(database_url)
     roll_back(engine, "0003")
     migrate(engine)
     with engine.connect() as connection:
@@ -89,13 +96,7 @@ def test_0004_gives_each_existing_deadline_its_cases_workspace(database_url):
 def test_0015_brings_messages_queued_by_older_releases_to_todays_shapes(database_url):
     """A request's DMs queued without the domain's decisions, a reminder naming its reader, a Home holding every
     open case: after 0015 each reads as today's, buttons, role and bounds included, and the relay renders it."""
-    engine = prepare(database_url)
-    sessions = session_factory(engine)
-    policy = Policy()
-    with SqlUnitOfWork(sessions) as uow:
-        uow.policies.register(policy, NOW)
-        uow.commit()
-    case = demo_request(lambda: SqlUnitOfWork(sessions), policy, NOW)
+    engine, sessions, case = requested(database_url)
     roll_back(engine, "0014")
     old = ("moves", "at_stake_minor", "by_deadline")
     with sessions.begin() as session:
