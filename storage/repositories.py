@@ -46,7 +46,7 @@ from bot.domain.history import PartyRecord, Tally
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
-from bot.domain.vocabulary import CLAIMABLE, Appeal, Deadline, DeadlineKind, LedgerKind, Stage, Visibility
+from bot.domain.vocabulary import CLAIMABLE, Appeal, Deadline, DeadlineKind, LedgerKind, Stage, State, Visibility
 from bot.services.models import DeskFilters, DeskRow
 from bot.services.ports import PayoutAnswer
 from storage.tables import (
@@ -321,7 +321,7 @@ class CaseRepository:
             CaseRow.closed_at.is_(None),
             (CaseRow.client_id == user_id) | (CaseRow.freelancer_id == user_id),
         )
-        waiting = and_(CaseRow.state == "awaiting_freelancer", CaseRow.freelancer_id == user_id)
+        waiting = and_(CaseRow.state == State.AWAITING_FREELANCER, CaseRow.freelancer_id == user_id)
         return mine, waiting
 
     def most_urgent_for_user(self, team_id: str, user_id: str, *, waiting: bool, limit: int) -> list[Case]:
@@ -677,7 +677,7 @@ class CaseRepository:
             policy_version=row.policy_version,
             opened_at=row.opened_at,
             stage=Stage(row.stage),
-            state=row.state,
+            state=State(row.state),
             offered=_money(row.offered_minor, row.currency),
             refunded=Money(row.refunded_minor, row.currency),
             response=row.response,
@@ -831,8 +831,8 @@ class AuditRepository:
                 seq=row.seq,
                 actor=row.actor,
                 stage=Stage(row.stage),
-                from_state=row.from_state,
-                to_state=row.to_state,
+                from_state=State(row.from_state) if row.from_state else None,
+                to_state=State(row.to_state),
                 amount=_money(row.amount_minor, row.currency),
                 rationale=row.rationale,
                 policy_version=row.policy_version,

@@ -18,6 +18,28 @@ from bot.blocks.format import DEFAULT_LOCALE, duration, escape, money, trim, utc
 from bot.blocks.kit import View
 from bot.blocks.stages import STATES
 from bot.domain import errors
+from bot.domain.case import ExtensionUsed, NothingToExtend
+from bot.domain.case.appeal import AppealWindowOver, ArbitrationStarted, FirstMediatorCannotReview
+from bot.domain.case.dispute import (
+    CertificationRequired,
+    DisputedTimeInvalid,
+    DisputeWindowClosed,
+    InvalidTime,
+    RouteChanged,
+    TimeOrAmount,
+    TimeOverBalance,
+)
+from bot.domain.case.mediation import AlreadyClaimed, AlreadyYours, NotAMediatorToAssign, PartyCannotBeMediator
+from bot.domain.case.payout import NotOnHold, NotRefused
+from bot.domain.case.request import (
+    AmountAboveAdjustLimit,
+    AmountNotBelowRequested,
+    ItemHasOpenCase,
+    ItemNotPaid,
+    ItemTooOld,
+    NothingRefundable,
+    WrongItemKind,
+)
 from bot.domain.errors import Field, Refused
 from bot.domain.money import Money
 from bot.domain.vocabulary import SCHEDULER
@@ -145,27 +167,27 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return "The amount must be more than zero."
         case errors.AmountOverBalance(requested=requested, balance=balance):
             return f"You can ask for at most {v.amount(balance)} on this item; {v.amount(requested)} is more than that."
-        case errors.TimeOverBalance(minutes=minutes, worth=worth, balance=balance):
+        case TimeOverBalance(minutes=minutes, worth=worth, balance=balance):
             return (
                 f"{minutes // 60} h {minutes % 60:02d} min is worth {v.amount(worth)}, more than the "
                 f"{v.amount(balance)} left to refund on this week; dispute less time."
             )
-        case errors.AmountNotBelowRequested(requested=requested):
+        case AmountNotBelowRequested(requested=requested):
             return (
                 f"An adjusted refund must be less than the {v.amount(requested)} requested; to refund it all, approve."
             )
-        case errors.AmountAboveAdjustLimit(most=most, paid=paid):
+        case AmountAboveAdjustLimit(most=most, paid=paid):
             return (
                 f"A partial refund can be at most {v.amount(most)} on an item that cost {v.amount(paid)}, under this "
                 "marketplace's rules; to refund more, approve the request in full."
             )
         case errors.AmountOutOfRange(amount=amount, low=low, high=high):
             return f"The amount must be from {v.amount(low)} to {v.amount(high)}; {v.amount(amount)} is not."
-        case errors.TimeOrAmount():
+        case TimeOrAmount():
             return "Give the disputed time or an amount, not both."
-        case errors.InvalidTime():
+        case InvalidTime():
             return "Hours and minutes must be whole numbers, such as 2 and 30: hours 0 or more, minutes 0 to 59."
-        case errors.DisputedTimeInvalid(week_minutes=week):
+        case DisputedTimeInvalid(week_minutes=week):
             return f"Disputed time must be more than zero and at most the {week // 60} h {week % 60:02d} min billed."
         case errors.TextRequired(what=what):
             return f"Please give a {TEXTS.get(what, what.value.replace('_', ' '))}."
@@ -174,7 +196,7 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return f"The {named} can be at most {limit} characters; this one has {length}."
         case errors.ChoiceRequired(what=what):
             return CHOICES.get(what, "Choose one.")
-        case errors.CertificationRequired():
+        case CertificationRequired():
             return "Please tick the box certifying that the disputed time was not worked as billed."
         case errors.UnknownRule():
             return "That rule is not one this case's policy offers; choose one from the list."
@@ -190,18 +212,18 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return f"At most {limit} links per piece of evidence; add the rest as another piece."
         case errors.NotYourContract(contract_id=contract) | errors.UnknownContract(contract_id=contract):
             return f"Contract {v.name(contract)} is not one of yours in this workspace."
-        case errors.NothingRefundable(contract_id=contract):
+        case NothingRefundable(contract_id=contract):
             return f"No item of contract {v.name(contract)} can be refunded now; choose another contract."
-        case errors.UnknownItem(contract_id=contract) | errors.WrongItemKind(contract_id=contract):
+        case errors.UnknownItem(contract_id=contract) | WrongItemKind(contract_id=contract):
             return f"That item is not part of contract {v.name(contract)}; choose one from the list."
-        case errors.ItemNotPaid(item_label=item):
+        case ItemNotPaid(item_label=item):
             return f"{v.name(item)} has not been paid yet, so there is nothing to refund."
-        case errors.ItemTooOld(item_label=item, paid_at=paid_at, limit=limit):
+        case ItemTooOld(item_label=item, paid_at=paid_at, limit=limit):
             return (
                 f"{v.name(item)} was paid on {v.at(paid_at)}; refunds can be asked for up to {duration(limit)} "
                 "after payment."
             )
-        case errors.ItemHasOpenCase(item_label=item, case_id=case_id):
+        case ItemHasOpenCase(item_label=item, case_id=case_id):
             where = f", {case_id}" if case_id else ""
             return f"{v.name(item)} already has an open case{where}; follow it there (/refund list shows it)."
         case errors.CaseNotFound(case_id=case_id):
@@ -224,14 +246,14 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return f"Case {case_id} is closed, so nothing more can be added to it."
         case errors.AnswerTimeOver(closed_at=closed_at):
             return f"Nothing changed: the time to answer ended on {v.at(closed_at)}."
-        case errors.AppealWindowOver(closed_at=closed_at):
+        case AppealWindowOver(closed_at=closed_at):
             return f"Nothing changed: a review could be asked for until {v.at(closed_at)}; the outcome stands."
-        case errors.ArbitrationStarted(role=role):
+        case ArbitrationStarted(role=role):
             return (
                 f"Nothing changed: the {role} has already agreed to arbitration and paid the fee, so the proposal "
                 "goes to arbitration rather than to a second mediator."
             )
-        case errors.DisputeWindowClosed(week_label=week, opens_at=opens_at, closes_at=closes_at):
+        case DisputeWindowClosed(week_label=week, opens_at=opens_at, closes_at=closes_at):
             return (
                 f"Nothing changed: disputes on {v.name(week)} could be opened from {v.at(opens_at)} until "
                 f"{v.at(window_end(closes_at))}, and that review window is closed. Press {v.bold('Request again')} "
@@ -239,35 +261,35 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             )
         case errors.DeadlineNotReached(due_at=due_at):
             return f"The deadline is {v.at(due_at)}; it has not passed yet."
-        case errors.RouteChanged(expected=expected, actual=actual):
+        case RouteChanged(expected=expected, actual=actual):
             return (
                 f"This case would now go to {ROUTES.get(actual, actual)}, not {ROUTES.get(expected, expected)}; "
                 f"nothing was sent. Press {v.bold('Request again')} to see the current route."
             )
         case errors.AlreadyAnswered(what=what):
             return f"You already answered this {what}; your answer stands."
-        case errors.NothingToExtend(case_id=case_id):
+        case NothingToExtend(case_id=case_id):
             return f"Case {case_id} is not waiting for your answer, so there is no deadline of yours to extend."
-        case errors.NotOnHold(case_id=case_id):
+        case NotOnHold(case_id=case_id):
             return f"Case {case_id} is not on hold: no refused payout holds it."
-        case errors.NotRefused(entry_id=entry_id):
+        case NotRefused(entry_id=entry_id):
             return f"Ledger entry {entry_id} was not refused by the marketplace, so there is nothing to send again."
-        case errors.ExtensionUsed(case_id=case_id):
+        case ExtensionUsed(case_id=case_id):
             return f"You already had your extension on case {case_id}; each party gets one per case."
         case errors.NotAMediator():
             return "Only the marketplace's mediators can do that, so nothing was changed."
-        case errors.NotAMediatorToAssign():
+        case NotAMediatorToAssign():
             return "That person is not one of the marketplace's mediators; choose a mediator."
         case errors.PartyCannotMediate(case_id=case_id):
             return f"You are a party to case {case_id}, so you cannot act on it as a mediator."
-        case errors.PartyCannotBeMediator(case_id=case_id):
+        case PartyCannotBeMediator(case_id=case_id):
             return f"That person is a party to case {case_id}, so they cannot mediate it; choose another mediator."
-        case errors.FirstMediatorCannotReview(case_id=case_id, mediator=mediator):
+        case FirstMediatorCannotReview(case_id=case_id, mediator=mediator):
             who = "That mediator" if v.plain else v.person(mediator)
             return f"{who} made the outcome appealed on case {case_id}, so another mediator must review it."
-        case errors.AlreadyClaimed(mediator=mediator, at=at):
+        case AlreadyClaimed(mediator=mediator, at=at):
             return f"Nothing changed: this case was already claimed by {v.person(mediator)} on {v.at(at)}."
-        case errors.AlreadyYours(case_id=case_id):
+        case AlreadyYours(case_id=case_id):
             return f"You already hold case {case_id}; choose another mediator to hand it to."
         case errors.Unavailable(part="database"):
             return "refund-bot can't reach its database right now, so nothing was changed. Try again in a minute."

@@ -110,7 +110,31 @@ def refusal(cls: R) -> R:
     return dataclass(eq=False)(cls)
 
 
-class _About(Refused):
+# The families, as httpx groups its errors: what kind of no it is. Each stage's module (``bot.domain.case.*``) keeps
+# its own refusals under them; the ones every stage meets are here.
+
+
+class InvalidInput(Refused):
+    """What was typed or chosen cannot be taken; ``field`` says which input, so the answer sits beside it."""
+
+
+class NotFound(Refused):
+    """What was named does not exist, or not for this person."""
+
+
+class NotAllowed(Refused):
+    """This person may not do this, on this case or contract."""
+
+
+class Stale(Refused):
+    """The case is no longer where the click or the form thought: someone, or a deadline, got there first."""
+
+
+class OutOfTime(Refused):
+    """A window the action needs has closed, or has not reached its end yet."""
+
+
+class _About(InvalidInput):
     """A refusal about one named input: its ``what`` is the field."""
 
     what: Field
@@ -126,7 +150,7 @@ class _About(Refused):
 # --- amounts ------------------------------------------------------------------------------------------------
 
 
-class InvalidAmount(Refused):
+class InvalidAmount(InvalidInput):
     """What was typed is not an amount in the item's currency."""
 
     field = Field.AMOUNT
@@ -153,24 +177,24 @@ class AmountTooLarge(InvalidAmount):
 
 
 @refusal
-class UnknownCurrency(Refused):
+class UnknownCurrency(InvalidInput):
     currency: str
 
 
 @refusal
-class CurrencyMismatch(Refused):
+class CurrencyMismatch(InvalidInput):
     given: str
     expected: str
     field = Field.AMOUNT
 
 
 @refusal
-class AmountNotPositive(Refused):
+class AmountNotPositive(InvalidInput):
     field = Field.AMOUNT
 
 
 @refusal
-class AmountOverBalance(Refused):
+class AmountOverBalance(InvalidInput):
     """Design §2.2: at most the item's refundable balance."""
 
     requested: Money
@@ -179,65 +203,11 @@ class AmountOverBalance(Refused):
 
 
 @refusal
-class AmountNotBelowRequested(Refused):
-    """An adjusted refund is partial; a full one is Approve."""
-
-    offered: Money
-    requested: Money
-    field = Field.AMOUNT
-
-
-@refusal
-class AmountAboveAdjustLimit(Refused):
-    """The policy caps an adjusted refund at a share of the item's price (Fiverr: 60%)."""
-
-    offered: Money
-    most: Money
-    paid: Money
-    field = Field.AMOUNT
-
-
-@refusal
-class AmountOutOfRange(Refused):
+class AmountOutOfRange(InvalidInput):
     amount: Money
     low: Money
     high: Money
     field = Field.AMOUNT
-
-
-@refusal
-class TimeOrAmount(Refused):
-    """An hourly dispute claims time or an amount: one of them, not both and not neither."""
-
-    field = Field.AMOUNT
-
-
-@refusal
-class TimeOverBalance(Refused):
-    """An hourly dispute's time is worth more than what is left to refund on the week."""
-
-    minutes: int
-    worth: Money
-    balance: Money
-    field = Field.TIME
-
-
-@refusal
-class InvalidTime(Refused):
-    """Disputed hours are whole and not negative; minutes are whole, 0 to 59."""
-
-    hours: str
-    minutes: str
-    field = Field.TIME
-
-
-@refusal
-class DisputedTimeInvalid(Refused):
-    """Design §2.2, hourly dispute: more than nothing, and at most the week's billed time."""
-
-    minutes: int
-    week_minutes: int
-    field = Field.TIME
 
 
 # --- what people type and choose ------------------------------------------------------------------------------
@@ -263,12 +233,7 @@ class ChoiceRequired(_About):
 
 
 @refusal
-class CertificationRequired(Refused):
-    field = Field.CERTIFICATION
-
-
-@refusal
-class UnknownRule(Refused):
+class UnknownRule(InvalidInput):
     """A rule the case's policy does not offer for its kind of contract (a forged or outdated form)."""
 
     rule: str
@@ -276,7 +241,7 @@ class UnknownRule(Refused):
 
 
 @refusal
-class UnknownEvidence(Refused):
+class UnknownEvidence(InvalidInput):
     """Evidence cited by a number the case does not have."""
 
     seq: int
@@ -285,13 +250,13 @@ class UnknownEvidence(Refused):
 
 
 @refusal
-class InvalidLink(Refused):
+class InvalidLink(InvalidInput):
     link: str
     field = Field.LINKS
 
 
 @refusal
-class TooManyLinks(Refused):
+class TooManyLinks(InvalidInput):
     limit: int
     field = Field.LINKS
 
@@ -300,60 +265,20 @@ class TooManyLinks(Refused):
 
 
 @refusal
-class NotYourContract(Refused):
+class NotYourContract(NotAllowed):
     contract_id: str
     field = Field.CONTRACT
 
 
 @refusal
-class UnknownContract(Refused):
+class UnknownContract(NotFound):
     contract_id: str
     field = Field.CONTRACT
 
 
 @refusal
-class NothingRefundable(Refused):
-    """The chosen contract has no item a refund can be asked for now."""
-
+class UnknownItem(NotFound):
     contract_id: str
-    field = Field.CONTRACT
-
-
-@refusal
-class UnknownItem(Refused):
-    contract_id: str
-    field = Field.ITEM
-
-
-@refusal
-class WrongItemKind(Refused):
-    contract_id: str
-    kind: str
-    field = Field.ITEM
-
-
-@refusal
-class ItemNotPaid(Refused):
-    item_label: str
-    field = Field.ITEM
-
-
-@refusal
-class ItemTooOld(Refused):
-    """Design §2.2: eligible items were paid within the policy's request age limit (180 days in v1)."""
-
-    item_label: str
-    paid_at: datetime
-    limit: timedelta
-    field = Field.ITEM
-
-
-@refusal
-class ItemHasOpenCase(Refused):
-    """Design §2.1: one open case per item at a time."""
-
-    item_label: str
-    case_id: str | None
     field = Field.ITEM
 
 
@@ -361,23 +286,23 @@ class ItemHasOpenCase(Refused):
 
 
 @refusal
-class CaseNotFound(Refused):
+class CaseNotFound(NotFound):
     case_id: str
 
 
 @refusal
-class QuestionNotFound(Refused):
+class QuestionNotFound(NotFound):
     question_id: str
 
 
 @refusal
-class NotYourCase(Refused):
+class NotYourCase(NotAllowed):
     case_id: str
     role: Literal["client", "freelancer", "client or freelancer"]
 
 
 @refusal
-class CaseMovedOn(Refused):
+class CaseMovedOn(Stale):
     """A stale click: the case left the state the button was for. ``raced``: it left a moment before this
     answer, while the answer was being applied (the person may not have seen the other change at all)."""
 
@@ -389,147 +314,51 @@ class CaseMovedOn(Refused):
 
 
 @refusal
-class ConcurrentChange(Refused):
+class ConcurrentChange(Stale):
     """Two people (or a person and the scheduler) acted at once; the other one got there first."""
 
     case_id: str
 
 
 @refusal
-class CaseClosed(Refused):
+class CaseClosed(Stale):
     case_id: str
 
 
 @refusal
-class AnswerTimeOver(Refused):
+class AnswerTimeOver(OutOfTime):
     """The deadline of the answer being given has passed."""
 
     closed_at: datetime
 
 
 @refusal
-class AppealWindowOver(Refused):
-    """Design §2.4, appeal: the time to ask for a review of the outcome has passed; it stands."""
-
-    closed_at: datetime
-
-
-@refusal
-class ArbitrationStarted(Refused):
-    """A party has agreed to arbitration and paid its fee: the rejected proposal goes there, not to a review."""
-
-    role: Literal["client", "freelancer"]
-
-
-@refusal
-class DisputeWindowClosed(Refused):
-    """Design §2.2: an hourly dispute is possible only inside the week's review window."""
-
-    week_label: str
-    opens_at: datetime
-    closes_at: datetime
-
-
-@refusal
-class DeadlineNotReached(Refused):
+class DeadlineNotReached(OutOfTime):
     due_at: datetime
 
 
 @refusal
-class RouteChanged(Refused):
-    """The form was opened for one route, and by the time it was sent the policy gives another."""
-
-    expected: str
-    actual: str
-
-
-@refusal
-class AlreadyAnswered(Refused):
+class AlreadyAnswered(Stale):
     what: Literal["proposal", "arbitration offer"]
-
-
-@refusal
-class NothingToExtend(Refused):
-    case_id: str
-
-
-@refusal
-class NotOnHold(Refused):
-    """Only a case a refused payout put on hold can have its hold lifted."""
-
-    case_id: str
-
-
-@refusal
-class NotRefused(Refused):
-    """Only an entry the marketplace refused is sent again by hand; the others are delivered on their own."""
-
-    entry_id: int
-
-
-@refusal
-class ExtensionUsed(Refused):
-    """Design §2.2: one extension per party per case."""
-
-    case_id: str
 
 
 # --- mediators --------------------------------------------------------------------------------------------------
 
 
 @refusal
-class NotAMediator(Refused):
+class NotAMediator(NotAllowed):
     pass
 
 
 @refusal
-class NotAMediatorToAssign(Refused):
-    user_id: str
-    field = Field.MEDIATOR
-
-
-@refusal
-class PartyCannotMediate(Refused):
+class PartyCannotMediate(NotAllowed):
     """Design §6: a mediator who is a party to the case never acts on it as a mediator."""
 
     case_id: str
 
 
 @refusal
-class PartyCannotBeMediator(Refused):
-    """The person a case is handed to is one of its parties."""
-
-    case_id: str
-    user_id: str
-    field = Field.MEDIATOR
-
-
-@refusal
-class FirstMediatorCannotReview(Refused):
-    """Design §2.4, appeal: the mediator whose outcome is appealed cannot review it."""
-
-    case_id: str
-    mediator: str
-    field = Field.MEDIATOR
-
-
-@refusal
-class AlreadyClaimed(Refused):
-    case_id: str
-    mediator: str
-    at: datetime
-
-
-@refusal
-class AlreadyYours(Refused):
-    """A mediator tried to hand a case to themselves."""
-
-    case_id: str
-    field = Field.MEDIATOR
-
-
-@refusal
-class NotYourClaim(Refused):
+class NotYourClaim(NotAllowed):
     case_id: str
     mediator: str | None
 

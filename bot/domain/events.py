@@ -12,7 +12,7 @@ from typing import Literal
 
 from bot.domain.contract import ItemRef
 from bot.domain.money import Money
-from bot.domain.vocabulary import LedgerKind, Stage, Visibility
+from bot.domain.vocabulary import LedgerKind, Stage, State, Visibility
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,8 @@ class AuditEvent:
     seq: int
     actor: str
     stage: Stage
-    from_state: str | None
-    to_state: str
+    from_state: State | None
+    to_state: State
     amount: Money | None
     rationale: str | None
     policy_version: str

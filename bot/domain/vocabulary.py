@@ -167,7 +167,7 @@ class Appeal:
     role: str
     reason: str
     at: datetime
-    outcome: str  # the state appealed: decided, released or arbitration_offered
+    outcome: State  # the state appealed: decided, released or arbitration_offered
     stage: Stage  # the stage it was reached in
     first_mediator: str | None  # who may not review it
     amount: Money
@@ -180,7 +180,7 @@ class Appeal:
             "role": self.role,
             "reason": self.reason,
             "at": self.at.isoformat(),
-            "outcome": self.outcome,
+            "outcome": self.outcome.value,
             "stage": self.stage.value,
             "first_mediator": self.first_mediator,
             "amount_minor": self.amount.minor,
@@ -194,7 +194,7 @@ class Appeal:
             role=data["role"],
             reason=data["reason"],
             at=datetime.fromisoformat(data["at"]),
-            outcome=data["outcome"],
+            outcome=State(data["outcome"]),
             stage=Stage(data["stage"]),
             first_mediator=data["first_mediator"],
             amount=Money(data["amount_minor"], currency),

@@ -11,6 +11,7 @@ from slack_bolt import App
 
 from bot.blocks import ids, refusals
 from bot.domain import errors
+from bot.domain.case.request import NothingRefundable
 from bot.domain.errors import Field
 from bot.handlers.errors import form
 from bot.handlers.payloads import Malformed, parsed, value, who
@@ -28,7 +29,7 @@ def _chosen(view: dict[str, Any]) -> tuple[str, str]:
     if not item:
         if ids.ITEM_BLOCK in refusals.inputs(view):
             raise errors.ChoiceRequired(Field.ITEM)
-        raise errors.NothingRefundable(contract_id)
+        raise NothingRefundable(contract_id)
     return contract_id, item
 
 

@@ -11,7 +11,8 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from bot.domain.case import Case
-from bot.domain.errors import CaseNotFound, InvalidTime, TimeOrAmount
+from bot.domain.case.dispute import InvalidTime, TimeOrAmount
+from bot.domain.errors import CaseNotFound
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import RouteKind

@@ -10,7 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from bot.domain.case import Case
-from bot.domain.errors import NotAMediator, NotAMediatorToAssign
+from bot.domain.case.mediation import NotAMediatorToAssign
+from bot.domain.errors import NotAMediator
 from bot.domain.events import QuestionAsked
 from bot.domain.money import Money
 from bot.domain.policy import Policy

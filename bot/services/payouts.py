@@ -4,7 +4,8 @@ what an operator does about a refusal (`refundbot payouts`): send the entry agai
 from __future__ import annotations
 
 from bot.domain.case import Case
-from bot.domain.errors import ConcurrentChange, NotRefused
+from bot.domain.case.payout import NotRefused
+from bot.domain.errors import ConcurrentChange
 from bot.domain.money import Money
 from bot.domain.vocabulary import MARKETPLACE
 from bot.services import core

@@ -9,8 +9,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from bot.domain.case import Case
+from bot.domain.case.request import ItemHasOpenCase
 from bot.domain.contract import ItemKind, ItemRef
-from bot.domain.errors import ConcurrentChange, ItemHasOpenCase, UnknownContract, UnknownItem
+from bot.domain.errors import ConcurrentChange, UnknownContract, UnknownItem
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.services import notify

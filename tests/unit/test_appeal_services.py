@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import pytest
 
+from bot.domain.case.appeal import FirstMediatorCannotReview
 from bot.domain.contract import ContractKind
-from bot.domain.errors import FirstMediatorCannotReview
 from bot.domain.routing import RouteKind
 from bot.domain.vocabulary import LedgerKind
 from bot.services import disputes, mediation, requests, scheduler

@@ -11,7 +11,8 @@ from bot.blocks.format import babel_locale, duration, escape, money, quote, trim
 from bot.blocks.home import home
 from bot.blocks.refusals import message
 from bot.blocks.render import render
-from bot.domain.errors import AlreadyClaimed, AmountOverBalance, AnswerTimeOver, CaseMovedOn, NotYourCase
+from bot.domain.case.mediation import AlreadyClaimed
+from bot.domain.errors import AmountOverBalance, AnswerTimeOver, CaseMovedOn, NotYourCase
 from bot.domain.money import Money
 from bot.services.messages import Surface
 from bot.services.models import DESK_PAGE, DESK_SECTIONS, CaseView, DeskRow, ItemChoice, RefundForm, Unavailable

@@ -8,15 +8,8 @@ from datetime import timedelta
 import pytest
 
 from bot.domain.case import Case
-from bot.domain.errors import (
-    AppealWindowOver,
-    ArbitrationStarted,
-    CaseMovedOn,
-    DeadlineNotReached,
-    FirstMediatorCannotReview,
-    NotYourCase,
-    TextRequired,
-)
+from bot.domain.case.appeal import AppealWindowOver, ArbitrationStarted, FirstMediatorCannotReview
+from bot.domain.errors import CaseMovedOn, DeadlineNotReached, NotYourCase, TextRequired
 from bot.domain.events import AppealWindowClosed
 from bot.domain.policy import Appeals
 from bot.domain.routing import RouteKind

@@ -4,15 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+from bot.domain.case import ExtensionUsed, NothingToExtend
 from bot.domain.contract import ContractKind
-from bot.domain.errors import (
-    AnswerTimeOver,
-    CaseMovedOn,
-    DeadlineNotReached,
-    ExtensionUsed,
-    NothingToExtend,
-    NotYourCase,
-)
+from bot.domain.errors import AnswerTimeOver, CaseMovedOn, DeadlineNotReached, NotYourCase
 from bot.domain.vocabulary import SCHEDULER, DeadlineKind, State
 from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, STRANGER, because, contract, open_case, timesheet
 from tests.unit.test_case_escalation import (

@@ -10,30 +10,30 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain.case import Case
+from bot.domain.case.dispute import (
+    CertificationRequired,
+    DisputedTimeInvalid,
+    DisputeWindowClosed,
+    RouteChanged,
+    TimeOverBalance,
+)
+from bot.domain.case.mediation import AlreadyClaimed, AlreadyYours, PartyCannotBeMediator
 from bot.domain.contract import ContractKind
 from bot.domain.errors import (
     AlreadyAnswered,
-    AlreadyClaimed,
-    AlreadyYours,
     AmountOutOfRange,
     AmountOverBalance,
     AnswerTimeOver,
     CaseClosed,
     CaseMovedOn,
-    CertificationRequired,
     ChoiceRequired,
     DeadlineNotReached,
-    DisputedTimeInvalid,
-    DisputeWindowClosed,
     Field,
     InvalidLink,
     NotYourCase,
     NotYourClaim,
-    PartyCannotBeMediator,
     PartyCannotMediate,
-    RouteChanged,
     TextRequired,
-    TimeOverBalance,
     TooManyLinks,
     UnknownEvidence,
     UnknownRule,

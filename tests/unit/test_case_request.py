@@ -7,10 +7,16 @@ from decimal import Decimal
 import pytest
 
 from bot.domain.case import Case
-from bot.domain.contract import ContractKind, MilestoneStatus
-from bot.domain.errors import (
+from bot.domain.case.payout import NotOnHold
+from bot.domain.case.request import (
     AmountAboveAdjustLimit,
     AmountNotBelowRequested,
+    ItemNotPaid,
+    ItemTooOld,
+    WrongItemKind,
+)
+from bot.domain.contract import ContractKind, MilestoneStatus
+from bot.domain.errors import (
     AmountNotPositive,
     AmountOverBalance,
     AnswerTimeOver,
@@ -18,14 +24,10 @@ from bot.domain.errors import (
     CurrencyMismatch,
     DeadlineNotReached,
     Field,
-    ItemNotPaid,
-    ItemTooOld,
-    NotOnHold,
     NotYourCase,
     NotYourContract,
     TextRequired,
     TextTooLong,
-    WrongItemKind,
 )
 from bot.domain.events import AuditEvent, LedgerEntry
 from bot.domain.money import Money

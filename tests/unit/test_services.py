@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.errors import CaseMovedOn, ItemHasOpenCase, NotYourCase
+from bot.domain.case.request import ItemHasOpenCase
+from bot.domain.errors import CaseMovedOn, NotYourCase
 from bot.domain.routing import RouteKind
 from bot.domain.vocabulary import LedgerKind, Visibility
 from bot.services import disputes, evidence, mediation, payouts, read_models, requests, scheduler
