@@ -11,6 +11,7 @@ from bot.blocks import ids, kit, refusals
 from bot.blocks.format import DEFAULT_LOCALE, escape, money, person, trim, when
 from bot.blocks.kit import Block
 from bot.blocks.stages import STAGES, STATES
+from bot.domain.contract import ContractKind
 from bot.domain.errors import Refused
 from bot.services.models import DESK_PAGE, DESK_SECTIONS, DeskFilters, DeskRow
 
@@ -19,7 +20,7 @@ TITLES = {
     "mine": ("Yours", "Cases you hold."),
     "rest": ("Other open cases", "Held by another mediator, or not yet with one."),
 }
-KINDS = {"hourly": "Hourly", "fixed_price": "Fixed price"}
+KINDS = {ContractKind.HOURLY: "Hourly", ContractKind.FIXED_PRICE: "Fixed price"}
 OVERDUE = {"overdue": "Deadline passed"}
 ALL = "all"
 
@@ -92,7 +93,7 @@ def metadata(filters: DeskFilters, pages: dict[str, int]) -> str:
 def desk(view: dict[str, Any], locale: str = DEFAULT_LOCALE) -> tuple[list[Block], str]:
     """The desk's blocks and its private metadata."""
     now = datetime.fromisoformat(view["now"])
-    filters = DeskFilters(**view["filters"])
+    filters = DeskFilters.from_json(view["filters"])
     sections = view["sections"]
     counts = [sections[name]["total"] for name in DESK_SECTIONS]
     summary = f"{counts[0]:,} unclaimed · {counts[1]:,} yours · {counts[2]:,} other open cases"
@@ -105,7 +106,7 @@ def desk(view: dict[str, Any], locale: str = DEFAULT_LOCALE) -> tuple[list[Block
         part = sections[name]
         title, hint = TITLES[name]
         blocks += [kit.divider(), kit.section(f"*{title}* ({part['total']:,})\n{hint}")]
-        rows = [DeskRow(**row) for row in part["rows"]]
+        rows = [DeskRow.from_json(row) for row in part["rows"]]
         if not rows:
             blocks.append(kit.context("None." if filters == DeskFilters() else "None under these filters."))
         blocks += [_row(row, name, now, locale) for row in rows]

@@ -42,7 +42,8 @@ from bot.domain.case.request import (
 )
 from bot.domain.errors import Field, Refused
 from bot.domain.money import Money
-from bot.domain.vocabulary import SCHEDULER
+from bot.domain.routing import RouteKind
+from bot.domain.vocabulary import SCHEDULER, State
 
 # The input block each field of the domain is shown in; a form holds some of them.
 FIELD_BLOCKS: dict[Field, str] = {
@@ -87,22 +88,22 @@ CHOICES: dict[Field, str] = {
 }
 # Case states as they read after "already", where the status words alone read badly.
 MOVED = {
-    "awaiting_freelancer": "sent to the freelancer",
-    "closed_out_of_window": "closed: no route was left",
-    "in_review": "sent to a mediator",
-    "unassigned": "sent to mediation",
-    "claimed": "claimed",
-    "proposed": "given a proposal",
-    "arbitration_offered": "offered arbitration",
-    "arbitration": "taken to arbitration",
-    "appeal_requested": "appealed to a second mediator",
-    "reviewed": "reviewed on appeal",
+    State.AWAITING_FREELANCER: "sent to the freelancer",
+    State.CLOSED_OUT_OF_WINDOW: "closed: no route was left",
+    State.IN_REVIEW: "sent to a mediator",
+    State.UNASSIGNED: "sent to mediation",
+    State.CLAIMED: "claimed",
+    State.PROPOSED: "given a proposal",
+    State.ARBITRATION_OFFERED: "offered arbitration",
+    State.ARBITRATION: "taken to arbitration",
+    State.APPEAL_REQUESTED: "appealed to a second mediator",
+    State.REVIEWED: "reviewed on appeal",
 }
 ROUTES = {
-    "hourly_dispute": "an hourly dispute",
-    "mediation": "non-binding mediation",
-    "escrow_refund": "the escrow refund process",
-    "closed": "no further route",
+    RouteKind.HOURLY_DISPUTE: "an hourly dispute",
+    RouteKind.MEDIATION: "non-binding mediation",
+    RouteKind.ESCROW_REFUND: "the escrow refund process",
+    RouteKind.CLOSED: "no further route",
 }
 ECHO = 40  # how much of what someone typed a sentence repeats back
 NAME = 200  # the longest title the import takes

@@ -11,6 +11,7 @@ from bot.blocks import desk, home, refusals, request, stages
 from bot.blocks.format import DEFAULT_LOCALE
 from bot.blocks.kit import Block
 from bot.domain.errors import Refused
+from bot.domain.vocabulary import Stage, State
 from bot.services.messages import Surface
 from bot.services.models import CaseView
 
@@ -41,7 +42,7 @@ def render(surface: str, view: dict[str, Any], permalink: str | None, locale: st
         hours_left = float(fields.pop("hours_left"))
         role = fields.pop("role")
         case = CaseView.from_json(fields)
-        if case.stage != "request" or case.state != "awaiting_freelancer":
+        if case.stage != Stage.REQUEST or case.state != State.AWAITING_FREELANCER:
             return Rendered(
                 f"Reminder: case {case.id} is waiting for your answer",
                 stages.reminder(case, role, hours_left, permalink, locale),

@@ -9,6 +9,7 @@ from bot.blocks import kit
 from bot.blocks.format import escape, money, person, trim, when
 from bot.blocks.kit import Block
 from bot.blocks.request import OUTCOMES, outcome_line
+from bot.domain.vocabulary import Stage, State
 from bot.services.models import CaseView
 
 HELP = (
@@ -77,7 +78,7 @@ def status_reply(case: CaseView) -> Reply:
         f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)}",
         f"Requested {money(case.money(case.requested_minor))} · refunded {money(case.money(case.refunded_minor))}",
     ]
-    if case.stage == "request" and case.state == "awaiting_freelancer" and case.due:
+    if case.stage == Stage.REQUEST and case.state == State.AWAITING_FREELANCER and case.due:
         lines.append(f"Status: {state}, until {when(case.due)}")
     else:
         lines.append(outcome_line(case, "en_US"))

@@ -7,7 +7,8 @@ from datetime import datetime
 from bot.blocks import ids, kit, stages
 from bot.blocks.format import escape, money, person, quote, trim, when, window_end
 from bot.blocks.kit import Block
-from bot.domain.vocabulary import Move
+from bot.domain.routing import RouteKind
+from bot.domain.vocabulary import Move, Stage, State
 from bot.services.models import CaseView
 
 OUTCOMES = stages.STATES
@@ -38,21 +39,21 @@ def _thread_link(permalink: str | None) -> Block:
 
 def outcome_line(case: CaseView, locale: str) -> str:
     """What happened, by whom, when and for how much: the line both parties read after a decision."""
-    if case.stage != "request" or case.state == "closed_out_of_window":
+    if case.stage != Stage.REQUEST or case.state == State.CLOSED_OUT_OF_WINDOW:
         return stages.stage_line(case, locale)
     by, at = person(case.updated_by), when(case.at)
     refunded = money(case.money(case.refunded_minor), locale)
     requested = money(case.money(case.requested_minor), locale)
     match case.state:
-        case "approved":
+        case State.APPROVED:
             return f":white_check_mark: *Approved* by {by} on {at}: {refunded} refunded in full."
-        case "adjusted":
+        case State.ADJUSTED:
             return f":part_alternation_mark: *Adjusted* by {by} on {at}: {refunded} refunded of the {requested} asked."
-        case "declined":
+        case State.DECLINED:
             return f":no_entry: *Declined* by {by} on {at}."
-        case "lapsed":
+        case State.LAPSED:
             return f":hourglass: *Lapsed* on {at}: no answer came before the deadline."
-        case "withdrawn":
+        case State.WITHDRAWN:
             return f":leftwards_arrow_with_hook: *Withdrawn* by {by} on {at}."
     return f"*{OUTCOMES.get(case.state, case.state).capitalize()}*"
 
@@ -68,11 +69,11 @@ def next_step_line(case: CaseView) -> str | None:
 
     until = f" until {end('until')}" if step.get("until") else ""
     match step["route"]:
-        case "hourly_dispute":
+        case RouteKind.HOURLY_DISPUTE:
             route = f"an *hourly dispute*: this week's review window is open{until}"
-        case "mediation":
+        case RouteKind.MEDIATION:
             route = f"*non-binding mediation*: the review window has closed, but payment was recent enough{until}"
-        case "escrow_refund":
+        case RouteKind.ESCROW_REFUND:
             route = "the *escrow refund process*: the freelancer answers, then a mediator if you still disagree"
         case _:
             return (
@@ -133,7 +134,7 @@ def _answer_buttons(case: CaseView, locale: str) -> Block:
 
 def _later(case: CaseView, role: str, locale: str) -> list[Block]:
     """After the freelancer's answer: the request's outcome, then the later stage as this party sees it."""
-    if case.stage == "request" and case.state != "closed_out_of_window":
+    if case.stage == Stage.REQUEST and case.state != State.CLOSED_OUT_OF_WINDOW:
         blocks: list[Block] = [_section(outcome_line(case, locale) + _response(case))]
         if role == "client" and (step := next_step_line(case)):
             blocks.append(_section(step))
@@ -182,7 +183,7 @@ def client_request(case: CaseView, permalink: str | None, locale: str = "en_US")
 def _response(case: CaseView) -> str:
     if not case.response:
         return ""
-    label = "Reason" if case.state == "declined" else "Note"
+    label = "Reason" if case.state == State.DECLINED else "Note"
     return f"\n*{label}*\n{quote(case.response)}"
 
 
@@ -200,14 +201,14 @@ def thread_root(case: CaseView, locale: str = "en_US") -> list[Block]:
 
 def timeline_entry(case: CaseView, locale: str = "en_US") -> list[Block]:
     """One step of the case, as a reply in its thread."""
-    if case.stage == "request" and case.state == "awaiting_freelancer":
+    if case.stage == Stage.REQUEST and case.state == State.AWAITING_FREELANCER:
         text = (
             f"{person(case.client_id)} requested {money(case.money(case.requested_minor), locale)} on "
             f"{when(case.at)}.\n*Reason*\n{quote(case.reason)}"
         )
         if case.due:
             text += f"\n{person(case.freelancer_id)} has until {when(case.due)} to answer."
-    elif case.stage == "request":
+    elif case.stage == Stage.REQUEST:
         text = outcome_line(case, locale) + _response(case)
     else:
         text = f"*{stages.stage_name(case)}* · " + stages.stage_line(case, locale)
@@ -226,7 +227,7 @@ def review_reminder(case: CaseView, closes_at: datetime, locale: str = "en_US") 
         f":alarm_clock: *The dispute window for {escape(case.item_label)} closes {when(window_end(closes_at))}.* "
         "After it, disputing this week's hours is no longer possible; only non-binding mediation remains."
     )
-    if case.state == "awaiting_freelancer":
+    if case.state == State.AWAITING_FREELANCER:
         due = f" (due {when(case.due)})" if case.due else ""
         text += (
             f"\nYour refund request {case.id} for {requested} is still waiting for {person(case.freelancer_id)}'s "

@@ -14,8 +14,9 @@ from bot.blocks.modals import SLACK_TEXT_INPUT, amount_input, text_input
 from bot.blocks.stages import appealed, stage_line, why
 from bot.domain.events import Evidence, Question
 from bot.domain.money import Money
+from bot.domain.routing import RouteKind
 from bot.domain.vocabulary import LINKS_PER_EVIDENCE as LINKS
-from bot.domain.vocabulary import QUESTION_LIMIT, REFERENCE_LIMIT, AppealOn, Visibility
+from bot.domain.vocabulary import QUESTION_LIMIT, REFERENCE_LIMIT, AppealOn, Stage, State, Visibility
 from bot.services.models import AskAgainForm, CaseView, DecisionForm
 
 MEDIATE_TITLES = {
@@ -57,7 +58,7 @@ def ask_again_modal(form: AskAgainForm) -> View:
     ends = f" It is open until {when(window_end(form.until))}." if form.until else ""
     reasons = terms.reason_max_length
     match form.route:
-        case "hourly_dispute":
+        case RouteKind.HOURLY_DISPUTE:
             hours, minutes = divmod(form.week_minutes or 0, 60)
             balance = Money(form.balance_minor, case.currency)
             blocks: list[Block] = [
@@ -104,7 +105,7 @@ def ask_again_modal(form: AskAgainForm) -> View:
                 ),
             ]
             return _view(ids.ASK_AGAIN_MODAL, "Dispute hours", "Open the dispute", meta, blocks)
-        case "escrow_refund":
+        case RouteKind.ESCROW_REFUND:
             text = (
                 f"*The escrow refund process* for {money(case.at_stake)} on *{escape(case.item_label)}*. "
                 f"{person(case.freelancer_id)} has {duration(terms.span('escrow_response_window'))} to accept (you "
@@ -113,7 +114,7 @@ def ask_again_modal(form: AskAgainForm) -> View:
                 "position, or a mediator takes the case."
             )
             return _view(ids.ASK_AGAIN_MODAL, "Escrow refund", "Start escrow refund", meta, [_section(text)])
-        case "mediation":
+        case RouteKind.MEDIATION:
             closed = f" (it closed on {when(window_end(form.review_closes_at))})" if form.review_closes_at else ""
             blocks = [
                 _section(
@@ -139,7 +140,7 @@ def ask_again_modal(form: AskAgainForm) -> View:
 
 
 def contest_modal(case: CaseView) -> View:
-    hourly = case.stage == "hourly_dispute"
+    hourly = case.stage == Stage.HOURLY_DISPUTE
     blocks: list[Block] = [
         _section(stage_line(case, "en_US")),
         text_input(
@@ -258,7 +259,7 @@ def _evidence_option(item: Evidence) -> Block:
 
 def appeal_modal(case: CaseView) -> View:
     """Design §2.4, appeal: a party asks, once and with a reason, for a second mediator to review the outcome."""
-    ends = " The arbitration offer ends when you ask." if case.state == "arbitration_offered" else ""
+    ends = " The arbitration offer ends when you ask." if case.state == State.ARBITRATION_OFFERED else ""
     blocks: list[Block] = [
         _section(
             f"Case {case.id} (*{escape(case.item_label)}*) · {stage_line(case, 'en_US')}\n"

@@ -10,38 +10,38 @@ from typing import Any
 from bot.blocks import ids, kit, records
 from bot.blocks.format import duration, escape, money, person, quote, trim, when
 from bot.blocks.kit import Block
-from bot.domain.vocabulary import Move
+from bot.domain.vocabulary import Move, Stage, State
 from bot.services.models import CaseView
 
 STATES = {
-    "awaiting_freelancer": "waiting for the freelancer",
-    "approved": "approved",
-    "adjusted": "partly refunded",
-    "declined": "declined",
-    "lapsed": "lapsed",
-    "withdrawn": "withdrawn",
-    "closed_out_of_window": "closed: no route left",
-    "refunded": "refunded",
-    "in_review": "with a mediator for a decision",
-    "decided": "decided by a mediator",
-    "freelancer_disputed": "disputed by the freelancer",
-    "released": "closed without a further refund",
-    "unassigned": "waiting for a mediator",
-    "claimed": "with a mediator",
-    "proposed": "a proposal awaits both parties",
-    "settled": "settled",
-    "arbitration_offered": "arbitration offered",
-    "arbitration": "in arbitration",
-    "awarded": "closed by an arbitration award",
-    "appeal_requested": "appealed: a second mediator reviews it",
-    "reviewed": "reviewed on appeal",
+    State.AWAITING_FREELANCER: "waiting for the freelancer",
+    State.APPROVED: "approved",
+    State.ADJUSTED: "partly refunded",
+    State.DECLINED: "declined",
+    State.LAPSED: "lapsed",
+    State.WITHDRAWN: "withdrawn",
+    State.CLOSED_OUT_OF_WINDOW: "closed: no route left",
+    State.REFUNDED: "refunded",
+    State.IN_REVIEW: "with a mediator for a decision",
+    State.DECIDED: "decided by a mediator",
+    State.FREELANCER_DISPUTED: "disputed by the freelancer",
+    State.RELEASED: "closed without a further refund",
+    State.UNASSIGNED: "waiting for a mediator",
+    State.CLAIMED: "with a mediator",
+    State.PROPOSED: "a proposal awaits both parties",
+    State.SETTLED: "settled",
+    State.ARBITRATION_OFFERED: "arbitration offered",
+    State.ARBITRATION: "in arbitration",
+    State.AWARDED: "closed by an arbitration award",
+    State.APPEAL_REQUESTED: "appealed: a second mediator reviews it",
+    State.REVIEWED: "reviewed on appeal",
 }
 STAGES = {
-    "request": "Refund request",
-    "hourly_dispute": "Hourly dispute",
-    "escrow_refund": "Escrow refund",
-    "mediation": "Mediation",
-    "appeal": "Appeal",
+    Stage.REQUEST: "Refund request",
+    Stage.HOURLY_DISPUTE: "Hourly dispute",
+    Stage.ESCROW_REFUND: "Escrow refund",
+    Stage.MEDIATION: "Mediation",
+    Stage.APPEAL: "Appeal",
 }
 
 
@@ -50,7 +50,7 @@ def section(text: str) -> Block:
 
 
 def stage_name(case: CaseView) -> str:
-    if case.stage == "mediation" and not case.binding:
+    if case.stage == Stage.MEDIATION and not case.binding:
         return "Non-binding mediation"
     return STAGES.get(case.stage, case.stage)
 
@@ -74,9 +74,9 @@ def appealed(case: CaseView, locale: str) -> str:
     at_stake = money(case.at_stake, locale)
     amount = money(case.money(appeal.get("amount_minor", 0)), locale)
     match appeal.get("outcome"):
-        case "decided":
+        case State.DECIDED:
             return f"the decision (*{amount}* refunded of the {at_stake})"
-        case "arbitration_offered":
+        case State.ARBITRATION_OFFERED:
             return f"the rejected proposal (*{amount}* of the {at_stake})"
     return f"the close of the case after the rejected proposal (nothing refunded of the {at_stake})"
 
@@ -93,48 +93,48 @@ def stage_line(case: CaseView, locale: str) -> str:
     by, at = _actor(case), when(case.at)
     proposal = money(case.money(case.proposal_minor or 0), locale)
     match case.state:
-        case "awaiting_freelancer" if case.stage == "hourly_dispute":
+        case State.AWAITING_FREELANCER if case.stage == Stage.HOURLY_DISPUTE:
             claimed = f"{_time(case.disputed_minutes)} ({at_stake})" if case.disputed_minutes else at_stake
             text = f":scales: {person(case.client_id)} disputed {claimed} of this week on {at}."
             if case.dispute_reason:
                 text += f"\n*Reasons*\n{quote(case.dispute_reason, 800)}"
             return text
-        case "awaiting_freelancer":
+        case State.AWAITING_FREELANCER:
             return f":scales: {person(case.client_id)} started the escrow refund process for {at_stake} on {at}."
-        case "in_review":
+        case State.IN_REVIEW:
             if case.by_deadline:
                 return f":hourglass: The freelancer did not answer by {at}; a mediator will decide on {at_stake}."
             if case.mediator_id and case.updated_by == case.mediator_id:
                 return f":bust_in_silhouette: {person(case.mediator_id)} is reviewing the dispute ({at_stake})."
             return f":speech_balloon: {by} contested the dispute on {at}; a mediator will decide on {at_stake}."
-        case "freelancer_disputed":
+        case State.FREELANCER_DISPUTED:
             return f":speech_balloon: {by} disputed the escrow refund on {at}."
-        case "unassigned":
+        case State.UNASSIGNED:
             kind = "Non-binding mediation" if not case.binding else "Mediation"
             return f":busts_in_silhouette: {kind} requested by {by} on {at} for {at_stake}; waiting for a mediator."
-        case "claimed":
+        case State.CLAIMED:
             return f":bust_in_silhouette: {_mediator(case)} is mediating ({at_stake} in dispute)."
-        case "proposed":
+        case State.PROPOSED:
             answered = ", ".join(f"{role} {answer}ed" for role, answer in sorted(case.answers.items()))
             line = f":memo: {_mediator(case)} proposes a refund of *{proposal}* of the {at_stake}."
             if answered:
                 line += f" So far: {answered}."
             return line
-        case "arbitration_offered":
+        case State.ARBITRATION_OFFERED:
             paid = ", ".join(f"the {role}" for role in sorted(case.answers)) or "nobody yet"
             line = f":classical_building: Binding arbitration is offered on {at_stake}. Agreed and paid: {paid}."
             return line + _open_to_appeal(case)
-        case "arbitration":
+        case State.ARBITRATION:
             return f":classical_building: Both parties paid; {_mediator(case)} records the award."
-        case "refunded":
+        case State.REFUNDED:
             return f":white_check_mark: *Refunded* {refunded} to {person(case.client_id)} on {at} ({by})."
-        case "released":
+        case State.RELEASED:
             line = f":lock: *Closed* on {at} ({by}): the {at_stake} stays with {person(case.freelancer_id)}."
             return line + _open_to_appeal(case)
-        case "decided":
+        case State.DECIDED:
             line = f":judge: *Decided* by {by} on {at}: {refunded} refunded of the {at_stake} disputed."
             return line + (_open_to_appeal(case) if case.open else " Final.")
-        case "appeal_requested":
+        case State.APPEAL_REQUESTED:
             appeal = case.appeal or {}
             asked = when(datetime.fromisoformat(appeal["at"])) if appeal.get("at") else at
             who = person(appeal["by"]) if appeal.get("by") else "A party"
@@ -143,7 +143,7 @@ def stage_line(case: CaseView, locale: str) -> str:
                 return line + f" {person(case.mediator_id)} is reviewing it."
             first = appeal.get("first_mediator")
             return line + " Waiting for a mediator" + (f" other than {person(first)}." if first else ".")
-        case "reviewed":
+        case State.REVIEWED:
             outcome = money(case.money(case.outcome_minor or 0), locale)
             before = (case.appeal or {}).get("amount_minor")
             verdict = (
@@ -154,14 +154,14 @@ def stage_line(case: CaseView, locale: str) -> str:
             return (
                 f":judge: *Reviewed on appeal* by {by} on {at}: {outcome} refunded of the {at_stake}, {verdict}. Final."
             )
-        case "settled":
+        case State.SETTLED:
             return f":handshake: *Settled* on {at}: both parties accepted; {refunded} refunded."
-        case "awarded":
+        case State.AWARDED:
             ref = f" (award {escape(case.award_reference)})" if case.award_reference else ""
             return f":classical_building: *Awarded* by arbitration on {at}{ref}: {refunded} refunded. Binding."
-        case "withdrawn":
+        case State.WITHDRAWN:
             return f":leftwards_arrow_with_hook: *Withdrawn* by {by} on {at}."
-        case "closed_out_of_window":
+        case State.CLOSED_OUT_OF_WINDOW:
             return f":no_entry_sign: *Closed* on {at}: no route remained for this request."
     return f"*{STATES.get(case.state, case.state).capitalize()}*"
 
@@ -169,12 +169,12 @@ def stage_line(case: CaseView, locale: str) -> str:
 def why(case: CaseView) -> str:
     """Both parties see every rationale (design §2.2): the freelancer's statement and the mediator's reasons."""
     parts = []
-    if case.statement and case.stage != "request":
+    if case.statement and case.stage != Stage.REQUEST:
         parts.append(f"*{person(case.freelancer_id)}'s statement*\n{quote(case.statement, 800)}")
     if case.appeal and case.appeal.get("reason"):
         parts.append(f"*The {case.appeal['role']}'s reason for appealing*\n{quote(case.appeal['reason'], 600)}")
     if case.rationale:
-        whose = "The reviewing mediator's" if case.state == "reviewed" else "Mediator's"
+        whose = "The reviewing mediator's" if case.state == State.REVIEWED else "Mediator's"
         parts.append(f"*{whose} rationale*\n{quote(case.rationale, 800)}")
     if case.rule:
         parts.append(f"*Rule applied:* {escape(case.rule_title or case.rule)}")
@@ -273,7 +273,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
             case Move.RESPOND:
                 silence = (
                     "a mediator decides"
-                    if case.stage == "hourly_dispute"
+                    if case.stage == Stage.HOURLY_DISPUTE
                     else f"{at_stake} is refunded to {person(case.client_id)}"
                 )
                 blocks.append(section(f"*Please answer{due}.* If you do not, {silence}."))
@@ -288,7 +288,7 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                         confirm="Refund",
                         deny="Back",
                     ),
-                    button("Contest" if case.stage == "hourly_dispute" else "Dispute", ids.CONTEST, case),
+                    button("Contest" if case.stage == Stage.HOURLY_DISPUTE else "Dispute", ids.CONTEST, case),
                 ]
             case Move.ANSWER_POSITION:
                 blocks.append(
@@ -350,8 +350,8 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
                     ),
                 ]
     if Move.APPEAL in moves and (until := case.appealable_until):
-        silence = "the arbitration offer stands" if case.state == "arbitration_offered" else "the outcome is final"
-        ends = " and the arbitration offer ends" if case.state == "arbitration_offered" else ""
+        silence = "the arbitration offer stands" if case.state == State.ARBITRATION_OFFERED else "the outcome is final"
+        ends = " and the arbitration offer ends" if case.state == State.ARBITRATION_OFFERED else ""
         blocks.append(
             section(
                 f"*Think this is wrong?* Either of you may ask once, with a reason, until {when(until)}, for a second "
@@ -436,7 +436,7 @@ def case_card(case: CaseView, locale: str = "en_US", party_records: dict[str, An
     ]
     if case.mediator_id is not None:
         blocks.append(kit.context(f"Claimed by {person(case.mediator_id)}; only they act."))
-    elif case.state == "appeal_requested" and (first := (case.appeal or {}).get("first_mediator")):
+    elif case.state == State.APPEAL_REQUESTED and (first := (case.appeal or {}).get("first_mediator")):
         blocks.append(kit.context(f"{person(first)} made the outcome appealed, so another mediator reviews it."))
     if buttons:
         blocks.append(kit.actions(ids.CARD_ACTIONS, buttons))

@@ -12,6 +12,7 @@ from slack_bolt import Ack, App
 
 from bot.blocks import ids
 from bot.blocks.desk import ALL
+from bot.domain.contract import ContractKind
 from bot.domain.errors import Refused
 from bot.domain.vocabulary import Stage
 from bot.handlers.payloads import Malformed, action_id, button_value, metadata, parsed, who
@@ -35,7 +36,7 @@ def on_home_opened(event: dict[str, Any], context: dict[str, Any], deps: Deps) -
 class _Filters(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stage: Stage | None = None
-    kind: Literal["hourly", "fixed_price"] | None = None
+    kind: ContractKind | None = None
     overdue: bool = False
 
 
@@ -96,7 +97,7 @@ def on_desk(ack: Ack, body: dict[str, Any], deps: Deps) -> None:
                     mediation.mediate(deps, claim)
                 except Refused as refusal:
                     notice = refusal
-        chosen = DeskFilters(filters.stage.value if filters.stage else None, filters.kind, filters.overdue)
+        chosen = DeskFilters(filters.stage, filters.kind, filters.overdue)
         read_models.show_desk(deps, team_id, user_id, chosen, pages, key, notice)
     except StorageUnavailable as down:  # nowhere private to say so: the desk stays as it was
         log.warning("database unavailable for the desk of %s: %s", user_id, down)

@@ -196,7 +196,7 @@ def case_view(
         id=case.id,
         contract_id=contract.id,
         contract_title=contract.title,
-        contract_kind=contract.kind.value,
+        contract_kind=contract.kind,
         item_label=case.item_label,
         client_id=case.client_id,
         freelancer_id=case.freelancer_id,
@@ -214,7 +214,7 @@ def case_view(
         due_at=case.deadline.due_at.isoformat() if case.deadline else None,
         policy_version=case.policy_version,
         next_step=next_step,
-        stage=case.stage.value,
+        stage=case.stage,
         disputed_minor=case.disputed.minor if case.disputed else None,
         disputed_minutes=case.disputed_minutes,
         dispute_reason=case.dispute_reason,
@@ -244,9 +244,9 @@ def case_view(
         by_deadline=case.updated_by == SCHEDULER,
         escalated=case.escalated_at is not None,
         moves={
-            "client": [move.value for move in case.moves("client", now)],
-            "freelancer": [move.value for move in case.moves("freelancer", now)],
-            "mediator": [move.value for move in case.mediator_moves()],
+            "client": list(case.moves("client", now)),
+            "freelancer": list(case.moves("freelancer", now)),
+            "mediator": list(case.mediator_moves()),
         },
     )
 

@@ -8,10 +8,12 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from bot.domain.contract import ContractKind
 from bot.domain.events import Evidence
 from bot.domain.money import Money
 from bot.domain.policy import Policy
-from bot.domain.vocabulary import CLAIMABLE
+from bot.domain.routing import RouteKind
+from bot.domain.vocabulary import CLAIMABLE, Move, Stage, State
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class CaseView:
     id: str
     contract_id: str
     contract_title: str
-    contract_kind: str
+    contract_kind: ContractKind
     item_label: str
     client_id: str
     freelancer_id: str
@@ -66,13 +68,13 @@ class CaseView:
     offered_minor: int | None
     reason: str
     response: str | None
-    state: str
+    state: State
     updated_by: str
     updated_at: str
     due_at: str | None
     policy_version: str
     next_step: dict[str, Any] | None = None  # the route of design §2.3, once the request is answered
-    stage: str = "request"
+    stage: Stage = Stage.REQUEST
     disputed_minor: int | None = None  # the amount at stake after the request stage
     disputed_minutes: int | None = None
     dispute_reason: str | None = None
@@ -103,7 +105,7 @@ class CaseView:
     at_stake_minor: int = 0  # what the current stage decides
     by_deadline: bool = False  # the last change was the scheduler's, not a person's
     escalated: bool = False  # a mediator has been needed: the case card exists
-    moves: dict[str, list[str]] = field(default_factory=dict)  # role ("client", "freelancer", "mediator") → Move
+    moves: dict[str, list[Move]] = field(default_factory=dict)  # role ("client", "freelancer", "mediator") → Move
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +118,9 @@ class CaseView:
         kept = {k: v for k, v in data.items() if k in known}
         if isinstance(kept.get("terms"), dict):
             kept["terms"] = Terms(**kept["terms"])
+        kept["state"], kept["contract_kind"] = State(kept["state"]), ContractKind(kept["contract_kind"])
+        kept["stage"] = Stage(kept.get("stage", Stage.REQUEST))
+        kept["moves"] = {role: [Move(move) for move in moves] for role, moves in (kept.get("moves") or {}).items()}
         return cls(**kept)
 
     def money(self, minor: int) -> Money:
@@ -137,7 +142,7 @@ class CaseView:
     def at_stake(self) -> Money:
         return self.money(self.at_stake_minor)
 
-    def may(self, role: str, move: str) -> bool:
+    def may(self, role: str, move: Move) -> bool:
         return move in self.moves.get(role, ())
 
 
@@ -182,7 +187,7 @@ class AskAgainForm:
     """What the client sees before confirming "Request again": the route, why, and what the route needs."""
 
     case: CaseView
-    route: str
+    route: RouteKind
     until: datetime | None  # when the route closes (a window's end: shown as its last second)
     review_opens_at: datetime | None  # hourly: the week's review window, for the message
     review_closes_at: datetime | None
@@ -213,9 +218,14 @@ class DeskFilters:
     """What a mediator narrows the desk to: a stage, a contract kind ("hourly", "fixed_price"), or only the
     cases whose deadline has passed without the scheduler acting yet."""
 
-    stage: str | None = None
-    kind: str | None = None
+    stage: Stage | None = None
+    kind: ContractKind | None = None
     overdue: bool = False
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DeskFilters:
+        stage, kind = data.get("stage"), data.get("kind")
+        return cls(Stage(stage) if stage else None, ContractKind(kind) if kind else None, bool(data.get("overdue")))
 
 
 @dataclass(frozen=True)
@@ -230,11 +240,15 @@ class DeskRow:
     currency: str
     at_stake_minor: int
     due_at: str | None  # its next deadline
-    stage: str
-    state: str
+    stage: Stage
+    state: State
     mediator_id: str | None
     waiting_since: str  # escalated (or opened, before a mediator was needed)
     card_link: str | None  # the case card's permalink, once the relay has posted it
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DeskRow:
+        return cls(**data | {"stage": Stage(data["stage"]), "state": State(data["state"])})
 
     def money(self, minor: int) -> Money:
         return Money(minor, self.currency)

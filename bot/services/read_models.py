@@ -126,7 +126,7 @@ def ask_again_form(deps: Deps, team_id: str, user_id: str, case_id: str) -> AskA
         refunded = uow.ledger.refunded_on_item(team_id, case.contract_id, case.item, case.currency)
         return AskAgainForm(
             case=case_view(uow, case, now, policy, contract),
-            route=route.kind.value,
+            route=route.kind,
             until=route.until,
             review_opens_at=route.review.opens_at if route.review else None,
             review_closes_at=route.review.closes_at if route.review else None,
