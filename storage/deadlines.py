@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from bot.domain.vocabulary import DeadlineKind
 from bot.services.ports import LeasedDeadline, ReminderState
 from storage import leases
 from storage.tables import DeadlineRow
@@ -54,17 +55,9 @@ class DeadlineRepository:
             ],
         )
         return [
-            LeasedDeadline(row.id, row.team_id, row.case_id, row.kind, row.due_at)
+            LeasedDeadline(row.id, row.team_id, row.case_id, DeadlineKind(row.kind), row.due_at)
             for row in sorted(rows, key=lambda row: row.next_at)
         ]
-
-    def reminder_state(self, deadline_id: int) -> ReminderState:
-        row = self.session.execute(
-            select(DeadlineRow.parties, DeadlineRow.reminder_offsets, DeadlineRow.reminders_sent).where(
-                DeadlineRow.id == deadline_id
-            )
-        ).one()
-        return ReminderState(tuple(row.parties), tuple(row.reminder_offsets), tuple(row.reminders_sent))
 
     def reminder_states(self, deadline_ids: list[int]) -> dict[int, ReminderState]:
         rows = self.session.execute(
@@ -77,17 +70,9 @@ class DeadlineRepository:
             for row in rows
         }
 
-    def reminded(self, deadline_id: int, owner: str, sent: tuple[float, ...], next_at: datetime) -> bool:
-        """Record the reminders accounted for and when to look again; only while this instance holds the lease."""
-        result = self.session.execute(
-            update(DeadlineRow)
-            .where(DeadlineRow.id == deadline_id, DeadlineRow.lease_owner == owner, DeadlineRow.done_at.is_(None))
-            .values(reminders_sent=list(sent), next_at=next_at, lease_owner=None, lease_until=None)
-            .execution_options(synchronize_session=False)  # matching it to every loaded row is quadratic in a batch
-        )
-        return bool(result.rowcount)
-
     def reminded_all(self, owner: str, marks: list[tuple[int, tuple[float, ...], datetime]]) -> None:
+        """Record, for each deadline, the reminders accounted for and when to look again; only those whose lease
+        this instance holds."""
         if marks:
             self.session.connection().execute(
                 _REMINDED, [{"b_id": i, "b_sent": list(sent), "b_next": at, "b_owner": owner} for i, sent, at in marks]

@@ -23,7 +23,7 @@ from bot.domain.history import PartyRecord, Tally
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
-from bot.domain.vocabulary import CLAIMABLE, LedgerKind, Stage
+from bot.domain.vocabulary import CLAIMABLE, DeadlineKind, LedgerKind, Stage
 from bot.services.messages import OutboxMessage
 from bot.services.models import DeskFilters, DeskRow
 from bot.services.ports import LeasedDeadline, PayoutAnswer, ReminderState
@@ -467,24 +467,18 @@ class FakeDeadlines:
         leased = sorted(due, key=lambda r: r.next_at or now)[:limit]
         for row in leased:
             row.lease_owner, row.lease_until = owner, now + lease
-        return [LeasedDeadline(r.id, r.team_id, r.case_id, r.kind, r.due_at) for r in leased]
-
-    def reminder_state(self, deadline_id: int) -> ReminderState:
-        row = self.t.deadlines[deadline_id]
-        return ReminderState(row.parties, row.offsets, row.sent)
+        return [LeasedDeadline(r.id, r.team_id, r.case_id, DeadlineKind(r.kind), r.due_at) for r in leased]
 
     def reminded_all(self, owner: str, marks: list[tuple[int, tuple[float, ...], datetime]]) -> None:
         for deadline_id, sent, next_at in marks:
-            self.reminded(deadline_id, owner, sent, next_at)
+            if (row := self._held(deadline_id, owner)) is not None:
+                row.sent, row.next_at, row.lease_owner, row.lease_until = sent, next_at, None, None
 
     def reminder_states(self, deadline_ids: list[int]) -> dict[int, ReminderState]:
-        return {deadline_id: self.reminder_state(deadline_id) for deadline_id in deadline_ids}
-
-    def reminded(self, deadline_id: int, owner: str, sent: tuple[float, ...], next_at: datetime) -> bool:
-        if (row := self._held(deadline_id, owner)) is None:
-            return False
-        row.sent, row.next_at, row.lease_owner, row.lease_until = sent, next_at, None, None
-        return True
+        return {
+            i: ReminderState(self.t.deadlines[i].parties, self.t.deadlines[i].offsets, self.t.deadlines[i].sent)
+            for i in deadline_ids
+        }
 
     def finish(self, deadline_id: int, owner: str, now: datetime) -> bool:
         if (row := self._held(deadline_id, owner)) is None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from bot.blocks import ids, kit, refusals
 from bot.blocks.format import DEFAULT_LOCALE, escape, money, person, trim, when
 from bot.blocks.kit import Block
 from bot.blocks.stages import STAGES, STATES
 from bot.domain.contract import ContractKind
-from bot.domain.errors import Refused
 from bot.services.models import DESK_PAGE, DESK_SECTIONS, DeskFilters, DeskRow
+from bot.services.surfaces import DeskShown
 
 TITLES = {
     "unclaimed": ("Unclaimed", "Nobody holds these yet: claim one to take it."),
@@ -90,26 +89,24 @@ def metadata(filters: DeskFilters, pages: dict[str, int]) -> str:
     return json.dumps({"filters": {k: v for k, v in vars(filters).items() if v}, "pages": pages}, separators=(",", ":"))
 
 
-def desk(view: dict[str, Any], locale: str = DEFAULT_LOCALE) -> tuple[list[Block], str]:
+def desk(shown: DeskShown, locale: str = DEFAULT_LOCALE) -> tuple[list[Block], str]:
     """The desk's blocks and its private metadata."""
-    now = datetime.fromisoformat(view["now"])
-    filters = DeskFilters.from_json(view["filters"])
-    sections = view["sections"]
-    counts = [sections[name]["total"] for name in DESK_SECTIONS]
+    now, filters, sections = shown.now, shown.filters, shown.sections
+    counts = [sections[name].total for name in DESK_SECTIONS]
     summary = f"{counts[0]:,} unclaimed · {counts[1]:,} yours · {counts[2]:,} other open cases"
     if filters != DeskFilters():
         summary += " (filtered)"
     blocks: list[Block] = [kit.header("Mediation desk"), kit.context(summary), _filters(filters)]
-    if view.get("notice"):
-        blocks.append(kit.section(f":warning: {refusals.message(Refused.from_json(view['notice']), locale)}"))
+    if shown.notice is not None:
+        blocks.append(kit.section(f":warning: {refusals.message(shown.notice, locale)}"))
     for name in DESK_SECTIONS:
         part = sections[name]
         title, hint = TITLES[name]
-        blocks += [kit.divider(), kit.section(f"*{title}* ({part['total']:,})\n{hint}")]
-        rows = [DeskRow.from_json(row) for row in part["rows"]]
+        blocks += [kit.divider(), kit.section(f"*{title}* ({part.total:,})\n{hint}")]
+        rows = part.rows
         if not rows:
             blocks.append(kit.context("None." if filters == DeskFilters() else "None under these filters."))
         blocks += [_row(row, name, now, locale) for row in rows]
-        blocks += _pager(name, part["offset"], part["total"])
-    pages = {name: sections[name]["offset"] for name in DESK_SECTIONS if sections[name]["offset"]}
+        blocks += _pager(name, part.offset, part.total)
+    pages = {name: sections[name].offset for name in DESK_SECTIONS if sections[name].offset}
     return blocks, metadata(filters, pages)

@@ -1,19 +1,18 @@
-"""Surface name → builder: how the relay turns an outbox row into what Slack shows."""
+"""Surface → builder: how the relay turns an outbox row into what Slack shows. Each surface has one builder,
+handed the surface's typed payload (``bot.services.surfaces``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from bot.blocks import desk, home, refusals, request, stages
 from bot.blocks.format import DEFAULT_LOCALE
 from bot.blocks.kit import Block
-from bot.domain.errors import Refused
 from bot.domain.vocabulary import Stage, State
+from bot.services import surfaces as s
 from bot.services.messages import Surface
-from bot.services.models import CaseView
 
 
 @dataclass(frozen=True)
@@ -23,90 +22,129 @@ class Rendered:
     metadata: str | None = None  # a view's private_metadata (the desk's filters and pages)
 
 
-_CASE_SURFACES: dict[str, tuple[Callable[..., list[Block]], bool, str]] = {
-    # surface: (builder, takes the thread permalink, notification text)
-    Surface.FREELANCER_REQUEST: (request.freelancer_request, True, "Refund request {id}: {state}"),
-    Surface.CLIENT_REQUEST: (request.client_request, True, "Your refund request {id}: {state}"),
-    Surface.THREAD_ROOT: (request.thread_root, False, "Case {id}"),
-    Surface.TIMELINE: (request.timeline_entry, False, "Case {id}: {state}"),
+# Each builder: (payload, the case thread's permalink, the reader's locale) → what Slack shows.
+Builder = Callable[[Any, str | None, str], Rendered]
+
+
+def _freelancer_request(shown: s.CaseShown, link: str | None, locale: str) -> Rendered:
+    case = shown.case
+    return Rendered(f"Refund request {case.id}: {_state(case.state)}", request.freelancer_request(case, link, locale))
+
+
+def _client_request(shown: s.CaseShown, link: str | None, locale: str) -> Rendered:
+    case = shown.case
+    return Rendered(f"Your refund request {case.id}: {_state(case.state)}", request.client_request(case, link, locale))
+
+
+def _thread_root(shown: s.CaseShown, _: str | None, locale: str) -> Rendered:
+    return Rendered(f"Case {shown.case.id}", request.thread_root(shown.case, locale))
+
+
+def _timeline(shown: s.CaseShown, _: str | None, locale: str) -> Rendered:
+    case = shown.case
+    return Rendered(f"Case {case.id}: {_state(case.state)}", request.timeline_entry(case, locale))
+
+
+def _card(shown: s.CardShown, _: str | None, locale: str) -> Rendered:
+    case = shown.case
+    return Rendered(f"Case {case.id}: {_state(case.state)}", stages.case_card(case, locale, shown.records))
+
+
+def _reminder(shown: s.ReminderShown, link: str | None, locale: str) -> Rendered:
+    case = shown.case
+    if case.stage != Stage.REQUEST or case.state != State.AWAITING_FREELANCER:
+        blocks = stages.reminder(case, shown.role, shown.hours_left, link, locale)
+        return Rendered(f"Reminder: case {case.id} is waiting for your answer", blocks)
+    blocks = request.reminder(case, shown.hours_left, link, locale)
+    return Rendered(f"Reminder: refund request {case.id} is waiting for your answer", blocks)
+
+
+def _review_reminder(shown: s.ReviewReminderShown, _: str | None, locale: str) -> Rendered:
+    blocks = request.review_reminder(shown.case, shown.closes, locale)
+    return Rendered(f"The dispute window for {shown.case.item_label} closes soon", blocks)
+
+
+def _appeal_reminder(shown: s.AppealReminderShown, link: str | None, locale: str) -> Rendered:
+    blocks = stages.appeal_reminder(shown.case, shown.role, link, locale)
+    return Rendered(f"Reminder: you may ask for a review of case {shown.case.id}", blocks)
+
+
+def _appeal_closed(shown: s.AppealClosedShown, _: str | None, __: str) -> Rendered:
+    return Rendered(f"Case {shown.case.id}: no review was asked for", stages.appeal_closed(shown.case, shown.final))
+
+
+def _extended(shown: s.ExtendedShown, _: str | None, __: str) -> Rendered:
+    return Rendered(f"Case {shown.case.id}: deadline extended", stages.extension_notice(shown.case, shown.by))
+
+
+def _evidence(shown: s.EvidenceShown, _: str | None, __: str) -> Rendered:
+    return Rendered(f"Evidence on case {shown.evidence.case_id}", stages.evidence_entry(shown.evidence))
+
+
+def _question(shown: s.QuestionShown, _: str | None, __: str) -> Rendered:
+    return Rendered("A mediator has a question for you", stages.question_dm(shown))
+
+
+def _question_line(shown: s.QuestionShown, _: str | None, __: str) -> Rendered:
+    return Rendered("A mediator asked a question", stages.question_line(shown))
+
+
+def _payout_held(shown: s.PayoutRefusedShown, _: str | None, __: str) -> Rendered:
+    return Rendered(f"Case {shown.case.id}: the payout is on hold", stages.payout_held(shown.case))
+
+
+def _payout_refused(shown: s.PayoutRefusedShown, _: str | None, locale: str) -> Rendered:
+    blocks = stages.payout_refused(shown.case, shown.entry_kind, shown.entry_minor, shown.payout_reason, locale)
+    return Rendered(f"Payout refused on case {shown.case.id}", blocks)
+
+
+def _payout_handled(shown: s.PayoutHandledShown, _: str | None, __: str) -> Rendered:
+    blocks = stages.payout_handled(shown.case, shown.action, shown.by, shown.entry_id, shown.why or "")
+    return Rendered(f"Case {shown.case.id}: payout {shown.action.replace('_', ' ')}", blocks)
+
+
+def _refusal(shown: s.RefusalShown, _: str | None, locale: str) -> Rendered:
+    text = refusals.message(shown.refusal, locale)
+    return Rendered(text, request.notice(text))
+
+
+def _home(shown: s.HomeShown, _: str | None, locale: str) -> Rendered:
+    return Rendered("Refunds", home.home(shown.user, shown.waiting, shown.others, shown.more, locale))
+
+
+def _desk(shown: s.DeskShown, _: str | None, locale: str) -> Rendered:
+    blocks, metadata = desk.desk(shown, locale)
+    return Rendered("Mediation desk", blocks, metadata)
+
+
+BUILDERS: dict[Surface, Builder] = {
+    Surface.FREELANCER_REQUEST: _freelancer_request,
+    Surface.CLIENT_REQUEST: _client_request,
+    Surface.THREAD_ROOT: _thread_root,
+    Surface.TIMELINE: _timeline,
+    Surface.CASE_CARD: _card,
+    Surface.EVIDENCE: _evidence,
+    Surface.QUESTION: _question,
+    Surface.QUESTION_LINE: _question_line,
+    Surface.EXTENDED: _extended,
+    Surface.REMINDER: _reminder,
+    Surface.REVIEW_REMINDER: _review_reminder,
+    Surface.APPEAL_REMINDER: _appeal_reminder,
+    Surface.APPEAL_CLOSED: _appeal_closed,
+    Surface.REFUSAL: _refusal,
+    Surface.HOME: _home,
+    Surface.DESK: _desk,
+    Surface.PAYOUT_HELD: _payout_held,
+    Surface.PAYOUT_REFUSED: _payout_refused,
+    Surface.PAYOUT_HANDLED: _payout_handled,
 }
 
 
 def render(surface: str, view: dict[str, Any], permalink: str | None, locale: str = DEFAULT_LOCALE) -> Rendered:
     """What Slack shows for an outbox row, amounts in the reader's locale (their DMs and Home; en_US elsewhere)."""
-    if surface == Surface.REFUSAL:
-        text = refusals.message(Refused.from_json(view), locale)
-        return Rendered(text, request.notice(text))
-    if surface == Surface.REMINDER:
-        fields = dict(view)
-        hours_left = float(fields.pop("hours_left"))
-        role = fields.pop("role")
-        case = CaseView.from_json(fields)
-        if case.stage != Stage.REQUEST or case.state != State.AWAITING_FREELANCER:
-            return Rendered(
-                f"Reminder: case {case.id} is waiting for your answer",
-                stages.reminder(case, role, hours_left, permalink, locale),
-            )
-        return Rendered(
-            f"Reminder: refund request {case.id} is waiting for your answer",
-            request.reminder(case, hours_left, permalink, locale),
-        )
-    if surface == Surface.EVIDENCE:
-        return Rendered(f"Evidence on case {view['case_id']}", stages.evidence_entry(view))
-    if surface == Surface.QUESTION:
-        return Rendered("A mediator has a question for you", stages.question_dm(view))
-    if surface == Surface.QUESTION_LINE:
-        return Rendered("A mediator asked a question", stages.question_line(view))
-    if surface == Surface.REVIEW_REMINDER:
-        fields = dict(view)
-        closes_at = datetime.fromisoformat(fields.pop("closes_at"))
-        case = CaseView.from_json(fields)
-        blocks = request.review_reminder(case, closes_at, locale)
-        return Rendered(f"The dispute window for {case.item_label} closes soon", blocks)
-    if surface in (Surface.APPEAL_REMINDER, Surface.APPEAL_CLOSED):
-        fields = dict(view)
-        role, final = fields.pop("role", "client"), fields.pop("final", True)
-        case = CaseView.from_json(fields)
-        if surface == Surface.APPEAL_CLOSED:
-            return Rendered(f"Case {case.id}: no review was asked for", stages.appeal_closed(case, final))
-        blocks = stages.appeal_reminder(case, role, permalink, locale)
-        return Rendered(f"Reminder: you may ask for a review of case {case.id}", blocks)
-    if surface == Surface.EXTENDED:
-        fields = dict(view)
-        by = fields.pop("by")
-        case = CaseView.from_json(fields)
-        return Rendered(f"Case {case.id}: deadline extended", stages.extension_notice(case, by))
-    if surface in (Surface.PAYOUT_HELD, Surface.PAYOUT_REFUSED):
-        case = CaseView.from_json(view)  # the entry's fields are not the case's, and are left out
-        if surface == Surface.PAYOUT_HELD:
-            return Rendered(f"Case {case.id}: the payout is on hold", stages.payout_held(case))
-        blocks = stages.payout_refused(case, view["entry_kind"], view["entry_minor"], view["payout_reason"], locale)
-        return Rendered(f"Payout refused on case {case.id}", blocks)
-    if surface == Surface.PAYOUT_HANDLED:
-        fields = dict(view)
-        action, by, entry_id, why = (fields.pop(key) for key in ("action", "by", "entry_id", "why"))
-        case = CaseView.from_json(fields)
-        return Rendered(
-            f"Case {case.id}: payout {action.replace('_', ' ')}", stages.payout_handled(case, action, by, entry_id, why)
-        )
-    if surface == Surface.CASE_CARD:
-        case = CaseView.from_json(view)
-        text = f"Case {case.id}: {stages.STATES.get(case.state, case.state)}"
-        return Rendered(text, stages.case_card(case, locale, view.get("records")))
-    if surface == Surface.DESK:
-        blocks, metadata = desk.desk(view, locale)
-        return Rendered("Mediation desk", blocks, metadata)
-    if surface == Surface.HOME:
-        view = {
-            "user": view["user"],
-            "waiting": [CaseView.from_json(case) for case in view["waiting"]],
-            "others": [CaseView.from_json(case) for case in view["others"]],
-            "more": view["more"],
-        }
-        blocks = home.home(view["user"], view["waiting"], view["others"], view["more"], locale)
-        return Rendered("Refunds", blocks)
-    builder, linked, summary = _CASE_SURFACES[surface]
-    case = CaseView.from_json(view)
-    blocks = builder(case, permalink, locale) if linked else builder(case, locale)
-    text = summary.format(id=case.id, state=request.OUTCOMES.get(case.state, case.state))
-    return Rendered(text, blocks)
+    known = Surface(surface)
+    return BUILDERS[known](s.read(known, view), permalink, locale)
+
+
+def _state(state: State) -> str:
+    return stages.STATES.get(state, state)

@@ -10,8 +10,11 @@ from typing import Any
 from bot.blocks import ids, kit, records
 from bot.blocks.format import duration, escape, money, person, quote, trim, when
 from bot.blocks.kit import Block
+from bot.domain.events import Evidence
+from bot.domain.visibility import party_may_read
 from bot.domain.vocabulary import Move, Stage, State
 from bot.services.models import CaseView
+from bot.services.surfaces import QuestionShown
 
 STATES = {
     State.AWAITING_FREELANCER: "waiting for the freelancer",
@@ -491,38 +494,35 @@ def payout_handled(case: CaseView, action: str, by: str, entry_id: int | None, w
     return [section(said), kit.context(f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)}")]
 
 
-def evidence_entry(view: dict[str, Any]) -> list[Block]:
+def evidence_entry(item: Evidence) -> list[Block]:
     """One piece of evidence as a reply in a thread; mediator-only pieces only ever reach the card's thread."""
-    at = datetime.fromisoformat(view["at"])
-    label = "answer" if view.get("answers") else "evidence"
-    private = " · *mediator only*" if view["visibility"] == "mediator_only" else ""
-    lines = [f":paperclip: {label.capitalize()} #{view['seq']} from {person(view['author'])} ({view['role']}){private}"]
-    if view.get("answers"):
-        lines.append(f"*Question*\n{quote(view['answers'], 500)}")
-    if view.get("text"):
-        lines.append(quote(view["text"], 1500))
-    lines += [f"• <{escape(link)}>" for link in view.get("links") or []]
-    lines.append(f"Added {when(at)}; frozen.")
+    label = "answer" if item.answers else "evidence"
+    private = "" if party_may_read(item) else " · *mediator only*"
+    lines = [f":paperclip: {label.capitalize()} #{item.seq} from {person(item.author)} ({item.role}){private}"]
+    if item.answers:
+        lines.append(f"*Question*\n{quote(item.answers, 500)}")
+    if item.text:
+        lines.append(quote(item.text, 1500))
+    lines += [f"• <{escape(link)}>" for link in item.links]
+    lines.append(f"Added {when(item.at)}; frozen.")
     return [section("\n".join(lines))]
 
 
-def question_dm(view: dict[str, Any]) -> list[Block]:
+def question_dm(asked: QuestionShown) -> list[Block]:
     """The party's DM: the question, and Answer (its value is the question's id; the question stays stored)."""
-    case = CaseView.from_json(view)
+    case = asked.case
     return [
         section(
-            f":question: {person(view['by'])}, the mediator of case {case.id} (*{escape(case.item_label)}*), "
+            f":question: {person(asked.by)}, the mediator of case {case.id} (*{escape(case.item_label)}*), "
             "asks you:\n"
-            f"{quote(view['question'], 2000)}\nYour answer goes into the case thread, where both parties see it."
+            f"{quote(asked.question, 2000)}\nYour answer goes into the case thread, where both parties see it."
         ),
-        kit.actions(
-            ids.PARTY_ACTIONS, [kit.button("Answer", ids.ANSWER_QUESTION, str(view["question_id"]), "primary")]
-        ),
+        kit.actions(ids.PARTY_ACTIONS, [kit.button("Answer", ids.ANSWER_QUESTION, str(asked.question_id), "primary")]),
     ]
 
 
-def question_line(view: dict[str, Any]) -> list[Block]:
-    return [section(f":question: {person(view['by'])} asked {person(view['asked'])}:\n{quote(view['question'], 2000)}")]
+def question_line(asked: QuestionShown) -> list[Block]:
+    return [section(f":question: {person(asked.by)} asked {person(asked.asked)}:\n{quote(asked.question, 2000)}")]
 
 
 def reminder(case: CaseView, role: str, hours_left: float, permalink: str | None, locale: str) -> list[Block]:

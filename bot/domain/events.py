@@ -12,7 +12,7 @@ from typing import Literal
 
 from bot.domain.contract import ItemRef
 from bot.domain.money import Money
-from bot.domain.vocabulary import LedgerKind, Stage, State, Visibility
+from bot.domain.vocabulary import DeadlineKind, LedgerKind, Stage, State, Visibility
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,21 @@ class PayoutHandled:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Reminded:
+    """A deadline (or a window's end) is near and ``party`` may still act before it: the scheduler reminds them.
+    ``offset`` is how long before ``due_at`` this reminder was due (each is sent once)."""
+
+    case_id: str
+    deadline_id: int
+    kind: DeadlineKind
+    offset: float
+    party: str
+    role: str
+    due_at: datetime
+    at: datetime
+
+
 Event = (
     AuditEvent
     | LedgerEntry
@@ -147,4 +162,5 @@ Event = (
     | QuestionAsked
     | PayoutRefused
     | PayoutHandled
+    | Reminded
 )

@@ -10,7 +10,7 @@ evidence, ledger through the payments port, deadlines), queue what the change's 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -22,8 +22,10 @@ from bot.domain.events import Event, LedgerEntry
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import route_after_request
-from bot.domain.vocabulary import MAY_ASK_AGAIN, SCHEDULER, Stage, Visibility
+from bot.domain.visibility import Audience, cited
+from bot.domain.vocabulary import MAY_ASK_AGAIN, SCHEDULER, Stage
 from bot.services import notify
+from bot.services.messages import OutboxMessage
 from bot.services.models import CaseView, Terms
 from bot.services.payments import LedgerOnly, Payments
 from bot.services.ports import UnitOfWork
@@ -113,22 +115,29 @@ def _apply(deps: Deps, team_id: str, case_id: str, act: Act) -> Case:
         policy = policy_for(uow, case.policy_version, deps.policy)
         act(case, policy, now)
         happened = store(uow, case, deps.payments)
-        queue_told(deps, uow, case, happened, now, policy)
+        queue_told(deps, uow, case, happened, now)
         uow.commit()
     return case
 
 
-def queue_told(deps: Deps, uow: UnitOfWork, case: Case, happened: list[Event], now: datetime, policy: Policy) -> None:
+def queue_told(deps: Deps, uow: UnitOfWork, case: Case, happened: list[Event], now: datetime) -> None:
     """Queue what a stored change's events cause, in the change's own transaction."""
-    view = case_view(uow, case, now, policy)
-    messages = notify.case_messages(
+    uow.outbox.add_all(case.team_id, told(deps, uow, case, happened, now), now)
+
+
+def told(
+    deps: Deps, uow: UnitOfWork, case: Case, happened: Sequence[Event], now: datetime, view: CaseView | None = None
+) -> list[OutboxMessage]:
+    """What events cause (a change's, or the scheduler's reminders), through the one notifier. ``view`` is the case
+    as it now stands, made here unless given; its evidence and its parties' records are read only if a message
+    needs them."""
+    return notify.case_messages(
         happened,
-        view,
+        view or case_view(uow, case, now, deps.policy),
         deps.card_channel(case.team_id),
         lambda: uow.evidence.for_case(case.id),
-        lambda: party_records(uow, case, now, policy),
+        lambda: party_records(uow, case, now, policy_for(uow, case.policy_version, deps.policy)),
     )
-    uow.outbox.add_all(case.team_id, messages, now)
 
 
 def party_records(uow: UnitOfWork, case: Case, now: datetime, policy: Policy) -> dict[str, Any]:
@@ -257,20 +266,7 @@ def _cited(uow: UnitOfWork, case: Case) -> list[dict[str, Any]]:
     if not case.cited:
         return []
     wanted = set(case.cited)
-    shown = []
-    for item in uow.evidence.for_case(case.id):
-        if item.seq in wanted:
-            both = item.visibility is Visibility.BOTH_SIDES
-            shown.append(
-                {
-                    "seq": item.seq,
-                    "role": item.role,
-                    "mediator_only": not both,
-                    "text": item.text if both else None,
-                    "links": list(item.links) if both else [],
-                }
-            )
-    return shown
+    return [cited(item, Audience.PARTIES) for item in uow.evidence.for_case(case.id) if item.seq in wanted]
 
 
 def _deadline_reason(uow: UnitOfWork, case: Case) -> str | None:

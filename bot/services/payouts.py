@@ -36,9 +36,8 @@ def _record(deps: core.Deps, team_id: str, answer: PayoutAnswer) -> bool:
         elif case.payout_hold is not None:  # an entry sent again went through: what held the case is done
             case.lift_payout_hold(f"the marketplace accepted entry {answer.entry_id}", by=MARKETPLACE, now=answer.at)
         if case.events:
-            policy = core.policy_for(uow, case.policy_version, deps.policy)
             happened = core.store(uow, case, deps.payments)
-            core.queue_told(deps, uow, case, happened, answer.at, policy)
+            core.queue_told(deps, uow, case, happened, answer.at)
         uow.commit()
     deps.delivered()
     return True
@@ -77,7 +76,7 @@ def _resend(deps: core.Deps, entry_id: int, by: str) -> Case:
             now,
         )
         happened = core.store(uow, case, deps.payments)
-        core.queue_told(deps, uow, case, happened, now, core.policy_for(uow, case.policy_version, deps.policy))
+        core.queue_told(deps, uow, case, happened, now)
         uow.commit()
     return case
 

@@ -13,7 +13,7 @@ from bot.domain.events import AuditEvent, Evidence, LedgerEntry, Question
 from bot.domain.history import PartyRecord
 from bot.domain.money import Money
 from bot.domain.policy import Policy
-from bot.domain.vocabulary import LedgerKind
+from bot.domain.vocabulary import DeadlineKind, LedgerKind
 from bot.services.messages import OutboxMessage
 from bot.services.models import DeskFilters, DeskRow
 
@@ -134,7 +134,7 @@ class LeasedDeadline:
     id: int
     team_id: str
     case_id: str
-    kind: str
+    kind: DeadlineKind
     due_at: datetime
 
 
@@ -147,9 +147,7 @@ class ReminderState:
 
 class Deadlines(Protocol):
     def lease_due(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[LeasedDeadline]: ...
-    def reminder_state(self, deadline_id: int) -> ReminderState: ...
     def reminder_states(self, deadline_ids: list[int]) -> dict[int, ReminderState]: ...
-    def reminded(self, deadline_id: int, owner: str, sent: tuple[float, ...], next_at: datetime) -> bool: ...
     def reminded_all(self, owner: str, marks: list[tuple[int, tuple[float, ...], datetime]]) -> None:
         """``reminded`` for many deadlines: (id, reminders accounted for, when to look again) each."""
         ...

@@ -5,7 +5,7 @@ Home is published through the outbox."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime
 
 from bot.domain.case import Case
@@ -26,6 +26,7 @@ from bot.services.models import (
     RefundForm,
     Unavailable,
 )
+from bot.services.surfaces import DeskPart, DeskShown
 
 
 def item_key(ref: ItemRef) -> str:
@@ -179,14 +180,8 @@ def show_desk(
             last = max(counts[name] - 1, 0) // DESK_PAGE * DESK_PAGE
             offset = min(max(pages.get(name, 0), 0) // DESK_PAGE * DESK_PAGE, last)
             rows = uow.cases.desk(team_id, user_id, name, filters, now, offset, DESK_PAGE)
-            sections[name] = {"offset": offset, "total": counts[name], "rows": [asdict(row) for row in rows]}
-        desk = {
-            "user": user_id,
-            "now": now.isoformat(),
-            "filters": asdict(filters),
-            "sections": sections,
-            "notice": notice.as_json() if notice is not None else None,
-        }
-        uow.outbox.add(team_id, notify.desk_tab(user_id, desk, key), now)
+            sections[name] = DeskPart(offset, counts[name], rows)
+        desk = DeskShown(user_id, now, filters, sections, notice)
+        uow.outbox.add(team_id, notify.desk_tab(desk, key), now)
         uow.commit()
     deps.delivered()

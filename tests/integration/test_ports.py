@@ -450,14 +450,15 @@ def test_a_deadline_is_leased_once_until_its_lease_runs_out(backend):
     assert (leased.case_id, leased.kind, leased.due_at) == ("R-1", case.deadline.kind, case.deadline.due_at)
     with backend.uow() as work:
         assert work.deadlines.lease_due("b", first_reminder + timedelta(minutes=1), timedelta(minutes=2), 10) == []
-        state = work.deadlines.reminder_state(leased.id)
+        state = work.deadlines.reminder_states([leased.id])[leased.id]
         assert state.parties == (FREELANCER,)
         assert state.sent == ()
-        assert not work.deadlines.reminded(leased.id, "b", (172800.0,), case.deadline.due_at)  # not b's lease
-        assert work.deadlines.reminded(leased.id, "a", (172800.0,), case.deadline.due_at - timedelta(hours=24))
+        work.deadlines.reminded_all("b", [(leased.id, (172800.0,), case.deadline.due_at)])  # not b's lease
+        assert work.deadlines.reminder_states([leased.id])[leased.id].sent == ()
+        work.deadlines.reminded_all("a", [(leased.id, (172800.0,), case.deadline.due_at - timedelta(hours=24))])
         work.commit()
     with backend.uow() as work:
-        assert work.deadlines.reminder_state(leased.id).sent == (172800.0,)
+        assert work.deadlines.reminder_states([leased.id])[leased.id].sent == (172800.0,)
         [again] = work.deadlines.lease_due("b", case.deadline.due_at - timedelta(hours=24), timedelta(minutes=2), 10)
         assert work.deadlines.finish(again.id, "b", LATER)
         work.commit()

@@ -29,10 +29,7 @@ from bot.domain.errors import (
     TextRequired,
     refusal,
 )
-from bot.domain.events import (
-    Evidence,
-    Extended,
-)
+from bot.domain.events import Evidence, Extended, Reminded
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import (
@@ -40,6 +37,7 @@ from bot.domain.vocabulary import (
     SCHEDULER,
     WITH_MEDIATOR,
     Deadline,
+    DeadlineKind,
     Move,
     Stage,
     State,
@@ -153,6 +151,37 @@ class Case(RequestStage, DisputeStage, MediationStage, ArbitrationStage, PayoutS
             Move.APPEAL: lambda: self.ensure_party_may_appeal(me, now),
         }
         return tuple(move for move, check in checks.items() if allowed(check))
+
+    def reminders(
+        self,
+        deadline_id: int,
+        kind: DeadlineKind,
+        parties: tuple[str, ...],
+        offset: float,
+        due_at: datetime,
+        now: datetime,
+    ) -> list[Reminded]:
+        """Who of a deadline's ``parties`` is reminded at this offset: whoever may still act before it. A response
+        is owed by whom the case waits on (a party who already accepted a proposal is not nagged); an appeal may
+        come from a party who may still appeal; a dispute of the week from the client while one may still come."""
+        now = require_utc(now)
+        if kind is DeadlineKind.APPEAL_WINDOW:
+            still = [party for party in parties if Move.APPEAL in self.moves(self.ensure_party(party), now)]
+        elif kind is DeadlineKind.REVIEW_WINDOW:
+            still = list(parties) if now < due_at and self.may_still_dispute else []
+        else:
+            still = [party for party in parties if party in self.waiting_on]
+        return [
+            Reminded(self.id, deadline_id, kind, offset, party, self.ensure_party(party), due_at, now)
+            for party in still
+        ]
+
+    def offers(self, kind: DeadlineKind, due_at: datetime, now: datetime) -> bool:
+        """Whether a window that offers a move (appeal the outcome, dispute the week) is still open to it; when it
+        is not, its deadline is done."""
+        if kind is DeadlineKind.APPEAL_WINDOW:
+            return self.is_open and self.appeal_deadline is not None
+        return now < due_at and self.may_still_dispute
 
     def mediator_moves(self) -> tuple[Move, ...]:
         """What the case card offers: Claim while nobody holds the case, then its mediator's actions."""
