@@ -151,7 +151,14 @@ def plain(refusal: Refused) -> str:
 
 def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
     """The refusal as its person reads it: what was refused, with the numbers, dates and names in it."""
-    v = voice
+    for words in (_amounts, _typed, _contracts, _cases, _windows, _mediators, _unavailable):
+        if (said := words(refusal, voice)) is not None:
+            return said
+    return "Nothing was changed: that is not possible now."
+
+
+def _amounts(refusal: Refused, v: Voice) -> str | None:
+    """Amounts and time typed into a form."""
     match refusal:
         case errors.NotAnAmount(text=text):
             return f"{v.typed(text)} is not an amount. Type a number such as 12.50."
@@ -190,6 +197,12 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return "Hours and minutes must be whole numbers, such as 2 and 30: hours 0 or more, minutes 0 to 59."
         case DisputedTimeInvalid(week_minutes=week):
             return f"Disputed time must be more than zero and at most the {week // 60} h {week % 60:02d} min billed."
+    return None
+
+
+def _typed(refusal: Refused, v: Voice) -> str | None:
+    """Words, choices and links typed or chosen in a form."""
+    match refusal:
         case errors.TextRequired(what=what):
             return f"Please give a {TEXTS.get(what, what.value.replace('_', ' '))}."
         case errors.TextTooLong(what=what, limit=limit, length=length):
@@ -211,6 +224,12 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return f"{v.typed(link)} is not a web link; links start with https:// or http://."
         case errors.TooManyLinks(limit=limit):
             return f"At most {limit} links per piece of evidence; add the rest as another piece."
+    return None
+
+
+def _contracts(refusal: Refused, v: Voice) -> str | None:
+    """The contract and item a request is about."""
+    match refusal:
         case errors.NotYourContract(contract_id=contract) | errors.UnknownContract(contract_id=contract):
             return f"Contract {v.name(contract)} is not one of yours in this workspace."
         case NothingRefundable(contract_id=contract):
@@ -227,6 +246,12 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
         case ItemHasOpenCase(item_label=item, case_id=case_id):
             where = f", {case_id}" if case_id else ""
             return f"{v.name(item)} already has an open case{where}; follow it there (/refund list shows it)."
+    return None
+
+
+def _cases(refusal: Refused, v: Voice) -> str | None:
+    """The case itself: not found, not theirs, or not where the click thought."""
+    match refusal:
         case errors.CaseNotFound(case_id=case_id):
             return f"There is no case {v.typed(case_id)} in this workspace; /refund list shows your open cases."
         case errors.QuestionNotFound():
@@ -245,6 +270,22 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return f"Case {case_id} changed while you were acting on it; nothing was applied. Look again."
         case errors.CaseClosed(case_id=case_id):
             return f"Case {case_id} is closed, so nothing more can be added to it."
+        case errors.AlreadyAnswered(what=what):
+            return f"You already answered this {what}; your answer stands."
+        case NothingToExtend(case_id=case_id):
+            return f"Case {case_id} is not waiting for your answer, so there is no deadline of yours to extend."
+        case NotOnHold(case_id=case_id):
+            return f"Case {case_id} is not on hold: no refused payout holds it."
+        case NotRefused(entry_id=entry_id):
+            return f"Ledger entry {entry_id} was not refused by the marketplace, so there is nothing to send again."
+        case ExtensionUsed(case_id=case_id):
+            return f"You already had your extension on case {case_id}; each party gets one per case."
+    return None
+
+
+def _windows(refusal: Refused, v: Voice) -> str | None:
+    """Time: a window closed, or a deadline not reached yet."""
+    match refusal:
         case errors.AnswerTimeOver(closed_at=closed_at):
             return f"Nothing changed: the time to answer ended on {v.at(closed_at)}."
         case AppealWindowOver(closed_at=closed_at):
@@ -267,16 +308,12 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
                 f"This case would now go to {ROUTES.get(actual, actual)}, not {ROUTES.get(expected, expected)}; "
                 f"nothing was sent. Press {v.bold('Request again')} to see the current route."
             )
-        case errors.AlreadyAnswered(what=what):
-            return f"You already answered this {what}; your answer stands."
-        case NothingToExtend(case_id=case_id):
-            return f"Case {case_id} is not waiting for your answer, so there is no deadline of yours to extend."
-        case NotOnHold(case_id=case_id):
-            return f"Case {case_id} is not on hold: no refused payout holds it."
-        case NotRefused(entry_id=entry_id):
-            return f"Ledger entry {entry_id} was not refused by the marketplace, so there is nothing to send again."
-        case ExtensionUsed(case_id=case_id):
-            return f"You already had your extension on case {case_id}; each party gets one per case."
+    return None
+
+
+def _mediators(refusal: Refused, v: Voice) -> str | None:
+    """Mediators: who may act on a case, and whom it may go to."""
+    match refusal:
         case errors.NotAMediator():
             return "Only the marketplace's mediators can do that, so nothing was changed."
         case NotAMediatorToAssign():
@@ -292,6 +329,15 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
             return f"Nothing changed: this case was already claimed by {v.person(mediator)} on {v.at(at)}."
         case AlreadyYours(case_id=case_id):
             return f"You already hold case {case_id}; choose another mediator to hand it to."
+        case errors.NotYourClaim(case_id=case_id, mediator=mediator):
+            who = f"claimed by {v.person(mediator)}" if mediator else "not claimed yet; claim it first"
+            return f"Case {case_id} is {who}, so nothing was changed."
+    return None
+
+
+def _unavailable(refusal: Refused, v: Voice) -> str | None:
+    """Something refund-bot relies on did not answer."""
+    match refusal:
         case errors.Unavailable(part="database"):
             return "refund-bot can't reach its database right now, so nothing was changed. Try again in a minute."
         case errors.Unavailable(part="busy"):
@@ -301,10 +347,7 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
                 "Slack did not open the form in time, so nothing was changed. If it did not appear, press the "
                 "button again in a moment."
             )
-        case errors.NotYourClaim(case_id=case_id, mediator=mediator):
-            who = f"claimed by {v.person(mediator)}" if mediator else "not claimed yet; claim it first"
-            return f"Case {case_id} is {who}, so nothing was changed."
-    return "Nothing was changed: that is not possible now."
+    return None
 
 
 def message(refusal: Refused, locale: str = DEFAULT_LOCALE) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.blocks import desk, home, refusals, request, stages
+from bot.blocks import card, desk, home, refusals, request, stages
 from bot.blocks.format import DEFAULT_LOCALE
 from bot.blocks.kit import Block
 from bot.domain.vocabulary import Stage, State
@@ -47,7 +47,7 @@ def _timeline(shown: s.CaseShown, _: str | None, locale: str) -> Rendered:
 
 def _card(shown: s.CardShown, _: str | None, locale: str) -> Rendered:
     case = shown.case
-    return Rendered(f"Case {case.id}: {_state(case.state)}", stages.case_card(case, locale, shown.records))
+    return Rendered(f"Case {case.id}: {_state(case.state)}", card.case_card(case, locale, shown.records))
 
 
 def _reminder(shown: s.ReminderShown, link: str | None, locale: str) -> Rendered:
@@ -94,12 +94,12 @@ def _payout_held(shown: s.PayoutRefusedShown, _: str | None, __: str) -> Rendere
 
 
 def _payout_refused(shown: s.PayoutRefusedShown, _: str | None, locale: str) -> Rendered:
-    blocks = stages.payout_refused(shown.case, shown.entry_kind, shown.entry_minor, shown.payout_reason, locale)
+    blocks = card.payout_refused(shown.case, shown.entry_kind, shown.entry_minor, shown.payout_reason, locale)
     return Rendered(f"Payout refused on case {shown.case.id}", blocks)
 
 
 def _payout_handled(shown: s.PayoutHandledShown, _: str | None, __: str) -> Rendered:
-    blocks = stages.payout_handled(shown.case, shown.action, shown.by, shown.entry_id, shown.why or "")
+    blocks = card.payout_handled(shown.case, shown.action, shown.by, shown.entry_id, shown.why or "")
     return Rendered(f"Case {shown.case.id}: payout {shown.action.replace('_', ' ')}", blocks)
 
 

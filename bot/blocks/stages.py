@@ -4,10 +4,11 @@ questions. Mediator-only evidence is never an input here: parties' surfaces carr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.blocks import ids, kit, records
+from bot.blocks import ids, kit
 from bot.blocks.format import duration, escape, money, person, quote, trim, when
 from bot.blocks.kit import Block
 from bot.domain.events import Evidence
@@ -91,8 +92,13 @@ def _open_to_appeal(case: CaseView) -> str:
 
 def stage_line(case: CaseView, locale: str) -> str:
     """The current step of a later stage: what happened, by whom, when, for how much, and why."""
+    line = _waiting_line(case, locale) or _outcome_line(case, locale)
+    return line or f"*{STATES.get(case.state, case.state).capitalize()}*"
+
+
+def _waiting_line(case: CaseView, locale: str) -> str | None:
+    """A stage still waiting on someone: a party's answer, a mediator, or an arbitrator."""
     at_stake = money(case.at_stake, locale)
-    refunded = money(case.money(case.refunded_minor), locale)
     by, at = _actor(case), when(case.at)
     proposal = money(case.money(case.proposal_minor or 0), locale)
     match case.state:
@@ -129,14 +135,6 @@ def stage_line(case: CaseView, locale: str) -> str:
             return line + _open_to_appeal(case)
         case State.ARBITRATION:
             return f":classical_building: Both parties paid; {_mediator(case)} records the award."
-        case State.REFUNDED:
-            return f":white_check_mark: *Refunded* {refunded} to {person(case.client_id)} on {at} ({by})."
-        case State.RELEASED:
-            line = f":lock: *Closed* on {at} ({by}): the {at_stake} stays with {person(case.freelancer_id)}."
-            return line + _open_to_appeal(case)
-        case State.DECIDED:
-            line = f":judge: *Decided* by {by} on {at}: {refunded} refunded of the {at_stake} disputed."
-            return line + (_open_to_appeal(case) if case.open else " Final.")
         case State.APPEAL_REQUESTED:
             appeal = case.appeal or {}
             asked = when(datetime.fromisoformat(appeal["at"])) if appeal.get("at") else at
@@ -146,6 +144,23 @@ def stage_line(case: CaseView, locale: str) -> str:
                 return line + f" {person(case.mediator_id)} is reviewing it."
             first = appeal.get("first_mediator")
             return line + " Waiting for a mediator" + (f" other than {person(first)}." if first else ".")
+    return None
+
+
+def _outcome_line(case: CaseView, locale: str) -> str | None:
+    """An outcome: who decided what, and whether it may still be appealed."""
+    at_stake = money(case.at_stake, locale)
+    refunded = money(case.money(case.refunded_minor), locale)
+    by, at = _actor(case), when(case.at)
+    match case.state:
+        case State.REFUNDED:
+            return f":white_check_mark: *Refunded* {refunded} to {person(case.client_id)} on {at} ({by})."
+        case State.RELEASED:
+            line = f":lock: *Closed* on {at} ({by}): the {at_stake} stays with {person(case.freelancer_id)}."
+            return line + _open_to_appeal(case)
+        case State.DECIDED:
+            line = f":judge: *Decided* by {by} on {at}: {refunded} refunded of the {at_stake} disputed."
+            return line + (_open_to_appeal(case) if case.open else " Final.")
         case State.REVIEWED:
             outcome = money(case.money(case.outcome_minor or 0), locale)
             before = (case.appeal or {}).get("amount_minor")
@@ -166,7 +181,7 @@ def stage_line(case: CaseView, locale: str) -> str:
             return f":leftwards_arrow_with_hook: *Withdrawn* by {by} on {at}."
         case State.CLOSED_OUT_OF_WINDOW:
             return f":no_entry_sign: *Closed* on {at}: no route remained for this request."
-    return f"*{STATES.get(case.state, case.state).capitalize()}*"
+    return None
 
 
 def why(case: CaseView) -> str:
@@ -260,98 +275,100 @@ def party_blocks(case: CaseView, role: str, locale: str) -> list[Block]:
     return blocks + party_actions(case, role, locale)
 
 
-# The moves a party is asked to make (one at a time), as against what they may always do.
-_ASKED = (Move.RESPOND, Move.ANSWER_POSITION, Move.ANSWER_PROPOSAL, Move.ARBITRATE, Move.ASK_AGAIN)
+def _respond(case: CaseView, due: str, at_stake: str, locale: str) -> tuple[Block, list[Block]]:
+    hourly = case.stage == Stage.HOURLY_DISPUTE
+    silence = "a mediator decides" if hourly else f"{at_stake} is refunded to {person(case.client_id)}"
+    accept = button(
+        "Accept and refund",
+        ids.CONCEDE,
+        case,
+        "primary",
+        title="Accept and refund?",
+        text=f"{at_stake} will be refunded to the client. This cannot be undone.",
+        confirm="Refund",
+        deny="Back",
+    )
+    asked = section(f"*Please answer{due}.* If you do not, {silence}.")
+    return asked, [accept, button("Contest" if hourly else "Dispute", ids.CONTEST, case)]
+
+
+def _answer_position(case: CaseView, due: str, at_stake: str, locale: str) -> tuple[Block, list[Block]]:
+    asked = section(
+        f"*Please answer{due}.* Accept {person(case.freelancer_id)}'s position (nothing is refunded) "
+        "or reject it and a mediator takes the case. If you do not answer, the case closes with no refund."
+    )
+    accept = button(
+        "Accept their position",
+        ids.POSITION_ACCEPT,
+        case,
+        title="Accept and close?",
+        text="The case closes and nothing more is refunded.",
+        confirm="Accept",
+        deny="Back",
+    )
+    return asked, [accept, button("Reject: ask a mediator", ids.POSITION_REJECT, case, "danger")]
+
+
+def _answer_proposal(case: CaseView, due: str, at_stake: str, locale: str) -> tuple[Block, list[Block]]:
+    after = "arbitration is offered" if case.binding else "the case closes with no further refund"
+    asked = section(f"*Accept or reject the proposal{due}.* If either of you rejects, {after}.")
+    return asked, [
+        button("Accept proposal", ids.PROPOSAL_ACCEPT, case, "primary"),
+        button("Reject proposal", ids.PROPOSAL_REJECT, case, "danger"),
+    ]
+
+
+def _arbitrate(case: CaseView, due: str, at_stake: str, locale: str) -> tuple[Block, list[Block]]:
+    asked = section(
+        f"{fee_text(case, locale)}\nAgree and pay{due} to have an arbitrator decide, bindingly. "
+        "If neither of you pays, the client is refunded; if only one pays, that party wins."
+    )
+    pay = button(
+        "Agree and pay the fee",
+        ids.ARBITRATE,
+        case,
+        "primary",
+        title="Go to arbitration?",
+        text="You agree to binding arbitration and to pay the fee.",
+        confirm="Agree and pay",
+        deny="Back",
+    )
+    return asked, [pay]
+
+
+def _ask_again(case: CaseView, due: str, at_stake: str, locale: str) -> tuple[Block | None, list[Block]]:
+    close = button(
+        "Close the case",
+        ids.WITHDRAW,
+        case,
+        title="Close the case?",
+        text="The case closes as it stands; nothing more is refunded.",
+        confirm="Close",
+        deny="Keep it open",
+    )
+    return None, [button("Request again", ids.ASK_AGAIN, case, "primary"), close]
+
+
+# The moves a party is asked to make (one at a time, in this order), as against what they may always do: what each
+# asks, and its buttons.
+_ASKED: dict[Move, Callable[[CaseView, str, str, str], tuple[Block | None, list[Block]]]] = {
+    Move.RESPOND: _respond,
+    Move.ANSWER_POSITION: _answer_position,
+    Move.ANSWER_PROPOSAL: _answer_proposal,
+    Move.ARBITRATE: _arbitrate,
+    Move.ASK_AGAIN: _ask_again,
+}
 
 
 def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
     """What this party is asked to do now, with its deadline and what silence means, and their buttons."""
     blocks: list[Block] = []
-    due = f" by {when(case.due)}" if case.due else ""
-    at_stake = money(case.at_stake, locale)
     buttons: list[Block] = []
     moves = case.moves.get(role, [])
-    if moves:
-        match next((move for move in _ASKED if move in moves), None):
-            case Move.RESPOND:
-                silence = (
-                    "a mediator decides"
-                    if case.stage == Stage.HOURLY_DISPUTE
-                    else f"{at_stake} is refunded to {person(case.client_id)}"
-                )
-                blocks.append(section(f"*Please answer{due}.* If you do not, {silence}."))
-                buttons = [
-                    button(
-                        "Accept and refund",
-                        ids.CONCEDE,
-                        case,
-                        "primary",
-                        title="Accept and refund?",
-                        text=f"{at_stake} will be refunded to the client. This cannot be undone.",
-                        confirm="Refund",
-                        deny="Back",
-                    ),
-                    button("Contest" if case.stage == Stage.HOURLY_DISPUTE else "Dispute", ids.CONTEST, case),
-                ]
-            case Move.ANSWER_POSITION:
-                blocks.append(
-                    section(
-                        f"*Please answer{due}.* Accept {person(case.freelancer_id)}'s position (nothing is refunded) "
-                        f"or reject it and a mediator takes the case. If you do not answer, the case closes with "
-                        "no refund."
-                    )
-                )
-                buttons = [
-                    button(
-                        "Accept their position",
-                        ids.POSITION_ACCEPT,
-                        case,
-                        title="Accept and close?",
-                        text="The case closes and nothing more is refunded.",
-                        confirm="Accept",
-                        deny="Back",
-                    ),
-                    button("Reject: ask a mediator", ids.POSITION_REJECT, case, "danger"),
-                ]
-            case Move.ANSWER_PROPOSAL:
-                after = "arbitration is offered" if case.binding else "the case closes with no further refund"
-                blocks.append(section(f"*Accept or reject the proposal{due}.* If either of you rejects, {after}."))
-                buttons = [
-                    button("Accept proposal", ids.PROPOSAL_ACCEPT, case, "primary"),
-                    button("Reject proposal", ids.PROPOSAL_REJECT, case, "danger"),
-                ]
-            case Move.ARBITRATE:
-                blocks.append(
-                    section(
-                        f"{fee_text(case, locale)}\nAgree and pay{due} to have an arbitrator decide, bindingly. "
-                        "If neither of you pays, the client is refunded; if only one pays, that party wins."
-                    )
-                )
-                buttons = [
-                    button(
-                        "Agree and pay the fee",
-                        ids.ARBITRATE,
-                        case,
-                        "primary",
-                        title="Go to arbitration?",
-                        text="You agree to binding arbitration and to pay the fee.",
-                        confirm="Agree and pay",
-                        deny="Back",
-                    )
-                ]
-            case Move.ASK_AGAIN:
-                buttons = [
-                    button("Request again", ids.ASK_AGAIN, case, "primary"),
-                    button(
-                        "Close the case",
-                        ids.WITHDRAW,
-                        case,
-                        title="Close the case?",
-                        text="The case closes as it stands; nothing more is refunded.",
-                        confirm="Close",
-                        deny="Keep it open",
-                    ),
-                ]
+    if asked := next((move for move in _ASKED if move in moves), None):
+        due = f" by {when(case.due)}" if case.due else ""
+        text, buttons = _ASKED[asked](case, due, money(case.at_stake, locale), locale)
+        blocks += [text] if text is not None else []
     if Move.APPEAL in moves and (until := case.appealable_until):
         silence = "the arbitration offer stands" if case.state == State.ARBITRATION_OFFERED else "the outcome is final"
         ends = " and the arbitration offer ends" if case.state == State.ARBITRATION_OFFERED else ""
@@ -383,77 +400,6 @@ def party_actions(case: CaseView, role: str, locale: str) -> list[Block]:
     return blocks
 
 
-# The case card's buttons, in the order shown.
-_CARD_BUTTONS: dict[Move, tuple[str, str, str | None]] = {
-    Move.CLAIM: ("Claim", ids.MEDIATOR_CLAIM, "primary"),
-    Move.PROPOSE: ("Propose", ids.MEDIATOR_PROPOSE, "primary"),
-    Move.DECIDE: ("Decide", ids.MEDIATOR_DECIDE, "primary"),
-    Move.AWARD: ("Record award", ids.MEDIATOR_AWARD, "primary"),
-    Move.REVIEW: ("Review", ids.MEDIATOR_REVIEW, "primary"),
-    Move.ASK: ("Ask for information", ids.MEDIATOR_ASK, None),
-    Move.REASSIGN: ("Reassign", ids.MEDIATOR_REASSIGN, None),
-    Move.RELEASE: ("Release", ids.MEDIATOR_RELEASE, None),
-}
-
-
-def case_card(case: CaseView, locale: str = "en_US", party_records: dict[str, Any] | None = None) -> list[Block]:
-    """The escalation channel's card: parties, contract, item, amounts, deadlines, evidence count, policy, each
-    party's record (with a History button for the whole of it); Claim while unassigned, then the claiming
-    mediator's actions. Updated in place as the case moves."""
-    requested = money(case.money(case.requested_minor), locale)
-    offered = money(case.money(case.offered_minor), locale) if case.offered_minor is not None else "—"
-    due = when(case.due) if case.due else "—"
-    blocks: list[Block] = [
-        kit.header(f"{stage_name(case)}: case {case.id}"[:150]),
-        kit.section(
-            fields=[
-                f"*Client*\n{person(case.client_id)}",
-                f"*Freelancer*\n{person(case.freelancer_id)}",
-                f"*Contract*\n{escape(case.contract_title)} ({escape(case.contract_id)})",
-                f"*Item*\n{escape(case.item_label)}",
-                f"*Requested / offered*\n{requested} / {offered}",
-                f"*At stake / refunded*\n{money(case.at_stake, locale)} / "
-                f"{money(case.money(case.refunded_minor), locale)}",
-                f"*Next deadline*\n{due}",
-                f"*Evidence · policy*\n{case.evidence_count} piece(s) · {escape(case.policy_version)}"
-                + ("" if case.binding else " · non-binding"),
-            ]
-        ),
-        section(f"*Client's reason*\n{quote(case.dispute_reason or case.reason, 700)}"),
-        section(stage_line(case, locale) + (f"\n{why(case)}" if why(case) else "")),
-    ]
-    if party_records is not None:
-        blocks += records.card_summary(party_records)
-        blocks.append(kit.actions(ids.CARD_HISTORY_ACTIONS, [records.history_button(case.id)]))
-    if case.payout_hold:
-        blocks.append(section(f":warning: *On hold*: the marketplace refused the payout.\n{quote(case.payout_hold)}"))
-    if not case.open:
-        if not case.payout_hold:
-            blocks.append(kit.context("Closed. Nothing more to do here."))
-        return blocks
-    moves = case.moves.get("mediator", [])
-    buttons = [
-        button(label, action_id, case, style)
-        for move, (label, action_id, style) in _CARD_BUTTONS.items()
-        if move in moves
-    ]
-    if case.mediator_id is not None:
-        blocks.append(kit.context(f"Claimed by {person(case.mediator_id)}; only they act."))
-    elif case.state == State.APPEAL_REQUESTED and (first := (case.appeal or {}).get("first_mediator")):
-        blocks.append(kit.context(f"{person(first)} made the outcome appealed, so another mediator reviews it."))
-    if buttons:
-        blocks.append(kit.actions(ids.CARD_ACTIONS, buttons))
-    return blocks
-
-
-# What each kind of ledger entry asks the marketplace to do, as the mediators' channel names it.
-ENTRY_KINDS = {
-    "refund": "refund to the client",
-    "release": "release to the freelancer",
-    "refund_reversal": "return to the freelancer of part of an earlier refund, after a review on appeal",
-    "release_reversal": "reversal of part of an earlier release, refunded instead after a review on appeal",
-}
-
 PAYOUT_HELD = (
     ":hourglass: The payout of this case is on hold: the marketplace has not carried it out yet. "
     "A mediator is looking into it; nothing is needed from you now."
@@ -463,35 +409,6 @@ PAYOUT_HELD = (
 def payout_held(case: CaseView) -> list[Block]:
     """The case thread: the parties hear that the money has not moved (the reason is the marketplace's to give)."""
     return [section(f"Case {case.id}: {PAYOUT_HELD}")]
-
-
-def payout_refused(case: CaseView, kind: str, amount_minor: int, reason: str, locale: str) -> list[Block]:
-    """The mediators' channel: which entry the marketplace refused, why, and the parties to talk to."""
-    what = ENTRY_KINDS.get(kind, kind)
-    return [
-        section(
-            f":warning: *Payout refused on case {case.id}*: the marketplace would not carry out the {what} of "
-            f"{money(case.money(amount_minor), locale)} ({escape(case.item_label)}, {escape(case.contract_title)}). "
-            f"The case is on hold.\n*The marketplace's reason*\n{quote(reason)}"
-        ),
-        kit.context(
-            f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)} · "
-            f"policy {escape(case.policy_version)}"
-        ),
-    ]
-
-
-def payout_handled(case: CaseView, action: str, by: str, entry_id: int | None, why: str) -> list[Block]:
-    """The mediators' channel: what an operator did about a refused payout (`refundbot payouts`)."""
-    who = escape(by)
-    if action == "resent":
-        said = (
-            f":arrows_counterclockwise: *Payout sent again on case {case.id}*: ledger entry {entry_id} went back to "
-            f"the marketplace ({who})."
-        )
-    else:
-        said = f":white_check_mark: *Hold lifted on case {case.id}* ({who}).\n*Why*\n{quote(why)}"
-    return [section(said), kit.context(f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)}")]
 
 
 def evidence_entry(item: Evidence) -> list[Block]:

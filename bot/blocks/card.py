@@ -1,0 +1,114 @@
+"""What the mediators' channel shows (design §3): the case card, updated in place as the case moves, with each
+party's record for the mediators' eyes only and the buttons of whoever may act; and the payouts the marketplace
+refused, or an operator handled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.blocks import ids, kit, records
+from bot.blocks.format import escape, money, person, quote, when
+from bot.blocks.kit import Block
+from bot.blocks.stages import button, section, stage_line, stage_name, why
+from bot.domain.vocabulary import Move, State
+from bot.services.models import CaseView
+
+# The case card's buttons, in the order shown.
+_CARD_BUTTONS: dict[Move, tuple[str, str, str | None]] = {
+    Move.CLAIM: ("Claim", ids.MEDIATOR_CLAIM, "primary"),
+    Move.PROPOSE: ("Propose", ids.MEDIATOR_PROPOSE, "primary"),
+    Move.DECIDE: ("Decide", ids.MEDIATOR_DECIDE, "primary"),
+    Move.AWARD: ("Record award", ids.MEDIATOR_AWARD, "primary"),
+    Move.REVIEW: ("Review", ids.MEDIATOR_REVIEW, "primary"),
+    Move.ASK: ("Ask for information", ids.MEDIATOR_ASK, None),
+    Move.REASSIGN: ("Reassign", ids.MEDIATOR_REASSIGN, None),
+    Move.RELEASE: ("Release", ids.MEDIATOR_RELEASE, None),
+}
+
+
+def case_card(case: CaseView, locale: str = "en_US", party_records: dict[str, Any] | None = None) -> list[Block]:
+    """The escalation channel's card: parties, contract, item, amounts, deadlines, evidence count, policy, each
+    party's record (with a History button for the whole of it); Claim while unassigned, then the claiming
+    mediator's actions. Updated in place as the case moves."""
+    requested = money(case.money(case.requested_minor), locale)
+    offered = money(case.money(case.offered_minor), locale) if case.offered_minor is not None else "—"
+    due = when(case.due) if case.due else "—"
+    blocks: list[Block] = [
+        kit.header(f"{stage_name(case)}: case {case.id}"[:150]),
+        kit.section(
+            fields=[
+                f"*Client*\n{person(case.client_id)}",
+                f"*Freelancer*\n{person(case.freelancer_id)}",
+                f"*Contract*\n{escape(case.contract_title)} ({escape(case.contract_id)})",
+                f"*Item*\n{escape(case.item_label)}",
+                f"*Requested / offered*\n{requested} / {offered}",
+                f"*At stake / refunded*\n{money(case.at_stake, locale)} / "
+                f"{money(case.money(case.refunded_minor), locale)}",
+                f"*Next deadline*\n{due}",
+                f"*Evidence · policy*\n{case.evidence_count} piece(s) · {escape(case.policy_version)}"
+                + ("" if case.binding else " · non-binding"),
+            ]
+        ),
+        section(f"*Client's reason*\n{quote(case.dispute_reason or case.reason, 700)}"),
+        section(stage_line(case, locale) + (f"\n{why(case)}" if why(case) else "")),
+    ]
+    if party_records is not None:
+        blocks += records.card_summary(party_records)
+        blocks.append(kit.actions(ids.CARD_HISTORY_ACTIONS, [records.history_button(case.id)]))
+    if case.payout_hold:
+        blocks.append(section(f":warning: *On hold*: the marketplace refused the payout.\n{quote(case.payout_hold)}"))
+    if not case.open:
+        if not case.payout_hold:
+            blocks.append(kit.context("Closed. Nothing more to do here."))
+        return blocks
+    moves = case.moves.get("mediator", [])
+    buttons = [
+        button(label, action_id, case, style)
+        for move, (label, action_id, style) in _CARD_BUTTONS.items()
+        if move in moves
+    ]
+    if case.mediator_id is not None:
+        blocks.append(kit.context(f"Claimed by {person(case.mediator_id)}; only they act."))
+    elif case.state == State.APPEAL_REQUESTED and (first := (case.appeal or {}).get("first_mediator")):
+        blocks.append(kit.context(f"{person(first)} made the outcome appealed, so another mediator reviews it."))
+    if buttons:
+        blocks.append(kit.actions(ids.CARD_ACTIONS, buttons))
+    return blocks
+
+
+# What each kind of ledger entry asks the marketplace to do, as the mediators' channel names it.
+ENTRY_KINDS = {
+    "refund": "refund to the client",
+    "release": "release to the freelancer",
+    "refund_reversal": "return to the freelancer of part of an earlier refund, after a review on appeal",
+    "release_reversal": "reversal of part of an earlier release, refunded instead after a review on appeal",
+}
+
+
+def payout_refused(case: CaseView, kind: str, amount_minor: int, reason: str, locale: str) -> list[Block]:
+    """The mediators' channel: which entry the marketplace refused, why, and the parties to talk to."""
+    what = ENTRY_KINDS.get(kind, kind)
+    return [
+        section(
+            f":warning: *Payout refused on case {case.id}*: the marketplace would not carry out the {what} of "
+            f"{money(case.money(amount_minor), locale)} ({escape(case.item_label)}, {escape(case.contract_title)}). "
+            f"The case is on hold.\n*The marketplace's reason*\n{quote(reason)}"
+        ),
+        kit.context(
+            f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)} · "
+            f"policy {escape(case.policy_version)}"
+        ),
+    ]
+
+
+def payout_handled(case: CaseView, action: str, by: str, entry_id: int | None, why: str) -> list[Block]:
+    """The mediators' channel: what an operator did about a refused payout (`refundbot payouts`)."""
+    who = escape(by)
+    if action == "resent":
+        said = (
+            f":arrows_counterclockwise: *Payout sent again on case {case.id}*: ledger entry {entry_id} went back to "
+            f"the marketplace ({who})."
+        )
+    else:
+        said = f":white_check_mark: *Hold lifted on case {case.id}* ({who}).\n*Why*\n{quote(why)}"
+    return [section(said), kit.context(f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)}")]
