@@ -9,8 +9,8 @@ import os
 from slack_bolt import App
 
 from bot.blocks import ids
+from bot.clients import web_client
 from bot.edge import Edge
-from bot.relay import web_client
 
 
 def bare_app(api_url: str) -> App:

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.ack import fresh_schema
 from bench.standin import standin_process
 from bot.blocks.render import Rendered
-from bot.relay import Relay, relay_client
+from bot.clients import relay_client
+from bot.relay import Relay
 from bot.services.messages import OutboxMessage, channel, dm
 from storage.db import prepare, session_factory
 from storage.outbox import PENDING

@@ -120,86 +120,74 @@ def _error(code: str, message: str, **more: Any) -> dict[str, Any]:
     return {"error": code, "message": message, **more}
 
 
+_ERROR = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "problems": {"type": "array", "items": {"type": "string"}, "description": "`$.path: what is wrong`"},
+    },
+}
+_COUNTS = {"type": "object", "properties": {"contracts": {"type": "integer"}, "items": {"type": "integer"}}}
+_HEADERS = [
+    {"name": "X-Refundbot-Request-Timestamp", "in": "header", "required": True, "schema": {"type": "string"}},
+    {
+        "name": "X-Refundbot-Signature",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^v0=[0-9a-f]{64}$"},
+    },
+    {
+        "name": KEY_HEADER,
+        "in": "header",
+        "required": False,
+        "description": "The key that signed it (MARKETPLACE_API_KEYS); without it, MARKETPLACE_API_SECRET",
+        "schema": {"type": "string"},
+    },
+]
+
+
 def openapi() -> dict[str, Any]:
     """The API described for the marketplace's developers, its document schema taken from the model that checks
     it, so the two cannot drift apart."""
     schema = ImportFile.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
-    components = schema.pop("$defs", {})
-    components["ImportFile"] = schema
-    error = {
-        "type": "object",
-        "required": ["error", "message"],
-        "properties": {
-            "error": {"type": "string"},
-            "message": {"type": "string"},
-            "problems": {"type": "array", "items": {"type": "string"}, "description": "`$.path: what is wrong`"},
+    components = schema.pop("$defs", {}) | {"ImportFile": schema, "Error": _ERROR, "Counts": _COUNTS}
+    push = {
+        "summary": "Create or update contracts, milestones and timesheets (idempotent)",
+        "description": __doc__,
+        "parameters": _HEADERS,
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportFile"}}},
         },
+        "responses": _responses(),
     }
-    counts = {"type": "object", "properties": {"contracts": {"type": "integer"}, "items": {"type": "integer"}}}
-    components |= {"Error": error, "Counts": counts}
-
-    def answer(description: str, ref: str) -> dict[str, Any]:
-        return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
-
-    failed = "#/components/schemas/Error"
     return {
         "openapi": "3.1.0",
         "info": {"title": "refund-bot marketplace API", "version": "1"},
-        "paths": {
-            PATH: {
-                "post": {
-                    "summary": "Create or update contracts, milestones and timesheets (idempotent)",
-                    "description": __doc__,
-                    "parameters": [
-                        {
-                            "name": "X-Refundbot-Request-Timestamp",
-                            "in": "header",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
-                        {
-                            "name": "X-Refundbot-Signature",
-                            "in": "header",
-                            "required": True,
-                            "schema": {"type": "string", "pattern": "^v0=[0-9a-f]{64}$"},
-                        },
-                        {
-                            "name": KEY_HEADER,
-                            "in": "header",
-                            "required": False,
-                            "description": "The key that signed it (MARKETPLACE_API_KEYS); without it, "
-                            "MARKETPLACE_API_SECRET",
-                            "schema": {"type": "string"},
-                        },
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportFile"}}},
-                    },
-                    "responses": {
-                        "200": {
-                            "description": "Applied: how many contracts and items were created, updated, unchanged",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "properties": {
-                                            key: {"$ref": "#/components/schemas/Counts"}
-                                            for key in ("created", "updated", "unchanged")
-                                        },
-                                    }
-                                }
-                            },
-                        },
-                        "400": answer("The body is not JSON", failed),
-                        "401": answer("Unsigned, stale, badly signed, or by a key that is not active", failed),
-                        "403": answer("The key may not push for the document's workspace", failed),
-                        "413": {"description": "The body is over 1 MiB: send fewer contracts at a time"},
-                        "422": answer("Nothing applied: every problem, each with its JSON path", failed),
-                        "503": answer("The database is unavailable: send the same request again", failed),
-                    },
-                }
-            }
-        },
+        "paths": {PATH: {"post": push}},
         "components": {"schemas": components},
     }
+
+
+def _responses() -> dict[str, Any]:
+    def answer(description: str) -> dict[str, Any]:
+        return {"description": description, "content": {"application/json": {"schema": {"$ref": _FAILED}}}}
+
+    counts = {key: {"$ref": "#/components/schemas/Counts"} for key in ("created", "updated", "unchanged")}
+    return {
+        "200": {
+            "description": "Applied: how many contracts and items were created, updated, unchanged",
+            "content": {"application/json": {"schema": {"type": "object", "properties": counts}}},
+        },
+        "400": answer("The body is not JSON"),
+        "401": answer("Unsigned, stale, badly signed, or by a key that is not active"),
+        "403": answer("The key may not push for the document's workspace"),
+        "413": {"description": "The body is over 1 MiB: send fewer contracts at a time"},
+        "422": answer("Nothing applied: every problem, each with its JSON path"),
+        "503": answer("The database is unavailable: send the same request again"),
+    }
+
+
+_FAILED = "#/components/schemas/Error"

@@ -25,19 +25,15 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.format import DEFAULT_LOCALE, babel_locale
 from bot.blocks.render import Rendered
+from bot.clients import never_sent
 from bot.limits import POST, SlackLimits, Throttled
 from bot.logs import about
-from bot.metrics import CountedWebClient
 from bot.services.messages import Target
 from bot.workspaces import NotInstalled, OneWorkspace, Workspaces
 from storage.db import background
@@ -116,56 +112,12 @@ Renderer = Callable[[str, dict[str, Any], str | None, str], Rendered]
 LOCALE_TTL = 3600.0
 
 
-# views.open and views.update from a listener: a trigger id lives 3 s from the click, and the ack must follow
-# the call; a slower answer is a failure, told to the person, and never retried (the trigger would be spent).
-LISTENER_TIMEOUT = 2.0
-
-
-def listener_client(base_url: str) -> WebClient:
-    """The WebClient Bolt hands to the listeners (its token comes with each request): no retries, and a timeout
-    that fits inside the trigger's life."""
-    return CountedWebClient(base_url=base_url, timeout=LISTENER_TIMEOUT, retry_handlers=[])  # type: ignore[arg-type]
-
-
-def web_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
-    """The WebClient of the work off the request path (the mediators' user group, token rotation): Slack's own
-    retry handlers for 5xx and dropped connections, one quick retry each. A 429 is not slept through: its
-    Retry-After may be minutes, and a rotation holds every request of its workspace meanwhile; the roster keeps
-    its last list and a token its current value, and both try again later."""
-    return CountedWebClient(
-        token=token,
-        base_url=base_url,
-        timeout=timeout,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), ServerErrorRetryHandler(max_retry_count=1)],
-    )
-
-
-class _NeverSent(ConnectionErrorRetryHandler):
-    """Retries a connection only when it was refused: that request never reached Slack. A reset or a 5xx may
-    come after Slack posted, and a blind retry would post twice; the relay decides those, looking first."""
-
-    def _can_retry(self, *, error: Exception | None = None, **_: Any) -> bool:
-        return error is not None and _never_sent(error)
-
-
-def relay_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
-    """The relay's WebClient: only the retries that cannot double a message. A 429 is not retried here: the
-    relay holds its scope (``SlackLimits``) and the row waits, while a sleeping retry would hold the batch."""
-    return CountedWebClient(
-        token=token, base_url=base_url, timeout=timeout, retry_handlers=[_NeverSent(max_retry_count=1)]
-    )
-
-
 def _destination(target: Target) -> str | None:
     """What Slack paces a message by: its channel, or the person (people) of a DM; a reply goes by its thread.
     App Homes and response_urls have limits of their own."""
     if target.kind in ("home", "response_url"):
         return None
     return target.channel or ",".join(target.users) or target.parent_key
-
-
-def _never_sent(exc: BaseException) -> bool:
-    return isinstance(getattr(exc, "reason", exc), ConnectionRefusedError)
 
 
 class Relay:
@@ -310,7 +262,7 @@ class Relay:
             return self._later(row, exc.error, learnt, in_doubt=row.in_doubt)
         except (SlackRequestError, URLError, TimeoutError, OSError) as exc:
             # Refused: Slack never saw it. Anything else (a timeout, a reset) may have come after Slack posted.
-            in_doubt = row.in_doubt or not _never_sent(exc)
+            in_doubt = row.in_doubt or not never_sent(exc)
             return self._later(row, f"{type(exc).__name__}: {exc}", learnt, in_doubt=in_doubt)
         except Exception as exc:  # one bad row must not stall the batch: back off and look before trying again
             log.exception("relay: message %s (%s) failed unexpectedly", row.id, row.surface)
@@ -341,7 +293,7 @@ class Relay:
             client = self.workspaces.client(row.team_id)
         except NotInstalled as gone:
             raise Undeliverable(str(gone), permanent=True) from None
-        kept, root, parent = row.ref(row.message_key), row.ref(f"{row.stream}:thread"), row.ref(row.target.parent_key)
+        kept, root = row.ref(row.message_key), row.ref(f"{row.stream}:thread")
         target = row.target
         reader = target.users[0] if target.kind in ("dm", "home", "response_url") and target.users else None
         try:
@@ -351,35 +303,27 @@ class Relay:
         except Exception as exc:  # a message that cannot be rendered now never will be: park it for a fix
             raise Undeliverable(f"cannot render {row.surface}: {type(exc).__name__}: {exc}", permanent=True) from exc
         if target.kind == "response_url":
-            response = WebhookClient(target.url or "", timeout=10).send(
-                text=shown.text, blocks=shown.blocks, response_type="ephemeral", replace_original=False
-            )
-            if response.status_code >= 300:
-                error = f"response_url answered {response.status_code}: {response.body}"
-                raise Undeliverable(error, permanent=response.status_code < 500)
-            return
-        if target.kind == "home":
+            _respond(target.url or "", shown)
+        elif target.kind == "home":
             home: dict[str, Any] = {"type": "home", "blocks": shown.blocks}
             if shown.metadata is not None:
                 home["private_metadata"] = shown.metadata
             self._call(client, row.team_id, "views.publish", user_id=target.users[0], view=home)
-            return
-        if kept is not None:
+        elif kept is not None:
             if kept.permalink is None and row.message_key and row.message_key.endswith(_LINKED):
                 self._permalink(client, row, row.message_key, kept, learnt)  # posted and recorded, no permalink yet
-            self._call(
-                client,
-                row.team_id,
-                "chat.update",
-                channel=kept.channel,
-                ts=kept.ts,
-                text=shown.text,
-                blocks=shown.blocks,
-            )
-            return
-        thread_ts = None
+            args = {"channel": kept.channel, "ts": kept.ts, "text": shown.text, "blocks": shown.blocks}
+            self._call(client, row.team_id, "chat.update", **args)
+        else:
+            self._post(client, row, shown, learnt)
+
+    def _post(
+        self, client: WebClient, row: LeasedMessage, shown: Rendered, learnt: list[tuple[str, MessageRef]]
+    ) -> None:
+        """A new message: in its thread, channel or DM; once only, even when an earlier try's fate is unknown."""
+        target, thread_ts = row.target, None
         if target.kind == "thread":
-            if parent is None:  # rows of a stream go in order, so the root is dead, not late
+            if (parent := row.ref(target.parent_key)) is None:  # rows of a stream go in order: the root is dead
                 raise Undeliverable("the case thread was never posted", permanent=True)
             channel, thread_ts = parent.channel, parent.ts
         elif target.kind == "channel":
@@ -501,3 +445,13 @@ class Relay:
         wait = min(timedelta(seconds=2 ** min(row.attempts, 16)), MAX_BACKOFF)
         log.warning("relay: message %s (%s) failed (%s); retrying in %s", row.id, row.surface, error, wait)
         return Outcome(row, learnt, error=error, wait=wait, in_doubt=in_doubt)
+
+
+def _respond(url: str, shown: Rendered) -> None:
+    """A private answer through a click's response_url (no token, no rate tier: Slack's webhook for the click)."""
+    response = WebhookClient(url, timeout=10).send(
+        text=shown.text, blocks=shown.blocks, response_type="ephemeral", replace_original=False
+    )
+    if response.status_code >= 300:
+        error = f"response_url answered {response.status_code}: {response.body}"
+        raise Undeliverable(error, permanent=response.status_code < 500)

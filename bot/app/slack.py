@@ -21,10 +21,10 @@ from sqlalchemy import Engine
 from bot import api, metrics
 from bot.app.runtime import Runtime, one_line, readiness, state_of
 from bot.app.workers import Workers
+from bot.clients import listener_client
 from bot.config import Settings
 from bot.edge import Edge
 from bot.handlers import errors, register
-from bot.relay import listener_client
 from bot.workspaces import Installed, NotInstalled
 from storage.api_requests import ApiRequests
 

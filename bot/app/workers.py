@@ -20,9 +20,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app.runtime import Runtime, one_line, purge_outbox, utc_now
 from bot.blocks.render import render
+from bot.clients import relay_client, web_client
 from bot.limits import SlackLimits
 from bot.payouts import PayoutSender
-from bot.relay import Relay, relay_client, web_client
+from bot.relay import Relay
 from bot.services import scheduler
 from bot.services.core import Deps
 from bot.services.payments import LedgerOnly, Webhook

@@ -52,81 +52,89 @@ def _view(callback_id: str, title: str, submit: str, metadata: dict[str, object]
 
 def ask_again_modal(form: AskAgainForm) -> View:
     """Design §2.3: the route the policy gives now, and why, before the client confirms."""
-    case = form.case
-    terms = case.terms
-    meta = {"case": case.id, "route": form.route}
+    meta = {"case": form.case.id, "route": form.route}
     ends = f" It is open until {when(window_end(form.until))}." if form.until else ""
-    reasons = terms.reason_max_length
-    match form.route:
-        case RouteKind.HOURLY_DISPUTE:
-            hours, minutes = divmod(form.week_minutes or 0, 60)
-            balance = Money(form.balance_minor, case.currency)
-            blocks: list[Block] = [
-                _section(
-                    f"*An hourly dispute.* The review window for *{escape(case.item_label)}* is open.{ends} "
-                    "Say how much of the "
-                    f"week's {hours} h {minutes:02d} min you dispute, or an amount (up to {money(balance)}). "
-                    f"{person(case.freelancer_id)} then has {duration(terms.span('dispute_response_window'))} to "
-                    "accept or contest; if contested, a mediator decides, and that decision is final."
-                ),
-                kit.input_block(
-                    ids.HOURS_BLOCK,
-                    "Disputed hours",
-                    kit.number_field(ids.HOURS_INPUT, min_value="0", max_value=str(hours)),
-                    optional=True,
-                ),
-                kit.input_block(
-                    ids.MINUTES_BLOCK,
-                    "and minutes",
-                    kit.number_field(ids.MINUTES_INPUT, min_value="0", max_value="59"),
-                    optional=True,
-                ),
-                amount_input(
-                    case.currency,
-                    Money(1, case.currency),
-                    max(balance, Money(1, case.currency)),
-                    f"Or an amount ({case.currency})",
-                    "Give the time or an amount, not both.",
-                    optional=True,
-                ),
-                text_input(
-                    ids.REASON_BLOCK,
-                    ids.REASON_INPUT,
-                    "Reasons",
-                    limit=reasons,
-                    hint="The freelancer and a mediator read this.",
-                ),
-                kit.input_block(
-                    ids.CERTIFY_BLOCK,
-                    "Certification",
-                    kit.checkboxes(
-                        ids.CERTIFY_INPUT, [kit.option("yes", "I certify the disputed time was not worked as billed")]
-                    ),
-                ),
-            ]
-            return _view(ids.ASK_AGAIN_MODAL, "Dispute hours", "Open the dispute", meta, blocks)
-        case RouteKind.ESCROW_REFUND:
-            text = (
-                f"*The escrow refund process* for {money(case.at_stake)} on *{escape(case.item_label)}*. "
-                f"{person(case.freelancer_id)} has {duration(terms.span('escrow_response_window'))} to accept (you "
-                "are refunded) or dispute with a statement; if they do not answer, you are refunded. If they "
-                f"dispute, you have {duration(terms.span('escrow_client_response_window'))} to choose: accept their "
-                "position, or a mediator takes the case."
-            )
-            return _view(ids.ASK_AGAIN_MODAL, "Escrow refund", "Start escrow refund", meta, [_section(text)])
-        case RouteKind.MEDIATION:
-            closed = f" (it closed on {when(window_end(form.review_closes_at))})" if form.review_closes_at else ""
-            blocks = [
-                _section(
-                    f"*Non-binding mediation.* The week's review window has closed{closed}, but it was paid "
-                    f"recently enough for a mediator to look at it.{ends} A mediator will propose an amount; the "
-                    "proposal only takes effect if both of you accept it."
-                ),
-                text_input(
-                    ids.REASON_BLOCK, ids.REASON_INPUT, "What should the mediator know?", limit=reasons, optional=True
-                ),
-            ]
-            return _view(ids.ASK_AGAIN_MODAL, "Ask for mediation", "Ask for mediation", meta, blocks)
+    title, submit, blocks = _ROUTE_FORMS.get(form.route, _no_route)(form, ends)
+    return _view(ids.ASK_AGAIN_MODAL, title, submit, meta, blocks)
+
+
+def _hourly_dispute(form: AskAgainForm, ends: str) -> tuple[str, str, list[Block]]:
+    case = form.case
+    hours, minutes = divmod(form.week_minutes or 0, 60)
+    balance = Money(form.balance_minor, case.currency)
+    intro = _section(
+        f"*An hourly dispute.* The review window for *{escape(case.item_label)}* is open.{ends} Say how much of the "
+        f"week's {hours} h {minutes:02d} min you dispute, or an amount (up to {money(balance)}). "
+        f"{person(case.freelancer_id)} then has {duration(case.terms.span('dispute_response_window'))} to "
+        "accept or contest; if contested, a mediator decides, and that decision is final."
+    )
+    blocks: list[Block] = [
+        intro,
+        kit.input_block(
+            ids.HOURS_BLOCK,
+            "Disputed hours",
+            kit.number_field(ids.HOURS_INPUT, min_value="0", max_value=str(hours)),
+            optional=True,
+        ),
+        kit.input_block(
+            ids.MINUTES_BLOCK,
+            "and minutes",
+            kit.number_field(ids.MINUTES_INPUT, min_value="0", max_value="59"),
+            optional=True,
+        ),
+        amount_input(
+            case.currency,
+            Money(1, case.currency),
+            max(balance, Money(1, case.currency)),
+            f"Or an amount ({case.currency})",
+            "Give the time or an amount, not both.",
+            optional=True,
+        ),
+        text_input(
+            ids.REASON_BLOCK,
+            ids.REASON_INPUT,
+            "Reasons",
+            limit=case.terms.reason_max_length,
+            hint="The freelancer and a mediator read this.",
+        ),
+        kit.input_block(
+            ids.CERTIFY_BLOCK,
+            "Certification",
+            kit.checkboxes(
+                ids.CERTIFY_INPUT, [kit.option("yes", "I certify the disputed time was not worked as billed")]
+            ),
+        ),
+    ]
+    return "Dispute hours", "Open the dispute", blocks
+
+
+def _escrow_refund(form: AskAgainForm, _: str) -> tuple[str, str, list[Block]]:
+    case, terms = form.case, form.case.terms
+    text = (
+        f"*The escrow refund process* for {money(case.at_stake)} on *{escape(case.item_label)}*. "
+        f"{person(case.freelancer_id)} has {duration(terms.span('escrow_response_window'))} to accept (you "
+        "are refunded) or dispute with a statement; if they do not answer, you are refunded. If they "
+        f"dispute, you have {duration(terms.span('escrow_client_response_window'))} to choose: accept their "
+        "position, or a mediator takes the case."
+    )
+    return "Escrow refund", "Start escrow refund", [_section(text)]
+
+
+def _mediation(form: AskAgainForm, ends: str) -> tuple[str, str, list[Block]]:
+    closed = f" (it closed on {when(window_end(form.review_closes_at))})" if form.review_closes_at else ""
+    limit = form.case.terms.reason_max_length
+    blocks = [
+        _section(
+            f"*Non-binding mediation.* The week's review window has closed{closed}, but it was paid "
+            f"recently enough for a mediator to look at it.{ends} A mediator will propose an amount; the "
+            "proposal only takes effect if both of you accept it."
+        ),
+        text_input(ids.REASON_BLOCK, ids.REASON_INPUT, "What should the mediator know?", limit=limit, optional=True),
+    ]
+    return "Ask for mediation", "Ask for mediation", blocks
+
+
+def _no_route(form: AskAgainForm, _: str) -> tuple[str, str, list[Block]]:
     windows = ""
     if form.review_opens_at and form.review_closes_at:
         windows = (
@@ -136,7 +144,14 @@ def ask_again_modal(form: AskAgainForm) -> View:
             windows += f", and non-binding mediation was possible until {when(window_end(form.mediation_closes_at))}"
         windows += "."
     text = f"*No route is left for this request.*{windows} You can close the case; nothing more is refunded."
-    return _view(ids.ASK_AGAIN_MODAL, "No route left", "Close the case", meta, [_section(text)])
+    return "No route left", "Close the case", [_section(text)]
+
+
+_ROUTE_FORMS = {
+    RouteKind.HOURLY_DISPUTE: _hourly_dispute,
+    RouteKind.ESCROW_REFUND: _escrow_refund,
+    RouteKind.MEDIATION: _mediation,
+}
 
 
 def contest_modal(case: CaseView) -> View:
@@ -229,18 +244,7 @@ def mediate_modal(form: DecisionForm, action: str) -> View:
         ),
     ]
     if form.evidence:
-        shown = form.evidence[:EVIDENCE_OPTIONS]
-        more = (
-            f" The newest {len(shown)} of {len(form.evidence)} are listed." if len(form.evidence) > len(shown) else ""
-        )
-        blocks.append(
-            kit.input_block(
-                ids.CITED_BLOCK,
-                "Evidence relied on",
-                kit.multi_static_select(ids.CITED_INPUT, "Choose items", [_evidence_option(item) for item in shown]),
-                hint="The parties see the items both sides can see; mediator-only items by number alone." + more,
-            )
-        )
+        blocks.append(_cited_input(form.evidence))
     if action == "award":
         blocks.append(
             text_input(
@@ -248,6 +252,18 @@ def mediate_modal(form: DecisionForm, action: str) -> View:
             )
         )
     return _view(ids.MEDIATE_MODAL, MEDIATE_TITLES[action], "Submit", {"case": case.id, "action": action}, blocks)
+
+
+def _cited_input(evidence: list[Evidence]) -> Block:
+    """The evidence a mediator may cite, newest first, as many as a select offers."""
+    shown = evidence[:EVIDENCE_OPTIONS]
+    more = f" The newest {len(shown)} of {len(evidence)} are listed." if len(evidence) > len(shown) else ""
+    return kit.input_block(
+        ids.CITED_BLOCK,
+        "Evidence relied on",
+        kit.multi_static_select(ids.CITED_INPUT, "Choose items", [_evidence_option(item) for item in shown]),
+        hint="The parties see the items both sides can see; mediator-only items by number alone." + more,
+    )
 
 
 def _evidence_option(item: Evidence) -> Block:

@@ -23,7 +23,7 @@ from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import route_after_request
 from bot.domain.visibility import Audience, cited
-from bot.domain.vocabulary import MAY_ASK_AGAIN, SCHEDULER, Stage
+from bot.domain.vocabulary import MAY_ASK_AGAIN, SCHEDULER, Stage, State
 from bot.services import notify
 from bot.services.messages import OutboxMessage
 from bot.services.models import CaseView, Terms
@@ -190,17 +190,8 @@ def case_view(
         raise UnknownContract(case.contract_id)
     if on_item is None:
         on_item = uow.ledger.refunded_on_item(case.team_id, case.contract_id, case.item, case.currency)
-    next_step = None
-    if case.stage is Stage.REQUEST and case.state in MAY_ASK_AGAIN:
-        item = uow.contracts.item(case.team_id, case.contract_id, case.item)
-        if item is not None and item.paid_at is not None:
-            route = route_after_request(contract.kind, item, now, policy)
-            next_step = {
-                "route": route.kind.value,
-                "until": route.until.isoformat() if route.until else None,
-                "review_closes_at": route.review.closes_at.isoformat() if route.review else None,
-                "mediation_closes_at": route.mediation.closes_at.isoformat() if route.mediation else None,
-            }
+    answering = case.stage is Stage.REQUEST and case.state is State.AWAITING_FREELANCER
+    offered = case.stage is Stage.MEDIATION and case.binding  # arbitration, and its fee, may come
     return CaseView(
         id=case.id,
         contract_id=contract.id,
@@ -222,27 +213,11 @@ def case_view(
         updated_at=(case.updated_at or case.opened_at).isoformat(),
         due_at=case.deadline.due_at.isoformat() if case.deadline else None,
         policy_version=case.policy_version,
-        next_step=next_step,
+        next_step=_next_step(uow, case, contract, now, policy),
         stage=case.stage,
-        disputed_minor=case.disputed.minor if case.disputed else None,
-        disputed_minutes=case.disputed_minutes,
-        dispute_reason=case.dispute_reason,
-        statement=case.statement,
-        binding=case.binding,
-        mediator_id=case.mediator_id,
-        proposal_minor=case.proposal.minor if case.proposal else None,
-        rationale=case.rationale,
-        rule=case.rule,
-        rule_title=ground.title if case.rule and (ground := policy.grounds.get(case.rule)) else None,
-        cited=_cited(uow, case),
-        answers=dict(case.answers),
-        award_reference=case.award_reference,
-        appeal_until=case.appeal_deadline.due_at.isoformat() if case.appeal_deadline and case.is_open else None,
-        outcome_minor=case.outcome.minor if case.outcome else None,
-        appeal=case.appeal.as_json() if case.appeal else None,
-        evidence_count=case.evidence_count,
-        fee_minor=fee.minor if (fee := policy.arbitration_fee(case.at_stake)) else None,
-        adjust_max_minor=most.minor if (most := policy.adjust_ceiling(case.paid)) else None,
+        **_later_stages(uow, case, policy),
+        fee_minor=fee.minor if offered and (fee := policy.arbitration_fee(case.at_stake)) else None,
+        adjust_max_minor=most.minor if answering and (most := policy.adjust_ceiling(case.paid)) else None,
         waiting_on=list(case.waiting_on),
         open=case.is_open,
         extended_by=list(case.extended_by),
@@ -258,6 +233,45 @@ def case_view(
             "mediator": list(case.mediator_moves()),
         },
     )
+
+
+def _next_step(uow: UnitOfWork, case: Case, contract: Contract, now: datetime, policy: Policy) -> dict[str, Any] | None:
+    """Design §2.3: once the request is answered, the route "Request again" would take now, and until when."""
+    if case.stage is not Stage.REQUEST or case.state not in MAY_ASK_AGAIN:
+        return None
+    item = uow.contracts.item(case.team_id, case.contract_id, case.item)
+    if item is None or item.paid_at is None:
+        return None
+    route = route_after_request(contract.kind, item, now, policy)
+    return {
+        "route": route.kind.value,
+        "until": route.until.isoformat() if route.until else None,
+        "review_closes_at": route.review.closes_at.isoformat() if route.review else None,
+        "mediation_closes_at": route.mediation.closes_at.isoformat() if route.mediation else None,
+    }
+
+
+def _later_stages(uow: UnitOfWork, case: Case, policy: Policy) -> dict[str, Any]:
+    """What the stages after the request add: the dispute, the mediator's outcome and its grounds, the appeal."""
+    return {
+        "disputed_minor": case.disputed.minor if case.disputed else None,
+        "disputed_minutes": case.disputed_minutes,
+        "dispute_reason": case.dispute_reason,
+        "statement": case.statement,
+        "binding": case.binding,
+        "mediator_id": case.mediator_id,
+        "proposal_minor": case.proposal.minor if case.proposal else None,
+        "rationale": case.rationale,
+        "rule": case.rule,
+        "rule_title": ground.title if case.rule and (ground := policy.grounds.get(case.rule)) else None,
+        "cited": _cited(uow, case),
+        "answers": dict(case.answers),
+        "award_reference": case.award_reference,
+        "appeal_until": case.appeal_deadline.due_at.isoformat() if case.appeal_deadline and case.is_open else None,
+        "outcome_minor": case.outcome.minor if case.outcome else None,
+        "appeal": case.appeal.as_json() if case.appeal else None,
+        "evidence_count": case.evidence_count,
+    }
 
 
 def _cited(uow: UnitOfWork, case: Case) -> list[dict[str, Any]]:

@@ -10,8 +10,9 @@ from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from bot.blocks.render import Rendered
+from bot.clients import relay_client
 from bot.limits import Distribution, SlackLimits
-from bot.relay import ALARM_AFTER, MAX_BACKOFF, Relay, relay_client
+from bot.relay import ALARM_AFTER, MAX_BACKOFF, Relay
 from bot.services.messages import OutboxMessage, channel, dm, group, response_url, thread
 from storage.outbox import OutboxRepository
 from storage.tables import OutboxRow
