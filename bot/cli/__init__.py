@@ -6,53 +6,37 @@ cron or a shell) start without Bolt, uvicorn, APScheduler and the sandbox.
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING
 
 import click
 from alembic.util import CommandError as AlembicError
 from sqlalchemy import func, select
 
-from bot.app.runtime import Runtime, StartupError, existing, purge_outbox, settings_or_fail, setup_logging, start
+from bot.app.runtime import StartupError, existing, settings_or_fail, setup_logging
 from bot.blocks import refusals
 from bot.blocks.policy import describe
+from bot.cli.common import command_deps, opened_runtime
+from bot.cli.export import export
+from bot.cli.operations import outbox, payouts
 from bot.config import ConfigError, load_settings, slack_id
-from bot.domain.case import Case
-from bot.domain.errors import Refused
 from bot.policies import PolicyFileError, preset_path, presets, read_policy_file
 from bot.services import mediation
-from bot.services import payouts as payout_actions
-from bot.services.core import Deps
 from bot.services.importing import DEMO, ImportRejected, demo_for, import_contracts, read_import_file
-from bot.services.messages import Surface
-from bot.services.payments import LedgerOnly, Webhook
-from bot.services.roster import Desk, Roster
-from storage import reports
+from bot.services.roster import Desk
 from storage.db import DatabaseError, background, current_revisions, make_engine, pending_migrations, roll_back
 from storage.db import migrate as upgrade
 from storage.outbox import OutboxRepository
-from storage.reports import CASE_COLUMNS, LEDGER_COLUMNS
 from storage.tables import INSTALLATIONS
 from storage.workspaces import WorkspaceDesks
 
 if TYPE_CHECKING:
     from bot.app.workers import Workers
-
-
-def _runtime(opened: Callable[[], Runtime] = start) -> Runtime:
-    try:
-        return opened()
-    except StartupError as exc:
-        click.echo(f"refundbot: {exc}", err=True)
-        sys.exit(2)
 
 
 log = logging.getLogger("refundbot")
@@ -76,146 +60,6 @@ def serve() -> None:
     sys.exit(main())
 
 
-@cli.group(
-    invoke_without_command=True,
-    help="Show the outbox: Slack messages (and payouts for the marketplace) pending, sent and dead, how long the "
-    "oldest has waited, and why the dead ones failed.",
-)
-@click.option("--dead", "dead_limit", default=20, show_default=True, help="How many dead messages to list.")
-@click.pass_context
-def outbox(context: click.Context, dead_limit: int) -> None:
-    if context.invoked_subcommand is not None:
-        return
-    runtime = _runtime(existing)
-    with runtime.sessions() as session:
-        queue = OutboxRepository(session)
-        counts, payouts = queue.counts(), queue.counts(payouts=True)
-        oldest = queue.oldest_pending()
-        dead = queue.dead_rows(dead_limit)
-    click.echo(", ".join(f"{counts.get(status, 0)} {status}" for status in ("pending", "sent", "dead")))
-    if payouts or runtime.settings.payments_webhook_url:
-        click.echo(
-            "payouts: " + ", ".join(f"{payouts.get(status, 0)} {status}" for status in ("pending", "sent", "dead"))
-        )
-    if oldest is not None:
-        queued_at, stream, error = oldest
-        waited = str(runtime.clock() - queued_at).split(".")[0]
-        click.echo(f"oldest pending: waiting {waited} (case {stream}); last error: {error or 'none yet'}")
-    for row_id, stream, surface, error in dead:
-        if surface == Surface.PAYOUT:
-            click.echo(f"dead #{row_id} payout of case {stream.removesuffix(':payouts')}: {error}")
-        else:
-            click.echo(f"dead #{row_id} case {stream} {surface}: {error}")
-
-
-@outbox.command(
-    help="Send the pending messages now, without waiting out their back-off; with --dead, the dead ones too."
-)
-@click.option(
-    "--dead", "with_dead", is_flag=True, help="Also send again the dead messages (once their cause is fixed)."
-)
-@click.option("--case", "case_id", default=None, help="Only this case's messages (R-…), in their order.")
-def retry(with_dead: bool, case_id: str | None) -> None:
-    runtime = _runtime(existing)
-    stream = case_id.strip().upper() if case_id else None
-    with runtime.sessions.begin() as session:
-        count = OutboxRepository(session).send_again(runtime.clock(), dead=with_dead, stream=stream)
-    what = "pending and dead" if with_dead else "pending"
-    click.echo(f"{count} {what} message(s){f' of case {stream}' if stream else ''} will be sent at once, in order")
-
-
-@cli.group(
-    invoke_without_command=True,
-    help="The payouts the marketplace refused, and the cases they hold; send one again, or lift a hold.",
-)
-@click.pass_context
-def payouts(context: click.Context) -> None:
-    if context.invoked_subcommand is not None:
-        return
-    runtime = _runtime(existing)
-    with runtime.sessions() as session:
-        held, refused = reports.payout_holds(session), reports.refused_payouts(session)
-    if not held and not refused:
-        click.echo("no case is on hold and no payout is refused")
-    for case in held:
-        click.echo(f"on hold: case {case['case']} ({case['team']}, {case['state']}): {case['reason']}")
-    for entry in refused:
-        click.echo(
-            f"refused: entry {entry['entry']} {entry['kind']} {entry['amount']} {entry['currency']} of case "
-            f"{entry['case']} ({entry['team']}), {entry['answered_at']}: {entry['reason']}"
-        )
-
-
-@payouts.command(help="Send a refused ledger entry to the marketplace again (its cause fixed on their side).")
-@click.argument("entry_id", type=click.IntRange(min=1), metavar="ENTRY")
-@click.option("--by", default="operator", show_default=True, help="Who sends it again, for the audit trail.")
-def resend(entry_id: int, by: str) -> None:
-    runtime = _runtime(existing)
-    if not runtime.settings.payments_webhook_url:
-        _fail("PAYMENTS_WEBHOOK_URL is not set: there is no payments endpoint to send it to")
-    case = _operated(runtime, lambda deps: payout_actions.resend(deps, entry_id, _actor(by)))
-    click.echo(f"entry {entry_id} of case {case.id} will be sent to the marketplace again; the mediators are told")
-
-
-@payouts.command(name="release-hold", help="Lift the hold a refused payout put on a case, saying why.")
-@click.argument("case_id", metavar="CASE")
-@click.option("--reason", required=True, help="Why (kept in the audit trail, and told to the mediators).")
-@click.option("--by", default="operator", show_default=True, help="Who lifts it, for the audit trail.")
-def release_hold(case_id: str, reason: str, by: str) -> None:
-    runtime = _runtime(existing)
-    wanted = case_id.strip().upper()
-    with runtime.sessions() as session:
-        team = reports.team_of_case(session, wanted)
-    if team is None:
-        _fail(f"there is no case {wanted}")
-    case = _operated(runtime, lambda deps: payout_actions.lift_hold(deps, team, wanted, reason, _actor(by)))
-    click.echo(f"case {case.id} is no longer on hold; the mediators are told")
-
-
-def _actor(by: str) -> str:
-    """Who acted, as the audit trail keeps an actor: one short word."""
-    actor = "-".join(by.split())[:32]
-    if not actor:
-        _fail("--by: say who acts")
-    return actor
-
-
-def _operated(runtime: Runtime, act: Callable[[Deps], Case]) -> Case:
-    """An operator's act on a case; a refusal is said in one line, exit code 1."""
-    try:
-        return act(_deps(runtime))
-    except Refused as refusal:
-        _fail(refusals.message(refusal))
-
-
-def _deps(runtime: Runtime) -> Deps:
-    """What the use cases need, in a command: the mediators' desks read first, so that what it tells them goes to
-    the right channel (no Slack call: the relays deliver it)."""
-    settings = runtime.settings
-    roster = Roster(frozenset(settings.mediator_user_ids), None, WorkspaceDesks(runtime.sessions))
-    roster.refresh_desks()
-    return Deps(
-        uow=runtime.uow,
-        clock=runtime.clock,
-        policy=runtime.policy,
-        payments=Webhook() if settings.payments_webhook_url else LedgerOnly(),
-        roster=roster,
-        mediator_channel=settings.mediator_channel_id,
-    )
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"refundbot: {message}", err=True)
-    sys.exit(1)
-
-
-@outbox.command(help="Forget sent messages older than OUTBOX_RETENTION_DAYS now (the app does this hourly).")
-def purge() -> None:
-    runtime = _runtime(existing)
-    count = purge_outbox(runtime)
-    click.echo(f"{count} sent message(s) older than {runtime.settings.outbox_retention_days} days purged")
-
-
 @cli.command(help="Bring the database schema up to date (the app also does this when it starts).")
 @click.option(
     "--to",
@@ -226,7 +70,7 @@ def purge() -> None:
 )
 def migrate(revision: str | None) -> None:
     if revision is None:
-        runtime = _runtime()
+        runtime = opened_runtime()
         at = ", ".join(sorted(current_revisions(runtime.engine)))
         click.echo(f"database {runtime.engine.url!r} is up to date, at {at}")
         return
@@ -246,7 +90,7 @@ def migrate(revision: str | None) -> None:
 def import_file(file: Path) -> None:
     try:
         parsed = read_import_file(file)
-        runtime = _runtime()
+        runtime = opened_runtime()
         report = import_contracts(parsed, runtime.uow(), datetime.now(UTC), runtime.policy)
     except ImportRejected as exc:
         for problem in exc.problems(refusals.plain):
@@ -268,7 +112,7 @@ def import_file(file: Path) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
 )
 def demo(team_id: str, client: str, freelancer: str, path: Path) -> None:
-    runtime = _runtime()
+    runtime = opened_runtime()
     now = runtime.clock()
     try:
         parsed = read_import_file(path, demo_for(team_id, client, freelancer, now.date()))
@@ -284,7 +128,7 @@ def demo(team_id: str, client: str, freelancer: str, path: Path) -> None:
 def _workers() -> Workers:
     from bot.app.workers import Workers
 
-    runtime = _runtime()
+    runtime = opened_runtime()
     if runtime.settings.slack_bot_token is None and not runtime.settings.oauth:
         click.echo(
             "refundbot: neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID is set; reminders and outcomes could not reach "
@@ -360,7 +204,7 @@ def workspace() -> None:
 
 @workspace.command(name="list", help="Each workspace installed (OAuth) or given mediators, and who mediates there.")
 def list_workspaces() -> None:
-    runtime = _runtime(existing)
+    runtime = opened_runtime(existing)
     desks = WorkspaceDesks(runtime.sessions)()
     with runtime.sessions() as session:
         installed = dict(
@@ -394,7 +238,7 @@ def list_workspaces() -> None:
 @click.option("--mediators", default="", help="Comma-separated user ids (U…,U…).")
 @click.option("--usergroup", "usergroup_id", default=None, help="A user group whose members mediate (S…).")
 def set_workspace(team_id: str, channel_id: str | None, mediators: str, usergroup_id: str | None) -> None:
-    runtime = _runtime(existing)
+    runtime = opened_runtime(existing)
     try:
         slack_id("workspace", team_id)
         desk = Desk(
@@ -405,7 +249,7 @@ def set_workspace(team_id: str, channel_id: str | None, mediators: str, usergrou
     except ValueError as bad:
         raise click.UsageError(str(bad)) from None
     WorkspaceDesks(runtime.sessions).set(team_id, desk, runtime.clock())
-    carded = mediation.show_cards(_deps(runtime), team_id)
+    carded = mediation.show_cards(command_deps(runtime), team_id)
     click.echo(
         f"{team_id}: case cards in {desk.channel or 'no channel'}; {len(desk.users)} mediator(s) listed"
         + (f" and user group {desk.group}" if desk.group else "")
@@ -477,73 +321,6 @@ def show_policy(preset: str | None, as_yaml: bool) -> None:
     click.echo("\n".join(describe(rules)))
 
 
-def _instant(text: str, option: str) -> datetime:
-    """A date ("2026-11-01": its midnight, UTC) or an ISO 8601 instant (UTC unless it names an offset)."""
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not a date (2026-11-01) or an ISO 8601 instant", param_hint=option
-        ) from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-# A spreadsheet runs a cell that starts like a formula; a title from the marketplace must stay text (OWASP).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> object:
-    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
-
-
-def _write_csv(output: TextIO, columns: tuple[str, ...], rows: Iterator[dict[str, object]]) -> int:
-    writer = csv.DictWriter(output, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    count = 0
-    for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
-        count += 1
-    return count
-
-
-def _write_json(output: TextIO, rows: Iterator[dict[str, object]]) -> int:
-    """A JSON array, one object per line, written as it is read."""
-    count = 0
-    for row in rows:
-        output.write(("[\n" if count == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
-        count += 1
-    output.write("\n]\n" if count else "[]\n")
-    return count
-
-
-@cli.command(
-    "export",
-    help="Write every case changed (opened, moved on or closed), or every ledger entry made, since a date, for "
-    "finance and trust teams: one line each with the policy version, the outcome and the amounts.",
-)
-@click.argument("what", type=click.Choice(["cases", "ledger"]))
-@click.option("--since", required=True, help="From this date (2026-11-01, UTC) or ISO 8601 instant.")
-@click.option("--until", default=None, help="Up to (not including) this date or instant; default: now.")
-@click.option("--team", "team_id", default=None, help="Only this workspace (T…); default: every workspace.")
-@click.option("--format", "form", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="A file; default: stdout.")
-def export(what: str, since: str, until: str | None, team_id: str | None, form: str, output: TextIO) -> None:
-    start = _instant(since, "--since")
-    if team_id is not None:
-        try:
-            slack_id("workspace", team_id)
-        except ValueError as bad:
-            raise click.BadParameter(str(bad), param_hint="--team") from None
-    runtime = _runtime(existing)
-    end = _instant(until, "--until") if until else runtime.clock()
-    columns, read = (CASE_COLUMNS, reports.cases) if what == "cases" else (LEDGER_COLUMNS, reports.ledger)
-    with runtime.sessions() as session:
-        rows = read(session, start, end, team_id)
-        count = _write_csv(output, columns, rows) if form == "csv" else _write_json(output, rows)
-    noun = "case(s) changed" if what == "cases" else "ledger entries made"
-    click.echo(f"exported {count} {noun} from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC", err=True)
-
-
 @cli.command(
     help="Try refund-bot in a browser, without a Slack workspace: the real app on a SQLite file with the demo data, "
     "the client, the freelancer and a mediator side by side, and a clock to move. Serves http://127.0.0.1:PORT/sandbox "
@@ -590,6 +367,11 @@ def sandbox(port: int, database: Path | None, ignore_slack_credentials: bool) ->
     except ConfigError as exc:
         click.echo(f"refundbot sandbox: configuration: {exc}", err=True)
         sys.exit(2)
+
+
+cli.add_command(outbox)
+cli.add_command(payouts)
+cli.add_command(export)
 
 
 def main(args: list[str] | None = None) -> None:
