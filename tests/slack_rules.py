@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "vendor" / "slack" / "blockkit"))
 from check_blocks import validate_blocks, validate_view
 
-from bot.sandbox.standin import Rules, decoded
+from bot.sandbox.standin.state import Rules, decoded
 
 RESPONSE_ACTIONS = ("errors", "update", "push", "clear")
 

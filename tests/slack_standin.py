@@ -13,12 +13,10 @@ from typing import Any
 from websockets.sync.server import serve as ws_serve
 
 from bot.sandbox import standin
-from bot.sandbox.standin import (  # noqa: F401  (what the tests import from here)
-    TEAM,
-    TRIGGER_LIFETIME,
+
+# What the tests import from here:
+from bot.sandbox.standin.people import (  # noqa: F401
     Answer,
-    Limits,
-    Message,
     SlackUser,
     button_labels,
     find_button,
@@ -26,6 +24,7 @@ from bot.sandbox.standin import (  # noqa: F401  (what the tests import from her
     find_option,
     text_of,
 )
+from bot.sandbox.standin.state import TEAM, TRIGGER_LIFETIME, Limits, Message  # noqa: F401
 from tests.slack_rules import SLACK_RULES
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app.http import serving
-from bot.sandbox.standin import Rules
+from bot.sandbox.standin.state import Rules
 from bot.sandbox.world import Sandbox, SandboxError
 
 Scope = MutableMapping[str, Any]

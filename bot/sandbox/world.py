@@ -25,7 +25,9 @@ from bot.app.runtime import Runtime, start
 from bot.app.slack import Instance
 from bot.blocks import ids
 from bot.config import load_settings
-from bot.sandbox.standin import TEAM, Answer, Message, Rules, SlackStandIn, SlackUser
+from bot.sandbox.standin import SlackStandIn
+from bot.sandbox.standin.people import Answer, SlackUser
+from bot.sandbox.standin.state import TEAM, Message, Rules
 from bot.services.importing import DEMO, demo_for, import_contracts, read_import_file
 from storage.outbox import OutboxRepository
 from storage.state import next_deadline, recent_ledger

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.sandbox.standin import filled
+from bot.sandbox.standin.people import filled
 from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, Bot
 from tests.e2e.test_escalation import _case_ids, _seen, ask_for_refund, card, click, decline, dm, submit
 from tests.slack_standin import Message

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.sandbox.standin import Message
+from bot.sandbox.standin.state import Message
 from bot.sandbox.web import running
 from bot.sandbox.world import CLIENT, FREELANCER, MEDIATORS_CHANNEL
 from storage.tables import ContractRow
