@@ -1,6 +1,7 @@
 """The shape of the code, held by its imports: which way the parts lean and what they never do (the "Never" list
-of the architecture), and no import loop. Read from the source with ``ast``: module-level imports only (an
-import inside a function runs when it is called, as the CLI's lazy ones do), ``TYPE_CHECKING`` blocks aside."""
+of the architecture), and no import loop; and by its size: modules a reader can hold, functions that fit a screen.
+Read from the source with ``ast``: module-level imports only (an import inside a function runs when it is called,
+as the CLI's lazy ones do), ``TYPE_CHECKING`` blocks aside."""
 
 import ast
 from pathlib import Path
@@ -148,3 +149,21 @@ def test_the_reading_sees_the_imports_it_judges():
     assert "bot.services.ports" in GRAPH["storage.uow"]
     assert "bot.blocks.refusals" in GRAPH["bot.api"]  # the edge words the import's refusals
     assert "bot.app.probe" not in GRAPH["bot.cli"]  # imported inside `worker` only
+
+
+MODULE_LINES, FUNCTION_LINES = 500, 60
+
+
+def test_every_module_and_function_of_the_app_is_small_enough_to_read_whole():
+    too_long = []
+    for name, path in MODULES.items():
+        if not name.startswith("bot."):
+            continue
+        source = path.read_text()
+        if (lines := len(source.splitlines())) > MODULE_LINES:
+            too_long.append(f"{name}: {lines} lines")
+        for node in ast.walk(ast.parse(source)):
+            is_function = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            if is_function and (length := node.end_lineno - node.lineno + 1) > FUNCTION_LINES:
+                too_long.append(f"{name}.{node.name}: {length} lines")
+    assert too_long == []
