@@ -23,7 +23,6 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from storage.db import make_engine, migrate
 from tests.payments_endpoint import PaymentsEndpoint
-from tests.slack_standin import SlackStandIn
 
 # The operator's command, as this Python's environment installed it.
 REFUNDBOT = Path(sys.executable).parent / "refundbot"
@@ -146,16 +145,6 @@ def at_head(url: str) -> None:
                 connection.exec_driver_sql(statement, parameters)
     finally:
         engine.dispose()
-
-
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    """The local Slack. Whatever the test made the app send that breaks Slack's published rules fails it."""
-    server = SlackStandIn().start()
-    yield server
-    server.stop()
-    if broken := server.take_violations():
-        pytest.fail("the app broke Slack's rules:\n" + "\n".join(broken), pytrace=False)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The e2e tests' Slack: the product's stand-in (``bot.sandbox.standin``) held to Slack's published rules
+"""The e2e tests' Slack, and the ``standin`` fixture that starts it for a test (its conftest or module imports it):
+the product's stand-in (``bot.sandbox.standin``) held to Slack's published rules
 (``tests/slack_rules.py``), and Socket Mode's side of Slack, which only the tests need (over ``websockets``, a
 development dependency)."""
 
@@ -8,11 +9,13 @@ import json
 import threading
 import urllib.parse
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from websockets.sync.server import serve as ws_serve
 
-from bot.sandbox import standin
+from bot.sandbox.standin import SlackStandIn as ProductStandIn
 
 # What the tests import from here:
 from bot.sandbox.standin.people import (  # noqa: F401
@@ -28,7 +31,7 @@ from bot.sandbox.standin.state import TEAM, TRIGGER_LIFETIME, Limits, Message  #
 from tests.slack_rules import SLACK_RULES
 
 
-class SlackStandIn(standin.SlackStandIn):
+class SlackStandIn(ProductStandIn):
     """Slack's Web API as the tests meet it: every payload held to Slack's rules, and Socket Mode on demand."""
 
     def __init__(self) -> None:
@@ -123,3 +126,13 @@ class SocketModeUser(SlackUser):
         ack = self.standin.socket.push(kind, payload)
         answered = ack.get("payload")
         return Answer(200, json.dumps(answered) if answered else "")
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    """The local Slack. Whatever the test made the app send that breaks Slack's published rules fails it."""
+    server = SlackStandIn().start()
+    yield server
+    server.stop()
+    if broken := server.take_violations():
+        pytest.fail("the app broke Slack's rules:\n" + "\n".join(broken), pytrace=False)

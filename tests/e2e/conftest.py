@@ -21,6 +21,7 @@ from storage.tables import CaseRow
 from tests.conftest import POSTGRES_URL, at_head, empty_database
 from tests.e2e.served import SECRET, Server, healthz, wait_for
 from tests.slack_standin import SlackStandIn, SlackUser
+from tests.slack_standin import standin as standin  # the fixture, for every test here
 from tests.tcp_proxy import TcpProxy
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # the demo set's week: see bot/demo.yaml

@@ -18,6 +18,7 @@ from storage.outbox import OutboxRepository
 from storage.tables import OutboxRow
 from tests.integration.conftest import NOW
 from tests.slack_standin import Limits, Message
+from tests.slack_standin import standin as standin  # the fixture
 
 
 class Clock:

@@ -8,6 +8,7 @@ from slack_sdk.webhook import WebhookClient
 
 from tests.slack_rules import command_answer_problems, form_answer_problems
 from tests.slack_standin import TRIGGER_LIFETIME
+from tests.slack_standin import standin as standin  # the fixture
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "A case"}}
 INPUT = {
