@@ -17,7 +17,7 @@ from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import Grounds
 from bot.services import notify
-from bot.services.core import Deps, case_view, change_case, load_case, party_records, policy_for
+from bot.services.core import Deps, case_view, change_case, load_case, party_records, policy_for, told
 from bot.services.models import CaseView, DecisionForm
 from bot.services.read_models import checked_view
 
@@ -136,7 +136,6 @@ def ask(deps: Deps, team_id: str, user_id: str, case_id: str, role: str, questio
     with deps.uow() as uow:
         case = load_case(uow, team_id, case_id)
         asked = uow.questions.add(team_id, case.ask(role, question, by=user_id, now=now))
-        view = case_view(uow, case, now, deps.policy)
-        uow.outbox.add_all(team_id, notify.case_messages([QuestionAsked(asked)], view, deps.card_channel(team_id)), now)
+        uow.outbox.add_all(team_id, told(deps, uow, case, [QuestionAsked(asked)], now), now)
         uow.commit()
     deps.delivered()

@@ -2,8 +2,9 @@
 
 A table from event type to handler, as cosmicpython's bootstrap has it. A change's events are handed over
 together; each handler gets the events of its type, in the table's order, which is the order of delivery. Every
-path that tells anyone anything comes here: a person's change and a deadline's (``core.change_case``), the
-scheduler's reminders (``core.tell_events``). Dedupe keys make each message once per change, whoever retries it;
+path that tells anyone anything comes here through ``core.told``: a person's change and a deadline's
+(``core.change_case``), a new request, a mediator's question, the scheduler's reminders. Dedupe keys make each
+message once per change, whoever retries it;
 the use case queues them in the change's own transaction, and the relay renders and sends them later. Where a
 message may go is ``bot.domain.visibility``'s to say.
 

@@ -14,8 +14,7 @@ from bot.domain.contract import ItemKind, ItemRef
 from bot.domain.errors import ConcurrentChange, UnknownContract, UnknownItem
 from bot.domain.money import Money
 from bot.domain.policy import Policy
-from bot.services import notify
-from bot.services.core import Deps, case_view, change_case, store
+from bot.services.core import Deps, case_view, change_case, store, told
 from bot.services.models import CaseView
 from bot.services.read_models import checked_view
 
@@ -106,7 +105,7 @@ def _request(deps: Deps, cmd: RequestRefund) -> Case:
         case.request_key = cmd.request_key
         happened = store(uow, case, deps.payments, new=True)
         view = case_view(uow, case, now, deps.policy, contract)
-        uow.outbox.add_all(case.team_id, notify.case_messages(happened, view, None), now)
+        uow.outbox.add_all(case.team_id, told(deps, uow, case, happened, now, view), now)
         uow.commit()
     deps.delivered()
     return case
