@@ -20,12 +20,23 @@ def _present(**parts: Any) -> dict[str, Any]:
     return {key: value for key, value in parts.items() if value is not None}
 
 
+# Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): in someone's text they would
+# reverse or reorder what follows it, a reason, an amount, a name ("evil\u202etxt.exe"). Text direction itself
+# needs none of them (the Unicode bidi algorithm orders Arabic and Hebrew), so every text Slack shows loses them.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def shown(text: str) -> str:
+    """Text as Slack may show it: without bidirectional controls."""
+    return text.translate(_BIDI_CONTROLS)
+
+
 def plain(text: str) -> Block:
-    return {"type": "plain_text", "text": text, "emoji": True}
+    return {"type": "plain_text", "text": shown(text), "emoji": True}
 
 
 def mrkdwn(text: str) -> Block:
-    return {"type": "mrkdwn", "text": text}
+    return {"type": "mrkdwn", "text": shown(text)}
 
 
 def section(

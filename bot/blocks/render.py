@@ -4,10 +4,10 @@ handed the surface's typed payload (``bot.services.surfaces``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.blocks import card, desk, home, refusals, request, stages
+from bot.blocks import card, desk, home, kit, refusals, request, stages
 from bot.blocks.format import DEFAULT_LOCALE
 from bot.blocks.kit import Block
 from bot.domain.vocabulary import Stage, State
@@ -143,7 +143,8 @@ BUILDERS: dict[Surface, Builder] = {
 def render(surface: str, view: dict[str, Any], permalink: str | None, locale: str = DEFAULT_LOCALE) -> Rendered:
     """What Slack shows for an outbox row, amounts in the reader's locale (their DMs and Home; en_US elsewhere)."""
     known = Surface(surface)
-    return BUILDERS[known](s.read(known, view), permalink, locale)
+    rendered = BUILDERS[known](s.read(known, view), permalink, locale)
+    return replace(rendered, text=kit.shown(rendered.text))  # the notification names an item, a person's words
 
 
 def _state(state: State) -> str:

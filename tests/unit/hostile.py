@@ -1,8 +1,8 @@
 """Hostile and foreign input, as people and marketplaces really send it: for the block builders' property tests.
 
 Every free text a builder shows comes from here at up to the longest its field allows: 450 Cyrillic characters,
-3,000-character fields, emoji, right-to-left text, zero-width characters, Slack markup that must not ping or
-link, and characters that grow when escaped (``&`` becomes five).
+3,000-character fields, emoji, right-to-left text, bidirectional overrides, zero-width characters, Slack markup
+that must not ping or link, and characters that grow when escaped (``&`` becomes five).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ SAMPLES = [
     "🧾💸🤝🏽👩🏾‍💻" * 300,
     "مرحبا، هذا طلب استرداد. ‏שלום, זו בקשת החזר‎ " * 40,
     "a\u200b\u200c\u200d\u2060\ufeffb" * 400,
+    "Invoice \u202egpj.exe\u202c from \u2067عميل\u2069 \u202a\u202b\u202d " * 60,
     "*bold* _it_ ~strike~ `code` ```block``` > quote • 1. " * 50,
     "",
 ]

@@ -91,15 +91,36 @@ def sdk_accepts(blocks: list[dict[str, Any]]) -> None:
         assert model.to_dict() == block
 
 
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def shown_texts(node: Any) -> list[str]:
+    """Every text a person reads: Slack's text objects, and a message's notification text."""
+    if isinstance(node, list):
+        return [text for item in node for text in shown_texts(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["text"]] if isinstance(node.get("text"), str) else []
+    return own + [text for value in node.values() if not isinstance(value, str) for text in shown_texts(value)]
+
+
+def no_bidi_controls(payload: Any) -> None:
+    """Someone's text cannot reverse or reorder what the reader sees after it."""
+    found = BIDI_CONTROLS & set("".join(shown_texts(payload)))
+    assert not found, f"bidirectional controls reached Slack: {sorted(hex(ord(c)) for c in found)}"
+
+
 def accepted_message(shown: render.Rendered) -> None:
     assert message_problems({"text": shown.text, "blocks": shown.blocks}) == []
     no_pings(shown.blocks)
+    no_bidi_controls({"text": shown.text, "blocks": shown.blocks})
     sdk_accepts(shown.blocks)
 
 
 def accepted_view(view: dict[str, Any], kind: str = "modal") -> dict[str, Any]:
     assert view_problems(view, kind) == []
     no_pings(view["blocks"])
+    no_bidi_controls(view["blocks"])
     assert View(**view).to_dict() == view
     return view
 
