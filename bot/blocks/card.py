@@ -26,6 +26,17 @@ _CARD_BUTTONS: dict[Move, tuple[str, str, str | None]] = {
 }
 
 
+# The card's presses that cannot be undone ask first.
+_CONFIRMS = {
+    Move.RELEASE: {
+        "title": "Release the case?",
+        "text": "It goes back to the queue for any mediator to claim, and you no longer hold it.",
+        "confirm": "Release",
+        "deny": "Keep it",
+    },
+}
+
+
 def case_card(case: CaseView, locale: str = "en_US", party_records: dict[str, Any] | None = None) -> list[Block]:
     """The escalation channel's card: parties, contract, item, amounts, deadlines, evidence count, policy, each
     party's record (with a History button for the whole of it); Claim while unassigned, then the claiming
@@ -63,7 +74,7 @@ def case_card(case: CaseView, locale: str = "en_US", party_records: dict[str, An
         return blocks
     moves = case.moves.get("mediator", [])
     buttons = [
-        button(label, action_id, case, style)
+        button(label, action_id, case, style, **_CONFIRMS.get(move, {}))
         for move, (label, action_id, style) in _CARD_BUTTONS.items()
         if move in moves
     ]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.blocks import card, desk, home, kit, refusals, request, stages
+from bot.blocks import card, desk, home, kit, party, refusals, request, stages
 from bot.blocks.format import DEFAULT_LOCALE
 from bot.blocks.kit import Block
 from bot.domain.vocabulary import Stage, State
@@ -53,7 +53,7 @@ def _card(shown: s.CardShown, _: str | None, locale: str) -> Rendered:
 def _reminder(shown: s.ReminderShown, link: str | None, locale: str) -> Rendered:
     case = shown.case
     if case.stage != Stage.REQUEST or case.state != State.AWAITING_FREELANCER:
-        blocks = stages.reminder(case, shown.role, shown.hours_left, link, locale)
+        blocks = party.reminder(case, shown.role, shown.hours_left, link, locale)
         return Rendered(f"Reminder: case {case.id} is waiting for your answer", blocks)
     blocks = request.reminder(case, shown.hours_left, link, locale)
     return Rendered(f"Reminder: refund request {case.id} is waiting for your answer", blocks)
@@ -65,7 +65,7 @@ def _review_reminder(shown: s.ReviewReminderShown, _: str | None, locale: str) -
 
 
 def _appeal_reminder(shown: s.AppealReminderShown, link: str | None, locale: str) -> Rendered:
-    blocks = stages.appeal_reminder(shown.case, shown.role, link, locale)
+    blocks = party.appeal_reminder(shown.case, shown.role, link, locale)
     return Rendered(f"Reminder: you may ask for a review of case {shown.case.id}", blocks)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.blocks import ids, kit, stages
+from bot.blocks import ids, kit, party, stages
 from bot.blocks.format import escape, money, person, quote, trim, when, window_end
 from bot.blocks.kit import Block
 from bot.domain.routing import RouteKind
@@ -139,9 +139,9 @@ def _later(case: CaseView, role: str, locale: str) -> list[Block]:
         if role == "client" and (step := next_step_line(case)):
             blocks.append(_section(step))
         if case.open:
-            blocks += stages.party_actions(case, role, locale)
+            blocks += party.party_actions(case, role, locale)
         return blocks
-    return stages.party_blocks(case, role, locale)
+    return party.party_blocks(case, role, locale)
 
 
 def client_request(case: CaseView, permalink: str | None, locale: str = "en_US") -> list[Block]:
@@ -238,7 +238,7 @@ def review_reminder(case: CaseView, closes_at: datetime, locale: str = "en_US") 
         f"\nYour refund request {case.id} was {OUTCOMES.get(case.state, case.state)}. Press *Request again* before "
         "then to open a dispute of this week."
     )
-    return [_section(text), *stages.party_actions(case, "client", locale)]
+    return [_section(text), *party.party_actions(case, "client", locale)]
 
 
 def notice(text: str) -> list[Block]:

@@ -3,9 +3,10 @@ cannot be undone ask first, saying what will happen."""
 
 import json
 
-from tests.e2e.conftest import CLIENT, FREELANCER, Bot
+from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, Bot
+from tests.e2e.test_escalation import PARTLY, ask_for_refund, card, click, decline, dm, submit
 from tests.e2e.test_refund_request import client_dm, freelancer_dm, request, thread_texts
-from tests.slack_standin import text_of
+from tests.slack_standin import Message, find_button, text_of
 
 BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -30,3 +31,45 @@ def test_a_right_to_left_override_in_a_reason_reverses_nothing_for_anyone(bot):
     assert "Invoice gpj.exe was not the logo عميل asked for." in text_of(freelancer_dm(bot).blocks)
     assert "Delivered exactly as briefed." in text_of(client_dm(bot).blocks)
     assert any("Invoice gpj.exe was not the logo" in text for text in thread_texts(bot))
+
+
+def confirm_of(message: Message, label: str) -> str:
+    """What Slack's confirm dialog of a button says before the press is sent; empty when it asks nothing."""
+    _, button = find_button(message.blocks, label)
+    dialog = button.get("confirm")
+    return f"{dialog['title']['text']}: {dialog['text']['text']}" if dialog else ""
+
+
+def test_presses_that_cannot_be_undone_ask_first_and_say_what_will_happen(bot):
+    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
+    decline(bot, case_id)
+    assert confirm_of(dm(bot, CLIENT, case_id), "Close the case") == (
+        "Close the case?: The case closes as it stands: $0.00 refunded, nothing more of the $100.00 asked. "
+        "You cannot reopen it."
+    )
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
+    submit(bot, CLIENT, {})
+    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Dispute")
+    submit(bot, FREELANCER, {"Your statement": "As briefed."})
+    assert confirm_of(dm(bot, CLIENT, case_id), "Reject: ask a mediator") == (
+        "Ask a mediator?: A mediator takes the case and decides how much of the $100.00 is refunded. "
+        "You cannot take this back."
+    )
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
+    click(bot, MEDIATOR, card(bot, case_id), "Claim")
+    assert confirm_of(card(bot, case_id), "Release") == (
+        "Release the case?: It goes back to the queue for any mediator to claim, and you no longer hold it."
+    )
+    assert confirm_of(card(bot, case_id), "Propose") == ""  # a form follows: nothing happens on the press itself
+    click(bot, MEDIATOR, card(bot, case_id), "Propose")
+    submit(bot, MEDIATOR, {"Refund to the client (USD)": "40.00", "Rationale": "Two of five fit."} | PARTLY)
+    assert confirm_of(dm(bot, CLIENT, case_id), "Reject proposal") == (
+        "Reject the proposal?: The $40.00 proposed is not refunded. Arbitration is offered instead: for a fee of "
+        "$291.00 each, an arbitrator decides the $100.00, bindingly. You cannot take this back."
+    )
+    assert confirm_of(dm(bot, CLIENT, case_id), "Accept proposal") == ""
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject proposal")
+    assert confirm_of(dm(bot, FREELANCER, case_id), "Agree and pay the fee") == (
+        "Go to arbitration?: You agree to pay the $291.00 fee and to binding arbitration of the $100.00: the "
+        "arbitrator's award is final."
+    )
