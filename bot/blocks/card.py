@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.blocks import ids, kit, records
-from bot.blocks.format import escape, money, person, quote, when
+from bot.blocks.format import counted, escape, money, person, quote, when
 from bot.blocks.kit import Block
 from bot.blocks.stages import button, section, stage_line, stage_name, why
 from bot.domain.vocabulary import Move, State
@@ -56,7 +56,8 @@ def case_card(case: CaseView, locale: str = "en_US", party_records: dict[str, An
                 f"*At stake / refunded*\n{money(case.at_stake, locale)} / "
                 f"{money(case.money(case.refunded_minor), locale)}",
                 f"*Next deadline*\n{due}",
-                f"*Evidence · policy*\n{case.evidence_count} piece(s) · {escape(case.policy_version)}"
+                f"*Evidence · policy*\n{counted(case.evidence_count, 'piece', 'pieces')} · "
+                + escape(case.policy_version)
                 + ("" if case.binding else " · non-binding"),
             ]
         ),

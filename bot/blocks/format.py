@@ -81,6 +81,13 @@ def duration(span: timedelta) -> str:
     return f"{days} day{'s' if days > 1 else ''}" if days else f"{hours} h"
 
 
+def counted(count: int, one: str, other: str, locale: str = DEFAULT_LOCALE) -> str:
+    """ "1 piece", "0 pieces", "2 pieces": the number with the noun its plural rule takes (Babel's CLDR rules;
+    the words are English, so the rule is English's unless the words are given in the reader's language)."""
+    form = Locale.parse(locale).plural_form(count)
+    return f"{count:,} {one if form == 'one' else other}"
+
+
 def escape(text: str) -> str:
     """People's text is shown, never interpreted: no <!channel> pings, no disguised links."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -9,7 +9,7 @@ from typing import Any
 from babel.numbers import format_percent
 
 from bot.blocks import ids, kit
-from bot.blocks.format import DEFAULT_LOCALE, duration, person
+from bot.blocks.format import DEFAULT_LOCALE, counted, duration, person
 from bot.blocks.kit import Block, View
 from bot.domain.history import Flag, Tally
 
@@ -28,7 +28,8 @@ def tally_text(role: str, tally: Tally) -> str:
     """ "3 requests made on 8 paid items · 2 refunded (20% of the price on average) · disputes: won 0, lost 1,
     split 1" """
     made = "made" if role == "client" else "received"
-    parts = [f"{tally.cases} request{'s' if tally.cases != 1 else ''} {made} on {tally.paid_items} paid item(s)"]
+    requests, items = counted(tally.cases, "request", "requests"), counted(tally.paid_items, "paid item", "paid items")
+    parts = [f"{requests} {made} on {items}"]
     if tally.closed:
         parts.append(f"{tally.refunded} of {tally.closed} ended refunded ({_share(tally.refunded_share)} on average)")
     if tally.disputes:

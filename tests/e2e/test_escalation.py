@@ -121,7 +121,7 @@ def test_a_fixed_price_case_from_refund_to_an_arbitration_award(bot):
     the_card = card(bot, case_id)
     card_text = text_of(the_card.blocks)
     assert "<@U0CLIENT01>" in card_text
-    assert "2 piece(s) · refundbot-1" in card_text
+    assert "2 pieces · refundbot-1" in card_text
     assert button_labels(the_card.blocks) == ["History", "Claim"]  # History: the parties' records
     card_thread = "\n".join(text_of(m.blocks) for m in bot.standin.replies(MEDIATOR_CHANNEL, the_card.ts))
     assert SECRET in card_thread  # the mediators see everything, in the card's thread

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.blocks import ids, modals, replies, request
-from bot.blocks.format import babel_locale, duration, escape, money, quote, trim, when
+from bot.blocks import card, ids, modals, replies, request
+from bot.blocks.format import babel_locale, counted, duration, escape, money, quote, trim, when
 from bot.blocks.home import home
 from bot.blocks.refusals import message
 from bot.blocks.render import render
@@ -555,3 +555,15 @@ def test_a_review_says_whether_it_confirmed_or_changed_the_outcome(outcome, verd
     assert "*Reviewed on appeal* by <@U0MEDIATE2> on <!date^" in text
     assert f"{money(Money(outcome, 'USD'))} refunded of the $60.00, {verdict}. Final." in text
     assert "*The reviewing mediator's rationale*\n> The diary has no entry." in text
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"), [(0, "0 pieces"), (1, "1 piece"), (2, "2 pieces"), (21, "21 pieces"), (1000, "1,000 pieces")]
+)
+def test_a_count_takes_the_noun_its_plural_rule_gives(count, shown):
+    assert counted(count, "piece", "pieces") == shown
+
+
+def test_the_case_card_counts_evidence_in_words():
+    assert "*Evidence · policy*\n0 pieces · v1" in text_of(card.case_card(CASE))
+    assert "*Evidence · policy*\n1 piece · v1" in text_of(card.case_card(replace(CASE, evidence_count=1)))

@@ -62,10 +62,10 @@ def test_the_card_says_each_partys_recent_record_and_its_flags():
     blocks = card_summary(records())
     assert blocks_problems(blocks, "message") == []
     text = text_of(blocks)
-    assert "*Client's record* (last 90 days, other cases): 4 requests made on 5 paid item(s)" in text
+    assert "*Client's record* (last 90 days, other cases): 4 requests made on 5 paid items" in text
     assert "2 of 3 ended refunded (20% on average) · disputes: won 0, lost 1, split 0" in text
     assert ":triangular_flag_on_post: *asked for refunds on most of their paid items*" in text
-    assert "*Freelancer's record* (last 90 days, other cases): 0 requests received on 0 paid item(s)" in text
+    assert "*Freelancer's record* (last 90 days, other cases): 0 requests received on 0 paid items" in text
 
 
 def test_the_history_form_has_both_periods_of_both_parties():
@@ -74,5 +74,5 @@ def test_the_history_form_has_both_periods_of_both_parties():
     text = text_of(view["blocks"])
     assert text.count("*Last 90 days*") == 2
     assert text.count("*All time*") == 2
-    assert "1 request received on 1 paid item(s)" in text
-    assert tally_text("client", Tally()) == "0 requests made on 0 paid item(s)"
+    assert "1 request received on 1 paid item" in text
+    assert tally_text("client", Tally()) == "0 requests made on 0 paid items"
