@@ -94,10 +94,18 @@ MOVED = {
     State.UNASSIGNED: "sent to mediation",
     State.CLAIMED: "claimed",
     State.PROPOSED: "given a proposal",
-    State.ARBITRATION_OFFERED: "offered arbitration",
     State.ARBITRATION: "taken to arbitration",
     State.APPEAL_REQUESTED: "appealed to a second mediator",
     State.REVIEWED: "reviewed on appeal",
+    State.DECIDED: "decided",
+    State.FREELANCER_DISPUTED: "disputed",
+    State.AWARDED: "closed by the arbitrator's award",
+    State.RELEASED: "closed with no further refund",
+}
+# Outcomes whose true words name what was done, not where the case went: a proposal offers arbitration (or closes
+# a non-binding case) because someone rejected it, or let it lapse.
+MOVED_BECAUSE = {
+    State.ARBITRATION_OFFERED: "the proposal was already rejected {by} on {at}, so arbitration is offered",
 }
 ROUTES = {
     RouteKind.HOURLY_DISPUTE: "an hourly dispute",
@@ -261,11 +269,11 @@ def _cases(refusal: Refused, v: Voice) -> str | None:
         case errors.CaseMovedOn(outcome=outcome, actor=actor, at=at, raced=raced):
             by = "when its deadline passed" if actor == SCHEDULER else f"by {v.person(actor)}"
             moved = MOVED.get(outcome) or STATES.get(outcome, outcome.replace("_", " "))
+            said = MOVED_BECAUSE.get(outcome, "this case was already {moved} {by} on {at}")
+            happened = said.format(moved=moved, by=by, at=v.at(at))
             if raced:
-                return (
-                    f"Your answer was not recorded: this case was already {moved} {by} on {v.at(at)}, just before it."
-                )
-            return f"Nothing changed: this case was already {moved} {by} on {v.at(at)}."
+                return f"Your answer was not recorded: {happened}, just before it."
+            return f"Nothing changed: {happened}."
         case errors.ConcurrentChange(case_id=case_id):
             return f"Case {case_id} changed while you were acting on it; nothing was applied. Look again."
         case errors.CaseClosed(case_id=case_id):
@@ -289,7 +297,9 @@ def _windows(refusal: Refused, v: Voice) -> str | None:
         case errors.AnswerTimeOver(closed_at=closed_at):
             return f"Nothing changed: the time to answer ended on {v.at(closed_at)}."
         case AppealWindowOver(closed_at=closed_at):
-            return f"Nothing changed: a review could be asked for until {v.at(closed_at)}; the outcome stands."
+            if closed_at is None:
+                return "Nothing changed: the time to ask for a review has passed, so the outcome stands."
+            return f"Nothing changed: a review could be asked for until {v.at(closed_at)}, so the outcome stands."
         case ArbitrationStarted(role=role):
             return (
                 f"Nothing changed: the {role} has already agreed to arbitration and paid the fee, so the proposal "

@@ -149,7 +149,8 @@ def test_nobody_appeals_so_both_are_reminded_and_the_decision_becomes_final(bot)
     assert "Ask for a review" not in button_labels(shown.blocks)
     assert bot.user(CLIENT).click(reminder, "Ask for a review").status == 200  # a reminder's button, pressed late
     bot.drain()
-    told(bot, "Nothing changed: this case was already")
+    told(bot, "Nothing changed: a review could be asked for until <!date^")  # the window, not "already decided by"
+    assert "so the outcome stands" in bot.standin.responses[-1]["text"]
 
 
 def test_a_rejected_proposal_goes_to_a_second_mediator_instead_of_paid_arbitration(bot):

@@ -1,6 +1,7 @@
 """Issue 35, the conversation as people see it: other people's text cannot disturb what they read, and presses that
 cannot be undone ask first, saying what will happen."""
 
+import copy
 import json
 
 from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, Bot
@@ -73,3 +74,24 @@ def test_presses_that_cannot_be_undone_ask_first_and_say_what_will_happen(bot):
         "Go to arbitration?: You agree to pay the $291.00 fee and to binding arbitration of the $100.00: the "
         "arbitrator's award is final."
     )
+
+
+def test_a_stale_press_on_a_rejected_proposal_is_told_who_rejected_it_and_what_follows(bot):
+    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
+    decline(bot, case_id)
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
+    submit(bot, CLIENT, {})
+    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Dispute")
+    submit(bot, FREELANCER, {"Your statement": "As briefed."})
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
+    click(bot, MEDIATOR, card(bot, case_id), "Claim")
+    click(bot, MEDIATOR, card(bot, case_id), "Propose")
+    submit(bot, MEDIATOR, {"Refund to the client (USD)": "40.00", "Rationale": "Two of five fit."} | PARTLY)
+    before = copy.deepcopy(dm(bot, FREELANCER, case_id))  # as another of the freelancer's devices still shows it
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject proposal")
+    assert bot.user(FREELANCER).click(before, "Accept proposal").status == 200
+    bot.drain()
+    said = bot.standin.responses[-1]["text"]
+    assert said.startswith("Nothing changed: the proposal was already rejected by <@U0CLIENT01> on <!date^")
+    assert said.endswith(", so arbitration is offered.")
+    assert bot.case(case_id).state == "arbitration_offered"

@@ -327,7 +327,7 @@ def refusals_of_every_kind(draw: st.DrawFn) -> Refused:
         CertificationRequired: CertificationRequired,
         errors.InvalidLink: lambda: errors.InvalidLink(text),
         errors.UnknownRule: lambda: errors.UnknownRule(text[:64]),
-        AppealWindowOver: lambda: AppealWindowOver(at),
+        AppealWindowOver: lambda: AppealWindowOver(draw(st.none() | st.just(at))),
         ArbitrationStarted: lambda: ArbitrationStarted(draw(st.sampled_from(["client", "freelancer"]))),
         FirstMediatorCannotReview: lambda: FirstMediatorCannotReview("R-7K3Q9A", draw(USERS)),
         errors.UnknownEvidence: lambda: errors.UnknownEvidence(

@@ -24,6 +24,7 @@ from bot.domain.policy import Policy
 from bot.domain.vocabulary import (
     APPEALABLE,
     SCHEDULER,
+    Answer,
     Appeal,
     AppealOn,
     DeadlineKind,
@@ -36,9 +37,10 @@ from bot.domain.vocabulary import (
 
 @refusal
 class AppealWindowOver(OutOfTime):
-    """Design §2.4, appeal: the time to ask for a review of the outcome has passed; it stands."""
+    """Design §2.4, appeal: the time to ask for a review of the outcome has passed; it stands. ``closed_at``: when
+    the window closed, where the case keeps it (an arbitration offer that stood beyond it does not)."""
 
-    closed_at: datetime
+    closed_at: datetime | None
 
 
 @refusal
@@ -73,12 +75,16 @@ class AppealStage(CaseBase):
         proposal only while nobody has paid for arbitration instead."""
         now = require_utc(now)
         role = self.ensure_party(by)
+        if self.appeal is None and self.state in APPEALABLE and self.outcome is not None:
+            # An outcome that was open to appeal: the late or the outrun are told why, not that the case moved.
+            if self.state == State.ARBITRATION_OFFERED and Answer.PAID in self.answers.values():
+                raise ArbitrationStarted("client" if "client" in self.answers else "freelancer")
+            if self.appeal_deadline is None:
+                raise AppealWindowOver(self.closed_at)
         if not self.is_open or self.appeal_deadline is None or self.state not in APPEALABLE:
             raise self._moved_on()
         if now >= self.appeal_deadline.due_at:
             raise AppealWindowOver(self.appeal_deadline.due_at)
-        if self.state == State.ARBITRATION_OFFERED and self.answers:
-            raise ArbitrationStarted("client" if "client" in self.answers else "freelancer")
         return role, now
 
     def request_appeal(self, *, reason: str, by: str, now: datetime, policy: Policy) -> None:
