@@ -81,6 +81,11 @@ def _evidence(shown: s.EvidenceShown, _: str | None, __: str) -> Rendered:
     return Rendered(f"Evidence on case {shown.evidence.case_id}", stages.evidence_entry(shown.evidence))
 
 
+def _evidence_kept(shown: s.EvidenceShown, _: str | None, __: str) -> Rendered:
+    item = shown.evidence
+    return Rendered(f"Added to case {item.case_id} for the mediator only", stages.evidence_kept(item))
+
+
 def _question(shown: s.QuestionShown, _: str | None, __: str) -> Rendered:
     return Rendered("A mediator has a question for you", stages.question_dm(shown))
 
@@ -124,6 +129,7 @@ BUILDERS: dict[Surface, Builder] = {
     Surface.TIMELINE: _timeline,
     Surface.CASE_CARD: _card,
     Surface.EVIDENCE: _evidence,
+    Surface.EVIDENCE_KEPT: _evidence_kept,
     Surface.QUESTION: _question,
     Surface.QUESTION_LINE: _question_line,
     Surface.EXTENDED: _extended,

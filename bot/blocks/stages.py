@@ -280,6 +280,16 @@ def evidence_entry(item: Evidence) -> list[Block]:
     return [section("\n".join(lines))]
 
 
+def evidence_kept(item: Evidence) -> list[Block]:
+    """Its sender's DM: a mediator-only piece reaches no message of the other party's, so nothing they see shows it
+    was added; this says so, and who does see it."""
+    said = (
+        f":lock: *Added to case {item.case_id} for the mediator only*: the other party does not see it. "
+        f"It is evidence #{item.seq}; a mediator who cites it shows the parties its number alone."
+    )
+    return [section(said), *evidence_entry(item)]
+
+
 def question_dm(asked: QuestionShown) -> list[Block]:
     """The party's DM: the question, and Answer (its value is the question's id; the question stays stored)."""
     case = asked.case

@@ -21,6 +21,7 @@ class Surface(StrEnum):
     TIMELINE = "timeline"  # one line per transition, in the case thread
     CASE_CARD = "case_card"  # the mediators' card, kept up to date
     EVIDENCE = "evidence"
+    EVIDENCE_KEPT = "evidence_kept"  # its sender's DM: a mediator-only piece was added, and who sees it
     QUESTION = "question"  # the asked party's DM with its Answer button
     QUESTION_LINE = "question_line"  # the question, in the case thread
     EXTENDED = "extended"

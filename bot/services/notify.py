@@ -174,16 +174,19 @@ def _evidence(change: Change, added: list[Evidence]) -> list[OutboxMessage]:
 
 
 def _escalated(change: Change, _: list[Escalated]) -> list[OutboxMessage]:
-    return [message for item in change.history() for message in _evidence_item(change, item)]
+    """The card's thread starts with every piece so far; the parties and senders were told of each when it came."""
+    return [message for item in change.history() for message in _evidence_item(change, item, new=False)]
 
 
-def _evidence_item(change: Change, item: Evidence) -> list[OutboxMessage]:
+def _evidence_item(change: Change, item: Evidence, *, new: bool = True) -> list[OutboxMessage]:
     view = change.view
     key = f"{view.id}:evidence:{item.seq}"
     shown = EvidenceShown(item)
     messages = []
-    if may_read(Audience.PARTIES, item):
+    if new and may_read(Audience.PARTIES, item):
         messages.append(_message(view, f"{key}:thread", _thread(view), Surface.EVIDENCE, shown))
+    elif new:  # nothing its sender sees would show it: they are told it was kept, and for whom
+        messages.append(_message(view, f"{key}:sender", dm(item.author), Surface.EVIDENCE_KEPT, shown))
     if change.carded:
         messages.append(_message(view, f"{key}:card", thread(Kept.CARD.of(view.id)), Surface.EVIDENCE, shown))
     return messages

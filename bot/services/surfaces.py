@@ -235,6 +235,7 @@ PAYLOADS: dict[Surface, type[Any]] = {
     Surface.TIMELINE: CaseShown,
     Surface.CASE_CARD: CardShown,
     Surface.EVIDENCE: EvidenceShown,
+    Surface.EVIDENCE_KEPT: EvidenceShown,
     Surface.QUESTION: QuestionShown,
     Surface.QUESTION_LINE: QuestionShown,
     Surface.EXTENDED: ExtendedShown,

@@ -339,8 +339,12 @@ def test_mediator_only_evidence_never_reaches_the_other_party(bot):
     carrying = [call for call in bot.standin.calls if SECRET in json.dumps(call.args)]
     assert carrying, "the evidence reached the mediators"
     posted = [call for call in carrying if call.method != "views.open"]
-    assert {call.args.get("channel") for call in posted} == {MEDIATOR_CHANNEL}
+    # The mediators' channel, and its sender's own DM, which says it was kept for the mediator only.
+    assert {call.args.get("channel") for call in posted} == {MEDIATOR_CHANNEL, bot.standin.dm_channel(FREELANCER)}
     assert all(call.method == "chat.postMessage" for call in posted)
+    [kept] = [m for m in bot.standin.dms(FREELANCER) if SECRET in text_of(m.blocks)]
+    assert "for the mediator only*: the other party does not see it" in text_of(kept.blocks)
+    assert not [m for m in bot.standin.dms(CLIENT) if SECRET in json.dumps(m.blocks)]
     # The one form that shows it is the mediator's own decision form, where the item is chosen to be cited.
     [form] = [view for vid, view in bot.standin.views.by_id.items() if SECRET in json.dumps(view)]
     assert form["callback_id"] == "mediate_modal"

@@ -173,6 +173,7 @@ def test_evidence_and_questions_are_ones_slack_accepts_and_answer_carries_only_a
         "answers": question or None,
     }
     accepted_message(render.render(Surface.EVIDENCE, evidence, None))
+    accepted_message(render.render(Surface.EVIDENCE_KEPT, evidence, None))
     asked = case.as_json() | {"question": question, "question_id": 123456789, "asked": case.client_id, "by": "U0M"}
     dm = render.render(Surface.QUESTION, asked, None)
     accepted_message(dm)

@@ -79,6 +79,8 @@ def test_mediator_only_evidence_goes_to_the_card_thread_alone():
     told = notify.case_messages([ITEM, private], escalated, "C0MEDIATORS")
     places = {(m.dedupe_key.rsplit(":", 1)[-1], m.view.get("seq")) for m in told if m.surface == Surface.EVIDENCE}
     assert places == {("thread", 2), ("card", 2), ("card", 3)}
+    [kept] = [m for m in told if m.surface == Surface.EVIDENCE_KEPT]  # its sender is told, alone
+    assert (kept.target.users, kept.view["seq"]) == ((CLIENT,), 3)
 
 
 def test_the_scheduler_reminds_only_whoever_may_still_act_before_the_deadline():
