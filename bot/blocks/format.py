@@ -93,11 +93,46 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def quote(text: str, limit: int = 1500) -> str:
+# Where a party's message cuts someone's words, it says where they are whole: the case thread carries them.
+IN_THE_THREAD = "… _(the whole of it is in the case thread)_"
+
+
+def quote(text: str, limit: int | None = 1500, pointer: str = "…") -> str:
     """A person's words in a message, escaped and quoted, in at most ``limit`` characters (so it leaves room in a
-    3,000-character section)."""
+    3,000-character section), the cut marked with ``pointer``; ``None``: whole (``pieces`` spreads it over
+    sections)."""
     quoted = "\n".join("> " + line for line in escape(text).splitlines() or [""])
-    return trim(quoted, limit, "…")
+    return quoted if limit is None else trim(quoted, limit, pointer)
+
+
+def pieces(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """Text too long for one section, in sections' worth: cut between lines where it can be, inside a long line
+    where it must (never inside a mention, a date token, a link or an entity), a quote staying a quote."""
+    found: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            head = _safe_cut(line[:limit]) or line[:limit]
+            if (space := head.rfind(" ")) > len(head) - 200:  # between words, where there is a space near the end
+                head = head[: space + 1]
+            if current:
+                found.append(current)
+                current = ""
+            found.append(head)
+            line = ("> " if line.startswith("> ") else "") + line[len(head) :]
+        if current and len(current) + 1 + len(line) > limit:
+            found.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    return [*found, current]
+
+
+def _safe_cut(text: str) -> str:
+    for opens, closes in (("<", ">"), ("&", ";")):
+        if text.rfind(opens) > text.rfind(closes):
+            text = text[: text.rfind(opens)]
+    return text
 
 
 def trim(text: str, limit: int = SECTION_LIMIT, pointer: str = "… (the rest is in the case thread)") -> str:
@@ -105,11 +140,7 @@ def trim(text: str, limit: int = SECTION_LIMIT, pointer: str = "… (the rest is
     which would show as broken markup."""
     if len(text) <= limit:
         return text
-    cut = text[: max(limit - len(pointer), 0)]
-    for opens, closes in (("<", ">"), ("&", ";")):
-        if cut.rfind(opens) > cut.rfind(closes):
-            cut = cut[: cut.rfind(opens)]
-    return cut.rstrip() + pointer
+    return _safe_cut(text[: max(limit - len(pointer), 0)]).rstrip() + pointer
 
 
 def person(user_id: str) -> str:

@@ -60,13 +60,15 @@ def text_input(
     hint: str | None = None,
     multiline: bool = True,
 ) -> Block:
-    """A text field as long as the policy allows (what it allows is checked again on submission)."""
+    """A text field as long as the policy allows (what it allows is checked again on submission), the limit said
+    before anything is typed: Slack cuts a longer paste at ``max_length`` without a word."""
+    most = f"Up to {limit:,} characters."
     return kit.input_block(
         block_id,
         label,
         kit.text_field(action_id, multiline=multiline, max_length=limit),
         optional=optional,
-        hint=hint,
+        hint=f"{hint} {most}" if hint else most,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.blocks import ids, kit, party, stages
-from bot.blocks.format import escape, money, person, quote, trim, when, window_end
+from bot.blocks.format import IN_THE_THREAD, escape, money, person, pieces, quote, trim, when, window_end
 from bot.blocks.kit import Block
 from bot.domain.routing import RouteKind
 from bot.domain.vocabulary import Move, Stage, State
@@ -89,7 +89,7 @@ def freelancer_request(case: CaseView, permalink: str | None, locale: str = "en_
         kit.header(f"Refund request {case.id}"),
         _section(
             f"{person(case.client_id)} asks for a refund on *{escape(case.item_label)}*.\n"
-            f"*Reason*\n{quote(case.reason)}"
+            f"*Reason*\n{quote(case.reason, pointer=IN_THE_THREAD)}"
         ),
         _facts(case, locale),
     ]
@@ -151,7 +151,7 @@ def client_request(case: CaseView, permalink: str | None, locale: str = "en_US")
         kit.header(f"Your refund request {case.id}"),
         _section(
             f"You asked {person(case.freelancer_id)} for {requested} on *{escape(case.item_label)}* "
-            f"({escape(case.contract_title)}).\n*Your reason*\n{quote(case.reason)}"
+            f"({escape(case.contract_title)}).\n*Your reason*\n{quote(case.reason, pointer=IN_THE_THREAD)}"
         ),
     ]
     if case.may("freelancer", Move.ANSWER) and case.due:
@@ -180,11 +180,11 @@ def client_request(case: CaseView, permalink: str | None, locale: str = "en_US")
     return blocks
 
 
-def _response(case: CaseView) -> str:
+def _response(case: CaseView, *, whole: bool = False) -> str:
     if not case.response:
         return ""
     label = "Reason" if case.state == State.DECLINED else "Note"
-    return f"\n*{label}*\n{quote(case.response)}"
+    return f"\n*{label}*\n{quote(case.response, None if whole else 1500, IN_THE_THREAD)}"
 
 
 def thread_root(case: CaseView, locale: str = "en_US") -> list[Block]:
@@ -200,23 +200,24 @@ def thread_root(case: CaseView, locale: str = "en_US") -> list[Block]:
 
 
 def timeline_entry(case: CaseView, locale: str = "en_US") -> list[Block]:
-    """One step of the case, as a reply in its thread."""
+    """One step of the case, as a reply in its thread: where what people wrote is read whole, however long, over
+    as many sections as it takes (their DMs show it cut, and say it is here)."""
     if case.stage == Stage.REQUEST and case.state == State.AWAITING_FREELANCER:
         text = (
             f"{person(case.client_id)} requested {money(case.money(case.requested_minor), locale)} on "
-            f"{when(case.at)}.\n*Reason*\n{quote(case.reason)}"
+            f"{when(case.at)}.\n*Reason*\n{quote(case.reason, None)}"
         )
         if case.due:
             text += f"\n{person(case.freelancer_id)} has until {when(case.due)} to answer."
     elif case.stage == Stage.REQUEST:
-        text = outcome_line(case, locale) + _response(case)
+        text = outcome_line(case, locale) + _response(case, whole=True)
     else:
         text = f"*{stages.stage_name(case)}* · " + stages.stage_line(case, locale)
-        if reasons := stages.why(case):
+        if reasons := stages.why(case, whole=True):
             text += "\n" + reasons
         if case.due:
             text += f"\nNext deadline: {when(case.due)}."
-    return [_section(text)]
+    return [kit.section(piece) for piece in pieces(text)]
 
 
 def review_reminder(case: CaseView, closes_at: datetime, locale: str = "en_US") -> list[Block]:

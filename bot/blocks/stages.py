@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks import ids, kit
-from bot.blocks.format import duration, escape, money, person, quote, trim, when
+from bot.blocks.format import IN_THE_THREAD, duration, escape, money, person, pieces, quote, trim, when
 from bot.blocks.kit import Block
 from bot.domain.events import Evidence
 from bot.domain.visibility import party_may_read
@@ -105,7 +105,7 @@ def _waiting_line(case: CaseView, locale: str) -> str | None:
             claimed = f"{_time(case.disputed_minutes)} ({at_stake})" if case.disputed_minutes else at_stake
             text = f":scales: {person(case.client_id)} disputed {claimed} of this week on {at}."
             if case.dispute_reason:
-                text += f"\n*Reasons*\n{quote(case.dispute_reason, 800)}"
+                text += f"\n*Reasons*\n{quote(case.dispute_reason, 800, IN_THE_THREAD)}"
             return text
         case State.AWAITING_FREELANCER:
             return f":scales: {person(case.client_id)} started the escrow refund process for {at_stake} on {at}."
@@ -183,16 +183,21 @@ def _outcome_line(case: CaseView, locale: str) -> str | None:
     return None
 
 
-def why(case: CaseView) -> str:
-    """Both parties see every rationale (design §2.2): the freelancer's statement and the mediator's reasons."""
+def why(case: CaseView, *, whole: bool = False) -> str:
+    """Both parties see every rationale (design §2.2): the freelancer's statement and the mediator's reasons; cut
+    where a message has no room (``whole``: the case thread, which carries them whole)."""
+
+    def said(text: str, limit: int) -> str:
+        return quote(text, None if whole else limit, IN_THE_THREAD)
+
     parts = []
     if case.statement and case.stage != Stage.REQUEST:
-        parts.append(f"*{person(case.freelancer_id)}'s statement*\n{quote(case.statement, 800)}")
+        parts.append(f"*{person(case.freelancer_id)}'s statement*\n{said(case.statement, 800)}")
     if case.appeal and case.appeal.get("reason"):
-        parts.append(f"*The {case.appeal['role']}'s reason for appealing*\n{quote(case.appeal['reason'], 600)}")
+        parts.append(f"*The {case.appeal['role']}'s reason for appealing*\n{said(case.appeal['reason'], 600)}")
     if case.rationale:
         whose = "The reviewing mediator's" if case.state == State.REVIEWED else "Mediator's"
-        parts.append(f"*{whose} rationale*\n{quote(case.rationale, 800)}")
+        parts.append(f"*{whose} rationale*\n{said(case.rationale, 800)}")
     if case.rule:
         parts.append(f"*Rule applied:* {escape(case.rule_title or case.rule)}")
     if case.cited:
@@ -274,10 +279,10 @@ def evidence_entry(item: Evidence) -> list[Block]:
     if item.answers:
         lines.append(f"*Question*\n{quote(item.answers, 500)}")
     if item.text:
-        lines.append(quote(item.text, 1500))
+        lines.append(quote(item.text, None))  # a thread's reply: the one place it is read whole
     lines += [f"• <{escape(link)}>" for link in item.links]
     lines.append(f"Added {when(item.at)}; frozen.")
-    return [section("\n".join(lines))]
+    return [kit.section(piece) for piece in pieces("\n".join(lines))]
 
 
 def evidence_kept(item: Evidence) -> list[Block]:

@@ -7,7 +7,7 @@ import json
 from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, Bot
 from tests.e2e.test_escalation import PARTLY, ask_for_refund, card, click, decline, dm, submit
 from tests.e2e.test_refund_request import client_dm, freelancer_dm, request, thread_texts
-from tests.slack_standin import Message, find_button, text_of
+from tests.slack_standin import Message, find_button, find_input, text_of
 
 BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -95,3 +95,19 @@ def test_a_stale_press_on_a_rejected_proposal_is_told_who_rejected_it_and_what_f
     assert said.startswith("Nothing changed: the proposal was already rejected by <@U0CLIENT01> on <!date^")
     assert said.endswith(", so arbitration is offered.")
     assert bot.case(case_id).state == "arbitration_offered"
+
+
+def test_a_long_decline_reason_is_read_whole_in_the_case_thread_and_every_limit_is_said_before_typing(bot):
+    request(bot)
+    bot.user(FREELANCER).click(freelancer_dm(bot), "Decline")
+    form = bot.standin.latest_view(FREELANCER)
+    _, field = find_input(form, "Why are you declining?")
+    [block] = [b for b in form["blocks"] if b.get("element") is field]
+    assert field["max_length"] == 2000
+    assert block["hint"]["text"].endswith(" Up to 2,000 characters.")
+    reason = "Q&A & fixes & sign-off; " * 83  # 1,992 characters, over 3,000 once escaped for Slack
+    bot.user(FREELANCER).submit(form, {"Why are you declining?": reason})
+    bot.drain()
+    assert "… _(the whole of it is in the case thread)_" in text_of(client_dm(bot).blocks)
+    [declined] = [text for text in thread_texts(bot) if "*Declined*" in text]
+    assert declined.count("Q&amp;A &amp; fixes &amp; sign-off;") == 83

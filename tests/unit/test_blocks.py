@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.blocks import card, ids, modals, replies, request
-from bot.blocks.format import babel_locale, counted, duration, escape, money, quote, trim, when
+from bot.blocks.format import babel_locale, counted, duration, escape, money, pieces, quote, trim, when
 from bot.blocks.home import home
 from bot.blocks.refusals import message
 from bot.blocks.render import render
@@ -567,3 +567,26 @@ def test_a_count_takes_the_noun_its_plural_rule_gives(count, shown):
 def test_the_case_card_counts_evidence_in_words():
     assert "*Evidence · policy*\n0 pieces · v1" in text_of(card.case_card(CASE))
     assert "*Evidence · policy*\n1 piece · v1" in text_of(card.case_card(replace(CASE, evidence_count=1)))
+
+
+@pytest.mark.parametrize(
+    "words", ["&" * 2000, "word " * 400, "\n".join(["line"] * 900), "<@U0X> " * 300, ("Почему? " * 250)[:2000]]
+)
+def test_a_long_text_is_spread_over_sections_whole_and_never_cut_inside_markup(words):
+    quoted = quote(words, None)
+    found = pieces(quoted)
+    assert all(0 < len(piece) <= 3000 for piece in found)
+    assert all(piece.rfind("&") <= piece.rfind(";") and piece.rfind("<") <= piece.rfind(">") for piece in found)
+    # Read one after the other, the sections say the whole of it: only a quote mark is added where a line was cut.
+    rejoined = "\n".join(found)
+    assert rejoined.replace("\n> ", "").replace("\n", "") == quoted.replace("\n> ", "").replace("\n", "")
+
+
+def test_a_decline_reason_is_cut_in_the_dms_and_whole_in_the_case_thread():
+    reason = "Q&A & fixes & sign-off; " * 83  # 1,992 characters; each & is five when escaped
+    declined = replace(CASE, state="declined", response=reason, moves={})
+    dm = text_of(request.client_request(declined, None))
+    assert "… _(the whole of it is in the case thread)_" in dm
+    line = request.timeline_entry(declined)
+    assert len(line) > 1  # more than one section
+    assert text_of(line).count("Q&amp;A &amp; fixes &amp; sign-off;") == 83
