@@ -56,6 +56,13 @@ def when(instant: datetime, style: str = "{date_short_pretty} at {time}") -> str
     return f"<!date^{int(instant.timestamp())}^{style}|{utc_text(instant)}>"
 
 
+def dated(instant: datetime) -> str:
+    """A moment in a sentence with no preposition before it ("declined by Ana {dated}"): Slack shows "today at
+    5:02 AM", "yesterday at …" or "Nov 25 at …" in the reader's time zone, none of which takes "on"; the fallback,
+    where no token renders, is "on Wed 25 Nov 2026 05:02 UTC"."""
+    return f"<!date^{int(instant.timestamp())}^{{date_short_pretty}} at {{time}}|on {utc_text(instant)}>"
+
+
 def utc_text(instant: datetime) -> str:
     """An instant where no Slack date token renders (plain text under a form field): in UTC, said so."""
     return instant.astimezone(UTC).strftime("%a %d %b %Y %H:%M UTC")

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks import ids, kit
-from bot.blocks.format import DEFAULT_LOCALE, duration, escape, money, trim, utc_text, when, window_end
+from bot.blocks.format import DEFAULT_LOCALE, dated, duration, escape, money, trim, utc_text, when, window_end
 from bot.blocks.kit import View
 from bot.blocks.stages import STATES
 from bot.domain import errors
@@ -105,7 +105,7 @@ MOVED = {
 # Outcomes whose true words name what was done, not where the case went: a proposal offers arbitration (or closes
 # a non-binding case) because someone rejected it, or let it lapse.
 MOVED_BECAUSE = {
-    State.ARBITRATION_OFFERED: "the proposal was already rejected {by} on {at}, so arbitration is offered",
+    State.ARBITRATION_OFFERED: "the proposal was already rejected {by} {at}, so arbitration is offered",
 }
 ROUTES = {
     RouteKind.HOURLY_DISPUTE: "an hourly dispute",
@@ -129,7 +129,13 @@ class Voice:
         return "someone else" if self.plain else f"<@{user}>"
 
     def at(self, instant: datetime) -> str:
+        """An instant after a preposition: "until …", "from …"."""
         return utc_text(instant) if self.plain else when(instant)
+
+    def on(self, instant: datetime) -> str:
+        """An instant with no preposition before it, which it brings where it needs one: "claimed by Ana today at
+        5 PM", "… on Wed 25 Nov 2026 05:02 UTC"."""
+        return f"on {utc_text(instant)}" if self.plain else dated(instant)
 
     def amount(self, value: Money) -> str:
         return money(value, self.locale)
@@ -248,7 +254,7 @@ def _contracts(refusal: Refused, v: Voice) -> str | None:
             return f"{v.name(item)} has not been paid yet, so there is nothing to refund."
         case ItemTooOld(item_label=item, paid_at=paid_at, limit=limit):
             return (
-                f"{v.name(item)} was paid on {v.at(paid_at)}; refunds can be asked for up to {duration(limit)} "
+                f"{v.name(item)} was paid {v.on(paid_at)}; refunds can be asked for up to {duration(limit)} "
                 "after payment."
             )
         case ItemHasOpenCase(item_label=item, case_id=case_id):
@@ -269,8 +275,8 @@ def _cases(refusal: Refused, v: Voice) -> str | None:
         case errors.CaseMovedOn(outcome=outcome, actor=actor, at=at, raced=raced):
             by = "when its deadline passed" if actor == SCHEDULER else f"by {v.person(actor)}"
             moved = MOVED.get(outcome) or STATES.get(outcome, outcome.replace("_", " "))
-            said = MOVED_BECAUSE.get(outcome, "this case was already {moved} {by} on {at}")
-            happened = said.format(moved=moved, by=by, at=v.at(at))
+            said = MOVED_BECAUSE.get(outcome, "this case was already {moved} {by} {at}")
+            happened = said.format(moved=moved, by=by, at=v.on(at))
             if raced:
                 return f"Your answer was not recorded: {happened}, just before it."
             return f"Nothing changed: {happened}."
@@ -295,7 +301,7 @@ def _windows(refusal: Refused, v: Voice) -> str | None:
     """Time: a window closed, or a deadline not reached yet."""
     match refusal:
         case errors.AnswerTimeOver(closed_at=closed_at):
-            return f"Nothing changed: the time to answer ended on {v.at(closed_at)}."
+            return f"Nothing changed: the time to answer ended {v.on(closed_at)}."
         case AppealWindowOver(closed_at=closed_at):
             if closed_at is None:
                 return "Nothing changed: the time to ask for a review has passed, so the outcome stands."
@@ -336,7 +342,7 @@ def _mediators(refusal: Refused, v: Voice) -> str | None:
             who = "That mediator" if v.plain else v.person(mediator)
             return f"{who} made the outcome appealed on case {case_id}, so another mediator must review it."
         case AlreadyClaimed(mediator=mediator, at=at):
-            return f"Nothing changed: this case was already claimed by {v.person(mediator)} on {v.at(at)}."
+            return f"Nothing changed: this case was already claimed by {v.person(mediator)} {v.on(at)}."
         case AlreadyYours(case_id=case_id):
             return f"You already hold case {case_id}; choose another mediator to hand it to."
         case errors.NotYourClaim(case_id=case_id, mediator=mediator):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.blocks import ids, kit, party, stages
-from bot.blocks.format import IN_THE_THREAD, escape, money, person, pieces, quote, trim, when, window_end
+from bot.blocks.format import IN_THE_THREAD, dated, escape, money, person, pieces, quote, trim, when, window_end
 from bot.blocks.kit import Block
 from bot.domain.routing import RouteKind
 from bot.domain.vocabulary import Move, Stage, State
@@ -41,20 +41,20 @@ def outcome_line(case: CaseView, locale: str) -> str:
     """What happened, by whom, when and for how much: the line both parties read after a decision."""
     if case.stage != Stage.REQUEST or case.state == State.CLOSED_OUT_OF_WINDOW:
         return stages.stage_line(case, locale)
-    by, at = person(case.updated_by), when(case.at)
+    by, at = person(case.updated_by), dated(case.at)
     refunded = money(case.money(case.refunded_minor), locale)
     requested = money(case.money(case.requested_minor), locale)
     match case.state:
         case State.APPROVED:
-            return f":white_check_mark: *Approved* by {by} on {at}: {refunded} refunded in full."
+            return f":white_check_mark: *Approved* by {by} {at}: {refunded} refunded in full."
         case State.ADJUSTED:
-            return f":part_alternation_mark: *Adjusted* by {by} on {at}: {refunded} refunded of the {requested} asked."
+            return f":part_alternation_mark: *Adjusted* by {by} {at}: {refunded} refunded of the {requested} asked."
         case State.DECLINED:
-            return f":no_entry: *Declined* by {by} on {at}."
+            return f":no_entry: *Declined* by {by} {at}."
         case State.LAPSED:
-            return f":hourglass: *Lapsed* on {at}: no answer came before the deadline."
+            return f":hourglass: *Lapsed* {at}: no answer came before the deadline."
         case State.WITHDRAWN:
-            return f":leftwards_arrow_with_hook: *Withdrawn* by {by} on {at}."
+            return f":leftwards_arrow_with_hook: *Withdrawn* by {by} {at}."
     return f"*{OUTCOMES.get(case.state, case.state).capitalize()}*"
 
 
@@ -76,8 +76,10 @@ def next_step_line(case: CaseView) -> str | None:
         case RouteKind.ESCROW_REFUND:
             route = "the *escrow refund process*: the freelancer answers, then a mediator if you still disagree"
         case _:
+            closes = step.get("review_closes_at")
+            closed = dated(window_end(datetime.fromisoformat(closes))) if closes else "earlier"
             return (
-                f"*Next step:* none. The review window closed on {end('review_closes_at')}, and non-binding "
+                f"*Next step:* none. The review window closed {closed}, and non-binding "
                 f"mediation was possible until {end('mediation_closes_at')}."
             )
     return f"*Next step:* if you still disagree, *Request again* will take this to {route}."
@@ -204,8 +206,8 @@ def timeline_entry(case: CaseView, locale: str = "en_US") -> list[Block]:
     as many sections as it takes (their DMs show it cut, and say it is here)."""
     if case.stage == Stage.REQUEST and case.state == State.AWAITING_FREELANCER:
         text = (
-            f"{person(case.client_id)} requested {money(case.money(case.requested_minor), locale)} on "
-            f"{when(case.at)}.\n*Reason*\n{quote(case.reason, None)}"
+            f"{person(case.client_id)} requested {money(case.money(case.requested_minor), locale)} "
+            f"{dated(case.at)}.\n*Reason*\n{quote(case.reason, None)}"
         )
         if case.due:
             text += f"\n{person(case.freelancer_id)} has until {when(case.due)} to answer."

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from bot.blocks import ids, kit
-from bot.blocks.format import duration, escape, money, person, quote, trim, when, window_end
+from bot.blocks.format import dated, duration, escape, money, person, quote, trim, when, window_end
 from bot.blocks.kit import Block, View
 from bot.blocks.modals import SLACK_TEXT_INPUT, amount_input, text_input
 from bot.blocks.stages import appealed, stage_line, why
@@ -121,7 +121,7 @@ def _escrow_refund(form: AskAgainForm, _: str) -> tuple[str, str, list[Block]]:
 
 
 def _mediation(form: AskAgainForm, ends: str) -> tuple[str, str, list[Block]]:
-    closed = f" (it closed on {when(window_end(form.review_closes_at))})" if form.review_closes_at else ""
+    closed = f" (it closed {dated(window_end(form.review_closes_at))})" if form.review_closes_at else ""
     limit = form.case.terms.reason_max_length
     blocks = [
         _section(

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks import ids, kit
-from bot.blocks.format import IN_THE_THREAD, duration, escape, money, person, pieces, quote, trim, when
+from bot.blocks.format import IN_THE_THREAD, dated, duration, escape, money, person, pieces, quote, trim, when
 from bot.blocks.kit import Block
 from bot.domain.events import Evidence
 from bot.domain.visibility import party_may_read
@@ -98,28 +98,28 @@ def stage_line(case: CaseView, locale: str) -> str:
 def _waiting_line(case: CaseView, locale: str) -> str | None:
     """A stage still waiting on someone: a party's answer, a mediator, or an arbitrator."""
     at_stake = money(case.at_stake, locale)
-    by, at = _actor(case), when(case.at)
+    by, at = _actor(case), dated(case.at)
     proposal = money(case.money(case.proposal_minor or 0), locale)
     match case.state:
         case State.AWAITING_FREELANCER if case.stage == Stage.HOURLY_DISPUTE:
             claimed = f"{_time(case.disputed_minutes)} ({at_stake})" if case.disputed_minutes else at_stake
-            text = f":scales: {person(case.client_id)} disputed {claimed} of this week on {at}."
+            text = f":scales: {person(case.client_id)} disputed {claimed} of this week {at}."
             if case.dispute_reason:
                 text += f"\n*Reasons*\n{quote(case.dispute_reason, 800, IN_THE_THREAD)}"
             return text
         case State.AWAITING_FREELANCER:
-            return f":scales: {person(case.client_id)} started the escrow refund process for {at_stake} on {at}."
+            return f":scales: {person(case.client_id)} started the escrow refund process for {at_stake} {at}."
         case State.IN_REVIEW:
             if case.by_deadline:
                 return f":hourglass: The freelancer did not answer by {at}; a mediator will decide on {at_stake}."
             if case.mediator_id and case.updated_by == case.mediator_id:
                 return f":bust_in_silhouette: {person(case.mediator_id)} is reviewing the dispute ({at_stake})."
-            return f":speech_balloon: {by} contested the dispute on {at}; a mediator will decide on {at_stake}."
+            return f":speech_balloon: {by} contested the dispute {at}; a mediator will decide on {at_stake}."
         case State.FREELANCER_DISPUTED:
-            return f":speech_balloon: {by} disputed the escrow refund on {at}."
+            return f":speech_balloon: {by} disputed the escrow refund {at}."
         case State.UNASSIGNED:
             kind = "Non-binding mediation" if not case.binding else "Mediation"
-            return f":busts_in_silhouette: {kind} requested by {by} on {at} for {at_stake}; waiting for a mediator."
+            return f":busts_in_silhouette: {kind} requested by {by} {at} for {at_stake}; waiting for a mediator."
         case State.CLAIMED:
             return f":bust_in_silhouette: {_mediator(case)} is mediating ({at_stake} in dispute)."
         case State.PROPOSED:
@@ -136,9 +136,9 @@ def _waiting_line(case: CaseView, locale: str) -> str | None:
             return f":classical_building: Both parties paid; {_mediator(case)} records the award."
         case State.APPEAL_REQUESTED:
             appeal = case.appeal or {}
-            asked = when(datetime.fromisoformat(appeal["at"])) if appeal.get("at") else at
+            asked = dated(datetime.fromisoformat(appeal["at"])) if appeal.get("at") else at
             who = person(appeal["by"]) if appeal.get("by") else "A party"
-            line = f":scales: {who} asked on {asked} for a second mediator to review {appealed(case, locale)}."
+            line = f":scales: {who} asked {asked} for a second mediator to review {appealed(case, locale)}."
             if case.mediator_id:
                 return line + f" {person(case.mediator_id)} is reviewing it."
             first = appeal.get("first_mediator")
@@ -150,15 +150,15 @@ def _outcome_line(case: CaseView, locale: str) -> str | None:
     """An outcome: who decided what, and whether it may still be appealed."""
     at_stake = money(case.at_stake, locale)
     refunded = money(case.money(case.refunded_minor), locale)
-    by, at = _actor(case), when(case.at)
+    by, at = _actor(case), dated(case.at)
     match case.state:
         case State.REFUNDED:
-            return f":white_check_mark: *Refunded* {refunded} to {person(case.client_id)} on {at} ({by})."
+            return f":white_check_mark: *Refunded* {refunded} to {person(case.client_id)} {at} ({by})."
         case State.RELEASED:
-            line = f":lock: *Closed* on {at} ({by}): the {at_stake} stays with {person(case.freelancer_id)}."
+            line = f":lock: *Closed* {at} ({by}): the {at_stake} stays with {person(case.freelancer_id)}."
             return line + _open_to_appeal(case)
         case State.DECIDED:
-            line = f":judge: *Decided* by {by} on {at}: {refunded} refunded of the {at_stake} disputed."
+            line = f":judge: *Decided* by {by} {at}: {refunded} refunded of the {at_stake} disputed."
             return line + (_open_to_appeal(case) if case.open else " Final.")
         case State.REVIEWED:
             outcome = money(case.money(case.outcome_minor or 0), locale)
@@ -168,18 +168,16 @@ def _outcome_line(case: CaseView, locale: str) -> str | None:
                 if before is None or before == case.outcome_minor
                 else f"changed from {money(case.money(before), locale)}"
             )
-            return (
-                f":judge: *Reviewed on appeal* by {by} on {at}: {outcome} refunded of the {at_stake}, {verdict}. Final."
-            )
+            return f":judge: *Reviewed on appeal* by {by} {at}: {outcome} refunded of the {at_stake}, {verdict}. Final."
         case State.SETTLED:
-            return f":handshake: *Settled* on {at}: both parties accepted; {refunded} refunded."
+            return f":handshake: *Settled* {at}: both parties accepted; {refunded} refunded."
         case State.AWARDED:
             ref = f" (award {escape(case.award_reference)})" if case.award_reference else ""
-            return f":classical_building: *Awarded* by arbitration on {at}{ref}: {refunded} refunded. Binding."
+            return f":classical_building: *Awarded* by arbitration {at}{ref}: {refunded} refunded. Binding."
         case State.WITHDRAWN:
-            return f":leftwards_arrow_with_hook: *Withdrawn* by {by} on {at}."
+            return f":leftwards_arrow_with_hook: *Withdrawn* by {by} {at}."
         case State.CLOSED_OUT_OF_WINDOW:
-            return f":no_entry_sign: *Closed* on {at}: no route remained for this request."
+            return f":no_entry_sign: *Closed* {at}: no route remained for this request."
     return None
 
 

@@ -111,7 +111,7 @@ def test_a_decision_appealed_is_reviewed_by_a_second_mediator_and_the_ledger_adj
     assert ledger(bot, case_id) == [("refund", 4000), ("release", 6000), ("refund_reversal", 1500), ("release", 1500)]
     for user in (CLIENT, FREELANCER):
         shown = text_of(dm(bot, user, case_id).blocks)
-        assert "*Reviewed on appeal* by <@U0MEDIATE1> on <!date^" in shown
+        assert "*Reviewed on appeal* by <@U0MEDIATE1> <!date^" in shown
         assert "$25.00 refunded of the $100.00, changed from $40.00. Final." in shown
         assert "*The reviewing mediator's rationale*\n> The export shows four of five standups." in shown
         assert "• #1 from the client: Calendar: no standup on Tuesday." in shown

@@ -92,7 +92,7 @@ def test_a_stale_press_on_a_rejected_proposal_is_told_who_rejected_it_and_what_f
     assert bot.user(FREELANCER).click(before, "Accept proposal").status == 200
     bot.drain()
     said = bot.standin.responses[-1]["text"]
-    assert said.startswith("Nothing changed: the proposal was already rejected by <@U0CLIENT01> on <!date^")
+    assert said.startswith("Nothing changed: the proposal was already rejected by <@U0CLIENT01> <!date^")
     assert said.endswith(", so arbitration is offered.")
     assert bot.case(case_id).state == "arbitration_offered"
 

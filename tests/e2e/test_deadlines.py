@@ -67,7 +67,7 @@ def test_the_request_lapses_when_the_deadline_passes_and_both_are_told(bot):
     at(bot, DUE)
     assert bot.case(case_id).state == "lapsed"
     shown = text_of(bot.standin.dms(FREELANCER)[0].blocks)
-    assert ":hourglass: *Lapsed* on <!date^" in shown
+    assert ":hourglass: *Lapsed* <!date^" in shown
     assert button_labels(bot.standin.dms(FREELANCER)[0].blocks) == ["Add evidence"]  # no answer buttons left
     assert "*Request again* will take this to the *escrow refund process*" in text_of(client_dm(bot).blocks)
     bot.user(FREELANCER).click(request_message, "Approve")  # too late, from the old message

@@ -192,7 +192,7 @@ def test_a_stale_click_is_told_what_happened_and_changes_nothing(bot):
     bot.drain()
     notice = bot.standin.responses[-1]
     assert notice["response_type"] == "ephemeral"
-    assert "Nothing changed: this case was already approved by <@U0FREELA01> on <!date^" in notice["text"]
+    assert "Nothing changed: this case was already approved by <@U0FREELA01> <!date^" in notice["text"]
     assert bot.case(case_id).state == "approved"
     assert bot.count(AuditRow, case_id=case_id) == 2
 

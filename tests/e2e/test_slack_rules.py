@@ -137,7 +137,7 @@ def test_a_refusal_under_a_field_is_plain_text_and_one_about_the_case_replaces_t
     late = bot.user(FREELANCER).submit(adjust, {"Refund amount (USD)": "40.00"})
     assert late.json["response_action"] == "update"  # no field of the form is wrong: the case moved on
     notice = text_of(late.json["view"]["blocks"])
-    assert notice.startswith("Nothing changed: this case was already withdrawn by <@U0CLIENT01> on <!date^")
+    assert notice.startswith("Nothing changed: this case was already withdrawn by <@U0CLIENT01> <!date^")
     assert late.json["view"]["title"]["text"] == "Adjust the refund"
     assert bot.case(case_id).state == "withdrawn"
 
@@ -196,7 +196,7 @@ def test_next_step_none_names_the_review_windows_close_and_the_end_of_mediation(
     review_closed = timestamp(2026, 10, 23, 23, 59, 59)  # the week of 12 Oct: Friday 23 Oct 23:59:59 UTC
     mediation_ended = timestamp(2026, 11, 18, 11, 59, 59)  # paid 19 Oct 12:00 UTC, plus 30 days
     assert (
-        f"*Next step:* none. The review window closed on <!date^{review_closed}^{{date_short_pretty}} at {{time}}|Fri "
+        f"*Next step:* none. The review window closed <!date^{review_closed}^{{date_short_pretty}} at {{time}}|on Fri "
         f"23 Oct 2026 23:59 UTC>, and non-binding mediation was possible until <!date^{mediation_ended}^"
     ) in shown
     click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")

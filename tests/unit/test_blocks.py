@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.blocks import card, ids, modals, replies, request
-from bot.blocks.format import babel_locale, counted, duration, escape, money, pieces, quote, trim, when
+from bot.blocks.format import babel_locale, counted, dated, duration, escape, money, pieces, quote, trim, when
 from bot.blocks.home import home
 from bot.blocks.refusals import message
 from bot.blocks.render import render
@@ -124,7 +124,7 @@ def test_freelancer_message_while_waiting():
         (
             "adjusted",
             {"refunded_minor": 4000, "offered_minor": 4000, "response": "Two of five"},
-            "*Adjusted* by <@U0FREELA01> on <!date^1795687200^{date_short_pretty} at {time}|Thu 26 Nov 2026 "
+            "*Adjusted* by <@U0FREELA01> <!date^1795687200^{date_short_pretty} at {time}|on Thu 26 Nov 2026 "
             "10:00 UTC>: $40.00 refunded of the $100.00 asked.",
         ),
         ("declined", {"response": "As briefed"}, ":no_entry: *Declined* by <@U0FREELA01>"),
@@ -170,7 +170,7 @@ def test_client_message_offers_withdraw_only_while_waiting():
                 "review_closes_at": "2026-11-28T00:00:00+00:00",
                 "mediation_closes_at": "2026-12-23T06:00:00+00:00",
             },
-            "*Next step:* none. The review window closed on <!date^1795823999^{date_short_pretty} at {time}|Fri 27 "
+            "*Next step:* none. The review window closed <!date^1795823999^{date_short_pretty} at {time}|on Fri 27 "
             "Nov 2026 23:59 UTC>, and non-binding mediation was possible until <!date^1798005599^",
         ),
     ],
@@ -264,13 +264,13 @@ def test_render_gives_notification_text_and_valid_blocks_for_every_surface():
 
 def test_refusals_read_well_in_slack():
     moved = CaseMovedOn("R-1", "approved", "U0FREELA01", datetime(2026, 11, 26, 10, tzinfo=UTC))
-    assert message(moved).startswith("Nothing changed: this case was already approved by <@U0FREELA01> on <!date^")
+    assert message(moved).startswith("Nothing changed: this case was already approved by <@U0FREELA01> <!date^")
     assert message(CaseMovedOn("R-1", "lapsed", "scheduler", datetime(2026, 11, 28, 10, tzinfo=UTC))).startswith(
         "Nothing changed: this case was already lapsed when its deadline passed"
     )
     raced = message(CaseMovedOn("R-1", "withdrawn", "U0CLIENT01", datetime(2026, 11, 26, 10, tzinfo=UTC), raced=True))
-    assert raced.startswith("Your answer was not recorded: this case was already withdrawn by <@U0CLIENT01> on <!date^")
-    assert "the time to answer ended on <!date^" in message(AnswerTimeOver(datetime(2026, 11, 28, tzinfo=UTC)))
+    assert raced.startswith("Your answer was not recorded: this case was already withdrawn by <@U0CLIENT01> <!date^")
+    assert "the time to answer ended <!date^" in message(AnswerTimeOver(datetime(2026, 11, 28, tzinfo=UTC)))
     assert message(AmountOverBalance(Money(150, "USD"), Money(100, "USD"))) == (
         "You can ask for at most $1.00 on this item; $1.50 is more than that."
     )
@@ -427,7 +427,7 @@ def test_the_desk_marks_passed_deadlines_links_held_cases_and_says_why_a_claim_c
     shown = render(Surface.DESK, held | {"notice": notice.as_json(), "filters": {"kind": "hourly"}}, None)
     assert blocks_problems(shown.blocks, "home") == []
     text = text_of(shown.blocks)
-    assert ":warning: Nothing changed: this case was already claimed by <@U0MEDIATE2> on <!date^" in text
+    assert ":warning: Nothing changed: this case was already claimed by <@U0MEDIATE2> <!date^" in text
     assert "*deadline passed <!date^" in text
     assert "held by <@U0MEDIATE2>" in text
     assert "(filtered)" in text
@@ -525,7 +525,7 @@ def test_an_appeal_shows_its_reason_and_the_card_keeps_the_first_mediator_away()
     card = render(Surface.CASE_CARD, appealed.as_json(), None)
     text = text_of(card.blocks)
     assert "Appeal: case R-7K3Q9A" in text
-    assert "<@U0FREELA01> asked on <!date^1795683600^" in text
+    assert "<@U0FREELA01> asked <!date^1795683600^" in text
     assert (
         "for a second mediator to review the decision (*$20.00* refunded of the $60.00). Waiting for a mediator "
         "other than <@U0MEDIATE1>." in text
@@ -552,7 +552,7 @@ def test_a_review_says_whether_it_confirmed_or_changed_the_outcome(outcome, verd
         due_at=None,
     )
     text = text_of(render(Surface.TIMELINE, reviewed.as_json(), None).blocks)
-    assert "*Reviewed on appeal* by <@U0MEDIATE2> on <!date^" in text
+    assert "*Reviewed on appeal* by <@U0MEDIATE2> <!date^" in text
     assert f"{money(Money(outcome, 'USD'))} refunded of the $60.00, {verdict}. Final." in text
     assert "*The reviewing mediator's rationale*\n> The diary has no entry." in text
 
@@ -590,3 +590,14 @@ def test_a_decline_reason_is_cut_in_the_dms_and_whole_in_the_case_thread():
     line = request.timeline_entry(declined)
     assert len(line) > 1  # more than one section
     assert text_of(line).count("Q&amp;A &amp; fixes &amp; sign-off;") == 83
+
+
+def test_a_date_in_a_sentence_reads_right_as_today_or_as_a_day_and_in_the_fallback_text():
+    """Slack shows the token as "today at 5:02 AM" or "Nov 25 at 5:02 AM", neither taking "on"; the fallback, where
+    no token renders, brings its own."""
+    at = datetime(2026, 11, 26, 5, 2, tzinfo=UTC)
+    assert dated(at) == "<!date^1795669320^{date_short_pretty} at {time}|on Thu 26 Nov 2026 05:02 UTC>"
+    declined = replace(CASE, state="declined", updated_by="U0FREELA01", updated_at=at.isoformat(), moves={})
+    shown = text_of(request.client_request(declined, None))
+    assert f"*Declined* by <@U0FREELA01> {dated(at)}." in shown
+    assert " on <!date^" not in shown
