@@ -165,6 +165,8 @@ def plain(refusal: Refused) -> str:
 
 def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
     """The refusal as its person reads it: what was refused, with the numbers, dates and names in it."""
+    if isinstance(refusal, errors.InvalidInputs):
+        return " ".join(sentence(each, voice) for each in refusal.found)
     for words in (_amounts, _typed, _contracts, _cases, _windows, _mediators, _unavailable):
         if (said := words(refusal, voice)) is not None:
             return said
@@ -383,7 +385,12 @@ def inputs(view: dict[str, Any]) -> set[str]:
 
 def form_answer(refusal: Refused, view: dict[str, Any]) -> dict[str, Any]:
     """How a form submission that was refused is answered: the error under the field it concerns, so nothing
-    typed is lost; or, when the form holds no such field, the form replaced by the refusal itself."""
+    typed is lost (each under its own, all at once, when there are several); or, when the form holds no such
+    field, the form replaced by the refusal itself."""
+    if isinstance(refusal, errors.InvalidInputs):
+        shown = {FIELD_BLOCKS.get(each.field): sentence(each, PLAIN) for each in refusal.found if each.field}
+        if under := {block: said for block, said in shown.items() if block in inputs(view)}:
+            return {"response_action": "errors", "errors": under}
     block = FIELD_BLOCKS.get(refusal.field) if refusal.field else None
     if isinstance(refusal, errors.Unavailable):  # sent again as it is once the outage is over: keep the form
         block = next((b["block_id"] for b in view.get("blocks") or [] if b.get("block_id") in inputs(view)), None)

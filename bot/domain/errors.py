@@ -63,7 +63,11 @@ class Refused(Exception):
         kind = _kinds().get(data.get("type", ""))
         if kind is None:
             raise ValueError(f"unknown refusal {data.get('type')!r}")
-        return kind(**{k: _typed(v) for k, v in (data.get("facts") or {}).items()})
+        return kind.from_facts(data.get("facts") or {})
+
+    @classmethod
+    def from_facts(cls, facts: dict[str, Any]) -> Refused:
+        return cls(**{k: _typed(v) for k, v in facts.items()})
 
 
 @cache
@@ -132,6 +136,26 @@ class Stale(Refused):
 
 class OutOfTime(Refused):
     """A window the action needs has closed, or has not reached its end yet."""
+
+
+@refusal
+class InvalidInputs(InvalidInput):
+    """Several inputs of one form cannot be taken: each is answered under its own field, all at once, so the person
+    fixes them in one go."""
+
+    found: list[InvalidInput]
+
+    def facts(self) -> dict[str, Any]:
+        return {"found": [refusal.as_json() for refusal in self.found]}
+
+    @classmethod
+    def from_facts(cls, facts: dict[str, Any]) -> Refused:
+        return cls([Refused.from_json(each) for each in facts["found"]])  # type: ignore[misc]
+
+
+def one_or_all(found: list[InvalidInput]) -> InvalidInput | None:
+    """The refusal of a form's problems: none, the one, or all of them together."""
+    return None if not found else found[0] if len(found) == 1 else InvalidInputs(found)
 
 
 class _About(InvalidInput):

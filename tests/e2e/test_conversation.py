@@ -111,3 +111,23 @@ def test_a_long_decline_reason_is_read_whole_in_the_case_thread_and_every_limit_
     assert "… _(the whole of it is in the case thread)_" in text_of(client_dm(bot).blocks)
     [declined] = [text for text in thread_texts(bot) if "*Declined*" in text]
     assert declined.count("Q&amp;A &amp; fixes &amp; sign-off;") == 83
+
+
+def test_a_mediators_form_with_several_problems_is_answered_under_every_field_at_once(bot):
+    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
+    decline(bot, case_id)
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
+    submit(bot, CLIENT, {})
+    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Add evidence")
+    submit(bot, FREELANCER, {"Description": "The signed brief.", "Who sees it": "Both sides"})
+    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Dispute")
+    submit(bot, FREELANCER, {"Your statement": "As briefed."})
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
+    click(bot, MEDIATOR, card(bot, case_id), "Claim")
+    click(bot, MEDIATOR, card(bot, case_id), "Propose")
+    # Forged past Slack's own checks: an amount out of range, no rationale, no rule, no evidence cited.
+    answer = bot.user(MEDIATOR).submit(bot.standin.latest_view(MEDIATOR), {"Refund to the client (USD)": "100.01"})
+    assert sorted(answer.json["errors"]) == ["amount", "cited", "rationale", "rule"]
+    assert answer.json["errors"]["rule"] == "Choose the policy rule the outcome applies."
+    assert answer.json["errors"]["cited"].startswith("Choose the evidence you relied on")
+    assert bot.case(case_id).state == "claimed"

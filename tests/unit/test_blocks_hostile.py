@@ -335,6 +335,9 @@ def refusals_of_every_kind(draw: st.DrawFn) -> Refused:
             draw(st.integers(0, 10**9)), draw(st.integers(0, 10**6))
         ),
         errors.TooManyLinks: lambda: errors.TooManyLinks(10),
+        errors.InvalidInputs: lambda: errors.InvalidInputs(
+            [errors.ChoiceRequired(field), errors.UnknownRule(text[:64])]
+        ),
         errors.NotYourContract: lambda: errors.NotYourContract(text[:64]),
         errors.UnknownContract: lambda: errors.UnknownContract(text[:64]),
         NothingRefundable: lambda: NothingRefundable(text[:64]),

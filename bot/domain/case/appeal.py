@@ -106,8 +106,7 @@ class AppealStage(CaseBase):
         appeal = self.appeal
         if appeal is None:
             raise self._moved_on()
-        self._in_range(amount)
-        self._reasoned(grounds, policy)
+        self._reasoned(amount, grounds, policy)
         self.outcome = amount
         self._record(self.state, State.REVIEWED, by=by, now=now, amount=amount, rationale=self.rationale, cite=True)
         if appeal.outcome == State.ARBITRATION_OFFERED:  # nothing was paid out: the review decides it all

@@ -34,10 +34,12 @@ class ArbitrationStage(CaseBase):
     ) -> None:
         """The binding award (amount refunded to the client, and the arbitrator's reference) closes the case."""
         now = self._ensure_holding(by, now, State.ARBITRATION)
-        self._in_range(amount)
-        award_reference = checked_text(reference, Field.AWARD_REFERENCE, REFERENCE_LIMIT, required=True)
-        self._reasoned(grounds, policy)
-        self.award_reference = award_reference
+
+        def award_reference() -> str | None:
+            return checked_text(reference, Field.AWARD_REFERENCE, REFERENCE_LIMIT, required=True)
+
+        self._reasoned(amount, grounds, policy, award_reference)
+        self.award_reference = award_reference()
         self._record(self.state, State.AWARDED, by=by, now=now, amount=amount, rationale=self.rationale, cite=True)
         self._pay(amount, self.at_stake - amount, by=by, now=now)
 

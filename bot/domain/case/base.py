@@ -21,6 +21,7 @@ from bot.domain.errors import (
     ChoiceRequired,
     CurrencyMismatch,
     Field,
+    InvalidInput,
     InvalidLink,
     NotYourCase,
     NotYourClaim,
@@ -31,6 +32,7 @@ from bot.domain.errors import (
     TooManyLinks,
     UnknownEvidence,
     UnknownRule,
+    one_or_all,
 )
 from bot.domain.events import (
     AuditEvent,
@@ -205,19 +207,34 @@ class CaseBase:
         if self.role_of(by) is not None:
             raise PartyCannotMediate(self.id)
 
-    def _reasoned(self, grounds: Grounds, policy: Policy) -> None:
-        """A mediator's outcome states its rationale, names a rule of the case's policy for its kind of contract,
-        and cites the evidence it relied on: at least one item once the case has any (design §6)."""
-        rationale = checked_text(grounds.rationale, Field.RATIONALE, policy.reason_max_length, required=True)
+    def _reasoned(self, amount: Money, grounds: Grounds, policy: Policy, *more: Callable[[], object]) -> None:
+        """A mediator's outcome gives an amount in range, states its rationale, names a rule of the case's policy
+        for its kind of contract, and cites the evidence it relied on: at least one item once the case has any
+        (design §6). Every problem of the form is refused at once; ``more`` are the form's other checks."""
+        found: list[InvalidInput] = []
+
+        def check(step: Callable[[], object]) -> None:
+            try:
+                step()
+            except InvalidInput as problem:
+                found.append(problem)
+
+        check(lambda: self._in_range(amount))
+        check(lambda: checked_text(grounds.rationale, Field.RATIONALE, policy.reason_max_length, required=True))
         if not grounds.rule:
-            raise ChoiceRequired(Field.RULE)
-        if grounds.rule not in policy.grounds_for(self.contract_kind):
-            raise UnknownRule(grounds.rule)
+            found.append(ChoiceRequired(Field.RULE))
+        elif grounds.rule not in policy.grounds_for(self.contract_kind):
+            found.append(UnknownRule(grounds.rule))
         cited = tuple(sorted(set(grounds.cited)))
         if unknown := [seq for seq in cited if not 1 <= seq <= self.evidence_count]:
-            raise UnknownEvidence(unknown[0], self.evidence_count)
-        if not cited and self.evidence_count:
-            raise ChoiceRequired(Field.CITED)
+            found.append(UnknownEvidence(unknown[0], self.evidence_count))
+        elif not cited and self.evidence_count:
+            found.append(ChoiceRequired(Field.CITED))
+        for step in more:
+            check(step)
+        if problem := one_or_all(found):
+            raise problem
+        rationale = checked_text(grounds.rationale, Field.RATIONALE, policy.reason_max_length, required=True)
         self.rationale, self.rule, self.cited = rationale, grounds.rule, cited
 
     def _ensure_answer(self, by: str, now: datetime, stages: tuple[Stage, ...], state: State, role: str) -> datetime:

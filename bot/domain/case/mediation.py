@@ -109,8 +109,7 @@ class MediationStage(AppealStage):
     def propose(self, amount: Money, *, grounds: Grounds, by: str, now: datetime, policy: Policy) -> None:
         """Mediation: a refund amount (0 … the amount at stake) on stated grounds; each party has 2 days to accept."""
         now = self._ensure_holding(by, now, State.CLAIMED)
-        self._in_range(amount)
-        self._reasoned(grounds, policy)
+        self._reasoned(amount, grounds, policy)
         self.proposal = amount
         self.answers = {}
         self._record(self.state, State.PROPOSED, by=by, now=now, amount=amount, rationale=self.rationale, cite=True)
@@ -122,8 +121,7 @@ class MediationStage(AppealStage):
         now = self._ensure_holding(by, now, State.IN_REVIEW)
         if self.stage is not Stage.HOURLY_DISPUTE:
             raise self._moved_on()
-        self._in_range(amount)
-        self._reasoned(grounds, policy)
+        self._reasoned(amount, grounds, policy)
         self._record(self.state, State.DECIDED, by=by, now=now, amount=amount, rationale=self.rationale, cite=True)
         self._offer_appeal(AppealOn.HOURLY_DECISION, amount, now=now, policy=policy)
         self._pay(amount, self.at_stake - amount, by=by, now=now)
