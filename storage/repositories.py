@@ -402,6 +402,7 @@ class CaseRepository:
                 CaseRow.mediator_id,
                 type_coerce(since, UtcDateTime()),
                 SlackMessageRow.permalink,
+                CaseRow.appeal,
             )
             .join(ContractRow, (ContractRow.team_id == CaseRow.team_id) & (ContractRow.id == CaseRow.contract_id))
             .outerjoin(q.due, q.due.c.case_id == CaseRow.id)
@@ -427,8 +428,10 @@ class CaseRepository:
                 stage=Stage(row[8]),
                 state=State(row[9]),
                 mediator_id=row[10],
-                waiting_since=row[11].isoformat(),
+                # An appeal waits from when it was made; the case from when it first needed a mediator.
+                waiting_since=(row[13] or {}).get("at") or row[11].isoformat(),
                 card_link=row[12],
+                first_mediator=(row[13] or {}).get("first_mediator"),
             )
             for row in rows
         ]

@@ -260,11 +260,12 @@ class FakeCases:
                 currency=c.currency,
                 at_stake_minor=c.at_stake.minor,
                 due_at=due.isoformat() if (due := _next_due(c)) else None,
-                stage=str(c.stage),
-                state=str(c.state),
+                stage=c.stage,
+                state=c.state,
                 mediator_id=c.mediator_id,
-                waiting_since=(c.escalated_at or c.opened_at).isoformat(),
+                waiting_since=(c.appeal.at if c.appeal else c.escalated_at or c.opened_at).isoformat(),
                 card_link=None,
+                first_mediator=c.appeal.first_mediator if c.appeal else None,
             )
             for c in page
         ]

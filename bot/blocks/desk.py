@@ -47,7 +47,7 @@ def _filters(filters: DeskFilters) -> Block:
     )
 
 
-def _row(row: DeskRow, section: str, now: datetime, locale: str) -> Block:
+def _row(row: DeskRow, section: str, now: datetime, locale: str, viewer: str) -> Block:
     """A case's line; its block_id names the part too, as a case that moved while the desk was read (statements
     apart, on PostgreSQL) may appear in two."""
     at_stake = money(row.money(row.at_stake_minor), locale)
@@ -57,12 +57,14 @@ def _row(row: DeskRow, section: str, now: datetime, locale: str) -> Block:
         due = datetime.fromisoformat(row.due_at)
         timing = f"*deadline passed {when(due)}*" if due <= now else f"next deadline {when(due)}"
     holder = f" · held by {person(row.mediator_id)}" if row.mediator_id else ""
+    if row.first_mediator == viewer and row.mediator_id is None:
+        holder = " · your outcome: another mediator reviews it"
     text = (
         f"*{row.id}* · {escape(row.item_label)} ({escape(row.contract_title)})\n"
         f"{person(row.client_id)} and {person(row.freelancer_id)} · *{at_stake}* at stake\n"
         f"{STAGES.get(row.stage, row.stage)}: {STATES.get(row.state, row.state)}{holder} · {timing}"
     )
-    if row.claimable:
+    if row.claimable_by(viewer):
         accessory: Block | None = kit.button("Claim", ids.DESK_CLAIM, row.id, style="primary")
     elif row.card_link:
         accessory = kit.button("Open card", ids.DESK_OPEN, row.id, url=row.card_link)
@@ -106,7 +108,7 @@ def desk(shown: DeskShown, locale: str = DEFAULT_LOCALE) -> tuple[list[Block], s
         rows = part.rows
         if not rows:
             blocks.append(kit.context("None." if filters == DeskFilters() else "None under these filters."))
-        blocks += [_row(row, name, now, locale) for row in rows]
+        blocks += [_row(row, name, now, locale, shown.user) for row in rows]
         blocks += _pager(name, part.offset, part.total)
     pages = {name: sections[name].offset for name in DESK_SECTIONS if sections[name].offset}
     return blocks, metadata(filters, pages)

@@ -243,8 +243,9 @@ class DeskRow:
     stage: Stage
     state: State
     mediator_id: str | None
-    waiting_since: str  # escalated (or opened, before a mediator was needed)
+    waiting_since: str  # escalated (or opened, before a mediator was needed); an appeal, since it was made
     card_link: str | None  # the case card's permalink, once the relay has posted it
+    first_mediator: str | None = None  # an appeal's: whose outcome it is, who may not review it
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeskRow:
@@ -253,6 +254,5 @@ class DeskRow:
     def money(self, minor: int) -> Money:
         return Money(minor, self.currency)
 
-    @property
-    def claimable(self) -> bool:
-        return self.mediator_id is None and self.state in CLAIMABLE
+    def claimable_by(self, mediator: str) -> bool:
+        return self.mediator_id is None and self.state in CLAIMABLE and mediator != self.first_mediator

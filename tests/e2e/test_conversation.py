@@ -4,7 +4,9 @@ cannot be undone ask first, saying what will happen."""
 import copy
 import json
 
-from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, Bot
+from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, MEDIATOR2, Bot
+from tests.e2e.test_appeal import decided
+from tests.e2e.test_desk import desk
 from tests.e2e.test_escalation import PARTLY, ask_for_refund, card, click, decline, dm, submit
 from tests.e2e.test_refund_request import client_dm, freelancer_dm, request, thread_texts
 from tests.slack_standin import Message, find_button, find_input, text_of
@@ -131,3 +133,19 @@ def test_a_mediators_form_with_several_problems_is_answered_under_every_field_at
     assert answer.json["errors"]["rule"] == "Choose the policy rule the outcome applies."
     assert answer.json["errors"]["cited"].startswith("Choose the evidence you relied on")
     assert bot.case(case_id).state == "claimed"
+
+
+def test_the_desk_dates_an_appeal_from_the_appeal_and_never_offers_its_first_mediator_the_claim(bot):
+    case_id = decided(bot)
+    bot.clock.advance(hours=30)
+    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Ask for a review")
+    submit(bot, FREELANCER, {"Why should it be reviewed?": "The calendar shows every standup."})
+    appealed_at = int(bot.clock.now.timestamp())
+    other = desk(bot, MEDIATOR)
+    row = next(b for b in other["blocks"] if b.get("block_id", "").endswith(f"_unclaimed_{case_id}"))
+    assert f"waiting since <!date^{appealed_at}^" in row["text"]["text"]
+    assert row["accessory"]["text"]["text"] == "Claim"
+    first = desk(bot, MEDIATOR2)
+    row = next(b for b in first["blocks"] if b.get("block_id", "").endswith(f"_unclaimed_{case_id}"))
+    assert "your outcome: another mediator reviews it" in row["text"]["text"]
+    assert row.get("accessory", {}).get("text", {}).get("text") != "Claim"

@@ -201,7 +201,7 @@ def test_the_mediators_desk_reads_each_part_by_deadline_then_wait_and_counts_und
         assert [row.id for row in page] == ["R-B", "R-C"]
         assert [row.id for row in work.cases.desk("T0001", "U0MEDIATE1", "rest", DeskFilters(), now, 2, 2)] == ["R-A"]
         [unclaimed] = work.cases.desk("T0001", "U0MEDIATE1", "unclaimed", DeskFilters(), now, 0, 10)
-        assert (unclaimed.id, unclaimed.at_stake_minor, unclaimed.due_at, unclaimed.claimable) == (
+        assert (unclaimed.id, unclaimed.at_stake_minor, unclaimed.due_at, unclaimed.claimable_by("U0MEDIATE1")) == (
             "R-D",
             700,
             None,
