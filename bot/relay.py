@@ -295,7 +295,7 @@ class Relay:
             raise Undeliverable(str(gone), permanent=True) from None
         kept, root = row.ref(row.message_key), row.ref(f"{row.stream}:thread")
         target = row.target
-        reader = target.users[0] if target.kind in ("dm", "home", "response_url") and target.users else None
+        reader = target.users[0] if target.kind in ("dm", "home", "response_url", "nudges") and target.users else None
         try:
             shown = self.render(
                 row.surface, row.view, root.permalink if root else None, self._locale(client, row.team_id, reader)
@@ -304,6 +304,10 @@ class Relay:
             raise Undeliverable(f"cannot render {row.surface}: {type(exc).__name__}: {exc}", permanent=True) from exc
         if target.kind == "response_url":
             _respond(target.url or "", shown)
+        elif target.kind == "nudges":  # every message kept under the prefix, brought to what it says now
+            for key, ref in sorted(row.refs.items()):
+                if key.startswith(target.parent_key or "\0"):
+                    self._call(client, row.team_id, "chat.update", channel=ref.channel, ts=ref.ts, **_said(shown))
         elif target.kind == "home":
             home: dict[str, Any] = {"type": "home", "blocks": shown.blocks}
             if shown.metadata is not None:
@@ -312,8 +316,7 @@ class Relay:
         elif kept is not None:
             if kept.permalink is None and row.message_key and row.message_key.endswith(_LINKED):
                 self._permalink(client, row, row.message_key, kept, learnt)  # posted and recorded, no permalink yet
-            args = {"channel": kept.channel, "ts": kept.ts, "text": shown.text, "blocks": shown.blocks}
-            self._call(client, row.team_id, "chat.update", **args)
+            self._call(client, row.team_id, "chat.update", channel=kept.channel, ts=kept.ts, **_said(shown))
         else:
             self._post(client, row, shown, learnt)
 
@@ -455,3 +458,7 @@ def _respond(url: str, shown: Rendered) -> None:
     if response.status_code >= 300:
         error = f"response_url answered {response.status_code}: {response.body}"
         raise Undeliverable(error, permanent=response.status_code < 500)
+
+
+def _said(shown: Rendered) -> dict[str, Any]:
+    return {"text": shown.text, "blocks": shown.blocks}

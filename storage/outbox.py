@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from bot.services.messages import OutboxMessage, Surface, Target
+from bot.services.messages import OutboxMessage, Place, Surface, Target
 from storage import leases
 from storage.tables import OutboxRow, SlackMessageRow
 
@@ -139,9 +139,26 @@ class OutboxRepository:
         ]
         known = self.message_refs({(row.team_id, key) for row in leased for key in row.keys})
         return [
-            replace(row, refs={key: known[row.team_id, key] for key in row.keys if (row.team_id, key) in known})
+            replace(
+                row,
+                refs={key: known[row.team_id, key] for key in row.keys if (row.team_id, key) in known}
+                | self._swept(row),
+            )
             for row in leased
         ]
+
+    def _swept(self, row: LeasedMessage) -> dict[str, MessageRef]:
+        """A sweep's messages: every one kept under its prefix (``Place.NUDGES``)."""
+        prefix = row.target.parent_key
+        if row.target.kind != Place.NUDGES or not prefix:
+            return {}
+        found = self.session.execute(
+            select(SlackMessageRow).where(
+                SlackMessageRow.team_id == row.team_id,
+                SlackMessageRow.message_key.startswith(prefix, autoescape=True),
+            )
+        ).scalars()
+        return {ref.message_key: MessageRef(ref.channel, ref.ts, ref.permalink) for ref in found}
 
     def _settle(self, row_ids: list[int], owner: str, **values: Any) -> int:
         """Only the relay still holding the lease may settle a row; a late one must not undo another's work."""

@@ -108,6 +108,10 @@ def _payout_handled(shown: s.PayoutHandledShown, _: str | None, __: str) -> Rend
     return Rendered(f"Case {shown.case.id}: payout {shown.action.replace('_', ' ')}", blocks)
 
 
+def _stale_nudges(shown: s.CaseShown, _: str | None, locale: str) -> Rendered:
+    return Rendered(f"Case {shown.case.id} has moved on", request.moved_on(shown.case, locale))
+
+
 def _refusal(shown: s.RefusalShown, _: str | None, locale: str) -> Rendered:
     text = refusals.message(shown.refusal, locale)
     return Rendered(text, request.notice(text))
@@ -143,6 +147,7 @@ BUILDERS: dict[Surface, Builder] = {
     Surface.PAYOUT_HELD: _payout_held,
     Surface.PAYOUT_REFUSED: _payout_refused,
     Surface.PAYOUT_HANDLED: _payout_handled,
+    Surface.STALE_NUDGES: _stale_nudges,
 }
 
 

@@ -58,6 +58,15 @@ def outcome_line(case: CaseView, locale: str) -> str:
     return f"*{OUTCOMES.get(case.state, case.state).capitalize()}*"
 
 
+def moved_on(case: CaseView, locale: str) -> list[Block]:
+    """A reminder or a question once the case has moved past it: where the case stands now, and no button (what
+    the party may do now is in their message about the case, kept up to date)."""
+    return [
+        _section(f":information_source: *Out of date: case {case.id} has moved on.* {outcome_line(case, locale)}"),
+        kit.context("What you can do now is in refund-bot's message about this case, kept up to date."),
+    ]
+
+
 def next_step_line(case: CaseView) -> str | None:
     """Design §2.3, shown to the client: the route "Request again" will take, and until when."""
     step = case.next_step

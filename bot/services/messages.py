@@ -35,6 +35,7 @@ class Surface(StrEnum):
     PAYOUT_HELD = "payout_held"  # the case thread: the marketplace has not paid out, a mediator will look
     PAYOUT_REFUSED = "payout_refused"  # the mediators' channel: what was refused, and the marketplace's reason
     PAYOUT_HANDLED = "payout_handled"  # the mediators' channel: an operator sent a payout again, or lifted a hold
+    STALE_NUDGES = "stale_nudges"  # a party's reminders and questions, once the case moved past them
     PAYOUT = "payout"  # not Slack: a ledger entry for the marketplace's payments endpoint (``bot.payouts``)
 
 
@@ -49,6 +50,7 @@ class Place(StrEnum):
     HOME = "home"
     DESK = "desk"  # a mediator's App Home: the queue of cases
     WEBHOOK = "webhook"  # the marketplace's payments endpoint
+    NUDGES = "nudges"  # every message kept under a prefix (a party's reminders and questions), updated at once
 
 
 class Kept(StrEnum):
@@ -108,6 +110,15 @@ def channel(channel_id: str) -> Target:
 
 def thread(parent_key: str) -> Target:
     return Target(Place.THREAD, parent_key=parent_key)
+
+
+def nudges(case_id: str, user: str) -> Target:
+    """Every reminder and question ``user`` was sent on a case (their message keys start so), at once."""
+    return Target(Place.NUDGES, users=(user,), parent_key=nudge_key(case_id, user, ""))
+
+
+def nudge_key(case_id: str, user: str, rest: str) -> str:
+    return f"{case_id}:nudge:{user}:{rest}"
 
 
 def home(user: str) -> Target:

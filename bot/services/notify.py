@@ -48,7 +48,20 @@ from bot.domain.events import (
 )
 from bot.domain.visibility import Audience, may_read, reads_records
 from bot.domain.vocabulary import DeadlineKind
-from bot.services.messages import Kept, OutboxMessage, Surface, Target, channel, dm, group, home, response_url, thread
+from bot.services.messages import (
+    Kept,
+    OutboxMessage,
+    Surface,
+    Target,
+    channel,
+    dm,
+    group,
+    home,
+    nudge_key,
+    nudges,
+    response_url,
+    thread,
+)
 from bot.services.models import CaseView
 from bot.services.surfaces import (
     AppealClosedShown,
@@ -147,6 +160,11 @@ def _transition(change: Change, steps: list[AuditEvent]) -> list[OutboxMessage]:
     messages.append(_kept(view, Kept.CLIENT, version, dm(view.client_id), shown))
     if change.carded and change.card_channel is not None:
         messages.append(_kept(view, Kept.CARD, version, channel(change.card_channel), change.card()))
+    # The case moved on: the reminders and questions sent before say so, and lose their buttons.
+    if any(step.from_state not in (None, step.to_state) for step in steps):
+        for party in (view.freelancer_id, view.client_id):
+            key = f"{view.id}:stale:{version}:{party}"
+            messages.append(_message(view, key, nudges(view.id, party), Surface.STALE_NUDGES, shown))
     return messages
 
 
@@ -202,8 +220,9 @@ def _questions(change: Change, asked: list[QuestionAsked]) -> list[OutboxMessage
             case=view, question=question.text, question_id=question.id, asked=question.asked, by=question.asked_by
         )
         key = f"{view.id}:question:{question.id}"
+        kept = nudge_key(view.id, question.asked, f"question:{question.id}")
         messages += [
-            _message(view, f"{key}:dm", dm(question.asked), Surface.QUESTION, told),
+            _message(view, f"{key}:dm", dm(question.asked), Surface.QUESTION, told, message_key=kept),
             _message(view, f"{key}:thread", _thread(view), Surface.QUESTION_LINE, told),
         ]
     return messages
@@ -259,7 +278,8 @@ def _reminded(change: Change, reminded: list[Reminded]) -> list[OutboxMessage]:
             shown = ReminderShown(
                 case=view, hours_left=(event.due_at - event.at).total_seconds() / 3600, role=event.role
             )
-        messages.append(_message(view, key, dm(event.party), surface, shown))
+        kept = nudge_key(view.id, event.party, key.removeprefix(f"{view.id}:"))
+        messages.append(_message(view, key, dm(event.party), surface, shown, message_key=kept))
     return messages
 
 

@@ -249,6 +249,7 @@ PAYLOADS: dict[Surface, type[Any]] = {
     Surface.PAYOUT_HELD: PayoutRefusedShown,
     Surface.PAYOUT_REFUSED: PayoutRefusedShown,
     Surface.PAYOUT_HANDLED: PayoutHandledShown,
+    Surface.STALE_NUDGES: CaseShown,
 }
 
 

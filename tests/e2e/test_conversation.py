@@ -3,13 +3,14 @@ cannot be undone ask first, saying what will happen."""
 
 import copy
 import json
+from datetime import timedelta
 
 from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, MEDIATOR2, Bot
 from tests.e2e.test_appeal import decided
 from tests.e2e.test_desk import desk
-from tests.e2e.test_escalation import PARTLY, ask_for_refund, card, click, decline, dm, submit
+from tests.e2e.test_escalation import PARTLY, ask_for_refund, card, click, decline, dm, submit, tick_at
 from tests.e2e.test_refund_request import client_dm, freelancer_dm, request, thread_texts
-from tests.slack_standin import Message, find_button, find_input, text_of
+from tests.slack_standin import Message, button_labels, find_button, find_input, text_of
 
 BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -149,3 +150,40 @@ def test_the_desk_dates_an_appeal_from_the_appeal_and_never_offers_its_first_med
     row = next(b for b in first["blocks"] if b.get("block_id", "").endswith(f"_unclaimed_{case_id}"))
     assert "your outcome: another mediator reviews it" in row["text"]["text"]
     assert row.get("accessory", {}).get("text", {}).get("text") != "Claim"
+
+
+def test_a_reminder_loses_its_buttons_and_says_what_happened_once_the_case_moves_on(bot):
+    case_id = request(bot)
+    tick_at(bot, bot.clock.now + timedelta(days=1))  # 48 hours before the freelancer's answer is due
+    [reminder] = [m for m in bot.standin.dms(FREELANCER) if m.text.startswith("Reminder")]
+    assert "Approve" in button_labels(reminder.blocks)
+    bot.user(FREELANCER).click(dm(bot, FREELANCER, case_id), "Approve")
+    bot.drain()
+    reminder = bot.standin.messages[(reminder.channel, reminder.ts)]  # the same message, updated in place
+    assert button_labels(reminder.blocks) == []
+    shown = text_of(reminder.blocks)
+    assert f"Out of date: case {case_id} has moved on." in shown
+    assert "*Approved* by <@U0FREELA01>" in shown
+    assert bot.standin.dms(CLIENT)  # the client's side had no reminder: nothing to update, nothing sent
+    assert not [m for m in bot.standin.dms(CLIENT) if "Out of date" in text_of(m.blocks)]
+
+
+def test_a_question_loses_its_answer_button_once_the_case_moves_on(bot):
+    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
+    decline(bot, case_id)
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
+    submit(bot, CLIENT, {})
+    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Dispute")
+    submit(bot, FREELANCER, {"Your statement": "As briefed."})
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
+    click(bot, MEDIATOR, card(bot, case_id), "Claim")
+    click(bot, MEDIATOR, card(bot, case_id), "Ask for information")
+    submit(bot, MEDIATOR, {"Ask": "The freelancer", "Question": "Which brief version?"})
+    [question] = [m for m in bot.standin.dms(FREELANCER) if "asks you" in text_of(m.blocks)]
+    assert button_labels(question.blocks) == ["Answer"]
+    click(bot, MEDIATOR, card(bot, case_id), "Propose")
+    submit(bot, MEDIATOR, {"Refund to the client (USD)": "40.00", "Rationale": "Two of five fit."} | PARTLY)
+    bot.drain()
+    question = bot.standin.messages[(question.channel, question.ts)]
+    assert button_labels(question.blocks) == []
+    assert "proposes a refund of *$40.00*" in text_of(question.blocks)

@@ -16,7 +16,7 @@ from bot.services.roster import Roster
 from tests.unit.conftest import CARDS, MEDIATOR
 from tests.unit.factories import CLIENT, FREELANCER, NOW, contract, timesheet
 from tests.unit.test_case_appeal import APPEALS
-from tests.unit.test_services import ask, ask_to_mediation, queued_since, shape
+from tests.unit.test_services import ask, ask_to_mediation, last, queued_since, shape
 
 SECOND = "U0MEDIATOR2"
 
@@ -41,7 +41,7 @@ def rejected(deps) -> None:
 
 def test_a_rejected_proposal_offers_both_parties_a_review_and_the_appeal_reaches_every_surface(appeals, db):
     rejected(appeals)
-    for view in (m.view for m in db.messages[-3:]):
+    for view in (m.view for m in db.messages[-5:] if m.surface != Surface.STALE_NUDGES):
         assert ("appeal" in view["moves"]["client"], "appeal" in view["moves"]["freelancer"]) == (True, True)
         assert view["appeal_until"] is not None
     before = len(db.messages)
@@ -51,8 +51,10 @@ def test_a_rejected_proposal_offers_both_parties_a_review_and_the_appeal_reaches
         (Surface.FREELANCER_REQUEST, Place.DM, FREELANCER),
         (Surface.CLIENT_REQUEST, Place.DM, CLIENT),
         (Surface.CASE_CARD, Place.CHANNEL, CARDS),
+        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0FREELANCER:"),
+        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0CLIENT:"),
     ]
-    card = db.messages[-1].view
+    card = last(db, Surface.CASE_CARD).view
     assert (card["state"], card["mediator_id"], card["moves"]["mediator"]) == ("appeal_requested", None, ["claim"])
     assert (card["appeal"]["role"], card["appeal"]["first_mediator"]) == ("freelancer", MEDIATOR)
     with db() as work:
@@ -107,7 +109,7 @@ def test_the_clock_reminds_whoever_may_appeal_then_closes_the_window(appeals, db
 
 def test_under_a_policy_without_appeals_nobody_is_offered_one(deps, db):
     rejected(replace(deps, roster=Roster(frozenset({MEDIATOR, SECOND}))))
-    for view in (m.view for m in db.messages[-3:]):
+    for view in (m.view for m in db.messages[-5:] if m.surface != Surface.STALE_NUDGES):
         assert (view["state"], view["appeal_until"]) == ("arbitration_offered", None)
         assert "arbitrate" in view["moves"]["client"]
         assert "appeal" not in view["moves"]["client"] + view["moves"]["freelancer"]

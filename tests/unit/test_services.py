@@ -43,6 +43,10 @@ def queued_since(db: FakeDatabase, before: int):
     return db.messages[before:]
 
 
+def last(db: FakeDatabase, surface: Surface):
+    return next(m for m in reversed(db.messages) if m.surface == surface)
+
+
 def shape(messages) -> list[tuple[Surface, Place, str]]:
     """What each message is and where it goes, the way a reader would check it."""
     return [
@@ -97,8 +101,10 @@ def test_a_decline_sends_one_timeline_line_and_two_dm_updates_and_no_card(deps, 
         (Surface.TIMELINE, Place.THREAD, Kept.THREAD.of("R-1")),
         (Surface.FREELANCER_REQUEST, Place.DM, FREELANCER),
         (Surface.CLIENT_REQUEST, Place.DM, CLIENT),
+        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0FREELANCER:"),
+        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0CLIENT:"),
     ]
-    client = db.messages[-1]
+    client = last(db, Surface.CLIENT_REQUEST)
     assert client.message_key == Kept.CLIENT.of("R-1")  # updates the DM the request posted, in place
     assert client.view["moves"]["client"] == ["ask_again", "withdraw", "add_evidence"]
     assert client.view["moves"]["freelancer"] == ["add_evidence"]
@@ -109,7 +115,7 @@ def test_once_a_mediator_is_needed_each_change_also_updates_the_card(deps, db):
     to_mediation(deps, db)
     with db() as work:
         assert work.cases.get("T0001", "R-1").state == "unassigned"
-    card = db.messages[-1]
+    card = last(db, Surface.CASE_CARD)
     assert (card.surface, card.target.channel, card.message_key) == (Surface.CASE_CARD, CARDS, Kept.CARD.of("R-1"))
     assert card.view["moves"]["mediator"] == ["claim"]
     before = len(db.messages)
@@ -119,8 +125,10 @@ def test_once_a_mediator_is_needed_each_change_also_updates_the_card(deps, db):
         Surface.FREELANCER_REQUEST,
         Surface.CLIENT_REQUEST,
         Surface.CASE_CARD,
+        Surface.STALE_NUDGES,  # the parties' earlier reminders and questions, each party's at once
+        Surface.STALE_NUDGES,
     ]
-    assert db.messages[-1].view["moves"]["mediator"] == ["propose", "release", "ask", "reassign"]
+    assert last(db, Surface.CASE_CARD).view["moves"]["mediator"] == ["propose", "release", "ask", "reassign"]
 
 
 def test_without_a_mediator_channel_no_card_is_queued(deps, db):
@@ -282,11 +290,13 @@ def test_the_clock_reminds_the_freelancer_once_per_reminder_then_lapses_the_requ
     scheduler.tick(deps, "instance-a")
     with db() as work:
         assert work.cases.get("T0001", "R-1").state == "lapsed"
-    assert db.messages[-1].view["by_deadline"] is True
-    assert [m.surface for m in db.messages[-3:]] == [
+    assert last(db, Surface.CLIENT_REQUEST).view["by_deadline"] is True
+    assert [m.surface for m in db.messages[-5:]] == [
         Surface.TIMELINE,
         Surface.FREELANCER_REQUEST,
         Surface.CLIENT_REQUEST,
+        Surface.STALE_NUDGES,  # the reminder sent a day before says the request lapsed, and loses its buttons
+        Surface.STALE_NUDGES,
     ]
 
 
