@@ -115,7 +115,7 @@ LOCALE_TTL = 3600.0
 def _destination(target: Target) -> str | None:
     """What Slack paces a message by: its channel, or the person (people) of a DM; a reply goes by its thread.
     App Homes and response_urls have limits of their own."""
-    if target.kind in ("home", "response_url"):
+    if target.kind in ("home", "response_url", "nudges"):  # an update is no post: chat.update has its own tier
         return None
     return target.channel or ",".join(target.users) or target.parent_key
 

@@ -112,13 +112,21 @@ def thread(parent_key: str) -> Target:
     return Target(Place.THREAD, parent_key=parent_key)
 
 
-def nudges(case_id: str, user: str) -> Target:
-    """Every reminder and question ``user`` was sent on a case (their message keys start so), at once."""
-    return Target(Place.NUDGES, users=(user,), parent_key=nudge_key(case_id, user, ""))
+class Nudge(StrEnum):
+    """What a reminder or a question asks of its reader, which says when it goes stale."""
+
+    ANSWER = "answer"  # an answer before a deadline, or an appeal within its window: stale once the state moves
+    OFFER = "offer"  # a dispute of the week while it may come: stale once the request stage is left or closed
+    QUESTION = "question"  # a mediator's question: stale once the case closes
 
 
-def nudge_key(case_id: str, user: str, rest: str) -> str:
-    return f"{case_id}:nudge:{user}:{rest}"
+def nudges(case_id: str, user: str, kind: Nudge) -> Target:
+    """Every reminder or question of ``kind`` that ``user`` was sent on a case (their keys start so), at once."""
+    return Target(Place.NUDGES, users=(user,), parent_key=nudge_key(case_id, user, kind, ""))
+
+
+def nudge_key(case_id: str, user: str, kind: Nudge, rest: str) -> str:
+    return f"{case_id}:nudge:{user}:{kind.value}:{rest}"
 
 
 def home(user: str) -> Target:

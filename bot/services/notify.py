@@ -47,9 +47,10 @@ from bot.domain.events import (
     Reminded,
 )
 from bot.domain.visibility import Audience, may_read, reads_records
-from bot.domain.vocabulary import DeadlineKind
+from bot.domain.vocabulary import MAY_ASK_AGAIN, DeadlineKind, Stage, State
 from bot.services.messages import (
     Kept,
+    Nudge,
     OutboxMessage,
     Surface,
     Target,
@@ -146,6 +147,8 @@ def _appeal_closed(change: Change, closed: list[AppealWindowClosed]) -> list[Out
     ]
 
 
+# The request's states in which a dispute of the week may still come (the week's review reminders stand).
+_DISPUTABLE = MAY_ASK_AGAIN | {State.AWAITING_FREELANCER}
 # A change with one of these tells the case thread in its own words, so it has no timeline line besides.
 _OWN_LINE = (Extended, PayoutRefused, PayoutHandled, AppealWindowClosed)
 
@@ -160,11 +163,18 @@ def _transition(change: Change, steps: list[AuditEvent]) -> list[OutboxMessage]:
     messages.append(_kept(view, Kept.CLIENT, version, dm(view.client_id), shown))
     if change.carded and change.card_channel is not None:
         messages.append(_kept(view, Kept.CARD, version, channel(change.card_channel), change.card()))
-    # The case moved on: the reminders and questions sent before say so, and lose their buttons.
+    # The case moved on: the reminders and questions it made stale say so, and lose their buttons.
     if any(step.from_state not in (None, step.to_state) for step in steps):
+        stale = [Nudge.ANSWER]
+        left_request = view.stage is not Stage.REQUEST or not view.open
+        if left_request and any(step.from_state in _DISPUTABLE for step in steps):
+            stale.append(Nudge.OFFER)
+        if not view.open:
+            stale.append(Nudge.QUESTION)
         for party in (view.freelancer_id, view.client_id):
-            key = f"{view.id}:stale:{version}:{party}"
-            messages.append(_message(view, key, nudges(view.id, party), Surface.STALE_NUDGES, shown))
+            for kind in stale:
+                key = f"{view.id}:stale:{version}:{party}:{kind.value}"
+                messages.append(_message(view, key, nudges(view.id, party, kind), Surface.STALE_NUDGES, shown))
     return messages
 
 
@@ -220,7 +230,7 @@ def _questions(change: Change, asked: list[QuestionAsked]) -> list[OutboxMessage
             case=view, question=question.text, question_id=question.id, asked=question.asked, by=question.asked_by
         )
         key = f"{view.id}:question:{question.id}"
-        kept = nudge_key(view.id, question.asked, f"question:{question.id}")
+        kept = nudge_key(view.id, question.asked, Nudge.QUESTION, str(question.id))
         messages += [
             _message(view, f"{key}:dm", dm(question.asked), Surface.QUESTION, told, message_key=kept),
             _message(view, f"{key}:thread", _thread(view), Surface.QUESTION_LINE, told),
@@ -278,7 +288,8 @@ def _reminded(change: Change, reminded: list[Reminded]) -> list[OutboxMessage]:
             shown = ReminderShown(
                 case=view, hours_left=(event.due_at - event.at).total_seconds() / 3600, role=event.role
             )
-        kept = nudge_key(view.id, event.party, key.removeprefix(f"{view.id}:"))
+        kind = Nudge.OFFER if event.kind is DeadlineKind.REVIEW_WINDOW else Nudge.ANSWER
+        kept = nudge_key(view.id, event.party, kind, key.removeprefix(f"{view.id}:"))
         messages.append(_message(view, key, dm(event.party), surface, shown, message_key=kept))
     return messages
 

@@ -168,7 +168,7 @@ def test_a_reminder_loses_its_buttons_and_says_what_happened_once_the_case_moves
     assert not [m for m in bot.standin.dms(CLIENT) if "Out of date" in text_of(m.blocks)]
 
 
-def test_a_question_loses_its_answer_button_once_the_case_moves_on(bot):
+def test_a_question_keeps_its_answer_while_the_case_is_open_and_loses_it_once_the_case_closes(bot):
     case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
     decline(bot, case_id)
     click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
@@ -184,6 +184,11 @@ def test_a_question_loses_its_answer_button_once_the_case_moves_on(bot):
     click(bot, MEDIATOR, card(bot, case_id), "Propose")
     submit(bot, MEDIATOR, {"Refund to the client (USD)": "40.00", "Rationale": "Two of five fit."} | PARTLY)
     bot.drain()
+    assert button_labels(bot.standin.messages[(question.channel, question.ts)].blocks) == ["Answer"]  # still open
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Accept proposal")
+    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Accept proposal")
+    bot.drain()
     question = bot.standin.messages[(question.channel, question.ts)]
     assert button_labels(question.blocks) == []
-    assert "proposes a refund of *$40.00*" in text_of(question.blocks)
+    assert "Out of date" in text_of(question.blocks)
+    assert "*Settled*" in text_of(question.blocks)

@@ -101,8 +101,8 @@ def test_a_decline_sends_one_timeline_line_and_two_dm_updates_and_no_card(deps, 
         (Surface.TIMELINE, Place.THREAD, Kept.THREAD.of("R-1")),
         (Surface.FREELANCER_REQUEST, Place.DM, FREELANCER),
         (Surface.CLIENT_REQUEST, Place.DM, CLIENT),
-        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0FREELANCER:"),
-        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0CLIENT:"),
+        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0FREELANCER:answer:"),
+        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0CLIENT:answer:"),
     ]
     client = last(db, Surface.CLIENT_REQUEST)
     assert client.message_key == Kept.CLIENT.of("R-1")  # updates the DM the request posted, in place
