@@ -112,6 +112,10 @@ def _stale_nudges(shown: s.CaseShown, _: str | None, locale: str) -> Rendered:
     return Rendered(f"Case {shown.case.id} has moved on", request.moved_on(shown.case, locale))
 
 
+def _question_answered(shown: s.CaseShown, _: str | None, __: str) -> Rendered:
+    return Rendered(f"Answered: case {shown.case.id}", request.question_answered(shown.case))
+
+
 def _refusal(shown: s.RefusalShown, _: str | None, locale: str) -> Rendered:
     text = refusals.message(shown.refusal, locale)
     return Rendered(text, request.notice(text))
@@ -148,6 +152,7 @@ BUILDERS: dict[Surface, Builder] = {
     Surface.PAYOUT_REFUSED: _payout_refused,
     Surface.PAYOUT_HANDLED: _payout_handled,
     Surface.STALE_NUDGES: _stale_nudges,
+    Surface.QUESTION_ANSWERED: _question_answered,
 }
 
 

@@ -67,6 +67,17 @@ def moved_on(case: CaseView, locale: str) -> list[Block]:
     ]
 
 
+def question_answered(case: CaseView) -> list[Block]:
+    """A mediator's question once its party answered: the answer is in the case thread, and there is nothing more
+    to press here."""
+    return [
+        _section(
+            f":white_check_mark: *Answered.* Your answer to the mediator of case {case.id} "
+            f"(*{escape(case.item_label)}*) is in the case thread, where both parties see it."
+        )
+    ]
+
+
 def next_step_line(case: CaseView) -> str | None:
     """Design §2.3, shown to the client: the route "Request again" will take, and until when."""
     step = case.next_step

@@ -137,6 +137,15 @@ class PayoutHandled:
 
 
 @dataclass(frozen=True)
+class QuestionAnswered:
+    """A party answered a mediator's question (their answer is evidence): the question's Answer button is done."""
+
+    case_id: str
+    question_id: int
+    party: str
+
+
+@dataclass(frozen=True)
 class Reminded:
     """A deadline (or a window's end) is near and ``party`` may still act before it: the scheduler reminds them.
     ``offset`` is how long before ``due_at`` this reminder was due (each is sent once)."""
@@ -163,4 +172,5 @@ Event = (
     | PayoutRefused
     | PayoutHandled
     | Reminded
+    | QuestionAnswered
 )

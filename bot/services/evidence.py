@@ -51,7 +51,7 @@ def add_evidence(deps: Deps, cmd: AddEvidence) -> Case:
     quotes the question it answers."""
     answers = None
     if cmd.question_id is not None:
-        answers = question_for_party(deps, cmd.team_id, cmd.user_id, str(cmd.question_id))[1].text
+        answers = question_for_party(deps, cmd.team_id, cmd.user_id, str(cmd.question_id))[1]
 
     def act(case: Case, policy: Policy, now: datetime) -> None:
         case.add_evidence(

@@ -36,6 +36,7 @@ class Surface(StrEnum):
     PAYOUT_REFUSED = "payout_refused"  # the mediators' channel: what was refused, and the marketplace's reason
     PAYOUT_HANDLED = "payout_handled"  # the mediators' channel: an operator sent a payout again, or lifted a hold
     STALE_NUDGES = "stale_nudges"  # a party's reminders and questions, once the case moved past them
+    QUESTION_ANSWERED = "question_answered"  # the question's DM, once its party answered it
     PAYOUT = "payout"  # not Slack: a ledger entry for the marketplace's payments endpoint (``bot.payouts``)
 
 
@@ -120,9 +121,10 @@ class Nudge(StrEnum):
     QUESTION = "question"  # a mediator's question: stale once the case closes
 
 
-def nudges(case_id: str, user: str, kind: Nudge) -> Target:
-    """Every reminder or question of ``kind`` that ``user`` was sent on a case (their keys start so), at once."""
-    return Target(Place.NUDGES, users=(user,), parent_key=nudge_key(case_id, user, kind, ""))
+def nudges(case_id: str, user: str, kind: Nudge, which: str = "") -> Target:
+    """Every reminder or question of ``kind`` that ``user`` was sent on a case (their keys start so), at once; or
+    only those whose key goes on with ``which``."""
+    return Target(Place.NUDGES, users=(user,), parent_key=nudge_key(case_id, user, kind, which))
 
 
 def nudge_key(case_id: str, user: str, kind: Nudge, rest: str) -> str:

@@ -43,6 +43,7 @@ from bot.domain.events import (
     Opened,
     PayoutHandled,
     PayoutRefused,
+    QuestionAnswered,
     QuestionAsked,
     Reminded,
 )
@@ -230,12 +231,27 @@ def _questions(change: Change, asked: list[QuestionAsked]) -> list[OutboxMessage
             case=view, question=question.text, question_id=question.id, asked=question.asked, by=question.asked_by
         )
         key = f"{view.id}:question:{question.id}"
-        kept = nudge_key(view.id, question.asked, Nudge.QUESTION, str(question.id))
+        kept = nudge_key(view.id, question.asked, Nudge.QUESTION, f"{question.id}:")
         messages += [
             _message(view, f"{key}:dm", dm(question.asked), Surface.QUESTION, told, message_key=kept),
             _message(view, f"{key}:thread", _thread(view), Surface.QUESTION_LINE, told),
         ]
     return messages
+
+
+def _answered(change: Change, answered: list[QuestionAnswered]) -> list[OutboxMessage]:
+    """A question answered: its DM says so, and its Answer button goes."""
+    view = change.view
+    return [
+        _message(
+            view,
+            f"{view.id}:answered:{event.question_id}",
+            nudges(view.id, event.party, Nudge.QUESTION, f"{event.question_id}:"),
+            Surface.QUESTION_ANSWERED,
+            CaseShown(view),
+        )
+        for event in answered
+    ]
 
 
 def _payouts_refused(change: Change, refused: list[PayoutRefused]) -> list[OutboxMessage]:
@@ -303,6 +319,7 @@ HANDLERS: tuple[tuple[type[Any], Handler], ...] = (
     (Evidence, _evidence),
     (Escalated, _escalated),
     (QuestionAsked, _questions),
+    (QuestionAnswered, _answered),
     (PayoutRefused, _payouts_refused),
     (PayoutHandled, _payouts_handled),
     (Reminded, _reminded),

@@ -250,6 +250,7 @@ PAYLOADS: dict[Surface, type[Any]] = {
     Surface.PAYOUT_REFUSED: PayoutRefusedShown,
     Surface.PAYOUT_HANDLED: PayoutHandledShown,
     Surface.STALE_NUDGES: CaseShown,
+    Surface.QUESTION_ANSWERED: CaseShown,
 }
 
 

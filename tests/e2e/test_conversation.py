@@ -192,3 +192,25 @@ def test_a_question_keeps_its_answer_while_the_case_is_open_and_loses_it_once_th
     assert button_labels(question.blocks) == []
     assert "Out of date" in text_of(question.blocks)
     assert "*Settled*" in text_of(question.blocks)
+
+
+def test_an_answered_question_says_so_and_loses_its_answer_button(bot):
+    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
+    decline(bot, case_id)
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
+    submit(bot, CLIENT, {})
+    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Dispute")
+    submit(bot, FREELANCER, {"Your statement": "As briefed."})
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
+    click(bot, MEDIATOR, card(bot, case_id), "Claim")
+    for question in ("Which brief version?", "Who signed it off?"):
+        click(bot, MEDIATOR, card(bot, case_id), "Ask for information")
+        submit(bot, MEDIATOR, {"Ask": "The freelancer", "Question": question})
+    first, second = [m for m in bot.standin.dms(FREELANCER) if "asks you" in text_of(m.blocks)]
+    click(bot, FREELANCER, first, "Answer")
+    submit(bot, FREELANCER, {"Your answer": "Version 2, dated 20 October."})
+    bot.drain()
+    first = bot.standin.messages[(first.channel, first.ts)]
+    assert button_labels(first.blocks) == []
+    assert text_of(first.blocks).startswith(":white_check_mark: *Answered.* Your answer to the mediator of case")
+    assert button_labels(bot.standin.messages[(second.channel, second.ts)].blocks) == ["Answer"]  # not this one

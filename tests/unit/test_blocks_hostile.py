@@ -131,6 +131,8 @@ def test_every_case_message_is_one_slack_accepts(case, permalink, locale):
     for surface in (Surface.FREELANCER_REQUEST, Surface.CLIENT_REQUEST, Surface.THREAD_ROOT, Surface.TIMELINE):
         accepted_message(render.render(surface, case.as_json(), permalink, locale))
     accepted_message(render.render(Surface.CASE_CARD, case.as_json(), None, locale))
+    accepted_message(render.render(Surface.STALE_NUDGES, case.as_json(), None, locale))
+    accepted_message(render.render(Surface.QUESTION_ANSWERED, case.as_json(), None, locale))
 
 
 @CHECKED

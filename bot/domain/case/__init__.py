@@ -29,7 +29,7 @@ from bot.domain.errors import (
     TextRequired,
     refusal,
 )
-from bot.domain.events import Evidence, Extended, Reminded
+from bot.domain.events import Evidence, Extended, Question, QuestionAnswered, Reminded
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import (
@@ -74,9 +74,10 @@ class Case(RequestStage, DisputeStage, MediationStage, ArbitrationStage, PayoutS
         by: str,
         now: datetime,
         policy: Policy,
-        answers: str | None = None,
+        answers: Question | None = None,
     ) -> Evidence:
-        """Either party, while the case is open: words, links or Slack file permalinks, frozen once added."""
+        """Either party, while the case is open: words, links or Slack file permalinks, frozen once added; an
+        answer to a mediator's question quotes it."""
         now = require_utc(now)
         role = self.ensure_party_may_add_evidence(by)
         kept = checked_text(text, Field.EVIDENCE, policy.reason_max_length, required=False)
@@ -84,8 +85,11 @@ class Case(RequestStage, DisputeStage, MediationStage, ArbitrationStage, PayoutS
         if kept is None and not shown:
             raise TextRequired(Field.EVIDENCE)
         self.evidence_count += 1
-        evidence = Evidence(self.id, self.evidence_count, by, role, kept, shown, visibility, now, answers)
+        quoted = answers.text if answers else None
+        evidence = Evidence(self.id, self.evidence_count, by, role, kept, shown, visibility, now, quoted)
         self.events.append(evidence)
+        if answers is not None and answers.id is not None:
+            self.events.append(QuestionAnswered(self.id, answers.id, by))
         return evidence
 
     def ensure_party_may_add_evidence(self, by: str) -> str:
