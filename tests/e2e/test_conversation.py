@@ -8,7 +8,7 @@ from datetime import timedelta
 from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, MEDIATOR2, Bot
 from tests.e2e.test_appeal import decided
 from tests.e2e.test_desk import desk
-from tests.e2e.test_escalation import PARTLY, ask_for_refund, card, click, decline, dm, submit, tick_at
+from tests.e2e.test_escalation import PARTLY, ask_for_refund, card, click, decline, dm, escalated, submit, tick_at
 from tests.e2e.test_refund_request import client_dm, freelancer_dm, request, thread_texts
 from tests.slack_standin import Message, button_labels, find_button, find_input, text_of
 
@@ -80,13 +80,7 @@ def test_presses_that_cannot_be_undone_ask_first_and_say_what_will_happen(bot):
 
 
 def test_a_stale_press_on_a_rejected_proposal_is_told_who_rejected_it_and_what_follows(bot):
-    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
-    decline(bot, case_id)
-    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
-    submit(bot, CLIENT, {})
-    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Dispute")
-    submit(bot, FREELANCER, {"Your statement": "As briefed."})
-    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
+    case_id = escalated(bot)
     click(bot, MEDIATOR, card(bot, case_id), "Claim")
     click(bot, MEDIATOR, card(bot, case_id), "Propose")
     submit(bot, MEDIATOR, {"Refund to the client (USD)": "40.00", "Rationale": "Two of five fit."} | PARTLY)
@@ -169,13 +163,7 @@ def test_a_reminder_loses_its_buttons_and_says_what_happened_once_the_case_moves
 
 
 def test_a_question_keeps_its_answer_while_the_case_is_open_and_loses_it_once_the_case_closes(bot):
-    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
-    decline(bot, case_id)
-    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
-    submit(bot, CLIENT, {})
-    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Dispute")
-    submit(bot, FREELANCER, {"Your statement": "As briefed."})
-    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
+    case_id = escalated(bot)
     click(bot, MEDIATOR, card(bot, case_id), "Claim")
     click(bot, MEDIATOR, card(bot, case_id), "Ask for information")
     submit(bot, MEDIATOR, {"Ask": "The freelancer", "Question": "Which brief version?"})
@@ -195,13 +183,7 @@ def test_a_question_keeps_its_answer_while_the_case_is_open_and_loses_it_once_th
 
 
 def test_an_answered_question_says_so_and_loses_its_answer_button(bot):
-    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
-    decline(bot, case_id)
-    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
-    submit(bot, CLIENT, {})
-    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Dispute")
-    submit(bot, FREELANCER, {"Your statement": "As briefed."})
-    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
+    case_id = escalated(bot)
     click(bot, MEDIATOR, card(bot, case_id), "Claim")
     for question in ("Which brief version?", "Who signed it off?"):
         click(bot, MEDIATOR, card(bot, case_id), "Ask for information")

@@ -410,12 +410,13 @@ def test_every_refusal_reads_as_slack_accepts_it_wherever_it_is_shown(refusal, l
     answer = refusals.form_answer(refusal, form)
     assert form_answer_problems(answer, form) == []
     if answer["response_action"] == "errors":
-        [shown] = answer["errors"].values()
-        assert shown == refusals.sentence(refusal, PLAIN)
-        # Plain text under a field renders neither mentions nor date tokens: none is made for it.
-        people = [fact for fact in refusal.facts().values() if isinstance(fact, str) and fact.startswith("U0")]
-        assert not any(f"<@{user}>" in shown for user in people)
-        assert "<!date^" not in shown
+        each = refusal.found if isinstance(refusal, errors.InvalidInputs) else [refusal]  # under its own field
+        assert set(answer["errors"].values()) <= {refusals.sentence(part, PLAIN) for part in each}
+        for shown in answer["errors"].values():
+            # Plain text under a field renders neither mentions nor date tokens: none is made for it.
+            people = [fact for fact in refusal.facts().values() if isinstance(fact, str) and fact.startswith("U0")]
+            assert not any(f"<@{user}>" in shown for user in people)
+            assert "<!date^" not in shown
     else:
         accepted_view(answer["view"])
     assert Refused.from_json(json.loads(json.dumps(refusal.as_json()))).facts() == refusal.facts()
