@@ -305,9 +305,8 @@ class Relay:
         if target.kind == "response_url":
             _respond(target.url or "", shown)
         elif target.kind == "nudges":  # every message kept under the prefix, brought to what it says now
-            for key, ref in sorted(row.refs.items()):
-                if key.startswith(target.parent_key or "\0"):
-                    self._call(client, row.team_id, "chat.update", channel=ref.channel, ts=ref.ts, **_said(shown))
+            for _, ref in sorted(row.swept.items()):
+                self._call(client, row.team_id, "chat.update", channel=ref.channel, ts=ref.ts, **_said(shown))
         elif target.kind == "home":
             home: dict[str, Any] = {"type": "home", "blocks": shown.blocks}
             if shown.metadata is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -41,9 +41,14 @@ class LeasedMessage:
     # What the row's messages already are in Slack (its own, its case thread's root, its thread's parent), read
     # with the lease: a stream has one row in flight, so no one else records them meanwhile.
     refs: dict[str, MessageRef] = field(default_factory=dict)
+    swept: dict[str, MessageRef] = field(default_factory=dict)  # a sweep's messages, by key (``Place.NUDGES``)
 
     def ref(self, key: str | None) -> MessageRef | None:
         return self.refs.get(key) if key else None
+
+    @property
+    def sweeps(self) -> bool:
+        return self.target.kind == Place.NUDGES
 
     @property
     def keys(self) -> set[str]:
@@ -138,27 +143,40 @@ class OutboxRepository:
             for r in sorted(rows, key=lambda r: r.id)
         ]
         known = self.message_refs({(row.team_id, key) for row in leased for key in row.keys})
+        swept = self._swept({(row.team_id, row.target.parent_key) for row in leased if row.sweeps})
         return [
             replace(
                 row,
-                refs={key: known[row.team_id, key] for key in row.keys if (row.team_id, key) in known}
-                | self._swept(row),
+                refs={key: known[row.team_id, key] for key in row.keys if (row.team_id, key) in known},
+                swept=swept.get((row.team_id, row.target.parent_key or ""), {}),
             )
             for row in leased
         ]
 
-    def _swept(self, row: LeasedMessage) -> dict[str, MessageRef]:
-        """A sweep's messages: every one kept under its prefix (``Place.NUDGES``)."""
-        prefix = row.target.parent_key
-        if row.target.kind != Place.NUDGES or not prefix:
+    def _swept(self, prefixes: set[tuple[str, str | None]]) -> dict[tuple[str, str], dict[str, MessageRef]]:
+        """The messages kept under each sweep's prefix (``Place.NUDGES``), for a whole batch in one statement."""
+        wanted = {(team, prefix) for team, prefix in prefixes if prefix}
+        if not wanted:
             return {}
-        found = self.session.execute(
+        rows = self.session.execute(
             select(SlackMessageRow).where(
-                SlackMessageRow.team_id == row.team_id,
-                SlackMessageRow.message_key.startswith(prefix, autoescape=True),
+                or_(
+                    *(
+                        (SlackMessageRow.team_id == team)
+                        & SlackMessageRow.message_key.startswith(prefix, autoescape=True)
+                        for team, prefix in wanted
+                    )
+                )
             )
         ).scalars()
-        return {ref.message_key: MessageRef(ref.channel, ref.ts, ref.permalink) for ref in found}
+        found: dict[tuple[str, str], dict[str, MessageRef]] = {}
+        for row in rows:
+            for team, prefix in wanted:
+                if row.team_id == team and row.message_key.startswith(prefix):
+                    found.setdefault((team, prefix), {})[row.message_key] = MessageRef(
+                        row.channel, row.ts, row.permalink
+                    )
+        return found
 
     def _settle(self, row_ids: list[int], owner: str, **values: Any) -> int:
         """Only the relay still holding the lease may settle a row; a late one must not undo another's work."""

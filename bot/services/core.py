@@ -22,7 +22,7 @@ from bot.domain.events import Event, LedgerEntry
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import route_after_request
-from bot.domain.visibility import Audience, cited
+from bot.domain.visibility import cited_for_parties
 from bot.domain.vocabulary import MAY_ASK_AGAIN, SCHEDULER, Stage, State
 from bot.services import notify
 from bot.services.messages import OutboxMessage
@@ -280,7 +280,7 @@ def _cited(uow: UnitOfWork, case: Case) -> list[dict[str, Any]]:
     if not case.cited:
         return []
     wanted = set(case.cited)
-    return [cited(item, Audience.PARTIES) for item in uow.evidence.for_case(case.id) if item.seq in wanted]
+    return [cited_for_parties(item) for item in uow.evidence.for_case(case.id) if item.seq in wanted]
 
 
 def _deadline_reason(uow: UnitOfWork, case: Case) -> str | None:

@@ -47,7 +47,7 @@ from bot.domain.events import (
     QuestionAsked,
     Reminded,
 )
-from bot.domain.visibility import Audience, may_read, reads_records
+from bot.domain.visibility import party_may_read
 from bot.domain.vocabulary import MAY_ASK_AGAIN, DeadlineKind, Stage, State
 from bot.services.messages import (
     Kept,
@@ -108,8 +108,8 @@ class Change:
         return any(isinstance(event, kinds) for event in self.events)
 
     def card(self) -> CardShown:
-        records = self.records() if self.records is not None and reads_records(Audience.MEDIATORS) else None
-        return CardShown(case=self.view, records=records)
+        """The mediators' card: the one surface that carries the parties' records (``bot.domain.visibility``)."""
+        return CardShown(case=self.view, records=self.records() if self.records is not None else None)
 
 
 Handler = Callable[[Change, list[Any]], list[OutboxMessage]]
@@ -212,7 +212,7 @@ def _evidence_item(change: Change, item: Evidence, *, new: bool = True) -> list[
     key = f"{view.id}:evidence:{item.seq}"
     shown = EvidenceShown(item)
     messages = []
-    if new and may_read(Audience.PARTIES, item):
+    if new and party_may_read(item):
         messages.append(_message(view, f"{key}:thread", _thread(view), Surface.EVIDENCE, shown))
     elif new:  # nothing its sender sees would show it: they are told it was kept, and for whom
         messages.append(_message(view, f"{key}:sender", dm(item.author), Surface.EVIDENCE_KEPT, shown))

@@ -169,16 +169,14 @@ class Case(RequestStage, DisputeStage, MediationStage, ArbitrationStage, PayoutS
         is owed by whom the case waits on (a party who already accepted a proposal is not nagged); an appeal may
         come from a party who may still appeal; a dispute of the week from the client while one may still come."""
         now = require_utc(now)
+        roles = {party: self.ensure_party(party) for party in parties}
         if kind is DeadlineKind.APPEAL_WINDOW:
-            still = [party for party in parties if Move.APPEAL in self.moves(self.ensure_party(party), now)]
+            still = [party for party, role in roles.items() if Move.APPEAL in self.moves(role, now)]
         elif kind is DeadlineKind.REVIEW_WINDOW:
             still = list(parties) if now < due_at and self.may_still_dispute else []
         else:
             still = [party for party in parties if party in self.waiting_on]
-        return [
-            Reminded(self.id, deadline_id, kind, offset, party, self.ensure_party(party), due_at, now)
-            for party in still
-        ]
+        return [Reminded(self.id, deadline_id, kind, offset, party, roles[party], due_at, now) for party in still]
 
     def offers(self, kind: DeadlineKind, due_at: datetime, now: datetime) -> bool:
         """Whether a window that offers a move (appeal the outcome, dispute the week) is still open to it; when it

@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from bot.domain.calendar import require_utc
 from bot.domain.contract import ContractKind, ItemKind, ItemRef
@@ -54,6 +54,8 @@ from bot.domain.vocabulary import (
     Stage,
     State,
 )
+
+T = TypeVar("T")
 
 
 def allowed(check: Callable[[], object]) -> bool:
@@ -213,14 +215,17 @@ class CaseBase:
         (design §6). Every problem of the form is refused at once; ``more`` are the form's other checks."""
         found: list[InvalidInput] = []
 
-        def check(step: Callable[[], object]) -> None:
+        def check(step: Callable[[], T]) -> T | None:
             try:
-                step()
+                return step()
             except InvalidInput as problem:
                 found.append(problem)
+                return None
 
         check(lambda: self._in_range(amount))
-        check(lambda: checked_text(grounds.rationale, Field.RATIONALE, policy.reason_max_length, required=True))
+        rationale = check(
+            lambda: checked_text(grounds.rationale, Field.RATIONALE, policy.reason_max_length, required=True)
+        )
         if not grounds.rule:
             found.append(ChoiceRequired(Field.RULE))
         elif grounds.rule not in policy.grounds_for(self.contract_kind):
@@ -234,7 +239,6 @@ class CaseBase:
             check(step)
         if problem := one_or_all(found):
             raise problem
-        rationale = checked_text(grounds.rationale, Field.RATIONALE, policy.reason_max_length, required=True)
         self.rationale, self.rule, self.cited = rationale, grounds.rule, cited
 
     def _ensure_answer(self, by: str, now: datetime, stages: tuple[Stage, ...], state: State, role: str) -> datetime:
