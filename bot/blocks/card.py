@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.blocks import ids, kit, records
-from bot.blocks.format import counted, escape, money, person, quote, when
-from bot.blocks.kit import Block
+from bot.blocks.format import counted, escape, money, person, pieces, quote, when
+from bot.blocks.kit import Block, View
 from bot.blocks.stages import button, section, stage_line, stage_name, why
 from bot.domain.vocabulary import Move, State
 from bot.services.models import CaseView
@@ -25,6 +25,11 @@ _CARD_BUTTONS: dict[Move, tuple[str, str, str | None]] = {
     Move.RELEASE: ("Release", ids.MEDIATOR_RELEASE, None),
 }
 
+
+# The card cuts long words to keep room for the rest; mediators are not in the parties' thread, so the whole of
+# them opens from the card.
+IN_FULL = "… _(the whole of it: *Read in full*, below)_"
+READ_IN_FULL = "Read in full"
 
 # The card's presses that cannot be undone ask first.
 _CONFIRMS = {
@@ -61,12 +66,16 @@ def case_card(case: CaseView, locale: str = "en_US", party_records: dict[str, An
                 + ("" if case.binding else " · non-binding"),
             ]
         ),
-        section(f"*Client's reason*\n{quote(case.dispute_reason or case.reason, 700)}"),
-        section(stage_line(case, locale) + (f"\n{why(case)}" if why(case) else "")),
+        section(f"*Client's reason*\n{quote(case.dispute_reason or case.reason, 700, IN_FULL)}"),
+        section(stage_line(case, locale, IN_FULL) + (f"\n{said}" if (said := why(case, pointer=IN_FULL)) else "")),
     ]
+    cut = any(IN_FULL in (block.get("text") or {}).get("text", "") for block in blocks)
+    more = [kit.button(READ_IN_FULL, ids.CARD_IN_FULL, case.id)] if cut else []
     if party_records is not None:
         blocks += records.card_summary(party_records)
-        blocks.append(kit.actions(ids.CARD_HISTORY_ACTIONS, [records.history_button(case.id)]))
+        more.insert(0, records.history_button(case.id))
+    if more:
+        blocks.append(kit.actions(ids.CARD_HISTORY_ACTIONS, more))
     if case.payout_hold:
         blocks.append(section(f":warning: *On hold*: the marketplace refused the payout.\n{quote(case.payout_hold)}"))
     if not case.open:
@@ -86,6 +95,23 @@ def case_card(case: CaseView, locale: str = "en_US", party_records: dict[str, An
     if buttons:
         blocks.append(kit.actions(ids.CARD_ACTIONS, buttons))
     return blocks
+
+
+def in_full_modal(case: CaseView) -> View:
+    """Every word the parties and the mediators wrote on the case, whole, for a mediator whose card cut them."""
+    said = [
+        ("The client's reason for the refund", case.reason),
+        (f"{person(case.freelancer_id)}'s answer", case.response),
+        ("The client's reasons for the dispute", case.dispute_reason),
+        (f"{person(case.freelancer_id)}'s statement", case.statement),
+        ("The reason for appealing", (case.appeal or {}).get("reason")),
+        ("The mediator's rationale", case.rationale),
+    ]
+    blocks: list[Block] = [kit.context(f"Case {case.id}: the words as they were written, whole.")]
+    for title, text in said:
+        if text:
+            blocks += [section(piece) for piece in pieces(f"*{title}*\n{quote(text, None)}")]
+    return kit.modal(READ_IN_FULL, blocks[:100], close="Close")
 
 
 # What each kind of ledger entry asks the marketplace to do, as the mediators' channel names it.

@@ -89,13 +89,14 @@ def _open_to_appeal(case: CaseView) -> str:
     return f" Open to appeal until {when(until)}." if until else ""
 
 
-def stage_line(case: CaseView, locale: str) -> str:
-    """The current step of a later stage: what happened, by whom, when, for how much, and why."""
-    line = _waiting_line(case, locale) or _outcome_line(case, locale)
+def stage_line(case: CaseView, locale: str, pointer: str = IN_THE_THREAD) -> str:
+    """The current step of a later stage: what happened, by whom, when, for how much, and why; a cut marked with
+    ``pointer``, which says where to read the whole."""
+    line = _waiting_line(case, locale, pointer) or _outcome_line(case, locale)
     return line or f"*{STATES.get(case.state, case.state).capitalize()}*"
 
 
-def _waiting_line(case: CaseView, locale: str) -> str | None:
+def _waiting_line(case: CaseView, locale: str, pointer: str) -> str | None:
     """A stage still waiting on someone: a party's answer, a mediator, or an arbitrator."""
     at_stake = money(case.at_stake, locale)
     by, at = _actor(case), dated(case.at)
@@ -105,7 +106,7 @@ def _waiting_line(case: CaseView, locale: str) -> str | None:
             claimed = f"{_time(case.disputed_minutes)} ({at_stake})" if case.disputed_minutes else at_stake
             text = f":scales: {person(case.client_id)} disputed {claimed} of this week {at}."
             if case.dispute_reason:
-                text += f"\n*Reasons*\n{quote(case.dispute_reason, 800, IN_THE_THREAD)}"
+                text += f"\n*Reasons*\n{quote(case.dispute_reason, 800, pointer)}"
             return text
         case State.AWAITING_FREELANCER:
             return f":scales: {person(case.client_id)} started the escrow refund process for {at_stake} {at}."
@@ -181,12 +182,12 @@ def _outcome_line(case: CaseView, locale: str) -> str | None:
     return None
 
 
-def why(case: CaseView, *, whole: bool = False) -> str:
+def why(case: CaseView, *, whole: bool = False, pointer: str = IN_THE_THREAD) -> str:
     """Both parties see every rationale (design §2.2): the freelancer's statement and the mediator's reasons; cut
-    where a message has no room (``whole``: the case thread, which carries them whole)."""
+    where a message has no room, marked with ``pointer`` (``whole``: the case thread, which carries them whole)."""
 
     def said(text: str, limit: int) -> str:
-        return quote(text, None if whole else limit, IN_THE_THREAD)
+        return quote(text, None if whole else limit, pointer)
 
     parts = []
     if case.statement and case.stage != Stage.REQUEST:

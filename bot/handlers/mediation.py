@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.blocks import ids, records, stage_modals
+from bot.blocks import card, ids, records, stage_modals
 from bot.handlers.errors import click, form, open_form
 from bot.handlers.payloads import action_id, button_value, metadata, numbers, parsed, required, value, who
 from bot.services import mediation
@@ -53,6 +53,12 @@ def on_history_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None
     case_id = button_value(body)
     shown = mediation.records_for_mediator(deps, *who(body), case_id)
     open_form(client, body, records.history_modal(case_id, shown))
+
+
+@click
+def on_in_full(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    case = mediation.case_for_mediators(deps, *who(body), button_value(body))
+    open_form(client, body, card.in_full_modal(case))
 
 
 @click
@@ -104,6 +110,7 @@ def register(app: App, deps: Deps) -> None:
     app.view(ids.MEDIATE_MODAL)(partial(on_decision_submit, deps=deps))
     app.action(ids.MEDIATOR_ASK)(partial(on_ask_form, deps=deps))
     app.action(ids.CARD_HISTORY)(partial(on_history_form, deps=deps))
+    app.action(ids.CARD_IN_FULL)(partial(on_in_full, deps=deps))
     app.view(ids.ASK_MODAL)(partial(on_ask_submit, deps=deps))
     app.action(ids.MEDIATOR_REASSIGN)(partial(on_reassign_form, deps=deps))
     app.view(ids.REASSIGN_MODAL)(partial(on_decision_submit, deps=deps))

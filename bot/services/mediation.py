@@ -73,6 +73,12 @@ def view_for_mediator(deps: Deps, team_id: str, user_id: str, case_id: str) -> C
     return checked_view(deps, team_id, case_id, lambda case, now: case.ensure_case_mediator(user_id, now))
 
 
+def case_for_mediators(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
+    """A case as its card shows it, for any mediator on the roster (reading it helps decide whether to claim)."""
+    ensure_on_roster(deps, team_id, user_id)
+    return checked_view(deps, team_id, case_id, lambda case, now: None)
+
+
 def decision_form(deps: Deps, team_id: str, user_id: str, case_id: str) -> DecisionForm:
     """Propose, Decide, Record award or Review: the case's mediator chooses the rule applied and the evidence relied
     on."""

@@ -196,3 +196,29 @@ def test_an_answered_question_says_so_and_loses_its_answer_button(bot):
     assert button_labels(first.blocks) == []
     assert text_of(first.blocks).startswith(":white_check_mark: *Answered.* Your answer to the mediator of case")
     assert button_labels(bot.standin.messages[(second.channel, second.ts)].blocks) == ["Answer"]  # not this one
+
+
+def test_a_mediator_reads_in_full_what_the_card_cuts_and_a_party_may_not(bot):
+    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
+    decline(bot, case_id)
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
+    submit(bot, CLIENT, {})
+    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Dispute")
+    statement = "Every concept followed the signed brief, page by page. " * 30 + "The end of my statement."
+    submit(bot, FREELANCER, {"Your statement": statement})
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
+    shown = card(bot, case_id)
+    assert "The end of my statement." not in text_of(shown.blocks)
+    assert "(the whole of it: *Read in full*, below)" in text_of(shown.blocks)
+    assert bot.user(MEDIATOR2).click(shown, "Read in full").status == 200  # any mediator, before a claim
+    modal = bot.standin.latest_view(MEDIATOR2)
+    assert modal["title"]["text"] == "Read in full"
+    whole = text_of(modal["blocks"])
+    assert whole.count("Every concept followed the signed brief") == 30
+    assert "The end of my statement." in whole
+    assert "Delivered as briefed." in whole  # the freelancer's answer, which the card does not show
+    views_before = len(bot.standin.views.by_id)
+    bot.user(CLIENT).click(shown, "Read in full")
+    bot.drain()
+    assert len(bot.standin.views.by_id) == views_before
+    assert bot.standin.responses[-1]["text"].startswith("Only the marketplace's mediators can do that")
