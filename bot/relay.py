@@ -38,6 +38,7 @@ from bot.services.messages import Target
 from bot.workspaces import NotInstalled, OneWorkspace, Workspaces
 from storage.db import background
 from storage.outbox import LeasedMessage, MessageRef, OutboxRepository
+from storage.people import PeopleRepository
 
 log = logging.getLogger("refundbot.relay")
 
@@ -109,7 +110,8 @@ class Undeliverable(Exception):
 _LINKED = (":thread", ":card")
 Renderer = Callable[[str, dict[str, Any], str | None, str], Rendered]
 """(surface, view, case thread permalink or None, reader's locale) -> what Slack shows."""
-LOCALE_TTL = 3600.0
+LOCALE_TTL = 3600.0  # how long this relay trusts what it holds in memory
+LOCALE_REFRESH = timedelta(days=1)  # how long anyone trusts the stored one before Slack is asked again
 
 
 def _destination(target: Target) -> str | None:
@@ -409,18 +411,36 @@ class Relay:
         return channel
 
     def _locale(self, client: WebClient, team: str, user: str | None) -> str:
-        """The reader's locale from users.info, cached for an hour; en_US when Slack does not say."""
+        """The reader's locale: held for an hour, stored for a day (the forms read it there: they answer at once,
+        with no time to ask Slack), else asked of users.info and stored; what was stored, or en_US, when Slack does
+        not say. Formatting is no reason to hold a message back: neither Slack nor the database failing here is."""
         if user is None:
             return DEFAULT_LOCALE
-        cached = self._locales.get(user)
+        cached = self._locales.get(f"{team}:{user}")
         if cached and time.monotonic() - cached[1] < LOCALE_TTL:
             return cached[0]
+        now = self.clock()
+        try:
+            with self.sessions() as session:
+                known = PeopleRepository(session).known(team, user)
+        except SQLAlchemyError:
+            known = None
+        if known and now - known[1] < LOCALE_REFRESH:
+            return self._held(team, user, known[0])
         try:
             found = self._call(client, team, "users.info", user=user, include_locale=True)["user"].get("locale")
         except (Throttled, SlackApiError, SlackRequestError, URLError, OSError):
-            return DEFAULT_LOCALE  # formatting is no reason to hold a message back
+            return known[0] if known else DEFAULT_LOCALE
         locale = babel_locale(found)
-        self._locales[user] = (locale, time.monotonic())
+        try:
+            with self.sessions.begin() as session:
+                PeopleRepository(session).remember(team, user, locale, now)
+        except SQLAlchemyError as exc:
+            log.warning("relay: could not store %s's locale: %s", user, exc)
+        return self._held(team, user, locale)
+
+    def _held(self, team: str, user: str, locale: str) -> str:
+        self._locales[f"{team}:{user}"] = (locale, time.monotonic())
         return locale
 
     def _failed(self, row: LeasedMessage, exc: SlackApiError, learnt: list[tuple[str, MessageRef]]) -> Outcome:

@@ -455,6 +455,19 @@ class WorkspaceRow(Base):
     updated_at: Mapped[datetime]
 
 
+class PersonRow(Base):
+    """What Slack last said of a person that shapes how the app speaks to them: their locale, so a form's hints
+    and errors (answered at once, with no time to ask Slack) read as their DMs do. Refreshed now and then by the
+    relay, which asks Slack as it delivers to them."""
+
+    __tablename__ = "people"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(35))  # a BCP 47 tag as Babel spells it: de_DE, zh_Hant_TW
+    checked_at: Mapped[datetime]
+
+
 class SchemaCompatRow(Base):
     """The oldest revision whose code runs on this schema, one row kept by the migrations (storage.db): an
     instance of an older release reads it to know whether it may go on serving a database migrated past it."""

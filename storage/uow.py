@@ -16,6 +16,7 @@ from bot.domain.policy import Policy
 from bot.services.ports import StorageBusy, StorageUnavailable
 from storage.deadlines import DeadlineRepository
 from storage.outbox import OutboxRepository
+from storage.people import PeopleRepository
 from storage.repositories import (
     AuditRepository,
     CaseRepository,
@@ -42,6 +43,7 @@ class SqlUnitOfWork:
     policies: PolicyRepository
     outbox: OutboxRepository
     deadlines: DeadlineRepository
+    people: PeopleRepository
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -58,6 +60,7 @@ class SqlUnitOfWork:
         self.policies = PolicyRepository(self.session, self._policies)
         self.outbox = OutboxRepository(self.session)
         self.deadlines = DeadlineRepository(self.session)
+        self.people = PeopleRepository(self.session)
         return self
 
     def __exit__(

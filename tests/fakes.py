@@ -58,6 +58,7 @@ class Tables:
     outbox: dict[str, tuple[str, OutboxMessage]] = field(default_factory=dict)  # dedupe key → (team, message)
     deadlines: dict[int, DeadlineRow] = field(default_factory=dict)
     payout_answers: dict[int, PayoutAnswer] = field(default_factory=dict)
+    locales: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 class FakeDatabase:
@@ -96,6 +97,7 @@ class FakeUnitOfWork:
         self.policies = FakePolicies(tables)
         self.outbox = FakeOutbox(tables)
         self.deadlines = FakeDeadlines(tables)
+        self.people = FakePeople(tables)
         return self
 
     def __exit__(self, *args: object) -> None:
@@ -116,7 +118,7 @@ class FakeUnitOfWork:
             ):
                 raise ConcurrentChange(case.id)
         committed.cases |= written
-        for name in ("contracts", "items", "questions", "policies", "deadlines", "payout_answers"):
+        for name in ("contracts", "items", "questions", "policies", "deadlines", "payout_answers", "locales"):
             mine, theirs = getattr(base, name), getattr(committed, name)
             theirs |= {k: v for k, v in getattr(work, name).items() if mine.get(k) != v}
         for key, queued in work.outbox.items():
@@ -138,8 +140,17 @@ class FakeUnitOfWork:
             self.policies,
             self.outbox,
             self.deadlines,
+            self.people,
         ):
             port.t = self._work
+
+
+class FakePeople:
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+
+    def locale(self, team_id: str, user_id: str) -> str | None:
+        return self.t.locales.get((team_id, user_id))
 
 
 class FakeContracts:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import NumberPattern
+from babel.numbers import NumberPattern, format_decimal
 
 from bot.domain.money import Money, exponent
 
@@ -92,7 +92,12 @@ def counted(count: int, one: str, other: str, locale: str = DEFAULT_LOCALE) -> s
     """ "1 piece", "0 pieces", "2 pieces": the number with the noun its plural rule takes (Babel's CLDR rules;
     the words are English, so the rule is English's unless the words are given in the reader's language)."""
     form = Locale.parse(locale).plural_form(count)
-    return f"{count:,} {one if form == 'one' else other}"
+    return f"{number(count, locale)} {one if form == 'one' else other}"
+
+
+def number(value: int, locale: str = DEFAULT_LOCALE) -> str:
+    """A count as the reader writes it: "2,000" in en_US, "2.000" in de_DE."""
+    return format_decimal(value, locale=locale)
 
 
 def escape(text: str) -> str:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from babel.numbers import format_percent
 
 from bot.blocks import ids, kit
-from bot.blocks.format import DEFAULT_LOCALE, duration, escape, money, person, quote, trim, when
+from bot.blocks.format import DEFAULT_LOCALE, duration, escape, money, number, person, quote, trim, when
 from bot.blocks.kit import Block, View
 from bot.domain.money import Money, exponent
 from bot.services.models import CaseView, RefundForm, Unavailable
@@ -59,10 +59,11 @@ def text_input(
     optional: bool = False,
     hint: str | None = None,
     multiline: bool = True,
+    locale: str = DEFAULT_LOCALE,
 ) -> Block:
     """A text field as long as the policy allows (what it allows is checked again on submission), the limit said
     before anything is typed: Slack cuts a longer paste at ``max_length`` without a word."""
-    most = f"Up to {limit:,} characters."
+    most = f"Up to {number(limit, locale)} characters."
     return kit.input_block(
         block_id,
         label,
@@ -90,7 +91,32 @@ def _unavailable(item: Unavailable) -> str:
     return f"• {escape(trim(item.label, 200, '…'))}: {why}"
 
 
-def refund_modal(form: RefundForm) -> View:
+def _items(form: RefundForm, currency: str, locale: str) -> list[Block]:
+    """The chosen contract's items that can be refunded now, and why the others cannot."""
+    blocks: list[Block] = []
+    if form.items:
+        options = [
+            kit.option(c.key, option_text(f"{c.label} · {money(Money(c.balance_minor, currency), locale)} refundable"))
+            for c in form.items[:100]
+        ]
+        chosen_item = next((o for o in options if o["value"] == form.item_key), None)
+        blocks.append(
+            kit.input_block(
+                ids.ITEM_BLOCK,
+                "Item",
+                kit.static_select(ids.ITEM_PICKED, "Choose a milestone or week", options, chosen_item),
+                dispatch_action=True,
+            )
+        )
+    else:
+        blocks.append(kit.section("*No item of this contract can be refunded now.*"))
+    if form.unavailable:
+        notes = "\n".join(_unavailable(item) for item in form.unavailable[:10])
+        blocks.append(kit.context(trim(f"Not listed:\n{notes}", 2000, "…")))
+    return blocks
+
+
+def refund_modal(form: RefundForm, locale: str = DEFAULT_LOCALE) -> View:
     """Design §3: contract → item (follows the contract) → amount (max: the refundable balance) → reason."""
     contract_options = [kit.option(cid, option_text(f"{title} ({cid})")) for cid, title in form.contracts[:100]]
     chosen_contract = next((o for o in contract_options if o["value"] == form.contract_id), None)
@@ -103,25 +129,7 @@ def refund_modal(form: RefundForm) -> View:
         )
     ]
     if form.contract_id and form.currency:
-        if form.items:
-            options = [
-                kit.option(c.key, option_text(f"{c.label} · {money(Money(c.balance_minor, form.currency))} refundable"))
-                for c in form.items[:100]
-            ]
-            chosen_item = next((o for o in options if o["value"] == form.item_key), None)
-            blocks.append(
-                kit.input_block(
-                    ids.ITEM_BLOCK,
-                    "Item",
-                    kit.static_select(ids.ITEM_PICKED, "Choose a milestone or week", options, chosen_item),
-                    dispatch_action=True,
-                )
-            )
-        else:
-            blocks.append(kit.section("*No item of this contract can be refunded now.*"))
-        if form.unavailable:
-            notes = "\n".join(_unavailable(item) for item in form.unavailable[:10])
-            blocks.append(kit.context(trim(f"Not listed:\n{notes}", 2000, "…")))
+        blocks += _items(form, form.currency, locale)
     if (choice := form.item) and form.currency:
         balance = Money(choice.balance_minor, form.currency)
         paid = Money(choice.paid_minor, form.currency)
@@ -130,7 +138,8 @@ def refund_modal(form: RefundForm) -> View:
                 form.currency,
                 balance,
                 f"Amount ({form.currency})",
-                f"Up to {money(balance)}: what is left of the {money(paid)} paid after earlier refunds.",
+                f"Up to {money(balance, locale)}: what is left of the {money(paid, locale)} paid after earlier "
+                "refunds.",
             ),
             text_input(
                 ids.REASON_BLOCK,
@@ -138,6 +147,7 @@ def refund_modal(form: RefundForm) -> View:
                 "Reason",
                 limit=form.reason_limit,
                 hint="What went wrong? The freelancer sees this, and a mediator would too.",
+                locale=locale,
             ),
         ]
     return kit.modal(
@@ -150,33 +160,38 @@ def refund_modal(form: RefundForm) -> View:
     )
 
 
-def _what_was_asked(case: CaseView) -> Block:
-    asked = money(case.money(case.requested_minor))
+def _what_was_asked(case: CaseView, locale: str) -> Block:
+    asked = money(case.money(case.requested_minor), locale)
     return kit.section(
         f"{person(case.client_id)} asked for {asked} on *{escape(case.item_label)}*.\n{quote(case.reason, 600)}"
     )
 
 
-def adjust_modal(case: CaseView) -> View:
+def adjust_modal(case: CaseView, locale: str = DEFAULT_LOCALE) -> View:
     """Refund a smaller amount now, with an optional note (design §2.2, freelancer actions)."""
     requested = case.money(case.requested_minor)
     label = f"Refund amount ({case.currency})"
     if case.adjust_max_minor is not None and case.adjust_max_minor < case.requested_minor:
         most = case.money(case.adjust_max_minor)
-        share = format_percent(Decimal(case.terms.adjust_max_share or 0), locale=DEFAULT_LOCALE)
-        paid = money(case.money(case.paid_minor))
-        hint = f"Refunded now: at most {money(most)}, {share} of the {paid} paid (the marketplace's rule)."
+        share = format_percent(Decimal(case.terms.adjust_max_share or 0), locale=locale)
+        paid = money(case.money(case.paid_minor), locale)
+        hint = f"Refunded now: at most {money(most, locale)}, {share} of the {paid} paid (the marketplace's rule)."
         amount = _amount_input(case.currency, most, label, hint)
     else:
-        hint = f"Refunded now: less than the {money(requested)} asked; to refund it all, use Approve."
+        hint = f"Refunded now: less than the {money(requested, locale)} asked; to refund it all, use Approve."
         amount = _amount_input(case.currency, requested, label, hint, below=True)
     return kit.modal(
         "Adjust the refund",
         [
-            _what_was_asked(case),
+            _what_was_asked(case, locale),
             amount,
             text_input(
-                ids.NOTE_BLOCK, ids.NOTE_INPUT, "Note to the client", limit=case.terms.reason_max_length, optional=True
+                ids.NOTE_BLOCK,
+                ids.NOTE_INPUT,
+                "Note to the client",
+                limit=case.terms.reason_max_length,
+                optional=True,
+                locale=locale,
             ),
         ],
         callback_id=ids.ADJUST_MODAL,
@@ -186,17 +201,18 @@ def adjust_modal(case: CaseView) -> View:
     )
 
 
-def decline_modal(case: CaseView) -> View:
+def decline_modal(case: CaseView, locale: str = DEFAULT_LOCALE) -> View:
     return kit.modal(
         "Decline the request",
         [
-            _what_was_asked(case),
+            _what_was_asked(case, locale),
             text_input(
                 ids.REASON_BLOCK,
                 ids.REASON_INPUT,
                 "Why are you declining?",
                 limit=case.terms.reason_max_length,
                 hint="The client sees this, and a mediator would too.",
+                locale=locale,
             ),
         ],
         callback_id=ids.DECLINE_MODAL,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from bot.blocks import ids, kit
-from bot.blocks.format import dated, duration, escape, money, person, quote, trim, when, window_end
+from bot.blocks.format import DEFAULT_LOCALE, dated, duration, escape, money, person, quote, trim, when, window_end
 from bot.blocks.kit import Block, View
 from bot.blocks.modals import SLACK_TEXT_INPUT, amount_input, text_input
 from bot.blocks.stages import appealed, stage_line, why
@@ -50,21 +50,21 @@ def _view(callback_id: str, title: str, submit: str, metadata: dict[str, object]
     )
 
 
-def ask_again_modal(form: AskAgainForm) -> View:
+def ask_again_modal(form: AskAgainForm, locale: str = DEFAULT_LOCALE) -> View:
     """Design §2.3: the route the policy gives now, and why, before the client confirms."""
     meta = {"case": form.case.id, "route": form.route}
     ends = f" It is open until {when(window_end(form.until))}." if form.until else ""
-    title, submit, blocks = _ROUTE_FORMS.get(form.route, _no_route)(form, ends)
+    title, submit, blocks = _ROUTE_FORMS.get(form.route, _no_route)(form, ends, locale)
     return _view(ids.ASK_AGAIN_MODAL, title, submit, meta, blocks)
 
 
-def _hourly_dispute(form: AskAgainForm, ends: str) -> tuple[str, str, list[Block]]:
+def _hourly_dispute(form: AskAgainForm, ends: str, locale: str) -> tuple[str, str, list[Block]]:
     case = form.case
     hours, minutes = divmod(form.week_minutes or 0, 60)
     balance = Money(form.balance_minor, case.currency)
     intro = _section(
         f"*An hourly dispute.* The review window for *{escape(case.item_label)}* is open.{ends} Say how much of the "
-        f"week's {hours} h {minutes:02d} min you dispute, or an amount (up to {money(balance)}). "
+        f"week's {hours} h {minutes:02d} min you dispute, or an amount (up to {money(balance, locale)}). "
         f"{person(case.freelancer_id)} then has {duration(case.terms.span('dispute_response_window'))} to "
         "accept or contest; if contested, a mediator decides, and that decision is final."
     )
@@ -96,6 +96,7 @@ def _hourly_dispute(form: AskAgainForm, ends: str) -> tuple[str, str, list[Block
             "Reasons",
             limit=case.terms.reason_max_length,
             hint="The freelancer and a mediator read this.",
+            locale=locale,
         ),
         kit.input_block(
             ids.CERTIFY_BLOCK,
@@ -108,10 +109,10 @@ def _hourly_dispute(form: AskAgainForm, ends: str) -> tuple[str, str, list[Block
     return "Dispute hours", "Open the dispute", blocks
 
 
-def _escrow_refund(form: AskAgainForm, _: str) -> tuple[str, str, list[Block]]:
+def _escrow_refund(form: AskAgainForm, _: str, locale: str) -> tuple[str, str, list[Block]]:
     case, terms = form.case, form.case.terms
     text = (
-        f"*The escrow refund process* for {money(case.at_stake)} on *{escape(case.item_label)}*. "
+        f"*The escrow refund process* for {money(case.at_stake, locale)} on *{escape(case.item_label)}*. "
         f"{person(case.freelancer_id)} has {duration(terms.span('escrow_response_window'))} to accept (you "
         "are refunded) or dispute with a statement; if they do not answer, you are refunded. If they "
         f"dispute, you have {duration(terms.span('escrow_client_response_window'))} to choose: accept their "
@@ -120,7 +121,7 @@ def _escrow_refund(form: AskAgainForm, _: str) -> tuple[str, str, list[Block]]:
     return "Escrow refund", "Start escrow refund", [_section(text)]
 
 
-def _mediation(form: AskAgainForm, ends: str) -> tuple[str, str, list[Block]]:
+def _mediation(form: AskAgainForm, ends: str, locale: str) -> tuple[str, str, list[Block]]:
     closed = f" (it closed {dated(window_end(form.review_closes_at))})" if form.review_closes_at else ""
     limit = form.case.terms.reason_max_length
     blocks = [
@@ -129,12 +130,19 @@ def _mediation(form: AskAgainForm, ends: str) -> tuple[str, str, list[Block]]:
             f"recently enough for a mediator to look at it.{ends} A mediator will propose an amount; the "
             "proposal only takes effect if both of you accept it."
         ),
-        text_input(ids.REASON_BLOCK, ids.REASON_INPUT, "What should the mediator know?", limit=limit, optional=True),
+        text_input(
+            ids.REASON_BLOCK,
+            ids.REASON_INPUT,
+            "What should the mediator know?",
+            limit=limit,
+            optional=True,
+            locale=locale,
+        ),
     ]
     return "Ask for mediation", "Ask for mediation", blocks
 
 
-def _no_route(form: AskAgainForm, _: str) -> tuple[str, str, list[Block]]:
+def _no_route(form: AskAgainForm, _: str, locale: str) -> tuple[str, str, list[Block]]:
     windows = ""
     if form.review_opens_at and form.review_closes_at:
         windows = (
@@ -154,28 +162,34 @@ _ROUTE_FORMS = {
 }
 
 
-def contest_modal(case: CaseView) -> View:
+def contest_modal(case: CaseView, locale: str = DEFAULT_LOCALE) -> View:
     hourly = case.stage == Stage.HOURLY_DISPUTE
     blocks: list[Block] = [
-        _section(stage_line(case, "en_US")),
+        _section(stage_line(case, locale)),
         text_input(
             ids.STATEMENT_BLOCK,
             ids.STATEMENT_INPUT,
             "Your statement",
             limit=case.terms.reason_max_length,
             hint="Both the client and the mediator read this. Add files and links with Add evidence.",
+            locale=locale,
         ),
     ]
     title = "Contest the dispute" if hourly else "Dispute the refund"
     return _view(ids.CONTEST_MODAL, title, "Send", {"case": case.id}, blocks)
 
 
-def evidence_modal(case: CaseView) -> View:
+def evidence_modal(case: CaseView, locale: str = DEFAULT_LOCALE) -> View:
     both_sides = kit.option("both_sides", "Both sides and the mediator")
     blocks: list[Block] = [
         _section(f"Evidence for case {case.id} (*{escape(case.item_label)}*). It cannot be changed once added."),
         text_input(
-            ids.EVIDENCE_BLOCK, ids.EVIDENCE_INPUT, "Description", limit=case.terms.reason_max_length, optional=True
+            ids.EVIDENCE_BLOCK,
+            ids.EVIDENCE_INPUT,
+            "Description",
+            limit=case.terms.reason_max_length,
+            optional=True,
+            locale=locale,
         ),
         text_input(
             ids.LINKS_BLOCK,
@@ -184,6 +198,7 @@ def evidence_modal(case: CaseView) -> View:
             optional=True,
             hint=f"One per line: web links or Slack file permalinks (⋯ on a file → Copy link). At most {LINKS}.",
             limit=SLACK_TEXT_INPUT,
+            locale=locale,
         ),
         kit.input_block(
             ids.VISIBILITY_BLOCK,
@@ -201,11 +216,11 @@ def evidence_modal(case: CaseView) -> View:
 EVIDENCE_OPTIONS = 100  # Slack's most options in one select; a case with more offers its newest
 
 
-def mediate_modal(form: DecisionForm, action: str) -> View:
+def mediate_modal(form: DecisionForm, action: str, locale: str = DEFAULT_LOCALE) -> View:
     """Propose, decide or record an award: the amount, the rationale, the policy rule applied and the evidence
     relied on. Both parties read the rationale, the rule and what they may see of each item cited."""
     case = form.case
-    at_stake = money(case.at_stake)
+    at_stake = money(case.at_stake, locale)
     intro = {
         "propose": f"Propose what the client is refunded, from nothing to {at_stake}. Each party has "
         f"{duration(case.terms.span('proposal_response_window'))} to accept; "
@@ -218,7 +233,7 @@ def mediate_modal(form: DecisionForm, action: str) -> View:
         ),
         "award": f"Record the arbitrator's binding award: the refund to the client (nothing to {at_stake}) and "
         "the award's reference.",
-        "review": f"Review {appealed(case, 'en_US')}: confirm its amount or change it, from nothing to {at_stake}. "
+        "review": f"Review {appealed(case, locale)}: confirm its amount or change it, from nothing to {at_stake}. "
         "Your review is final; what was already paid out is adjusted.",
     }[action]
     blocks: list[Block] = [_section(intro)]
@@ -233,6 +248,7 @@ def mediate_modal(form: DecisionForm, action: str) -> View:
             "Rationale",
             limit=case.terms.reason_max_length,
             hint="Both parties read this.",
+            locale=locale,
         ),
         kit.input_block(
             ids.RULE_BLOCK,
@@ -248,7 +264,12 @@ def mediate_modal(form: DecisionForm, action: str) -> View:
     if action == "award":
         blocks.append(
             text_input(
-                ids.REFERENCE_BLOCK, ids.REFERENCE_INPUT, "Award reference", limit=REFERENCE_LIMIT, multiline=False
+                ids.REFERENCE_BLOCK,
+                ids.REFERENCE_INPUT,
+                "Award reference",
+                limit=REFERENCE_LIMIT,
+                multiline=False,
+                locale=locale,
             )
         )
     return _view(ids.MEDIATE_MODAL, MEDIATE_TITLES[action], "Submit", {"case": case.id, "action": action}, blocks)
@@ -273,12 +294,12 @@ def _evidence_option(item: Evidence) -> Block:
     return kit.option(str(item.seq), trim(f"#{item.seq} {item.role}{private}: {words}", 75, "…"))
 
 
-def appeal_modal(case: CaseView) -> View:
+def appeal_modal(case: CaseView, locale: str = DEFAULT_LOCALE) -> View:
     """Design §2.4, appeal: a party asks, once and with a reason, for a second mediator to review the outcome."""
     ends = " The arbitration offer ends when you ask." if case.state == State.ARBITRATION_OFFERED else ""
     blocks: list[Block] = [
         _section(
-            f"Case {case.id} (*{escape(case.item_label)}*) · {stage_line(case, 'en_US')}\n"
+            f"Case {case.id} (*{escape(case.item_label)}*) · {stage_line(case, locale)}\n"
             "A second mediator, not the one who made this outcome, reviews it and the evidence, and confirms or "
             f"changes it. Their review is final. Each case can be appealed once, by either party.{ends}"
         ),
@@ -288,12 +309,13 @@ def appeal_modal(case: CaseView) -> View:
             "Why should it be reviewed?",
             limit=case.terms.reason_max_length,
             hint="Both parties and the mediators read this. Add anything new as evidence.",
+            locale=locale,
         ),
     ]
     return _view(ids.APPEAL_MODAL, "Ask for a review", "Ask for the review", {"case": case.id}, blocks)
 
 
-def ask_modal(case: CaseView) -> View:
+def ask_modal(case: CaseView, locale: str = DEFAULT_LOCALE) -> View:
     blocks: list[Block] = [
         kit.input_block(
             ids.PARTY_BLOCK,
@@ -308,6 +330,7 @@ def ask_modal(case: CaseView) -> View:
             "Question",
             limit=QUESTION_LIMIT,
             hint="Posted in the case thread too.",
+            locale=locale,
         ),
     ]
     return _view(ids.ASK_MODAL, "Ask for information", "Ask", {"case": case.id}, blocks)
@@ -320,7 +343,7 @@ def reassign_modal(case: CaseView) -> View:
     return _view(ids.REASSIGN_MODAL, "Reassign the case", "Reassign", {"case": case.id, "action": "reassign"}, blocks)
 
 
-def answer_modal(case: CaseView, question: Question) -> View:
+def answer_modal(case: CaseView, question: Question, locale: str = DEFAULT_LOCALE) -> View:
     """A party's answer to a mediator's question: evidence both sides see, quoting the question it answers."""
     blocks: list[Block] = [
         _section(f"*The mediator asks*\n{quote(question.text, QUESTION_LIMIT)}"),
@@ -330,6 +353,7 @@ def answer_modal(case: CaseView, question: Question) -> View:
             "Your answer",
             limit=case.terms.reason_max_length,
             hint="Both parties and the mediator see it.",
+            locale=locale,
         ),
     ]
     meta = {"case": question.case_id, "question": question.id}

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.blocks import ids, modals
-from bot.handlers.errors import click, open_form
+from bot.handlers.errors import click, locale_of, open_form
 from bot.handlers.payloads import Malformed, action_id, button_value, metadata, parsed, selected, who
 from bot.services import read_models, requests
 from bot.services.core import Deps
@@ -41,7 +41,7 @@ def on_answer_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     """Adjust and Decline open a modal, but only for the freelancer of a request still waiting."""
     case = requests.view_for_answer(deps, *who(body), button_value(body))
     build = modals.adjust_modal if action_id(body) == ids.ADJUST else modals.decline_modal
-    open_form(client, body, build(case))
+    open_form(client, body, build(case, locale_of(deps, body)))
 
 
 def on_form_pick(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps) -> None:
@@ -58,7 +58,9 @@ def on_form_pick(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps) 
     else:
         form = read_models.refund_form(deps, team_id, user_id, metadata(view).get("contract"), chosen)
     try:
-        client.views_update(view_id=view["id"], hash=view.get("hash"), view=modals.refund_modal(form))
+        client.views_update(
+            view_id=view["id"], hash=view.get("hash"), view=modals.refund_modal(form, locale_of(deps, body))
+        )
     except SlackApiError as exc:
         # Two picks in quick succession: the view changed since this one was made, and the later pick's
         # update is the one the person sees, so this one is dropped, as Slack's hash is meant for.

@@ -12,7 +12,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.blocks import ids, stage_modals
-from bot.handlers.errors import click, form, open_form
+from bot.handlers.errors import click, form, locale_of, open_form
 from bot.handlers.payloads import action_id, button_value, metadata, parsed, required, route, value, who
 from bot.services import disputes, read_models, requests
 from bot.services.core import Deps
@@ -22,7 +22,7 @@ from bot.services.disputes import AskAgain
 @click
 def on_ask_again(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     asking = read_models.ask_again_form(deps, *who(body), button_value(body))
-    open_form(client, body, stage_modals.ask_again_modal(asking))
+    open_form(client, body, stage_modals.ask_again_modal(asking, locale_of(deps, body)))
 
 
 @form
@@ -53,7 +53,7 @@ def on_concede(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
 @click
 def on_contest(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     case = disputes.view_to_contest(deps, *who(body), button_value(body))
-    open_form(client, body, stage_modals.contest_modal(case))
+    open_form(client, body, stage_modals.contest_modal(case, locale_of(deps, body)))
 
 
 @form
@@ -83,7 +83,7 @@ def on_arbitrate(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
 def on_appeal(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     """Ask for a review: the form for the reason, once the case says this party may still appeal."""
     case = disputes.view_to_appeal(deps, *who(body), button_value(body))
-    open_form(client, body, stage_modals.appeal_modal(case))
+    open_form(client, body, stage_modals.appeal_modal(case, locale_of(deps, body)))
 
 
 @form

@@ -30,10 +30,11 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
 
 from bot.blocks import refusals, replies
+from bot.blocks.format import DEFAULT_LOCALE
 from bot.blocks.kit import View
 from bot.domain.errors import Refused, Unavailable
 from bot.handlers.payloads import Malformed, kind, shape_problem, trigger, who
-from bot.services import core
+from bot.services import core, read_models
 from bot.services.core import Deps
 from bot.services.ports import StorageBusy, StorageUnavailable
 
@@ -80,11 +81,16 @@ def form(act: Form) -> Callable[[Ack, dict[str, Any], dict[str, Any], Deps], Non
             ack(**refusals.form_answer(_down(f"{view.get('callback_id')} form", down), view))
             return
         except Refused as refusal:
-            ack(**refusals.form_answer(refusal, view))
+            ack(**refusals.form_answer(refusal, view, locale_of(deps, body)))
             return
         ack()
 
     return _named(listener, act)
+
+
+def locale_of(deps: Deps, body: dict[str, Any]) -> str:
+    """The clicker's locale for a form's hints and errors, as their DMs use it (en_US until Slack has said)."""
+    return read_models.reader_locale(deps, *who(body)) or DEFAULT_LOCALE
 
 
 def open_form(client: WebClient, body: dict[str, Any], view: View) -> None:

@@ -10,7 +10,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.blocks import ids, stage_modals
-from bot.handlers.errors import click, form, open_form
+from bot.handlers.errors import click, form, locale_of, open_form
 from bot.handlers.payloads import button_value, metadata, parsed, required, value, who
 from bot.services import evidence
 from bot.services.core import Deps
@@ -20,14 +20,14 @@ from bot.services.evidence import AddEvidence
 @click
 def on_add_evidence(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     case = evidence.view_for_party(deps, *who(body), button_value(body))
-    open_form(client, body, stage_modals.evidence_modal(case))
+    open_form(client, body, stage_modals.evidence_modal(case, locale_of(deps, body)))
 
 
 @click
 def on_answer_question(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     """The Answer button carries the question's id; the question and its case are read from the database."""
     case, question = evidence.question_for_party(deps, *who(body), button_value(body))
-    open_form(client, body, stage_modals.answer_modal(case, question))
+    open_form(client, body, stage_modals.answer_modal(case, question, locale_of(deps, body)))
 
 
 @form

@@ -10,7 +10,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.blocks import card, ids, records, stage_modals
-from bot.handlers.errors import click, form, open_form
+from bot.handlers.errors import click, form, locale_of, open_form
 from bot.handlers.payloads import action_id, button_value, metadata, numbers, parsed, required, value, who
 from bot.services import mediation
 from bot.services.core import Deps
@@ -45,7 +45,7 @@ def on_release(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
 def on_decision_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     """Propose, Decide, Record award and Review open one form; the decision it records is in its metadata."""
     chosen = mediation.decision_form(deps, *who(body), button_value(body))
-    open_form(client, body, stage_modals.mediate_modal(chosen, _DECISIONS[action_id(body)]))
+    open_form(client, body, stage_modals.mediate_modal(chosen, _DECISIONS[action_id(body)], locale_of(deps, body)))
 
 
 @click
@@ -64,7 +64,7 @@ def on_in_full(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
 @click
 def on_ask_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     case = mediation.view_for_mediator(deps, *who(body), button_value(body))
-    open_form(client, body, stage_modals.ask_modal(case))
+    open_form(client, body, stage_modals.ask_modal(case, locale_of(deps, body)))
 
 
 @click

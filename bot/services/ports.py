@@ -173,6 +173,10 @@ class Policies(Protocol):
     def get(self, version: str) -> Policy | None: ...
 
 
+class People(Protocol):
+    def locale(self, team_id: str, user_id: str) -> str | None: ...
+
+
 class UnitOfWork(Protocol):
     contracts: Contracts
     cases: Cases
@@ -183,6 +187,7 @@ class UnitOfWork(Protocol):
     policies: Policies
     outbox: Outbox
     deadlines: Deadlines
+    people: People
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *args: object) -> None: ...

@@ -83,6 +83,12 @@ def refund_form(
     )
 
 
+def reader_locale(deps: Deps, team_id: str, user_id: str) -> str | None:
+    """The locale Slack last gave for this person (the relay learns it as it writes to them), None before it has."""
+    with deps.uow() as uow:
+        return uow.people.locale(team_id, user_id)
+
+
 def case_status(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
     """Only the case's parties and the mediators see it."""
     with deps.uow() as uow:

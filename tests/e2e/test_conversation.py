@@ -222,3 +222,29 @@ def test_a_mediator_reads_in_full_what_the_card_cuts_and_a_party_may_not(bot):
     bot.drain()
     assert len(bot.standin.views.by_id) == views_before
     assert bot.standin.responses[-1]["text"].startswith("Only the marketplace's mediators can do that")
+
+
+def test_a_readers_form_hints_and_field_errors_use_the_locale_their_dms_use(bot):
+    bot.standin.locales[FREELANCER] = "de-DE"
+    request(bot)  # the relay learns her locale as it writes her the request, and keeps it
+    assert "*Requested*\n100,00\xa0$" in text_of(freelancer_dm(bot).blocks)
+    bot.user(FREELANCER).click(freelancer_dm(bot), "Adjust")
+    form = bot.standin.latest_view(FREELANCER)
+    assert "weniger" not in json.dumps(form)  # the words stay English; the numbers are hers
+    assert "less than the 100,00\xa0$ asked" in json.dumps(form, ensure_ascii=False)
+    _, note = find_input(form, "Note to the client")
+    [block] = [b for b in form["blocks"] if b.get("element") is note]
+    assert block["hint"]["text"] == "Up to 2.000 characters."
+    over = bot.user(FREELANCER).submit(form, {"Refund amount (USD)": "100.00", "Note to the client": ""})
+    assert over.json["errors"] == {
+        "amount": "An adjusted refund must be less than the 100,00\xa0$ requested; to refund it all, approve."
+    }
+    # Opening a form asks Slack nothing (a trigger lasts 3 s): the stored locale is read.
+    asked = len(bot.standin.calls_to("users.info"))
+    bot.user(FREELANCER).click(freelancer_dm(bot), "Decline")
+    form = bot.standin.latest_view(FREELANCER)
+    _, reason = find_input(form, "Why are you declining?")
+    assert [b["hint"]["text"] for b in form["blocks"] if b.get("element") is reason] == [
+        "The client sees this, and a mediator would too. Up to 2.000 characters."
+    ]
+    assert len(bot.standin.calls_to("users.info")) == asked

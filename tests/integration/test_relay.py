@@ -15,6 +15,7 @@ from bot.limits import Distribution, SlackLimits
 from bot.relay import ALARM_AFTER, MAX_BACKOFF, Relay
 from bot.services.messages import OutboxMessage, channel, dm, group, response_url, thread
 from storage.outbox import OutboxRepository
+from storage.people import PeopleRepository
 from storage.tables import OutboxRow
 from tests.integration.conftest import NOW
 from tests.slack_standin import Limits, Message
@@ -516,3 +517,34 @@ def test_outside_the_marketplace_a_lookup_pages_a_busy_channel_one_minute_at_a_t
     assert len(standin.dms("U0BUSY")) == 21
     assert rows(sessions)["mine"][0] == "sent"
     assert limited.refused == []
+
+
+def locale_render(surface, view, permalink, locale):
+    return Rendered(locale, [{"type": "section", "text": {"type": "mrkdwn", "text": locale}}])
+
+
+def test_a_readers_locale_is_stored_for_every_relay_and_asked_again_after_a_day(sessions, standin, clock):
+    standin.locales["U0FREELA01"] = "de-DE"
+    client = relay_client("xoxb-test", standin.api_url, timeout=3)
+    queue(sessions, note("k1"))
+    Relay(sessions, client, locale_render, owner="relay-a", clock=clock).run_once()
+    with sessions() as session:
+        assert PeopleRepository(session).known("T0DEMO01", "U0FREELA01") == ("de_DE", NOW)
+    # Another relay (a restart, a second instance) reads what was stored: Slack is not asked again within the day.
+    queue(sessions, note("k2", stream="R-2"))
+    Relay(sessions, client, locale_render, owner="relay-b", clock=clock).run_once()
+    assert len(standin.calls_to("users.info")) == 1
+    assert [m.text for m in standin.dms("U0FREELA01")] == ["de_DE", "de_DE"]
+    # A day on, she has switched Slack to French: the next message asks, reads it and stores it.
+    standin.locales["U0FREELA01"] = "fr-FR"
+    clock.now += timedelta(days=1, minutes=1)
+    queue(sessions, note("k3", stream="R-3"), now=clock.now)
+    Relay(sessions, client, locale_render, owner="relay-c", clock=clock).run_once()
+    assert len(standin.calls_to("users.info")) == 2
+    assert standin.dms("U0FREELA01")[-1].text == "fr_FR"
+    # Slack failing to say keeps the last locale it gave, rather than falling back to en_US.
+    standin.fail("users.info", 500, times=10)
+    clock.now += timedelta(days=2)
+    queue(sessions, note("k4", stream="R-4"), now=clock.now)
+    Relay(sessions, client, locale_render, owner="relay-d", clock=clock).run_once()
+    assert standin.dms("U0FREELA01")[-1].text == "fr_FR"
