@@ -46,13 +46,14 @@ class Person:
     name: str
     role: str  # client, freelancer or mediator
     tz: str  # what Slack knows of them: each sees dates in their own time
+    locale: str  # and amounts and numbers as their Slack's language writes them
 
 
-CLIENT = Person("U0CLIENT01", "Ada Client", "client", "America/New_York")
-FREELANCER = Person("U0FREELA01", "Bruno Freelancer", "freelancer", "Europe/Berlin")
+CLIENT = Person("U0CLIENT01", "Ada Client", "client", "America/New_York", "en-US")
+FREELANCER = Person("U0FREELA01", "Bruno Freelancer", "freelancer", "Europe/Berlin", "de-DE")
 MEDIATORS = (
-    Person("U0MEDIATE1", "Chen Mediator", "mediator", "Asia/Singapore"),
-    Person("U0MEDIATE2", "Dana Mediator", "mediator", "Europe/London"),  # a second mediator, for an appeal
+    Person("U0MEDIATE1", "Chen Mediator", "mediator", "Asia/Singapore", "en-SG"),
+    Person("U0MEDIATE2", "Dana Mediator", "mediator", "Europe/London", "en-GB"),  # a second mediator, for an appeal
 )
 PEOPLE = (CLIENT, FREELANCER, *MEDIATORS)
 
@@ -117,6 +118,7 @@ class Sandbox:
         clock = SandboxClock(START)
         standin.clock = lambda: clock().timestamp()
         standin.timezones |= {person.id: person.tz for person in PEOPLE}
+        standin.locales |= {person.id: person.locale for person in PEOPLE}
         secret = secrets.token_hex(20)
         settings = load_settings(
             database_url=f"sqlite:///{database}",
@@ -281,10 +283,14 @@ class Sandbox:
             "name": person.name,
             "role": person.role,
             "tz": person.tz,
+            "locale": person.locale,
             "dms": [self._shown(m) for m in standin.dms(person.id)],
             "home": standin.homes.get(person.id),
             "modal": modal and {"view": modal, "errors": standin.views.errors.get(modal["id"], {})},
-            "private": [r for r in standin.responses if r.get("user") == person.id][-PRIVATE_SHOWN:],
+            # Numbered, so that a note its reader dismissed stays dismissed.
+            "private": [{"n": n} | r for n, r in enumerate(standin.responses) if r.get("user") == person.id][
+                -PRIVATE_SHOWN:
+            ],
         }
         channel, name = self._shared(person)
         shown["channel"] = {"id": channel, "name": name, "messages": self._channel(channel)}

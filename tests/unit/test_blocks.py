@@ -1,8 +1,10 @@
 """Block builders are pure: the same view model gives the same blocks, checked by value and by Slack's rules."""
 
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -601,3 +603,15 @@ def test_a_date_in_a_sentence_reads_right_as_today_or_as_a_day_and_in_the_fallba
     shown = text_of(request.client_request(declined, None))
     assert f"*Declined* by <@U0FREELA01> {dated(at)}." in shown
     assert " on <!date^" not in shown
+
+
+def test_the_sandbox_draws_every_emoji_the_app_sends():
+    """The sandbox page shows an emoji code it does not know as the code itself (":information_source:"), which
+    Slack never would: every code in the app's messages is in its table."""
+    root = Path(__file__).resolve().parents[2]
+    sent = {
+        code for path in (root / "bot" / "blocks").glob("*.py") for code in re.findall(r":([a-z_]+):", path.read_text())
+    }
+    table = (root / "bot" / "sandbox" / "static" / "blockkit.js").read_text()
+    drawn = set(re.findall(r"([a-z_]+): \"", table[table.index("const EMOJI") : table.index("};")]))
+    assert sent - drawn == set()

@@ -6,12 +6,17 @@ import { el, formatDate, formProblems, formValues, mrkdwn, renderBlocks } from "
 
 const POLL_MS = 700;
 const COLUMNS = ["client", "freelancer", "mediator"];
+// What a reload keeps (this tab only, as a person's own Slack would): who the third column acts as, each column's
+// tab, what each person typed in the composer and in an open form, and the private notes they dismissed.
+const KEPT = "refundbot-sandbox";
+const kept = { typed: {}, forms: {}, dismissed: {}, ...JSON.parse(sessionStorage.getItem(KEPT) || "{}") };
+const keep = () => sessionStorage.setItem(KEPT, JSON.stringify(kept));
 const page = {
   snapshot: null,
   fetchedAt: 0,
   drawn: {}, // person id → surface → the JSON last drawn, so a surface is redrawn only when it changed
-  tab: {}, // person id → "messages" | "home"
-  mediator: "U0MEDIATE1", // which mediator the third column acts as
+  tab: { ...kept.tab }, // person id → "messages" | "home"
+  mediator: kept.mediator || "U0MEDIATE1", // which mediator the third column acts as
   busy: false,
   columns: {},
   seen: {}, // person id → message key → what it last showed: a message the app changed is marked for a moment
@@ -189,10 +194,20 @@ function home(person) {
 }
 
 function privateNotes(person) {
-  return person.private.map((said) => {
+  const dismissed = new Set(kept.dismissed[person.id] ?? []);
+  return person.private.filter((said) => !dismissed.has(said.n)).map((said) => {
     const ctx = { ...context(person, () => ({})), act: () => notice("A private answer's buttons are not wired in the sandbox yet.") };
     const body = said.blocks?.length ? renderBlocks(said.blocks, ctx) : mrkdwn(said.text, ctx);
-    return el("div", { class: "private-note" }, el("div", { class: "private-tag" }, "Only visible to you"), body);
+    const dismiss = () => {
+      // Slack's ephemeral messages are dismissed by their reader alone, and stay dismissed.
+      kept.dismissed[person.id] = [...dismissed, said.n].slice(-50);
+      keep();
+      page.columns[person.role]?.querySelector(".private").replaceChildren(...privateNotes(person));
+    };
+    return el("div", { class: "private-note" },
+      el("div", { class: "private-tag" }, "Only visible to you",
+        el("button", { type: "button", class: "dismiss", "aria-label": "Dismiss this message", title: "Dismiss", onclick: dismiss }, "Dismiss")),
+      body);
   });
 }
 
@@ -202,18 +217,27 @@ function modal(person, column) {
   if (!shown) {
     layer.hidden = true;
     layer.replaceChildren();
+    delete kept.forms[person.id];
+    keep();
     return;
   }
   const view = shown.view;
   const before = layer.querySelector(".modal-body");
-  const kept = before && before.dataset.viewId === view.id ? formValues(before) : null;
+  const stored = kept.forms[person.id]?.view === view.id ? kept.forms[person.id].values : null;
+  const typed = before && before.dataset.viewId === view.id ? formValues(before) : stored;
   const focused = document.activeElement?.closest?.(".modal-body") === before ? document.activeElement?.id : null;
   const ctx = context(person, (block, element, chosen) => ({
     do: "view_action", view_id: view.id, block_id: block.block_id, action_id: element.action_id,
     values: formValues(layer.querySelector(".modal-body")), ...chosen,
   }), { errors: shown.errors });
   const body = el("div", { class: "modal-body", dataset: { viewId: view.id } }, renderBlocks(view.blocks, ctx));
-  if (kept) restore(body, kept);
+  if (typed) restore(body, typed);
+  const remember = () => {
+    kept.forms[person.id] = { view: view.id, values: formValues(body) };
+    keep();
+  };
+  body.addEventListener("input", remember);
+  body.addEventListener("change", remember);
   const submit = async () => {
     const problems = formProblems(body);
     for (const input of body.querySelectorAll(".bk-input")) {
@@ -261,6 +285,8 @@ function restore(body, values) {
 
 function showTab(userId, tab) {
   page.tab[userId] = tab;
+  kept.tab = page.tab;
+  keep();
   const column = document.querySelector(`.person[data-user="${userId}"]`);
   if (!column) return;
   for (const button of column.querySelectorAll("[role=tab]")) {
@@ -277,7 +303,9 @@ function column(role) {
   if (existing && existing.dataset.user === person.id) return existing;
   const id = person.id;
   page.tab[id] ??= "messages";
-  const input = el("input", { type: "text", class: "composer-input", value: "/refund ", "aria-label": `Type a command as ${person.name}` });
+  const input = el("input", { type: "text", class: "composer-input", value: kept.typed[id] ?? "/refund ",
+    "aria-label": `Type a command as ${person.name}`,
+    oninput: () => { kept.typed[id] = input.value; keep(); } });
   const composer = el("form", { class: "composer", onsubmit: (event) => {
     event.preventDefault();
     const typed = input.value.trim();
@@ -296,14 +324,16 @@ function column(role) {
     } }, label);
   const chooser = role === "mediator"
     ? el("label", { class: "acting" }, "Acting as ",
-        el("select", { onchange: (event) => { page.mediator = event.target.value; draw(); } },
+        el("select", { onchange: (event) => { page.mediator = kept.mediator = event.target.value; keep(); draw(); } },
           page.snapshot.people.filter((p) => p.role === "mediator").map((p) =>
             el("option", { value: p.id, selected: p.id === page.mediator }, p.name))))
     : null;
   const node = el("section", { class: `person ${role}`, dataset: { user: id }, "aria-label": `${person.name}, the ${role}` },
     el("header", { class: "person-head" },
       el("h2", {}, person.name, " ", el("span", { class: "role" }, role)),
-      el("div", { class: "their-time" }, `Their time zone: ${person.tz}`), chooser),
+      el("div", { class: "their-time" },
+        el("span", { class: "zone", title: `${person.tz}; Slack in ${person.locale}` }, `${zoneName(person.tz)} · ${person.locale}`), " · ",
+        el("span", { class: "their-now" }), el("div", { class: "their-next" })), chooser),
     composer,
     el("div", { class: "private", "aria-live": "polite" }),
     el("div", { role: "tablist", class: "tabs", "aria-label": `${person.name}'s Slack` }, tab("messages", "Messages"), tab("home", "Home")),
@@ -344,16 +374,43 @@ function draw() {
   drawLedger();
 }
 
+// A time zone as people say it: the city, and the zone's familiar short name ("New York, EST"), which English
+// speakers of the zone's own region use where the American one is only an offset (CET, SGT).
+const ZONE_LOCALES = ["en-US", "en-GB", "en-SG", "en-IN", "en-AU", "en-CA", "en-NZ"];
+function zoneName(tz) {
+  if (tz === "UTC") return "UTC";
+  const city = tz.split("/").pop().replaceAll("_", " ");
+  const named = (locale, style) => new Intl.DateTimeFormat(locale, { timeZone: tz, timeZoneName: style })
+    .formatToParts(now()).find((part) => part.type === "timeZoneName")?.value;
+  const short = ZONE_LOCALES.map((locale) => named(locale, "short")).find((name) => name && !/^(GMT|UTC)[+-]/.test(name));
+  return `${city}, ${short ?? named("en-US", "long")}`;
+}
+
+const UTC = { viewer: { id: "", tz: "UTC" } };
+const inUtc = (when) => `${formatDate(when, "{time}", { ...UTC, now })} UTC`;
+
 function drawClock() {
   const snapshot = page.snapshot;
-  const utc = { viewer: { id: "", tz: "UTC" }, now };
-  document.getElementById("now").textContent = `${formatDate(now(), "{date_long} {time}", utc)} UTC`;
+  document.getElementById("now").textContent = `${formatDate(now(), "{date_long} {time}", { ...UTC, now })} UTC`;
   const next = snapshot.next;
+  const what = next && `${next.reminder ? "a reminder" : "a deadline"} of case ${next.case_id} (${next.kind.replaceAll("_", " ")})`;
   document.getElementById("next").textContent = next
-    ? `Next: ${next.reminder ? "a reminder" : "a deadline"} of case ${next.case_id} (${next.kind.replaceAll("_", " ")}), ${formatDate(new Date(next.at), "{date_short_pretty} {time}", utc)} UTC`
+    ? `Next: ${what}, ${formatDate(new Date(next.at), "{date_short_pretty} {time}", { ...UTC, now })} UTC`
     : "No deadline is waiting.";
   document.getElementById("to-next").disabled = !next;
   document.getElementById("policy").textContent = `policy ${snapshot.policy}`;
+  // Each column in its person's own time, UTC beside it, as the messages in it are.
+  for (const role of COLUMNS) {
+    const column = page.columns[role];
+    const person = column && snapshot.people.find((p) => p.id === column.dataset.user);
+    if (!person) continue;
+    const theirs = { viewer: { id: person.id, tz: person.tz }, now };
+    column.querySelector(".their-now").textContent = `${formatDate(now(), "{date_short_pretty} {time}", theirs)} (${inUtc(now())})`;
+    const at = next && new Date(next.at);
+    column.querySelector(".their-next").textContent = next
+      ? `Next: ${what}, ${formatDate(at, "{date_short_pretty} {time}", theirs)} their time (${inUtc(at)})`
+      : "No deadline is waiting.";
+  }
 }
 
 function drawLedger() {
@@ -371,7 +428,9 @@ function start() {
   document.getElementById("plus-hour").addEventListener("click", () => moveClock({ hours: 1 }));
   document.getElementById("plus-day").addEventListener("click", () => moveClock({ hours: 24 }));
   document.getElementById("to-next").addEventListener("click", () => moveClock({ next: true }));
-  refresh(true);
+  refresh(true).then(() => {
+    for (const [id, tab] of Object.entries(page.tab)) if (tab === "home") showTab(id, "home");
+  });
   setInterval(() => { if (!page.busy) refresh(); }, POLL_MS);
   setInterval(() => { if (page.snapshot) drawClock(); }, 1000);
 }
