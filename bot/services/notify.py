@@ -222,7 +222,8 @@ def _evidence_item(change: Change, item: Evidence, *, new: bool = True) -> list[
 
 
 def _questions(change: Change, asked: list[QuestionAsked]) -> list[OutboxMessage]:
-    """The question is kept, so the Answer button carries only its id."""
+    """The question is kept, so the Answer button carries only its id. The mediators, who are not in the parties'
+    thread, read it under the card, as they read the answer (evidence) there."""
     view = change.view
     messages = []
     for event in asked:
@@ -236,6 +237,8 @@ def _questions(change: Change, asked: list[QuestionAsked]) -> list[OutboxMessage
             _message(view, f"{key}:dm", dm(question.asked), Surface.QUESTION, told, message_key=kept),
             _message(view, f"{key}:thread", _thread(view), Surface.QUESTION_LINE, told),
         ]
+        if change.carded:
+            messages.append(_message(view, f"{key}:card", thread(Kept.CARD.of(view.id)), Surface.QUESTION_LINE, told))
     return messages
 
 

@@ -189,6 +189,12 @@ def test_an_answered_question_says_so_and_loses_its_answer_button(bot):
         click(bot, MEDIATOR, card(bot, case_id), "Ask for information")
         submit(bot, MEDIATOR, {"Ask": "The freelancer", "Question": question})
     first, second = [m for m in bot.standin.dms(FREELANCER) if "asks you" in text_of(m.blocks)]
+    shown = card(bot, case_id)  # the mediator, who is not in the parties' thread, sees under the card what was asked
+    under = [text_of(m.blocks) for m in bot.standin.replies(shown.channel, shown.ts)]
+    assert [text for text in under if text.startswith(":question:")] == [
+        f":question: <@{MEDIATOR}> asked <@{FREELANCER}>:\n> Which brief version?",
+        f":question: <@{MEDIATOR}> asked <@{FREELANCER}>:\n> Who signed it off?",
+    ]
     click(bot, FREELANCER, first, "Answer")
     submit(bot, FREELANCER, {"Your answer": "Version 2, dated 20 October."})
     bot.drain()

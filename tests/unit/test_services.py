@@ -182,7 +182,7 @@ def test_an_extension_tells_the_other_side_instead_of_a_timeline_line(deps, db, 
     assert "extend" not in told[0].view["moves"]["freelancer"]  # once per case
 
 
-def test_a_question_reaches_the_asked_party_and_the_thread(deps, db):
+def test_a_question_reaches_the_asked_party_the_thread_and_the_mediators_under_the_card(deps, db):
     ask(deps)
     to_mediation(deps, db)
     mediation.mediate(deps, mediation.Mediate(team_id="T0001", user_id=MEDIATOR, case_id="R-1", action="claim"))
@@ -192,6 +192,7 @@ def test_a_question_reaches_the_asked_party_and_the_thread(deps, db):
     assert shape(asked) == [
         (Surface.QUESTION, Place.DM, FREELANCER),
         (Surface.QUESTION_LINE, Place.THREAD, Kept.THREAD.of("R-1")),
+        (Surface.QUESTION_LINE, Place.THREAD, Kept.CARD.of("R-1")),  # the mediator who asked sees it asked
     ]
     question_id = asked[0].view["question_id"]
     _, question = evidence.question_for_party(deps, "T0001", FREELANCER, str(question_id))
