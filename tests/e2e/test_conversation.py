@@ -205,14 +205,8 @@ def test_an_answered_question_says_so_and_loses_its_answer_button(bot):
 
 
 def test_a_mediator_reads_in_full_what_the_card_cuts_and_a_party_may_not(bot):
-    case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
-    decline(bot, case_id)
-    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
-    submit(bot, CLIENT, {})
-    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Dispute")
     statement = "Every concept followed the signed brief, page by page. " * 30 + "The end of my statement."
-    submit(bot, FREELANCER, {"Your statement": statement})
-    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
+    case_id = escalated(bot, statement)
     shown = card(bot, case_id)
     assert "The end of my statement." not in text_of(shown.blocks)
     assert "(the whole of it: *Read in full*, below)" in text_of(shown.blocks)

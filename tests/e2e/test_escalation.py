@@ -282,13 +282,13 @@ def test_an_hourly_dispute_sent_after_friday_23_59_59_is_refused_with_the_dates(
     assert "Non-binding mediation" in text_of(bot.standin.latest_view(CLIENT)["blocks"])
 
 
-def escalated(bot: Bot) -> str:
+def escalated(bot: Bot, statement: str = "As briefed.") -> str:
     case_id = ask_for_refund(bot, "Logo redesign", "Milestone “Concepts”", "100.00")
     decline(bot, case_id)
     click(bot, CLIENT, dm(bot, CLIENT, case_id), "Request again")
     submit(bot, CLIENT, {})
     click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Dispute")
-    submit(bot, FREELANCER, {"Your statement": "As briefed."})
+    submit(bot, FREELANCER, {"Your statement": statement})
     click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
     return case_id
 
