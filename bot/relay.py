@@ -153,6 +153,7 @@ class Relay:
         self._reserved: dict[int, datetime] = {}  # rows sent back to wait for their channel's slot
         self.wake = threading.Event()
         self._locales: dict[str, tuple[str, float]] = {}
+        self._learnt_locales: dict[tuple[str, str], str] = {}  # stored with the batch's record, in its transaction
         self._dms: dict[str, str] = {}
         self._alarmed_at = 0.0
         self._database_warned_at = -ALARM_EVERY
@@ -281,6 +282,10 @@ class Relay:
             # In the order learnt, so a permalink found after the post is what stays.
             outbox.save_refs({(o.row.team_id, key): ref for o in outcomes for key, ref in o.learnt}, now)
             outbox.sent_all([o.row.id for o in outcomes if o.error is None], self.owner, now)
+            people = PeopleRepository(session)
+            for (team, user), locale in list(self._learnt_locales.items()):
+                people.remember(team, user, locale, now)
+                self._learnt_locales.pop((team, user), None)
             for outcome in outcomes:
                 at = now + (outcome.wait or timedelta(0))
                 if outcome.dead:
@@ -412,8 +417,9 @@ class Relay:
 
     def _locale(self, client: WebClient, team: str, user: str | None) -> str:
         """The reader's locale: held for an hour, stored for a day (the forms read it there: they answer at once,
-        with no time to ask Slack), else asked of users.info and stored; what was stored, or en_US, when Slack does
-        not say. Formatting is no reason to hold a message back: neither Slack nor the database failing here is."""
+        with no time to ask Slack), else asked of users.info and stored with the batch's record; what was stored, or
+        en_US, when Slack does not say. Formatting is no reason to hold a message back: neither Slack nor the
+        database failing here is."""
         if user is None:
             return DEFAULT_LOCALE
         cached = self._locales.get(f"{team}:{user}")
@@ -431,12 +437,7 @@ class Relay:
             found = self._call(client, team, "users.info", user=user, include_locale=True)["user"].get("locale")
         except (Throttled, SlackApiError, SlackRequestError, URLError, OSError):
             return known[0] if known else DEFAULT_LOCALE
-        locale = babel_locale(found)
-        try:
-            with self.sessions.begin() as session:
-                PeopleRepository(session).remember(team, user, locale, now)
-        except SQLAlchemyError as exc:
-            log.warning("relay: could not store %s's locale: %s", user, exc)
+        locale = self._learnt_locales[(team, user)] = babel_locale(found)
         return self._held(team, user, locale)
 
     def _held(self, team: str, user: str, locale: str) -> str:
