@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import partial
 
 from bot.blocks import ids, kit, refusals
-from bot.blocks.format import DEFAULT_LOCALE, escape, money, person, trim, when
+from bot.blocks.format import DEFAULT_LOCALE, escape, money, number, person, trim, when
 from bot.blocks.kit import Block
 from bot.blocks.stages import STAGES, STATES
 from bot.domain.contract import ContractKind
@@ -57,12 +58,12 @@ def _row(row: DeskRow, section: str, now: datetime, locale: str, viewer: str) ->
         due = datetime.fromisoformat(row.due_at)
         timing = f"*deadline passed {when(due)}*" if due <= now else f"next deadline {when(due)}"
     holder = f" · held by {person(row.mediator_id)}" if row.mediator_id else ""
+    where = f"{STAGES.get(row.stage, row.stage)}: {STATES.get(row.state, row.state)}{holder}"
     if row.first_mediator == viewer and row.mediator_id is None:
-        holder = " · your outcome: another mediator reviews it"
+        where = "Appeal of your outcome: another mediator reviews it"
     text = (
         f"*{row.id}* · {escape(row.item_label)} ({escape(row.contract_title)})\n"
-        f"{person(row.client_id)} and {person(row.freelancer_id)} · *{at_stake}* at stake\n"
-        f"{STAGES.get(row.stage, row.stage)}: {STATES.get(row.state, row.state)}{holder} · {timing}"
+        f"{person(row.client_id)} and {person(row.freelancer_id)} · *{at_stake}* at stake\n{where} · {timing}"
     )
     if row.claimable_by(viewer):
         accessory: Block | None = kit.button("Claim", ids.DESK_CLAIM, row.id, style="primary")
@@ -73,7 +74,7 @@ def _row(row: DeskRow, section: str, now: datetime, locale: str, viewer: str) ->
     return kit.section(trim(text, pointer="…"), accessory=accessory, block_id=f"{ids.DESK_ROW}_{section}_{row.id}")
 
 
-def _pager(name: str, offset: int, total: int) -> list[Block]:
+def _pager(name: str, offset: int, total: int, locale: str) -> list[Block]:
     if total <= DESK_PAGE:
         return []
     buttons = []
@@ -82,7 +83,8 @@ def _pager(name: str, offset: int, total: int) -> list[Block]:
     if offset + DESK_PAGE < total:
         buttons.append(kit.button(f"Next {DESK_PAGE} ›", ids.DESK_PAGE_NEXT, f"{name}:{offset + DESK_PAGE}"))
     end = min(offset + DESK_PAGE, total)
-    shown = f"{offset + 1:,}–{end:,} of {total:,}" + (f"; {total - end:,} more after these" if end < total else "")
+    n = partial(number, locale=locale)
+    shown = f"{n(offset + 1)}–{n(end)} of {n(total)}" + (f"; {n(total - end)} more after these" if end < total else "")
     return [kit.context(shown), kit.actions(f"{ids.DESK_PAGES}_{name}", buttons)]
 
 
@@ -95,7 +97,8 @@ def desk(shown: DeskShown, locale: str = DEFAULT_LOCALE) -> tuple[list[Block], s
     """The desk's blocks and its private metadata."""
     now, filters, sections = shown.now, shown.filters, shown.sections
     counts = [sections[name].total for name in DESK_SECTIONS]
-    summary = f"{counts[0]:,} unclaimed · {counts[1]:,} yours · {counts[2]:,} other open cases"
+    n = partial(number, locale=locale)
+    summary = f"{n(counts[0])} unclaimed · {n(counts[1])} yours · {n(counts[2])} other open cases"
     if filters != DeskFilters():
         summary += " (filtered)"
     blocks: list[Block] = [kit.header("Mediation desk"), kit.context(summary), _filters(filters)]
@@ -104,11 +107,11 @@ def desk(shown: DeskShown, locale: str = DEFAULT_LOCALE) -> tuple[list[Block], s
     for name in DESK_SECTIONS:
         part = sections[name]
         title, hint = TITLES[name]
-        blocks += [kit.divider(), kit.section(f"*{title}* ({part.total:,})\n{hint}")]
+        blocks += [kit.divider(), kit.section(f"*{title}* ({n(part.total)})\n{hint}")]
         rows = part.rows
         if not rows:
             blocks.append(kit.context("None." if filters == DeskFilters() else "None under these filters."))
         blocks += [_row(row, name, now, locale, shown.user) for row in rows]
-        blocks += _pager(name, part.offset, part.total)
+        blocks += _pager(name, part.offset, part.total, locale)
     pages = {name: sections[name].offset for name in DESK_SECTIONS if sections[name].offset}
     return blocks, metadata(filters, pages)

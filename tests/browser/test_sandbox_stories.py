@@ -200,7 +200,20 @@ def test_an_hourly_dispute_decided_then_appealed_to_a_second_mediator(story):
     freelancer.fill({"Why should it be reviewed?": "The calendar export shows every standup."})
     freelancer.submit("Ask for the review")
     expect(mediator.card(case_id)).to_contain_text("made the outcome appealed")
+    # The desk: Chen made the outcome, so his desk names it his and offers him no Claim; Dana's offers it.
+    mediator.root.get_by_role("tab", name="Home").click()
+    row = mediator.root.locator('[role=tabpanel][data-tab="home"] .bk-section').filter(has_text=case_id).first
+    expect(row).to_contain_text("your outcome: another mediator reviews it")
+    expect(row.get_by_role("button", name="Claim")).to_have_count(0)
+    story.shot("the-first-mediators-desk-offers-no-claim")
+    mediator.root.get_by_role("tab", name="Messages").click()
     story.page.get_by_label("Acting as").select_option(label="Dana Mediator")
+    mediator.root.get_by_role("tab", name="Home").click()
+    row = mediator.root.locator('[role=tabpanel][data-tab="home"] .bk-section').filter(has_text=case_id).first
+    expect(row.get_by_role("button", name="Claim")).to_be_visible()
+    expect(row).to_contain_text("waiting since")
+    story.shot("the-second-mediators-desk-offers-the-claim")
+    mediator.root.get_by_role("tab", name="Messages").click()
     mediator.press_card(case_id, "Claim")
     mediator.press_card(case_id, "Review")
     expect(mediator.field("Refund to the client (USD)")).to_have_value("40.00")
