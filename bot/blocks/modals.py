@@ -8,7 +8,7 @@ from decimal import Decimal
 from babel.numbers import format_percent
 
 from bot.blocks import ids, kit
-from bot.blocks.format import DEFAULT_LOCALE, duration, escape, money, number, person, quote, trim, when
+from bot.blocks.format import DEFAULT_LOCALE, IN_THE_THREAD, duration, escape, money, number, person, quote, trim, when
 from bot.blocks.kit import Block, View
 from bot.domain.money import Money, exponent
 from bot.services.models import CaseView, RefundForm, Unavailable
@@ -162,9 +162,8 @@ def refund_modal(form: RefundForm, locale: str = DEFAULT_LOCALE) -> View:
 
 def _what_was_asked(case: CaseView, locale: str) -> Block:
     asked = money(case.money(case.requested_minor), locale)
-    return kit.section(
-        f"{person(case.client_id)} asked for {asked} on *{escape(case.item_label)}*.\n{quote(case.reason, 600)}"
-    )
+    reason = quote(case.reason, 600, IN_THE_THREAD)
+    return kit.section(f"{person(case.client_id)} asked for {asked} on *{escape(case.item_label)}*.\n{reason}")
 
 
 def adjust_modal(case: CaseView, locale: str = DEFAULT_LOCALE) -> View:

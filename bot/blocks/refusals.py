@@ -383,19 +383,24 @@ def inputs(view: dict[str, Any]) -> set[str]:
     return {b["block_id"] for b in view.get("blocks") or [] if b.get("type") == "input" and "block_id" in b}
 
 
+def said(refusal: Refused, voice: Voice) -> str:
+    """A sentence under a form's field: plain text that echoes what was typed, without its bidirectional controls."""
+    return kit.shown(sentence(refusal, voice))
+
+
 def form_answer(refusal: Refused, view: dict[str, Any], locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
     """How a form submission that was refused is answered: the error under the field it concerns, so nothing
     typed is lost (each under its own, all at once, when there are several); or, when the form holds no such
     field, the form replaced by the refusal itself. Amounts read as in the reader's messages."""
     plain_voice, voice = Voice(plain=True, locale=locale), Voice(plain=False, locale=locale)
     if isinstance(refusal, errors.InvalidInputs):
-        shown = {FIELD_BLOCKS.get(each.field): sentence(each, plain_voice) for each in refusal.found if each.field}
+        shown = {FIELD_BLOCKS.get(each.field): said(each, plain_voice) for each in refusal.found if each.field}
         if under := {block: said for block, said in shown.items() if block in inputs(view)}:
             return {"response_action": "errors", "errors": under}
     block = FIELD_BLOCKS.get(refusal.field) if refusal.field else None
     if isinstance(refusal, errors.Unavailable):  # sent again as it is once the outage is over: keep the form
         block = next((b["block_id"] for b in view.get("blocks") or [] if b.get("block_id") in inputs(view)), None)
     if block in inputs(view):
-        return {"response_action": "errors", "errors": {block: sentence(refusal, plain_voice)}}
+        return {"response_action": "errors", "errors": {block: said(refusal, plain_voice)}}
     title = (view.get("title") or {}).get("text") or "Nothing changed"
     return {"response_action": "update", "view": notice_modal(title, sentence(refusal, voice))}

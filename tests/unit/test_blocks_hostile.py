@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.blocks import home, ids, modals, refusals, render, replies, stage_modals
-from bot.blocks.refusals import PLAIN
+from bot.blocks import home, ids, kit, modals, refusals, render, replies, stage_modals
 from bot.domain import errors
 from bot.domain.case import ExtensionUsed, NothingToExtend
 from bot.domain.case.appeal import AppealWindowOver, ArbitrationStarted, FirstMediatorCannotReview
@@ -407,11 +406,13 @@ def test_every_refusal_reads_as_slack_accepts_it_wherever_it_is_shown(refusal, l
     said = render.render(Surface.REFUSAL, refusal.as_json(), None, locale)  # a click's private answer
     accepted_message(said)
     form = FORM if fields else dict(FORM, blocks=[])
-    answer = refusals.form_answer(refusal, form)
+    answer = refusals.form_answer(refusal, form, locale)
     assert form_answer_problems(answer, form) == []
     if answer["response_action"] == "errors":
         each = refusal.found if isinstance(refusal, errors.InvalidInputs) else [refusal]  # under its own field
-        assert set(answer["errors"].values()) <= {refusals.sentence(part, PLAIN) for part in each}
+        voice = refusals.Voice(plain=True, locale=locale)  # amounts as the reader's DMs write them
+        assert set(answer["errors"].values()) <= {kit.shown(refusals.sentence(part, voice)) for part in each}
+        assert not BIDI_CONTROLS & set("".join(answer["errors"].values()))
         for shown in answer["errors"].values():
             # Plain text under a field renders neither mentions nor date tokens: none is made for it.
             people = [fact for fact in refusal.facts().values() if isinstance(fact, str) and fact.startswith("U0")]
@@ -424,3 +425,11 @@ def test_every_refusal_reads_as_slack_accepts_it_wherever_it_is_shown(refusal, l
 
 def test_the_hostile_samples_include_what_slack_must_never_act_on():
     assert all(ping in INJECTIONS for ping in PINGS)
+
+
+def test_what_someone_typed_is_echoed_under_its_field_without_reordering_it():
+    typed = "1\u202e00.00\u202c $"
+    answer = refusals.form_answer(errors.NotAnAmount(typed), FORM)
+    [shown] = answer["errors"].values()
+    assert "“100.00 $”" in shown
+    assert not BIDI_CONTROLS & set(shown)
