@@ -10,6 +10,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Row,
+    Select,
     Subquery,
     and_,
     bindparam,
@@ -246,6 +247,49 @@ class _DeskQuery:
     sections: dict[str, ColumnElement[bool]]
 
 
+def _record_statements(role: str) -> tuple[Select[Any], Select[Any]]:
+    """A party's record as two statements, built once per role (building them was most of a proposal's cost):
+    the measures of their other cases, all time and recently; and the items paid on their contracts, likewise."""
+    who = CaseRow.client_id if role == "client" else CaseRow.freelancer_id
+    refunded, asked = CaseRow.refunded_minor, CaseRow.requested_minor
+    closed = CaseRow.closed_at.is_not(None)
+    dispute = closed & (CaseRow.stage != Stage.REQUEST)
+    share = cast(refunded, Float) / func.nullif(CaseRow.paid_minor, 0)
+    since = bindparam("r_since", type_=UtcDateTime())
+    measures: list[Any] = []
+    for period in (true(), CaseRow.opened_at >= since):
+        measures += [
+            func.count().filter(period),
+            func.count().filter(period & closed),
+            func.count().filter(period & closed & (refunded > 0)),
+            func.avg(share).filter(period & closed),
+            func.count().filter(period & dispute & (refunded >= asked)),
+            func.count().filter(period & dispute & (refunded == 0)),
+            func.count().filter(period & dispute & (refunded > 0) & (refunded < asked)),
+        ]
+    cases = select(*measures).where(
+        CaseRow.team_id == bindparam("r_team"), who == bindparam("r_user"), CaseRow.id != bindparam("r_excluding")
+    )
+    party = ContractRow.client_id if role == "client" else ContractRow.freelancer_id
+    theirs = (ContractRow.team_id == bindparam("r_team")) & (party == bindparam("r_user"))
+    paid: list[Any] = []  # milestones all time, recently; timesheets all time, recently
+    for rows, paid_at, condition in (
+        (
+            MilestoneRow,
+            MilestoneRow.released_at,
+            (MilestoneRow.status == MilestoneStatus.RELEASED) & MilestoneRow.released_at.is_not(None),
+        ),
+        (TimesheetRow, TimesheetRow.paid_at, TimesheetRow.paid_at.is_not(None)),
+    ):
+        joined = (ContractRow.team_id == rows.team_id) & (ContractRow.id == rows.contract_id)
+        counted = select(func.count()).select_from(rows).join(ContractRow, joined).where(theirs, condition)
+        paid += [counted.scalar_subquery(), counted.where(paid_at >= since).scalar_subquery()]
+    return cases, select(*paid)
+
+
+_RECORD = {role: _record_statements(role) for role in ("client", "freelancer")}
+
+
 class CaseRepository:
     """Cases with their active deadline; saving also appends the audit events and evidence they caused.
 
@@ -447,46 +491,16 @@ class CaseRepository:
     def party_record(self, team_id: str, role: str, user_id: str, excluding: str, since: datetime) -> PartyRecord:
         """A party's record in this workspace, other than case ``excluding``: all time, and since ``since``. Two
         statements: the cases, and the items paid on their contracts."""
-        who = CaseRow.client_id if role == "client" else CaseRow.freelancer_id
-        refunded, asked = CaseRow.refunded_minor, CaseRow.requested_minor
-        closed = CaseRow.closed_at.is_not(None)
-        dispute = closed & (CaseRow.stage != Stage.REQUEST)
-        share = cast(refunded, Float) / func.nullif(CaseRow.paid_minor, 0)
-        measures: list[Any] = []
-        for period in (true(), CaseRow.opened_at >= since):
-            measures += [
-                func.count().filter(period),
-                func.count().filter(period & closed),
-                func.count().filter(period & closed & (refunded > 0)),
-                func.avg(share).filter(period & closed),
-                func.count().filter(period & dispute & (refunded >= asked)),
-                func.count().filter(period & dispute & (refunded == 0)),
-                func.count().filter(period & dispute & (refunded > 0) & (refunded < asked)),
-            ]
-        found = self.session.execute(
-            select(*measures).where(CaseRow.team_id == team_id, who == user_id, CaseRow.id != excluding)
-        ).one()
-        party = ContractRow.client_id if role == "client" else ContractRow.freelancer_id
-        theirs = (ContractRow.team_id == team_id) & (party == user_id)
-        paid: list[Any] = []  # milestones all time, recently; timesheets all time, recently
-        for rows, paid_at, condition in (
-            (
-                MilestoneRow,
-                MilestoneRow.released_at,
-                (MilestoneRow.status == MilestoneStatus.RELEASED) & MilestoneRow.released_at.is_not(None),
-            ),
-            (TimesheetRow, TimesheetRow.paid_at, TimesheetRow.paid_at.is_not(None)),
-        ):
-            joined = (ContractRow.team_id == rows.team_id) & (ContractRow.id == rows.contract_id)
-            counted = select(func.count()).select_from(rows).join(ContractRow, joined).where(theirs, condition)
-            paid += [counted.scalar_subquery(), counted.where(paid_at >= since).scalar_subquery()]
-        items = self.session.execute(select(*paid)).one()
+        cases, items = _RECORD[role]
+        values = {"r_team": team_id, "r_user": user_id, "r_excluding": excluding, "r_since": since}
+        found = self.session.execute(cases, values).one()
+        paid = self.session.execute(items, values).one()
         tallies = []
-        for n, period_items in enumerate((items[0] + items[2], items[1] + items[3])):
-            cases, closed_count, refunded_count, mean, client_won, freelancer_won, split = found[n * 7 : n * 7 + 7]
+        for n, period_items in enumerate((paid[0] + paid[2], paid[1] + paid[3])):
+            counted, closed_count, refunded_count, mean, client_won, freelancer_won, split = found[n * 7 : n * 7 + 7]
             tallies.append(
                 Tally(
-                    cases=int(cases),
+                    cases=int(counted),
                     closed=int(closed_count),
                     refunded=int(refunded_count),
                     refunded_share=float(mean or 0.0),

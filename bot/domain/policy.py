@@ -120,7 +120,14 @@ class Policy:
         return Money(int((Decimal(paid.minor) * self.adjust_max_share).to_integral_value(ROUND_DOWN)), paid.currency)
 
     def numbers(self) -> dict[str, Any]:
-        """The policy as plain JSON values, stored with its version so old cases keep their rules."""
+        """The policy as plain JSON values, stored with its version so old cases keep their rules. Made once per
+        policy (it is frozen): every case view reads its terms from them. Read it, never change it."""
+        if (made := self.__dict__.get("_numbers")) is None:
+            made = self._plain_numbers()
+            object.__setattr__(self, "_numbers", made)
+        return made
+
+    def _plain_numbers(self) -> dict[str, Any]:
 
         def plain(value: Any) -> Any:
             if isinstance(value, timedelta):

@@ -108,7 +108,12 @@ class CaseView:
     moves: dict[str, list[Move]] = field(default_factory=dict)  # role ("client", "freelancer", "mediator") → Move
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain JSON, made once per view (it is frozen): each of a change's messages carries it, and only reads
+        it."""
+        if (made := self.__dict__.get("_json")) is None:
+            made = asdict(self)
+            object.__setattr__(self, "_json", made)
+        return made
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseView:
