@@ -34,16 +34,18 @@ class DeadlineRepository:
         ix_deadlines_due on next_at, active rows only)."""
         rows = leases.lease_due(
             self.session,
+            "deadlines",
             DeadlineRow,
             lambda free: (
                 select(DeadlineRow.id)
-                .where(DeadlineRow.done_at.is_(None), DeadlineRow.next_at <= now, free)
+                .where(DeadlineRow.done_at.is_(None), DeadlineRow.next_at <= leases.NOW, free)
                 .order_by(DeadlineRow.next_at)
-                .limit(limit)
+                .limit(leases.LIMIT)
             ),
             owner=owner,
             now=now,
             lease=lease,
+            limit=limit,
             also=[DeadlineRow.done_at.is_(None)],
             returning=[
                 DeadlineRow.id,

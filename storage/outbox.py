@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -67,6 +67,25 @@ def _kind(payouts: bool) -> ColumnElement[bool]:
     return (OutboxRow.surface == Surface.PAYOUT) if payouts else (OutboxRow.surface != Surface.PAYOUT)
 
 
+def _first_of_each_stream(free: ColumnElement[bool], payouts: bool) -> Select[Any]:
+    """The due messages that no earlier pending message of their stream (case) holds back, oldest first."""
+    earlier = aliased(OutboxRow)
+    return (
+        select(OutboxRow.id)
+        .where(
+            OutboxRow.status == PENDING,
+            OutboxRow.next_attempt_at <= leases.NOW,
+            _kind(payouts),
+            free,
+            ~exists().where(
+                and_(earlier.stream == OutboxRow.stream, earlier.status == PENDING, earlier.id < OutboxRow.id)
+            ),
+        )
+        .order_by(OutboxRow.id)
+        .limit(leases.LIMIT)
+    )
+
+
 class OutboxRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -101,27 +120,15 @@ class OutboxRepository:
     ) -> list[LeasedMessage]:
         """Lease the next message of each stream that is due and not leased by a live relay: Slack's messages, or
         with ``payouts`` the instructions for the marketplace's payments endpoint (streams of their own)."""
-        earlier = aliased(OutboxRow)
         rows = leases.lease_due(
             self.session,
+            ("outbox", payouts),
             OutboxRow,
-            lambda free: (
-                select(OutboxRow.id)
-                .where(
-                    OutboxRow.status == PENDING,
-                    OutboxRow.next_attempt_at <= now,
-                    _kind(payouts),
-                    free,
-                    ~exists().where(
-                        and_(earlier.stream == OutboxRow.stream, earlier.status == PENDING, earlier.id < OutboxRow.id)
-                    ),
-                )
-                .order_by(OutboxRow.id)
-                .limit(limit)
-            ),
+            lambda free: _first_of_each_stream(free, payouts),
             owner=owner,
             now=now,
             lease=lease,
+            limit=limit,
             attempts=OutboxRow.attempts + 1,
             # A lease never settled means its relay died or hung mid-send: what it sent may be in Slack.
             in_doubt=OutboxRow.in_doubt | OutboxRow.lease_until.is_not(None),
