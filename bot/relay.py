@@ -34,7 +34,7 @@ from bot.blocks.render import Rendered
 from bot.clients import never_sent
 from bot.limits import POST, SlackLimits, Throttled
 from bot.logs import about
-from bot.services.messages import Target
+from bot.services.messages import Target, nudged
 from bot.workspaces import NotInstalled, OneWorkspace, Workspaces
 from storage.db import background
 from storage.outbox import LeasedMessage, MessageRef, OutboxRepository
@@ -311,8 +311,12 @@ class Relay:
             raise Undeliverable(f"cannot render {row.surface}: {type(exc).__name__}: {exc}", permanent=True) from exc
         if target.kind == "response_url":
             _respond(target.url or "", shown)
-        elif target.kind == "nudges":  # every message kept under the prefix, brought to what it says now
-            for _, ref in sorted(row.swept.items()):
+        elif target.kind == "nudges":  # every message kept under its prefixes, brought to what it says now
+            for key, ref in sorted(row.swept.items()):
+                if (reader_of := nudged(key)) != reader:  # each in the locale of the person it was sent to
+                    reader = reader_of
+                    locale = self._locale(client, row.team_id, reader)
+                    shown = self.render(row.surface, row.view, root.permalink if root else None, locale)
                 self._call(client, row.team_id, "chat.update", channel=ref.channel, ts=ref.ts, **_said(shown))
         elif target.kind == "home":
             home: dict[str, Any] = {"type": "home", "blocks": shown.blocks}

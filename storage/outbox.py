@@ -150,18 +150,20 @@ class OutboxRepository:
             for r in sorted(rows, key=lambda r: r.id)
         ]
         known = self.message_refs({(row.team_id, key) for row in leased for key in row.keys})
-        swept = self._swept({(row.team_id, row.target.parent_key) for row in leased if row.sweeps})
+        swept = self._swept({(row.team_id, prefix) for row in leased if row.sweeps for prefix in row.target.swept})
         return [
             replace(
                 row,
                 refs={key: known[row.team_id, key] for key in row.keys if (row.team_id, key) in known},
-                swept=swept.get((row.team_id, row.target.parent_key or ""), {}),
+                swept={
+                    key: ref for prefix in row.target.swept for key, ref in swept.get((row.team_id, prefix), {}).items()
+                },
             )
             for row in leased
         ]
 
-    def _swept(self, prefixes: set[tuple[str, str | None]]) -> dict[tuple[str, str], dict[str, MessageRef]]:
-        """The messages kept under each sweep's prefix (``Place.NUDGES``), for a whole batch in one statement."""
+    def _swept(self, prefixes: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, MessageRef]]:
+        """The messages kept under each sweep's prefixes (``Place.NUDGES``), for a whole batch in one statement."""
         wanted = {(team, prefix) for team, prefix in prefixes if prefix}
         if not wanted:
             return {}

@@ -6,6 +6,7 @@ builder needs), so the relay renders at send time with whatever it then knows (t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -76,15 +77,17 @@ class Target:
     parent_key: str | None = None
     url: str | None = None
     channel: str | None = None
+    prefixes: tuple[str, ...] = ()  # a sweep's (``Place.NUDGES``): the keys of the messages it brings up to date
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        shown = {
             "kind": self.kind,
             "users": list(self.users),
             "parent_key": self.parent_key,
             "url": self.url,
             "channel": self.channel,
         }
+        return shown | ({"prefixes": list(self.prefixes)} if self.prefixes else {})
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Target:
@@ -94,7 +97,13 @@ class Target:
             data.get("parent_key"),
             data.get("url"),
             data.get("channel"),
+            tuple(data.get("prefixes") or ()),
         )
+
+    @property
+    def swept(self) -> tuple[str, ...]:
+        """A sweep's key prefixes; a sweep queued before sweeps were one per change named its one in parent_key."""
+        return self.prefixes or ((self.parent_key,) if self.parent_key else ())
 
 
 def dm(user: str) -> Target:
@@ -121,14 +130,21 @@ class Nudge(StrEnum):
     QUESTION = "question"  # a mediator's question: stale once the case closes
 
 
-def nudges(case_id: str, user: str, kind: Nudge, which: str = "") -> Target:
-    """Every reminder or question of ``kind`` that ``user`` was sent on a case (their keys start so), at once; or
-    only those whose key goes on with ``which``."""
-    return Target(Place.NUDGES, users=(user,), parent_key=nudge_key(case_id, user, kind, which))
+def nudges(case_id: str, stale: Iterable[tuple[str, Nudge]], which: str = "") -> Target:
+    """Every reminder or question of each (person, kind) in ``stale`` sent on a case (their keys start so), at
+    once, in one row; or only those whose key goes on with ``which``."""
+    pairs = tuple(stale)
+    users = tuple(dict.fromkeys(user for user, _ in pairs))
+    return Target(Place.NUDGES, users=users, prefixes=tuple(nudge_key(case_id, u, k, which) for u, k in pairs))
 
 
 def nudge_key(case_id: str, user: str, kind: Nudge, rest: str) -> str:
     return f"{case_id}:nudge:{user}:{kind.value}:{rest}"
+
+
+def nudged(key: str) -> str:
+    """Who a reminder or question was sent to, from its key."""
+    return key.split(":nudge:", 1)[1].split(":", 1)[0]
 
 
 def home(user: str) -> Target:

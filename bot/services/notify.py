@@ -172,10 +172,8 @@ def _transition(change: Change, steps: list[AuditEvent]) -> list[OutboxMessage]:
             stale.append(Nudge.OFFER)
         if not view.open:
             stale.append(Nudge.QUESTION)
-        for party in (view.freelancer_id, view.client_id):
-            for kind in stale:
-                key = f"{view.id}:stale:{version}:{party}:{kind.value}"
-                messages.append(_message(view, key, nudges(view.id, party, kind), Surface.STALE_NUDGES, shown))
+        swept = nudges(view.id, [(party, kind) for party in (view.freelancer_id, view.client_id) for kind in stale])
+        messages.append(_message(view, f"{view.id}:stale:{version}", swept, Surface.STALE_NUDGES, shown))
     return messages
 
 
@@ -249,7 +247,7 @@ def _answered(change: Change, answered: list[QuestionAnswered]) -> list[OutboxMe
         _message(
             view,
             f"{view.id}:answered:{event.question_id}",
-            nudges(view.id, event.party, Nudge.QUESTION, f"{event.question_id}:"),
+            nudges(view.id, [(event.party, Nudge.QUESTION)], f"{event.question_id}:"),
             Surface.QUESTION_ANSWERED,
             CaseShown(view),
         )

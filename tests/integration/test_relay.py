@@ -13,7 +13,18 @@ from bot.blocks.render import Rendered
 from bot.clients import relay_client
 from bot.limits import Distribution, SlackLimits
 from bot.relay import ALARM_AFTER, MAX_BACKOFF, Relay
-from bot.services.messages import OutboxMessage, channel, dm, group, response_url, thread
+from bot.services.messages import (
+    Nudge,
+    OutboxMessage,
+    Place,
+    Target,
+    channel,
+    dm,
+    group,
+    nudges,
+    response_url,
+    thread,
+)
 from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository
 from storage.tables import OutboxRow
@@ -548,3 +559,28 @@ def test_a_readers_locale_is_stored_for_every_relay_and_asked_again_after_a_day(
     queue(sessions, note("k4", stream="R-4"), now=clock.now)
     Relay(sessions, client, locale_render, owner="relay-d", clock=clock).run_once()
     assert standin.dms("U0FREELA01")[-1].text == "fr_FR"
+
+
+def test_one_sweep_brings_each_partys_kept_reminders_up_to_date_in_their_own_locale(sessions, standin, clock):
+    standin.locales |= {"U0FREELA01": "de-DE", "U0CLIENT01": "fr-FR"}
+    client = relay_client("xoxb-test", standin.api_url, timeout=3)
+    relay = Relay(sessions, client, locale_render, owner="relay-a", clock=clock, pace=timedelta(0))
+    reminders = [
+        OutboxMessage(f"R-1/{user}", f"r-{user}", dm(user), "note", {"text": "Reminder"}, f"R-1:nudge:{user}:answer:1")
+        for user in ("U0FREELA01", "U0CLIENT01")
+    ]
+    queue(sessions, *reminders)
+    while relay.run_once():
+        pass
+    stale = [("U0FREELA01", Nudge.ANSWER), ("U0CLIENT01", Nudge.ANSWER), ("U0CLIENT01", Nudge.QUESTION)]
+    queue(sessions, OutboxMessage("R-1", "stale", nudges("R-1", stale), "note", {"text": "moved on"}))
+    while relay.run_once():
+        pass
+    assert [(m.text, m.updates) for m in standin.dms("U0FREELA01")] == [("de_DE", 1)]
+    assert [(m.text, m.updates) for m in standin.dms("U0CLIENT01")] == [("fr_FR", 1)]
+    # A sweep queued by the release before (one party's prefix in parent_key) is still carried out.
+    older = Target(Place.NUDGES, users=("U0CLIENT01",), parent_key="R-1:nudge:U0CLIENT01:answer:")
+    queue(sessions, OutboxMessage("R-1", "stale-older", older, "note", {"text": "moved on"}))
+    while relay.run_once():
+        pass
+    assert [m.updates for m in standin.dms("U0CLIENT01")] == [2]

@@ -51,8 +51,7 @@ def test_a_rejected_proposal_offers_both_parties_a_review_and_the_appeal_reaches
         (Surface.FREELANCER_REQUEST, Place.DM, FREELANCER),
         (Surface.CLIENT_REQUEST, Place.DM, CLIENT),
         (Surface.CASE_CARD, Place.CHANNEL, CARDS),
-        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0FREELANCER:answer:"),
-        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0CLIENT:answer:"),
+        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0FREELANCER:answer:,R-1:nudge:U0CLIENT:answer:"),
     ]
     card = last(db, Surface.CASE_CARD).view
     assert (card["state"], card["mediator_id"], card["moves"]["mediator"]) == ("appeal_requested", None, ["claim"])

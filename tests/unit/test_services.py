@@ -50,7 +50,11 @@ def last(db: FakeDatabase, surface: Surface):
 def shape(messages) -> list[tuple[Surface, Place, str]]:
     """What each message is and where it goes, the way a reader would check it."""
     return [
-        (m.surface, m.target.kind, m.target.channel or m.target.parent_key or ",".join(m.target.users))
+        (
+            m.surface,
+            m.target.kind,
+            m.target.channel or m.target.parent_key or ",".join(m.target.prefixes or m.target.users),
+        )
         for m in messages
     ]
 
@@ -101,8 +105,7 @@ def test_a_decline_sends_one_timeline_line_and_two_dm_updates_and_no_card(deps, 
         (Surface.TIMELINE, Place.THREAD, Kept.THREAD.of("R-1")),
         (Surface.FREELANCER_REQUEST, Place.DM, FREELANCER),
         (Surface.CLIENT_REQUEST, Place.DM, CLIENT),
-        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0FREELANCER:answer:"),
-        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0CLIENT:answer:"),
+        (Surface.STALE_NUDGES, Place.NUDGES, "R-1:nudge:U0FREELANCER:answer:,R-1:nudge:U0CLIENT:answer:"),
     ]
     client = last(db, Surface.CLIENT_REQUEST)
     assert client.message_key == Kept.CLIENT.of("R-1")  # updates the DM the request posted, in place
@@ -125,8 +128,7 @@ def test_once_a_mediator_is_needed_each_change_also_updates_the_card(deps, db):
         Surface.FREELANCER_REQUEST,
         Surface.CLIENT_REQUEST,
         Surface.CASE_CARD,
-        Surface.STALE_NUDGES,  # the parties' earlier reminders and questions, each party's at once
-        Surface.STALE_NUDGES,
+        Surface.STALE_NUDGES,  # the parties' earlier reminders and questions, both parties' at once
     ]
     assert last(db, Surface.CASE_CARD).view["moves"]["mediator"] == ["propose", "release", "ask", "reassign"]
 
@@ -292,12 +294,11 @@ def test_the_clock_reminds_the_freelancer_once_per_reminder_then_lapses_the_requ
     with db() as work:
         assert work.cases.get("T0001", "R-1").state == "lapsed"
     assert last(db, Surface.CLIENT_REQUEST).view["by_deadline"] is True
-    assert [m.surface for m in db.messages[-5:]] == [
+    assert [m.surface for m in db.messages[-4:]] == [
         Surface.TIMELINE,
         Surface.FREELANCER_REQUEST,
         Surface.CLIENT_REQUEST,
         Surface.STALE_NUDGES,  # the reminder sent a day before says the request lapsed, and loses its buttons
-        Surface.STALE_NUDGES,
     ]
 
 
