@@ -10,6 +10,7 @@ evidence, ledger through the payments port, deadlines), queue what the change's 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -39,6 +40,26 @@ def new_case_id() -> str:
     return "R-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
 
 
+class HeldLocales:
+    """People's locales as this process last read them, held a while: every form reads its reader's, and a
+    locale seldom changes (the relay refreshes the stored ones daily). Bounded: past ``MOST`` it starts over."""
+
+    HELD = 600.0
+    MOST = 10_000
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, str], tuple[str, float]] = {}
+
+    def get(self, team_id: str, user_id: str) -> str | None:
+        held = self._held.get((team_id, user_id))
+        return held[0] if held and time.monotonic() - held[1] < self.HELD else None
+
+    def hold(self, team_id: str, user_id: str, locale: str) -> None:
+        if len(self._held) >= self.MOST:
+            self._held.clear()
+        self._held[team_id, user_id] = (locale, time.monotonic())
+
+
 @dataclass(frozen=True)
 class Deps:
     """What the use cases need from the composition root."""
@@ -51,6 +72,7 @@ class Deps:
     roster: Roster = field(default_factory=Roster)
     mediator_channel: str | None = None  # where case cards go (MEDIATOR_CHANNEL_ID)
     delivered: Callable[[], None] = lambda: None  # wakes this instance's relay after a commit
+    locales: HeldLocales = field(default_factory=HeldLocales)
 
     def card_channel(self, team_id: str) -> str | None:
         """Where the workspace's case cards go: its own mediators' channel, or MEDIATOR_CHANNEL_ID."""

@@ -84,9 +84,15 @@ def refund_form(
 
 
 def reader_locale(deps: Deps, team_id: str, user_id: str) -> str | None:
-    """The locale Slack last gave for this person (the relay learns it as it writes to them), None before it has."""
+    """The locale Slack last gave for this person (the relay learns it as it writes to them), None before it has;
+    held by this process a while once known."""
+    if (held := deps.locales.get(team_id, user_id)) is not None:
+        return held
     with deps.uow() as uow:
-        return uow.people.locale(team_id, user_id)
+        found = uow.people.locale(team_id, user_id)
+    if found is not None:
+        deps.locales.hold(team_id, user_id, found)
+    return found
 
 
 def case_status(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:

@@ -496,3 +496,13 @@ def ask_to_mediation(deps, case_id: str):
     disputes.ask_again(deps, again)
     disputes.respond(deps, "T0001", FREELANCER, case_id, accept=False, statement="Delivered to the brief")
     return disputes.position(deps, "T0001", CLIENT, case_id, accept=False)
+
+
+def test_a_readers_locale_is_read_once_then_held_by_the_process(deps, db):
+    assert read_models.reader_locale(deps, "T0001", FREELANCER) is None  # the relay has not written to her yet
+    db.tables.locales["T0001", FREELANCER] = "de_DE"
+    assert read_models.reader_locale(deps, "T0001", FREELANCER) == "de_DE"
+    db.tables.locales["T0001", FREELANCER] = "fr_FR"  # changed in Slack, and stored by the relay a day on
+    assert read_models.reader_locale(deps, "T0001", FREELANCER) == "de_DE"  # held: no read per form
+    deps.locales.HELD = 0.0
+    assert read_models.reader_locale(deps, "T0001", FREELANCER) == "fr_FR"
