@@ -302,6 +302,8 @@ class Relay:
             raise Undeliverable(str(gone), permanent=True) from None
         kept, root = row.ref(row.message_key), row.ref(f"{row.stream}:thread")
         target = row.target
+        if target.kind == "nudges" and not row.swept:
+            return  # nothing was ever sent under its prefixes: nothing to render, nobody's locale to learn
         reader = target.users[0] if target.kind in ("dm", "home", "response_url", "nudges") and target.users else None
         try:
             shown = self.render(

@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.blocks import ids, modals
+from bot.blocks.format import DEFAULT_LOCALE
 from bot.handlers.errors import click, locale_of, open_form
 from bot.handlers.payloads import Malformed, action_id, button_value, metadata, parsed, selected, who
 from bot.services import read_models, requests
@@ -59,7 +60,7 @@ def on_form_pick(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps) 
         form = read_models.refund_form(deps, team_id, user_id, metadata(view).get("contract"), chosen)
     try:
         client.views_update(
-            view_id=view["id"], hash=view.get("hash"), view=modals.refund_modal(form, locale_of(deps, body))
+            view_id=view["id"], hash=view.get("hash"), view=modals.refund_modal(form, form.locale or DEFAULT_LOCALE)
         )
     except SlackApiError as exc:
         # Two picks in quick succession: the view changed since this one was made, and the later pick's

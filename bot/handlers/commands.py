@@ -23,8 +23,7 @@ def open_refund_form(deps: Deps, client: WebClient, team_id: str, user_id: str, 
     """Open the form (within the listeners' client timeout, which fits inside the trigger's 3 s); if Slack
     refuses it or is too slow, say why in the log and return it."""
     form = read_models.refund_form(deps, team_id, user_id)
-    locale = read_models.reader_locale(deps, team_id, user_id) or DEFAULT_LOCALE
-    view = modals.refund_modal(form, locale) if form.contracts else modals.no_contracts_modal()
+    view = modals.refund_modal(form, form.locale or DEFAULT_LOCALE) if form.contracts else modals.no_contracts_modal()
     try:
         client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:

@@ -181,6 +181,7 @@ class RefundForm:
     items: list[ItemChoice] = field(default_factory=list)
     item_key: str | None = None
     unavailable: list[Unavailable] = field(default_factory=list)  # the contract's other items
+    locale: str | None = None  # the client's, as Slack last gave it (None before the relay has written to them)
 
     @property
     def item(self) -> ItemChoice | None:

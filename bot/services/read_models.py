@@ -26,6 +26,7 @@ from bot.services.models import (
     RefundForm,
     Unavailable,
 )
+from bot.services.ports import UnitOfWork
 from bot.services.surfaces import DeskPart, DeskShown
 
 
@@ -44,7 +45,11 @@ def refund_form(
     now = deps.clock()
     with deps.uow() as uow:
         contracts = uow.contracts.for_client(team_id, user_id, CONTRACTS_SHOWN)
-        form = RefundForm(contracts=[(c.id, c.title) for c in contracts], reason_limit=deps.policy.reason_max_length)
+        form = RefundForm(
+            contracts=[(c.id, c.title) for c in contracts],
+            reason_limit=deps.policy.reason_max_length,
+            locale=_locale(deps, uow, team_id, user_id),
+        )
         contract = next((c for c in contracts if c.id == contract_id), None)
         if contract is None and contract_id is not None:
             found = uow.contracts.get(team_id, contract_id)
@@ -89,8 +94,12 @@ def reader_locale(deps: Deps, team_id: str, user_id: str) -> str | None:
     if (held := deps.locales.get(team_id, user_id)) is not None:
         return held
     with deps.uow() as uow:
-        found = uow.people.locale(team_id, user_id)
-    if found is not None:
+        return _locale(deps, uow, team_id, user_id)
+
+
+def _locale(deps: Deps, uow: UnitOfWork, team_id: str, user_id: str) -> str | None:
+    """The person's locale, held or read in a transaction already open."""
+    if (found := deps.locales.get(team_id, user_id)) is None and (found := uow.people.locale(team_id, user_id)):
         deps.locales.hold(team_id, user_id, found)
     return found
 
