@@ -565,6 +565,11 @@ def test_one_sweep_brings_each_partys_kept_reminders_up_to_date_in_their_own_loc
     standin.locales |= {"U0FREELA01": "de-DE", "U0CLIENT01": "fr-FR"}
     client = relay_client("xoxb-test", standin.api_url, timeout=3)
     relay = Relay(sessions, client, locale_render, owner="relay-a", clock=clock, pace=timedelta(0))
+    # Nothing kept under its prefixes yet: the sweep is done without a word to Slack, not even to learn a locale.
+    queue(sessions, OutboxMessage("R-1", "early", nudges("R-1", [("U0FREELA01", Nudge.ANSWER)]), "note", {}))
+    relay.run_once()
+    assert rows(sessions)["early"][0] == "sent"
+    assert standin.calls == []
     reminders = [
         OutboxMessage(f"R-1/{user}", f"r-{user}", dm(user), "note", {"text": "Reminder"}, f"R-1:nudge:{user}:answer:1")
         for user in ("U0FREELA01", "U0CLIENT01")
