@@ -214,6 +214,21 @@ _LOAD_CASES = (
     .order_by(_CASES.c.opened_at, _CASES.c.id, _DEADLINES.c.due_at)
 )
 _ONE_CASE = (_CASES.c.id == bindparam("b_id"), _CASES.c.team_id == bindparam("b_team"))
+_ON_ITEM = (
+    _CASES.c.team_id == bindparam("b_team"),
+    _CASES.c.contract_id == bindparam("b_contract"),
+    _CASES.c.item_kind == bindparam("b_kind"),
+    _CASES.c.item_id == bindparam("b_item"),
+    _CASES.c.closed_at.is_(None),
+)
+# The reads of every click, each built (and its cache key made) once: a statement built anew for each call cost
+# more to build and key than to run.
+_CASE_BY_ID = _LOAD_CASES.where(*_ONE_CASE)
+_CASE_BY_REQUEST_KEY = _LOAD_CASES.where(
+    _CASES.c.team_id == bindparam("b_team"), _CASES.c.request_key == bindparam("b_request_key")
+)
+_OPEN_CASE_ON_ITEM = _LOAD_CASES.where(*_ON_ITEM)
+_HELD_ON_ITEM = select(func.coalesce(func.sum(_CASES.c.requested_minor - _CASES.c.refunded_minor), 0)).where(*_ON_ITEM)
 _ADD_CASE = insert(_CASES)
 _SAVE_CASE = (
     update(_CASES)
@@ -245,6 +260,10 @@ class _DeskQuery:
     next_due: ColumnElement[datetime]
     where: ColumnElement[bool]
     sections: dict[str, ColumnElement[bool]]
+
+
+def _on_item(team_id: str, contract_id: str, item: ItemRef) -> dict[str, Any]:
+    return {"b_team": team_id, "b_contract": contract_id, "b_kind": item.kind, "b_item": item.id}
 
 
 def _record_statements(role: str) -> tuple[Select[Any], Select[Any]]:
@@ -306,7 +325,10 @@ class CaseRepository:
         """Cases with their active deadlines read in one statement, so a decision committing in between can
         never pair a waiting case with an already retired deadline. Plain rows (Core): a case is read and
         written a few times per click, and the ORM's objects cost more than they give here."""
-        rows = self.session.execute(_LOAD_CASES.where(*where), params).all()
+        return self._loaded(_LOAD_CASES.where(*where), params)
+
+    def _loaded(self, statement: Select[Any], params: dict[str, Any] | None = None) -> list[Case]:
+        rows = self.session.execute(statement, params).all()
         found: dict[str, tuple[Row[Any], list[_Active]]] = {}
         for row in rows:
             active = found.setdefault(row.id, (row, []))[1]
@@ -325,37 +347,23 @@ class CaseRepository:
 
     def get(self, team_id: str, case_id: str) -> Case | None:
         # Scoped by workspace: another workspace's case does not exist for this one.
-        found = self._load(*_ONE_CASE, params={"b_id": case_id, "b_team": team_id})
+        found = self._loaded(_CASE_BY_ID, {"b_id": case_id, "b_team": team_id})
         return found[0] if found else None
 
     def get_many(self, team_id: str, case_ids: list[str]) -> list[Case]:
         return self._load(CaseRow.id.in_(case_ids), CaseRow.team_id == team_id) if case_ids else []
 
     def by_request_key(self, team_id: str, request_key: str) -> Case | None:
-        found = self._load(CaseRow.team_id == team_id, CaseRow.request_key == request_key)
+        found = self._loaded(_CASE_BY_REQUEST_KEY, {"b_team": team_id, "b_request_key": request_key})
         return found[0] if found else None
 
     def open_case_for_item(self, team_id: str, contract_id: str, item: ItemRef) -> Case | None:
-        found = self._load(
-            CaseRow.team_id == team_id,
-            CaseRow.contract_id == contract_id,
-            CaseRow.item_kind == item.kind,
-            CaseRow.item_id == item.id,
-            CaseRow.closed_at.is_(None),
-        )
+        found = self._loaded(_OPEN_CASE_ON_ITEM, _on_item(team_id, contract_id, item))
         return found[0] if found else None
 
     def held_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
         """What open cases on the item keep out of its refundable balance: requested minus refunded."""
-        held = self.session.scalar(
-            select(func.coalesce(func.sum(CaseRow.requested_minor - CaseRow.refunded_minor), 0)).where(
-                CaseRow.team_id == team_id,
-                CaseRow.contract_id == contract_id,
-                CaseRow.item_kind == item.kind,
-                CaseRow.item_id == item.id,
-                CaseRow.closed_at.is_(None),
-            )
-        )
+        held = self.session.scalar(_HELD_ON_ITEM, _on_item(team_id, contract_id, item))
         return Money(int(held or 0), currency)
 
     def _mine(self, team_id: str, user_id: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
