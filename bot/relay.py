@@ -34,6 +34,7 @@ from bot.blocks.render import Rendered
 from bot.clients import never_sent
 from bot.limits import POST, SlackLimits, Throttled
 from bot.logs import about
+from bot.services.locales import HeldLocales
 from bot.services.messages import Target, nudged
 from bot.workspaces import NotInstalled, OneWorkspace, Workspaces
 from storage.db import background
@@ -110,7 +111,7 @@ class Undeliverable(Exception):
 _LINKED = (":thread", ":card")
 Renderer = Callable[[str, dict[str, Any], str | None, str], Rendered]
 """(surface, view, case thread permalink or None, reader's locale) -> what Slack shows."""
-LOCALE_TTL = 3600.0  # how long this relay trusts what it holds in memory
+LOCALE_HELD = 3600.0  # how long this relay trusts what it holds in memory
 LOCALE_REFRESH = timedelta(days=1)  # how long anyone trusts the stored one before Slack is asked again
 
 
@@ -152,7 +153,7 @@ class Relay:
         self._slots: dict[str, datetime] = {}  # per channel (or person): when the next message may go
         self._reserved: dict[int, datetime] = {}  # rows sent back to wait for their channel's slot
         self.wake = threading.Event()
-        self._locales: dict[str, tuple[str, float]] = {}
+        self._locales = HeldLocales(LOCALE_HELD)
         self._learnt_locales: dict[tuple[str, str], str] = {}  # stored with the batch's record, in its transaction
         self._dms: dict[str, str] = {}
         self._alarmed_at = 0.0
@@ -302,24 +303,30 @@ class Relay:
             raise Undeliverable(str(gone), permanent=True) from None
         kept, root = row.ref(row.message_key), row.ref(f"{row.stream}:thread")
         target = row.target
-        if target.kind == "nudges" and not row.swept:
-            return  # nothing was ever sent under its prefixes: nothing to render, nobody's locale to learn
-        reader = target.users[0] if target.kind in ("dm", "home", "response_url", "nudges") and target.users else None
-        try:
-            shown = self.render(
-                row.surface, row.view, root.permalink if root else None, self._locale(client, row.team_id, reader)
-            )
-        except Exception as exc:  # a message that cannot be rendered now never will be: park it for a fix
-            raise Undeliverable(f"cannot render {row.surface}: {type(exc).__name__}: {exc}", permanent=True) from exc
+        link = root.permalink if root else None
+
+        def rendered(reader: str | None) -> Rendered:
+            try:
+                return self.render(row.surface, row.view, link, self._locale(client, row.team_id, reader))
+            except Exception as exc:  # a message that cannot be rendered now never will be: park it for a fix
+                error = f"cannot render {row.surface}: {type(exc).__name__}: {exc}"
+                raise Undeliverable(error, permanent=True) from exc
+
+        if target.kind == "nudges":
+            # Every message kept under its prefixes (none: nothing to render, nobody's locale to learn), each in
+            # the locale of the person it was sent to.
+            shown_to: dict[str, Rendered] = {}
+            for key, ref in sorted(row.swept.items()):
+                if (reader := nudged(key)) not in shown_to:
+                    shown_to[reader] = rendered(reader)
+                self._call(
+                    client, row.team_id, "chat.update", channel=ref.channel, ts=ref.ts, **_said(shown_to[reader])
+                )
+            return
+        reader = target.users[0] if target.kind in ("dm", "home", "response_url") and target.users else None
+        shown = rendered(reader)
         if target.kind == "response_url":
             _respond(target.url or "", shown)
-        elif target.kind == "nudges":  # every message kept under its prefixes, brought to what it says now
-            for key, ref in sorted(row.swept.items()):
-                if (reader_of := nudged(key)) != reader:  # each in the locale of the person it was sent to
-                    reader = reader_of
-                    locale = self._locale(client, row.team_id, reader)
-                    shown = self.render(row.surface, row.view, root.permalink if root else None, locale)
-                self._call(client, row.team_id, "chat.update", channel=ref.channel, ts=ref.ts, **_said(shown))
         elif target.kind == "home":
             home: dict[str, Any] = {"type": "home", "blocks": shown.blocks}
             if shown.metadata is not None:
@@ -428,9 +435,8 @@ class Relay:
         database failing here is."""
         if user is None:
             return DEFAULT_LOCALE
-        cached = self._locales.get(f"{team}:{user}")
-        if cached and time.monotonic() - cached[1] < LOCALE_TTL:
-            return cached[0]
+        if (held := self._locales.get(team, user)) is not None:
+            return held
         now = self.clock()
         try:
             with self.sessions() as session:
@@ -438,17 +444,13 @@ class Relay:
         except SQLAlchemyError:
             known = None
         if known and now - known[1] < LOCALE_REFRESH:
-            return self._held(team, user, known[0])
+            return self._locales.hold(team, user, known[0])
         try:
             found = self._call(client, team, "users.info", user=user, include_locale=True)["user"].get("locale")
         except (Throttled, SlackApiError, SlackRequestError, URLError, OSError):
             return known[0] if known else DEFAULT_LOCALE
         locale = self._learnt_locales[(team, user)] = babel_locale(found)
-        return self._held(team, user, locale)
-
-    def _held(self, team: str, user: str, locale: str) -> str:
-        self._locales[f"{team}:{user}"] = (locale, time.monotonic())
-        return locale
+        return self._locales.hold(team, user, locale)
 
     def _failed(self, row: LeasedMessage, exc: SlackApiError, learnt: list[tuple[str, MessageRef]]) -> Outcome:
         status = exc.response.status_code

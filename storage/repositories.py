@@ -749,10 +749,10 @@ _REFUNDED = func.coalesce(
 )
 # Built once (every transition that pays reads it, and every case view): the item's refunds, bound at execution.
 _REFUNDED_ON_ITEM = select(_REFUNDED).where(
-    LedgerRow.team_id == bindparam("l_team"),
-    LedgerRow.contract_id == bindparam("l_contract"),
-    LedgerRow.item_kind == bindparam("l_kind"),
-    LedgerRow.item_id == bindparam("l_item"),
+    LedgerRow.team_id == bindparam("b_team"),
+    LedgerRow.contract_id == bindparam("b_contract"),
+    LedgerRow.item_kind == bindparam("b_kind"),
+    LedgerRow.item_id == bindparam("b_item"),
 )
 _ADD_LEDGER = insert(LedgerRow.__table__).returning(LedgerRow.__table__.c.id)
 
@@ -794,8 +794,7 @@ class LedgerRepository:
         return bool(kept.rowcount)
 
     def refunded_on_item(self, team_id: str, contract_id: str, item: ItemRef, currency: str) -> Money:
-        where = {"l_team": team_id, "l_contract": contract_id, "l_kind": item.kind, "l_item": item.id}
-        return Money(int(self.session.scalar(_REFUNDED_ON_ITEM, where) or 0), currency)
+        return Money(int(self.session.scalar(_REFUNDED_ON_ITEM, _on_item(team_id, contract_id, item)) or 0), currency)
 
     def refunded_on_items(self, team_id: str, items: set[tuple[str, ItemRef]]) -> dict[tuple[str, ItemRef], int]:
         """What was refunded on each (contract, item), in minor units, in one query; nothing refunded is 0."""

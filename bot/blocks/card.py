@@ -61,7 +61,7 @@ def case_card(case: CaseView, locale: str = "en_US", party_records: dict[str, An
                 f"*At stake / refunded*\n{money(case.at_stake, locale)} / "
                 f"{money(case.money(case.refunded_minor), locale)}",
                 f"*Next deadline*\n{due}",
-                f"*Evidence · policy*\n{counted(case.evidence_count, 'piece', 'pieces')} · "
+                f"*Evidence · policy*\n{counted(case.evidence_count, 'piece', 'pieces', locale)} · "
                 + escape(case.policy_version)
                 + ("" if case.binding else " · non-binding"),
             ]

@@ -10,7 +10,6 @@ evidence, ledger through the payments port, deadlines), queue what the change's 
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -26,6 +25,7 @@ from bot.domain.routing import route_after_request
 from bot.domain.visibility import cited_for_parties
 from bot.domain.vocabulary import MAY_ASK_AGAIN, SCHEDULER, Stage, State
 from bot.services import notify
+from bot.services.locales import HeldLocales
 from bot.services.messages import OutboxMessage
 from bot.services.models import CaseView, Terms
 from bot.services.payments import LedgerOnly, Payments
@@ -38,26 +38,6 @@ _ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def new_case_id() -> str:
     return "R-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
-
-
-class HeldLocales:
-    """People's locales as this process last read them, held a while: every form reads its reader's, and a
-    locale seldom changes (the relay refreshes the stored ones daily). Bounded: past ``MOST`` it starts over."""
-
-    HELD = 600.0
-    MOST = 10_000
-
-    def __init__(self) -> None:
-        self._held: dict[tuple[str, str], tuple[str, float]] = {}
-
-    def get(self, team_id: str, user_id: str) -> str | None:
-        held = self._held.get((team_id, user_id))
-        return held[0] if held and time.monotonic() - held[1] < self.HELD else None
-
-    def hold(self, team_id: str, user_id: str, locale: str) -> None:
-        if len(self._held) >= self.MOST:
-            self._held.clear()
-        self._held[team_id, user_id] = (locale, time.monotonic())
 
 
 @dataclass(frozen=True)

@@ -504,5 +504,5 @@ def test_a_readers_locale_is_read_once_then_held_by_the_process(deps, db):
     assert read_models.reader_locale(deps, "T0001", FREELANCER) == "de_DE"
     db.tables.locales["T0001", FREELANCER] = "fr_FR"  # changed in Slack, and stored by the relay a day on
     assert read_models.reader_locale(deps, "T0001", FREELANCER) == "de_DE"  # held: no read per form
-    deps.locales.HELD = 0.0
+    deps.locales.held = 0.0
     assert read_models.reader_locale(deps, "T0001", FREELANCER) == "fr_FR"
