@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.blocks import home, ids, kit, modals, refusals, render, replies, stage_modals
+from bot.blocks import card, home, ids, kit, modals, refusals, render, replies, stage_modals
 from bot.domain import errors
 from bot.domain.case import ExtensionUsed, NothingToExtend
 from bot.domain.case.appeal import AppealWindowOver, ArbitrationStarted, FirstMediatorCannotReview
@@ -271,20 +271,23 @@ def evidence_items(draw: st.DrawFn) -> Evidence:
     text=texts(500),
     rules=st.dictionaries(words(64), words(200), min_size=1, max_size=100),
     evidence=st.lists(evidence_items(), max_size=130),
+    locale=LOCALES,
 )
-def test_every_case_form_is_one_slack_accepts(case, action, text, rules, evidence):
-    decision = accepted_view(stage_modals.mediate_modal(DecisionForm(case, rules, evidence), action))
+def test_every_case_form_is_one_slack_accepts(case, action, text, rules, evidence, locale):
+    decision = accepted_view(stage_modals.mediate_modal(DecisionForm(case, rules, evidence), action, locale))
     cited = [block for block in decision["blocks"] if block.get("block_id") == ids.CITED_BLOCK]
     assert len(cited) == (1 if evidence else 0)  # nothing to cite, no empty select
+    question = Question(case.id, "U0M", case.client_id, text or "?", case.at, 42)
     for view in (
-        modals.adjust_modal(case),
-        modals.decline_modal(case),
-        stage_modals.contest_modal(case),
-        stage_modals.evidence_modal(case),
-        stage_modals.ask_modal(case),
-        stage_modals.appeal_modal(case),
+        modals.adjust_modal(case, locale),
+        modals.decline_modal(case, locale),
+        stage_modals.contest_modal(case, locale),
+        stage_modals.evidence_modal(case, locale),
+        stage_modals.ask_modal(case, locale),
+        stage_modals.appeal_modal(case, locale),
         stage_modals.reassign_modal(case),
-        stage_modals.answer_modal(case, Question(case.id, "U0M", case.client_id, text or "?", case.at, 42)),
+        stage_modals.answer_modal(case, question, locale),
+        card.in_full_modal(case),  # every word of the case, however long or hostile, within Slack's limits
     ):
         accepted_view(view)
     accepted_view(modals.no_contracts_modal())
