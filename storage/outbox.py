@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -23,6 +24,60 @@ _QUEUE = {
     "postgresql": pg_insert(OutboxRow.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]),
     "sqlite": sqlite_insert(OutboxRow.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]),
 }
+
+# The relay's reads and settles of every batch, built once and bound at execution (Core: plain rows): building
+# them anew cost more than running them.
+_MESSAGES = SlackMessageRow.__table__
+_REF_COLUMNS = (
+    _MESSAGES.c.team_id,
+    _MESSAGES.c.message_key,
+    _MESSAGES.c.channel,
+    _MESSAGES.c.ts,
+    _MESSAGES.c.permalink,
+)
+_REFS = select(*_REF_COLUMNS).where(
+    _MESSAGES.c.team_id.in_(bindparam("ref_teams", expanding=True)),
+    _MESSAGES.c.message_key.in_(bindparam("ref_keys", expanding=True)),
+)
+_OUTBOX = OutboxRow.__table__
+_SENT = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id.in_(bindparam("sent_ids", expanding=True)),
+        _OUTBOX.c.lease_owner == bindparam("sent_owner"),
+        _OUTBOX.c.status == PENDING,
+    )
+    .values(lease_owner=None, lease_until=None, status=SENT, sent_at=bindparam("sent_now"), last_error=None)
+)
+
+
+def _upsert_refs(builder: Any) -> Any:
+    statement = builder(_MESSAGES)
+    return statement.on_conflict_do_update(
+        index_elements=["team_id", "message_key"],
+        set_={name: statement.excluded[name] for name in ("channel", "ts", "permalink", "updated_at")},
+    )
+
+
+_SAVE_REFS = {"postgresql": _upsert_refs(pg_insert), "sqlite": _upsert_refs(sqlite_insert)}
+
+
+@cache
+def _sweeps(count: int) -> Select[Any]:
+    """The messages kept under ``count`` (workspace, key prefix) pairs; one statement per power of two."""
+    return select(*_REF_COLUMNS).where(
+        or_(
+            *(
+                (_MESSAGES.c.team_id == bindparam(f"sweep_team_{n}"))
+                & _MESSAGES.c.message_key.like(bindparam(f"sweep_like_{n}"), escape="/")
+                for n in range(count)
+            )
+        )
+    )
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
 @dataclass(frozen=True)
@@ -164,23 +219,18 @@ class OutboxRepository:
 
     def _swept(self, prefixes: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, MessageRef]]:
         """The messages kept under each sweep's prefixes (``Place.NUDGES``), for a whole batch in one statement."""
-        wanted = {(team, prefix) for team, prefix in prefixes if prefix}
+        wanted = sorted((team, prefix) for team, prefix in prefixes if prefix)
         if not wanted:
             return {}
-        rows = self.session.execute(
-            select(SlackMessageRow).where(
-                or_(
-                    *(
-                        (SlackMessageRow.team_id == team)
-                        & SlackMessageRow.message_key.startswith(prefix, autoescape=True)
-                        for team, prefix in wanted
-                    )
-                )
-            )
-        ).scalars()
+        size = 1 << (len(wanted) - 1).bit_length()  # padded with the last pair: a few shapes, each built once
+        padded = wanted + wanted[-1:] * (size - len(wanted))
+        values = {f"sweep_team_{n}": team for n, (team, _) in enumerate(padded)} | {
+            f"sweep_like_{n}": _like_prefix(prefix) for n, (_, prefix) in enumerate(padded)
+        }
         found: dict[tuple[str, str], dict[str, MessageRef]] = {}
-        for row in rows:
+        for row in self.session.execute(_sweeps(size), values):
             for team, prefix in wanted:
+                # SQLite's LIKE ignores ASCII case: the prefix is compared again here, exactly.
                 if row.team_id == team and row.message_key.startswith(prefix):
                     found.setdefault((team, prefix), {})[row.message_key] = MessageRef(
                         row.channel, row.ts, row.permalink
@@ -200,7 +250,9 @@ class OutboxRepository:
 
     def sent_all(self, row_ids: list[int], owner: str, now: datetime) -> int:
         """Settle a batch's delivered rows in one statement, those this relay still holds."""
-        return self._settle(row_ids, owner, status=SENT, sent_at=now, last_error=None)
+        if not row_ids:
+            return 0
+        return self.session.execute(_SENT, {"sent_ids": row_ids, "sent_owner": owner, "sent_now": now}).rowcount
 
     def retry(self, row_id: int, owner: str, at: datetime, error: str, *, in_doubt: bool) -> bool:
         return bool(self._settle([row_id], owner, next_attempt_at=at, last_error=error, in_doubt=in_doubt))
@@ -235,13 +287,11 @@ class OutboxRepository:
     def message_refs(self, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], MessageRef]:
         if not wanted:
             return {}
-        rows = self.session.execute(
-            select(SlackMessageRow).where(
-                SlackMessageRow.team_id.in_({team for team, _ in wanted}),
-                SlackMessageRow.message_key.in_({key for _, key in wanted}),
-            )
-        ).scalars()
-        found = {(row.team_id, row.message_key): MessageRef(row.channel, row.ts, row.permalink) for row in rows}
+        values = {"ref_teams": sorted({team for team, _ in wanted}), "ref_keys": sorted({key for _, key in wanted})}
+        found = {
+            (row.team_id, row.message_key): MessageRef(row.channel, row.ts, row.permalink)
+            for row in self.session.execute(_REFS, values)
+        }
         return {pair: ref for pair, ref in found.items() if pair in wanted}
 
     def save_refs(self, refs: dict[tuple[str, str], MessageRef], now: datetime) -> None:
@@ -249,12 +299,6 @@ class OutboxRepository:
         (a permalink learnt later), in one statement."""
         if not refs:
             return
-        builder = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        statement = builder(SlackMessageRow.__table__)
-        upsert = statement.on_conflict_do_update(
-            index_elements=["team_id", "message_key"],
-            set_={name: statement.excluded[name] for name in ("channel", "ts", "permalink", "updated_at")},
-        )
         rows = [
             {
                 "team_id": team,
@@ -266,7 +310,7 @@ class OutboxRepository:
             }
             for (team, key), r in refs.items()
         ]
-        self.session.execute(upsert, rows)
+        self.session.execute(_SAVE_REFS[self.session.get_bind().dialect.name], rows)
 
     def purge_sent(self, before: datetime, limit: int) -> int:
         """Forget up to ``limit`` messages sent before ``before``, oldest first. Pending and dead rows stay, and
