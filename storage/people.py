@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.tables import PersonRow
+
+_PEOPLE = PersonRow.__table__
+# Built once: the relay asks it of each reader it has not held yet.
+_KNOWN = select(_PEOPLE.c.locale, _PEOPLE.c.checked_at).where(
+    _PEOPLE.c.team_id == bindparam("p_team"), _PEOPLE.c.user_id == bindparam("p_user")
+)
 
 
 class PeopleRepository:
@@ -17,7 +24,7 @@ class PeopleRepository:
 
     def known(self, team_id: str, user_id: str) -> tuple[str, datetime] | None:
         """The locale last learnt and when."""
-        row = self.session.get(PersonRow, (team_id, user_id))
+        row = self.session.execute(_KNOWN, {"p_team": team_id, "p_user": user_id}).first()
         return (row.locale, row.checked_at) if row else None
 
     def locale(self, team_id: str, user_id: str) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Result,
     Row,
     Select,
     Subquery,
@@ -75,12 +76,47 @@ def _money(minor: int | None, currency: str | None) -> Money | None:
     return None if minor is None or currency is None else Money(minor, currency)
 
 
+# A click's reads of contracts, items and evidence, built once and bound at execution, as plain rows (Core): the
+# ORM's get built and keyed a statement on every call, and loading objects nobody changes is most of a read.
+_CONTRACTS, _MILESTONE_ROWS, _TIMESHEET_ROWS = ContractRow.__table__, MilestoneRow.__table__, TimesheetRow.__table__
+_CONTRACT = select(_CONTRACTS).where(
+    _CONTRACTS.c.team_id == bindparam("k_team"), _CONTRACTS.c.id == bindparam("k_contract")
+)
+_CLIENTS_CONTRACTS = (
+    select(_CONTRACTS)
+    .where(_CONTRACTS.c.team_id == bindparam("k_team"), _CONTRACTS.c.client_id == bindparam("k_client"))
+    .order_by(_CONTRACTS.c.title, _CONTRACTS.c.id)
+    .limit(bindparam("k_limit"))
+)
+_MILESTONES = (
+    select(_MILESTONE_ROWS)
+    .where(_MILESTONE_ROWS.c.team_id == bindparam("k_team"), _MILESTONE_ROWS.c.contract_id == bindparam("k_contract"))
+    .order_by(_MILESTONE_ROWS.c.id)
+)
+_MILESTONE = _MILESTONES.where(_MILESTONE_ROWS.c.id == bindparam("k_milestone"))
+_TIMESHEETS = (
+    select(_TIMESHEET_ROWS)
+    .where(_TIMESHEET_ROWS.c.team_id == bindparam("k_team"), _TIMESHEET_ROWS.c.contract_id == bindparam("k_contract"))
+    .order_by(_TIMESHEET_ROWS.c.week)
+)
+_TIMESHEET = _TIMESHEETS.where(_TIMESHEET_ROWS.c.week == bindparam("k_week"))
+_EVIDENCE = EvidenceRow.__table__
+_CASE_EVIDENCE = select(_EVIDENCE).where(_EVIDENCE.c.case_id == bindparam("e_case")).order_by(_EVIDENCE.c.seq)
+
+
+def _read(session: Session, statement: Select[Any], values: dict[str, Any]) -> Result[Any]:
+    """A Core read in the unit of work: contracts the import added as objects are flushed first, as the ORM's own
+    reads would (a Core statement does not autoflush)."""
+    session.flush()
+    return session.execute(statement, values)
+
+
 class ContractRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def get(self, team_id: str, contract_id: str) -> Contract | None:
-        row = self.session.get(ContractRow, (team_id, contract_id))
+        row = _read(self.session, _CONTRACT, {"k_team": team_id, "k_contract": contract_id}).first()
         return self._contract(row) if row else None
 
     def get_many(self, team_id: str, contract_ids: set[str]) -> dict[str, Contract]:
@@ -90,12 +126,7 @@ class ContractRepository:
         return {row.id: self._contract(row) for row in rows}
 
     def for_client(self, team_id: str, user_id: str, limit: int) -> list[Contract]:
-        rows = self.session.scalars(
-            select(ContractRow)
-            .where(ContractRow.team_id == team_id, ContractRow.client_id == user_id)
-            .order_by(ContractRow.title, ContractRow.id)
-            .limit(limit)
-        )
+        rows = _read(self.session, _CLIENTS_CONTRACTS, {"k_team": team_id, "k_client": user_id, "k_limit": limit})
         return [self._contract(row) for row in rows]
 
     def save(self, contract: Contract, now: datetime) -> None:
@@ -115,27 +146,21 @@ class ContractRepository:
             row.updated_at = now
 
     def items(self, team_id: str, contract_id: str) -> list[Item]:
-        milestones = self.session.scalars(
-            select(MilestoneRow)
-            .where(MilestoneRow.team_id == team_id, MilestoneRow.contract_id == contract_id)
-            .order_by(MilestoneRow.id)
-        )
-        timesheets = self.session.scalars(
-            select(TimesheetRow)
-            .where(TimesheetRow.team_id == team_id, TimesheetRow.contract_id == contract_id)
-            .order_by(TimesheetRow.week)
-        )
+        values = {"k_team": team_id, "k_contract": contract_id}
+        milestones = _read(self.session, _MILESTONES, values).all()
+        timesheets = _read(self.session, _TIMESHEETS, values).all()
         return [self._milestone(row) for row in milestones] + [self._timesheet(row) for row in timesheets]
 
     def item(self, team_id: str, contract_id: str, ref: ItemRef) -> Item | None:
+        values: dict[str, Any] = {"k_team": team_id, "k_contract": contract_id}
         if ref.kind is ItemKind.MILESTONE:
-            row = self.session.get(MilestoneRow, (team_id, contract_id, ref.id))
+            row = _read(self.session, _MILESTONE, values | {"k_milestone": ref.id}).first()
             return self._milestone(row) if row else None
         try:
             week = datetime.fromisoformat(ref.id).date()
         except ValueError:
             return None
-        sheet = self.session.get(TimesheetRow, (team_id, contract_id, week))
+        sheet = _read(self.session, _TIMESHEET, values | {"k_week": week}).first()
         return self._timesheet(sheet) if sheet else None
 
     def save_item(self, team_id: str, item: Item) -> None:
@@ -163,7 +188,7 @@ class ContractRepository:
         sheet.paid_at = item.paid_at
 
     @staticmethod
-    def _contract(row: ContractRow) -> Contract:
+    def _contract(row: ContractRow | Row[Any]) -> Contract:
         return Contract(
             team_id=row.team_id,
             id=row.id,
@@ -178,7 +203,7 @@ class ContractRepository:
         )
 
     @staticmethod
-    def _milestone(row: MilestoneRow) -> Milestone:
+    def _milestone(row: MilestoneRow | Row[Any]) -> Milestone:
         return Milestone(
             contract_id=row.contract_id,
             id=row.id,
@@ -191,7 +216,7 @@ class ContractRepository:
         )
 
     @staticmethod
-    def _timesheet(row: TimesheetRow) -> Timesheet:
+    def _timesheet(row: TimesheetRow | Row[Any]) -> Timesheet:
         return Timesheet(
             contract_id=row.contract_id,
             week=row.week,
@@ -266,9 +291,9 @@ def _on_item(team_id: str, contract_id: str, item: ItemRef) -> dict[str, Any]:
     return {"b_team": team_id, "b_contract": contract_id, "b_kind": item.kind, "b_item": item.id}
 
 
-def _record_statements(role: str) -> tuple[Select[Any], Select[Any]]:
-    """A party's record as two statements, built once per role (building them was most of a proposal's cost):
-    the measures of their other cases, all time and recently; and the items paid on their contracts, likewise."""
+def _record_statement(role: str) -> Select[Any]:
+    """A party's record as one statement, built once per role (building it was most of a proposal's cost): the
+    measures of their other cases, all time and recently; then the items paid on their contracts, likewise."""
     who = CaseRow.client_id if role == "client" else CaseRow.freelancer_id
     refunded, asked = CaseRow.refunded_minor, CaseRow.requested_minor
     closed = CaseRow.closed_at.is_not(None)
@@ -286,9 +311,6 @@ def _record_statements(role: str) -> tuple[Select[Any], Select[Any]]:
             func.count().filter(period & dispute & (refunded == 0)),
             func.count().filter(period & dispute & (refunded > 0) & (refunded < asked)),
         ]
-    cases = select(*measures).where(
-        CaseRow.team_id == bindparam("r_team"), who == bindparam("r_user"), CaseRow.id != bindparam("r_excluding")
-    )
     party = ContractRow.client_id if role == "client" else ContractRow.freelancer_id
     theirs = (ContractRow.team_id == bindparam("r_team")) & (party == bindparam("r_user"))
     paid: list[Any] = []  # milestones all time, recently; timesheets all time, recently
@@ -303,10 +325,12 @@ def _record_statements(role: str) -> tuple[Select[Any], Select[Any]]:
         joined = (ContractRow.team_id == rows.team_id) & (ContractRow.id == rows.contract_id)
         counted = select(func.count()).select_from(rows).join(ContractRow, joined).where(theirs, condition)
         paid += [counted.scalar_subquery(), counted.where(paid_at >= since).scalar_subquery()]
-    return cases, select(*paid)
+    return select(*measures, *paid).where(
+        CaseRow.team_id == bindparam("r_team"), who == bindparam("r_user"), CaseRow.id != bindparam("r_excluding")
+    )
 
 
-_RECORD = {role: _record_statements(role) for role in ("client", "freelancer")}
+_RECORD = {role: _record_statement(role) for role in ("client", "freelancer")}
 
 
 class CaseRepository:
@@ -497,12 +521,11 @@ class CaseRepository:
         return {name: int(count) for name, count in zip(q.sections, counts, strict=True)}
 
     def party_record(self, team_id: str, role: str, user_id: str, excluding: str, since: datetime) -> PartyRecord:
-        """A party's record in this workspace, other than case ``excluding``: all time, and since ``since``. Two
-        statements: the cases, and the items paid on their contracts."""
-        cases, items = _RECORD[role]
+        """A party's record in this workspace, other than case ``excluding``: all time, and since ``since``. One
+        statement: the measures of the cases, then the items paid on their contracts."""
         values = {"r_team": team_id, "r_user": user_id, "r_excluding": excluding, "r_since": since}
-        found = self.session.execute(cases, values).one()
-        paid = self.session.execute(items, values).one()
+        found = self.session.execute(_RECORD[role], values).one()
+        paid = found[14:]
         tallies = []
         for n, period_items in enumerate((paid[0] + paid[2], paid[1] + paid[3])):
             counted, closed_count, refunded_count, mean, client_won, freelancer_won, split = found[n * 7 : n * 7 + 7]
@@ -873,7 +896,7 @@ class EvidenceRepository:
         self.session = session
 
     def for_case(self, case_id: str) -> list[Evidence]:
-        rows = self.session.scalars(select(EvidenceRow).where(EvidenceRow.case_id == case_id).order_by(EvidenceRow.seq))
+        rows = self.session.execute(_CASE_EVIDENCE, {"e_case": case_id})
         return [
             Evidence(
                 case_id=row.case_id,
