@@ -69,11 +69,12 @@ def main() -> None:
             relay_ms = [r[name][1] * 1000 for r in results]
             bare_ms = [r[name][2] * 1000 for r in results]
             ratios = [a / max(b, 1e-6) for a, b in zip(ack_ms, bare_ms, strict=True)]
+            whole = [(a + r) / max(b, 1e-6) for a, r, b in zip(ack_ms, relay_ms, bare_ms, strict=True)]
             add(
                 f"CPU per interaction, {name}, {database}",
                 f"ack {spread(ack_ms, ' ms')} + relay {spread(relay_ms, ' ms')}",
                 f"bare {spread(bare_ms, ' ms')}",
-                f"ack/bare {spread(ratios, '×')} (goal ≤ 3×)",
+                f"ack/bare {spread(ratios, '×')} (goal ≤ 3×); ack + relay/bare {spread(whole, '×')} (goal ≤ 6×)",
             )
     for database in DATABASES:
         for connections in (1, 16, 64):
