@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, Update, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -40,15 +40,22 @@ _REFS = select(*_REF_COLUMNS).where(
     _MESSAGES.c.message_key.in_(bindparam("ref_keys", expanding=True)),
 )
 _OUTBOX = OutboxRow.__table__
-_SENT = (
-    update(_OUTBOX)
-    .where(
-        _OUTBOX.c.id.in_(bindparam("sent_ids", expanding=True)),
-        _OUTBOX.c.lease_owner == bindparam("sent_owner"),
-        _OUTBOX.c.status == PENDING,
+
+
+def _settling(**values: Any) -> Update:
+    """Only the relay still holding the lease may settle a row; a late one must not undo another's work."""
+    return (
+        update(_OUTBOX)
+        .where(
+            _OUTBOX.c.id.in_(bindparam("settle_ids", expanding=True)),
+            _OUTBOX.c.lease_owner == bindparam("settle_owner"),
+            _OUTBOX.c.status == PENDING,
+        )
+        .values(lease_owner=None, lease_until=None, **values)
     )
-    .values(lease_owner=None, lease_until=None, status=SENT, sent_at=bindparam("sent_now"), last_error=None)
-)
+
+
+_SENT = _settling(status=SENT, sent_at=bindparam("settled_at"), last_error=None)  # every batch's
 
 
 def _upsert_refs(builder: Any) -> Any:
@@ -237,25 +244,18 @@ class OutboxRepository:
                     )
         return found
 
-    def _settle(self, row_ids: list[int], owner: str, **values: Any) -> int:
-        """Only the relay still holding the lease may settle a row; a late one must not undo another's work."""
+    def _settle(self, row_ids: list[int], owner: str, statement: Update, **values: Any) -> int:
         if not row_ids:
             return 0
-        result = self.session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id.in_(row_ids), OutboxRow.lease_owner == owner, OutboxRow.status == PENDING)
-            .values(lease_owner=None, lease_until=None, **values)
-        )
-        return result.rowcount
+        return self.session.execute(statement, {"settle_ids": row_ids, "settle_owner": owner, **values}).rowcount
 
     def sent_all(self, row_ids: list[int], owner: str, now: datetime) -> int:
         """Settle a batch's delivered rows in one statement, those this relay still holds."""
-        if not row_ids:
-            return 0
-        return self.session.execute(_SENT, {"sent_ids": row_ids, "sent_owner": owner, "sent_now": now}).rowcount
+        return self._settle(row_ids, owner, _SENT, settled_at=now)
 
     def retry(self, row_id: int, owner: str, at: datetime, error: str, *, in_doubt: bool) -> bool:
-        return bool(self._settle([row_id], owner, next_attempt_at=at, last_error=error, in_doubt=in_doubt))
+        changes = _settling(next_attempt_at=at, last_error=error, in_doubt=in_doubt)
+        return bool(self._settle([row_id], owner, changes))
 
     def send_again(self, now: datetime, *, dead: bool = False, stream: str | None = None) -> int:
         """The operator's retry: pending rows (and dead ones, with ``dead``) are due now, each stream in order."""
@@ -279,10 +279,10 @@ class OutboxRepository:
 
     def defer(self, row_id: int, owner: str, at: datetime) -> bool:
         """Back to the queue unattempted, due ``at`` (its channel's next slot)."""
-        return bool(self._settle([row_id], owner, next_attempt_at=at, attempts=OutboxRow.attempts - 1))
+        return bool(self._settle([row_id], owner, _settling(next_attempt_at=at, attempts=_OUTBOX.c.attempts - 1)))
 
     def dead(self, row_id: int, owner: str, error: str) -> bool:
-        return bool(self._settle([row_id], owner, status=DEAD, last_error=error))
+        return bool(self._settle([row_id], owner, _settling(status=DEAD, last_error=error)))
 
     def message_refs(self, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], MessageRef]:
         if not wanted:
