@@ -20,10 +20,12 @@ from bot.domain.routing import RouteKind
 from bot.domain.vocabulary import State, Visibility
 from bot.services.core import Deps, store
 from bot.services.importing import import_contracts, read_import_file
+from bot.services.messages import Nudge, OutboxMessage, nudges
 from bot.services.payments import LedgerOnly
 from bot.services.ports import StorageUnavailable
 from bot.services.requests import RequestRefund, request_refund
 from storage.db import prepare, session_factory
+from storage.outbox import MessageRef, OutboxRepository
 from storage.repositories import PolicyConflict
 from storage.tables import AuditRow, DeadlineRow, LedgerRow
 from storage.uow import SqlUnitOfWork
@@ -438,3 +440,28 @@ def test_writers_queued_behind_a_lock_held_elsewhere_each_give_up_within_the_bus
         engine.dispose()
     assert len(waited) == 3
     assert max(waited) < 3.0
+
+
+def test_a_sweep_takes_only_the_messages_under_its_own_prefixes_whatever_their_keys_hold(sessions):
+    """LIKE's wildcards (``_``, ``%``) and SQLite's case-blind LIKE must not pull in another person's messages."""
+    kept = {
+        ("T0DEMO01", key): MessageRef("D0", f"1.{n}", None)
+        for n, key in enumerate(
+            (
+                "R-1:nudge:U_1:answer:a",  # the sweep's own
+                "R-1:nudge:UX1:answer:a",  # `_` read as a wildcard would take this one
+                "R-1:nudge:u_1:answer:a",  # SQLite's LIKE ignores ASCII case
+                "R-1:nudge:U%1:answer:a",
+                "R-1:nudge:U%11:answer:a",  # `%` read as a wildcard would take this one for the U%1 sweep
+            )
+        )
+    } | {("T0OTHER1", "R-1:nudge:U_1:answer:a"): MessageRef("D9", "9.0", None)}  # another workspace's
+    sweep = nudges("R-1", [("U_1", Nudge.ANSWER), ("U%1", Nudge.ANSWER)])
+    with sessions.begin() as session:
+        outbox = OutboxRepository(session)
+        outbox.save_refs(kept, NOW)
+        outbox.add("T0DEMO01", OutboxMessage("R-1", "sweep", sweep, "note", {}), NOW)
+    with sessions.begin() as session:
+        [leased] = OutboxRepository(session).lease_due("relay", NOW, timedelta(minutes=1), 10)
+    assert sorted(leased.swept) == ["R-1:nudge:U%1:answer:a", "R-1:nudge:U_1:answer:a"]
+    assert leased.swept["R-1:nudge:U_1:answer:a"] == MessageRef("D0", "1.0", None)
