@@ -1,6 +1,9 @@
 """The Slack stand-in is as strict as Slack's published rules: each rule it models refuses what breaks it, the
 way Slack answers, and records the violation with its path, so the test that caused it fails."""
 
+import urllib.error
+import urllib.request
+
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -159,3 +162,61 @@ def test_what_an_app_answers_a_form_with_is_held_to_slacks_rules():
     assert command_answer_problems({"text": "ok", "response_type": "everyone"}) == [
         "(ack).response_type: must be ephemeral or in_channel (got 'everyone')"
     ]
+
+
+def _download(url: str, token: str | None) -> tuple[int, str, bytes]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.headers.get("Content-Type"), response.read()
+    except urllib.error.HTTPError as refused_download:
+        return refused_download.code, refused_download.headers.get("Content-Type"), b""
+
+
+def test_a_file_is_read_with_a_bot_token_of_its_workspace_and_anyone_else_gets_slacks_sign_in_page(standin, slack):
+    attached = standin.add_file("U0CLIENT", "brief — v2.pdf", b"%PDF-1.7 the brief")
+    found = slack.files_info(file=attached["id"])["file"]
+    assert (found["name"], found["size"], found["mimetype"], found["user"]) == (
+        "brief — v2.pdf",
+        18,
+        "application/pdf",
+        "U0CLIENT",
+    )
+    assert _download(found["url_private_download"], "xoxb-test") == (200, "application/pdf", b"%PDF-1.7 the brief")
+    for token in (None, "xoxp-a-person", "xapp-socket"):
+        status, kind, body = _download(found["url_private_download"], token)
+        assert (status, kind.split(";")[0]) == (200, "text/html") and b"Sign in" in body
+    standin.change_file(attached["id"], b"%PDF-1.7 another brief")
+    assert _download(found["url_private_download"], "xoxb-test")[2] == b"%PDF-1.7 another brief"
+    standin.delete_file(attached["id"])
+    refused(lambda: slack.files_info(file=attached["id"]), "file_deleted")
+    assert _download(found["url_private_download"], "xoxb-test")[0] == 404
+    refused(lambda: slack.files_info(file="F0NOSUCH"), "file_not_found")
+
+
+def test_another_workspaces_file_is_not_found(standin, slack):
+    theirs = standin.add_file("U0OTHER", "notes.txt", b"theirs", team="T0OTHER")
+    refused(lambda: slack.files_info(file=theirs["id"]), "file_not_found")
+    status, kind, _ = _download(theirs["url_private_download"], "xoxb-test")
+    assert (status, kind.split(";")[0]) == (200, "text/html")
+
+
+def test_an_external_upload_shares_a_copy_in_a_thread(standin, slack):
+    root = slack.chat_postMessage(channel="G0CASE", text="Case R-1")
+    uploaded = slack.files_upload_v2(
+        content=b"\x89PNG a screenshot",
+        filename="screen.png",
+        title="screen.png",
+        channel="G0CASE",
+        thread_ts=root["ts"],
+    )
+    copy = uploaded["file"]["id"]
+    (shared,) = standin.replies("G0CASE", root["ts"])
+    assert [f["id"] for f in shared.files] == [copy] and shared.files[0]["name"] == "screen.png"
+    assert standin.file_content(copy) == b"\x89PNG a screenshot"
+    assert slack.files_info(file=copy)["file"]["channels"] == ["G0CASE"]
+    refused(
+        lambda: slack.files_completeUploadExternal(files=[{"id": copy, "title": "again"}], channel_id="G0CASE"),
+        "file_not_found",
+    )

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bot.sandbox.standin.files import Files, StoredFile
 from bot.sandbox.standin.people import Answer
 from bot.sandbox.standin.screens import Screens
 from bot.sandbox.standin.state import (
@@ -59,7 +60,7 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class SlackStandIn(Workspaces, Screens):
+class SlackStandIn(Workspaces, Screens, Files):
     def __init__(self, rules: Rules | None = None) -> None:
         self.rules = rules or Rules()
         self.calls: list[Call] = []
@@ -72,6 +73,8 @@ class SlackStandIn(Workspaces, Screens):
         self.locales: dict[str, str] = {}  # users.info answers en-US unless a test says otherwise
         self.timezones: dict[str, str] = {}  # and New York time
         self.usergroups: dict[str, list[str]] = {}  # usergroups.users.list answers from here
+        self.files: dict[str, StoredFile] = {}
+        self.caller_team = TEAM  # the workspace of the call being answered, whose token it came with
         self.faults: dict[str, list[Fault]] = {}
         self.limits: Limits | None = None  # Slack's rate limits, when a test turns them on
         self.triggers: dict[str, tuple[str, float]] = {}
@@ -261,6 +264,7 @@ class SlackStandIn(Workspaces, Screens):
                 if self.limits.distributed and method in LOOKUPS and int(args.get("limit") or 100) > LOOKUP_LIMIT:
                     self.record(method, [f"limit {args.get('limit')}: at most {LOOKUP_LIMIT} for this app"])
             self.calls.append(Call(method, args, team))
+            self.caller_team = team
             if method == "auth.test":
                 return 200, self._auth_test(team), {}, dropped
             handler = getattr(self, "_" + method.replace(".", "_"), None)
@@ -399,8 +403,21 @@ class SlackStandIn(Workspaces, Screens):
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def do_GET(self) -> None:
+                if not self.path.startswith("/files-pri/"):
+                    self._answer(404, "not found", {}, "text/plain")
+                    return
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+                status, data, kind = standin.download(urllib.parse.unquote(self.path), token)
+                self._send(status, data, {}, kind)
+
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/upload/"):
+                    status, text = standin.upload(self.path, raw)
+                    self._answer(status, text, {}, "text/plain")
+                    return
+                body = raw.decode()
                 if self.path.startswith("/response/"):
                     status, text = standin._response(self.path, json.loads(body or "{}"))
                     self._answer(status, text, {}, "text/plain")
@@ -418,7 +435,9 @@ class SlackStandIn(Workspaces, Screens):
                 self._answer(status, json.dumps(payload), headers, "application/json")
 
             def _answer(self, status: int, body: str, headers: dict[str, str], kind: str) -> None:
-                data = body.encode()
+                self._send(status, body.encode(), headers, kind)
+
+            def _send(self, status: int, data: bytes, headers: dict[str, str], kind: str) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))

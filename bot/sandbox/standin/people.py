@@ -30,6 +30,9 @@ class Answer:
         return json.loads(self.body) if self.body else None
 
 
+Filled = str | list[str] | list[dict[str, Any]]
+
+
 class SlackUser:
     """One person in the workspace, acting through Slack: what they type and click reaches the app signed."""
 
@@ -149,6 +152,26 @@ class SlackUser:
             ),
         )
 
+    def message_shortcut(self, message: Message, callback_id: str) -> Answer:
+        """Run the app's message shortcut on ``message`` (⋯ → the shortcut): Slack sends the message, its files
+        included, and where it is."""
+        shown: dict[str, Any] = {"type": "message", "ts": message.ts, "text": message.text, "user": message.user}
+        if message.files:
+            shown["files"] = message.files
+        if message.thread_ts:
+            shown["thread_ts"] = message.thread_ts
+        payload = {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "trigger_id": self.standin.issue_trigger(self.id),
+            "action_ts": str(time.time()),
+            "message_ts": message.ts,
+            "channel": {"id": message.channel},
+            "message": shown,
+            "response_url": self._response_url(),
+        }
+        return self._held("message_action", self._payload(payload))
+
     def click(self, message: Message, label: str) -> Answer:
         """Press the button labelled ``label`` in a message, as Slack reports it."""
         return self.act_in_message(message, _pressed(message.blocks, label))
@@ -221,9 +244,9 @@ class SlackUser:
         }
         return self._in_view(view, action)
 
-    def submit(self, view: dict[str, Any], values: dict[str, str | list[str]], *, view_id: str | None = None) -> Answer:
-        """Fill the inputs labelled as ``values`` says (text, number, the visible text of an option, or a list of
-        them for a multi-select) and submit."""
+    def submit(self, view: dict[str, Any], values: Mapping[str, Filled], *, view_id: str | None = None) -> Answer:
+        """Fill the inputs labelled as ``values`` says (text, number, the visible text of an option, a list of
+        them for a multi-select, or the files attached, ``SlackStandIn.add_file``'s) and submit."""
         return self.submit_state(dict(view, id=view_id or view["id"]), filled(view, values))
 
     def submit_state(self, view: dict[str, Any], state: dict[str, dict[str, Any]]) -> Answer:
@@ -238,7 +261,7 @@ class SlackUser:
         return answer
 
 
-def filled(view: dict[str, Any], values: Mapping[str, str | list[str]]) -> dict[str, dict[str, Any]]:
+def filled(view: dict[str, Any], values: Mapping[str, Filled]) -> dict[str, dict[str, Any]]:
     """The state Slack reports for the inputs of ``view`` filled as ``values`` says, by label."""
     state: dict[str, dict[str, Any]] = {}
     for block in view.get("blocks", []):
@@ -255,6 +278,8 @@ def filled(view: dict[str, Any], values: Mapping[str, str | list[str]]) -> dict[
         elif element["type"] == "multi_static_select":
             chosen = [typed] if isinstance(typed, str) else typed or []
             entry = {"type": element["type"], "selected_options": [find_option(element, t) for t in chosen]}
+        elif element["type"] == "file_input":
+            entry = {"type": "file_input", "files": list(typed or [])}
         elif element["type"] == "checkboxes":
             entry = {"type": "checkboxes", "selected_options": [find_option(element, typed)] if typed else []}
         else:  # left as it was, a field keeps its initial value, as Slack submits it

@@ -71,6 +71,8 @@ class Message:
     thread_ts: str | None = None
     updates: int = 0
     metadata: dict[str, Any] | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)  # Slack's file objects it shows
+    user: str | None = None  # who posted it, where a person did
 
 
 @dataclass
