@@ -4,8 +4,8 @@
 
 - server CPU per interaction (/refund, the form's submission, Approve, a mediator's Propose), the ack and the
   relay apart, against the bare Bolt app (bench.cpu), on both databases;
-- ack p50/p99 at 1, 16 and 64 connections under gunicorn with the relay running, against the bare app, in
-  rounds (bench.ack), on both databases;
+- ack p50/p99 at 1, 16 and 64 connections under gunicorn, the relay running in a `refundbot worker` of its own as
+  deployed under load (README), against the bare app, in rounds (bench.ack), on both databases;
 - Slack calls per second of one and of two relays (bench.relay --throughput);
 - 10,000 reminders due at once, ticked and queued by one instance (bench.tick);
 - the claim of 1,000 due deadlines over 1,000,000 cases (bench.tick);
@@ -79,7 +79,9 @@ def main() -> None:
     for database in DATABASES:
         for connections in (1, 16, 64):
             goal = " (goal ≤ 2×)" if (database, connections) in (("sqlite", 16), ("postgresql", 64)) else ""
-            _, found = ack.run(database, connections, "gunicorn", 40 if quick else 300, 1 if quick else args.rounds)
+            _, found = ack.run(
+                database, connections, "gunicorn", 40 if quick else 300, 1 if quick else args.rounds, "apart"
+            )
             for kind in ("/refund", "Approve"):
                 ratios = [a / b for a, b in zip(found[f"{kind} p99"], found[f"{kind} bare p99"], strict=True)]
                 add(
