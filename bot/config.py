@@ -37,6 +37,8 @@ BOT_SCOPES = (
     "mpim:write",
     "users:read",
     "usergroups:read",
+    "files:read",
+    "files:write",
     "im:history",
     "mpim:history",
     "channels:history",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -31,17 +30,15 @@ from typing import Any
 from urllib.error import HTTPError, URLError
 
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.api import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from bot.domain.vocabulary import PAYOUT_REASON_LIMIT, LedgerKind
-from bot.logs import about
+from bot.lanes import Dead, LaneWorker, Later
 from bot.services.core import Deps
 from bot.services.payouts import record_answer
-from bot.services.ports import Outcome, PayoutAnswer, StorageUnavailable
-from storage.db import background
-from storage.outbox import LeasedMessage, OutboxRepository
+from bot.services.ports import Outcome, PayoutAnswer
+from storage.outbox import Lane, LeasedMessage
 
 log = logging.getLogger("refundbot.payouts")
 
@@ -60,18 +57,6 @@ class Answered:
     reference: str | None = None
 
 
-class Later(Exception):
-    """Not answered, or answered "not now": try again after ``wait`` (or the back-off)."""
-
-    def __init__(self, error: str, wait: timedelta | None = None) -> None:
-        super().__init__(error)
-        self.wait = wait
-
-
-class Dead(Exception):
-    """Answered in a way no retry can change: the operator must look."""
-
-
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A payment instruction is never re-sent elsewhere on the endpoint's say-so: a redirect is an error."""
 
@@ -79,7 +64,10 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class PayoutSender:
+class PayoutSender(LaneWorker):
+    lane = Lane.PAYOUTS
+    log = log
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -94,55 +82,27 @@ class PayoutSender:
         timeout: float = 10.0,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
-        self.sessions = sessions
+        super().__init__(
+            sessions,
+            owner=owner,
+            clock=clock,
+            lease=lease,
+            batch=batch,
+            max_attempts=max_attempts,
+            first_wait=FIRST_WAIT,
+            max_wait=MAX_WAIT,
+        )
         self.deps = deps
         self.url = url
         self.signer = SignatureVerifier(secret)
-        self.owner = owner
-        self.clock = clock
-        self.lease = lease
-        self.batch = batch
         self.timeout = timeout
-        self.max_attempts = max_attempts
-        self.wake = threading.Event()
         self._opener = urllib.request.build_opener(_NoRedirects())
-        self._database_warned_at = -60.0
 
-    def run_once(self) -> int:
-        """Deliver the entries due now, each stream's next one; returns how many were attempted."""
-        with background():
-            with self.sessions.begin() as session:
-                rows = OutboxRepository(session).lease_due(
-                    self.owner, self.clock(), self.lease, self.batch, payouts=True
-                )
-            for row in rows:
-                with about(team=row.team_id, case=row.view.get("case")):
-                    self._deliver(row)
-        return len(rows)
+    def describe(self, row: LeasedMessage) -> str:
+        return f"payout {row.view['id']}"
 
-    def run(self, stop: threading.Event, idle: float = 1.0) -> None:
-        while not stop.is_set():
-            try:
-                if self.run_once():
-                    continue
-            except (SQLAlchemyError, StorageUnavailable) as exc:  # leased rows come back when their lease ends
-                if time.monotonic() - self._database_warned_at >= 60:
-                    self._database_warned_at = time.monotonic()
-                    log.warning("payouts: the database is unavailable (%s); retrying", " ".join(str(exc).split())[:200])
-            except Exception:
-                log.exception("payouts: a batch failed; trying again shortly")
-            self.wake.wait(idle)
-            self.wake.clear()
-
-    def _deliver(self, row: LeasedMessage) -> None:
-        try:
-            answered = self.post(row.view)
-        except Later as later:
-            self._later(row, str(later), later.wait)
-            return
-        except Dead as dead:
-            self._dead(row, str(dead))
-            return
+    def work(self, row: LeasedMessage) -> None:
+        answered = self.post(row.view)
         entry = row.view
         answer = PayoutAnswer(
             entry_id=int(entry["entry_id"]),
@@ -157,8 +117,6 @@ class PayoutSender:
         )
         if record_answer(self.deps, row.team_id, answer) and answered.outcome == "refused":
             log.warning("payouts: the marketplace refused %s: %s; the case is on hold", entry["id"], answered.reason)
-        with self.sessions.begin() as session:
-            OutboxRepository(session).sent_all([row.id], self.owner, self.clock())
 
     def post(self, entry: dict[str, Any]) -> Answered:
         """One signed POST of one entry, and what its answer means."""
@@ -189,25 +147,6 @@ class PayoutSender:
         except (URLError, TimeoutError, OSError) as exc:
             raise Later(f"no answer: {getattr(exc, 'reason', exc)}") from None
         return _accepted_or_refused(status, text)
-
-    def _later(self, row: LeasedMessage, error: str, wait: timedelta | None) -> None:
-        if row.attempts >= self.max_attempts:
-            self._dead(row, f"gave up after {row.attempts} attempts; last: {error}")
-            return
-        backoff = min(FIRST_WAIT * 2 ** (row.attempts - 1), MAX_WAIT)
-        at = self.clock() + min(max(wait or backoff, FIRST_WAIT), MAX_WAIT)
-        log.warning("payouts: %s not delivered (%s); next attempt at %s", row.view["id"], error, f"{at:%H:%M:%S}")
-        with self.sessions.begin() as session:
-            OutboxRepository(session).retry(row.id, self.owner, at, error[:1000], in_doubt=False)
-
-    def _dead(self, row: LeasedMessage, error: str) -> None:
-        log.error(
-            "payouts: %s parked for the operator (%s); `refundbot outbox retry --dead` sends it again",
-            row.view["id"],
-            error,
-        )
-        with self.sessions.begin() as session:
-            OutboxRepository(session).dead(row.id, self.owner, error[:1000])
 
 
 def _said(text: bytes) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -125,11 +126,29 @@ class MessageRef:
 
 
 def _kind(payouts: bool) -> ColumnElement[bool]:
-    """Slack's messages, or the payout instructions for the marketplace (``bot.payouts``)."""
+    """Slack's work (messages, and files to read), or the payout instructions for the marketplace
+    (``bot.payouts``)."""
     return (OutboxRow.surface == Surface.PAYOUT) if payouts else (OutboxRow.surface != Surface.PAYOUT)
 
 
-def _first_of_each_stream(free: ColumnElement[bool], payouts: bool) -> Select[Any]:
+class Lane(StrEnum):
+    """Who works a row off: each lane has its worker, and its streams are its own."""
+
+    SLACK = "slack"  # messages, delivered by the relay (bot.relay)
+    FILES = "files"  # files attached as evidence, read and hashed (bot.files)
+    PAYOUTS = "payouts"  # ledger entries for the marketplace's payments endpoint (bot.payouts)
+
+
+_NOT_MESSAGES = {Lane.FILES: Surface.FILE_INTAKE, Lane.PAYOUTS: Surface.PAYOUT}
+
+
+def _in_lane(lane: Lane) -> ColumnElement[bool]:
+    if lane is Lane.SLACK:
+        return OutboxRow.surface.not_in(list(_NOT_MESSAGES.values()))
+    return OutboxRow.surface == _NOT_MESSAGES[lane]
+
+
+def _first_of_each_stream(free: ColumnElement[bool], lane: Lane) -> Select[Any]:
     """The due messages that no earlier pending message of their stream (case) holds back, oldest first."""
     earlier = aliased(OutboxRow)
     return (
@@ -137,7 +156,7 @@ def _first_of_each_stream(free: ColumnElement[bool], payouts: bool) -> Select[An
         .where(
             OutboxRow.status == PENDING,
             OutboxRow.next_attempt_at <= leases.NOW,
-            _kind(payouts),
+            _in_lane(lane),
             free,
             ~exists().where(
                 and_(earlier.stream == OutboxRow.stream, earlier.status == PENDING, earlier.id < OutboxRow.id)
@@ -178,15 +197,16 @@ class OutboxRepository:
             self.session.execute(_QUEUE[self.session.get_bind().dialect.name], values)
 
     def lease_due(
-        self, owner: str, now: datetime, lease: timedelta, limit: int, *, payouts: bool = False
+        self, owner: str, now: datetime, lease: timedelta, limit: int, *, lane: Lane = Lane.SLACK
     ) -> list[LeasedMessage]:
-        """Lease the next message of each stream that is due and not leased by a live relay: Slack's messages, or
-        with ``payouts`` the instructions for the marketplace's payments endpoint (streams of their own)."""
+        """Lease the next row of each stream of ``lane`` that is due and not leased by a live worker: Slack's
+        messages, files to read, or the instructions for the marketplace's payments endpoint (each lane's streams
+        are its own)."""
         rows = leases.lease_due(
             self.session,
-            ("outbox", payouts),
+            ("outbox", lane),
             OutboxRow,
-            lambda free: _first_of_each_stream(free, payouts),
+            lambda free: _first_of_each_stream(free, lane),
             owner=owner,
             now=now,
             lease=lease,

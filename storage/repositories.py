@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,7 @@ from bot.domain.contract import (
 )
 from bot.domain.errors import ConcurrentChange
 from bot.domain.events import AuditEvent, Evidence, LedgerEntry, Question
+from bot.domain.files import EvidenceFile
 from bot.domain.history import PartyRecord, Tally
 from bot.domain.money import Money
 from bot.domain.policy import Policy
@@ -102,6 +103,9 @@ _TIMESHEETS = (
 _TIMESHEET = _TIMESHEETS.where(_TIMESHEET_ROWS.c.week == bindparam("k_week"))
 _EVIDENCE = EvidenceRow.__table__
 _CASE_EVIDENCE = select(_EVIDENCE).where(_EVIDENCE.c.case_id == bindparam("e_case")).order_by(_EVIDENCE.c.seq)
+_INTAKE = select(_EVIDENCE.c.id).where(
+    _EVIDENCE.c.team_id == bindparam("e_team"), _EVIDENCE.c.intake == bindparam("e_intake")
+)
 
 
 def _read(session: Session, statement: Select[Any], values: dict[str, Any]) -> Result[Any]:
@@ -685,6 +689,8 @@ class CaseRepository:
             "visibility": event.visibility,
             "answers": event.answers,
             "at": event.at,
+            "files": [asdict(each) for each in event.files] or None,
+            "intake": event.intake,
         }
 
     @staticmethod
@@ -908,9 +914,15 @@ class EvidenceRepository:
                 visibility=Visibility(row.visibility),
                 at=row.at,
                 answers=row.answers,
+                files=tuple(EvidenceFile(**each) for each in row.files or ()),
+                intake=row.intake,
             )
             for row in rows
         ]
+
+    def has_intake(self, team_id: str, intake: str) -> bool:
+        """Whether the piece a form's files were read for is already recorded (its reading was retried)."""
+        return self.session.execute(_INTAKE, {"e_team": team_id, "e_intake": intake}).first() is not None
 
 
 class QuestionRepository:

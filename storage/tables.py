@@ -326,6 +326,7 @@ class EvidenceRow(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "seq"),
         ForeignKeyConstraint(["case_id"], ["cases.id"]),
+        Index("ix_evidence_intake", "team_id", "intake", unique=True),
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
@@ -339,6 +340,9 @@ class EvidenceRow(Base):
     visibility: Mapped[str] = mapped_column(String(16))
     answers: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime]
+    # Each file as read when added: id, name, type, size, owner and SHA-256 (bot.domain.files.EvidenceFile).
+    files: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    intake: Mapped[str | None] = mapped_column(String(64))  # the form whose files were read: recorded once
 
 
 class QuestionRow(Base):

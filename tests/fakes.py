@@ -420,6 +420,9 @@ class FakeEvidence:
     def for_case(self, case_id: str) -> list[Evidence]:
         return sorted((e for e in self.t.evidence if e.case_id == case_id), key=lambda e: e.seq)
 
+    def has_intake(self, team_id: str, intake: str) -> bool:
+        return any(e.intake == intake and (team_id, e.case_id) in self.t.cases for e in self.t.evidence)
+
 
 class FakeQuestions:
     def __init__(self, tables: Tables, ids: object) -> None:

@@ -1,4 +1,5 @@
-"""What works off the request path: the outbox relay, the payouts sender and the deadline ticker."""
+"""What works off the request path: the outbox relay, the files reader, the payouts sender and the deadline
+ticker."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.app.runtime import Runtime, one_line, purge_outbox, utc_now
 from bot.blocks.render import render
 from bot.clients import relay_client, web_client
+from bot.files import FileReader
 from bot.limits import SlackLimits
 from bot.payouts import PayoutSender
 from bot.relay import Relay
@@ -48,6 +50,7 @@ class Workers:
     relay: Relay
     deps: Deps
     owner: str
+    files: FileReader
     payouts: PayoutSender | None = None  # PAYMENTS_WEBHOOK_URL is set
     installations: SQLAlchemyInstallationStore | None = None  # OAuth: the workspaces that installed the app
     installed: Installed | None = None  # OAuth: each workspace's installation, kept a minute, rotated when due
@@ -85,9 +88,12 @@ class Workers:
         )
         webhook = settings.payments_webhook_url
         payouts: PayoutSender | None = None
+        files: FileReader | None = None
 
-        def delivered() -> None:  # a commit queued Slack messages, and perhaps a payout
+        def delivered() -> None:  # a commit queued Slack messages, files to read, perhaps a payout
             relay.wake.set()
+            if files is not None:
+                files.wake.set()
             if payouts is not None:
                 payouts.wake.set()
 
@@ -103,7 +109,8 @@ class Workers:
         if webhook and settings.payments_webhook_secret:
             secret = settings.payments_webhook_secret.get_secret_value()
             payouts = PayoutSender(runtime.sessions, deps, webhook, secret, owner=owner, clock=runtime.clock)
-        return cls(runtime, client, relay, deps, owner, payouts, installations, installed)
+        files = FileReader(runtime.sessions, deps, relay.workspaces, base_url, owner=owner, clock=runtime.clock)
+        return cls(runtime, client, relay, deps, owner, files, payouts, installations, installed)
 
     def tick(self) -> int:
         try:
@@ -121,6 +128,8 @@ class Workers:
         acted = sent = 0
         while batch := self.tick():
             acted += batch
+        while self.files.run_once():
+            pass  # what the forms' files caused is the relay's, below
         while batch := self.relay.run_once():
             sent += batch
         while self.payouts is not None and (batch := self.payouts.run_once()):
@@ -141,6 +150,9 @@ class Workers:
         listed off the request path: now, then every few minutes."""
         relaying = threading.Thread(target=self.relay.run, args=(self.stop,), name="slack-relay", daemon=True)
         relaying.start()
+        reading = threading.Thread(target=self.files.run, args=(self.stop,), name="files", daemon=True)
+        reading.start()
+        self.running.append(reading)
         if self.payouts is not None:
             paying = threading.Thread(target=self.payouts.run, args=(self.stop,), name="payouts", daemon=True)
             paying.start()

@@ -100,6 +100,13 @@ def number(value: int, locale: str = DEFAULT_LOCALE) -> str:
     return format_decimal(value, locale=locale)
 
 
+def size(count: int, locale: str = DEFAULT_LOCALE) -> str:
+    """A file's size as people read it: "812 KB", "9,5 MB" in de_DE (1 MB is 1,048,576 bytes, as Slack counts)."""
+    if count < 1024 * 1024:
+        return f"{format_decimal(max(1, round(count / 1024)), locale=locale)} KB"
+    return f"{format_decimal(round(count / (1024 * 1024), 1), locale=locale)} MB"
+
+
 def escape(text: str) -> str:
     """People's text is shown, never interpreted: no <!channel> pings, no disguised links."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -42,8 +42,10 @@ PARTY_ACTIONS = "party_actions"
 
 EVIDENCE_ADD = "evidence_add"
 EVIDENCE_MODAL = "evidence_modal"
+EVIDENCE_CHECKING = "evidence_checking"  # the form while its files are read
 EVIDENCE_BLOCK, EVIDENCE_INPUT = "evidence", "evidence_input"
 LINKS_BLOCK, LINKS_INPUT = "links", "links_input"
+FILES_BLOCK, FILES_INPUT = "files", "files_input"
 VISIBILITY_BLOCK, VISIBILITY_INPUT = "visibility", "visibility_input"
 
 CARD_ACTIONS = "card_actions"

@@ -114,8 +114,19 @@ def input_block(
     )
 
 
-def text_field(action_id: str, *, max_length: int, multiline: bool) -> Block:
-    return {"type": "plain_text_input", "action_id": action_id, "multiline": multiline, "max_length": max_length}
+def text_field(action_id: str, *, max_length: int, multiline: bool, initial: str | None = None) -> Block:
+    return _present(
+        type="plain_text_input",
+        action_id=action_id,
+        multiline=multiline,
+        max_length=max_length,
+        initial_value=initial or None,
+    )
+
+
+def file_field(action_id: str, *, filetypes: list[str], max_files: int) -> Block:
+    """Slack's file_input (modals only): it keeps to ``filetypes`` for convenience; the app checks them again."""
+    return {"type": "file_input", "action_id": action_id, "filetypes": filetypes, "max_files": max_files}
 
 
 def number_field(

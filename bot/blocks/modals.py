@@ -60,6 +60,7 @@ def text_input(
     hint: str | None = None,
     multiline: bool = True,
     locale: str = DEFAULT_LOCALE,
+    initial: str | None = None,
 ) -> Block:
     """A text field as long as the policy allows (what it allows is checked again on submission), the limit said
     before anything is typed: Slack cuts a longer paste at ``max_length`` without a word."""
@@ -67,7 +68,7 @@ def text_input(
     return kit.input_block(
         block_id,
         label,
-        kit.text_field(action_id, multiline=multiline, max_length=limit),
+        kit.text_field(action_id, multiline=multiline, max_length=limit, initial=initial[:limit] if initial else None),
         optional=optional,
         hint=f"{hint} {most}" if hint else most,
     )

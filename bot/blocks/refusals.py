@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks import ids, kit
-from bot.blocks.format import DEFAULT_LOCALE, dated, duration, escape, money, trim, utc_text, when, window_end
+from bot.blocks.format import DEFAULT_LOCALE, dated, duration, escape, money, size, trim, utc_text, when, window_end
 from bot.blocks.kit import View
 from bot.blocks.stages import STATES
 from bot.domain import errors
@@ -62,6 +62,7 @@ FIELD_BLOCKS: dict[Field, str] = {
     Field.PARTY: ids.PARTY_BLOCK,
     Field.EVIDENCE: ids.EVIDENCE_BLOCK,
     Field.LINKS: ids.LINKS_BLOCK,
+    Field.FILES: ids.FILES_BLOCK,
     Field.MEDIATOR: ids.MEDIATOR_BLOCK,
     Field.RULE: ids.RULE_BLOCK,
     Field.CITED: ids.CITED_BLOCK,
@@ -167,7 +168,7 @@ def sentence(refusal: Refused, voice: Voice = MRKDWN) -> str:
     """The refusal as its person reads it: what was refused, with the numbers, dates and names in it."""
     if isinstance(refusal, errors.InvalidInputs):
         return " ".join(sentence(each, voice) for each in refusal.found)
-    for words in (_amounts, _typed, _contracts, _cases, _windows, _mediators, _unavailable):
+    for words in (_amounts, _typed, _files, _contracts, _cases, _windows, _mediators, _unavailable):
         if (said := words(refusal, voice)) is not None:
             return said
     return "Nothing was changed: that is not possible now."
@@ -240,6 +241,29 @@ def _typed(refusal: Refused, v: Voice) -> str | None:
             return f"{v.typed(link)} is not a web link; links start with https:// or http://."
         case errors.TooManyLinks(limit=limit):
             return f"At most {limit} links per piece of evidence; add the rest as another piece."
+    return None
+
+
+def _files(refusal: Refused, v: Voice) -> str | None:
+    """Files attached as evidence, each named as the person named it."""
+    match refusal:
+        case errors.TooManyFiles(count=count, limit=limit):
+            return f"At most {limit} files per piece of evidence; {count} were attached. Add the rest as another piece."
+        case errors.FileEmpty(name=name):
+            return f"{v.typed(name)} is empty."
+        case errors.FileTooLarge(name=name, size=got, limit=limit):
+            return f"{v.typed(name)} is {size(got, v.locale)}; a file can be at most {size(limit, v.locale)}."
+        case errors.FileTypeRefused(name=name, accepted=[]):
+            return f"{v.typed(name)} is a program or a script, which is never taken as evidence."
+        case errors.FileTypeRefused(name=name, extension=ext, accepted=accepted):
+            kind = f"a .{ext} file" if ext else "a file without a type in its name"
+            return f"{v.typed(name)} is {kind}, which this marketplace does not take. It takes: {', '.join(accepted)}."
+        case errors.FileNotYours(name=name):
+            return f"{v.typed(name)} is not a file you attached here; attach it again."
+        case errors.FileUnreadable(name=name):
+            return f"refund-bot cannot read {v.typed(name)} in Slack; attach it again from your computer."
+        case errors.FileGone(name=name):
+            return f"{v.typed(name)} was deleted before refund-bot could check it; attach it again."
     return None
 
 

@@ -10,12 +10,11 @@ import json
 from bot.blocks import ids, kit
 from bot.blocks.format import DEFAULT_LOCALE, dated, duration, escape, money, person, quote, trim, when, window_end
 from bot.blocks.kit import Block, View
-from bot.blocks.modals import SLACK_TEXT_INPUT, amount_input, text_input
+from bot.blocks.modals import amount_input, text_input
 from bot.blocks.stages import appealed, stage_line, why
 from bot.domain.events import Evidence, Question
 from bot.domain.money import Money
 from bot.domain.routing import RouteKind
-from bot.domain.vocabulary import LINKS_PER_EVIDENCE as LINKS
 from bot.domain.vocabulary import QUESTION_LIMIT, REFERENCE_LIMIT, AppealOn, Stage, State, Visibility
 from bot.services.models import AskAgainForm, CaseView, DecisionForm
 
@@ -177,40 +176,6 @@ def contest_modal(case: CaseView, locale: str = DEFAULT_LOCALE) -> View:
     ]
     title = "Contest the dispute" if hourly else "Dispute the refund"
     return _view(ids.CONTEST_MODAL, title, "Send", {"case": case.id}, blocks)
-
-
-def evidence_modal(case: CaseView, locale: str = DEFAULT_LOCALE) -> View:
-    both_sides = kit.option("both_sides", "Both sides and the mediator")
-    blocks: list[Block] = [
-        _section(f"Evidence for case {case.id} (*{escape(case.item_label)}*). It cannot be changed once added."),
-        text_input(
-            ids.EVIDENCE_BLOCK,
-            ids.EVIDENCE_INPUT,
-            "Description",
-            limit=case.terms.reason_max_length,
-            optional=True,
-            locale=locale,
-        ),
-        text_input(
-            ids.LINKS_BLOCK,
-            ids.LINKS_INPUT,
-            "Links",
-            optional=True,
-            hint=f"One per line: web links or Slack file permalinks (⋯ on a file → Copy link). At most {LINKS}.",
-            limit=SLACK_TEXT_INPUT,
-            locale=locale,
-        ),
-        kit.input_block(
-            ids.VISIBILITY_BLOCK,
-            "Who sees it",
-            kit.radio_buttons(
-                ids.VISIBILITY_INPUT,
-                [both_sides, kit.option("mediator_only", "The mediator only")],
-                initial=both_sides,
-            ),
-        ),
-    ]
-    return _view(ids.EVIDENCE_MODAL, "Add evidence", "Add", {"case": case.id}, blocks)
 
 
 EVIDENCE_OPTIONS = 100  # Slack's most options in one select; a case with more offers its newest

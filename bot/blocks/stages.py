@@ -8,9 +8,23 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks import ids, kit
-from bot.blocks.format import IN_THE_THREAD, dated, duration, escape, money, person, pieces, quote, trim, when
+from bot.blocks.format import (
+    DEFAULT_LOCALE,
+    IN_THE_THREAD,
+    dated,
+    duration,
+    escape,
+    money,
+    person,
+    pieces,
+    quote,
+    size,
+    trim,
+    when,
+)
 from bot.blocks.kit import Block
 from bot.domain.events import Evidence
+from bot.domain.files import EvidenceFile
 from bot.domain.visibility import party_may_read
 from bot.domain.vocabulary import Move, Stage, State
 from bot.services.models import CaseView
@@ -206,6 +220,7 @@ def why(case: CaseView, *, whole: bool = False, pointer: str = IN_THE_THREAD) ->
     return "\n".join(parts)
 
 
+FINGERPRINT = 12  # hex digits of a SHA-256 shown beside a file: enough to tell two apart at a glance
 CITED_SHOWN = 10  # evidence items quoted under an outcome; the rest are named by number
 
 
@@ -280,8 +295,15 @@ def evidence_entry(item: Evidence) -> list[Block]:
     if item.text:
         lines.append(quote(item.text, None))  # a thread's reply: the one place it is read whole
     lines += [f"• <{escape(link)}>" for link in item.links]
+    lines += [file_line(each) for each in item.files]
     lines.append(f"Added {when(item.at)}; frozen.")
     return [kit.section(piece) for piece in pieces("\n".join(lines))]
+
+
+def file_line(file: EvidenceFile, locale: str = DEFAULT_LOCALE) -> str:
+    """One file of a piece of evidence: its name, size and fingerprint, which any later copy is checked against."""
+    fingerprint = f"SHA-256 `{file.sha256[:FINGERPRINT]}…`"
+    return f"• :page_facing_up: {escape(trim(file.name, 200, '…'))} ({size(file.size, locale)}, {fingerprint})"
 
 
 def evidence_kept(item: Evidence) -> list[Block]:

@@ -36,6 +36,7 @@ class Field(StrEnum):
     PARTY = "party"  # whom a mediator asks
     EVIDENCE = "evidence"  # a description, or an answer to a mediator's question
     LINKS = "links"
+    FILES = "files"  # files attached as evidence
     MEDIATOR = "mediator"  # whom a case is handed to
     RULE = "rule"  # the policy rule a mediator's outcome applies
     CITED = "cited"  # the evidence items it relied on
@@ -283,6 +284,61 @@ class InvalidLink(InvalidInput):
 class TooManyLinks(InvalidInput):
     limit: int
     field = Field.LINKS
+
+
+@refusal
+class TooManyFiles(InvalidInput):
+    count: int
+    limit: int
+    field = Field.FILES
+
+
+@refusal
+class FileEmpty(InvalidInput):
+    name: str
+    field = Field.FILES
+
+
+@refusal
+class FileTooLarge(InvalidInput):
+    name: str
+    size: int
+    limit: int
+    field = Field.FILES
+
+
+@refusal
+class FileTypeRefused(InvalidInput):
+    """Not a type the policy takes (``accepted``), or a program whatever its name (``accepted`` empty)."""
+
+    name: str
+    extension: str
+    accepted: list[str]
+    field = Field.FILES
+
+
+@refusal
+class FileNotYours(InvalidInput):
+    """A file id the payload names that is not the person's own upload in this workspace: forged."""
+
+    name: str
+    field = Field.FILES
+
+
+@refusal
+class FileUnreadable(InvalidInput):
+    """Slack would not let the app read it (a conversation the app is not in, another workspace's)."""
+
+    name: str
+    field = Field.FILES
+
+
+@refusal
+class FileGone(InvalidInput):
+    """Deleted in Slack before the app could read it."""
+
+    name: str
+    field = Field.FILES
 
 
 # --- contracts and items ---------------------------------------------------------------------------------------

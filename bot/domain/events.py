@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot.domain.contract import ItemRef
+from bot.domain.files import EvidenceFile
 from bot.domain.money import Money
 from bot.domain.vocabulary import DeadlineKind, LedgerKind, Stage, State, Visibility
 
@@ -57,6 +58,8 @@ class Evidence:
     visibility: Visibility
     at: datetime
     answers: str | None = None  # the mediator's question this answers, if any
+    files: tuple[EvidenceFile, ...] = ()  # read once and hashed when added
+    intake: str | None = None  # the form it came from, once its files were read: recorded once whatever retries
 
 
 @dataclass(frozen=True)

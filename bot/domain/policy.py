@@ -8,6 +8,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from bot.domain.calendar import ReviewCalendar, Window, require_utc
+from bot.domain.files import FileRules
 from bot.domain.money import Money
 
 
@@ -47,6 +48,15 @@ V1_GROUNDS = {
     "delivered_as_agreed": Ground("The work was delivered as the contract asked."),
     "no_answer": Ground("A party did not take part; the outcome rests on the other side's evidence."),
 }
+
+
+# Files a party may attach as evidence unless the policy says otherwise: documents, sheets, slides, images, audio,
+# video, design files and archives of them; never a program or a script (an allow-list, so nothing new slips in).
+_FILE_TYPES = (
+    "pdf doc docx odt rtf txt md csv tsv json xml xls xlsx ods ppt pptx odp key pages numbers "
+    "png jpg jpeg gif webp heic tif tiff bmp svg psd ai eps sketch fig mp3 wav m4a ogg mp4 mov webm zip"
+)
+V1_FILE_TYPES = tuple(_FILE_TYPES.split())
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,8 @@ class Policy:
     grounds: dict[str, Ground] = field(default_factory=lambda: dict(V1_GROUNDS))
     # Whether a party may appeal a mediator's outcome to a second mediator, and which; None: no appeals (v1).
     appeals: Appeals | None = None
+    # What a file attached as evidence may be (bot.domain.files).
+    evidence_files: FileRules = field(default_factory=lambda: FileRules(V1_FILE_TYPES))
 
     def appeal_window(self, outcome: str) -> timedelta | None:
         """How long a party may appeal this kind of outcome (an ``AppealOn``), or None when it cannot be."""
@@ -176,6 +188,9 @@ class Policy:
             appeals=Appeals(_seconds(appeals["window"]), tuple(appeals["outcomes"]))
             if (appeals := numbers.get("appeals"))
             else None,
+            evidence_files=FileRules(tuple(files["types"]), files["max_bytes"], files["max_files"])
+            if (files := numbers.get("evidence_files"))
+            else FileRules(V1_FILE_TYPES),
         )
 
 

@@ -72,16 +72,20 @@ def click(act: Click) -> Callable[[Ack, dict[str, Any], WebClient, Deps], None]:
 
 
 def form(act: Form) -> Callable[[Ack, dict[str, Any], dict[str, Any], Deps], None]:
-    """A modal submission: the ack is the answer, so it waits for the use case."""
+    """A modal submission: the ack is the answer, so it waits for the use case. A form whose work goes on off the
+    request path (its files are read) returns the view it shows meanwhile."""
 
     def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
         try:
-            act(body, view, deps)
+            meanwhile = act(body, view, deps)
         except StorageUnavailable as down:
             ack(**refusals.form_answer(_down(f"{view.get('callback_id')} form", down), view))
             return
         except Refused as refusal:
             ack(**refusals.form_answer(refusal, view, locale_of(deps, body)))
+            return
+        if isinstance(meanwhile, dict):
+            ack(response_action="update", view=meanwhile)
             return
         ack()
 

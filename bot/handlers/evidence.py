@@ -3,15 +3,17 @@ only the asked party answers a question."""
 
 from __future__ import annotations
 
+import uuid
 from functools import partial
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.blocks import ids, stage_modals
+from bot.blocks import evidence_forms, ids, stage_modals
+from bot.blocks.kit import View
 from bot.handlers.errors import click, form, locale_of, open_form
-from bot.handlers.payloads import button_value, metadata, parsed, required, value, who
+from bot.handlers.payloads import button_value, files, metadata, parsed, required, value, who
 from bot.services import evidence
 from bot.services.core import Deps
 from bot.services.evidence import AddEvidence
@@ -20,7 +22,7 @@ from bot.services.evidence import AddEvidence
 @click
 def on_add_evidence(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     case = evidence.view_for_party(deps, *who(body), button_value(body))
-    open_form(client, body, stage_modals.evidence_modal(case, locale_of(deps, body)))
+    open_form(client, body, evidence_forms.evidence_modal(case, locale_of(deps, body)))
 
 
 @click
@@ -31,8 +33,9 @@ def on_answer_question(body: dict[str, Any], client: WebClient, deps: Deps) -> N
 
 
 @form
-def on_evidence_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
-    """The evidence form and the answer form alike (an answer's form names its question)."""
+def on_evidence_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> View | None:
+    """The evidence form and the answer form alike (an answer's form names its question). With files, the form
+    says "checking" while they are read off the request path, and is answered again once they are."""
     team_id, user_id = who(body)
     meta = metadata(view)
     command = parsed(
@@ -44,8 +47,14 @@ def on_evidence_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -
         links=(value(view, ids.LINKS_BLOCK) or "").split(),
         visibility=value(view, ids.VISIBILITY_BLOCK) or "both_sides",
         question_id=meta.get("question"),
+        files=files(view, ids.FILES_BLOCK),
+        view_id=view.get("id"),
     )
-    evidence.add_evidence(deps, command)
+    if not command.files:
+        evidence.add_evidence(deps, command)
+        return None
+    queued = evidence.queue_files(deps, command, uuid.uuid4().hex)
+    return evidence_forms.checking_modal(queued.case_id, len(queued.files), queued.visibility, locale_of(deps, body))
 
 
 def register(app: App, deps: Deps) -> None:

@@ -196,6 +196,27 @@ def value(view: dict[str, Any], block_id: str) -> str | None:
     return found if isinstance(found, str) or found is None else str(found)
 
 
+def files(view: dict[str, Any], block_id: str) -> list[dict[str, Any]]:
+    """The files attached to a file input, as Slack describes them (``id``, ``name``, ``size``, ``mimetype``, and
+    who uploaded them, ``user`` and ``user_team``), trimmed to what is checked. What no Slack could have sent (not
+    a list of files, or a hundred of them) is Malformed; more than the form takes is the use case's to refuse."""
+    entry = next(iter((view["state"]["values"].get(block_id) or {}).values()), None) or {}
+    found = entry.get("files") or []
+    if not isinstance(found, list) or len(found) > 100 or not all(isinstance(each, dict) for each in found):
+        raise Malformed("the form's files are not a list of Slack files")
+    return [
+        {
+            "file_id": each.get("id"),
+            "name": each.get("name") or each.get("title"),
+            "size": each.get("size"),
+            "mimetype": each.get("mimetype") or "",
+            "owner": each.get("user"),
+            "team": each.get("user_team"),
+        }
+        for each in found
+    ]
+
+
 def numbers(view: dict[str, Any], block_id: str) -> tuple[int, ...]:
     """The options chosen in a multi-select whose values are numbers (evidence items, by number)."""
     chosen = [part for part in (value(view, block_id) or "").split(",") if part]

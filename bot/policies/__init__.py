@@ -20,8 +20,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from bot.domain.calendar import ReviewCalendar
 from bot.domain.contract import ContractKind
 from bot.domain.errors import Refused, TooManyDecimals
+from bot.domain.files import SLACK_FILE_INPUT_BYTES, SLACK_FILE_INPUT_FILES, FileRules
 from bot.domain.money import Money
-from bot.domain.policy import V1_GROUNDS, Appeals, ArbitrationFee, Ground, Policy
+from bot.domain.policy import V1_FILE_TYPES, V1_GROUNDS, Appeals, ArbitrationFee, Ground, Policy
 from bot.domain.vocabulary import AppealOn
 
 PRESETS_DIR = Path(__file__).parent
@@ -93,6 +94,30 @@ class AppealsIn(_Strict):
     outcomes: list[AppealOn] = Field(min_length=1)
 
 
+# Never evidence, whatever a policy file lists: programs and scripts.
+_PROGRAMS = (
+    "exe msi bat cmd com scr pif cpl dll sys sh bash zsh ps1 psm1 vbs vbe js jse mjs wsf wsh hta jar apk ipa app "
+    "dmg pkg deb rpm run bin elf py pyc rb pl php lua command scpt applescript reg lnk"
+)
+PROGRAM_TYPES = frozenset(_PROGRAMS.split())
+
+
+class EvidenceFilesIn(_Strict):
+    """The files a party may attach as evidence: their types by extension, each at most ``max_bytes`` (Slack's
+    file input takes 10 MB), at most ``max_files`` to a piece."""
+
+    types: list[Annotated[str, Field(pattern=r"^[a-z0-9]{1,10}$")]] = Field(min_length=1, max_length=200)
+    max_bytes: int = Field(SLACK_FILE_INPUT_BYTES, ge=1, le=SLACK_FILE_INPUT_BYTES)
+    max_files: int = Field(SLACK_FILE_INPUT_FILES, ge=1, le=SLACK_FILE_INPUT_FILES)
+
+    @field_validator("types")
+    @classmethod
+    def _types(cls, value: list[str]) -> list[str]:
+        if programs := sorted(set(value) & PROGRAM_TYPES):
+            raise ValueError(f"{', '.join(programs)}: programs and scripts are never taken as evidence")
+        return list(dict.fromkeys(value))
+
+
 class PolicyFile(_Strict):
     title: str = Field(min_length=1, max_length=120)
     version: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -118,6 +143,8 @@ class PolicyFile(_Strict):
     grounds: dict[Annotated[str, Field(pattern=_RULE_KEY)], GroundIn] | None = None
     # null or absent: no appeals.
     appeals: AppealsIn | None = None
+    # Absent: refund-bot's list (bot.domain.policy.V1_FILE_TYPES), 10 MB, 10 files.
+    evidence_files: EvidenceFilesIn | None = None
 
     @field_validator("grounds")
     @classmethod
@@ -181,6 +208,11 @@ class PolicyFile(_Strict):
             appeals=Appeals(self.appeals.window, tuple(dict.fromkeys(on.value for on in self.appeals.outcomes)))
             if self.appeals
             else None,
+            evidence_files=FileRules(
+                tuple(self.evidence_files.types), self.evidence_files.max_bytes, self.evidence_files.max_files
+            )
+            if self.evidence_files
+            else FileRules(V1_FILE_TYPES),
         )
 
 

@@ -1,5 +1,11 @@
-"""Use cases of evidence (design §3): either party adds words or links, frozen once added, seen by both sides or by
-the mediators only; an answer to a mediator's question is evidence both sides see, quoting the question."""
+"""Use cases of evidence (design §3): either party adds words, links or files, frozen once added, seen by both
+sides or by the mediators only; an answer to a mediator's question is evidence both sides see, quoting the
+question.
+
+Files cannot be read within a form's 3 seconds, so a form with files is checked as far as its payload allows and
+answered at once ("checking"); its files are then read and hashed off the request path (``bot.files``), and only
+then is the piece recorded, whole, or refused, with nothing of it kept (``queue_files``, ``record_files``).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,30 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from bot.domain.case import Case
-from bot.domain.errors import NotYourCase, QuestionNotFound
-from bot.domain.events import Question
+from bot.domain.case.base import checked_links, checked_text
+from bot.domain.errors import Field, InvalidInput, NotYourCase, QuestionNotFound, one_or_all
+from bot.domain.events import Evidence, Question
+from bot.domain.files import EvidenceFile, FileClaim, claim_problems
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import Visibility
-from bot.services.core import Deps, case_view, change_case, load_case
+from bot.services.core import Deps, case_view, change_case, load_case, policy_for
+from bot.services.messages import OutboxMessage, Place, Surface, Target
 from bot.services.models import CaseView
 from bot.services.read_models import checked_view
+
+
+class AttachedFile(BaseModel):
+    """A file as the form's payload describes it (Slack's file object, trimmed to what is checked)."""
+
+    file_id: str
+    name: str
+    size: int
+    mimetype: str
+    owner: str
+    team: str
+
+    def claim(self) -> FileClaim:
+        return FileClaim(self.file_id, self.name, self.size, self.mimetype, self.owner, self.team)
 
 
 class AddEvidence(BaseModel):
@@ -25,6 +48,9 @@ class AddEvidence(BaseModel):
     links: list[str] = []
     visibility: Visibility = Visibility.BOTH_SIDES
     question_id: int | None = None  # the mediator's question this answers
+    files: list[AttachedFile] = []
+    view_id: str | None = None  # the form, answered again once its files are read
+    intake: str | None = None  # given when its files are queued to be read
 
 
 def view_for_party(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
@@ -46,22 +72,73 @@ def question_for_party(deps: Deps, team_id: str, user_id: str, question_id: str)
         return case_view(uow, case, now, deps.policy), question
 
 
-def add_evidence(deps: Deps, cmd: AddEvidence) -> Case:
+def add_evidence(deps: Deps, cmd: AddEvidence, files: tuple[EvidenceFile, ...] = ()) -> Evidence:
     """Frozen once added; where it is shown is the notifier's (``Evidence``). An answer to a mediator's question
-    quotes the question it answers."""
+    quotes the question it answers. ``files`` are the form's files, read and hashed by then."""
     answers = None
     if cmd.question_id is not None:
         answers = question_for_party(deps, cmd.team_id, cmd.user_id, str(cmd.question_id))[1]
+    added: list[Evidence] = []
 
     def act(case: Case, policy: Policy, now: datetime) -> None:
-        case.add_evidence(
-            text=cmd.text,
-            links=tuple(cmd.links),
-            visibility=cmd.visibility,
-            by=cmd.user_id,
-            now=now,
-            policy=policy,
-            answers=answers,
-        )
+        added[:] = [
+            case.add_evidence(
+                text=cmd.text,
+                links=tuple(cmd.links),
+                visibility=cmd.visibility,
+                by=cmd.user_id,
+                now=now,
+                policy=policy,
+                answers=answers,
+                files=files,
+                intake=cmd.intake,
+            )
+        ]
 
-    return change_case(deps, cmd.team_id, cmd.case_id, act)
+    change_case(deps, cmd.team_id, cmd.case_id, act)
+    return added[-1]
+
+
+def queue_files(deps: Deps, cmd: AddEvidence, intake: str) -> AddEvidence:
+    """A form with files: refused now for whatever its payload shows (the case moved on, the words or links, too
+    many files, another person's, empty, too large, a type the case's policy does not take); otherwise queued for
+    the files reader under ``intake``, in one transaction, and answered "checking" by the caller."""
+    now = deps.clock()
+    with deps.uow() as uow:
+        case = load_case(uow, cmd.team_id, cmd.case_id)
+        case.ensure_party_may_add_evidence(cmd.user_id)
+        policy = policy_for(uow, case.policy_version, deps.policy)
+        problems: list[InvalidInput] = []
+        for check in (
+            lambda: checked_text(cmd.text, Field.EVIDENCE, policy.reason_max_length, required=False),
+            lambda: checked_links(tuple(cmd.links)),
+        ):
+            try:
+                check()
+            except InvalidInput as found:
+                problems.append(found)
+        claims = [attached.claim() for attached in cmd.files]
+        problems += claim_problems(claims, policy.evidence_files, by=cmd.user_id, team=cmd.team_id)
+        if refusal := one_or_all(problems):
+            raise refusal
+        queued = cmd.model_copy(update={"intake": intake})
+        work = OutboxMessage(
+            f"files:{intake}",
+            f"files:{intake}",
+            Target(Place.FILES),
+            Surface.FILE_INTAKE,
+            queued.model_dump(mode="json"),
+        )
+        uow.outbox.add(cmd.team_id, work, now)
+        uow.commit()
+    deps.delivered()
+    return queued
+
+
+def record_files(deps: Deps, cmd: AddEvidence, files: tuple[EvidenceFile, ...]) -> Evidence | None:
+    """The piece a form's files were read for, recorded with them; None when an earlier reading already did (a
+    reader that died before settling its row is followed by another that reads them again)."""
+    with deps.uow() as uow:
+        if cmd.intake is not None and uow.evidence.has_intake(cmd.team_id, cmd.intake):
+            return None
+    return add_evidence(deps, cmd, files)

@@ -39,6 +39,7 @@ class Surface(StrEnum):
     STALE_NUDGES = "stale_nudges"  # a party's reminders and questions, once the case moved past them
     QUESTION_ANSWERED = "question_answered"  # the question's DM, once its party answered it
     PAYOUT = "payout"  # not Slack: a ledger entry for the marketplace's payments endpoint (``bot.payouts``)
+    FILE_INTAKE = "file_intake"  # not a message: files attached as evidence, to read and hash (``bot.files``)
 
 
 class Place(StrEnum):
@@ -53,6 +54,7 @@ class Place(StrEnum):
     DESK = "desk"  # a mediator's App Home: the queue of cases
     WEBHOOK = "webhook"  # the marketplace's payments endpoint
     NUDGES = "nudges"  # every message kept under a prefix (a party's reminders and questions), updated at once
+    FILES = "files"  # the files reader (``bot.files``)
 
 
 class Kept(StrEnum):

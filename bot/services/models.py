@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from bot.domain.contract import ContractKind
 from bot.domain.events import Evidence
+from bot.domain.files import FileRules
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.routing import RouteKind
@@ -30,6 +31,15 @@ class Terms:
     reason_max_length: int
     adjust_max_share: str | None = None  # an adjusted refund's cap, as a share of the price ("0.60")
     appeals: dict[str, Any] | None = None  # {"window": seconds, "outcomes": [...]}, when the policy offers appeals
+    evidence_files: dict[str, Any] | None = None  # {"types": [...], "max_bytes": …, "max_files": …}
+
+    @property
+    def file_rules(self) -> FileRules:
+        """What a file attached as evidence may be under this case's policy (v1's where it predates files)."""
+        if self.evidence_files is None:
+            return Policy().evidence_files
+        shown = self.evidence_files
+        return FileRules(tuple(shown["types"]), shown["max_bytes"], shown["max_files"])
 
     @classmethod
     def of(cls, policy: Policy) -> Terms:

@@ -157,6 +157,7 @@ class Deadlines(Protocol):
 
 class EvidenceLog(Protocol):
     def for_case(self, case_id: str) -> list[Evidence]: ...
+    def has_intake(self, team_id: str, intake: str) -> bool: ...
 
 
 class Questions(Protocol):

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Self
 
 from bot.domain.errors import Refused
 from bot.domain.events import Evidence
+from bot.domain.files import EvidenceFile
 from bot.domain.vocabulary import LedgerKind, Visibility
 from bot.services.messages import Surface
 from bot.services.models import CaseView, DeskFilters, DeskRow
@@ -139,6 +140,7 @@ class EvidenceShown(Versioned):
             "links": tuple(item.get("links") or ()),
             "visibility": Visibility(item["visibility"]),
             "at": datetime.fromisoformat(item["at"]),
+            "files": tuple(EvidenceFile(**each) for each in item.get("files") or ()),
         }
         return cls(Evidence(**item))
 

@@ -186,7 +186,8 @@ def test_a_file_is_read_with_a_bot_token_of_its_workspace_and_anyone_else_gets_s
     assert _download(found["url_private_download"], "xoxb-test") == (200, "application/pdf", b"%PDF-1.7 the brief")
     for token in (None, "xoxp-a-person", "xapp-socket"):
         status, kind, body = _download(found["url_private_download"], token)
-        assert (status, kind.split(";")[0]) == (200, "text/html") and b"Sign in" in body
+        assert (status, kind.split(";")[0]) == (200, "text/html")
+        assert b"Sign in" in body
     standin.change_file(attached["id"], b"%PDF-1.7 another brief")
     assert _download(found["url_private_download"], "xoxb-test")[2] == b"%PDF-1.7 another brief"
     standin.delete_file(attached["id"])
@@ -213,7 +214,7 @@ def test_an_external_upload_shares_a_copy_in_a_thread(standin, slack):
     )
     copy = uploaded["file"]["id"]
     (shared,) = standin.replies("G0CASE", root["ts"])
-    assert [f["id"] for f in shared.files] == [copy] and shared.files[0]["name"] == "screen.png"
+    assert [(f["id"], f["name"]) for f in shared.files] == [(copy, "screen.png")]
     assert standin.file_content(copy) == b"\x89PNG a screenshot"
     assert slack.files_info(file=copy)["file"]["channels"] == ["G0CASE"]
     refused(

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.blocks import card, home, ids, kit, modals, refusals, render, replies, stage_modals
+from bot.blocks import card, evidence_forms, home, ids, kit, modals, refusals, render, replies, stage_modals
 from bot.domain import errors
 from bot.domain.case import ExtensionUsed, NothingToExtend
 from bot.domain.case.appeal import AppealWindowOver, ArbitrationStarted, FirstMediatorCannotReview
@@ -282,7 +282,7 @@ def test_every_case_form_is_one_slack_accepts(case, action, text, rules, evidenc
         modals.adjust_modal(case, locale),
         modals.decline_modal(case, locale),
         stage_modals.contest_modal(case, locale),
-        stage_modals.evidence_modal(case, locale),
+        evidence_forms.evidence_modal(case, locale),
         stage_modals.ask_modal(case, locale),
         stage_modals.appeal_modal(case, locale),
         stage_modals.reassign_modal(case),
@@ -339,6 +339,13 @@ def refusals_of_every_kind(draw: st.DrawFn) -> Refused:
             draw(st.integers(0, 10**9)), draw(st.integers(0, 10**6))
         ),
         errors.TooManyLinks: lambda: errors.TooManyLinks(10),
+        errors.TooManyFiles: lambda: errors.TooManyFiles(draw(st.integers(11, 10**6)), 10),
+        errors.FileEmpty: lambda: errors.FileEmpty(text),
+        errors.FileTooLarge: lambda: errors.FileTooLarge(text, draw(st.integers(1, 2**40)), 10 * 1024 * 1024),
+        errors.FileTypeRefused: lambda: errors.FileTypeRefused(text, text[:10], draw(st.sampled_from([[], ["pdf"]]))),
+        errors.FileNotYours: lambda: errors.FileNotYours(text),
+        errors.FileUnreadable: lambda: errors.FileUnreadable(text),
+        errors.FileGone: lambda: errors.FileGone(text),
         errors.InvalidInputs: lambda: errors.InvalidInputs(
             [errors.ChoiceRequired(field), errors.UnknownRule(text[:64])]
         ),

@@ -2,6 +2,7 @@
 one handler, a queued row reads back as it was written, and a row of a newer shape is refused rather than half-read."""
 
 import typing
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from bot.blocks.render import BUILDERS, render
 from bot.domain.case.appeal import ArbitrationStarted
 from bot.domain.events import Event, Evidence, LedgerEntry, Reminded
+from bot.domain.files import EvidenceFile
 from bot.domain.vocabulary import DeadlineKind, LedgerKind, Visibility
 from bot.services import notify, surfaces
 from bot.services.messages import Surface
@@ -34,6 +36,11 @@ EXAMPLES = [
     ),
     surfaces.PayoutHandledShown(case=CASE, action="resent", by="U0OPS", entry_id=3),
     surfaces.EvidenceShown(ITEM),
+    surfaces.EvidenceShown(
+        replace(
+            ITEM, files=(EvidenceFile("F0001", "brief.pdf", "application/pdf", 18, "ab" * 32, CLIENT),), intake="i1"
+        )
+    ),
     surfaces.RefusalShown(ArbitrationStarted("client")),
     surfaces.HomeShown(CLIENT, [CASE], [], 3),
     surfaces.DeskShown("U0MEDIATE1", AT, DeskFilters(), {}, ArbitrationStarted("freelancer")),
@@ -41,7 +48,8 @@ EXAMPLES = [
 
 
 def test_every_slack_surface_has_one_payload_and_one_builder():
-    slack = set(Surface) - {Surface.PAYOUT}  # a ledger entry for the payments endpoint, never shown in Slack
+    # A ledger entry for the payments endpoint, and a form's files to read: work, never shown in Slack as such.
+    slack = set(Surface) - {Surface.PAYOUT, Surface.FILE_INTAKE}
     assert set(surfaces.PAYLOADS) == slack
     assert set(BUILDERS) == slack
 

@@ -27,9 +27,11 @@ from bot.domain.errors import (
     NotYourCase,
     Stale,
     TextRequired,
+    TooManyFiles,
     refusal,
 )
 from bot.domain.events import Evidence, Extended, Question, QuestionAnswered, Reminded
+from bot.domain.files import EvidenceFile
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import (
@@ -75,18 +77,22 @@ class Case(RequestStage, DisputeStage, MediationStage, ArbitrationStage, PayoutS
         now: datetime,
         policy: Policy,
         answers: Question | None = None,
+        files: tuple[EvidenceFile, ...] = (),
+        intake: str | None = None,
     ) -> Evidence:
-        """Either party, while the case is open: words, links or Slack file permalinks, frozen once added; an
-        answer to a mediator's question quotes it."""
+        """Either party, while the case is open: words, links or files (read and hashed by then), frozen once
+        added; an answer to a mediator's question quotes it."""
         now = require_utc(now)
         role = self.ensure_party_may_add_evidence(by)
         kept = checked_text(text, Field.EVIDENCE, policy.reason_max_length, required=False)
         shown = checked_links(links)
-        if kept is None and not shown:
+        if len(files) > policy.evidence_files.max_files:
+            raise TooManyFiles(len(files), policy.evidence_files.max_files)
+        if kept is None and not shown and not files:
             raise TextRequired(Field.EVIDENCE)
         self.evidence_count += 1
         quoted = answers.text if answers else None
-        evidence = Evidence(self.id, self.evidence_count, by, role, kept, shown, visibility, now, quoted)
+        evidence = Evidence(self.id, self.evidence_count, by, role, kept, shown, visibility, now, quoted, files, intake)
         self.events.append(evidence)
         if answers is not None and answers.id is not None:
             self.events.append(QuestionAnswered(self.id, answers.id, by))

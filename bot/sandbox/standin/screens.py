@@ -63,7 +63,7 @@ class Screens:
 
     def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
         view_id = str(args.get("view_id"))
-        if view_id not in self.views.by_id:
+        if view_id not in self.views.by_id or view_id in self.views.closed:  # a closed modal is gone
             return {"ok": False, "error": "not_found"}
         if args.get("hash") and args["hash"] != self.views.by_id[view_id]["hash"]:
             return {"ok": False, "error": "hash_conflict"}  # the view changed since: a race Slack reports, no bug

@@ -1,0 +1,32 @@
+"""Files as evidence: each piece keeps the files it carries as read when added (id, name, type, size, owner and
+SHA-256), and the form they came from, so a piece whose files were read is recorded once however often the
+reading is retried.
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-07 09:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0017"
+down_revision: str | None = "0016"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+# Expand only: the code of the revision before neither reads nor writes the new columns.
+EXPAND_ONLY = True
+
+
+def upgrade() -> None:
+    op.add_column("evidence", sa.Column("files", sa.JSON(), nullable=True))
+    op.add_column("evidence", sa.Column("intake", sa.String(64), nullable=True))
+    op.create_index("ix_evidence_intake", "evidence", ["team_id", "intake"], unique=True)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_evidence_intake", table_name="evidence")  # SQLite drops no indexed column
+    op.drop_column("evidence", "intake")
+    op.drop_column("evidence", "files")
