@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.evidence_forms import Draft, added_modal, evidence_modal
 from bot.blocks.format import DEFAULT_LOCALE
+from bot.blocks.stages import file_changed
 from bot.domain.errors import FileGone, FileNotYours, FileUnreadable, InvalidInput, Refused, one_or_all
 from bot.domain.events import Evidence
 from bot.domain.files import HEAD_BYTES, EvidenceFile, FileClaim, FileRules, content_problem
@@ -42,6 +43,7 @@ from bot.services.core import Deps, tell
 from bot.services.evidence import AddEvidence
 from bot.services.models import CaseView
 from bot.services.read_models import reader_locale
+from bot.services.surfaces import FileCopyShown
 from bot.workspaces import NotInstalled, Workspaces
 from storage.outbox import Lane, LeasedMessage
 
@@ -153,50 +155,18 @@ class FileReader(LaneWorker):
         if info.get("user") != claim.owner or (info.get("user_team") or claim.team) != claim.team:
             return FileNotYours(claim.name)
         url = str(info.get("url_private_download") or info.get("url_private") or "")
-        if info.get("is_external") or not self._slacks(url):
+        if info.get("is_external") or not slacks(url, self.slack_host):
             return FileUnreadable(claim.name)
         try:
-            digest, count, head = self._download(
-                url, str(client.token or ""), rules.max_bytes, str(info.get("mimetype") or "")
-            )
+            digest, count, content = fetch(self._opener, url, str(client.token or ""), rules.max_bytes, self.timeout)
         except _NotServed as refused:
             return FileGone(claim.name) if refused.gone else FileUnreadable(claim.name)
-        if problem := content_problem(claim, head, count, rules):
+        if problem := content_problem(claim, content[:HEAD_BYTES], count, rules):
             return problem
         name = str(info.get("name") or claim.name)
         return EvidenceFile(
             claim.file_id, name, str(info.get("mimetype") or claim.mimetype), count, digest, claim.owner
         )
-
-    def _slacks(self, url: str) -> bool:
-        """Whether ``url`` is Slack's (or the configured Slack's, the stand-in's): the only place the token goes."""
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        return parts.scheme in ("https", "http") and (host == self.slack_host or host.endswith(".slack.com"))
-
-    def _download(self, url: str, token: str, limit: int, mimetype: str) -> tuple[str, int, bytes]:
-        """(SHA-256, size, first bytes), read no further than ``limit`` + 1 bytes; _NotServed when Slack no longer
-        has it or would not let the token read it."""
-        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-        digest, count, head = hashlib.sha256(), 0, b""
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                kind = str(response.headers.get("Content-Type") or "").split(";")[0].strip()
-                if kind == "text/html" and mimetype != "text/html":
-                    raise _NotServed(gone=False)  # Slack's sign-in page, not the file
-                while chunk := response.read(CHUNK):
-                    digest.update(chunk)
-                    head = (head + chunk)[:HEAD_BYTES] if len(head) < HEAD_BYTES else head
-                    count += len(chunk)
-                    if count > limit:
-                        break
-        except HTTPError as exc:
-            if exc.code == 429 or exc.code >= 500:
-                raise Later(f"download answered {exc.code}") from None
-            raise _NotServed(gone=exc.code in (404, 410)) from None
-        except (URLError, TimeoutError, OSError) as exc:
-            raise Later(f"download: {type(exc).__name__}: {exc}") from None
-        return digest.hexdigest(), count, head
 
     def answer(self, client: WebClient, form: AddEvidence, case: CaseView, outcome: Evidence | Refused) -> None:
         """The form again: added, or as filled with what was wrong; a refusal goes to a DM once it is closed."""
@@ -213,3 +183,84 @@ class FileReader(LaneWorker):
                 log.info("files: the form of %s could not be answered in place (%s)", form.intake, exc)
         if isinstance(outcome, Refused):
             tell(self.deps, form.team_id, form.user_id, None, outcome, f"files:{form.intake}")
+
+
+def slacks(url: str, slack_host: str) -> bool:
+    """Whether ``url`` is Slack's (or the configured Slack's, the stand-in's): the only place the token goes."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return parts.scheme in ("https", "http") and (host == slack_host or host.endswith(".slack.com"))
+
+
+def fetch(
+    opener: urllib.request.OpenerDirector, url: str, token: str, limit: int, timeout: float
+) -> tuple[str, int, bytes]:
+    """(SHA-256, size, content), read no further than ``limit`` + 1 bytes (the content kept is at most ``limit``);
+    _NotServed when Slack no longer has it, or answers its sign-in page (HTML) rather than the file."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    digest, count, kept = hashlib.sha256(), 0, bytearray()
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            if str(response.headers.get("Content-Type") or "").split(";")[0].strip() == "text/html":
+                raise _NotServed(gone=False)  # Slack's sign-in page, not the file (evidence is never a web page)
+            while chunk := response.read(CHUNK):
+                digest.update(chunk)
+                count += len(chunk)
+                if count > limit:
+                    break
+                kept += chunk
+    except HTTPError as exc:
+        if exc.code == 429 or exc.code >= 500:
+            raise Later(f"download answered {exc.code}") from None
+        raise _NotServed(gone=exc.code in (404, 410)) from None
+    except (URLError, TimeoutError, OSError) as exc:
+        raise Later(f"download: {type(exc).__name__}: {exc}") from None
+    return digest.hexdigest(), count, bytes(kept)
+
+
+class FileCopier:
+    """Shares a copy of a file of the evidence in a thread where its readers are (``Surface.FILE_COPY``), for the
+    relay: read again with the bot token and compared with the SHA-256 it was added with; a file changed or
+    removed since is not copied, and the thread says so. The copy is uploaded (``files.upload_v2``: Slack's
+    external upload) and read back, and its SHA-256 must be the same."""
+
+    def __init__(self, api_url: str, timeout: float = 20.0) -> None:
+        self.slack_host = urlsplit(api_url).hostname or ""
+        self.timeout = timeout
+        self._opener = urllib.request.build_opener(_NoRedirects())
+
+    def copy(
+        self, call: Callable[..., Any], token: str, shown: FileCopyShown, comment: str, where: dict[str, Any]
+    ) -> None:
+        """``call`` makes one Web API call within Slack's limits; ``where`` is the thread (channel, thread_ts)."""
+        file = shown.file
+        content = self._original(call, token, file)
+        if content is None:
+            call("chat.postMessage", text=file_changed(shown), **where)
+            return
+        uploaded = call(
+            "files.upload_v2", content=content, filename=file.name, title=file.name, initial_comment=comment, **where
+        )
+        copy_id = str(uploaded["file"]["id"])
+        info = call("files.info", file=copy_id)["file"]
+        url = str(info.get("url_private_download") or "")
+        digest = fetch(self._opener, url, token, file.size, self.timeout)[0] if slacks(url, self.slack_host) else None
+        if digest != file.sha256:
+            raise Dead(f"the copy {copy_id} of {file.file_id} does not read back as it was added")
+
+    def _original(self, call: Callable[..., Any], token: str, file: EvidenceFile) -> bytes | None:
+        """The file's content as Slack holds it now, if it is still what was added."""
+        try:
+            info = call("files.info", file=file.file_id)["file"]
+        except SlackApiError as exc:
+            if exc.response.status_code < 500 and exc.response.get("error") in ("file_deleted", "file_not_found"):
+                return None
+            raise
+        url = str(info.get("url_private_download") or "")
+        if not slacks(url, self.slack_host):
+            return None
+        try:
+            digest, _, content = fetch(self._opener, url, token, file.size, self.timeout)
+        except _NotServed:
+            return None
+        return content if digest == file.sha256 else None

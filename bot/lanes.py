@@ -21,16 +21,28 @@ from storage.db import background
 from storage.outbox import Lane, LeasedMessage, OutboxRepository
 
 
-class Later(Exception):
+class Undeliverable(Exception):
+    """Not done, permanently (the operator must look) or not."""
+
+    def __init__(self, error: str, *, permanent: bool) -> None:
+        super().__init__(error)
+        self.error = error
+        self.permanent = permanent
+
+
+class Later(Undeliverable):
     """Not done, or answered "not now": try again after ``wait`` (or the back-off)."""
 
     def __init__(self, error: str, wait: timedelta | None = None) -> None:
-        super().__init__(error)
+        super().__init__(error, permanent=False)
         self.wait = wait
 
 
-class Dead(Exception):
+class Dead(Undeliverable):
     """Answered in a way no retry can change: the operator must look."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error, permanent=True)
 
 
 class LaneWorker:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.error import URLError
 
@@ -32,10 +33,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.blocks.format import DEFAULT_LOCALE, babel_locale
 from bot.blocks.render import Rendered
 from bot.clients import never_sent
+from bot.files import FileCopier
+from bot.lanes import Undeliverable
 from bot.limits import POST, SlackLimits, Throttled
 from bot.logs import about
 from bot.services.locales import HeldLocales
-from bot.services.messages import Target, nudged
+from bot.services.messages import Surface, Target, nudged
+from bot.services.surfaces import FileCopyShown
 from bot.workspaces import NotInstalled, OneWorkspace, Workspaces
 from storage.db import background
 from storage.outbox import LeasedMessage, MessageRef, OutboxRepository
@@ -97,15 +101,6 @@ class Outcome:
     unattempted: bool = False  # its scope had no room: nothing was called, so it is no attempt
 
 
-class Undeliverable(Exception):
-    """A failure outside the Web API (a response_url, a missing thread root), permanent or not."""
-
-    def __init__(self, error: str, *, permanent: bool) -> None:
-        super().__init__(error)
-        self.error = error
-        self.permanent = permanent
-
-
 # Kept messages whose permalink is asked for once posted: the case thread (linked from the DMs) and the case card
 # (linked from the mediators' desk).
 _LINKED = (":thread", ":card")
@@ -137,8 +132,10 @@ class Relay:
         pace: timedelta = PACE,
         workers: int = 4,
         limits: SlackLimits | None = None,
+        copier: FileCopier | None = None,
     ) -> None:
         self.sessions = sessions
+        self.copier = copier or FileCopier("")  # Slack's own file hosts only, unless told the stand-in's
         # One workspace's client, or each installed workspace's own (OAuth).
         self.workspaces: Workspaces = OneWorkspace(client) if isinstance(client, WebClient) else client
         self.render = render
@@ -325,7 +322,12 @@ class Relay:
             return
         reader = target.users[0] if target.kind in ("dm", "home", "response_url") and target.users else None
         shown = rendered(reader)
-        if target.kind == "response_url":
+        if row.surface == Surface.FILE_COPY:
+            channel, thread_ts = self._thread(row)
+            where = {"channel": channel, "thread_ts": thread_ts}
+            call = partial(self._call, client, row.team_id, paced=channel)
+            self.copier.copy(call, str(client.token or ""), FileCopyShown.from_json(row.view), shown.text, where)
+        elif target.kind == "response_url":
             _respond(target.url or "", shown)
         elif target.kind == "home":
             home: dict[str, Any] = {"type": "home", "blocks": shown.blocks}
@@ -345,9 +347,7 @@ class Relay:
         """A new message: in its thread, channel or DM; once only, even when an earlier try's fate is unknown."""
         target, thread_ts = row.target, None
         if target.kind == "thread":
-            if (parent := row.ref(target.parent_key)) is None:  # rows of a stream go in order: the root is dead
-                raise Undeliverable("the case thread was never posted", permanent=True)
-            channel, thread_ts = parent.channel, parent.ts
+            channel, thread_ts = self._thread(row)
         elif target.kind == "channel":
             channel = target.channel or ""
         else:
@@ -371,6 +371,12 @@ class Relay:
             learnt.append((row.message_key, ref))  # kept whatever happens next in this row
             if row.message_key.endswith(_LINKED):
                 self._permalink(client, row, row.message_key, ref, learnt)
+
+    @staticmethod
+    def _thread(row: LeasedMessage) -> tuple[str, str]:
+        if (parent := row.ref(row.target.parent_key)) is None:  # rows of a stream go in order: the root is dead
+            raise Undeliverable("the thread was never posted", permanent=True)
+        return parent.channel, parent.ts
 
     def _call(self, client: WebClient, team: str, method: str, *, paced: str | None = None, **args: Any) -> Any:
         """One Web API call within Slack's limits for ``team`` (and the channel it is ``paced`` by): Throttled,

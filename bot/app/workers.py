@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.app.runtime import Runtime, one_line, purge_outbox, utc_now
 from bot.blocks.render import render
 from bot.clients import relay_client, web_client
-from bot.files import FileReader
+from bot.files import FileCopier, FileReader
 from bot.limits import SlackLimits
 from bot.payouts import PayoutSender
 from bot.relay import Relay
@@ -82,7 +82,10 @@ class Workers:
             group = _usergroup(client, settings.mediator_usergroup_id)
         pace = timedelta(seconds=settings.slack_pace_seconds)
         limits = SlackLimits(settings.distribution, paced=bool(pace))
-        relay = Relay(runtime.sessions, slack, render, owner=owner, clock=runtime.clock, pace=pace, limits=limits)
+        copier = FileCopier(base_url)
+        relay = Relay(
+            runtime.sessions, slack, render, owner=owner, clock=runtime.clock, pace=pace, limits=limits, copier=copier
+        )
         roster = Roster(
             frozenset(settings.mediator_user_ids), group, WorkspaceDesks(runtime.sessions), _group_members(relay)
         )

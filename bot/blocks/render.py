@@ -81,6 +81,11 @@ def _evidence(shown: s.EvidenceShown, _: str | None, __: str) -> Rendered:
     return Rendered(f"Evidence on case {shown.evidence.case_id}", stages.evidence_entry(shown.evidence))
 
 
+def _file_copy(shown: s.FileCopyShown, _: str | None, locale: str) -> Rendered:
+    """What a copy of a file is shared with: the piece it belongs to, and the fingerprint it was checked against."""
+    return Rendered(stages.file_comment(shown, locale), [])
+
+
 def _evidence_kept(shown: s.EvidenceShown, _: str | None, __: str) -> Rendered:
     item = shown.evidence
     return Rendered(f"Added to case {item.case_id} for the mediator only", stages.evidence_kept(item))
@@ -138,6 +143,7 @@ BUILDERS: dict[Surface, Builder] = {
     Surface.CASE_CARD: _card,
     Surface.EVIDENCE: _evidence,
     Surface.EVIDENCE_KEPT: _evidence_kept,
+    Surface.FILE_COPY: _file_copy,
     Surface.QUESTION: _question,
     Surface.QUESTION_LINE: _question_line,
     Surface.EXTENDED: _extended,

@@ -28,7 +28,7 @@ from bot.domain.files import EvidenceFile
 from bot.domain.visibility import party_may_read
 from bot.domain.vocabulary import Move, Stage, State
 from bot.services.models import CaseView
-from bot.services.surfaces import QuestionShown
+from bot.services.surfaces import FileCopyShown, QuestionShown
 
 STATES = {
     State.AWAITING_FREELANCER: "waiting for the freelancer",
@@ -289,8 +289,9 @@ def payout_held(case: CaseView) -> list[Block]:
     return [section(f"Case {case.id}: {PAYOUT_HELD}")]
 
 
-def evidence_entry(item: Evidence) -> list[Block]:
-    """One piece of evidence as a reply in a thread; mediator-only pieces only ever reach the card's thread."""
+def evidence_entry(item: Evidence, *, names: bool = True) -> list[Block]:
+    """One piece of evidence as a reply in a thread; mediator-only pieces only ever reach the card's thread (and,
+    without their files' names, their sender's DM)."""
     label = "answer" if item.answers else "evidence"
     private = "" if party_may_read(item) else " · *mediator only*"
     lines = [f":paperclip: {label.capitalize()} #{item.seq} from {person(item.author)} ({item.role}){private}"]
@@ -299,7 +300,7 @@ def evidence_entry(item: Evidence) -> list[Block]:
     if item.text:
         lines.append(quote(item.text, None))  # a thread's reply: the one place it is read whole
     lines += [f"• <{escape(link)}>" for link in item.links]
-    lines += [file_line(each) for each in item.files]
+    lines += [file_line(each) if names else unnamed_file_line(n, each) for n, each in enumerate(item.files, 1)]
     lines.append(f"Added {when(item.at)}; frozen.")
     return [kit.section(piece) for piece in pieces("\n".join(lines))]
 
@@ -310,6 +311,30 @@ def file_line(file: EvidenceFile, locale: str = DEFAULT_LOCALE) -> str:
     return f"• :page_facing_up: {escape(trim(file.name, 200, '…'))} ({size(file.size, locale)}, {fingerprint})"
 
 
+def unnamed_file_line(n: int, file: EvidenceFile, locale: str = DEFAULT_LOCALE) -> str:
+    """A file where only its mediators may read its name: by its number, size and fingerprint."""
+    return f"• :page_facing_up: file {n} ({size(file.size, locale)}, SHA-256 `{file.sha256[:FINGERPRINT]}…`)"
+
+
+def file_comment(shown: FileCopyShown, locale: str = DEFAULT_LOCALE) -> str:
+    """The words a copy is shared with: Slack formats them as a message's text, so the name is escaped (no
+    mention or link in it works) and loses any bidi control."""
+    file = shown.file
+    return kit.shown(
+        f"Evidence #{shown.seq} from the {shown.role}: {escape(trim(file.name, 200, '…'))} "
+        f"({size(file.size, locale)}), a copy checked against the SHA-256 it had when added: {file.sha256}"
+    )
+
+
+def file_changed(shown: FileCopyShown) -> str:
+    """Said where a copy would have gone, when the file no longer reads as it did when added."""
+    file = shown.file
+    return kit.shown(
+        f":warning: {escape(trim(file.name, 200, '…'))} (evidence #{shown.seq}, from the {shown.role}) was changed or "
+        f"removed in Slack after it was added, so no copy is shared. Its SHA-256 when added: {file.sha256}"
+    )
+
+
 def evidence_kept(item: Evidence) -> list[Block]:
     """Its sender's DM: a mediator-only piece reaches no message of the other party's, so nothing they see shows it
     was added; this says so, and who does see it."""
@@ -317,7 +342,7 @@ def evidence_kept(item: Evidence) -> list[Block]:
         f":lock: *Added to case {item.case_id} for the mediator only*: the other party does not see it. "
         f"It is evidence #{item.seq}; a mediator who cites it shows the parties its number alone."
     )
-    return [section(said), *evidence_entry(item)]
+    return [section(said), *evidence_entry(item, names=False)]
 
 
 def question_dm(asked: QuestionShown) -> list[Block]:

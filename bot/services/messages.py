@@ -39,6 +39,7 @@ class Surface(StrEnum):
     STALE_NUDGES = "stale_nudges"  # a party's reminders and questions, once the case moved past them
     QUESTION_ANSWERED = "question_answered"  # the question's DM, once its party answered it
     PAYOUT = "payout"  # not Slack: a ledger entry for the marketplace's payments endpoint (``bot.payouts``)
+    FILE_COPY = "file_copy"  # a copy of a file of the evidence, uploaded into a thread where its readers are
     FILE_INTAKE = "file_intake"  # not a message: files attached as evidence, to read and hash (``bot.files``)
 
 

@@ -73,6 +73,7 @@ from bot.services.surfaces import (
     DeskShown,
     EvidenceShown,
     ExtendedShown,
+    FileCopyShown,
     HomeShown,
     PayoutHandledShown,
     PayoutRefusedShown,
@@ -206,17 +207,34 @@ def _escalated(change: Change, _: list[Escalated]) -> list[OutboxMessage]:
 
 
 def _evidence_item(change: Change, item: Evidence, *, new: bool = True) -> list[OutboxMessage]:
+    """A piece where its readers are, each of its files copied in after it: a file one party uploaded is theirs
+    alone in Slack until a copy is shared where the others read."""
     view = change.view
     key = f"{view.id}:evidence:{item.seq}"
     shown = EvidenceShown(item)
     messages = []
     if new and party_may_read(item):
         messages.append(_message(view, f"{key}:thread", _thread(view), Surface.EVIDENCE, shown))
+        messages += _copies(view, item, f"{key}:thread", _thread(view))
     elif new:  # nothing its sender sees would show it: they are told it was kept, and for whom
         messages.append(_message(view, f"{key}:sender", dm(item.author), Surface.EVIDENCE_KEPT, shown))
     if change.carded:
         messages.append(_message(view, f"{key}:card", thread(Kept.CARD.of(view.id)), Surface.EVIDENCE, shown))
+        messages += _copies(view, item, f"{key}:card", thread(Kept.CARD.of(view.id)))
     return messages
+
+
+def _copies(view: CaseView, item: Evidence, key: str, target: Target) -> list[OutboxMessage]:
+    return [
+        OutboxMessage(
+            view.id,
+            f"{key}:file:{n}",
+            target,
+            Surface.FILE_COPY,
+            FileCopyShown(view.id, item.seq, item.role, each).as_json(),
+        )
+        for n, each in enumerate(item.files, 1)
+    ]
 
 
 def _questions(change: Change, asked: list[QuestionAsked]) -> list[OutboxMessage]:

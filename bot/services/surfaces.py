@@ -146,6 +146,25 @@ class EvidenceShown(Versioned):
 
 
 @dataclass(frozen=True)
+class FileCopyShown(Versioned):
+    """One file of a piece of evidence, to copy into a thread its readers see (the copy is checked against
+    ``file.sha256``)."""
+
+    case_id: str
+    seq: int
+    role: str
+    file: EvidenceFile
+
+    def as_json(self) -> dict[str, Any]:
+        return {"v": self.VERSION} | asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        cls.check(data)
+        return cls(data["case_id"], data["seq"], data["role"], EvidenceFile(**data["file"]))
+
+
+@dataclass(frozen=True)
 class RefusalShown(Versioned):
     """A click that changed nothing, for the clicker alone; worded in their locale at send time."""
 
@@ -227,7 +246,7 @@ class DeskShown(Versioned):
 
 
 # CaseShown's kinds (CardShown, ReminderShown, …) are CaseShown too.
-Payload = CaseShown | EvidenceShown | RefusalShown | HomeShown | DeskShown
+Payload = CaseShown | EvidenceShown | FileCopyShown | RefusalShown | HomeShown | DeskShown
 
 # Each surface's payload type: what the notifier queues for it and what its builder is handed.
 PAYLOADS: dict[Surface, type[Any]] = {
@@ -238,6 +257,7 @@ PAYLOADS: dict[Surface, type[Any]] = {
     Surface.CASE_CARD: CardShown,
     Surface.EVIDENCE: EvidenceShown,
     Surface.EVIDENCE_KEPT: EvidenceShown,
+    Surface.FILE_COPY: FileCopyShown,
     Surface.QUESTION: QuestionShown,
     Surface.QUESTION_LINE: QuestionShown,
     Surface.EXTENDED: ExtendedShown,

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from bot.services.evidence import AddEvidence, record_files
 from storage.tables import EvidenceRow, OutboxRow
-from tests.e2e.conftest import CLIENT, FREELANCER, Bot
-from tests.e2e.test_escalation import ask_for_refund, card, click, decline, dm, escalated, submit, thread_text
-from tests.slack_standin import text_of
+from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, PARTLY, Bot
+from tests.e2e.test_escalation import ask_for_refund, card, click, decline, dm, escalated, submit
+from tests.slack_standin import find_input, text_of
 
 BRIEF = b"%PDF-1.7\nThe brief: three logo concepts, vector, by 20 November.\n"
 SCREEN = b"\x89PNG\r\n\x1a\n a screenshot of the chat where the brief was agreed"
@@ -53,7 +53,14 @@ def disputed(bot: Bot) -> str:
     return case_id
 
 
-def test_both_parties_add_files_each_recorded_with_its_fingerprint(bot):
+def copies_in(bot: Bot, channel: str, thread_ts: str) -> dict[str, bytes]:
+    """The files shared in a thread, by name: what a reader there opens."""
+    return {
+        f["name"]: bot.standin.file_content(f["id"]) for m in bot.standin.replies(channel, thread_ts) for f in m.files
+    }
+
+
+def test_a_dispute_with_files_each_seen_only_by_whom_it_is_for_and_cited_by_the_mediator(bot):
     case_id = escalated(bot)
     click(bot, CLIENT, dm(bot, CLIENT, case_id), "Add evidence")
     answer = attach(
@@ -77,20 +84,53 @@ def test_both_parties_add_files_each_recorded_with_its_fingerprint(bot):
         ("brief.pdf", len(BRIEF), hashlib.sha256(BRIEF).hexdigest(), CLIENT),
         ("chat.png", len(SCREEN), hashlib.sha256(SCREEN).hexdigest(), CLIENT),
     ]
-    assert "brief.pdf" in thread_text(bot)
+    # Copies, byte for byte, where each reader is: the parties' case thread and the mediators' card thread.
+    root = bot.standin.dms(CLIENT)  # the case thread hangs from the group DM's first message
+    group = bot.standin.dm_channel(CLIENT, FREELANCER)
+    [thread_root] = bot.standin.channel_messages(group)
+    assert copies_in(bot, group, thread_root.ts) == {"brief.pdf": BRIEF, "chat.png": SCREEN}
     the_card = card(bot, case_id)
-    card_thread = "\n".join(text_of(m.blocks) for m in bot.standin.replies(the_card.channel, the_card.ts))
-    assert "chat.png" in card_thread
+    assert copies_in(bot, the_card.channel, the_card.ts) == {"brief.pdf": BRIEF, "chat.png": SCREEN}
+    assert root  # the client's DMs are there too, and say nothing more of the files than the thread
 
-    # The freelancer's file for the mediator only: named in the card's thread, never where the client looks.
+    # The freelancer's file for the mediator only: copied under the card, never where a party looks.
     click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Add evidence")
-    attach(bot, FREELANCER, {"Who sees it": "The mediator only"}, ("invoice-draft.pdf", b"%PDF-1.4 draft"))
+    secret = b"%PDF-1.4 the draft invoice"
+    attach(bot, FREELANCER, {"Who sees it": "The mediator only"}, ("invoice-draft.pdf", secret))
     read_files(bot)
-    assert len(pieces(bot, case_id)) == 2
-    card_thread = "\n".join(text_of(m.blocks) for m in bot.standin.replies(the_card.channel, the_card.ts))
-    assert "invoice-draft.pdf" in card_thread
-    assert "invoice-draft.pdf" not in thread_text(bot)
-    assert not [m for m in bot.standin.dms(CLIENT) if "invoice-draft.pdf" in text_of(m.blocks)]
+    assert copies_in(bot, the_card.channel, the_card.ts)["invoice-draft.pdf"] == secret
+    [original] = [f for f in bot.standin.files.values() if f.name == "invoice-draft.pdf" and f.user == FREELANCER]
+    [copy] = [
+        f["id"]
+        for m in bot.standin.replies(the_card.channel, the_card.ts)
+        for f in m.files
+        if f["name"] == "invoice-draft.pdf"
+    ]
+
+    # The mediator cites both pieces; each party reads what the proposal rests on.
+    click(bot, MEDIATOR, card(bot, case_id), "Claim")
+    click(bot, MEDIATOR, card(bot, case_id), "Propose")
+    options = [
+        o["text"]["text"] for o in find_input(bot.standin.latest_view(MEDIATOR), "Evidence relied on")[1]["options"]
+    ]
+    assert "#1 client: The brief we agreed, and the chat. · brief.pdf, chat.png"[:75] in [o[:75] for o in options]
+    proposal = {"Refund to the client (USD)": "40.00", "Rationale": "Half the concepts match the brief."}
+    submit(bot, MEDIATOR, proposal | PARTLY | {"Evidence relied on": ["#1", "#2"]})
+    assert bot.case(case_id).state == "proposed"
+    client_dm = text_of(dm(bot, CLIENT, case_id).blocks)
+    assert "brief.pdf" in client_dm
+    assert "#2 from the freelancer (seen by the mediator only)" in client_dm
+    bot.user(CLIENT).open_home()
+    bot.user(FREELANCER).open_home()
+    bot.drain()
+
+    # Nothing either party can see names the mediator-only file, its id, or its copy.
+    for party in (CLIENT, FREELANCER):
+        seen = bot.standin.seen_by(party, views=party == CLIENT)  # its sender's own form named it to them
+        for trace in ("invoice-draft", original.id, copy):
+            i = seen.find(trace)
+            assert i < 0, (party, trace, seen[max(0, i - 300) : i + 100])
+    assert "brief.pdf" in bot.standin.seen_by(FREELANCER)  # what both sides see, they both see
 
 
 @pytest.mark.parametrize(
@@ -208,3 +248,34 @@ def test_a_closed_form_is_answered_in_a_dm_and_a_second_reading_records_nothing_
     # A reader that died before settling its row is followed by another: the piece is not recorded twice.
     assert record_files(bot.instance.workers.deps, AddEvidence.model_validate(form), ()) is None
     assert len(pieces(bot, case_id)) == 1
+
+
+def test_a_mediator_only_file_added_before_escalation_is_copied_under_the_card_once_there_is_one(bot):
+    case_id = disputed(bot)
+    click(bot, FREELANCER, dm(bot, FREELANCER, case_id), "Add evidence")
+    attach(bot, FREELANCER, {"Who sees it": "The mediator only"}, ("timesheet.csv", b"day,hours\nmon,8\n"))
+    read_files(bot)
+    group = bot.standin.dm_channel(CLIENT, FREELANCER)
+    [thread_root] = bot.standin.channel_messages(group)
+    assert copies_in(bot, group, thread_root.ts) == {}
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Reject: ask a mediator")
+    the_card = card(bot, case_id)
+    assert copies_in(bot, the_card.channel, the_card.ts) == {"timesheet.csv": b"day,hours\nmon,8\n"}
+    assert "timesheet" not in bot.standin.seen_by(CLIENT)
+
+
+def test_a_file_changed_in_slack_before_its_copy_is_made_is_not_copied_and_the_thread_says_so(bot):
+    case_id = disputed(bot)
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Add evidence")
+    attach(bot, CLIENT, {"Who sees it": "Both sides"}, ("brief.pdf", BRIEF))
+    while bot.instance.workers.files.run_once():
+        pass
+    [stored] = [f for f in bot.standin.files.values() if f.name == "brief.pdf"]
+    bot.standin.change_file(stored.id, BRIEF + b"an edited line\n")
+    bot.drain()
+    group = bot.standin.dm_channel(CLIENT, FREELANCER)
+    [thread_root] = bot.standin.channel_messages(group)
+    assert copies_in(bot, group, thread_root.ts) == {}
+    said = "\n".join(m.text for m in bot.standin.replies(group, thread_root.ts))
+    assert "brief.pdf (evidence #1, from the client) was changed or removed in Slack after it was added" in said
+    assert hashlib.sha256(BRIEF).hexdigest() in said

@@ -74,6 +74,7 @@ class SlackStandIn(Workspaces, Screens, Files):
         self.timezones: dict[str, str] = {}  # and New York time
         self.usergroups: dict[str, list[str]] = {}  # usergroups.users.list answers from here
         self.files: dict[str, StoredFile] = {}
+        self.members: dict[str, frozenset[str]] = {}  # the people of each DM and group DM the app opened
         self.caller_team = TEAM  # the workspace of the call being answered, whose token it came with
         self.faults: dict[str, list[Fault]] = {}
         self.limits: Limits | None = None  # Slack's rate limits, when a test turns them on
@@ -166,6 +167,22 @@ class SlackStandIn(Workspaces, Screens, Files):
 
     def dms(self, user: str) -> list[Message]:
         return self.channel_messages(self.dm_channel(user))
+
+    def seen_by(self, user: str, *, views: bool = True) -> str:
+        """Everything ``user`` could see in Slack, as one JSON text: every conversation the app opened with them
+        (threads, and the files shared there, included), their App Home, what was said to them alone, and (with
+        ``views``) the modals opened for them."""
+        with self.lock:
+            channels = {channel for channel, people in self.members.items() if user in people}
+            seen = [
+                {"text": m.text, "blocks": m.blocks, "files": m.files}
+                for (channel, _), m in self.messages.items()
+                if channel in channels
+            ]
+            seen += [r for r in self.responses if r.get("user") == user]
+            seen += [v for vid, v in self.views.by_id.items() if views and self.views.user_of.get(vid) == user]
+            seen.append(self.homes.get(user) or {})
+            return json.dumps(seen, ensure_ascii=False)
 
     def replies(self, channel: str, thread_ts: str) -> list[Message]:
         return [m for m in self.channel_messages(channel, replies=True) if m.thread_ts == thread_ts]
@@ -281,7 +298,9 @@ class SlackStandIn(Workspaces, Screens, Files):
         users = [u for u in str(args.get("users", "")).split(",") if u]
         if not users:
             return {"ok": False, "error": "users_list_not_supplied"}
-        return {"ok": True, "channel": {"id": self.dm_channel(*users)}}
+        channel = self.dm_channel(*users)
+        self.members[channel] = frozenset(users)
+        return {"ok": True, "channel": {"id": channel}}
 
     def record(self, where: str, problems: list[str]) -> None:
         """Keep what broke Slack's rules: a violation fails the test that caused it."""
