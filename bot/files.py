@@ -154,6 +154,8 @@ class FileReader(LaneWorker):
             raise Later(f"files.info: {type(exc).__name__}: {exc}") from None
         if info.get("user") != claim.owner or (info.get("user_team") or claim.team) != claim.team:
             return FileNotYours(claim.name)
+        if claim.shared_in and claim.shared_in not in _shared_in(info):  # not in the message it was taken from
+            return FileNotYours(claim.name)
         url = str(info.get("url_private_download") or info.get("url_private") or "")
         if info.get("is_external") or not slacks(url, self.slack_host):
             return FileUnreadable(claim.name)
@@ -183,6 +185,13 @@ class FileReader(LaneWorker):
                 log.info("files: the form of %s could not be answered in place (%s)", form.intake, exc)
         if isinstance(outcome, Refused):
             tell(self.deps, form.team_id, form.user_id, None, outcome, f"files:{form.intake}")
+
+
+def _shared_in(info: dict[str, Any]) -> set[str]:
+    """The conversations Slack says a file is shared in."""
+    shares = info.get("shares") or {}
+    places = {*(info.get("channels") or ()), *(info.get("groups") or ()), *(info.get("ims") or ())}
+    return places | set(shares.get("public") or {}) | set(shares.get("private") or {})
 
 
 def slacks(url: str, slack_host: str) -> bool:

@@ -314,6 +314,14 @@ class OutboxRepository:
         }
         return {pair: ref for pair, ref in found.items() if pair in wanted}
 
+    def kept_at(self, team_id: str, channel: str, ts: str) -> str | None:
+        """The key of the message the app keeps at this place in Slack, if it keeps one there."""
+        return self.session.scalar(
+            select(SlackMessageRow.message_key)
+            .where(SlackMessageRow.team_id == team_id, SlackMessageRow.channel == channel, SlackMessageRow.ts == ts)
+            .limit(1)
+        )
+
     def save_refs(self, refs: dict[tuple[str, str], MessageRef], now: datetime) -> None:
         """Record where messages are in Slack, by (workspace, message key): new ones, and changes to known ones
         (a permalink learnt later), in one statement."""

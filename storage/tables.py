@@ -427,6 +427,8 @@ class SlackMessageRow(Base):
     """Where a message the app keeps up to date lives, so later changes use chat.update on it."""
 
     __tablename__ = "slack_messages"
+    # A message shortcut names a message by its place: the case thread it is in is found by its root's.
+    __table_args__ = (Index("ix_slack_messages_place", "team_id", "channel", "ts"),)
 
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     message_key: Mapped[str] = mapped_column(String(100), primary_key=True)

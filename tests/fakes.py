@@ -461,6 +461,9 @@ class FakeOutbox:
         for message in messages:
             self.add(team_id, message, now)
 
+    def kept_at(self, team_id: str, channel: str, ts: str) -> str | None:
+        return None  # nothing here is ever posted to Slack
+
 
 class FakeDeadlines:
     def __init__(self, tables: Tables) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.blocks import ids, kit
 from bot.blocks.format import DEFAULT_LOCALE, counted, escape, size, trim
@@ -16,7 +17,7 @@ from bot.blocks.stages import file_line
 from bot.domain.errors import Refused
 from bot.domain.events import Evidence
 from bot.domain.vocabulary import LINKS_PER_EVIDENCE, Visibility
-from bot.services.models import CaseView
+from bot.services.models import CaseView, FilesFromMessage
 
 WHO = {
     Visibility.BOTH_SIDES: "Both sides and the mediator",
@@ -38,7 +39,6 @@ class Draft:
 def evidence_modal(case: CaseView, locale: str = DEFAULT_LOCALE, draft: Draft | None = None) -> View:
     draft = draft or Draft()
     rules = case.terms.file_rules
-    options = {seen: kit.option(seen.value, words) for seen, words in WHO.items()}
     files_hint = (
         f"Up to {counted(rules.max_files, 'file', 'files', locale)}, {size(rules.max_bytes, locale)} each: "
         f"{', '.join(rules.types)}. Each is read once and fingerprinted (SHA-256), so a later change shows."
@@ -77,13 +77,7 @@ def evidence_modal(case: CaseView, locale: str = DEFAULT_LOCALE, draft: Draft | 
     if draft.refused is not None:
         problem = sentence(draft.refused, Voice(False, locale))
         blocks.append(kit.context(trim(f":warning: {problem} Nothing was added.")))
-    blocks.append(
-        kit.input_block(
-            ids.VISIBILITY_BLOCK,
-            "Who sees it",
-            kit.radio_buttons(ids.VISIBILITY_INPUT, list(options.values()), initial=options[draft.visibility]),
-        )
-    )
+    blocks.append(_who_sees(draft.visibility))
     return kit.modal(
         "Add evidence",
         blocks,
@@ -91,6 +85,52 @@ def evidence_modal(case: CaseView, locale: str = DEFAULT_LOCALE, draft: Draft | 
         submit="Add",
         close="Back",
         private_metadata=json.dumps({"case": case.id}),
+    )
+
+
+def from_message_modal(
+    found: FilesFromMessage, files: list[dict[str, Any]], channel: str, locale: str = DEFAULT_LOCALE
+) -> View:
+    """Add as evidence: a message's files, for its case thread's case or one the person picks, with a note."""
+    listed = "\n".join(
+        f"• {escape(trim(str(f['name']), 200, '…'))} ({size(int(f['size'] or 0), locale)})" for f in files
+    )
+    blocks: list[Block] = [kit.section(trim(f"*Files from the message*\n{listed}"))]
+    if found.case is not None:
+        blocks.append(
+            kit.context(
+                trim(f"For case {found.case.id} (*{escape(found.case.item_label)}*). It cannot be changed once added.")
+            )
+        )
+    else:
+        options = [kit.option(c.id, trim(f"{c.id} · {c.item_label}", 75, "…")) for c in found.choices]
+        picker = kit.static_select(ids.EVIDENCE_CASE_INPUT, "Choose a case", options)
+        blocks.append(kit.input_block(ids.EVIDENCE_CASE_BLOCK, "Case", picker))
+    limit = found.case.terms.reason_max_length if found.case else found.choices[0].terms.reason_max_length
+    blocks += [
+        text_input(ids.EVIDENCE_BLOCK, ids.EVIDENCE_INPUT, "Description", limit=limit, optional=True, locale=locale),
+        _who_sees(Visibility.BOTH_SIDES),
+    ]
+    kept = [
+        {k: (str(v)[:60] if k in ("name", "mimetype") else v) for k, v in f.items() if k != "shared_in"} for f in files
+    ]
+    meta = {"case": found.case.id if found.case else None, "in": channel, "files": kept}
+    return kit.modal(
+        "Add as evidence",
+        blocks,
+        callback_id=ids.EVIDENCE_FROM_MESSAGE,
+        submit="Add",
+        close="Back",
+        private_metadata=json.dumps(meta),
+    )
+
+
+def _who_sees(initial: Visibility) -> Block:
+    options = {seen: kit.option(seen.value, words) for seen, words in WHO.items()}
+    return kit.input_block(
+        ids.VISIBILITY_BLOCK,
+        "Who sees it",
+        kit.radio_buttons(ids.VISIBILITY_INPUT, list(options.values()), initial=options[initial]),
     )
 
 

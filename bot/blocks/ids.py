@@ -1,6 +1,7 @@
 """Every action_id, callback_id and block_id the app uses, in one place; never retyped elsewhere."""
 
 SHORTCUT_REQUEST = "request_refund"
+SHORTCUT_ADD_EVIDENCE = "add_as_evidence"  # a message shortcut: its files, as evidence
 
 REFUND_MODAL = "refund_modal"
 CONTRACT_BLOCK, CONTRACT_PICKED = "contract", "contract_picked"
@@ -43,6 +44,8 @@ PARTY_ACTIONS = "party_actions"
 EVIDENCE_ADD = "evidence_add"
 EVIDENCE_MODAL = "evidence_modal"
 EVIDENCE_CHECKING = "evidence_checking"  # the form while its files are read
+EVIDENCE_FROM_MESSAGE = "evidence_from_message"  # Add as evidence's form
+EVIDENCE_CASE_BLOCK, EVIDENCE_CASE_INPUT = "evidence_case", "evidence_case_input"
 EVIDENCE_BLOCK, EVIDENCE_INPUT = "evidence", "evidence_input"
 LINKS_BLOCK, LINKS_INPUT = "links", "links_input"
 FILES_BLOCK, FILES_INPUT = "files", "files_input"

@@ -264,6 +264,12 @@ def _files(refusal: Refused, v: Voice) -> str | None:
             return f"refund-bot cannot read {v.typed(name)} in Slack; attach it again from your computer."
         case errors.FileGone(name=name):
             return f"{v.typed(name)} was deleted before refund-bot could check it; attach it again."
+        case errors.NoFileInMessage():
+            return "That message has no file. Add words and links with Add evidence on the case's message."
+        case errors.NotWhereEvidenceIs():
+            return "Add as evidence takes a file shared in a case's thread, or in your DM with refund-bot."
+        case errors.NoCaseForEvidence():
+            return "You have no open case to add evidence to."
     return None
 
 

@@ -334,6 +334,21 @@ class FileUnreadable(InvalidInput):
 
 
 @refusal
+class NoFileInMessage(NotFound):
+    """Add as evidence, on a message that carries no file."""
+
+
+@refusal
+class NotWhereEvidenceIs(NotAllowed):
+    """Add as evidence, on a message outside a case's thread and the person's DM with the app."""
+
+
+@refusal
+class NoCaseForEvidence(NotFound):
+    """Add as evidence, by someone with no open case to add it to."""
+
+
+@refusal
 class FileGone(InvalidInput):
     """Deleted in Slack before the app could read it."""
 

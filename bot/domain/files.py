@@ -58,6 +58,7 @@ class FileClaim:
     mimetype: str
     owner: str  # who put it in Slack
     team: str
+    shared_in: str | None = None  # the conversation it was shared in, when taken from a message there
 
 
 @dataclass(frozen=True)
@@ -83,14 +84,17 @@ def is_program(head: bytes) -> bool:
     return head.startswith(_PROGRAMS)
 
 
-def claim_problems(claims: Sequence[FileClaim], rules: FileRules, *, by: str, team: str) -> list[InvalidInput]:
-    """What the payload alone shows to be wrong with the files attached, before any is read: too many, another
-    person's or another workspace's (a forged id), empty, too large, or of a type the policy does not take."""
+def claim_problems(
+    claims: Sequence[FileClaim], rules: FileRules, *, owners: frozenset[str], team: str
+) -> list[InvalidInput]:
+    """What the payload alone shows to be wrong with the files attached, before any is read: too many, not put in
+    Slack by one of ``owners`` (a form's: its sender; a case thread's: either party) or of another workspace (a
+    forged id), empty, too large, or of a type the policy does not take."""
     if len(claims) > rules.max_files:
         return [TooManyFiles(len(claims), rules.max_files)]
     found: list[InvalidInput] = []
     for claim in claims:
-        if claim.owner != by or claim.team != team:
+        if claim.owner not in owners or claim.team != team:
             found.append(FileNotYours(claim.name))
         elif claim.size <= 0:
             found.append(FileEmpty(claim.name))

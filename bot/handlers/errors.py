@@ -65,7 +65,8 @@ def click(act: Click) -> Callable[[Ack, dict[str, Any], WebClient, Deps], None]:
             if not url:  # every message of ours sends one; a click without it has nowhere private to be answered
                 log.info("a refusal with no response_url to answer it through: %s", refusal)
                 return
-            key = f"{user_id}:{body['actions'][0].get('action_ts', '')}"
+            done = (body.get("actions") or [body])[0]  # a button's action, or a shortcut itself
+            key = f"{user_id}:{done.get('action_ts') or body.get('trigger_id', '')}"
             core.tell(deps, team_id, user_id, url, refusal, key)
 
     return _named(listener, act)

@@ -197,13 +197,18 @@ def value(view: dict[str, Any], block_id: str) -> str | None:
 
 
 def files(view: dict[str, Any], block_id: str) -> list[dict[str, Any]]:
-    """The files attached to a file input, as Slack describes them (``id``, ``name``, ``size``, ``mimetype``, and
-    who uploaded them, ``user`` and ``user_team``), trimmed to what is checked. What no Slack could have sent (not
-    a list of files, or a hundred of them) is Malformed; more than the form takes is the use case's to refuse."""
+    """The files attached to a file input, as ``slack_files`` gives them."""
     entry = next(iter((view["state"]["values"].get(block_id) or {}).values()), None) or {}
-    found = entry.get("files") or []
+    return slack_files(entry.get("files") or [])
+
+
+def slack_files(found: Any, shared_in: str | None = None) -> list[dict[str, Any]]:
+    """Files as Slack describes them (``id``, ``name``, ``size``, ``mimetype``, and who uploaded them, ``user`` and
+    ``user_team``), trimmed to what is checked; ``shared_in``: the conversation of the message that carried them.
+    What no Slack could have sent (not a list of files, or a hundred of them) is Malformed; more than a piece of
+    evidence takes is the use case's to refuse."""
     if not isinstance(found, list) or len(found) > 100 or not all(isinstance(each, dict) for each in found):
-        raise Malformed("the form's files are not a list of Slack files")
+        raise Malformed("the files are not a list of Slack files")
     return [
         {
             "file_id": each.get("id"),
@@ -212,6 +217,7 @@ def files(view: dict[str, Any], block_id: str) -> list[dict[str, Any]]:
             "mimetype": each.get("mimetype") or "",
             "owner": each.get("user"),
             "team": each.get("user_team"),
+            "shared_in": shared_in,
         }
         for each in found
     ]

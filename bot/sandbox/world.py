@@ -9,11 +9,12 @@ Nothing in the handlers knows it is in a sandbox.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ from storage.state import next_deadline, recent_ledger
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 MEDIATORS_CHANNEL = "C0MEDIATORS"
 LEDGER_SHOWN = 12
+Attach = Callable[[str, str, bytes], dict[str, Any]]  # (name, type, content) → Slack's file object
 PRIVATE_SHOWN = 5  # what someone was told privately, newest last
 
 
@@ -185,11 +187,11 @@ class Sandbox:
                 answer = user.act_in_message(message, _action(message.blocks, request))
             case "view_action":
                 view = self._view(user_id, request)
-                filled = {"state": {"values": _form_state(view, request.get("values"))}}
+                filled = {"state": {"values": _form_state(view, request.get("values"), self._attach(user_id))}}
                 answer = user.act_in_view(view | filled, _action(view["blocks"], request))
             case "submit":
                 view = self._view(user_id, request)
-                answer = user.submit_state(view, _form_state(view, request.get("values")))
+                answer = user.submit_state(view, _form_state(view, request.get("values"), self._attach(user_id)))
             case "close":
                 self.standin.close_views(user_id)
                 answer = Answer(200, "")
@@ -197,6 +199,14 @@ class Sandbox:
                 raise SandboxError(f"unknown action {other!r}")
         self.settle()
         return {"status": answer.status}
+
+    def _attach(self, user_id: str) -> Attach:
+        """A file the person picked from their computer, put into Slack as theirs, as a form's file input does."""
+
+        def attach(name: str, kind: str, content: bytes) -> dict[str, Any]:
+            return self.standin.add_file(user_id, name, content, mimetype=kind or None)
+
+        return attach
 
     def _message(self, user_id: str, request: Mapping[str, Any]) -> Message:
         """A message the person can see: in their DM, the parties' group DM, or the mediators' channel."""
@@ -310,6 +320,7 @@ class Sandbox:
             "text": message.text,
             "blocks": message.blocks,
             "edited": message.updates > 0,
+            "files": [{"name": f["name"], "size": f["size"]} for f in message.files],
             "replies": replies or [],
         }
 
@@ -356,9 +367,10 @@ def _option(element: dict[str, Any], value: Any) -> dict[str, Any]:
     raise SandboxError(f"{value!r} is not one of the options")
 
 
-def _form_state(view: dict[str, Any], typed: Any) -> dict[str, dict[str, Any]]:
-    """The inputs of ``view`` as the page filled them (block id → action id → a value, or a list of option
-    values), in the shape Slack reports as ``view.state.values``, each option taken from the view itself."""
+def _form_state(view: dict[str, Any], typed: Any, attach: Attach) -> dict[str, dict[str, Any]]:
+    """The inputs of ``view`` as the page filled them (block id → action id → a value, a list of option values,
+    or the files picked: name, type and base64 content), in the shape Slack reports as ``view.state.values``, each
+    option taken from the view itself and each file put into Slack by ``attach``."""
     if typed is not None and not isinstance(typed, dict):
         raise SandboxError("a form's values are block id → action id → value")
     state: dict[str, dict[str, Any]] = {}
@@ -374,7 +386,20 @@ def _form_state(view: dict[str, Any], typed: Any) -> dict[str, dict[str, Any]]:
             entry = {"type": kind, "selected_options": [_option(element, v) for v in value or []]}
         elif kind == "users_select":
             entry = {"type": kind, "selected_user": str(value) if value else None}
+        elif kind == "file_input":
+            entry = {"type": kind, "files": [attach(*_picked(each)) for each in value or []]}
         else:
             entry = {"type": kind, "value": str(value) if value not in (None, "") else None}
         state[block["block_id"]] = {element["action_id"]: entry}
     return state
+
+
+def _picked(file: Any) -> tuple[str, str, bytes]:
+    """A file the page read from the person's computer: (name, type, content)."""
+    if not isinstance(file, dict) or not isinstance(file.get("name"), str) or not isinstance(file.get("data"), str):
+        raise SandboxError("a file is sent as its name, type and base64 content")
+    try:
+        content = base64.b64decode(file["data"], validate=True)
+    except ValueError:
+        raise SandboxError(f"{file['name']!r} is not base64") from None
+    return file["name"][:255], str(file.get("type") or ""), content

@@ -15,15 +15,25 @@ from pydantic import BaseModel
 
 from bot.domain.case import Case
 from bot.domain.case.base import checked_links, checked_text
-from bot.domain.errors import Field, InvalidInput, NotYourCase, QuestionNotFound, one_or_all
+from bot.domain.errors import (
+    Field,
+    InvalidInput,
+    NoCaseForEvidence,
+    NotWhereEvidenceIs,
+    NotYourCase,
+    QuestionNotFound,
+    one_or_all,
+)
 from bot.domain.events import Evidence, Question
 from bot.domain.files import EvidenceFile, FileClaim, claim_problems
 from bot.domain.policy import Policy
-from bot.domain.vocabulary import Visibility
+from bot.domain.vocabulary import Move, Visibility
 from bot.services.core import Deps, case_view, change_case, load_case, policy_for
-from bot.services.messages import OutboxMessage, Place, Surface, Target
-from bot.services.models import CaseView
-from bot.services.read_models import checked_view
+from bot.services.messages import Kept, OutboxMessage, Place, Surface, Target
+from bot.services.models import CaseView, FilesFromMessage
+from bot.services.read_models import checked_view, open_cases
+
+EVIDENCE_CHOICES = 100  # Slack's most options in a select
 
 
 class AttachedFile(BaseModel):
@@ -35,9 +45,10 @@ class AttachedFile(BaseModel):
     mimetype: str
     owner: str
     team: str
+    shared_in: str | None = None  # taken from a message in this conversation (Add as evidence)
 
     def claim(self) -> FileClaim:
-        return FileClaim(self.file_id, self.name, self.size, self.mimetype, self.owner, self.team)
+        return FileClaim(self.file_id, self.name, self.size, self.mimetype, self.owner, self.team, self.shared_in)
 
 
 class AddEvidence(BaseModel):
@@ -118,7 +129,10 @@ def queue_files(deps: Deps, cmd: AddEvidence, intake: str) -> AddEvidence:
             except InvalidInput as found:
                 problems.append(found)
         claims = [attached.claim() for attached in cmd.files]
-        problems += claim_problems(claims, policy.evidence_files, by=cmd.user_id, team=cmd.team_id)
+        # A file shared in the case thread may be either party's; a form's, or one from a DM, is its sender's own.
+        thread = any(claim.shared_in and claim.shared_in[:1] != "D" for claim in claims)
+        owners = frozenset((case.client_id, case.freelancer_id) if thread else (cmd.user_id,))
+        problems += claim_problems(claims, policy.evidence_files, owners=owners, team=cmd.team_id)
         if refusal := one_or_all(problems):
             raise refusal
         queued = cmd.model_copy(update={"intake": intake})
@@ -142,3 +156,20 @@ def record_files(deps: Deps, cmd: AddEvidence, files: tuple[EvidenceFile, ...]) 
         if cmd.intake is not None and uow.evidence.has_intake(cmd.team_id, cmd.intake):
             return None
     return add_evidence(deps, cmd, files)
+
+
+def message_files(deps: Deps, team_id: str, user_id: str, channel: str, root_ts: str) -> FilesFromMessage:
+    """Add as evidence, on a message with files: in a case's thread, that case (the person must be one of its
+    parties, and the case open); in the person's DM with the app, any open case of theirs they may add to."""
+    if channel[:1] == "D":
+        cases, _ = open_cases(deps, team_id, user_id, EVIDENCE_CHOICES)
+        may = [c for c in cases if c.may("client" if c.client_id == user_id else "freelancer", Move.ADD_EVIDENCE)]
+        if not may:
+            raise NoCaseForEvidence()
+        return FilesFromMessage(None, may)
+    with deps.uow() as uow:
+        kept = uow.outbox.kept_at(team_id, channel, root_ts)
+    if kept is None or not kept.endswith(f":{Kept.THREAD}"):
+        raise NotWhereEvidenceIs()
+    case_id = kept.removesuffix(f":{Kept.THREAD}")
+    return FilesFromMessage(view_for_party(deps, team_id, user_id, case_id), [])

@@ -272,3 +272,11 @@ class DeskRow:
 
     def claimable_by(self, mediator: str) -> bool:
         return self.mediator_id is None and self.state in CLAIMABLE and mediator != self.first_mediator
+
+
+@dataclass(frozen=True)
+class FilesFromMessage:
+    """Add as evidence: the case the message's thread is, or (from a DM with the app) the cases to choose among."""
+
+    case: CaseView | None
+    choices: list[CaseView]

@@ -260,3 +260,53 @@ def test_a_person_can_do_it_by_keyboard(story):
     story.page.keyboard.press("ArrowRight")  # tabs move with the arrow keys, and Home opens as in Slack
     expect(client.root.get_by_role("tab", name="Home")).to_have_attribute("aria-selected", "true")
     expect(client.root.locator('[role=tabpanel][data-tab="home"]')).to_contain_text("Refunds")
+
+
+def test_files_attached_from_the_computer_reach_only_whom_they_are_for(story):
+    client, freelancer, mediator = people(story)
+    case_id = ask_for_a_refund(client, "Logo redesign", "Concepts", "100.00", story)
+    freelancer.press(case_id, "Decline")
+    freelancer.fill({"Why are you declining?": "Delivered exactly as briefed."})
+    freelancer.submit("Decline")
+    client.press(case_id, "Request again")
+    client.submit("Start escrow refund")
+    freelancer.press(case_id, "Dispute")
+    freelancer.fill({"Your statement": "Both concepts follow the brief."})
+    freelancer.submit("Send")
+
+    # The freelancer attaches the delivered concepts from their computer, for both sides.
+    freelancer.press(case_id, "Add evidence")
+    freelancer.fill({"Description": "The two concepts as delivered."})
+    freelancer.field("Files").set_input_files(
+        [
+            {"name": "concept-a.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n concept A"},
+            {"name": "concept-b.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n concept B"},
+        ]
+    )
+    story.shot("attaching-files")
+    freelancer.modal.get_by_role("button", name="Add", exact=True).click()
+    expect(freelancer.modal).to_contain_text("Added to case")
+    expect(freelancer.modal).to_contain_text("SHA-256")
+    story.shot("files-checked-and-added")
+    freelancer.modal.get_by_role("button", name="Done", exact=True).click()
+    thread = client.posted(case_id)
+    expect(thread.locator(".file", has_text="concept-a.png")).to_be_visible()
+    expect(thread.locator(".file", has_text="concept-b.png")).to_be_visible()
+    story.shot("the-copies-in-the-case-thread")
+
+    # The client's file for the mediator only: never in the freelancer's column, in the card's thread once there is
+    # a card.
+    client.press(case_id, "Add evidence")
+    client.field("Files").set_input_files(
+        {"name": "bank-statement.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7"}
+    )
+    client.modal.get_by_text("The mediator only").click()
+    client.modal.get_by_role("button", name="Add", exact=True).click()
+    expect(client.modal).to_contain_text("The mediator only can see it")
+    client.modal.get_by_role("button", name="Done", exact=True).click()
+    expect(client.dm("for the mediator only")).to_be_visible()
+    client.press(case_id, "Reject: ask a mediator")
+    client.confirm("Ask a mediator")
+    expect(mediator.card(case_id).locator(".file", has_text="bank-statement.pdf")).to_be_visible()
+    story.shot("the-mediator-only-file-under-the-card")
+    expect(freelancer.root).not_to_contain_text("bank-statement")

@@ -279,3 +279,53 @@ def test_a_file_changed_in_slack_before_its_copy_is_made_is_not_copied_and_the_t
     said = "\n".join(m.text for m in bot.standin.replies(group, thread_root.ts))
     assert "brief.pdf (evidence #1, from the client) was changed or removed in Slack after it was added" in said
     assert hashlib.sha256(BRIEF).hexdigest() in said
+
+
+def test_add_as_evidence_takes_a_file_shared_in_the_case_thread_by_either_party(bot):
+    case_id = disputed(bot)
+    group = bot.standin.dm_channel(CLIENT, FREELANCER)
+    [root] = bot.standin.channel_messages(group)
+    delivered = bot.standin.add_file(FREELANCER, "final-logo.svg", b"<svg>the logo</svg>")
+    shared = bot.standin.share_file(FREELANCER, group, delivered, "Here is what I delivered.", thread_ts=root.ts)
+    # The client takes the freelancer's file as evidence: the shortcut's form names the case and the file.
+    assert bot.user(CLIENT).message_shortcut(shared, "add_as_evidence").status == 200
+    form = bot.standin.latest_view(CLIENT)
+    assert f"For case {case_id}" in text_of(form["blocks"])
+    assert "final-logo.svg" in text_of(form["blocks"])
+    answer = bot.user(CLIENT).submit(form, {"Description": "What we got.", "Who sees it": "Both sides"})
+    assert answer.json["response_action"] == "update"
+    read_files(bot)
+    [piece] = pieces(bot, case_id)
+    assert [(f["name"], f["owner"]) for f in piece.files] == [("final-logo.svg", FREELANCER)]
+    assert piece.author == CLIENT
+
+
+def test_add_as_evidence_from_the_dm_with_the_app_asks_which_case(bot):
+    case_id = disputed(bot)
+    mine = bot.standin.add_file(CLIENT, "receipt.pdf", b"%PDF-1.7 receipt")
+    shared = bot.standin.share_file(CLIENT, bot.standin.dm_channel(CLIENT), mine, "for my case")
+    bot.user(CLIENT).message_shortcut(shared, "add_as_evidence")
+    form = bot.standin.latest_view(CLIENT)
+    bot.user(CLIENT).submit(form, {"Case": case_id, "Who sees it": "The mediator only"})
+    read_files(bot)
+    [piece] = pieces(bot, case_id)
+    assert (piece.visibility, piece.files[0]["name"]) == ("mediator_only", "receipt.pdf")
+
+
+@pytest.mark.parametrize(
+    ("where", "problem"),
+    [
+        pytest.param("no-file", "That message has no file.", id="no-file"),
+        pytest.param("elsewhere", "takes a file shared in a case's thread, or in your DM", id="another-channel"),
+    ],
+)
+def test_add_as_evidence_refuses_a_message_without_a_file_or_outside_a_case(bot, where, problem):
+    disputed(bot)
+    if where == "no-file":
+        message = bot.standin.channel_messages(bot.standin.dm_channel(CLIENT, FREELANCER))[0]
+    else:
+        file = bot.standin.add_file(CLIENT, "notes.txt", b"notes")
+        message = bot.standin.share_file(CLIENT, "C0RANDOM", file, "in another channel")
+    assert bot.user(CLIENT).message_shortcut(message, "add_as_evidence").status == 200
+    bot.drain()
+    assert problem in bot.standin.responses[-1]["text"]

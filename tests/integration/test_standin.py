@@ -216,7 +216,7 @@ def test_an_external_upload_shares_a_copy_in_a_thread(standin, slack):
     (shared,) = standin.replies("G0CASE", root["ts"])
     assert [(f["id"], f["name"]) for f in shared.files] == [(copy, "screen.png")]
     assert standin.file_content(copy) == b"\x89PNG a screenshot"
-    assert slack.files_info(file=copy)["file"]["channels"] == ["G0CASE"]
+    assert slack.files_info(file=copy)["file"]["groups"] == ["G0CASE"]
     refused(
         lambda: slack.files_completeUploadExternal(files=[{"id": copy, "title": "again"}], channel_id="G0CASE"),
         "file_not_found",

@@ -346,6 +346,9 @@ def refusals_of_every_kind(draw: st.DrawFn) -> Refused:
         errors.FileNotYours: lambda: errors.FileNotYours(text),
         errors.FileUnreadable: lambda: errors.FileUnreadable(text),
         errors.FileGone: lambda: errors.FileGone(text),
+        errors.NoFileInMessage: errors.NoFileInMessage,
+        errors.NotWhereEvidenceIs: errors.NotWhereEvidenceIs,
+        errors.NoCaseForEvidence: errors.NoCaseForEvidence,
         errors.InvalidInputs: lambda: errors.InvalidInputs(
             [errors.ChoiceRequired(field), errors.UnknownRule(text[:64])]
         ),

@@ -103,7 +103,14 @@ class Files:
             "url_private": f"{base}/{quoted}",
             "url_private_download": f"{base}/download/{quoted}",
             "permalink": f"https://demo.slack.com/files/{stored.user}/{stored.id}/{quoted}",
-            "channels": sorted({channel for channel, _ in stored.shares}),
+            # Where it is shared, as Slack lists it: public channels, private ones and group DMs, and DMs.
+            "channels": sorted({c for c, _ in stored.shares if c[:1] == "C"}),
+            "groups": sorted({c for c, _ in stored.shares if c[:1] == "G"}),
+            "ims": sorted({c for c, _ in stored.shares if c[:1] == "D"}),
+            "shares": {
+                "public": {c: [{"ts": ts}] for c, ts in stored.shares if c[:1] == "C"},
+                "private": {c: [{"ts": ts}] for c, ts in stored.shares if c[:1] != "C"},
+            },
         }
 
     def file_content(self, file_id: str) -> bytes:

@@ -314,6 +314,10 @@ function field(element, block, ctx) {
       }
       return node;
     }
+    case "file_input": {
+      const accept = (element.filetypes ?? []).map((type) => `.${type}`).join(",") || undefined;
+      return el("input", { id, dataset: data, type: "file", class: "bk-file", accept, multiple: (element.max_files ?? 10) > 1 });
+    }
     case "multi_static_select":
     case "checkboxes":
     case "radio_buttons": {
@@ -355,6 +359,8 @@ export function formValues(root) {
     if (node.tagName === "FIELDSET") {
       const chosen = [...node.querySelectorAll("input:checked")].map((input) => input.value);
       value = kind === "radio_buttons" ? chosen[0] ?? null : chosen;
+    } else if (kind === "file_input") {
+      value = null; // read from the person's computer when the form is sent (sandbox.js)
     } else {
       value = node.value === "" ? null : node.value;
     }

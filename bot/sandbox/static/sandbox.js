@@ -155,6 +155,11 @@ function message(person, shown) {
     do: "click", channel: shown.channel, ts: shown.ts, block_id: block.block_id, action_id: element.action_id, ...chosen,
   }));
   const body = shown.blocks?.length ? renderBlocks(shown.blocks, ctx) : el("div", { class: "bk-section-text" }, mrkdwn(shown.text, ctx));
+  // Files shared in the message: whoever reads this conversation can open them, and no one else.
+  const files = shown.files?.length
+    ? el("ul", { class: "files", "aria-label": "Files" }, shown.files.map((file) =>
+        el("li", { class: "file" }, `📄 ${file.name}`, el("span", { class: "file-size" }, ` ${fileSize(file.size)}`))))
+    : null;
   const key = `${person.id}-${shown.channel}-${shown.ts}`;
   const replies = shown.replies?.length
     ? el("details", { class: "replies", open: !page.folded.has(key),
@@ -169,7 +174,11 @@ function message(person, shown) {
   return el("article", { class: `msg${changed ? " changed" : ""}`, id: `m-${key}`, tabindex: "-1" },
     el("div", { class: "msg-meta" }, el("strong", {}, "refund-bot"), " ", el("span", { class: "app-tag" }, "APP"), " ",
       messageTime(shown.ts, person), shown.edited ? el("span", { class: "edited" }, " (edited)") : null),
-    body, replies);
+    body, files, replies);
+}
+
+function fileSize(bytes) {
+  return bytes < 1024 * 1024 ? `${Math.max(1, Math.round(bytes / 1024))} KB` : `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 function messages(person) {
@@ -232,6 +241,10 @@ function modal(person, column) {
   }), { errors: shown.errors });
   const body = el("div", { class: "modal-body", dataset: { viewId: view.id } }, renderBlocks(view.blocks, ctx));
   if (typed) restore(body, typed);
+  // A file input cannot be refilled: the one holding the person's choice is carried into the form drawn anew.
+  for (const chosen of before && before.dataset.viewId === view.id ? before.querySelectorAll("input[type=file]") : []) {
+    body.querySelector(`input[type=file][data-block-id="${chosen.dataset.blockId}"]`)?.replaceWith(chosen);
+  }
   const remember = () => {
     kept.forms[person.id] = { view: view.id, values: formValues(body) };
     keep();
@@ -249,7 +262,7 @@ function modal(person, column) {
       body.querySelector(".invalid [data-kind], .invalid input")?.focus();
       return;
     }
-    await act({ user: person.id, do: "submit", view_id: view.id, values: formValues(body) });
+    await act({ user: person.id, do: "submit", view_id: view.id, values: await withFiles(body, formValues(body)) });
   };
   const close = () => act({ user: person.id, do: "close" });
   const dialog = el("div", { class: "modal", role: "dialog", "aria-modal": "true", "aria-label": view.title?.text ?? "Form" },
@@ -266,6 +279,24 @@ function modal(person, column) {
   layer.hidden = false;
   const again = focused && document.getElementById(focused);
   (again || (!before && body.querySelector("input, textarea, select, fieldset input, button")))?.focus?.();
+}
+
+// The files chosen in a form's file inputs, read from the person's computer: name, type and content (base64), as the
+// sandbox's Slack takes them in.
+async function withFiles(body, values) {
+  for (const input of body.querySelectorAll("input[type=file]")) {
+    const files = await Promise.all([...input.files].map(async (file) => ({
+      name: file.name, type: file.type, data: base64(new Uint8Array(await file.arrayBuffer())),
+    })));
+    (values[input.dataset.blockId] ??= {})[input.dataset.actionId] = files;
+  }
+  return values;
+}
+
+function base64(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
 }
 
 function restore(body, values) {

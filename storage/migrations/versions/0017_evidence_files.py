@@ -1,6 +1,7 @@
 """Files as evidence: each piece keeps the files it carries as read when added (id, name, type, size, owner and
 SHA-256), and the form they came from, so a piece whose files were read is recorded once however often the
-reading is retried.
+reading is retried. Kept messages are found by their place too: a message shortcut names a message by its
+channel and ts, and the case thread it is in by its root's.
 
 Revision ID: 0017
 Revises: 0016
@@ -24,9 +25,11 @@ def upgrade() -> None:
     op.add_column("evidence", sa.Column("files", sa.JSON(), nullable=True))
     op.add_column("evidence", sa.Column("intake", sa.String(64), nullable=True))
     op.create_index("ix_evidence_intake", "evidence", ["team_id", "intake"], unique=True)
+    op.create_index("ix_slack_messages_place", "slack_messages", ["team_id", "channel", "ts"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_slack_messages_place", table_name="slack_messages")
     op.drop_index("ix_evidence_intake", table_name="evidence")  # SQLite drops no indexed column
     op.drop_column("evidence", "intake")
     op.drop_column("evidence", "files")
