@@ -41,6 +41,7 @@ from bot.lanes import Dead, LaneWorker, Later
 from bot.services import evidence
 from bot.services.core import Deps, tell
 from bot.services.evidence import AddEvidence
+from bot.services.messages import Surface
 from bot.services.models import CaseView
 from bot.services.read_models import reader_locale
 from bot.services.surfaces import FileCopyShown
@@ -106,16 +107,20 @@ class FileReader(LaneWorker):
         self.timeout = timeout
         self.slack_host = urlsplit(api_url).hostname or ""
         self._opener = urllib.request.build_opener(_NoRedirects())
+        self.copier = FileCopier(api_url, timeout)
 
     def describe(self, row: LeasedMessage) -> str:
         return f"the files of form {row.view.get('intake')}"
 
     def work(self, row: LeasedMessage) -> None:
-        form = AddEvidence.model_validate(row.view)
         try:
             client = self.workspaces.client(row.team_id)
         except NotInstalled as gone:
             raise Dead(str(gone)) from None
+        if row.surface == Surface.FILE_RECHECK:
+            self.recheck(client, row.team_id, str(row.view["file_id"]))
+            return
+        form = AddEvidence.model_validate(row.view)
         case = evidence.view_for_party(self.deps, form.team_id, form.user_id, form.case_id)
         rules = case.terms.file_rules
         kept: list[EvidenceFile] = []
@@ -136,6 +141,25 @@ class FileReader(LaneWorker):
                 outcome = no
         if outcome is not None:
             self.answer(client, form, case, outcome)
+
+    def recheck(self, client: WebClient, team_id: str, file_id: str) -> None:
+        """Slack says a file changed or was deleted: if a piece of evidence holds it and a read finds it no longer
+        what was added, each such piece's case says so (``Surface.FILE_ALTERED``), once."""
+        pieces = evidence.pieces_holding(self.deps, team_id, file_id)
+        if not pieces:
+            return
+        file = next(each for each in pieces[0].files if each.file_id == file_id)
+        try:
+            found, _ = self.copier.read_again(_calling(client), str(client.token or ""), file)
+        except SlackApiError as exc:
+            if exc.response.status_code == 429 or exc.response.status_code >= 500:
+                raise Later(f"files.info answered {exc.response.status_code}") from None
+            raise Dead(f"files.info: {exc.response.get('error')}") from None
+        except (SlackRequestError, URLError, TimeoutError, OSError) as exc:
+            raise Later(f"files.info: {type(exc).__name__}: {exc}") from None
+        if found is not None:
+            for piece in pieces:
+                evidence.file_altered(self.deps, team_id, piece, file, found)
 
     def read(self, client: WebClient, claim: FileClaim, rules: FileRules) -> EvidenceFile | InvalidInput:
         """One file as Slack holds it now, read and hashed; what is wrong with it; or Later."""
@@ -185,6 +209,11 @@ class FileReader(LaneWorker):
                 log.info("files: the form of %s could not be answered in place (%s)", form.intake, exc)
         if isinstance(outcome, Refused):
             tell(self.deps, form.team_id, form.user_id, None, outcome, f"files:{form.intake}")
+
+
+def _calling(client: WebClient) -> Callable[..., Any]:
+    """One Web API call by its method's name, as the relay's ``_call`` makes it (without its rate limits)."""
+    return lambda method, **args: getattr(client, method.replace(".", "_"))(**args)
 
 
 def _shared_in(info: dict[str, Any]) -> set[str]:
@@ -243,7 +272,7 @@ class FileCopier:
     ) -> None:
         """``call`` makes one Web API call within Slack's limits; ``where`` is the thread (channel, thread_ts)."""
         file = shown.file
-        content = self._original(call, token, file)
+        _, content = self.read_again(call, token, file)
         if content is None:
             call("chat.postMessage", text=file_changed(shown), **where)
             return
@@ -257,19 +286,20 @@ class FileCopier:
         if digest != file.sha256:
             raise Dead(f"the copy {copy_id} of {file.file_id} does not read back as it was added")
 
-    def _original(self, call: Callable[..., Any], token: str, file: EvidenceFile) -> bytes | None:
-        """The file's content as Slack holds it now, if it is still what was added."""
+    def read_again(self, call: Callable[..., Any], token: str, file: EvidenceFile) -> tuple[str | None, bytes | None]:
+        """What a read of the file finds now: (None, its content) while it is what was added; ("changed", None) or
+        ("removed", None: deleted, or no longer readable by the app) otherwise."""
         try:
             info = call("files.info", file=file.file_id)["file"]
         except SlackApiError as exc:
             if exc.response.status_code < 500 and exc.response.get("error") in ("file_deleted", "file_not_found"):
-                return None
+                return "removed", None
             raise
         url = str(info.get("url_private_download") or "")
         if not slacks(url, self.slack_host):
-            return None
+            return "removed", None
         try:
             digest, _, content = fetch(self._opener, url, token, file.size, self.timeout)
         except _NotServed:
-            return None
-        return content if digest == file.sha256 else None
+            return "removed", None
+        return (None, content) if digest == file.sha256 else ("changed", None)

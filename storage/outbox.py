@@ -139,13 +139,13 @@ class Lane(StrEnum):
     PAYOUTS = "payouts"  # ledger entries for the marketplace's payments endpoint (bot.payouts)
 
 
-_NOT_MESSAGES = {Lane.FILES: Surface.FILE_INTAKE, Lane.PAYOUTS: Surface.PAYOUT}
+_NOT_MESSAGES = {Lane.FILES: (Surface.FILE_INTAKE, Surface.FILE_RECHECK), Lane.PAYOUTS: (Surface.PAYOUT,)}
 
 
 def _in_lane(lane: Lane) -> ColumnElement[bool]:
     if lane is Lane.SLACK:
-        return OutboxRow.surface.not_in(list(_NOT_MESSAGES.values()))
-    return OutboxRow.surface == _NOT_MESSAGES[lane]
+        return OutboxRow.surface.not_in([surface for surfaces in _NOT_MESSAGES.values() for surface in surfaces])
+    return OutboxRow.surface.in_(_NOT_MESSAGES[lane])
 
 
 def _first_of_each_stream(free: ColumnElement[bool], lane: Lane) -> Select[Any]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.money import Money
 from bot.domain.vocabulary import SCHEDULER
-from storage.tables import CaseRow, ContractRow, EvidenceRow, LedgerRow, PayoutAnswerRow
+from storage.tables import CaseRow, ContractRow, EvidenceFileRow, EvidenceRow, LedgerRow, PayoutAnswerRow
 
 BATCH = 1000
 
@@ -155,22 +155,33 @@ FILE_COLUMNS = (
     "size",
     "sha256",
     "owner",
+    "found",
+    "found_at",
 )
 
 
 def files(session: Session, since: datetime, until: datetime, team_id: str | None = None) -> Iterator[dict[str, Any]]:
-    """Every file added as evidence in [since, until), one row each, with the SHA-256 it was read with: what anyone
-    may compare a file in Slack, or a copy, against."""
+    """Every file added as evidence in [since, until), one row each, with the SHA-256 it was read with (what anyone
+    may compare a file in Slack, or a copy, against), and what a later read found once Slack said it changed or was
+    deleted (``changed``, ``removed``; empty while it reads as it did)."""
     query = (
-        select(EvidenceRow)
-        .where(EvidenceRow.at >= since, EvidenceRow.at < until, EvidenceRow.files.is_not(None))
+        select(EvidenceRow, EvidenceFileRow)
+        .join(
+            EvidenceFileRow,
+            (EvidenceFileRow.team_id == EvidenceRow.team_id)
+            & (EvidenceFileRow.case_id == EvidenceRow.case_id)
+            & (EvidenceFileRow.seq == EvidenceRow.seq),
+        )
+        .where(EvidenceRow.at >= since, EvidenceRow.at < until)
         .order_by(EvidenceRow.id)
         .execution_options(yield_per=BATCH)
     )
     if team_id is not None:
         query = query.where(EvidenceRow.team_id == team_id)
-    for piece in session.scalars(query):
+    for piece, listed in session.execute(query):
         for each in piece.files or ():
+            if each["file_id"] != listed.file_id:
+                continue
             yield {
                 "team_id": piece.team_id,
                 "case_id": piece.case_id,
@@ -185,6 +196,8 @@ def files(session: Session, since: datetime, until: datetime, team_id: str | Non
                 "size": each["size"],
                 "sha256": each["sha256"],
                 "owner": each["owner"],
+                "found": listed.found,
+                "found_at": _instant(listed.found_at),
             }
 
 

@@ -57,6 +57,7 @@ from storage.tables import (
     CaseRow,
     ContractRow,
     DeadlineRow,
+    EvidenceFileRow,
     EvidenceRow,
     LedgerRow,
     MilestoneRow,
@@ -266,6 +267,7 @@ _SAVE_CASE = (
 )
 _ADD_AUDIT = insert(AuditRow.__table__)
 _ADD_EVIDENCE = insert(EvidenceRow.__table__)
+_ADD_EVIDENCE_FILES = insert(EvidenceFileRow.__table__)
 _ADD_DEADLINES = insert(_DEADLINES)
 _RETIRE_DEADLINES = (
     update(_DEADLINES).where(_DEADLINES.c.id.in_(bindparam("b_ids", expanding=True))).values(done_at=bindparam("b_at"))
@@ -590,6 +592,13 @@ class CaseRepository:
             self.session.execute(_ADD_AUDIT, audit)
         if evidence:
             self.session.execute(_ADD_EVIDENCE, evidence)
+            files = [
+                {"team_id": case.team_id, "case_id": piece["case_id"], "seq": piece["seq"], "file_id": each["file_id"]}
+                for piece in evidence
+                for each in piece["files"] or ()
+            ]
+            if files:
+                self.session.execute(_ADD_EVIDENCE_FILES, files)
         self._sync_deadline(case, changed_at)
 
     def _sync_deadline(self, case: Case, now: datetime) -> None:
@@ -902,27 +911,59 @@ class EvidenceRepository:
         self.session = session
 
     def for_case(self, case_id: str) -> list[Evidence]:
-        rows = self.session.execute(_CASE_EVIDENCE, {"e_case": case_id})
-        return [
-            Evidence(
-                case_id=row.case_id,
-                seq=row.seq,
-                author=row.author,
-                role=row.role,
-                text=row.text,
-                links=tuple(row.links),
-                visibility=Visibility(row.visibility),
-                at=row.at,
-                answers=row.answers,
-                files=tuple(EvidenceFile(**each) for each in row.files or ()),
-                intake=row.intake,
+        return [_piece(row) for row in self.session.execute(_CASE_EVIDENCE, {"e_case": case_id})]
+
+    def holding(self, team_id: str, file_id: str) -> list[Evidence]:
+        """Every piece that carries this Slack file and whose read of it found nothing wrong yet."""
+        found = self.session.execute(
+            select(_EVIDENCE)
+            .join(
+                EvidenceFileRow,
+                (EvidenceFileRow.team_id == _EVIDENCE.c.team_id)
+                & (EvidenceFileRow.case_id == _EVIDENCE.c.case_id)
+                & (EvidenceFileRow.seq == _EVIDENCE.c.seq),
             )
-            for row in rows
-        ]
+            .where(
+                EvidenceFileRow.team_id == team_id, EvidenceFileRow.file_id == file_id, EvidenceFileRow.found.is_(None)
+            )
+            .order_by(_EVIDENCE.c.id)
+        )
+        return [_piece(row) for row in found]
+
+    def note_found(self, team_id: str, case_id: str, seq: int, file_id: str, found: str, at: datetime) -> bool:
+        """Record what a read of the file found (``changed``, ``removed``), once: False when it was already."""
+        noted = self.session.execute(
+            update(EvidenceFileRow)
+            .where(
+                EvidenceFileRow.team_id == team_id,
+                EvidenceFileRow.case_id == case_id,
+                EvidenceFileRow.seq == seq,
+                EvidenceFileRow.file_id == file_id,
+                EvidenceFileRow.found.is_(None),
+            )
+            .values(found=found, found_at=at)
+        )
+        return noted.rowcount == 1
 
     def has_intake(self, team_id: str, intake: str) -> bool:
         """Whether the piece a form's files were read for is already recorded (its reading was retried)."""
         return self.session.execute(_INTAKE, {"e_team": team_id, "e_intake": intake}).first() is not None
+
+
+def _piece(row: Any) -> Evidence:
+    return Evidence(
+        case_id=row.case_id,
+        seq=row.seq,
+        author=row.author,
+        role=row.role,
+        text=row.text,
+        links=tuple(row.links),
+        visibility=Visibility(row.visibility),
+        at=row.at,
+        answers=row.answers,
+        files=tuple(EvidenceFile(**each) for each in row.files or ()),
+        intake=row.intake,
+    )
 
 
 class QuestionRepository:

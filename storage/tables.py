@@ -345,6 +345,21 @@ class EvidenceRow(Base):
     intake: Mapped[str | None] = mapped_column(String(64))  # the form whose files were read: recorded once
 
 
+class EvidenceFileRow(Base):
+    """Each file of each piece of evidence, found by its Slack id when Slack says it changed or was deleted, and what
+    a read of it then found (``changed`` or ``removed``), once: the piece itself stays as it was added."""
+
+    __tablename__ = "evidence_files"
+    __table_args__ = (Index("ix_evidence_files_file", "team_id", "file_id"),)
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    found: Mapped[str | None] = mapped_column(String(16))
+    found_at: Mapped[datetime | None]
+
+
 class QuestionRow(Base):
     """A mediator's question to one party. Append-only: the Answer button carries only its id, and the answer
     (evidence) quotes the text kept here."""

@@ -53,6 +53,7 @@ class Tables:
     ledger: list[LedgerEntry] = field(default_factory=list)
     audit: list[AuditEvent] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
+    file_findings: dict[tuple[str, str, int, str], str] = field(default_factory=dict)
     questions: dict[int, tuple[str, Question]] = field(default_factory=dict)
     policies: dict[str, Policy] = field(default_factory=dict)
     outbox: dict[str, tuple[str, OutboxMessage]] = field(default_factory=dict)  # dedupe key → (team, message)
@@ -422,6 +423,22 @@ class FakeEvidence:
 
     def has_intake(self, team_id: str, intake: str) -> bool:
         return any(e.intake == intake and (team_id, e.case_id) in self.t.cases for e in self.t.evidence)
+
+    def holding(self, team_id: str, file_id: str) -> list[Evidence]:
+        return [
+            e
+            for e in self.t.evidence
+            if (team_id, e.case_id) in self.t.cases
+            and any(f.file_id == file_id for f in e.files)
+            and (team_id, e.case_id, e.seq, file_id) not in self.t.file_findings
+        ]
+
+    def note_found(self, team_id: str, case_id: str, seq: int, file_id: str, found: str, at: datetime) -> bool:
+        key = (team_id, case_id, seq, file_id)
+        if key in self.t.file_findings:
+            return False
+        self.t.file_findings[key] = found
+        return True
 
 
 class FakeQuestions:

@@ -86,6 +86,11 @@ def _file_copy(shown: s.FileCopyShown, _: str | None, locale: str) -> Rendered:
     return Rendered(stages.file_comment(shown, locale), [])
 
 
+def _file_altered(shown: s.FileAlteredShown, _: str | None, __: str) -> Rendered:
+    said = stages.file_altered(shown)
+    return Rendered(said, [kit.section(said)])
+
+
 def _evidence_kept(shown: s.EvidenceShown, _: str | None, __: str) -> Rendered:
     item = shown.evidence
     return Rendered(f"Added to case {item.case_id} for the mediator only", stages.evidence_kept(item))
@@ -144,6 +149,7 @@ BUILDERS: dict[Surface, Builder] = {
     Surface.EVIDENCE: _evidence,
     Surface.EVIDENCE_KEPT: _evidence_kept,
     Surface.FILE_COPY: _file_copy,
+    Surface.FILE_ALTERED: _file_altered,
     Surface.QUESTION: _question,
     Surface.QUESTION_LINE: _question_line,
     Surface.EXTENDED: _extended,

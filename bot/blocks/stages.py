@@ -28,7 +28,7 @@ from bot.domain.files import EvidenceFile
 from bot.domain.visibility import party_may_read
 from bot.domain.vocabulary import Move, Stage, State
 from bot.services.models import CaseView
-from bot.services.surfaces import FileCopyShown, QuestionShown
+from bot.services.surfaces import FileAlteredShown, FileCopyShown, QuestionShown
 
 STATES = {
     State.AWAITING_FREELANCER: "waiting for the freelancer",
@@ -332,6 +332,15 @@ def file_changed(shown: FileCopyShown) -> str:
     return kit.shown(
         f":warning: {escape(trim(file.name, 200, '…'))} (evidence #{shown.seq}, from the {shown.role}) was changed or "
         f"removed in Slack after it was added, so no copy is shared. Its SHA-256 when added: {file.sha256}"
+    )
+
+
+def file_altered(shown: FileAlteredShown) -> str:
+    """Said where a file was shown, once Slack says it changed or went and a read confirms it."""
+    file, what = shown.file, "removed" if shown.found == "removed" else "changed"
+    return kit.shown(
+        f":warning: {escape(trim(file.name, 200, '…'))} (evidence #{shown.seq}, from the {shown.role}) was {what} "
+        f"in Slack after it was added. The copy shared with the case is the file as added (SHA-256 {file.sha256})."
     )
 
 

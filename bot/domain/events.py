@@ -163,6 +163,18 @@ class Reminded:
     at: datetime
 
 
+@dataclass(frozen=True)
+class FileAltered:
+    """A file of a piece of evidence no longer reads as it did when added: ``found`` is "changed" or "removed".
+    The piece stays as it was; the copies shared are the file as added."""
+
+    case_id: str
+    piece: Evidence
+    file: EvidenceFile
+    found: str
+    at: datetime
+
+
 Event = (
     AuditEvent
     | LedgerEntry
@@ -176,4 +188,5 @@ Event = (
     | PayoutHandled
     | Reminded
     | QuestionAnswered
+    | FileAltered
 )

@@ -92,6 +92,15 @@ def on_from_message_submit(body: dict[str, Any], view: dict[str, Any], deps: Dep
     return evidence_forms.checking_modal(queued.case_id, len(queued.files), queued.visibility, locale_of(deps, body))
 
 
+def on_file_event(event: dict[str, Any], body: dict[str, Any], context: dict[str, Any], deps: Deps) -> None:
+    """Slack says a file changed or was deleted: if it is evidence, it is read again (``file_touched``)."""
+    file_id = event.get("file_id") or (event.get("file") or {}).get("id")
+    if not isinstance(file_id, str) or not file_id:
+        raise Malformed(f"{event.get('type')} names no file")
+    key = str(body.get("event_id") or event.get("event_ts") or "")
+    evidence.file_touched(deps, context["team_id"], file_id, key)
+
+
 def register(app: App, deps: Deps) -> None:
     app.action(ids.EVIDENCE_ADD)(partial(on_add_evidence, deps=deps))
     app.view(ids.EVIDENCE_MODAL)(partial(on_evidence_submit, deps=deps))
@@ -99,3 +108,5 @@ def register(app: App, deps: Deps) -> None:
     app.view(ids.ANSWER_MODAL)(partial(on_evidence_submit, deps=deps))
     app.shortcut(ids.SHORTCUT_ADD_EVIDENCE)(partial(on_add_as_evidence, deps=deps))
     app.view(ids.EVIDENCE_FROM_MESSAGE)(partial(on_from_message_submit, deps=deps))
+    for file_event in ("file_change", "file_deleted"):
+        app.event(file_event)(partial(on_file_event, deps=deps))

@@ -24,11 +24,11 @@ from bot.domain.errors import (
     QuestionNotFound,
     one_or_all,
 )
-from bot.domain.events import Evidence, Question
+from bot.domain.events import Evidence, FileAltered, Question
 from bot.domain.files import EvidenceFile, FileClaim, claim_problems
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import Move, Visibility
-from bot.services.core import Deps, case_view, change_case, load_case, policy_for
+from bot.services.core import Deps, case_view, change_case, load_case, policy_for, queue_told
 from bot.services.messages import Kept, OutboxMessage, Place, Surface, Target
 from bot.services.models import CaseView, FilesFromMessage
 from bot.services.read_models import checked_view, open_cases
@@ -173,3 +173,40 @@ def message_files(deps: Deps, team_id: str, user_id: str, channel: str, root_ts:
         raise NotWhereEvidenceIs()
     case_id = kept.removesuffix(f":{Kept.THREAD}")
     return FilesFromMessage(view_for_party(deps, team_id, user_id, case_id), [])
+
+
+def file_touched(deps: Deps, team_id: str, file_id: str, key: str) -> None:
+    """Slack says a file changed or was deleted (its events, ``key`` naming the one): when a piece of evidence holds
+    it, it is read again off the request path (``bot.files``). Most files in a workspace are no evidence."""
+    now = deps.clock()
+    with deps.uow() as uow:
+        if not uow.evidence.holding(team_id, file_id):
+            return
+        work = OutboxMessage(
+            f"recheck:{file_id}",
+            f"recheck:{file_id}:{key}",
+            Target(Place.FILES),
+            Surface.FILE_RECHECK,
+            {"file_id": file_id},
+        )
+        uow.outbox.add(team_id, work, now)
+        uow.commit()
+    deps.delivered()
+
+
+def pieces_holding(deps: Deps, team_id: str, file_id: str) -> list[Evidence]:
+    with deps.uow() as uow:
+        return uow.evidence.holding(team_id, file_id)
+
+
+def file_altered(deps: Deps, team_id: str, piece: Evidence, file: EvidenceFile, found: str) -> None:
+    """A read of a file of ``piece`` found it ``changed`` or ``removed``: recorded once, and said where it was shown.
+    The piece stays as it was added, and so do the copies shared."""
+    now = deps.clock()
+    with deps.uow() as uow:
+        if not uow.evidence.note_found(team_id, piece.case_id, piece.seq, file.file_id, found, now):
+            return
+        case = load_case(uow, team_id, piece.case_id)
+        queue_told(deps, uow, case, [FileAltered(case.id, piece, file, found, now)], now)
+        uow.commit()
+    deps.delivered()

@@ -41,6 +41,8 @@ class Surface(StrEnum):
     PAYOUT = "payout"  # not Slack: a ledger entry for the marketplace's payments endpoint (``bot.payouts``)
     FILE_COPY = "file_copy"  # a copy of a file of the evidence, uploaded into a thread where its readers are
     FILE_INTAKE = "file_intake"  # not a message: files attached as evidence, to read and hash (``bot.files``)
+    FILE_RECHECK = "file_recheck"  # not a message: Slack says a file changed or went; read it again (``bot.files``)
+    FILE_ALTERED = "file_altered"  # where a file was shown: it no longer reads as it did when added
 
 
 class Place(StrEnum):

@@ -40,6 +40,7 @@ from bot.domain.events import (
     Event,
     Evidence,
     Extended,
+    FileAltered,
     Opened,
     PayoutHandled,
     PayoutRefused,
@@ -73,6 +74,7 @@ from bot.services.surfaces import (
     DeskShown,
     EvidenceShown,
     ExtendedShown,
+    FileAlteredShown,
     FileCopyShown,
     HomeShown,
     PayoutHandledShown,
@@ -237,6 +239,21 @@ def _copies(view: CaseView, item: Evidence, key: str, target: Target) -> list[Ou
     ]
 
 
+def _files_altered(change: Change, altered: list[FileAltered]) -> list[OutboxMessage]:
+    """Said where the file was shown (the case thread for a piece both sides see, the card's thread once there is
+    one): the file no longer reads as it did when added; the copy there is the file as added."""
+    view = change.view
+    messages = []
+    for event in altered:
+        piece, told = event.piece, FileAlteredShown(view.id, event.piece.seq, event.piece.role, event.file, event.found)
+        key = f"{view.id}:evidence:{piece.seq}:altered:{event.file.file_id}"
+        if party_may_read(piece):
+            messages.append(_message(view, f"{key}:thread", _thread(view), Surface.FILE_ALTERED, told))
+        if change.carded:
+            messages.append(_message(view, f"{key}:card", thread(Kept.CARD.of(view.id)), Surface.FILE_ALTERED, told))
+    return messages
+
+
 def _questions(change: Change, asked: list[QuestionAsked]) -> list[OutboxMessage]:
     """The question is kept, so the Answer button carries only its id. The mediators, who are not in the parties'
     thread, read it under the card, as they read the answer (evidence) there."""
@@ -336,6 +353,7 @@ HANDLERS: tuple[tuple[type[Any], Handler], ...] = (
     (AuditEvent, _transition),
     (Extended, _extended),
     (Evidence, _evidence),
+    (FileAltered, _files_altered),
     (Escalated, _escalated),
     (QuestionAsked, _questions),
     (QuestionAnswered, _answered),
@@ -368,7 +386,7 @@ def _message(
     key: str,
     target: Target,
     surface: Surface,
-    shown: CaseShown | EvidenceShown,
+    shown: CaseShown | EvidenceShown | FileCopyShown,
     message_key: str | None = None,
 ) -> OutboxMessage:
     return OutboxMessage(view.id, key, target, surface, shown.as_json(), message_key=message_key)

@@ -165,6 +165,18 @@ class FileCopyShown(Versioned):
 
 
 @dataclass(frozen=True)
+class FileAlteredShown(FileCopyShown):
+    """A file of a piece no longer reads as it did when added: ``found`` is "changed" or "removed"."""
+
+    found: str = "changed"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        cls.check(data)
+        return cls(data["case_id"], data["seq"], data["role"], EvidenceFile(**data["file"]), data["found"])
+
+
+@dataclass(frozen=True)
 class RefusalShown(Versioned):
     """A click that changed nothing, for the clicker alone; worded in their locale at send time."""
 
@@ -246,7 +258,7 @@ class DeskShown(Versioned):
 
 
 # CaseShown's kinds (CardShown, ReminderShown, …) are CaseShown too.
-Payload = CaseShown | EvidenceShown | FileCopyShown | RefusalShown | HomeShown | DeskShown
+Payload = CaseShown | EvidenceShown | FileCopyShown | FileAlteredShown | RefusalShown | HomeShown | DeskShown
 
 # Each surface's payload type: what the notifier queues for it and what its builder is handed.
 PAYLOADS: dict[Surface, type[Any]] = {
@@ -258,6 +270,7 @@ PAYLOADS: dict[Surface, type[Any]] = {
     Surface.EVIDENCE: EvidenceShown,
     Surface.EVIDENCE_KEPT: EvidenceShown,
     Surface.FILE_COPY: FileCopyShown,
+    Surface.FILE_ALTERED: FileAlteredShown,
     Surface.QUESTION: QuestionShown,
     Surface.QUESTION_LINE: QuestionShown,
     Surface.EXTENDED: ExtendedShown,

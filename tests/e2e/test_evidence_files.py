@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.services.evidence import AddEvidence, record_files
-from storage.tables import EvidenceRow, OutboxRow
+from storage.tables import EvidenceFileRow, EvidenceRow, OutboxRow
 from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, PARTLY, Bot
 from tests.e2e.test_escalation import ask_for_refund, card, click, decline, dm, escalated, submit
 from tests.slack_standin import find_input, text_of
@@ -329,3 +329,41 @@ def test_add_as_evidence_refuses_a_message_without_a_file_or_outside_a_case(bot,
     assert bot.user(CLIENT).message_shortcut(message, "add_as_evidence").status == 200
     bot.drain()
     assert problem in bot.standin.responses[-1]["text"]
+
+
+def test_a_file_edited_or_deleted_in_slack_after_it_was_added_is_said_so_where_it_was_shown_once(bot):
+    case_id = escalated(bot)
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Add evidence")
+    attach(bot, CLIENT, {"Who sees it": "Both sides"}, ("brief.pdf", BRIEF), ("chat.png", SCREEN))
+    read_files(bot)
+    brief, chat = (
+        next(f for f in bot.standin.files.values() if f.name == name and f.user == CLIENT)
+        for name in ("brief.pdf", "chat.png")
+    )
+    client = bot.user(CLIENT)
+    assert client.edit_file(brief.id, BRIEF + b"a line added later\n").status == 200
+    assert client.delete_file(chat.id).status == 200
+    read_files(bot)
+    group = bot.standin.dm_channel(CLIENT, FREELANCER)
+    [root] = bot.standin.channel_messages(group)
+    the_card = card(bot, case_id)
+    for channel, ts in ((group, root.ts), (the_card.channel, the_card.ts)):
+        said = "\n".join(text_of(m.blocks) for m in bot.standin.replies(channel, ts))
+        assert "brief.pdf (evidence #1, from the client) was changed in Slack after it was added" in said
+        assert "chat.png (evidence #1, from the client) was removed in Slack after it was added" in said
+    # Said once: another edit changes nothing more; the copies stay as the files were added.
+    before = len(bot.standin.replies(group, root.ts))
+    client.edit_file(brief.id, b"edited again")
+    read_files(bot)
+    assert len(bot.standin.replies(group, root.ts)) == before
+    assert copies_in(bot, group, root.ts) == {"brief.pdf": BRIEF, "chat.png": SCREEN}
+    with bot.instance.runtime.sessions() as session:
+        found = dict(session.execute(select(EvidenceFileRow.file_id, EvidenceFileRow.found)).all())
+    assert found == {brief.id: "changed", chat.id: "removed"}
+
+
+def test_a_file_event_about_a_file_that_is_no_evidence_queues_nothing(bot):
+    disputed(bot)
+    elsewhere = bot.standin.add_file(CLIENT, "holiday.jpg", b"\xff\xd8\xff a photo")
+    assert bot.user(CLIENT).edit_file(elsewhere["id"], b"\xff\xd8\xff another").status == 200
+    assert bot.count(OutboxRow, surface="file_recheck") == 0

@@ -48,6 +48,8 @@ def test_distributed_it_rotates_tokens_hears_of_revocations_and_sends_installers
     assert manifest["settings"]["token_rotation_enabled"] is True
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == [
         "app_home_opened",
+        "file_change",
+        "file_deleted",
         "app_uninstalled",
         "tokens_revoked",
     ]

@@ -21,6 +21,7 @@ from tests.unit.test_case_appeal import rejected
 from tests.unit.test_case_escalation import LATER
 
 AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+FILE = EvidenceFile("F0001", "brief.pdf", "application/pdf", 18, "ab" * 32, CLIENT)
 ITEM = Evidence("R-7K3Q9A", 2, CLIENT, "client", "The brief", ("https://example.com/b",), Visibility.BOTH_SIDES, AT)
 EXAMPLES = [
     surfaces.CaseShown(CASE),
@@ -36,6 +37,8 @@ EXAMPLES = [
     ),
     surfaces.PayoutHandledShown(case=CASE, action="resent", by="U0OPS", entry_id=3),
     surfaces.EvidenceShown(ITEM),
+    surfaces.FileCopyShown("R-7K3Q9A", 2, "client", FILE),
+    surfaces.FileAlteredShown("R-7K3Q9A", 2, "client", FILE, "removed"),
     surfaces.EvidenceShown(
         replace(
             ITEM, files=(EvidenceFile("F0001", "brief.pdf", "application/pdf", 18, "ab" * 32, CLIENT),), intake="i1"
@@ -49,7 +52,7 @@ EXAMPLES = [
 
 def test_every_slack_surface_has_one_payload_and_one_builder():
     # A ledger entry for the payments endpoint, and a form's files to read: work, never shown in Slack as such.
-    slack = set(Surface) - {Surface.PAYOUT, Surface.FILE_INTAKE}
+    slack = set(Surface) - {Surface.PAYOUT, Surface.FILE_INTAKE, Surface.FILE_RECHECK}
     assert set(surfaces.PAYLOADS) == slack
     assert set(BUILDERS) == slack
 

@@ -118,15 +118,24 @@ class SlackUser:
         return self.post(urllib.parse.urlencode({"payload": json.dumps(base | payload)}))
 
     def open_home(self) -> Answer:
-        """Open the app's Home tab: an Events API callback, JSON-bodied like every event."""
+        """Open the app's Home tab."""
+        event = {"type": "app_home_opened", "user": self.id, "channel": self.standin.dm_channel(self.id), "tab": "home"}
+        return self.event(event)
+
+    def edit_file(self, file_id: str, content: bytes) -> Answer:
+        """Edit one of their files in Slack: Slack tells the app (file_change)."""
+        self.standin.change_file(file_id, content)
+        return self.event({"type": "file_change", "file_id": file_id, "file": {"id": file_id}})
+
+    def delete_file(self, file_id: str) -> Answer:
+        """Delete one of their files in Slack: Slack tells the app (file_deleted)."""
+        self.standin.delete_file(file_id)
+        return self.event({"type": "file_deleted", "file_id": file_id})
+
+    def event(self, event: dict[str, Any]) -> Answer:
+        """An Events API callback about something this person did, JSON-bodied like every event."""
         now = time.time()
-        event = {
-            "type": "app_home_opened",
-            "user": self.id,
-            "channel": self.standin.dm_channel(self.id),
-            "tab": "home",
-            "event_ts": f"{now:.6f}",
-        }
+        event = event | {"event_ts": f"{now:.6f}"}
         body = {
             "type": "event_callback",
             "team_id": self.team,
@@ -137,7 +146,7 @@ class SlackUser:
             "event_time": int(now),
             "authorizations": [{"team_id": self.team, "user_id": "U0BOT", "is_bot": True}],
         }
-        return self._held("app_home_opened", self.post(json.dumps(body), "application/json"))
+        return self._held(event["type"], self.post(json.dumps(body), "application/json"))
 
     def shortcut(self, callback_id: str) -> Answer:
         return self._held(
