@@ -367,3 +367,21 @@ def test_a_file_event_about_a_file_that_is_no_evidence_queues_nothing(bot):
     elsewhere = bot.standin.add_file(CLIENT, "holiday.jpg", b"\xff\xd8\xff a photo")
     assert bot.user(CLIENT).edit_file(elsewhere["id"], b"\xff\xd8\xff another").status == 200
     assert bot.count(OutboxRow, surface="file_recheck") == 0
+
+
+def test_slack_failing_while_a_copy_is_made_retries_through_the_outbox_and_copies_once(bot):
+    case_id = disputed(bot)
+    click(bot, CLIENT, dm(bot, CLIENT, case_id), "Add evidence")
+    attach(bot, CLIENT, {"Who sees it": "Both sides"}, ("brief.pdf", BRIEF))
+    bot.standin.fail("files.completeUploadExternal", 503)
+    read_files(bot)
+    group = bot.standin.dm_channel(CLIENT, FREELANCER)
+    [root] = bot.standin.channel_messages(group)
+    assert copies_in(bot, group, root.ts) == {}
+    with bot.instance.runtime.sessions() as session:
+        [row] = session.scalars(select(OutboxRow).where(OutboxRow.surface == "file_copy")).all()
+        assert (row.status, row.attempts) == ("pending", 1)
+        row.next_attempt_at = bot.clock.now  # its back-off over
+        session.commit()
+    bot.drain()
+    assert copies_in(bot, group, root.ts) == {"brief.pdf": BRIEF}

@@ -114,6 +114,18 @@ def edited(tmp_path: Path, old: str, new: str) -> Path:
         ("applies_to: [hourly]}", "applies_to: [daily]}", "grounds.hours_not_shown.applies_to.0: Input should be"),
         ('{title: "The work was not delivered."', '{title: "' + "x" * 76 + '"', "at most 75 characters"),
         ("  not_delivered:", "  Not Delivered:", "grounds.Not Delivered.[key]: String should match pattern"),
+        (
+            "extension: PT48H",
+            "extension: PT48H\nevidence_files: {types: [pdf, exe, sh]}",
+            "exe, sh: programs and scripts",
+        ),
+        (
+            "extension: PT48H",
+            "extension: PT48H\nevidence_files: {types: [pdf], max_bytes: 20971520}",
+            "less than or equal",
+        ),
+        ("extension: PT48H", "extension: PT48H\nevidence_files: {types: [pdf], max_files: 11}", "less than or equal"),
+        ("extension: PT48H", "extension: PT48H\nevidence_files: {types: [.PDF]}", "evidence_files.types.0: String"),
     ],
 )
 def test_a_bad_file_is_refused_naming_the_field(tmp_path, old, new, says):
@@ -160,3 +172,16 @@ def test_the_rules_in_plain_words_state_each_presets_own_numbers():
     assert "USD: 5% of the amount at stake per party, at least $5.00" in freelancer
     assert "names one of these rules:\n  - The work was not delivered. (any contract)" in v1
     assert "  - The hours billed are not shown by the work or the work diary. (hourly contracts)" in v1
+
+
+def test_a_file_may_narrow_the_files_taken_as_evidence_and_a_stored_version_without_them_takes_refund_bots(tmp_path):
+    narrowed_to = "extension: PT48H\nevidence_files: {types: [pdf, png], max_bytes: 1048576, max_files: 3}"
+    narrowed = read_policy_file(edited(tmp_path, "extension: PT48H", narrowed_to)).policy()
+    assert (narrowed.evidence_files.types, narrowed.evidence_files.max_bytes, narrowed.evidence_files.max_files) == (
+        ("pdf", "png"),
+        1048576,
+        3,
+    )
+    stored = {k: v for k, v in Policy().numbers().items() if k != "evidence_files"}  # stored before files were
+    assert Policy.from_numbers(stored).evidence_files == Policy().evidence_files
+    assert "exe" not in Policy().evidence_files.types
