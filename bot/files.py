@@ -42,7 +42,7 @@ from bot.services import evidence
 from bot.services.core import Deps, tell
 from bot.services.evidence import AddEvidence
 from bot.services.messages import Surface
-from bot.services.models import CaseView
+from bot.services.models import EvidenceForm
 from bot.services.read_models import reader_locale
 from bot.services.surfaces import FileCopyShown
 from bot.workspaces import NotInstalled, Workspaces
@@ -121,8 +121,8 @@ class FileReader(LaneWorker):
             self.recheck(client, row.team_id, str(row.view["file_id"]))
             return
         form = AddEvidence.model_validate(row.view)
-        case = evidence.view_for_party(self.deps, form.team_id, form.user_id, form.case_id)
-        rules = case.terms.file_rules
+        shown = evidence.form_for_party(self.deps, form.team_id, form.user_id, form.case_id)
+        rules = shown.files
         kept: list[EvidenceFile] = []
         problems: list[InvalidInput] = []
         for attached in form.files:
@@ -140,7 +140,7 @@ class FileReader(LaneWorker):
             except Refused as no:  # the case moved on while the files were read
                 outcome = no
         if outcome is not None:
-            self.answer(client, form, case, outcome)
+            self.answer(client, form, shown, outcome)
 
     def recheck(self, client: WebClient, team_id: str, file_id: str) -> None:
         """Slack says a file changed or was deleted: if a piece of evidence holds it and a read finds it no longer
@@ -194,13 +194,13 @@ class FileReader(LaneWorker):
             claim.file_id, name, str(info.get("mimetype") or claim.mimetype), count, digest, claim.owner
         )
 
-    def answer(self, client: WebClient, form: AddEvidence, case: CaseView, outcome: Evidence | Refused) -> None:
+    def answer(self, client: WebClient, form: AddEvidence, shown: EvidenceForm, outcome: Evidence | Refused) -> None:
         """The form again: added, or as filled with what was wrong; a refusal goes to a DM once it is closed."""
         locale = reader_locale(self.deps, form.team_id, form.user_id) or DEFAULT_LOCALE
         if isinstance(outcome, Evidence):
-            view = added_modal(case.id, outcome, locale)
+            view = added_modal(shown.case.id, outcome, locale)
         else:
-            view = evidence_modal(case, locale, Draft(form.text, form.links, form.visibility, outcome))
+            view = evidence_modal(shown, locale, Draft(form.text, form.links, form.visibility, outcome))
         if form.view_id:
             try:
                 client.views_update(view_id=form.view_id, view=view)

@@ -31,6 +31,9 @@ PER_MINUTE = {
     "users.info": 100,  # Tier 4
     "views.publish": 100,
     "chat.getPermalink": 100,  # special: "hundreds of requests per minute"
+    "files.info": 100,  # Tier 4
+    # A copy (bot.files): files.getUploadURLExternal and files.completeUploadExternal, both Tier 4, one each.
+    "files.upload_v2": 100,
 }
 # Posts are paced per channel (the relay's SLACK_PACE_SECONDS), and a 429 for one holds its channel alone; Slack's
 # workspace-wide limit for them is unpublished. Every other method's scope is the method in the workspace.

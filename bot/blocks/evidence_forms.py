@@ -17,7 +17,7 @@ from bot.blocks.stages import file_line
 from bot.domain.errors import Refused
 from bot.domain.events import Evidence
 from bot.domain.vocabulary import LINKS_PER_EVIDENCE, Visibility
-from bot.services.models import CaseView, FilesFromMessage
+from bot.services.models import EvidenceForm, FilesFromMessage
 
 WHO = {
     Visibility.BOTH_SIDES: "Both sides and the mediator",
@@ -36,9 +36,8 @@ class Draft:
     refused: Refused | None = None
 
 
-def evidence_modal(case: CaseView, locale: str = DEFAULT_LOCALE, draft: Draft | None = None) -> View:
-    draft = draft or Draft()
-    rules = case.terms.file_rules
+def evidence_modal(form: EvidenceForm, locale: str = DEFAULT_LOCALE, draft: Draft | None = None) -> View:
+    draft, case, rules = draft or Draft(), form.case, form.files
     files_hint = (
         f"Up to {counted(rules.max_files, 'file', 'files', locale)}, {size(rules.max_bytes, locale)} each: "
         f"{', '.join(rules.types)}. Each is read once and fingerprinted (SHA-256), so a later change shows."

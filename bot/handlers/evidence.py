@@ -22,8 +22,8 @@ from bot.services.evidence import AddEvidence
 
 @click
 def on_add_evidence(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
-    case = evidence.view_for_party(deps, *who(body), button_value(body))
-    open_form(client, body, evidence_forms.evidence_modal(case, locale_of(deps, body)))
+    form = evidence.form_for_party(deps, *who(body), button_value(body))
+    open_form(client, body, evidence_forms.evidence_modal(form, locale_of(deps, body)))
 
 
 @click

@@ -30,7 +30,7 @@ from bot.domain.policy import Policy
 from bot.domain.vocabulary import Move, Visibility
 from bot.services.core import Deps, case_view, change_case, load_case, policy_for, queue_told
 from bot.services.messages import Kept, OutboxMessage, Place, Surface, Target
-from bot.services.models import CaseView, FilesFromMessage
+from bot.services.models import CaseView, EvidenceForm, FilesFromMessage
 from bot.services.read_models import checked_view, open_cases
 
 EVIDENCE_CHOICES = 100  # Slack's most options in a select
@@ -67,6 +67,15 @@ class AddEvidence(BaseModel):
 def view_for_party(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
     """The case behind a party's form (evidence, an answer), refused early for anyone else."""
     return checked_view(deps, team_id, case_id, lambda case, _: case.ensure_party(user_id))
+
+
+def form_for_party(deps: Deps, team_id: str, user_id: str, case_id: str) -> EvidenceForm:
+    """The case behind a party's Add evidence form, with the files its policy takes; refused for anyone else."""
+    with deps.uow() as uow:
+        case = load_case(uow, team_id, case_id)
+        case.ensure_party(user_id)
+        policy = policy_for(uow, case.policy_version, deps.policy)
+        return EvidenceForm(case_view(uow, case, deps.clock(), policy), policy.evidence_files)
 
 
 def question_for_party(deps: Deps, team_id: str, user_id: str, question_id: str) -> tuple[CaseView, Question]:

@@ -31,15 +31,6 @@ class Terms:
     reason_max_length: int
     adjust_max_share: str | None = None  # an adjusted refund's cap, as a share of the price ("0.60")
     appeals: dict[str, Any] | None = None  # {"window": seconds, "outcomes": [...]}, when the policy offers appeals
-    evidence_files: dict[str, Any] | None = None  # {"types": [...], "max_bytes": …, "max_files": …}
-
-    @property
-    def file_rules(self) -> FileRules:
-        """What a file attached as evidence may be under this case's policy (v1's where it predates files)."""
-        if self.evidence_files is None:
-            return Policy().evidence_files
-        shown = self.evidence_files
-        return FileRules(tuple(shown["types"]), shown["max_bytes"], shown["max_files"])
 
     @classmethod
     def of(cls, policy: Policy) -> Terms:
@@ -280,3 +271,11 @@ class FilesFromMessage:
 
     case: CaseView | None
     choices: list[CaseView]
+
+
+@dataclass(frozen=True)
+class EvidenceForm:
+    """The Add evidence form's case, and what a file attached to it may be under the case's own policy."""
+
+    case: CaseView
+    files: FileRules

@@ -41,9 +41,10 @@ from bot.domain.case.request import (
 from bot.domain.errors import Field, Refused
 from bot.domain.events import Evidence, Question
 from bot.domain.money import Money
+from bot.domain.policy import Policy
 from bot.domain.vocabulary import LedgerKind, Visibility
 from bot.services.messages import Surface
-from bot.services.models import AskAgainForm, DecisionForm, ItemChoice, RefundForm, Unavailable
+from bot.services.models import AskAgainForm, DecisionForm, EvidenceForm, ItemChoice, RefundForm, Unavailable
 from tests.slack_rules import form_answer_problems, message_problems, view_problems
 from tests.unit.hostile import (
     CURRENCIES,
@@ -282,7 +283,7 @@ def test_every_case_form_is_one_slack_accepts(case, action, text, rules, evidenc
         modals.adjust_modal(case, locale),
         modals.decline_modal(case, locale),
         stage_modals.contest_modal(case, locale),
-        evidence_forms.evidence_modal(case, locale),
+        evidence_forms.evidence_modal(EvidenceForm(case, Policy().evidence_files), locale),
         stage_modals.ask_modal(case, locale),
         stage_modals.appeal_modal(case, locale),
         stage_modals.reassign_modal(case),

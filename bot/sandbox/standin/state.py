@@ -28,6 +28,9 @@ TIERS = {
     "views.push": 100,
     "chat.postEphemeral": 100,
     "chat.getPermalink": 300,
+    "files.info": 100,
+    "files.getUploadURLExternal": 100,
+    "files.completeUploadExternal": 100,
 }
 # "Posting messages: 1 per second. Short bursts >1 allowed."
 POSTS_PER_SECOND, POST_BURST = 1.0, 3
