@@ -90,7 +90,7 @@ def test_only_the_sandboxs_own_page_on_loopback_may_act(sandbox):
         send(url, "/sandbox/api/act", b"user=U0CLIENT01", {"Content-Type": "application/x-www-form-urlencoded"})[0]
         == 415
     )
-    assert send(url, "/sandbox/api/act", b"[1, 2]") == (400, {"error": "send a JSON object of at most 256 KiB"})
+    assert send(url, "/sandbox/api/act", b"[1, 2]") == (400, {"error": "send a JSON object of at most 16 MiB"})
     assert send(url, "/sandbox/api/act", b"x" * 300_000)[0] == 400
     assert send(url, "/sandbox/api/act", act, {"Origin": f"http://127.0.0.1:{port}"})[0] == 200
 
