@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from babel.numbers import format_percent
 
-from bot.blocks.format import DEFAULT_LOCALE, duration, money, window_end
+from bot.blocks.format import DEFAULT_LOCALE, counted, duration, money, window_end
 from bot.domain.calendar import ReviewCalendar
 from bot.domain.money import Money
-from bot.domain.policy import Appeals, ArbitrationFee
+from bot.domain.policy import Appeals, ArbitrationFee, Policy
 from bot.domain.vocabulary import AppealOn
 from bot.policies import PolicyFile
 
@@ -74,16 +74,23 @@ def describe(rules: PolicyFile) -> list[str]:
         f"- Arbitration: each party has {duration(policy.arbitration_offer_window)} to agree and pay the fee "
         f"({fees or 'none set'}); if neither does, the client is refunded, and if one does, that party wins.",
         f"- Each party may ask once per case for {duration(policy.extension)} more.",
-        f"- Mediators see each party's record over the last {duration(policy.history_recent)} and all time. It is "
-        "flagged when a client asked for refunds on more than "
-        f"{_share(policy.history_client_request_share)} of their paid items, or a freelancer's work was disputed "
-        f"on more than {_share(policy.history_freelancer_dispute_share)} of theirs, once they have "
-        f"{policy.history_min_items} paid items.",
+        f"- {history_rule(policy)}",
         "- A mediator's proposal, decision or award states its rationale, cites the evidence it relied on and "
         "names one of these rules:",
         *(f"  - {ground.title} ({_kinds(ground.kinds)})" for ground in policy.grounds.values()),
         _appeals(policy.appeals),
     ]
+
+
+def history_rule(policy: Policy | PolicyFile) -> str:
+    """What mediators see of a party's record, and when it is flagged, in plain words."""
+    return (
+        f"Mediators see each party's record over the last {duration(policy.history_recent)} and all time. It is "
+        "flagged when a client asked for refunds on more than "
+        f"{_share(policy.history_client_request_share)} of their paid items, or a freelancer's work was disputed "
+        f"on more than {_share(policy.history_freelancer_dispute_share)} of theirs, once they have "
+        f"{counted(policy.history_min_items, 'paid item', 'paid items')}."
+    )
 
 
 _APPEALABLE = {

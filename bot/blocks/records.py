@@ -81,3 +81,28 @@ def history_modal(case_id: str, records: dict[str, Any]) -> View:
             ),
         ]
     return kit.modal("Party history", blocks, close="Close")
+
+
+def own_record_blocks(records: dict[str, Any], rule: str) -> list[Block]:
+    """`/refund history`: what mediators see of the person who asked, in each role they have had, and the rule
+    that flags a record. Only its own reader sees it."""
+    blocks: list[Block] = [kit.header("What mediators see of you")]
+    for role, title in ROLES.items():
+        record = records[role]
+        recent, all_time = Tally(**record["recent"]), Tally(**record["all_time"])
+        if not (all_time.cases or all_time.paid_items):
+            continue
+        flags = _flags(record, "all_time") or _flags(record, "recent")
+        blocks.append(
+            kit.section(
+                f"*As {title.lower()}*{flags}",
+                fields=[
+                    f"*{_period(records)}*\n{tally_text(role, recent)}",
+                    f"*All time*\n{tally_text(role, all_time)}",
+                ],
+            )
+        )
+    if len(blocks) == 1:
+        blocks.append(kit.section("You have no paid items and no cases yet, so there is no record to show."))
+    blocks.append(kit.context(f"{rule} Nobody but the mediators and you sees this."))
+    return blocks

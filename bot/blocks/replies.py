@@ -8,7 +8,10 @@ from typing import Any
 from bot.blocks import kit
 from bot.blocks.format import escape, money, person, trim, when
 from bot.blocks.kit import Block
+from bot.blocks.policy import history_rule
+from bot.blocks.records import own_record_blocks
 from bot.blocks.request import OUTCOMES, outcome_line
+from bot.domain.policy import Policy
 from bot.domain.vocabulary import Stage, State
 from bot.services.models import CaseView
 
@@ -16,6 +19,7 @@ HELP = (
     "*/refund* opens the refund request form: pick the contract, the milestone or week, the amount and your reason.\n"
     "*/refund list* shows your open cases, as client and as freelancer.\n"
     "*/refund status CASE* shows where a case stands, e.g. `/refund status R-7K3Q9A`.\n"
+    "*/refund history* shows your record as mediators see it, and what would flag it.\n"
     "*/refund help* shows this."
 )
 LISTED = 40
@@ -68,6 +72,10 @@ def list_reply(cases: list[CaseView], total: int, user_id: str) -> Reply:
     if total > len(lines):
         blocks.append(kit.context(f"…and {total - len(lines)} more."))
     return Reply(f"Your open cases: {total}", blocks)
+
+
+def history_reply(records: dict[str, Any], policy: Policy) -> Reply:
+    return Reply("What mediators see of you", own_record_blocks(records, history_rule(policy)))
 
 
 def status_reply(case: CaseView) -> Reply:

@@ -54,6 +54,8 @@ def on_refund(ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps) 
         case ["list"]:
             cases, total = read_models.open_cases(deps, team_id, user_id, replies.LISTED)
             ack(**replies.list_reply(cases, total, user_id).as_ack())
+        case ["history"]:
+            ack(**replies.history_reply(read_models.own_record(deps, team_id, user_id), deps.policy).as_ack())
         case ["status", case_id]:
             # A refusal (no such case, not yours) is answered by the app's error handler, in words.
             ack(**replies.status_reply(read_models.case_status(deps, team_id, user_id, case_id)).as_ack())

@@ -145,10 +145,23 @@ def told(
 def party_records(uow: UnitOfWork, case: Case, now: datetime, policy: Policy) -> dict[str, Any]:
     """Each party's record across contracts (other cases than this one), for the mediators' eyes only: the case
     card and its History form. Plain JSON, with the flags of the case's policy."""
+    people = (("client", case.client_id), ("freelancer", case.freelancer_id))
+    return records_of(uow, case.team_id, people, case.id, now, policy)
+
+
+def records_of(
+    uow: UnitOfWork,
+    team_id: str,
+    people: Sequence[tuple[str, str]],
+    excluding: str,
+    now: datetime,
+    policy: Policy,
+) -> dict[str, Any]:
+    """The records of ``people`` (role, user), other than case ``excluding``, as plain JSON with their flags."""
     since = now - policy.history_recent
     shown: dict[str, Any] = {"recent_seconds": policy.history_recent.total_seconds()}
-    for role, user in (("client", case.client_id), ("freelancer", case.freelancer_id)):
-        record = uow.cases.party_record(case.team_id, role, user, case.id, since)
+    for role, user in people:
+        record = uow.cases.party_record(team_id, role, user, excluding, since)
         shown[role] = {
             "user": user,
             "recent": asdict(record.recent),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from bot.domain.case import Case
 from bot.domain.contract import ItemRef, Timesheet, refundable_balance
@@ -14,7 +15,7 @@ from bot.domain.errors import CaseNotFound, NotYourCase, Refused
 from bot.domain.money import Money
 from bot.domain.routing import route_after_request
 from bot.services import notify
-from bot.services.core import Deps, case_view, load_case, policy_for
+from bot.services.core import Deps, case_view, load_case, policy_for, records_of
 from bot.services.models import (
     DESK_PAGE,
     DESK_SECTIONS,
@@ -122,6 +123,14 @@ def open_cases(deps: Deps, team_id: str, user_id: str, limit: int) -> tuple[list
         others = uow.cases.most_urgent_for_user(team_id, user_id, waiting=False, limit=limit - len(waiting))
         total = sum(uow.cases.count_open_for_user(team_id, user_id))
         return [case_view(uow, case, now, deps.policy) for case in [*waiting, *others]], total
+
+
+def own_record(deps: Deps, team_id: str, user_id: str) -> dict[str, Any]:
+    """`/refund history`: what mediators see of this person, as client and as freelancer, across all their cases,
+    flagged by the current policy; for their own eyes (the command's answer reaches them alone)."""
+    with deps.uow() as uow:
+        people = (("client", user_id), ("freelancer", user_id))
+        return records_of(uow, team_id, people, "", deps.clock(), deps.policy)
 
 
 def checked_view(deps: Deps, team_id: str, case_id: str, check: Callable[[Case, datetime], object]) -> CaseView:
