@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.money import Money
 from bot.domain.vocabulary import SCHEDULER
+from bot.services.models import ClosedCase
 from storage.tables import CaseRow, ContractRow, EvidenceFileRow, EvidenceRow, LedgerRow, PayoutAnswerRow
 
 BATCH = 1000
@@ -199,6 +200,35 @@ def files(session: Session, since: datetime, until: datetime, team_id: str | Non
                 "found": listed.found,
                 "found_at": _instant(listed.found_at),
             }
+
+
+def closed_cases(
+    session: Session, since: datetime, until: datetime, team_id: str | None = None
+) -> Iterator[ClosedCase]:
+    """Every case closed in [since, until), as the fairness report reads it."""
+    query = (
+        select(CaseRow, ContractRow.kind)
+        .join(ContractRow, (ContractRow.team_id == CaseRow.team_id) & (ContractRow.id == CaseRow.contract_id))
+        .where(CaseRow.closed_at >= since, CaseRow.closed_at < until)
+        .order_by(CaseRow.closed_at, CaseRow.id)
+        .execution_options(yield_per=BATCH)
+    )
+    if team_id is not None:
+        query = query.where(CaseRow.team_id == team_id)
+    for case, kind in session.execute(query):
+        yield ClosedCase(
+            team_id=case.team_id,
+            kind=kind,
+            route=case.stage,
+            state=case.state,
+            opened_at=case.opened_at,
+            closed_at=case.closed_at,
+            requested_minor=case.requested_minor,
+            disputed_minor=case.disputed_minor,
+            refunded_minor=case.refunded_minor,
+            mediator_id=case.mediator_id,
+            appeal=case.appeal,
+        )
 
 
 def payout_holds(session: Session) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from bot.blocks.policy import describe
 from bot.cli.common import command_deps, opened_runtime
 from bot.cli.export import export
 from bot.cli.operations import outbox, payouts
+from bot.cli.report import report
 from bot.config import ConfigError, load_settings, slack_id
 from bot.policies import PolicyFileError, preset_path, presets, read_policy_file
 from bot.services import mediation
@@ -372,6 +373,7 @@ def sandbox(port: int, database: Path | None, ignore_slack_credentials: bool) ->
 cli.add_command(outbox)
 cli.add_command(payouts)
 cli.add_command(export)
+cli.add_command(report)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -24,7 +24,7 @@ _REPORTS = {
 }
 
 
-def _instant(text: str, option: str) -> datetime:
+def instant(text: str, option: str) -> datetime:
     """A date ("2026-11-01": its midnight, UTC) or an ISO 8601 instant (UTC unless it names an offset)."""
     try:
         at = datetime.fromisoformat(text.strip())
@@ -35,11 +35,21 @@ def _instant(text: str, option: str) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+def workspace(team_id: str | None) -> str | None:
+    """--team, checked to be a workspace id."""
+    if team_id is not None:
+        try:
+            slack_id("workspace", team_id)
+        except ValueError as bad:
+            raise click.BadParameter(str(bad), param_hint="--team") from None
+    return team_id
+
+
 # A spreadsheet runs a cell that starts like a formula; a title from the marketplace must stay text (OWASP).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: object) -> object:
+def cell(value: object) -> object:
     return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
 
 
@@ -48,7 +58,7 @@ def _write_csv(output: TextIO, columns: tuple[str, ...], rows: Iterator[dict[str
     writer.writeheader()
     count = 0
     for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
+        writer.writerow({k: cell(v) for k, v in row.items()})
         count += 1
     return count
 
@@ -76,14 +86,10 @@ def _write_json(output: TextIO, rows: Iterator[dict[str, object]]) -> int:
 @click.option("--format", "form", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="A file; default: stdout.")
 def export(what: str, since: str, until: str | None, team_id: str | None, form: str, output: TextIO) -> None:
-    start = _instant(since, "--since")
-    if team_id is not None:
-        try:
-            slack_id("workspace", team_id)
-        except ValueError as bad:
-            raise click.BadParameter(str(bad), param_hint="--team") from None
+    start = instant(since, "--since")
+    workspace(team_id)
     runtime = opened_runtime(existing)
-    end = _instant(until, "--until") if until else runtime.clock()
+    end = instant(until, "--until") if until else runtime.clock()
     columns, read, noun = _REPORTS[what]
     with runtime.sessions() as session:
         rows = read(session, start, end, team_id)

@@ -279,3 +279,44 @@ class EvidenceForm:
 
     case: CaseView
     files: FileRules
+
+
+@dataclass(frozen=True)
+class ClosedCase:
+    """A case closed in the period, as the report reads it."""
+
+    team_id: str
+    kind: str  # hourly, fixed_price
+    route: str  # the stage it ended in
+    state: str
+    opened_at: datetime
+    closed_at: datetime
+    requested_minor: int
+    disputed_minor: int | None
+    refunded_minor: int
+    mediator_id: str | None
+    appeal: dict[str, Any] | None
+
+    @property
+    def outcome(self) -> str:
+        if self.state == State.WITHDRAWN:
+            return "withdrawn"
+        asked = self.disputed_minor if self.disputed_minor is not None else self.requested_minor
+        if self.refunded_minor <= 0:
+            return "none"
+        return "full" if self.refunded_minor >= asked else "part"
+
+    @property
+    def hours(self) -> float:
+        return (self.closed_at - self.opened_at).total_seconds() / 3600
+
+    @property
+    def share(self) -> float:
+        return self.refunded_minor / self.requested_minor if self.requested_minor else 0.0
+
+    @property
+    def appeal_changed(self) -> bool | None:
+        """Whether the second mediator's review changed what the appealed outcome gave the client (None: none)."""
+        if self.appeal is None:
+            return None
+        return self.refunded_minor != int(self.appeal.get("amount_minor") or 0)
