@@ -144,6 +144,7 @@ class Settings(BaseSettings):
     mediator_channel_id: str | None = None
     mediator_user_ids: Annotated[list[str], NoDecode] = []
     mediator_usergroup_id: str | None = None
+    mediator_lead_ids: Annotated[list[str], NoDecode] = []
 
     # The rules (design §2.2): a preset shipped in bot/policies, or a YAML file of the operator's own.
     policy_preset: str = DEFAULT_PRESET
@@ -231,7 +232,7 @@ class Settings(BaseSettings):
     def _usergroup(cls, value: str | None) -> str | None:
         return slack_id("user group", value) if value else None
 
-    @field_validator("mediator_user_ids", mode="before")
+    @field_validator("mediator_user_ids", "mediator_lead_ids", mode="before")
     @classmethod
     def _users(cls, value: Any) -> Any:
         if isinstance(value, str):

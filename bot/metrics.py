@@ -39,6 +39,9 @@ SLACK_RATE_LIMITED = Counter(
 )
 REMINDERS = Counter("refundbot_reminders_queued_total", "Reminders queued for someone who must act.")
 EXPIRIES = Counter("refundbot_expiries_applied_total", "Deadlines passed and applied as the policy says.")
+MEDIATORS_LATE = Counter(
+    "refundbot_mediator_deadlines_missed_total", "Cases nobody claimed within the policy's claim window."
+)
 
 State = Callable[[datetime], dict[str, Any]]
 """Reads, as of a time: outbox counts by status and the oldest pending age in seconds, deadlines due and

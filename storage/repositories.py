@@ -485,6 +485,7 @@ class CaseRepository:
                 type_coerce(since, UtcDateTime()),
                 SlackMessageRow.permalink,
                 CaseRow.appeal,
+                CaseRow.claim_late_at,
             )
             .join(ContractRow, (ContractRow.team_id == CaseRow.team_id) & (ContractRow.id == CaseRow.contract_id))
             .outerjoin(q.due, q.due.c.case_id == CaseRow.id)
@@ -514,6 +515,7 @@ class CaseRepository:
                 waiting_since=(row[13] or {}).get("at") or row[11].isoformat(),
                 card_link=row[12],
                 first_mediator=(row[13] or {}).get("first_mediator"),
+                claim_late_at=row[14].isoformat() if row[14] is not None else None,
             )
             for row in rows
         ]
@@ -683,6 +685,7 @@ class CaseRepository:
             "escalated_at": case.escalated_at,
             "extended_by": list(case.extended_by),
             "payout_hold": case.payout_hold,
+            "claim_late_at": case.claim_late_at,
         }
 
     @staticmethod
@@ -726,6 +729,7 @@ class CaseRepository:
         deadlines = {d.kind: Deadline(d.kind, d.parties, d.due_at, d.reminder_offsets) for d in active}
         review = deadlines.pop(DeadlineKind.REVIEW_WINDOW, None)
         appeal_window = deadlines.pop(DeadlineKind.APPEAL_WINDOW, None)
+        claim = deadlines.pop(DeadlineKind.MEDIATOR_CLAIM, None)
         return Case(
             id=row.id,
             team_id=row.team_id,
@@ -768,6 +772,8 @@ class CaseRepository:
             appeal=Appeal.from_json(row.appeal, row.currency) if row.appeal else None,
             evidence_count=row.evidence_count,
             escalated_at=row.escalated_at,
+            claim_deadline=claim,
+            claim_late_at=row.claim_late_at,
             extended_by=tuple(row.extended_by or ()),
             payout_hold=row.payout_hold,
             version=row.version,

@@ -205,6 +205,7 @@ class CaseRow(Base):
     escalated_at: Mapped[datetime | None]
     extended_by: Mapped[list[str]] = mapped_column(JSON)
     payout_hold: Mapped[str | None] = mapped_column(String(500))
+    claim_late_at: Mapped[datetime | None]  # nobody claimed it in time while it waited for a mediator
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (compare-and-set on every UPDATE)

@@ -87,7 +87,11 @@ class Workers:
             runtime.sessions, slack, render, owner=owner, clock=runtime.clock, pace=pace, limits=limits, copier=copier
         )
         roster = Roster(
-            frozenset(settings.mediator_user_ids), group, WorkspaceDesks(runtime.sessions), _group_members(relay)
+            frozenset(settings.mediator_user_ids),
+            group,
+            WorkspaceDesks(runtime.sessions),
+            _group_members(relay),
+            leads=frozenset(settings.mediator_lead_ids),
         )
         webhook = settings.payments_webhook_url
         payouts: PayoutSender | None = None

@@ -4,6 +4,7 @@ refused, or an operator handled."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot.blocks import ids, kit, records
@@ -76,6 +77,8 @@ def case_card(case: CaseView, locale: str = "en_US", party_records: dict[str, An
         more.insert(0, records.history_button(case.id))
     if more:
         blocks.append(kit.actions(ids.CARD_HISTORY_ACTIONS, more))
+    if claim := claim_line(case):
+        blocks.append(section(claim))
     if case.payout_hold:
         blocks.append(section(f":warning: *On hold*: the marketplace refused the payout.\n{quote(case.payout_hold)}"))
     if not case.open:
@@ -150,3 +153,38 @@ def payout_handled(case: CaseView, action: str, by: str, entry_id: int | None, w
     else:
         said = f":white_check_mark: *Hold lifted on case {case.id}* ({who}).\n*Why*\n{quote(why)}"
     return [section(said), kit.context(f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)}")]
+
+
+def claim_line(case: CaseView) -> str | None:
+    """While the case waits for a mediator: by when one is to claim it, or that nobody did in time."""
+    if case.claim_late_at:
+        due = datetime.fromisoformat(case.claim_late_at)
+        return (
+            f":rotating_light: *Claim overdue*: nobody claimed this case by {when(due)}; the lead mediators were told."
+        )
+    if case.claim_due:
+        return f":alarm_clock: A mediator is to claim this case by {when(datetime.fromisoformat(case.claim_due))}."
+    return None
+
+
+def mediator_reminder(case: CaseView, hours_left: float) -> list[Block]:
+    """The card's thread, before the claim window ends: nobody holds the case yet."""
+    due = when(datetime.fromisoformat(case.claim_due)) if case.claim_due else "soon"
+    return [
+        section(
+            f":alarm_clock: Nobody has claimed case {case.id} yet. Under its policy a mediator claims it by {due} "
+            f"(about {max(round(hours_left), 1)} h from now): press *Claim* on the card."
+        )
+    ]
+
+
+def mediators_late(case: CaseView) -> list[Block]:
+    """A lead mediator's DM: nobody claimed a case in time. Nothing was decided for or against either party."""
+    due = when(datetime.fromisoformat(case.claim_late_at)) if case.claim_late_at else "its claim window's end"
+    return [
+        section(
+            f":rotating_light: Nobody claimed case {case.id} (*{escape(case.item_label)}*, "
+            f"{escape(case.contract_title)}) by {due}. It waits on the mediators' desk, marked late; nothing was "
+            "decided for or against either party."
+        )
+    ]

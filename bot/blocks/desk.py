@@ -12,6 +12,7 @@ from bot.blocks.format import DEFAULT_LOCALE, escape, money, number, person, tri
 from bot.blocks.kit import Block
 from bot.blocks.stages import STAGES, STATES
 from bot.domain.contract import ContractKind
+from bot.domain.vocabulary import CLAIMABLE
 from bot.services.models import DESK_PAGE, DESK_SECTIONS, DeskFilters, DeskRow
 from bot.services.surfaces import DeskShown
 
@@ -52,11 +53,18 @@ def _row(row: DeskRow, section: str, now: datetime, locale: str, viewer: str) ->
     """A case's line; its block_id names the part too, as a case that moved while the desk was read (statements
     apart, on PostgreSQL) may appear in two."""
     at_stake = money(row.money(row.at_stake_minor), locale)
-    if row.due_at is None:
-        timing = f"waiting since {when(datetime.fromisoformat(row.waiting_since))}"
+    since = f"waiting since {when(datetime.fromisoformat(row.waiting_since))}"
+    unclaimed = row.mediator_id is None and row.state in CLAIMABLE
+    if row.claim_late_at is not None:
+        timing = f"{since} · :rotating_light: *claim overdue since {when(datetime.fromisoformat(row.claim_late_at))}*"
+    elif row.due_at is None:
+        timing = since
     else:
         due = datetime.fromisoformat(row.due_at)
-        timing = f"*deadline passed {when(due)}*" if due <= now else f"next deadline {when(due)}"
+        if unclaimed:  # the deadline of a case nobody holds is the mediators' own: to claim it
+            timing = f"{since} · *claim overdue since {when(due)}*" if due <= now else f"{since} · claim by {when(due)}"
+        else:
+            timing = f"*deadline passed {when(due)}*" if due <= now else f"next deadline {when(due)}"
     holder = f" · held by {person(row.mediator_id)}" if row.mediator_id else ""
     where = f"{STAGES.get(row.stage, row.stage)}: {STATES.get(row.state, row.state)}{holder}"
     if row.first_mediator == viewer and row.mediator_id is None:

@@ -91,6 +91,14 @@ def _file_altered(shown: s.FileAlteredShown, _: str | None, __: str) -> Rendered
     return Rendered(said, [kit.section(said)])
 
 
+def _mediator_reminder(shown: s.ReminderShown, _: str | None, __: str) -> Rendered:
+    return Rendered(f"Case {shown.case.id} waits for a mediator", card.mediator_reminder(shown.case, shown.hours_left))
+
+
+def _mediators_late(shown: s.CaseShown, _: str | None, __: str) -> Rendered:
+    return Rendered(f"Nobody claimed case {shown.case.id} in time", card.mediators_late(shown.case))
+
+
 def _evidence_kept(shown: s.EvidenceShown, _: str | None, __: str) -> Rendered:
     item = shown.evidence
     return Rendered(f"Added to case {item.case_id} for the mediator only", stages.evidence_kept(item))
@@ -150,6 +158,8 @@ BUILDERS: dict[Surface, Builder] = {
     Surface.EVIDENCE_KEPT: _evidence_kept,
     Surface.FILE_COPY: _file_copy,
     Surface.FILE_ALTERED: _file_altered,
+    Surface.MEDIATOR_REMINDER: _mediator_reminder,
+    Surface.MEDIATORS_LATE: _mediators_late,
     Surface.QUESTION: _question,
     Surface.QUESTION_LINE: _question_line,
     Surface.EXTENDED: _extended,

@@ -32,7 +32,12 @@ def command_deps(runtime: Runtime) -> Deps:
     """What the use cases need, in a command: the mediators' desks read first, so that what it tells them goes to
     the right channel (no Slack call: the relays deliver it)."""
     settings = runtime.settings
-    roster = Roster(frozenset(settings.mediator_user_ids), None, WorkspaceDesks(runtime.sessions))
+    roster = Roster(
+        frozenset(settings.mediator_user_ids),
+        None,
+        WorkspaceDesks(runtime.sessions),
+        leads=frozenset(settings.mediator_lead_ids),
+    )
     roster.refresh_desks()
     return Deps(
         uow=runtime.uow,

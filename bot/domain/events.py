@@ -175,6 +175,15 @@ class FileAltered:
     at: datetime
 
 
+@dataclass(frozen=True)
+class MediatorsLate:
+    """Nobody claimed a case that waited for a mediator by ``due_at``: the lead mediators are told (issue 38)."""
+
+    case_id: str
+    due_at: datetime
+    at: datetime
+
+
 Event = (
     AuditEvent
     | LedgerEntry
@@ -189,4 +198,5 @@ Event = (
     | Reminded
     | QuestionAnswered
     | FileAltered
+    | MediatorsLate
 )

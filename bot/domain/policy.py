@@ -99,6 +99,8 @@ class Policy:
     grounds: dict[str, Ground] = field(default_factory=lambda: dict(V1_GROUNDS))
     # Whether a party may appeal a mediator's outcome to a second mediator, and which; None: no appeals (v1).
     appeals: Appeals | None = None
+    # How long the mediators have to claim a case once it waits for one (escalated, appealed, or released back).
+    mediator_claim_window: timedelta = timedelta(hours=24)
     # What a file attached as evidence may be (bot.domain.files).
     evidence_files: FileRules = field(default_factory=lambda: FileRules(V1_FILE_TYPES))
 
@@ -188,6 +190,7 @@ class Policy:
             appeals=Appeals(_seconds(appeals["window"]), tuple(appeals["outcomes"]))
             if (appeals := numbers.get("appeals"))
             else None,
+            mediator_claim_window=_seconds(numbers.get("mediator_claim_window", 24 * 3600)),
             evidence_files=FileRules(tuple(files["types"]), files["max_bytes"], files["max_files"])
             if (files := numbers.get("evidence_files"))
             else FileRules(V1_FILE_TYPES),

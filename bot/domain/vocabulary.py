@@ -97,6 +97,9 @@ class DeadlineKind(StrEnum):
     ARBITRATION_FEE = "arbitration_fee"
     REVIEW_WINDOW = "review_window"  # reminds only: the hourly week's dispute window closes, nothing expires
     APPEAL_WINDOW = "appeal_window"  # while either party may still appeal an outcome; when it ends, the outcome stands
+    # While nobody holds a case that waits for a mediator: reminds the mediators, and tells the leads once it passes.
+    # A mediator's lateness never decides anything against a party.
+    MEDIATOR_CLAIM = "mediator_claim"
 
 
 class LedgerKind(StrEnum):

@@ -145,6 +145,8 @@ class PolicyFile(_Strict):
     appeals: AppealsIn | None = None
     # Absent: refund-bot's list (bot.domain.policy.V1_FILE_TYPES), 10 MB, 10 files.
     evidence_files: EvidenceFilesIn | None = None
+    # Absent: 24 hours (what files written before mediators had deadlines get).
+    mediator_claim_window: Duration = timedelta(hours=24)
 
     @field_validator("grounds")
     @classmethod
@@ -208,6 +210,7 @@ class PolicyFile(_Strict):
             appeals=Appeals(self.appeals.window, tuple(dict.fromkeys(on.value for on in self.appeals.outcomes)))
             if self.appeals
             else None,
+            mediator_claim_window=self.mediator_claim_window,
             evidence_files=FileRules(
                 tuple(self.evidence_files.types), self.evidence_files.max_bytes, self.evidence_files.max_files
             )

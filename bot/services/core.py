@@ -116,6 +116,7 @@ def _apply(deps: Deps, team_id: str, case_id: str, act: Act) -> Case:
         case = load_case(uow, team_id, case_id)
         policy = policy_for(uow, case.policy_version, deps.policy)
         act(case, policy, now)
+        case.keep_mediators_to_time(policy)
         happened = store(uow, case, deps.payments)
         queue_told(deps, uow, case, happened, now)
         uow.commit()
@@ -139,6 +140,7 @@ def told(
         deps.card_channel(case.team_id),
         lambda: uow.evidence.for_case(case.id),
         lambda: party_records(uow, case, now, policy_for(uow, case.policy_version, deps.policy)),
+        deps.roster.leads(case.team_id),
     )
 
 
@@ -286,6 +288,8 @@ def _later_stages(uow: UnitOfWork, case: Case, policy: Policy) -> dict[str, Any]
         "outcome_minor": case.outcome.minor if case.outcome else None,
         "appeal": case.appeal.as_json() if case.appeal else None,
         "evidence_count": case.evidence_count,
+        "claim_due": case.claim_deadline.due_at.isoformat() if case.claim_deadline else None,
+        "claim_late_at": case.claim_late_at.isoformat() if case.claim_late_at else None,
     }
 
 

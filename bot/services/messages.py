@@ -43,6 +43,8 @@ class Surface(StrEnum):
     FILE_INTAKE = "file_intake"  # not a message: files attached as evidence, to read and hash (``bot.files``)
     FILE_RECHECK = "file_recheck"  # not a message: Slack says a file changed or went; read it again (``bot.files``)
     FILE_ALTERED = "file_altered"  # where a file was shown: it no longer reads as it did when added
+    MEDIATOR_REMINDER = "mediator_reminder"  # the card's thread: nobody has claimed the case yet, and until when
+    MEDIATORS_LATE = "mediators_late"  # a lead mediator's DM: nobody claimed the case in time
 
 
 class Place(StrEnum):

@@ -41,6 +41,7 @@ from bot.domain.events import (
     Evidence,
     Extended,
     FileAltered,
+    MediatorsLate,
     Opened,
     PayoutHandled,
     PayoutRefused,
@@ -96,6 +97,7 @@ class Change:
     card_channel: str | None
     history: Callable[[], Sequence[Evidence]] = tuple
     records: Callable[[], dict[str, Any]] | None = None
+    leads: tuple[str, ...] = ()  # the lead mediators (MEDIATOR_LEAD_IDS)
 
     @property
     def step(self) -> int | None:
@@ -124,9 +126,10 @@ def case_messages(
     card_channel: str | None,
     history: Callable[[], Sequence[Evidence]] = tuple,
     records: Callable[[], dict[str, Any]] | None = None,
+    leads: tuple[str, ...] = (),
 ) -> list[OutboxMessage]:
     """Everything one change to a case causes, in the order it is to be delivered."""
-    change = Change(events, view, card_channel, history, records)
+    change = Change(events, view, card_channel, history, records, leads)
     messages: list[OutboxMessage] = []
     for kind, handler in HANDLERS:
         happened = [event for event in events if isinstance(event, kind)]
@@ -329,6 +332,13 @@ def _reminded(change: Change, reminded: list[Reminded]) -> list[OutboxMessage]:
     messages = []
     for event in reminded:
         at = f"{event.deadline_id}:{int(event.offset)}:{event.party}"
+        hours_left = (event.due_at - event.at).total_seconds() / 3600
+        if event.kind is DeadlineKind.MEDIATOR_CLAIM:  # the mediators, under the card: nobody holds the case yet
+            if change.carded:
+                told = ReminderShown(case=view, hours_left=hours_left, role="mediators")
+                key = f"{view.id}:claim-reminder:{at}"
+                messages.append(_message(view, key, thread(Kept.CARD.of(view.id)), Surface.MEDIATOR_REMINDER, told))
+            continue
         if event.kind is DeadlineKind.REVIEW_WINDOW:
             key, surface = f"{view.id}:review-reminder:{at}", Surface.REVIEW_REMINDER
             shown: CaseShown = ReviewReminderShown(case=view, closes_at=event.due_at.isoformat())
@@ -337,12 +347,23 @@ def _reminded(change: Change, reminded: list[Reminded]) -> list[OutboxMessage]:
             shown = AppealReminderShown(case=view, role=event.role)
         else:
             key, surface = f"{view.id}:reminder:{at}", Surface.REMINDER
-            shown = ReminderShown(
-                case=view, hours_left=(event.due_at - event.at).total_seconds() / 3600, role=event.role
-            )
+            shown = ReminderShown(case=view, hours_left=hours_left, role=event.role)
         kind = Nudge.OFFER if event.kind is DeadlineKind.REVIEW_WINDOW else Nudge.ANSWER
         kept = nudge_key(view.id, event.party, kind, key.removeprefix(f"{view.id}:"))
         messages.append(_message(view, key, dm(event.party), surface, shown, message_key=kept))
+    return messages
+
+
+def _mediators_late(change: Change, late: list[MediatorsLate]) -> list[OutboxMessage]:
+    """Nobody claimed the case in time: each lead mediator hears of it, and the card says so."""
+    view, messages = change.view, []
+    for event in late:
+        due = event.due_at.isoformat()
+        if change.carded and change.card_channel is not None:
+            messages.append(_kept(view, Kept.CARD, f"late:{due}", channel(change.card_channel), change.card()))
+        for lead in change.leads:
+            key = f"{view.id}:mediators-late:{due}:{lead}"
+            messages.append(_message(view, key, dm(lead), Surface.MEDIATORS_LATE, CaseShown(case=view)))
     return messages
 
 
@@ -360,6 +381,7 @@ HANDLERS: tuple[tuple[type[Any], Handler], ...] = (
     (PayoutRefused, _payouts_refused),
     (PayoutHandled, _payouts_handled),
     (Reminded, _reminded),
+    (MediatorsLate, _mediators_late),
 )
 
 

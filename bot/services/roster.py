@@ -41,8 +41,10 @@ class Roster:
         group: Callable[[], set[str]] | None = None,
         desks: Callable[[], Mapping[str, Desk]] | None = None,
         members: GroupMembers | None = None,
+        leads: frozenset[str] = frozenset(),
     ) -> None:
         self._users = users
+        self._leads = leads
         self._group = group
         self._read_desks = desks
         self._list_group = members
@@ -61,6 +63,10 @@ class Roster:
         if desk is None:
             return user_id in self._users or user_id in self._members
         return user_id in desk.users or user_id in self._desk_members.get(team_id, frozenset())
+
+    def leads(self, team_id: str) -> tuple[str, ...]:
+        """The lead mediators, told when the mediators miss a deadline (MEDIATOR_LEAD_IDS)."""
+        return tuple(sorted(self._leads))
 
     def channel(self, team_id: str, default: str | None) -> str | None:
         """Where this workspace's case cards go."""

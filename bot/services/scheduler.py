@@ -15,7 +15,7 @@ from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
 from bot.domain.vocabulary import DeadlineKind
 from bot.logs import about
-from bot.metrics import EXPIRIES, REMINDERS
+from bot.metrics import EXPIRIES, MEDIATORS_LATE, REMINDERS
 from bot.services.core import Deps, case_view, change_case, told
 from bot.services.messages import OutboxMessage
 from bot.services.models import CaseView
@@ -132,7 +132,10 @@ def _act(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> Non
     # Decided a moment before the deadline, appealed a moment before the window's end, or extended: the decision
     # (or the new deadline) stands, and this deadline is already retired.
     with suppress(CaseMovedOn, DeadlineNotReached):
-        if deadline.kind is DeadlineKind.APPEAL_WINDOW:  # nobody appealed: the outcome stands (design §2.4)
+        if deadline.kind is DeadlineKind.MEDIATOR_CLAIM:  # the leads are told; nothing is decided for anyone
+            change_case(deps, deadline.team_id, deadline.case_id, lambda case, _, at: case.mediators_late(now=at))
+            MEDIATORS_LATE.inc()
+        elif deadline.kind is DeadlineKind.APPEAL_WINDOW:  # nobody appealed: the outcome stands (design §2.4)
             change_case(deps, deadline.team_id, deadline.case_id, lambda case, _, at: case.end_appeal_window(now=at))
         else:
             change_case(

@@ -271,6 +271,8 @@ PAYLOADS: dict[Surface, type[Any]] = {
     Surface.EVIDENCE_KEPT: EvidenceShown,
     Surface.FILE_COPY: FileCopyShown,
     Surface.FILE_ALTERED: FileAlteredShown,
+    Surface.MEDIATOR_REMINDER: ReminderShown,
+    Surface.MEDIATORS_LATE: CaseShown,
     Surface.QUESTION: QuestionShown,
     Surface.QUESTION_LINE: QuestionShown,
     Surface.EXTENDED: ExtendedShown,

@@ -8,7 +8,7 @@ import pytest
 from bot.domain.case.appeal import FirstMediatorCannotReview
 from bot.domain.contract import ContractKind
 from bot.domain.routing import RouteKind
-from bot.domain.vocabulary import LedgerKind
+from bot.domain.vocabulary import DeadlineKind, LedgerKind
 from bot.services import disputes, mediation, requests, scheduler
 from bot.services.messages import Kept, Place, Surface
 from bot.services.payments import Webhook
@@ -57,7 +57,8 @@ def test_a_rejected_proposal_offers_both_parties_a_review_and_the_appeal_reaches
     assert (card["state"], card["mediator_id"], card["moves"]["mediator"]) == ("appeal_requested", None, ["claim"])
     assert (card["appeal"]["role"], card["appeal"]["first_mediator"]) == ("freelancer", MEDIATOR)
     with db() as work:
-        assert [d.kind for d in work.cases.get("T0001", "R-1").deadlines] == []  # the fee deadline ended too
+        # The fee deadline ended too; the mediators now have the policy's claim window to take the appeal.
+        assert [d.kind for d in work.cases.get("T0001", "R-1").deadlines] == [DeadlineKind.MEDIATOR_CLAIM]
 
 
 def test_the_first_mediator_is_refused_and_a_second_ones_review_settles_it_in_the_ledger(appeals, db):

@@ -424,13 +424,20 @@ def test_the_desk_marks_passed_deadlines_links_held_cases_and_says_why_a_claim_c
         rest["rows"][0]
         | {"mediator_id": "U0MEDIATE2", "state": "claimed", "card_link": "https://demo.slack.com/archives/C0M/p1"}
     ]
-    held["sections"]["mine"]["rows"][0]["due_at"] = "2026-11-26T10:00:00+00:00"  # before "now"
+    first = held["sections"]["mine"]["rows"][0]
+    passed = "2026-11-26T10:00:00+00:00"  # before "now"
+    mine = first | {"id": "R-000001", "due_at": passed, "mediator_id": "U0MEDIATE1", "state": "claimed"}
+    held["sections"]["mine"] = held["sections"]["mine"] | {"rows": [mine]}
+    late, waiting = first | {"id": "R-000002", "due_at": passed}, first | {"id": "R-000003"}  # nobody holds them
+    held["sections"]["unclaimed"] = held["sections"]["unclaimed"] | {"rows": [late, waiting]}
     notice = AlreadyClaimed("R-000000", "U0MEDIATE2", datetime(2026, 11, 27, 9, tzinfo=UTC))
     shown = render(Surface.DESK, held | {"notice": notice.as_json(), "filters": {"kind": "hourly"}}, None)
     assert blocks_problems(shown.blocks, "home") == []
     text = text_of(shown.blocks)
     assert ":warning: Nothing changed: this case was already claimed by <@U0MEDIATE2> <!date^" in text
     assert "*deadline passed <!date^" in text
+    assert "· *claim overdue since <!date^" in text  # the mediators' own deadline, not a party's
+    assert "· claim by <!date^" in text
     assert "held by <@U0MEDIATE2>" in text
     assert "(filtered)" in text
     assert "21–25 of 25\n" in text

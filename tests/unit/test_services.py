@@ -485,7 +485,8 @@ def test_desk_filters_keep_a_stage_a_kind_or_what_is_overdue(db, deps, clock):
     assert totals(kind="hourly") == {"unclaimed": 0, "mine": 0, "rest": 0}
     assert totals(overdue=True)["rest"] == 0
     clock.advance(days=3, minutes=-2)  # past R-1's answer (due 3 days after it), not R-3's; no tick has run
-    assert totals(overdue=True) == {"unclaimed": 0, "mine": 0, "rest": 1}
+    # and past R-2's claim window (24 h): nobody claimed it.
+    assert totals(overdue=True) == {"unclaimed": 1, "mine": 0, "rest": 1}
 
 
 def ask_to_mediation(deps, case_id: str):

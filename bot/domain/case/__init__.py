@@ -30,7 +30,7 @@ from bot.domain.errors import (
     TooManyFiles,
     refusal,
 )
-from bot.domain.events import Evidence, Extended, Question, QuestionAnswered, Reminded
+from bot.domain.events import Evidence, Extended, MediatorsLate, Question, QuestionAnswered, Reminded
 from bot.domain.files import EvidenceFile
 from bot.domain.money import Money
 from bot.domain.policy import Policy
@@ -175,6 +175,9 @@ class Case(RequestStage, DisputeStage, MediationStage, ArbitrationStage, PayoutS
         is owed by whom the case waits on (a party who already accepted a proposal is not nagged); an appeal may
         come from a party who may still appeal; a dispute of the week from the client while one may still come."""
         now = require_utc(now)
+        if kind is DeadlineKind.MEDIATOR_CLAIM:  # the mediators, while nobody holds the case
+            waiting = self.waits_for_a_mediator
+            return [Reminded(self.id, deadline_id, kind, offset, "", "mediators", due_at, now)] if waiting else []
         roles = {party: self.ensure_party(party) for party in parties}
         if kind is DeadlineKind.APPEAL_WINDOW:
             still = [party for party, role in roles.items() if Move.APPEAL in self.moves(role, now)]
@@ -204,6 +207,17 @@ class Case(RequestStage, DisputeStage, MediationStage, ArbitrationStage, PayoutS
             State.APPEAL_REQUESTED: (Move.REVIEW, Move.RELEASE),
         }.get(self.state, ())
         return (*only, Move.ASK, Move.REASSIGN) if self.state in WITH_MEDIATOR else ()
+
+    def mediators_late(self, *, now: datetime) -> None:
+        """Issue 38: the claim window passed with nobody holding the case. The lead mediators hear of it, and the
+        desk shows it; nothing changes for the parties: a mediator's lateness never decides against them."""
+        now = require_utc(now)
+        if self.claim_deadline is None or not self.waits_for_a_mediator:
+            raise self._moved_on()
+        if now < self.claim_deadline.due_at:
+            raise DeadlineNotReached(self.claim_deadline.due_at)
+        self.events.append(MediatorsLate(self.id, self.claim_deadline.due_at, now))
+        self.claim_deadline, self.claim_late_at = None, now
 
     def expire(self, *, now: datetime, policy: Policy) -> None:
         """Design §2.2, what silence means when a deadline passes (the scheduler calls this)."""

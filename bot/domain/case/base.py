@@ -43,6 +43,7 @@ from bot.domain.events import (
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import (
+    CLAIMABLE,
     LINKS_PER_EVIDENCE,
     MAY_ASK_AGAIN,
     WITH_MEDIATOR,
@@ -147,6 +148,9 @@ class CaseBase:
     escalated_at: datetime | None = None  # when a mediator was first needed: the case card exists from then on
     extended_by: tuple[str, ...] = ()  # the roles that have had their extension (design §2.2: once per case)
     payout_hold: str | None = None  # why the marketplace refused a payout this case decided, while it is on hold
+    # While nobody holds a case that waits for a mediator: by when one is to claim it, and when that passed unclaimed.
+    claim_deadline: Deadline | None = None
+    claim_late_at: datetime | None = None
     version: int = 0
     # What happened since the case was loaded, in order: written by the unit of work, told by the notifier.
     events: list[Event] = field(default_factory=list, compare=False, repr=False)
@@ -202,7 +206,26 @@ class CaseBase:
         """Every deadline the scheduler must watch for this case now."""
         review = (self.review_deadline,) if self.review_deadline and self.may_still_dispute else ()
         appeal = (self.appeal_deadline,) if self.appeal_deadline and self.is_open else ()
-        return ((self.deadline,) if self.deadline else ()) + review + appeal
+        claim = (self.claim_deadline,) if self.claim_deadline and self.waits_for_a_mediator else ()
+        return ((self.deadline,) if self.deadline else ()) + review + appeal + claim
+
+    @property
+    def waits_for_a_mediator(self) -> bool:
+        """Open, in a state a mediator claims, and nobody holds it."""
+        return self.is_open and self.state in CLAIMABLE and self.mediator_id is None
+
+    def keep_mediators_to_time(self, policy: Policy) -> None:
+        """Issue 38: a case that waits for a mediator is to be claimed within the policy's claim window of when it
+        began to wait (escalated, appealed, or released back); once claimed, or moved on, there is no such
+        deadline, and a lateness past is forgotten. Called after every change, under the case's own policy."""
+        if not self.waits_for_a_mediator:
+            self.claim_deadline, self.claim_late_at = None, None
+            return
+        if self.claim_deadline is None and self.claim_late_at is None:
+            since = self.updated_at or self.opened_at
+            window = policy.mediator_claim_window
+            offsets = tuple(offset.total_seconds() for offset in policy.reminder_offsets if offset < window)
+            self.claim_deadline = Deadline(DeadlineKind.MEDIATOR_CLAIM, (), since + window, offsets)
 
     def ensure_may_mediate(self, by: str) -> None:
         """A mediator who is a party to the case can never act on it (design §6)."""

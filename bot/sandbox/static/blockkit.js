@@ -6,7 +6,7 @@ const EMOJI = {
   alarm_clock: "⏰", arrows_counterclockwise: "🔄", bust_in_silhouette: "👤", busts_in_silhouette: "👥", classical_building: "🏛️",
   handshake: "🤝", hourglass: "⌛", hourglass_flowing_sand: "⏳", information_source: "ℹ️", judge: "🧑‍⚖️",
   leftwards_arrow_with_hook: "↩️", lock: "🔒", memo: "📝", no_entry: "⛔", no_entry_sign: "🚫",
-  page_facing_up: "📄", paperclip: "📎", part_alternation_mark: "〽️", question: "❓", receipt: "🧾", scales: "⚖️",
+  page_facing_up: "📄", paperclip: "📎", part_alternation_mark: "〽️", question: "❓", receipt: "🧾", rotating_light: "🚨", scales: "⚖️",
   speech_balloon: "💬", triangular_flag_on_post: "🚩", warning: "⚠️", white_check_mark: "✅",
 };
 const PLACEHOLDER = 0xe000; // private-use characters stand for the <…> tags while formatting is parsed
