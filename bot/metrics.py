@@ -10,6 +10,8 @@ so every instance and worker reports the same figures.
 from __future__ import annotations
 
 import os
+import struct
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -40,7 +42,9 @@ SLACK_RATE_LIMITED = Counter(
 REMINDERS = Counter("refundbot_reminders_queued_total", "Reminders queued for someone who must act.")
 EXPIRIES = Counter("refundbot_expiries_applied_total", "Deadlines passed and applied as the policy says.")
 MEDIATORS_LATE = Counter(
-    "refundbot_mediator_deadlines_missed_total", "Cases nobody claimed within the policy's claim window."
+    "refundbot_mediator_deadlines_missed_total",
+    "The mediators' deadlines missed (to claim a case, to act a first time, to give an outcome).",
+    ["kind"],
 )
 
 State = Callable[[datetime], dict[str, Any]]
@@ -119,6 +123,12 @@ class _StateCollector(Collector):
         yield cases
 
 
+# A worker (re)started by gunicorn creates its metrics file as a scrape may be reading the folder: a file caught
+# before its first bytes are written cannot be read. It is, a moment later; the scrape tries this many times.
+SCRAPE_TRIES = 3
+SCRAPE_PAUSE = 0.05
+
+
 def exposition(state: State, clock: Callable[[], datetime]) -> tuple[bytes, str]:
     """The text a scrape gets: every worker's counts (or this process's alone), and the state as of now."""
     registry = CollectorRegistry()
@@ -127,6 +137,11 @@ def exposition(state: State, clock: Callable[[], datetime]) -> tuple[bytes, str]
     else:
         registry.register(_Counted())
     registry.register(_StateCollector(state, clock))
+    for _ in range(SCRAPE_TRIES - 1):
+        try:
+            return generate_latest(registry), CONTENT_TYPE_LATEST
+        except struct.error:  # a worker's metrics file caught empty, as it was being created
+            time.sleep(SCRAPE_PAUSE)
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
