@@ -49,7 +49,17 @@ from bot.domain.history import PartyRecord, Tally
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
-from bot.domain.vocabulary import CLAIMABLE, Appeal, Deadline, DeadlineKind, LedgerKind, Stage, State, Visibility
+from bot.domain.vocabulary import (
+    CLAIMABLE,
+    MEDIATOR_DEADLINES,
+    Appeal,
+    Deadline,
+    DeadlineKind,
+    LedgerKind,
+    Stage,
+    State,
+    Visibility,
+)
 from bot.services.models import DeskFilters, DeskRow
 from bot.services.ports import PayoutAnswer
 from storage.tables import (
@@ -485,7 +495,7 @@ class CaseRepository:
                 type_coerce(since, UtcDateTime()),
                 SlackMessageRow.permalink,
                 CaseRow.appeal,
-                CaseRow.claim_late_at,
+                CaseRow.mediators_late,
             )
             .join(ContractRow, (ContractRow.team_id == CaseRow.team_id) & (ContractRow.id == CaseRow.contract_id))
             .outerjoin(q.due, q.due.c.case_id == CaseRow.id)
@@ -515,7 +525,7 @@ class CaseRepository:
                 waiting_since=(row[13] or {}).get("at") or row[11].isoformat(),
                 card_link=row[12],
                 first_mediator=(row[13] or {}).get("first_mediator"),
-                claim_late_at=row[14].isoformat() if row[14] is not None else None,
+                mediators_late={kind: missed[0] for kind, missed in (row[14] or {}).items()},
             )
             for row in rows
         ]
@@ -685,7 +695,10 @@ class CaseRepository:
             "escalated_at": case.escalated_at,
             "extended_by": list(case.extended_by),
             "payout_hold": case.payout_hold,
-            "claim_late_at": case.claim_late_at,
+            "mediators_late": {k: [due.isoformat(), at.isoformat()] for k, (due, at) in case.mediators_late.items()}
+            or None,
+            "claimed_at": case.claimed_at,
+            "acted_at": case.acted_at,
         }
 
     @staticmethod
@@ -729,7 +742,7 @@ class CaseRepository:
         deadlines = {d.kind: Deadline(d.kind, d.parties, d.due_at, d.reminder_offsets) for d in active}
         review = deadlines.pop(DeadlineKind.REVIEW_WINDOW, None)
         appeal_window = deadlines.pop(DeadlineKind.APPEAL_WINDOW, None)
-        claim = deadlines.pop(DeadlineKind.MEDIATOR_CLAIM, None)
+        theirs = tuple(deadlines.pop(kind) for kind in list(deadlines) if kind in MEDIATOR_DEADLINES)
         return Case(
             id=row.id,
             team_id=row.team_id,
@@ -772,8 +785,13 @@ class CaseRepository:
             appeal=Appeal.from_json(row.appeal, row.currency) if row.appeal else None,
             evidence_count=row.evidence_count,
             escalated_at=row.escalated_at,
-            claim_deadline=claim,
-            claim_late_at=row.claim_late_at,
+            mediator_deadlines=theirs,
+            mediators_late={
+                kind: (datetime.fromisoformat(due), datetime.fromisoformat(at))
+                for kind, (due, at) in (row.mediators_late or {}).items()
+            },
+            claimed_at=row.claimed_at,
+            acted_at=row.acted_at,
             extended_by=tuple(row.extended_by or ()),
             payout_hold=row.payout_hold,
             version=row.version,

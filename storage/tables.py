@@ -205,7 +205,10 @@ class CaseRow(Base):
     escalated_at: Mapped[datetime | None]
     extended_by: Mapped[list[str]] = mapped_column(JSON)
     payout_hold: Mapped[str | None] = mapped_column(String(500))
-    claim_late_at: Mapped[datetime | None]  # nobody claimed it in time while it waited for a mediator
+    # The mediators' deadlines missed: kind → [the due time missed, when it was seen] (issue 38).
+    mediators_late: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    claimed_at: Mapped[datetime | None]  # when the mediator who holds it took it
+    acted_at: Mapped[datetime | None]  # their first question, proposal or decision since
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (compare-and-set on every UPDATE)

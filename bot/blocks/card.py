@@ -155,36 +155,56 @@ def payout_handled(case: CaseView, action: str, by: str, entry_id: int | None, w
     return [section(said), kit.context(f"Client {person(case.client_id)} · freelancer {person(case.freelancer_id)}")]
 
 
+# What each of the mediators' deadlines asks (issue 38), as its lines say it.
+OWED = {
+    "mediator_claim": "a mediator is to claim this case",
+    "mediator_action": "its mediator is to ask, propose or decide a first time",
+    "mediator_outcome": "its mediator is to give an outcome",
+}
+MISSED = {
+    "mediator_claim": "nobody claimed this case",
+    "mediator_action": "its mediator had not asked, proposed or decided",
+    "mediator_outcome": "its mediator had given no outcome",
+}
+
+
 def claim_line(case: CaseView) -> str | None:
-    """While the case waits for a mediator: by when one is to claim it, or that nobody did in time."""
-    if case.claim_late_at:
-        due = datetime.fromisoformat(case.claim_late_at)
-        return (
-            f":rotating_light: *Claim overdue*: nobody claimed this case by {when(due)}; the lead mediators were told."
-        )
-    if case.claim_due:
-        return f":alarm_clock: A mediator is to claim this case by {when(datetime.fromisoformat(case.claim_due))}."
-    return None
+    """The mediators' deadlines: what is owed and by when, and what was missed (the leads were told)."""
+    told = "the lead mediators were told"
+    lines = [
+        f":rotating_light: *Overdue*: {MISSED[kind]} by {when(datetime.fromisoformat(due))}; {told}."
+        for kind, due in sorted(case.mediators_late.items())
+    ]
+    lines += [
+        f":alarm_clock: By {when(datetime.fromisoformat(due))}, {OWED[kind]}."
+        for kind, due in sorted(case.mediator_due.items())
+    ]
+    return "\n".join(lines) or None
 
 
-def mediator_reminder(case: CaseView, hours_left: float) -> list[Block]:
-    """The card's thread, before the claim window ends: nobody holds the case yet."""
-    due = when(datetime.fromisoformat(case.claim_due)) if case.claim_due else "soon"
+def mediator_reminder(case: CaseView, kind: str, hours_left: float) -> list[Block]:
+    """Before one of the mediators' deadlines: under the card while nobody holds the case, else in its mediator's
+    DM."""
+    due = case.mediator_due.get(kind)
+    by = when(datetime.fromisoformat(due)) if due else "soon"
+    then = "press *Claim* on the card" if kind == "mediator_claim" else "the card has the buttons"
     return [
         section(
-            f":alarm_clock: Nobody has claimed case {case.id} yet. Under its policy a mediator claims it by {due} "
-            f"(about {max(round(hours_left), 1)} h from now): press *Claim* on the card."
+            f":alarm_clock: Case {case.id}: by {by} (about {max(round(hours_left), 1)} h from now), {OWED[kind]}; "
+            f"{then}."
         )
     ]
 
 
-def mediators_late(case: CaseView) -> list[Block]:
-    """A lead mediator's DM: nobody claimed a case in time. Nothing was decided for or against either party."""
-    due = when(datetime.fromisoformat(case.claim_late_at)) if case.claim_late_at else "its claim window's end"
+def mediators_late(case: CaseView, kind: str, mediator: str | None) -> list[Block]:
+    """A lead mediator's DM: one of the mediators' deadlines passed. Nothing was decided for or against a party."""
+    due = case.mediators_late.get(kind)
+    by = when(datetime.fromisoformat(due)) if due else "its deadline"
+    held = f" It is held by {person(mediator)}." if mediator else " Nobody holds it."
     return [
         section(
-            f":rotating_light: Nobody claimed case {case.id} (*{escape(case.item_label)}*, "
-            f"{escape(case.contract_title)}) by {due}. It waits on the mediators' desk, marked late; nothing was "
-            "decided for or against either party."
+            f":rotating_light: Case {case.id} (*{escape(case.item_label)}*, {escape(case.contract_title)}): "
+            f"{MISSED[kind]} by {by}.{held} It is marked late on the mediators' desk; nothing was decided for or "
+            "against either party."
         )
     ]

@@ -55,8 +55,9 @@ def _row(row: DeskRow, section: str, now: datetime, locale: str, viewer: str) ->
     at_stake = money(row.money(row.at_stake_minor), locale)
     since = f"waiting since {when(datetime.fromisoformat(row.waiting_since))}"
     unclaimed = row.mediator_id is None and row.state in CLAIMABLE
-    if row.claim_late_at is not None:
-        timing = f"{since} · :rotating_light: *claim overdue since {when(datetime.fromisoformat(row.claim_late_at))}*"
+    if row.mediators_late:
+        missed = min(datetime.fromisoformat(due) for due in row.mediators_late.values())
+        timing = f"{since} · :rotating_light: *mediator overdue since {when(missed)}*"
     elif row.due_at is None:
         timing = since
     else:

@@ -91,12 +91,14 @@ def _file_altered(shown: s.FileAlteredShown, _: str | None, __: str) -> Rendered
     return Rendered(said, [kit.section(said)])
 
 
-def _mediator_reminder(shown: s.ReminderShown, _: str | None, __: str) -> Rendered:
-    return Rendered(f"Case {shown.case.id} waits for a mediator", card.mediator_reminder(shown.case, shown.hours_left))
+def _mediator_reminder(shown: s.MediatorReminderShown, _: str | None, __: str) -> Rendered:
+    blocks = card.mediator_reminder(shown.case, shown.kind, shown.hours_left)
+    return Rendered(f"Reminder: case {shown.case.id} waits on its mediators", blocks)
 
 
-def _mediators_late(shown: s.CaseShown, _: str | None, __: str) -> Rendered:
-    return Rendered(f"Nobody claimed case {shown.case.id} in time", card.mediators_late(shown.case))
+def _mediators_late(shown: s.MediatorsLateShown, _: str | None, __: str) -> Rendered:
+    blocks = card.mediators_late(shown.case, shown.kind, shown.mediator)
+    return Rendered(f"Case {shown.case.id}: a mediator's deadline passed", blocks)
 
 
 def _evidence_kept(shown: s.EvidenceShown, _: str | None, __: str) -> Rendered:

@@ -177,11 +177,14 @@ class FileAltered:
 
 @dataclass(frozen=True)
 class MediatorsLate:
-    """Nobody claimed a case that waited for a mediator by ``due_at``: the lead mediators are told (issue 38)."""
+    """One of the mediators' deadlines passed (issue 38): the lead mediators are told. ``mediator`` is who held the
+    case, if anyone did."""
 
     case_id: str
+    kind: DeadlineKind
     due_at: datetime
     at: datetime
+    mediator: str | None
 
 
 Event = (

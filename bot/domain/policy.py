@@ -99,8 +99,20 @@ class Policy:
     grounds: dict[str, Ground] = field(default_factory=lambda: dict(V1_GROUNDS))
     # Whether a party may appeal a mediator's outcome to a second mediator, and which; None: no appeals (v1).
     appeals: Appeals | None = None
-    # How long the mediators have to claim a case once it waits for one (escalated, appealed, or released back).
+    # The mediators' own deadlines: to claim a case once it waits for one (escalated, appealed, or released back);
+    # once one holds it, to ask, propose or decide a first time, and to give an outcome.
     mediator_claim_window: timedelta = timedelta(hours=24)
+    mediator_action_window: timedelta = timedelta(hours=48)
+    mediator_outcome_window: timedelta = timedelta(days=7)
+
+    def mediator_window(self, kind: str) -> timedelta:
+        """The window of one of the mediators' deadlines (a ``DeadlineKind`` value)."""
+        return {
+            "mediator_claim": self.mediator_claim_window,
+            "mediator_action": self.mediator_action_window,
+            "mediator_outcome": self.mediator_outcome_window,
+        }[kind]
+
     # What a file attached as evidence may be (bot.domain.files).
     evidence_files: FileRules = field(default_factory=lambda: FileRules(V1_FILE_TYPES))
 
@@ -191,6 +203,8 @@ class Policy:
             if (appeals := numbers.get("appeals"))
             else None,
             mediator_claim_window=_seconds(numbers.get("mediator_claim_window", 24 * 3600)),
+            mediator_action_window=_seconds(numbers.get("mediator_action_window", 48 * 3600)),
+            mediator_outcome_window=_seconds(numbers.get("mediator_outcome_window", 7 * 86400)),
             evidence_files=FileRules(tuple(files["types"]), files["max_bytes"], files["max_files"])
             if (files := numbers.get("evidence_files"))
             else FileRules(V1_FILE_TYPES),

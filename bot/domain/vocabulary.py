@@ -97,9 +97,19 @@ class DeadlineKind(StrEnum):
     ARBITRATION_FEE = "arbitration_fee"
     REVIEW_WINDOW = "review_window"  # reminds only: the hourly week's dispute window closes, nothing expires
     APPEAL_WINDOW = "appeal_window"  # while either party may still appeal an outcome; when it ends, the outcome stands
-    # While nobody holds a case that waits for a mediator: reminds the mediators, and tells the leads once it passes.
-    # A mediator's lateness never decides anything against a party.
+    # The mediators' own (issue 38): each reminds them and tells the lead mediators once it passes, and never decides
+    # anything against a party. While nobody holds a case that waits for a mediator, to claim it; once one holds
+    # it, their first question, proposal or decision, and their outcome.
     MEDIATOR_CLAIM = "mediator_claim"
+    MEDIATOR_ACTION = "mediator_action"
+    MEDIATOR_OUTCOME = "mediator_outcome"
+
+
+MEDIATOR_DEADLINES = frozenset(
+    {DeadlineKind.MEDIATOR_CLAIM, DeadlineKind.MEDIATOR_ACTION, DeadlineKind.MEDIATOR_OUTCOME}
+)
+# Where the mediator holding a case owes it an outcome (a proposal, a decision, a review).
+OWES_OUTCOME = frozenset({State.CLAIMED, State.IN_REVIEW, State.APPEAL_REQUESTED})
 
 
 class LedgerKind(StrEnum):

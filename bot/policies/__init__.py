@@ -145,8 +145,10 @@ class PolicyFile(_Strict):
     appeals: AppealsIn | None = None
     # Absent: refund-bot's list (bot.domain.policy.V1_FILE_TYPES), 10 MB, 10 files.
     evidence_files: EvidenceFilesIn | None = None
-    # Absent: 24 hours (what files written before mediators had deadlines get).
+    # Absent: 24 hours, 48 hours and 7 days (what files written before mediators had deadlines get).
     mediator_claim_window: Duration = timedelta(hours=24)
+    mediator_action_window: Duration = timedelta(hours=48)
+    mediator_outcome_window: Duration = timedelta(days=7)
 
     @field_validator("grounds")
     @classmethod
@@ -211,6 +213,8 @@ class PolicyFile(_Strict):
             if self.appeals
             else None,
             mediator_claim_window=self.mediator_claim_window,
+            mediator_action_window=self.mediator_action_window,
+            mediator_outcome_window=self.mediator_outcome_window,
             evidence_files=FileRules(
                 tuple(self.evidence_files.types), self.evidence_files.max_bytes, self.evidence_files.max_files
             )

@@ -288,8 +288,8 @@ def _later_stages(uow: UnitOfWork, case: Case, policy: Policy) -> dict[str, Any]
         "outcome_minor": case.outcome.minor if case.outcome else None,
         "appeal": case.appeal.as_json() if case.appeal else None,
         "evidence_count": case.evidence_count,
-        "claim_due": case.claim_deadline.due_at.isoformat() if case.claim_deadline else None,
-        "claim_late_at": case.claim_late_at.isoformat() if case.claim_late_at else None,
+        "mediator_due": {d.kind.value: d.due_at.isoformat() for d in case.mediator_deadlines},
+        "mediators_late": {kind: due.isoformat() for kind, (due, _) in case.mediators_late.items()},
     }
 
 

@@ -17,7 +17,7 @@ from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import Grounds
 from bot.services import notify
-from bot.services.core import Deps, case_view, change_case, load_case, party_records, policy_for, told
+from bot.services.core import Deps, case_view, change_case, load_case, party_records, policy_for, store, told
 from bot.services.models import CaseView, DecisionForm
 from bot.services.read_models import checked_view
 
@@ -136,12 +136,16 @@ def _amount(cmd: Mediate, case: Case) -> Money:
 
 def ask(deps: Deps, team_id: str, user_id: str, case_id: str, role: str, question: str) -> None:
     """The mediator asks one party for information: the question is kept (the Answer button carries its id), and
-    the notifier tells the party and the case thread. Asking changes nothing of the case itself."""
+    the notifier tells the party and the case thread. Of the case itself, asking changes only that its mediator has
+    acted (issue 38: their first-action deadline is met)."""
     ensure_on_roster(deps, team_id, user_id)
     now = deps.clock()
     with deps.uow() as uow:
         case = load_case(uow, team_id, case_id)
-        asked = uow.questions.add(team_id, case.ask(role, question, by=user_id, now=now))
+        question = case.ask(role, question, by=user_id, now=now)
+        case.keep_mediators_to_time(policy_for(uow, case.policy_version, deps.policy))
+        store(uow, case, deps.payments)
+        asked = uow.questions.add(team_id, question)
         uow.outbox.add_all(team_id, told(deps, uow, case, [QuestionAsked(asked)], now), now)
         uow.commit()
     deps.delivered()

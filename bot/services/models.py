@@ -106,8 +106,8 @@ class CaseView:
     at_stake_minor: int = 0  # what the current stage decides
     by_deadline: bool = False  # the last change was the scheduler's, not a person's
     escalated: bool = False  # a mediator has been needed: the case card exists
-    claim_due: str | None = None  # while it waits for a mediator: by when one is to claim it
-    claim_late_at: str | None = None  # nobody claimed it in time
+    mediator_due: dict[str, str] = field(default_factory=dict)  # the mediators' deadlines owed: kind → due
+    mediators_late: dict[str, str] = field(default_factory=dict)  # and those missed: kind → the due time missed
     moves: dict[str, list[Move]] = field(default_factory=dict)  # role ("client", "freelancer", "mediator") → Move
 
     def as_json(self) -> dict[str, Any]:
@@ -255,7 +255,7 @@ class DeskRow:
     waiting_since: str  # escalated (or opened, before a mediator was needed); an appeal, since it was made
     card_link: str | None  # the case card's permalink, once the relay has posted it
     first_mediator: str | None = None  # an appeal's: whose outcome it is, who may not review it
-    claim_late_at: str | None = None  # nobody claimed it in time
+    mediators_late: dict[str, str] = field(default_factory=dict)  # the mediators' deadlines missed: kind → due
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeskRow:

@@ -50,7 +50,7 @@ from bot.domain.events import (
     Reminded,
 )
 from bot.domain.visibility import party_may_read
-from bot.domain.vocabulary import MAY_ASK_AGAIN, DeadlineKind, Stage, State
+from bot.domain.vocabulary import MAY_ASK_AGAIN, MEDIATOR_DEADLINES, DeadlineKind, Stage, State
 from bot.services.messages import (
     Kept,
     Nudge,
@@ -78,6 +78,8 @@ from bot.services.surfaces import (
     FileAlteredShown,
     FileCopyShown,
     HomeShown,
+    MediatorReminderShown,
+    MediatorsLateShown,
     PayoutHandledShown,
     PayoutRefusedShown,
     QuestionShown,
@@ -333,11 +335,12 @@ def _reminded(change: Change, reminded: list[Reminded]) -> list[OutboxMessage]:
     for event in reminded:
         at = f"{event.deadline_id}:{int(event.offset)}:{event.party}"
         hours_left = (event.due_at - event.at).total_seconds() / 3600
-        if event.kind is DeadlineKind.MEDIATOR_CLAIM:  # the mediators, under the card: nobody holds the case yet
-            if change.carded:
-                told = ReminderShown(case=view, hours_left=hours_left, role="mediators")
-                key = f"{view.id}:claim-reminder:{at}"
-                messages.append(_message(view, key, thread(Kept.CARD.of(view.id)), Surface.MEDIATOR_REMINDER, told))
+        if event.kind in MEDIATOR_DEADLINES:  # under the card while nobody holds the case, else to its mediator
+            told = MediatorReminderShown(case=view, kind=event.kind.value, hours_left=hours_left)
+            where = dm(event.party) if event.party else thread(Kept.CARD.of(view.id))
+            if event.party or change.carded:
+                key = f"{view.id}:mediator-reminder:{at}:{event.kind.value}"
+                messages.append(_message(view, key, where, Surface.MEDIATOR_REMINDER, told))
             continue
         if event.kind is DeadlineKind.REVIEW_WINDOW:
             key, surface = f"{view.id}:review-reminder:{at}", Surface.REVIEW_REMINDER
@@ -358,12 +361,13 @@ def _mediators_late(change: Change, late: list[MediatorsLate]) -> list[OutboxMes
     """Nobody claimed the case in time: each lead mediator hears of it, and the card says so."""
     view, messages = change.view, []
     for event in late:
-        due = event.due_at.isoformat()
+        due, kind = event.due_at.isoformat(), event.kind.value
         if change.carded and change.card_channel is not None:
-            messages.append(_kept(view, Kept.CARD, f"late:{due}", channel(change.card_channel), change.card()))
+            messages.append(_kept(view, Kept.CARD, f"late:{kind}:{due}", channel(change.card_channel), change.card()))
+        told = MediatorsLateShown(case=view, kind=kind, mediator=event.mediator)
         for lead in change.leads:
-            key = f"{view.id}:mediators-late:{due}:{lead}"
-            messages.append(_message(view, key, dm(lead), Surface.MEDIATORS_LATE, CaseShown(case=view)))
+            key = f"{view.id}:mediators-late:{kind}:{due}:{lead}"
+            messages.append(_message(view, key, dm(lead), Surface.MEDIATORS_LATE, told))
     return messages
 
 

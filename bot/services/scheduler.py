@@ -13,7 +13,7 @@ from bot.domain.errors import CaseMovedOn, DeadlineNotReached
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
-from bot.domain.vocabulary import DeadlineKind
+from bot.domain.vocabulary import MEDIATOR_DEADLINES, DeadlineKind
 from bot.logs import about
 from bot.metrics import EXPIRIES, MEDIATORS_LATE, REMINDERS
 from bot.services.core import Deps, case_view, change_case, told
@@ -132,9 +132,12 @@ def _act(deps: Deps, deadline: LeasedDeadline, owner: str, now: datetime) -> Non
     # Decided a moment before the deadline, appealed a moment before the window's end, or extended: the decision
     # (or the new deadline) stands, and this deadline is already retired.
     with suppress(CaseMovedOn, DeadlineNotReached):
-        if deadline.kind is DeadlineKind.MEDIATOR_CLAIM:  # the leads are told; nothing is decided for anyone
-            change_case(deps, deadline.team_id, deadline.case_id, lambda case, _, at: case.mediators_late(now=at))
-            MEDIATORS_LATE.inc()
+        if deadline.kind in MEDIATOR_DEADLINES:  # the leads are told; nothing is decided for anyone
+            kind = deadline.kind
+            change_case(
+                deps, deadline.team_id, deadline.case_id, lambda case, _, at: case.mediators_missed(kind, now=at)
+            )
+            MEDIATORS_LATE.labels(kind.value).inc()
         elif deadline.kind is DeadlineKind.APPEAL_WINDOW:  # nobody appealed: the outcome stands (design §2.4)
             change_case(deps, deadline.team_id, deadline.case_id, lambda case, _, at: case.end_appeal_window(now=at))
         else:

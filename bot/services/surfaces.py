@@ -121,6 +121,22 @@ class PayoutHandledShown(CaseShown):
     why: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class MediatorReminderShown(CaseShown):
+    """Before one of the mediators' deadlines (a ``DeadlineKind`` value), and how many hours are left."""
+
+    kind: str
+    hours_left: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediatorsLateShown(CaseShown):
+    """One of the mediators' deadlines passed; who held the case then, if anyone."""
+
+    kind: str
+    mediator: str | None = None
+
+
 @dataclass(frozen=True)
 class EvidenceShown(Versioned):
     """One piece of evidence, where its visibility lets it go."""
@@ -258,7 +274,17 @@ class DeskShown(Versioned):
 
 
 # CaseShown's kinds (CardShown, ReminderShown, …) are CaseShown too.
-Payload = CaseShown | EvidenceShown | FileCopyShown | FileAlteredShown | RefusalShown | HomeShown | DeskShown
+Payload = (
+    CaseShown
+    | MediatorReminderShown
+    | MediatorsLateShown
+    | EvidenceShown
+    | FileCopyShown
+    | FileAlteredShown
+    | RefusalShown
+    | HomeShown
+    | DeskShown
+)
 
 # Each surface's payload type: what the notifier queues for it and what its builder is handed.
 PAYLOADS: dict[Surface, type[Any]] = {
@@ -271,8 +297,8 @@ PAYLOADS: dict[Surface, type[Any]] = {
     Surface.EVIDENCE_KEPT: EvidenceShown,
     Surface.FILE_COPY: FileCopyShown,
     Surface.FILE_ALTERED: FileAlteredShown,
-    Surface.MEDIATOR_REMINDER: ReminderShown,
-    Surface.MEDIATORS_LATE: CaseShown,
+    Surface.MEDIATOR_REMINDER: MediatorReminderShown,
+    Surface.MEDIATORS_LATE: MediatorsLateShown,
     Surface.QUESTION: QuestionShown,
     Surface.QUESTION_LINE: QuestionShown,
     Surface.EXTENDED: ExtendedShown,

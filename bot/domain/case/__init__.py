@@ -36,6 +36,7 @@ from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import (
     CLAIMABLE,
+    MEDIATOR_DEADLINES,
     SCHEDULER,
     WITH_MEDIATOR,
     Deadline,
@@ -175,9 +176,10 @@ class Case(RequestStage, DisputeStage, MediationStage, ArbitrationStage, PayoutS
         is owed by whom the case waits on (a party who already accepted a proposal is not nagged); an appeal may
         come from a party who may still appeal; a dispute of the week from the client while one may still come."""
         now = require_utc(now)
-        if kind is DeadlineKind.MEDIATOR_CLAIM:  # the mediators, while nobody holds the case
-            waiting = self.waits_for_a_mediator
-            return [Reminded(self.id, deadline_id, kind, offset, "", "mediators", due_at, now)] if waiting else []
+        if kind in MEDIATOR_DEADLINES:  # the mediators': still owed, or nobody is reminded
+            if not any(d.kind is kind and d.due_at == due_at for d in self.mediator_deadlines):
+                return []
+            return [Reminded(self.id, deadline_id, kind, offset, self.mediator_id or "", "mediator", due_at, now)]
         roles = {party: self.ensure_party(party) for party in parties}
         if kind is DeadlineKind.APPEAL_WINDOW:
             still = [party for party, role in roles.items() if Move.APPEAL in self.moves(role, now)]
@@ -208,16 +210,19 @@ class Case(RequestStage, DisputeStage, MediationStage, ArbitrationStage, PayoutS
         }.get(self.state, ())
         return (*only, Move.ASK, Move.REASSIGN) if self.state in WITH_MEDIATOR else ()
 
-    def mediators_late(self, *, now: datetime) -> None:
-        """Issue 38: the claim window passed with nobody holding the case. The lead mediators hear of it, and the
-        desk shows it; nothing changes for the parties: a mediator's lateness never decides against them."""
+    def mediators_missed(self, kind: DeadlineKind, *, now: datetime) -> None:
+        """Issue 38: one of the mediators' deadlines passed (to claim, to act a first time, to give an outcome). The
+        lead mediators hear of it, and the desk and the card show it; nothing changes for the parties: a
+        mediator's lateness never decides against them."""
         now = require_utc(now)
-        if self.claim_deadline is None or not self.waits_for_a_mediator:
+        missed = next((d for d in self.mediator_deadlines if d.kind is kind), None)
+        if missed is None:
             raise self._moved_on()
-        if now < self.claim_deadline.due_at:
-            raise DeadlineNotReached(self.claim_deadline.due_at)
-        self.events.append(MediatorsLate(self.id, self.claim_deadline.due_at, now))
-        self.claim_deadline, self.claim_late_at = None, now
+        if now < missed.due_at:
+            raise DeadlineNotReached(missed.due_at)
+        self.events.append(MediatorsLate(self.id, kind, missed.due_at, now, self.mediator_id))
+        self.mediators_late[kind] = (missed.due_at, now)
+        self.mediator_deadlines = tuple(d for d in self.mediator_deadlines if d.kind is not kind)
 
     def expire(self, *, now: datetime, policy: Policy) -> None:
         """Design §2.2, what silence means when a deadline passes (the scheduler calls this)."""

@@ -46,6 +46,7 @@ from bot.domain.vocabulary import (
     CLAIMABLE,
     LINKS_PER_EVIDENCE,
     MAY_ASK_AGAIN,
+    OWES_OUTCOME,
     WITH_MEDIATOR,
     Appeal,
     Deadline,
@@ -148,9 +149,11 @@ class CaseBase:
     escalated_at: datetime | None = None  # when a mediator was first needed: the case card exists from then on
     extended_by: tuple[str, ...] = ()  # the roles that have had their extension (design §2.2: once per case)
     payout_hold: str | None = None  # why the marketplace refused a payout this case decided, while it is on hold
-    # While nobody holds a case that waits for a mediator: by when one is to claim it, and when that passed unclaimed.
-    claim_deadline: Deadline | None = None
-    claim_late_at: datetime | None = None
+    # The mediators' own deadlines (issue 38), and those that passed: kind → (the due time missed, when it was seen).
+    mediator_deadlines: tuple[Deadline, ...] = ()
+    mediators_late: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    claimed_at: datetime | None = None  # when the mediator who holds it took it
+    acted_at: datetime | None = None  # their first question, proposal or decision since
     version: int = 0
     # What happened since the case was loaded, in order: written by the unit of work, told by the notifier.
     events: list[Event] = field(default_factory=list, compare=False, repr=False)
@@ -206,8 +209,7 @@ class CaseBase:
         """Every deadline the scheduler must watch for this case now."""
         review = (self.review_deadline,) if self.review_deadline and self.may_still_dispute else ()
         appeal = (self.appeal_deadline,) if self.appeal_deadline and self.is_open else ()
-        claim = (self.claim_deadline,) if self.claim_deadline and self.waits_for_a_mediator else ()
-        return ((self.deadline,) if self.deadline else ()) + review + appeal + claim
+        return ((self.deadline,) if self.deadline else ()) + review + appeal + self.mediator_deadlines
 
     @property
     def waits_for_a_mediator(self) -> bool:
@@ -215,17 +217,28 @@ class CaseBase:
         return self.is_open and self.state in CLAIMABLE and self.mediator_id is None
 
     def keep_mediators_to_time(self, policy: Policy) -> None:
-        """Issue 38: a case that waits for a mediator is to be claimed within the policy's claim window of when it
-        began to wait (escalated, appealed, or released back); once claimed, or moved on, there is no such
-        deadline, and a lateness past is forgotten. Called after every change, under the case's own policy."""
-        if not self.waits_for_a_mediator:
-            self.claim_deadline, self.claim_late_at = None, None
-            return
-        if self.claim_deadline is None and self.claim_late_at is None:
-            since = self.updated_at or self.opened_at
-            window = policy.mediator_claim_window
+        """Issue 38: the mediators' own deadlines, under the case's policy. A case that waits for a mediator is to be
+        claimed within the claim window of when it began to wait (escalated, appealed, or released back); the
+        mediator who holds a case owes it a first question, proposal or decision, and an outcome, within their
+        windows of taking it. A deadline no longer owed goes, and so does the mark of having missed it; a deadline
+        missed is not set again. Called after every change."""
+        owed: dict[str, datetime] = {}
+        if self.waits_for_a_mediator:
+            owed[DeadlineKind.MEDIATOR_CLAIM] = (self.updated_at or self.opened_at) + policy.mediator_claim_window
+        elif self.is_open and self.mediator_id and self.claimed_at and self.state in OWES_OUTCOME:
+            if self.acted_at is None:
+                owed[DeadlineKind.MEDIATOR_ACTION] = self.claimed_at + policy.mediator_action_window
+            owed[DeadlineKind.MEDIATOR_OUTCOME] = self.claimed_at + policy.mediator_outcome_window
+        self.mediators_late = {k: v for k, v in self.mediators_late.items() if owed.get(k) == v[0]}
+        parties = (self.mediator_id,) if self.mediator_id else ()
+        deadlines = []
+        for kind, due in owed.items():
+            if kind in self.mediators_late:
+                continue
+            window = policy.mediator_window(kind)
             offsets = tuple(offset.total_seconds() for offset in policy.reminder_offsets if offset < window)
-            self.claim_deadline = Deadline(DeadlineKind.MEDIATOR_CLAIM, (), since + window, offsets)
+            deadlines.append(Deadline(DeadlineKind(kind), parties, due, offsets))
+        self.mediator_deadlines = tuple(deadlines)
 
     def ensure_may_mediate(self, by: str) -> None:
         """A mediator who is a party to the case can never act on it (design §6)."""

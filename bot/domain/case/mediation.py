@@ -72,14 +72,14 @@ class MediationStage(AppealStage):
         if self.state not in CLAIMABLE:
             raise self._moved_on()
         self._ensure_not_first_mediator(by)
-        self.mediator_id = by
+        self.mediator_id, self.claimed_at, self.acted_at = by, now, None
         to = State.CLAIMED if self.state == State.UNASSIGNED else self.state
         self._record(self.state, to, by=by, now=now, rationale="claimed the case")
 
     def release(self, *, by: str, now: datetime) -> None:
         """The mediator hands the case back to the queue, before proposing or deciding."""
         now = self._ensure_holding(by, now, State.CLAIMED, State.IN_REVIEW, State.APPEAL_REQUESTED)
-        self.mediator_id = None
+        self.mediator_id, self.claimed_at, self.acted_at = None, None, None
         to = State.UNASSIGNED if self.state == State.CLAIMED else self.state
         self._record(self.state, to, by=by, now=now, rationale="released the case to the queue")
 
@@ -91,7 +91,7 @@ class MediationStage(AppealStage):
         if to == by:
             raise AlreadyYours(self.id)
         self._ensure_not_first_mediator(to)
-        self.mediator_id = to
+        self.mediator_id, self.claimed_at, self.acted_at = to, now, None
         self._record(self.state, self.state, by=by, now=now, rationale=f"reassigned the case to {to}")
 
     def ensure_case_mediator(self, by: str, now: datetime) -> datetime:
@@ -104,6 +104,7 @@ class MediationStage(AppealStage):
             raise ChoiceRequired(Field.PARTY)
         question = checked_text(text, Field.QUESTION, QUESTION_LIMIT, required=True) or ""
         now = self.ensure_case_mediator(by, now)
+        self.acted_at = self.acted_at or now
         return Question(self.id, by, self.party(role), question, now)
 
     def propose(self, amount: Money, *, grounds: Grounds, by: str, now: datetime, policy: Policy) -> None:

@@ -1,5 +1,6 @@
-"""Mediators held to time: a case that waits for a mediator keeps when its claim window passed unclaimed, which the
-desk and the case card show (the deadline itself is a row of ``deadlines``, kind ``mediator_claim``).
+"""Mediators held to time: a case keeps when its mediator took it and first acted, and which of the mediators'
+deadlines passed (to claim, to act a first time, to give an outcome), which the desk and the case card show. The
+deadlines themselves are rows of ``deadlines`` (kinds ``mediator_claim``, ``mediator_action``, ``mediator_outcome``).
 
 Revision ID: 0018
 Revises: 0017
@@ -20,8 +21,12 @@ EXPAND_ONLY = True
 
 
 def upgrade() -> None:
-    op.add_column("cases", sa.Column("claim_late_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("cases", sa.Column("mediators_late", sa.JSON(), nullable=True))
+    op.add_column("cases", sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("cases", sa.Column("acted_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column("cases", "claim_late_at")
+    op.drop_column("cases", "acted_at")
+    op.drop_column("cases", "claimed_at")
+    op.drop_column("cases", "mediators_late")
