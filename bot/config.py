@@ -142,6 +142,7 @@ class Settings(BaseSettings):
     # gunicorn's own command-line options under its own variable's name, parsed by gunicorn after the settings above.
     gunicorn_cmd_args: str | None = None
     mediator_channel_id: str | None = None
+    fairness_report_channel: str | None = None  # where last month's fairness report is posted, on the 1st
     mediator_user_ids: Annotated[list[str], NoDecode] = []
     mediator_usergroup_id: str | None = None
     mediator_lead_ids: Annotated[list[str], NoDecode] = []
@@ -169,6 +170,12 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"/[A-Za-z0-9/_.-]*", value) or value in ("/slack/events", "/healthz", "/readyz"):
             raise ValueError("must be a path of its own such as /slack/install")
         return value
+
+    def report_key(self) -> bytes:
+        """What the fairness report's pseudonyms are keyed by: the app's own secret, so they stay the same from one
+        report to the next and nobody without it can tell who they stand for."""
+        secret = self.slack_signing_secret or self.slack_client_secret
+        return secret.get_secret_value().encode() if secret else b"refund-bot"
 
     @property
     def oauth(self) -> bool:
@@ -222,7 +229,7 @@ class Settings(BaseSettings):
             return value
         return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
 
-    @field_validator("mediator_channel_id")
+    @field_validator("mediator_channel_id", "fairness_report_channel")
     @classmethod
     def _channel(cls, value: str | None) -> str | None:
         return slack_id("channel", value) if value else None

@@ -28,11 +28,16 @@ from bot.payouts import PayoutSender
 from bot.relay import Relay
 from bot.services import scheduler
 from bot.services.core import Deps
+from bot.services.fairness import fairness, pseudonyms
+from bot.services.messages import OutboxMessage, Surface, channel
 from bot.services.payments import LedgerOnly, Webhook
 from bot.services.ports import StorageUnavailable
 from bot.services.roster import GroupMembers, Roster
+from bot.services.surfaces import FairnessShown
 from bot.workspaces import Installed, Workspaces
+from storage import reports
 from storage.db import background
+from storage.outbox import OutboxRepository
 from storage.workspaces import WorkspaceDesks
 
 # How often each process reads the workspaces' desks again: a change reaches it within this.
@@ -143,6 +148,33 @@ class Workers:
             sent += batch
         return acted, sent
 
+    def post_fairness(self) -> bool:
+        """On the 1st of a month (UTC), last month's fairness report for FAIRNESS_REPORT_CHANNEL: queued once, under a
+        key naming the month, whichever instance and whichever of the day's runs gets there first. One workspace's:
+        a channel id belongs to one. Whether a report was queued now."""
+        settings, now = self.runtime.settings, self.runtime.clock()
+        if settings.fairness_report_channel is None or settings.oauth or now.day != 1:
+            return False
+        until = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        since = (until - timedelta(days=1)).replace(day=1)
+        with background(), self.runtime.sessions.begin() as session:
+            closed = list(reports.closed_cases(session, since, until))
+            if not closed:
+                return False  # no case closed last month: nothing to say, and no workspace to say it in
+            shown = FairnessShown(
+                since.isoformat(), until.isoformat(), fairness(closed, pseudonyms(settings.report_key()))
+            )
+            told = OutboxMessage(
+                "fairness",
+                f"fairness:{since:%Y-%m}",
+                channel(settings.fairness_report_channel),
+                Surface.FAIRNESS_REPORT,
+                shown.as_json(),
+            )
+            OutboxRepository(session).add(closed[0].team_id, told, now)
+        self.deps.delivered()
+        return True
+
     def purge(self) -> int:
         try:
             with background():
@@ -169,6 +201,7 @@ class Workers:
             self.tick, "interval", seconds=tick_seconds, jitter=tick_seconds / 5, max_instances=1, coalesce=True
         )
         ticker.add_job(self.purge, "interval", hours=1, jitter=300, max_instances=1, coalesce=True)
+        ticker.add_job(self.post_fairness, "interval", hours=1, jitter=300, max_instances=1, coalesce=True)
         ticker.start()
         self.running += [ticker, relaying]
         return ticker

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.blocks import card, desk, home, kit, party, refusals, request, stages
+from bot.blocks import card, desk, fairness, home, kit, party, refusals, request, stages
 from bot.blocks.format import DEFAULT_LOCALE
 from bot.blocks.kit import Block
 from bot.domain.vocabulary import Stage, State
@@ -91,6 +91,10 @@ def _file_altered(shown: s.FileAlteredShown, _: str | None, __: str) -> Rendered
     return Rendered(said, [kit.section(said)])
 
 
+def _fairness(shown: s.FairnessShown, _: str | None, __: str) -> Rendered:
+    return Rendered("The month's fairness report", fairness.fairness_message(shown))
+
+
 def _mediator_reminder(shown: s.MediatorReminderShown, _: str | None, __: str) -> Rendered:
     blocks = card.mediator_reminder(shown.case, shown.kind, shown.hours_left)
     return Rendered(f"Reminder: case {shown.case.id} waits on its mediators", blocks)
@@ -162,6 +166,7 @@ BUILDERS: dict[Surface, Builder] = {
     Surface.FILE_ALTERED: _file_altered,
     Surface.MEDIATOR_REMINDER: _mediator_reminder,
     Surface.MEDIATORS_LATE: _mediators_late,
+    Surface.FAIRNESS_REPORT: _fairness,
     Surface.QUESTION: _question,
     Surface.QUESTION_LINE: _question_line,
     Surface.EXTENDED: _extended,

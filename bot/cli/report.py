@@ -4,8 +4,6 @@ as Markdown for people, or CSV or JSON for a spreadsheet or a pipeline."""
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
 import json
 from typing import Any, TextIO
 
@@ -14,7 +12,7 @@ import click
 from bot.app.runtime import existing
 from bot.cli.common import opened_runtime
 from bot.cli.export import cell, instant, workspace
-from bot.services.fairness import MIN_GROUP, OUTCOMES, fairness
+from bot.services.fairness import MIN_GROUP, OUTCOMES, fairness, pseudonyms
 from storage import reports
 
 COLUMNS = (
@@ -59,15 +57,7 @@ def fairness_report(
     start, team = instant(since, "--since"), workspace(team_id)
     runtime = opened_runtime(existing)
     end = instant(until, "--until") if until else runtime.clock()
-    secret = runtime.settings.slack_signing_secret or runtime.settings.slack_client_secret
-    key = secret.get_secret_value().encode() if secret else b"refund-bot"
-
-    def name(team_of: str, user: str) -> str:
-        """A stable pseudonym: nobody without the app's secret can tell who it stands for by trying user ids."""
-        if name_mediators:
-            return user
-        return "Mediator " + hmac.new(key, f"{team_of}:{user}".encode(), hashlib.sha256).hexdigest()[:6].upper()
-
+    name = pseudonyms(runtime.settings.report_key(), named=name_mediators)
     with runtime.sessions() as session:
         found = fairness(reports.closed_cases(session, start, end, team), name)
     period = f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"

@@ -11,6 +11,8 @@ Percentiles are nearest-rank: the 90th of n values is the ⌈0.9·n⌉-th smalle
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import statistics
 from collections.abc import Callable, Iterable
@@ -74,3 +76,16 @@ def fairness(cases: Iterable[ClosedCase], mediator_name: Callable[[str, str], st
         "groups": [{"kind": kind, "route": route} | _figures(cases) for (kind, route), cases in sorted(groups.items())],
         "mediators": sorted(by_mediator, key=lambda row: row["mediator"]),
     }
+
+
+def pseudonyms(key: bytes, *, named: bool = False) -> Callable[[str, str], str]:
+    """How the report names a mediator: a stable pseudonym ("Mediator 3F9A1C", an HMAC of their workspace and user
+    id under ``key``, the app's secret, so that nobody can tell who it is by trying user ids), or with ``named``
+    their user id."""
+
+    def name(team_id: str, user_id: str) -> str:
+        if named:
+            return user_id
+        return "Mediator " + hmac.new(key, f"{team_id}:{user_id}".encode(), hashlib.sha256).hexdigest()[:6].upper()
+
+    return name

@@ -45,6 +45,7 @@ class Surface(StrEnum):
     FILE_ALTERED = "file_altered"  # where a file was shown: it no longer reads as it did when added
     MEDIATOR_REMINDER = "mediator_reminder"  # the card's thread: nobody has claimed the case yet, and until when
     MEDIATORS_LATE = "mediators_late"  # a lead mediator's DM: nobody claimed the case in time
+    FAIRNESS_REPORT = "fairness_report"  # last month's fairness report, in FAIRNESS_REPORT_CHANNEL
 
 
 class Place(StrEnum):

@@ -193,6 +193,23 @@ class FileAlteredShown(FileCopyShown):
 
 
 @dataclass(frozen=True)
+class FairnessShown(Versioned):
+    """A month's fairness report (``bot.services.fairness``): the period, and the report as it computed it."""
+
+    since: str
+    until: str
+    report: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"v": self.VERSION} | asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        cls.check(data)
+        return cls(data["since"], data["until"], data["report"])
+
+
+@dataclass(frozen=True)
 class RefusalShown(Versioned):
     """A click that changed nothing, for the clicker alone; worded in their locale at send time."""
 
@@ -299,6 +316,7 @@ PAYLOADS: dict[Surface, type[Any]] = {
     Surface.FILE_ALTERED: FileAlteredShown,
     Surface.MEDIATOR_REMINDER: MediatorReminderShown,
     Surface.MEDIATORS_LATE: MediatorsLateShown,
+    Surface.FAIRNESS_REPORT: FairnessShown,
     Surface.QUESTION: QuestionShown,
     Surface.QUESTION_LINE: QuestionShown,
     Surface.EXTENDED: ExtendedShown,

@@ -168,6 +168,7 @@ def test_env_example_and_the_readme_list_every_setting_and_the_example_keeps_the
         "GUNICORN_CMD_ARGS",
         "POLICY_FILE",
         "SLACK_DISTRIBUTION",
+        "FAIRNESS_REPORT_CHANNEL",
     )
     shown = [line.removeprefix("# ").split("  #")[0].strip() for line in example.splitlines()]
     placeholder = lambda name: name.startswith(placeholders) or name == "SLACK_REDIRECT_URI"  # noqa: E731
