@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app.http import address, serve_http
 from bot.app.runtime import StartupError, settings_or_fail, setup_logging, start
-from bot.app.slack import Instance, TokenRefused, check_app_token
+from bot.app.slack import SLACK_DOWN_AT_START, Instance, TokenRefused, check_app_token
 from bot.app.socket_mode import serve_socket_mode
 from bot.config import Settings
 
@@ -93,6 +93,7 @@ def main() -> int:
         return 2
     if unreachable is not None:
         log.warning("Slack cannot be reached (%s); starting anyway, and retrying in the background", unreachable)
+        os.environ[SLACK_DOWN_AT_START] = "1"  # the workers, started next, say when it can be reached again
     if settings.mediator_channel_id is None or not instance.workers.deps.roster.configured:
         log.warning(
             "no MEDIATOR_CHANNEL_ID or no mediators (MEDIATOR_USER_IDS / MEDIATOR_USERGROUP_ID): cases that "

@@ -4,6 +4,7 @@ path), and the OAuth flow when the app is installed in many workspaces."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ from storage.api_requests import ApiRequests
 log = logging.getLogger("refundbot")
 # An install begun at /slack/install must come back from Slack within this many seconds.
 OAUTH_STATE_SECONDS = 600
+# Set by `refundbot serve` for the workers it starts when start-up found Slack unreachable: each worker's first answer
+# from Slack is then news ("reachable again"), even if Slack was back before that worker booted.
+SLACK_DOWN_AT_START = "REFUNDBOT_SLACK_DOWN_AT_START"
 
 
 class TokenRefused(Exception):
@@ -68,10 +72,11 @@ class SlackLink:
         self.bot_user_id, self.bot_id = answer.get("user_id"), answer.get("bot_id")
         return None
 
-    def keep_trying(self, stop: threading.Event) -> None:
+    def keep_trying(self, stop: threading.Event, *, failed: bool = False) -> None:
         """Until Slack answers, backing off from 1 s to a minute. Start-up has already warned if Slack could not
-        be reached (one warning, not one per worker); this says when it can again."""
-        wait, failed = 1.0, False
+        be reached (one warning, not one per worker); this says when it can again. ``failed``: start-up found it
+        unreachable, so the first answer is news even when it comes at this worker's first try."""
+        wait = 1.0
         while not stop.is_set():
             try:
                 why = self.check()
@@ -199,7 +204,10 @@ class Instance:
         else:
             self.workers.watch_roster()
         if not self.runtime.settings.oauth:  # each installation's token is checked as it is installed
-            learn = threading.Thread(target=self.link.keep_trying, args=(self.workers.stop,), daemon=True)
+            down = os.environ.get(SLACK_DOWN_AT_START) == "1"
+            learn = threading.Thread(
+                target=self.link.keep_trying, args=(self.workers.stop,), kwargs={"failed": down}, daemon=True
+            )
             learn.start()
 
     def asgi(self) -> Edge:
