@@ -37,7 +37,7 @@ from bot.blocks.stages import file_changed
 from bot.domain.errors import FileGone, FileNotYours, FileUnreadable, InvalidInput, Refused, one_or_all
 from bot.domain.events import Evidence
 from bot.domain.files import HEAD_BYTES, EvidenceFile, FileClaim, FileRules, content_problem
-from bot.lanes import Dead, LaneWorker, Later
+from bot.lanes import Dead, LaneWorker, Later, NoRedirects, Undeliverable
 from bot.services import evidence
 from bot.services.core import Deps, tell
 from bot.services.evidence import AddEvidence
@@ -65,13 +65,6 @@ class _NotServed(Exception):
     def __init__(self, *, gone: bool) -> None:
         super().__init__("gone" if gone else "not readable with this token")
         self.gone = gone
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """The bot token never follows a redirect: Slack redirects a download it will not serve to its sign-in page."""
-
-    def redirect_request(self, *_: Any, **__: Any) -> None:
-        return None
 
 
 class FileReader(LaneWorker):
@@ -104,9 +97,6 @@ class FileReader(LaneWorker):
         )
         self.deps = deps
         self.workspaces = workspaces
-        self.timeout = timeout
-        self.slack_host = urlsplit(api_url).hostname or ""
-        self._opener = urllib.request.build_opener(_NoRedirects())
         self.copier = FileCopier(api_url, timeout)
 
     def describe(self, row: LeasedMessage) -> str:
@@ -152,9 +142,7 @@ class FileReader(LaneWorker):
         try:
             found, _ = self.copier.read_again(_calling(client), str(client.token or ""), file)
         except SlackApiError as exc:
-            if exc.response.status_code == 429 or exc.response.status_code >= 500:
-                raise Later(f"files.info answered {exc.response.status_code}") from None
-            raise Dead(f"files.info: {exc.response.get('error')}") from None
+            raise _not_answered(exc) from None
         except (SlackRequestError, URLError, TimeoutError, OSError) as exc:
             raise Later(f"files.info: {type(exc).__name__}: {exc}") from None
         if found is not None:
@@ -167,12 +155,8 @@ class FileReader(LaneWorker):
             info = client.files_info(file=claim.file_id)["file"]
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "")
-            if exc.response.status_code == 429 or exc.response.status_code >= 500:
-                retry_after = str(exc.response.headers.get("Retry-After") or "")
-                wait = timedelta(seconds=int(retry_after)) if retry_after.isdigit() else None
-                raise Later(f"files.info answered {exc.response.status_code} {error}", wait) from None
-            if error in BROKEN:
-                raise Dead(f"files.info: {error}") from None
+            if exc.response.status_code == 429 or exc.response.status_code >= 500 or error in BROKEN:
+                raise _not_answered(exc) from None
             return FileGone(claim.name) if error == "file_deleted" else FileUnreadable(claim.name)
         except (SlackRequestError, URLError, TimeoutError, OSError) as exc:
             raise Later(f"files.info: {type(exc).__name__}: {exc}") from None
@@ -181,10 +165,10 @@ class FileReader(LaneWorker):
         if claim.shared_in and claim.shared_in not in _shared_in(info):  # not in the message it was taken from
             return FileNotYours(claim.name)
         url = str(info.get("url_private_download") or info.get("url_private") or "")
-        if info.get("is_external") or not slacks(url, self.slack_host):
+        if info.get("is_external"):
             return FileUnreadable(claim.name)
         try:
-            digest, count, content = fetch(self._opener, url, str(client.token or ""), rules.max_bytes, self.timeout)
+            digest, count, content = self.copier.downloads.read(url, str(client.token or ""), rules.max_bytes)
         except _NotServed as refused:
             return FileGone(claim.name) if refused.gone else FileUnreadable(claim.name)
         if problem := content_problem(claim, content[:HEAD_BYTES], count, rules):
@@ -211,6 +195,17 @@ class FileReader(LaneWorker):
             tell(self.deps, form.team_id, form.user_id, None, outcome, f"files:{form.intake}")
 
 
+def _not_answered(exc: SlackApiError) -> Undeliverable:
+    """Slack answered a file call with an error no file explains: later when it is busy or failing (following a
+    ``Retry-After``), or for the operator when the app's token or scopes are wrong, or the error unknown."""
+    status, error = exc.response.status_code, str(exc.response.get("error") or "")
+    if status == 429 or status >= 500:
+        retry_after = str(exc.response.headers.get("Retry-After") or "")
+        wait = timedelta(seconds=int(retry_after)) if retry_after.isdigit() else None
+        return Later(f"files.info answered {status} {error}", wait)
+    return Dead(f"files.info: {error}")
+
+
 def _calling(client: WebClient) -> Callable[..., Any]:
     """One Web API call by its method's name, as the relay's ``_call`` makes it (without its rate limits)."""
     return lambda method, **args: getattr(client, method.replace(".", "_"))(**args)
@@ -223,37 +218,42 @@ def _shared_in(info: dict[str, Any]) -> set[str]:
     return places | set(shares.get("public") or {}) | set(shares.get("private") or {})
 
 
-def slacks(url: str, slack_host: str) -> bool:
-    """Whether ``url`` is Slack's (or the configured Slack's, the stand-in's): the only place the token goes."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    return parts.scheme in ("https", "http") and (host == slack_host or host.endswith(".slack.com"))
+class Downloads:
+    """Files read from Slack with a bot token, streamed through SHA-256: the token goes only to Slack's hosts (or the
+    configured Slack's, the stand-in's), and never follows a redirect."""
 
+    def __init__(self, api_url: str, timeout: float) -> None:
+        self.slack_host = urlsplit(api_url).hostname or ""
+        self.timeout = timeout
+        self._opener = urllib.request.build_opener(NoRedirects())
 
-def fetch(
-    opener: urllib.request.OpenerDirector, url: str, token: str, limit: int, timeout: float
-) -> tuple[str, int, bytes]:
-    """(SHA-256, size, content), read no further than ``limit`` + 1 bytes (the content kept is at most ``limit``);
-    _NotServed when Slack no longer has it, or answers its sign-in page (HTML) rather than the file."""
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    digest, count, kept = hashlib.sha256(), 0, bytearray()
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            if str(response.headers.get("Content-Type") or "").split(";")[0].strip() == "text/html":
-                raise _NotServed(gone=False)  # Slack's sign-in page, not the file (evidence is never a web page)
-            while chunk := response.read(CHUNK):
-                digest.update(chunk)
-                count += len(chunk)
-                if count > limit:
-                    break
-                kept += chunk
-    except HTTPError as exc:
-        if exc.code == 429 or exc.code >= 500:
-            raise Later(f"download answered {exc.code}") from None
-        raise _NotServed(gone=exc.code in (404, 410)) from None
-    except (URLError, TimeoutError, OSError) as exc:
-        raise Later(f"download: {type(exc).__name__}: {exc}") from None
-    return digest.hexdigest(), count, bytes(kept)
+    def read(self, url: str, token: str, limit: int) -> tuple[str, int, bytes]:
+        """(SHA-256, size, content), read no further than ``limit`` + 1 bytes (the content kept is at most
+        ``limit``); _NotServed when the URL is not Slack's, Slack no longer has the file, or answers its sign-in
+        page (HTML) rather than the file."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.scheme not in ("https", "http") or not (host == self.slack_host or host.endswith(".slack.com")):
+            raise _NotServed(gone=False)
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        digest, count, kept = hashlib.sha256(), 0, bytearray()
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                if str(response.headers.get("Content-Type") or "").split(";")[0].strip() == "text/html":
+                    raise _NotServed(gone=False)  # Slack's sign-in page, not the file (evidence is never a web page)
+                while chunk := response.read(CHUNK):
+                    digest.update(chunk)
+                    count += len(chunk)
+                    if count > limit:
+                        break
+                    kept += chunk
+        except HTTPError as exc:
+            if exc.code == 429 or exc.code >= 500:
+                raise Later(f"download answered {exc.code}") from None
+            raise _NotServed(gone=exc.code in (404, 410)) from None
+        except (URLError, TimeoutError, OSError) as exc:
+            raise Later(f"download: {type(exc).__name__}: {exc}") from None
+        return digest.hexdigest(), count, bytes(kept)
 
 
 class FileCopier:
@@ -263,9 +263,7 @@ class FileCopier:
     external upload) and read back, and its SHA-256 must be the same."""
 
     def __init__(self, api_url: str, timeout: float = 20.0) -> None:
-        self.slack_host = urlsplit(api_url).hostname or ""
-        self.timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirects())
+        self.downloads = Downloads(api_url, timeout)
 
     def copy(
         self, call: Callable[..., Any], token: str, shown: FileCopyShown, comment: str, where: dict[str, Any]
@@ -281,8 +279,10 @@ class FileCopier:
         )
         copy_id = str(uploaded["file"]["id"])
         info = call("files.info", file=copy_id)["file"]
-        url = str(info.get("url_private_download") or "")
-        digest = fetch(self._opener, url, token, file.size, self.timeout)[0] if slacks(url, self.slack_host) else None
+        try:
+            digest = self.downloads.read(str(info.get("url_private_download") or ""), token, file.size)[0]
+        except _NotServed:
+            digest = None
         if digest != file.sha256:
             raise Dead(f"the copy {copy_id} of {file.file_id} does not read back as it was added")
 
@@ -295,11 +295,8 @@ class FileCopier:
             if exc.response.status_code < 500 and exc.response.get("error") in ("file_deleted", "file_not_found"):
                 return "removed", None
             raise
-        url = str(info.get("url_private_download") or "")
-        if not slacks(url, self.slack_host):
-            return "removed", None
         try:
-            digest, _, content = fetch(self._opener, url, token, file.size, self.timeout)
+            digest, _, content = self.downloads.read(str(info.get("url_private_download") or ""), token, file.size)
         except _NotServed:
             return "removed", None
         return (None, content) if digest == file.sha256 else ("changed", None)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,6 +45,15 @@ class Dead(Undeliverable):
 
     def __init__(self, error: str) -> None:
         super().__init__(error, permanent=True)
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """What a lane's HTTP client does with a redirect: follows none. A payment instruction is never re-sent
+    elsewhere on an endpoint's say-so, and a bot token never goes where Slack points (it redirects a download it
+    will not serve to its sign-in page)."""
+
+    def redirect_request(self, *_: Any, **__: Any) -> None:
+        return None
 
 
 class LaneWorker:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.api import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from bot.domain.vocabulary import PAYOUT_REASON_LIMIT, LedgerKind
-from bot.lanes import Dead, LaneWorker, Later
+from bot.lanes import Dead, LaneWorker, Later, NoRedirects
 from bot.services.core import Deps
 from bot.services.payouts import record_answer
 from bot.services.ports import Outcome, PayoutAnswer
@@ -55,13 +55,6 @@ class Answered:
     outcome: Outcome
     reason: str | None = None
     reference: str | None = None
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A payment instruction is never re-sent elsewhere on the endpoint's say-so: a redirect is an error."""
-
-    def redirect_request(self, *_: Any, **__: Any) -> None:
-        return None
 
 
 class PayoutSender(LaneWorker):
@@ -96,7 +89,7 @@ class PayoutSender(LaneWorker):
         self.url = url
         self.signer = SignatureVerifier(secret)
         self.timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirects())
+        self._opener = urllib.request.build_opener(NoRedirects())
 
     def describe(self, row: LeasedMessage) -> str:
         return f"payout {row.view['id']}"
