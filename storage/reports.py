@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bot.domain.money import Money
@@ -71,11 +71,17 @@ def _instant(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
+def _with_kind() -> Select[Any]:
+    """Cases, each with the kind of its contract."""
+    return select(CaseRow, ContractRow.kind).join(
+        ContractRow, (ContractRow.team_id == CaseRow.team_id) & (ContractRow.id == CaseRow.contract_id)
+    )
+
+
 def cases(session: Session, since: datetime, until: datetime, team_id: str | None = None) -> Iterator[dict[str, Any]]:
     """Every case changed in [since, until): opened, moved on or closed then, so daily exports miss none."""
     query = (
-        select(CaseRow, ContractRow.kind)
-        .join(ContractRow, (ContractRow.team_id == CaseRow.team_id) & (ContractRow.id == CaseRow.contract_id))
+        _with_kind()
         .where(CaseRow.updated_at >= since, CaseRow.updated_at < until)
         .order_by(CaseRow.updated_at, CaseRow.id)
         .execution_options(yield_per=BATCH)
@@ -207,8 +213,7 @@ def closed_cases(
 ) -> Iterator[ClosedCase]:
     """Every case closed in [since, until), as the fairness report reads it."""
     query = (
-        select(CaseRow, ContractRow.kind)
-        .join(ContractRow, (ContractRow.team_id == CaseRow.team_id) & (ContractRow.id == CaseRow.contract_id))
+        _with_kind()
         .where(CaseRow.closed_at >= since, CaseRow.closed_at < until)
         .order_by(CaseRow.closed_at, CaseRow.id)
         .execution_options(yield_per=BATCH)
