@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.domain.policy import Policy
+from bot.domain.vocabulary import Assignment
 from bot.limits import Distribution
 from bot.policies import DEFAULT_PRESET, PolicyFile, PolicyFileError, preset_path, presets, read_policy_file
 
@@ -146,6 +147,8 @@ class Settings(BaseSettings):
     mediator_user_ids: Annotated[list[str], NoDecode] = []
     mediator_usergroup_id: str | None = None
     mediator_lead_ids: Annotated[list[str], NoDecode] = []
+    mediator_lead_usergroup_id: str | None = None
+    mediator_assignment: Assignment = Assignment.OFF  # waiting cases handed out by refund-bot (issue 38)
 
     # The rules (design §2.2): a preset shipped in bot/policies, or a YAML file of the operator's own.
     policy_preset: str = DEFAULT_PRESET
@@ -234,7 +237,7 @@ class Settings(BaseSettings):
     def _channel(cls, value: str | None) -> str | None:
         return slack_id("channel", value) if value else None
 
-    @field_validator("mediator_usergroup_id")
+    @field_validator("mediator_usergroup_id", "mediator_lead_usergroup_id")
     @classmethod
     def _usergroup(cls, value: str | None) -> str | None:
         return slack_id("user group", value) if value else None

@@ -477,6 +477,22 @@ class WorkspaceRow(Base):
     mediator_channel_id: Mapped[str | None] = mapped_column(String(32))
     mediator_user_ids: Mapped[list[str]] = mapped_column(JSON)
     mediator_usergroup_id: Mapped[str | None] = mapped_column(String(32))
+    assignment: Mapped[str | None] = mapped_column(String(16))  # bot.domain.vocabulary.Assignment; unset: off
+    lead_user_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    lead_usergroup_id: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+
+
+class MediatorRow(Base):
+    """A mediator of one workspace as assignment weighs them (issue 38): away until when, and when a case was last
+    handed to them (round-robin's turn). A mediator with no row is available and was never assigned."""
+
+    __tablename__ = "mediators"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    away_until: Mapped[datetime | None]
+    last_assigned_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
 

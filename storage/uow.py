@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.policy import Policy
 from bot.services.ports import StorageBusy, StorageUnavailable
 from storage.deadlines import DeadlineRepository
+from storage.mediators import MediatorRepository
 from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository
 from storage.repositories import (
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     deadlines: DeadlineRepository
     people: PeopleRepository
+    mediators: MediatorRepository
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -61,6 +63,7 @@ class SqlUnitOfWork:
         self.outbox = OutboxRepository(self.session)
         self.deadlines = DeadlineRepository(self.session)
         self.people = PeopleRepository(self.session)
+        self.mediators = MediatorRepository(self.session)
         return self
 
     def __exit__(

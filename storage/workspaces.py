@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.vocabulary import Assignment
 from bot.services.roster import Desk
 from storage.tables import WorkspaceRow
 
@@ -17,11 +18,7 @@ class WorkspaceDesks:
 
     def __call__(self) -> dict[str, Desk]:
         with self.sessions() as session:
-            rows = session.scalars(select(WorkspaceRow))
-            return {
-                row.team_id: Desk(row.mediator_channel_id, frozenset(row.mediator_user_ids), row.mediator_usergroup_id)
-                for row in rows
-            }
+            return {row.team_id: _desk(row) for row in session.scalars(select(WorkspaceRow))}
 
     def set(self, team_id: str, desk: Desk, now: datetime) -> None:
         with self.sessions.begin() as session:
@@ -29,5 +26,19 @@ class WorkspaceDesks:
             row.mediator_channel_id = desk.channel
             row.mediator_user_ids = sorted(desk.users)
             row.mediator_usergroup_id = desk.group
+            row.assignment = desk.assignment.value
+            row.lead_user_ids = sorted(desk.leads)
+            row.lead_usergroup_id = desk.lead_group
             row.updated_at = now
             session.add(row)
+
+
+def _desk(row: WorkspaceRow) -> Desk:
+    return Desk(
+        row.mediator_channel_id,
+        frozenset(row.mediator_user_ids),
+        row.mediator_usergroup_id,
+        Assignment(row.assignment or Assignment.OFF),
+        frozenset(row.lead_user_ids or ()),
+        row.lead_usergroup_id,
+    )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Self
 
+from bot.domain.assignment import Standing
 from bot.domain.case import Case
 from bot.domain.contract import Contract, Item, ItemKind, ItemRef
 from bot.domain.errors import ConcurrentChange
@@ -23,7 +24,7 @@ from bot.domain.history import PartyRecord, Tally
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.reminders import plan_reminders
-from bot.domain.vocabulary import CLAIMABLE, DeadlineKind, LedgerKind, Stage
+from bot.domain.vocabulary import CLAIMABLE, WITH_MEDIATOR, DeadlineKind, LedgerKind, Stage
 from bot.services.messages import OutboxMessage
 from bot.services.models import DeskFilters, DeskRow
 from bot.services.ports import LeasedDeadline, PayoutAnswer, ReminderState
@@ -60,6 +61,7 @@ class Tables:
     deadlines: dict[int, DeadlineRow] = field(default_factory=dict)
     payout_answers: dict[int, PayoutAnswer] = field(default_factory=dict)
     locales: dict[tuple[str, str], str] = field(default_factory=dict)
+    mediators: dict[tuple[str, str], Standing] = field(default_factory=dict)  # (team, user) → away, last assigned
 
 
 class FakeDatabase:
@@ -99,6 +101,7 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(tables)
         self.deadlines = FakeDeadlines(tables)
         self.people = FakePeople(tables)
+        self.mediators = FakeMediators(tables)
         return self
 
     def __exit__(self, *args: object) -> None:
@@ -119,7 +122,16 @@ class FakeUnitOfWork:
             ):
                 raise ConcurrentChange(case.id)
         committed.cases |= written
-        for name in ("contracts", "items", "questions", "policies", "deadlines", "payout_answers", "locales"):
+        for name in (
+            "contracts",
+            "items",
+            "questions",
+            "policies",
+            "deadlines",
+            "payout_answers",
+            "locales",
+            "mediators",
+        ):
             mine, theirs = getattr(base, name), getattr(committed, name)
             theirs |= {k: v for k, v in getattr(work, name).items() if mine.get(k) != v}
         for key, queued in work.outbox.items():
@@ -142,8 +154,47 @@ class FakeUnitOfWork:
             self.outbox,
             self.deadlines,
             self.people,
+            self.mediators,
         ):
             port.t = self._work
+
+
+class FakeMediators:
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+
+    def lock(self, team_id: str) -> None:
+        pass  # a fake unit of work commits whole; two at once lose on the cases they both wrote
+
+    def standings(self, team_id: str, users: Iterable[str]) -> list[Standing]:
+        held: dict[str, int] = {}
+        for case in self.t.cases.values():
+            if case.team_id == team_id and case.is_open and case.mediator_id and case.state in WITH_MEDIATOR:
+                held[case.mediator_id] = held.get(case.mediator_id, 0) + 1
+        rows = {user: row for (team, user), row in self.t.mediators.items() if team == team_id}
+        everyone = set(users) | set(held) | set(rows)
+        return [replace(rows.get(user, Standing(user)), holds=held.get(user, 0)) for user in sorted(everyone)]
+
+    def assigned(self, team_id: str, user_id: str, now: datetime) -> None:
+        row = self.t.mediators.get((team_id, user_id), Standing(user_id))
+        self.t.mediators[team_id, user_id] = replace(row, last_assigned=now)
+
+    def set_away(self, team_id: str, user_id: str, until: datetime | None, now: datetime) -> None:
+        row = self.t.mediators.get((team_id, user_id), Standing(user_id))
+        self.t.mediators[team_id, user_id] = replace(row, away_until=until)
+
+    def waiting(self, within: Iterable[str] | None, besides: Iterable[str], limit: int) -> list[tuple[str, str]]:
+        inside = None if within is None else set(within)
+        found = [
+            case
+            for case in self.t.cases.values()
+            if case.waits_for_a_mediator and (inside is None or case.team_id in inside) and case.team_id not in besides
+        ]
+        found.sort(key=lambda case: (case.updated_at or case.opened_at, case.id))
+        return [(case.team_id, case.id) for case in found[:limit]]
+
+    def teams(self) -> list[str]:
+        return sorted({team for team, _ in self.t.cases} | {team for team, _ in self.t.mediators})
 
 
 class FakePeople:

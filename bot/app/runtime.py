@@ -16,11 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import logs, metrics
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.policy import Policy
+from bot.services.roster import Desk, GroupMembers, Roster
 from storage.db import DatabaseAhead, DatabaseError, open_existing, pending_migrations, prepare, session_factory
 from storage.outbox import OutboxRepository
 from storage.repositories import PolicyConflict
 from storage.state import operations
 from storage.uow import SqlUnitOfWork
+from storage.workspaces import WorkspaceDesks
 
 
 class StartupError(Exception):
@@ -77,6 +79,23 @@ def start(settings: Settings | None = None) -> Runtime:
         return build_runtime(settings or settings_or_fail(), utc_now())
     except (DatabaseError, PolicyConflict) as exc:
         raise StartupError(str(exc)) from None
+
+
+def roster_of(runtime: Runtime, members: GroupMembers | None = None) -> Roster:
+    """Who mediates and leads, workspace by workspace: the MEDIATOR_* settings' desk, and each workspace's own
+    (`refundbot workspace set`). The settings' user groups are one workspace's, so OAuth installs leave them aside.
+    ``members`` lists a user group with its workspace's token; without it, the groups' members are not known."""
+    settings = runtime.settings
+    one = not settings.oauth
+    default = Desk(
+        settings.mediator_channel_id,
+        frozenset(settings.mediator_user_ids),
+        settings.mediator_usergroup_id if one else None,
+        settings.mediator_assignment,
+        frozenset(settings.mediator_lead_ids),
+        settings.mediator_lead_usergroup_id if one else None,
+    )
+    return Roster(default, WorkspaceDesks(runtime.sessions), members)
 
 
 def state_of(runtime: Runtime) -> metrics.State:

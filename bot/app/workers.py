@@ -9,7 +9,6 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 
@@ -19,7 +18,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app.runtime import Runtime, one_line, purge_outbox, utc_now
+from bot.app.runtime import Runtime, one_line, purge_outbox, roster_of, utc_now
 from bot.blocks.render import render
 from bot.clients import relay_client, web_client
 from bot.files import FileCopier, FileReader
@@ -32,13 +31,12 @@ from bot.services.fairness import fairness, pseudonyms
 from bot.services.messages import OutboxMessage, Surface, channel
 from bot.services.payments import LedgerOnly, Webhook
 from bot.services.ports import StorageUnavailable
-from bot.services.roster import GroupMembers, Roster
+from bot.services.roster import GroupMembers
 from bot.services.surfaces import FairnessShown
 from bot.workspaces import Installed, Workspaces
 from storage import reports
 from storage.db import background
 from storage.outbox import OutboxRepository
-from storage.workspaces import WorkspaceDesks
 
 # How often each process reads the workspaces' desks again: a change reaches it within this.
 DESKS_SECONDS = 5.0
@@ -79,25 +77,17 @@ class Workers:
             installed = Installed(installations, rotator, lambda token: relay_client(token, base_url))
             slack: WebClient | Workspaces = installed
             client = web_client(None, base_url)  # no workspace's: each call names its token
-            group = None  # a user group belongs to one workspace: each workspace's desk names its own
         else:
             token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
             client = web_client(token, base_url)
             slack = relay_client(token, base_url)
-            group = _usergroup(client, settings.mediator_usergroup_id)
         pace = timedelta(seconds=settings.slack_pace_seconds)
         limits = SlackLimits(settings.distribution, paced=bool(pace))
         copier = FileCopier(base_url)
         relay = Relay(
             runtime.sessions, slack, render, owner=owner, clock=runtime.clock, pace=pace, limits=limits, copier=copier
         )
-        roster = Roster(
-            frozenset(settings.mediator_user_ids),
-            group,
-            WorkspaceDesks(runtime.sessions),
-            _group_members(relay),
-            leads=frozenset(settings.mediator_lead_ids),
-        )
+        roster = roster_of(runtime, _group_members(relay))
         webhook = settings.payments_webhook_url
         payouts: PayoutSender | None = None
         files: FileReader | None = None
@@ -246,9 +236,3 @@ def _group_members(relay: Relay) -> GroupMembers:
         return set(client.usergroups_users_list(usergroup=group_id)["users"] or [])
 
     return members
-
-
-def _usergroup(client: WebClient, group_id: str | None) -> Callable[[], set[str]] | None:
-    if group_id is None:
-        return None
-    return lambda: set(client.usergroups_users_list(usergroup=group_id)["users"])

@@ -11,7 +11,7 @@ from bot.blocks import ids, kit, records
 from bot.blocks.format import counted, escape, money, person, pieces, quote, when
 from bot.blocks.kit import Block, View
 from bot.blocks.stages import button, section, stage_line, stage_name, why
-from bot.domain.vocabulary import Move, State
+from bot.domain.vocabulary import ASSIGNER, Move, State
 from bot.services.models import CaseView
 
 # The case card's buttons, in the order shown.
@@ -194,6 +194,29 @@ def mediator_reminder(case: CaseView, kind: str, hours_left: float) -> list[Bloc
             f"{then}."
         )
     ]
+
+
+def assigned(case: CaseView, mediator: str, by: str, reader: str) -> list[Block]:
+    """A mediator's DM: a case was handed to them (by refund-bot's assignment, a lead, or its last holder), or a
+    lead handed one of theirs to another mediator."""
+    about = f"Case {case.id} (*{escape(case.item_label)}*, {escape(case.contract_title)})"
+    who = "refund-bot's assignment" if by == ASSIGNER else person(by)
+    if reader != mediator:
+        return [
+            section(
+                f":arrows_counterclockwise: {about} was handed to {person(mediator)} by {who}; it is no longer yours."
+            )
+        ]
+    owed = [
+        f"{what} by {when(datetime.fromisoformat(due))}"
+        for kind, what in (
+            ("mediator_action", "a first question, proposal or decision"),
+            ("mediator_outcome", "an outcome"),
+        )
+        if (due := case.mediator_due.get(kind))
+    ]
+    due = f" It is yours now: {'; '.join(owed)}." if owed else " It is yours now."
+    return [section(f":inbox_tray: {about} was handed to you by {who}.{due} The card has the buttons.")]
 
 
 def mediators_late(case: CaseView, kind: str, mediator: str | None) -> list[Block]:

@@ -29,7 +29,14 @@ from bot.domain.case.dispute import (
     TimeOrAmount,
     TimeOverBalance,
 )
-from bot.domain.case.mediation import AlreadyClaimed, AlreadyYours, NotAMediatorToAssign, PartyCannotBeMediator
+from bot.domain.case.mediation import (
+    AlreadyClaimed,
+    AlreadyHolds,
+    AlreadyYours,
+    NotALead,
+    NotAMediatorToAssign,
+    PartyCannotBeMediator,
+)
 from bot.domain.case.payout import NotOnHold, NotRefused
 from bot.domain.case.request import (
     AmountAboveAdjustLimit,
@@ -377,6 +384,11 @@ def _mediators(refusal: Refused, v: Voice) -> str | None:
             return f"Nothing changed: this case was already claimed by {v.person(mediator)} {v.on(at)}."
         case AlreadyYours(case_id=case_id):
             return f"You already hold case {case_id}; choose another mediator to hand it to."
+        case AlreadyHolds(case_id=case_id, mediator=mediator):
+            who = "That mediator" if v.plain else v.person(mediator)
+            return f"{who} already holds case {case_id}; choose another mediator to hand it to."
+        case NotALead():
+            return "Only the lead mediators can hand cases out, so nothing was changed."
         case errors.NotYourClaim(case_id=case_id, mediator=mediator):
             who = f"claimed by {v.person(mediator)}" if mediator else "not claimed yet; claim it first"
             return f"Case {case_id} is {who}, so nothing was changed."

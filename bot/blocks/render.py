@@ -100,6 +100,11 @@ def _mediator_reminder(shown: s.MediatorReminderShown, _: str | None, __: str) -
     return Rendered(f"Reminder: case {shown.case.id} waits on its mediators", blocks)
 
 
+def _assigned(shown: s.AssignedShown, _: str | None, __: str) -> Rendered:
+    blocks = card.assigned(shown.case, shown.mediator, shown.by, shown.reader)
+    return Rendered(f"Case {shown.case.id} was handed to a mediator", blocks)
+
+
 def _mediators_late(shown: s.MediatorsLateShown, _: str | None, __: str) -> Rendered:
     blocks = card.mediators_late(shown.case, shown.kind, shown.mediator)
     return Rendered(f"Case {shown.case.id}: a mediator's deadline passed", blocks)
@@ -166,6 +171,7 @@ BUILDERS: dict[Surface, Builder] = {
     Surface.FILE_ALTERED: _file_altered,
     Surface.MEDIATOR_REMINDER: _mediator_reminder,
     Surface.MEDIATORS_LATE: _mediators_late,
+    Surface.MEDIATOR_ASSIGNED: _assigned,
     Surface.FAIRNESS_REPORT: _fairness,
     Surface.QUESTION: _question,
     Surface.QUESTION_LINE: _question_line,

@@ -8,11 +8,9 @@ from typing import NoReturn
 
 import click
 
-from bot.app.runtime import Runtime, StartupError, start
+from bot.app.runtime import Runtime, StartupError, roster_of, start
 from bot.services.core import Deps
 from bot.services.payments import LedgerOnly, Webhook
-from bot.services.roster import Roster
-from storage.workspaces import WorkspaceDesks
 
 
 def opened_runtime(opened: Callable[[], Runtime] = start) -> Runtime:
@@ -32,12 +30,7 @@ def command_deps(runtime: Runtime) -> Deps:
     """What the use cases need, in a command: the mediators' desks read first, so that what it tells them goes to
     the right channel (no Slack call: the relays deliver it)."""
     settings = runtime.settings
-    roster = Roster(
-        frozenset(settings.mediator_user_ids),
-        None,
-        WorkspaceDesks(runtime.sessions),
-        leads=frozenset(settings.mediator_lead_ids),
-    )
+    roster = roster_of(runtime)
     roster.refresh_desks()
     return Deps(
         uow=runtime.uow,

@@ -187,6 +187,18 @@ class MediatorsLate:
     mediator: str | None
 
 
+@dataclass(frozen=True)
+class Assigned:
+    """The case was handed to ``mediator`` by refund-bot's assignment (ASSIGNER), a lead, or the mediator who held
+    it (``before``): they are told, and so is a holder a lead took it from."""
+
+    case_id: str
+    mediator: str
+    by: str
+    before: str | None
+    at: datetime
+
+
 Event = (
     AuditEvent
     | LedgerEntry
@@ -202,4 +214,5 @@ Event = (
     | QuestionAnswered
     | FileAltered
     | MediatorsLate
+    | Assigned
 )

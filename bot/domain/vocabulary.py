@@ -14,10 +14,21 @@ from bot.domain.money import Money
 SCHEDULER = "scheduler"
 # The actor recorded when the marketplace's payments system answers a payout.
 MARKETPLACE = "marketplace"
+# The actor recorded when refund-bot hands a waiting case to a mediator (a workspace's automatic assignment).
+ASSIGNER = "assigner"
 PAYOUT_REASON_LIMIT = 500
 LINKS_PER_EVIDENCE = 10
 REFERENCE_LIMIT = 100
 QUESTION_LIMIT = 500
+
+
+class Assignment(StrEnum):
+    """How a workspace's waiting cases find a mediator (issue 38): claimed from the desk, or handed to the available
+    mediator whose turn it is (the one assigned longest ago) or who holds the fewest cases."""
+
+    OFF = "off"
+    ROUND_ROBIN = "round-robin"
+    LEAST_LOADED = "least-loaded"
 
 
 class Stage(StrEnum):

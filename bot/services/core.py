@@ -2,7 +2,8 @@
 
 ``case_view`` is the case as its surfaces show it: what every change hands the notifier, and the root of the read
 models (``bot.services.read_models``). A change to a case is always the same five steps, in one unit of work:
-load the case, let the domain act under the policy version the case started with, store it (state, audit,
+load the case, let the domain act under the policy version the case started with (and hand it to a mediator if it
+now waits for one where cases are handed out), store it (state, audit,
 evidence, ledger through the payments port, deadlines), queue what the change's events cause
 (``bot.services.notify``), commit. Nothing here talks to Slack.
 """
@@ -24,7 +25,7 @@ from bot.domain.policy import Policy
 from bot.domain.routing import route_after_request
 from bot.domain.visibility import cited_for_parties
 from bot.domain.vocabulary import MAY_ASK_AGAIN, SCHEDULER, Stage, State
-from bot.services import notify
+from bot.services import assignment, notify
 from bot.services.locales import HeldLocales
 from bot.services.messages import OutboxMessage
 from bot.services.models import CaseView, Terms
@@ -116,6 +117,7 @@ def _apply(deps: Deps, team_id: str, case_id: str, act: Act) -> Case:
         case = load_case(uow, team_id, case_id)
         policy = policy_for(uow, case.policy_version, deps.policy)
         act(case, policy, now)
+        assignment.hand_out(deps.roster, uow, case, now)
         case.keep_mediators_to_time(policy)
         happened = store(uow, case, deps.payments)
         queue_told(deps, uow, case, happened, now)

@@ -10,14 +10,25 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from bot.domain.case import Case
-from bot.domain.case.mediation import NotAMediatorToAssign
-from bot.domain.errors import NotAMediator
+from bot.domain.case.mediation import NotALead, NotAMediatorToAssign
+from bot.domain.errors import NotAMediator, Refused
 from bot.domain.events import QuestionAsked
 from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import Grounds
 from bot.services import notify
-from bot.services.core import Deps, case_view, change_case, load_case, party_records, policy_for, store, told
+from bot.services.assignment import hand_out
+from bot.services.core import (
+    Deps,
+    case_view,
+    change_case,
+    load_case,
+    party_records,
+    policy_for,
+    queue_told,
+    store,
+    told,
+)
 from bot.services.models import CaseView, DecisionForm
 from bot.services.read_models import checked_view
 
@@ -26,7 +37,7 @@ class Mediate(BaseModel):
     team_id: str
     user_id: str
     case_id: str
-    action: Literal["claim", "release", "reassign", "propose", "decide", "award", "review"]
+    action: Literal["claim", "release", "reassign", "assign", "propose", "decide", "award", "review"]
     amount: str | None = None
     text: str | None = None
     reference: str | None = None
@@ -60,6 +71,42 @@ def show_cards(deps: Deps, team_id: str) -> int:
         uow.commit()
     deps.delivered()
     return len(waiting)
+
+
+# Cases looked at per sweep of those still waiting for a mediator where cases are handed out.
+HAND_OUT_BATCH = 50
+
+
+def hand_out_waiting(deps: Deps, limit: int = HAND_OUT_BATCH) -> int:
+    """Where cases are handed out, those still waiting for a mediator (nobody was available when they came to
+    wait, a mediator is back, assignment was just turned on) go to one now, the longest waiting first. Run every
+    minute off the request path; a case that moved meanwhile is left to the next sweep. How many were handed out."""
+    within, besides = deps.roster.assigning()
+    if within is not None and not within:
+        return 0
+    with deps.uow() as uow:
+        waiting = uow.mediators.waiting(within, besides, limit)
+    handed = 0
+    for team_id, case_id in waiting:
+        try:
+            handed += _hand_out(deps, team_id, case_id)
+        except Refused:
+            continue
+    if handed:
+        deps.delivered()
+    return handed
+
+
+def _hand_out(deps: Deps, team_id: str, case_id: str) -> bool:
+    now = deps.clock()
+    with deps.uow() as uow:
+        case = load_case(uow, team_id, case_id)
+        if hand_out(deps.roster, uow, case, now) is None:
+            return False
+        case.keep_mediators_to_time(policy_for(uow, case.policy_version, deps.policy))
+        queue_told(deps, uow, case, store(uow, case, deps.payments), now)
+        uow.commit()
+    return True
 
 
 def ensure_on_roster(deps: Deps, team_id: str, user_id: str) -> None:
@@ -104,8 +151,12 @@ def records_for_mediator(deps: Deps, team_id: str, user_id: str, case_id: str) -
 
 
 def mediate(deps: Deps, cmd: Mediate) -> Case:
-    ensure_on_roster(deps, cmd.team_id, cmd.user_id)
-    if cmd.action == "reassign" and not deps.roster.is_mediator(cmd.team_id, cmd.to_user or ""):
+    if cmd.action == "assign":  # a lead, from the desk: they need not mediate themselves
+        if not deps.roster.is_lead(cmd.team_id, cmd.user_id):
+            raise NotALead()
+    else:
+        ensure_on_roster(deps, cmd.team_id, cmd.user_id)
+    if cmd.action in ("reassign", "assign") and not deps.roster.is_mediator(cmd.team_id, cmd.to_user or ""):
         raise NotAMediatorToAssign(cmd.to_user or "")
 
     def act(case: Case, policy: Policy, now: datetime) -> None:
@@ -117,6 +168,8 @@ def mediate(deps: Deps, cmd: Mediate) -> Case:
                 case.release(by=by, now=now)
             case "reassign":
                 case.reassign(cmd.to_user or "", by=by, now=now)
+            case "assign":
+                case.assign(cmd.to_user or "", by=by, now=now, how=f"handed the case to {cmd.to_user}")
             case "propose":
                 case.propose(_amount(cmd, case), grounds=cmd.grounds, by=by, now=now, policy=policy)
             case "decide":

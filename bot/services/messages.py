@@ -46,6 +46,7 @@ class Surface(StrEnum):
     MEDIATOR_REMINDER = "mediator_reminder"  # the card's thread: nobody has claimed the case yet, and until when
     MEDIATORS_LATE = "mediators_late"  # a lead mediator's DM: nobody claimed the case in time
     FAIRNESS_REPORT = "fairness_report"  # last month's fairness report, in FAIRNESS_REPORT_CHANNEL
+    MEDIATOR_ASSIGNED = "mediator_assigned"  # a mediator's DM: a case was handed to them, or taken from them
 
 
 class Place(StrEnum):

@@ -35,6 +35,7 @@ from typing import Any
 from bot.domain.errors import Refused
 from bot.domain.events import (
     AppealWindowClosed,
+    Assigned,
     AuditEvent,
     Escalated,
     Event,
@@ -70,6 +71,7 @@ from bot.services.models import CaseView
 from bot.services.surfaces import (
     AppealClosedShown,
     AppealReminderShown,
+    AssignedShown,
     CardShown,
     CaseShown,
     DeskShown,
@@ -371,6 +373,18 @@ def _mediators_late(change: Change, late: list[MediatorsLate]) -> list[OutboxMes
     return messages
 
 
+def _assigned(change: Change, handed: list[Assigned]) -> list[OutboxMessage]:
+    """The mediator a case was handed to hears it in a DM, and so does one a lead took it from."""
+    view, messages = change.view, []
+    for event in handed:
+        readers = [event.mediator] + ([event.before] if event.before and event.before != event.by else [])
+        for reader in readers:
+            told = AssignedShown(case=view, mediator=event.mediator, by=event.by, reader=reader)
+            key = f"{view.id}:assigned:{event.at.isoformat()}:{event.mediator}:{reader}"
+            messages.append(_message(view, key, dm(reader), Surface.MEDIATOR_ASSIGNED, told))
+    return messages
+
+
 # The table, in the order of delivery.
 HANDLERS: tuple[tuple[type[Any], Handler], ...] = (
     (Opened, _opened),
@@ -386,6 +400,7 @@ HANDLERS: tuple[tuple[type[Any], Handler], ...] = (
     (PayoutHandled, _payouts_handled),
     (Reminded, _reminded),
     (MediatorsLate, _mediators_late),
+    (Assigned, _assigned),
 )
 
 

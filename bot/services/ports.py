@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, Self
 
+from bot.domain.assignment import Standing
 from bot.domain.case import Case
 from bot.domain.contract import Contract, Item, ItemRef
 from bot.domain.events import AuditEvent, Evidence, LedgerEntry, Question
@@ -181,6 +182,18 @@ class People(Protocol):
     def locale(self, team_id: str, user_id: str) -> str | None: ...
 
 
+class Mediators(Protocol):
+    def lock(self, team_id: str) -> None: ...
+    def standings(self, team_id: str, users: Iterable[str]) -> list[Standing]: ...
+    def assigned(self, team_id: str, user_id: str, now: datetime) -> None: ...
+    def set_away(self, team_id: str, user_id: str, until: datetime | None, now: datetime) -> None: ...
+    def waiting(self, within: Collection[str] | None, besides: Collection[str], limit: int) -> list[tuple[str, str]]:
+        """(team, case) of cases waiting for a mediator, longest first: in ``within`` (None: all), not ``besides``."""
+        ...
+
+    def teams(self) -> list[str]: ...
+
+
 class UnitOfWork(Protocol):
     contracts: Contracts
     cases: Cases
@@ -192,6 +205,7 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     deadlines: Deadlines
     people: People
+    mediators: Mediators
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *args: object) -> None: ...

@@ -130,6 +130,16 @@ class MediatorReminderShown(CaseShown):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AssignedShown(CaseShown):
+    """The case was handed to ``mediator`` by ``by`` (refund-bot's assignment, a lead, or its last holder); told to
+    ``reader``: the mediator who now holds it, or the one a lead took it from."""
+
+    mediator: str
+    by: str
+    reader: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class MediatorsLateShown(CaseShown):
     """One of the mediators' deadlines passed; who held the case then, if anyone."""
 
@@ -295,6 +305,7 @@ Payload = (
     CaseShown
     | MediatorReminderShown
     | MediatorsLateShown
+    | AssignedShown
     | EvidenceShown
     | FileCopyShown
     | FileAlteredShown
@@ -316,6 +327,7 @@ PAYLOADS: dict[Surface, type[Any]] = {
     Surface.FILE_ALTERED: FileAlteredShown,
     Surface.MEDIATOR_REMINDER: MediatorReminderShown,
     Surface.MEDIATORS_LATE: MediatorsLateShown,
+    Surface.MEDIATOR_ASSIGNED: AssignedShown,
     Surface.FAIRNESS_REPORT: FairnessShown,
     Surface.QUESTION: QuestionShown,
     Surface.QUESTION_LINE: QuestionShown,

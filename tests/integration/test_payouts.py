@@ -18,7 +18,7 @@ from bot.services import requests
 from bot.services.core import Deps
 from bot.services.messages import Surface
 from bot.services.payments import Webhook
-from bot.services.roster import Roster
+from bot.services.roster import Desk, Roster
 from storage.state import operations
 from storage.tables import CaseRow, OutboxRow, PayoutAnswerRow
 from storage.uow import SqlUnitOfWork
@@ -53,7 +53,7 @@ def deps(sessions, policy, clock) -> Deps:
         clock=clock,
         policy=policy,
         payments=Webhook(),
-        roster=Roster(frozenset({"U0MEDIATE1"})),
+        roster=Roster(Desk(None, frozenset({"U0MEDIATE1"}))),
         mediator_channel=MEDIATORS,
     )
 

@@ -27,7 +27,7 @@ from bot.services.disputes import AskAgain
 from bot.services.importing import DEMO, import_contracts, read_import_file
 from bot.services.mediation import Mediate
 from bot.services.requests import AnswerRequest, RequestRefund
-from bot.services.roster import Roster
+from bot.services.roster import Desk, Roster
 from storage.db import prepare, session_factory
 from storage.tables import AuditRow, CaseRow, DeadlineRow, OutboxRow
 from storage.uow import SqlUnitOfWork
@@ -68,7 +68,7 @@ class SchedulerStories(RuleBasedStateMachine):
             uow=lambda: SqlUnitOfWork(sessions),
             clock=lambda: self.now,
             policy=POLICY,
-            roster=Roster(frozenset({MEDIATOR, SECOND})),
+            roster=Roster(Desk(None, frozenset({MEDIATOR, SECOND}))),
         )
         self.sessions = sessions
         self.crashes = 0

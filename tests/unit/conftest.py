@@ -7,7 +7,7 @@ import pytest
 
 from bot.domain.policy import Policy
 from bot.services.core import Deps
-from bot.services.roster import Roster
+from bot.services.roster import Desk, Roster
 from tests.fakes import FakeDatabase
 from tests.unit.factories import contract, milestone
 
@@ -49,6 +49,6 @@ def deps(db, clock) -> Deps:
         clock=clock,
         policy=Policy(),
         new_case_id=lambda: next(ids),
-        roster=Roster(frozenset({MEDIATOR})),
+        roster=Roster(Desk(None, frozenset({MEDIATOR}))),
         mediator_channel=CARDS,
     )

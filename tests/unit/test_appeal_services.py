@@ -12,7 +12,7 @@ from bot.domain.vocabulary import DeadlineKind, LedgerKind
 from bot.services import disputes, mediation, requests, scheduler
 from bot.services.messages import Kept, Place, Surface
 from bot.services.payments import Webhook
-from bot.services.roster import Roster
+from bot.services.roster import Desk, Roster
 from tests.unit.conftest import CARDS, MEDIATOR
 from tests.unit.factories import CLIENT, FREELANCER, NOW, contract, timesheet
 from tests.unit.test_case_appeal import APPEALS
@@ -23,7 +23,7 @@ SECOND = "U0MEDIATOR2"
 
 @pytest.fixture
 def appeals(deps):
-    return replace(deps, policy=APPEALS, roster=Roster(frozenset({MEDIATOR, SECOND})))
+    return replace(deps, policy=APPEALS, roster=Roster(Desk(None, frozenset({MEDIATOR, SECOND}))))
 
 
 def act(deps, who: str, action: str, **fields) -> None:
@@ -108,7 +108,7 @@ def test_the_clock_reminds_whoever_may_appeal_then_closes_the_window(appeals, db
 
 
 def test_under_a_policy_without_appeals_nobody_is_offered_one(deps, db):
-    rejected(replace(deps, roster=Roster(frozenset({MEDIATOR, SECOND}))))
+    rejected(replace(deps, roster=Roster(Desk(None, frozenset({MEDIATOR, SECOND})))))
     for view in (m.view for m in db.messages[-5:] if m.surface != Surface.STALE_NUDGES):
         assert (view["state"], view["appeal_until"]) == ("arbitration_offered", None)
         assert "arbitrate" in view["moves"]["client"]

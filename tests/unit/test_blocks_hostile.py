@@ -27,7 +27,14 @@ from bot.domain.case.dispute import (
     TimeOrAmount,
     TimeOverBalance,
 )
-from bot.domain.case.mediation import AlreadyClaimed, AlreadyYours, NotAMediatorToAssign, PartyCannotBeMediator
+from bot.domain.case.mediation import (
+    AlreadyClaimed,
+    AlreadyHolds,
+    AlreadyYours,
+    NotALead,
+    NotAMediatorToAssign,
+    PartyCannotBeMediator,
+)
 from bot.domain.case.payout import NotOnHold, NotRefused
 from bot.domain.case.request import (
     AmountAboveAdjustLimit,
@@ -384,6 +391,8 @@ def refusals_of_every_kind(draw: st.DrawFn) -> Refused:
         PartyCannotBeMediator: lambda: PartyCannotBeMediator("R-7K3Q9A", "U0CLIENT01"),
         AlreadyClaimed: lambda: AlreadyClaimed("R-7K3Q9A", "U0MEDIATE1", at),
         AlreadyYours: lambda: AlreadyYours("R-7K3Q9A"),
+        AlreadyHolds: lambda: AlreadyHolds("R-7K3Q9A", text[:32]),
+        NotALead: NotALead,
         errors.NotYourClaim: lambda: errors.NotYourClaim("R-7K3Q9A", draw(st.none() | st.just("U0MEDIATE1"))),
         TimeOverBalance: lambda: TimeOverBalance(90, Money(5000, "USD"), Money(100, "USD")),
         errors.Unavailable: lambda: errors.Unavailable(draw(st.sampled_from(["database", "slack"]))),

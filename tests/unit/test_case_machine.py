@@ -12,10 +12,19 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from bot.domain.case import Case
 from bot.domain.contract import ContractKind
 from bot.domain.errors import Refused
-from bot.domain.events import AppealWindowClosed, AuditEvent, Escalated, Evidence, Extended, LedgerEntry, Opened
+from bot.domain.events import (
+    AppealWindowClosed,
+    Assigned,
+    AuditEvent,
+    Escalated,
+    Evidence,
+    Extended,
+    LedgerEntry,
+    Opened,
+)
 from bot.domain.money import Money
 from bot.domain.routing import RouteKind, route_after_request
-from bot.domain.vocabulary import TERMINAL, DisputeDetails, LedgerKind, State, Visibility
+from bot.domain.vocabulary import ASSIGNER, TERMINAL, DisputeDetails, LedgerKind, State, Visibility
 from tests.unit.factories import CLIENT, FREELANCER, NOW, POLICY, STRANGER, because, contract, milestone, timesheet
 from tests.unit.test_case_appeal import APPEALS
 
@@ -112,7 +121,7 @@ class CaseStories(RuleBasedStateMachine):
             elif isinstance(happened, LedgerEntry):
                 self.ledger.append(happened)
             else:
-                assert isinstance(happened, Evidence | Opened | Escalated | Extended | AppealWindowClosed), happened
+                assert isinstance(happened, Evidence | Opened | Escalated | Extended | AppealWindowClosed | Assigned)
         self.case.events.clear()
 
     def attempt(self, action) -> None:
@@ -217,6 +226,11 @@ class CaseStories(RuleBasedStateMachine):
     def reassign(self, who: str, to: str) -> None:
         self.attempt(lambda c: c.reassign(to, by=who, now=self.now))
 
+    @rule(by=st.sampled_from([ASSIGNER, "U0LEAD"]), to=ANYONE)
+    def assign(self, by: str, to: str) -> None:
+        """Refund-bot's assignment or a lead hands the case to anyone, parties and the appealed mediator included."""
+        self.attempt(lambda c: c.assign(to, by=by, now=self.now, how="assigned"))
+
     @rule(
         who=MEDIATOR,
         cents=CENTS,
@@ -297,6 +311,12 @@ class CaseStories(RuleBasedStateMachine):
             assert self.case.appeal is not None
             assert reviewed[0].actor != self.case.appeal.first_mediator
             assert len(reviewed) == 1
+
+    @invariant()
+    def a_party_never_holds_the_case(self) -> None:
+        assert self.case.mediator_id not in (CLIENT, FREELANCER)
+        if self.case.state == State.APPEAL_REQUESTED and self.case.appeal and self.case.mediator_id:
+            assert self.case.mediator_id != self.case.appeal.first_mediator
 
     @invariant()
     def one_audit_row_per_transition(self) -> None:

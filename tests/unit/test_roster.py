@@ -8,7 +8,7 @@ def desks():
 
 
 def test_a_workspace_with_a_desk_of_its_own_counts_only_its_mediators_and_posts_cards_to_its_channel():
-    roster = Roster(frozenset({"U0DEFAULT"}), desks=desks, members=lambda team, group: {f"U0{team}{group}"})
+    roster = Roster(Desk(None, frozenset({"U0DEFAULT"})), desks=desks, members=lambda team, group: {f"U0{team}{group}"})
     roster.refresh()
     assert roster.is_mediator("T0B", "U0MEDB")
     assert roster.is_mediator("T0B", "U0T0BS0B")  # its user group, listed with its own workspace

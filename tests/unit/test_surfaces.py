@@ -45,6 +45,9 @@ EXAMPLES = [
         )
     ),
     surfaces.RefusalShown(ArbitrationStarted("client")),
+    surfaces.MediatorReminderShown(case=CASE, kind="mediator_claim", hours_left=2.0),
+    surfaces.MediatorsLateShown(case=CASE, kind="mediator_action", mediator="U0MEDIATE1"),
+    surfaces.AssignedShown(case=CASE, mediator="U0MEDIATE1", by="assigner", reader="U0MEDIATE1"),
     surfaces.HomeShown(CLIENT, [CASE], [], 3),
     surfaces.DeskShown("U0MEDIATE1", AT, DeskFilters(), {}, ArbitrationStarted("freelancer")),
 ]

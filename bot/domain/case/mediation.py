@@ -12,10 +12,12 @@ from bot.domain.errors import (
     ChoiceRequired,
     Field,
     InvalidInput,
+    NotAllowed,
     Stale,
     refusal,
 )
 from bot.domain.events import (
+    Assigned,
     Question,
 )
 from bot.domain.money import Money
@@ -63,6 +65,20 @@ class AlreadyYours(InvalidInput):
     field = Field.MEDIATOR
 
 
+@refusal
+class AlreadyHolds(InvalidInput):
+    """A lead handed a case to the mediator who already holds it."""
+
+    case_id: str
+    mediator: str
+    field = Field.MEDIATOR
+
+
+@refusal
+class NotALead(NotAllowed):
+    """Only the lead mediators hand cases out from the desk (issue 38)."""
+
+
 class MediationStage(AppealStage):
     def claim(self, *, by: str, now: datetime) -> None:
         now = require_utc(now)
@@ -86,13 +102,36 @@ class MediationStage(AppealStage):
     def reassign(self, to: str, *, by: str, now: datetime) -> None:
         """The mediator hands the case to another mediator (the service has checked they are one)."""
         now = self._ensure_holding(by, now, *WITH_MEDIATOR - {State.UNASSIGNED})
-        if self.role_of(to) is not None:
-            raise PartyCannotBeMediator(self.id, to)
         if to == by:
             raise AlreadyYours(self.id)
+        self._hand_to(to, by=by, now=now, rationale=f"reassigned the case to {to}")
+
+    def assign(self, to: str, *, by: str, now: datetime, how: str) -> None:
+        """Issue 38: refund-bot's automatic assignment (``by`` ASSIGNER) or a lead mediator hands the case to a
+        mediator (the service has checked they are one): a case waiting for one, or one another mediator holds.
+        ``how`` is the audit's rationale: which rule picked them, or that a lead did."""
+        now = require_utc(now)
+        if not self.is_open or self.state not in WITH_MEDIATOR:
+            raise self._moved_on()
+        if to == self.mediator_id:
+            raise AlreadyHolds(self.id, to)
+        self._hand_to(to, by=by, now=now, rationale=how)
+
+    def barred(self) -> frozenset[str]:
+        """Who may not hold the case now: its parties, and on appeal the mediator whose outcome it is."""
+        first = self.appeal.first_mediator if self.state == State.APPEAL_REQUESTED and self.appeal else None
+        return frozenset({self.client_id, self.freelancer_id} | ({first} if first else set()))
+
+    def _hand_to(self, to: str, *, by: str, now: datetime, rationale: str) -> None:
+        """Never to a party, nor an appeal to the mediator whose outcome it is; their deadlines start again."""
+        if self.role_of(to) is not None:
+            raise PartyCannotBeMediator(self.id, to)
         self._ensure_not_first_mediator(to)
+        before = self.mediator_id
         self.mediator_id, self.claimed_at, self.acted_at = to, now, None
-        self._record(self.state, self.state, by=by, now=now, rationale=f"reassigned the case to {to}")
+        target = State.CLAIMED if self.state == State.UNASSIGNED else self.state
+        self._record(self.state, target, by=by, now=now, rationale=rationale)
+        self.events.append(Assigned(self.id, to, by, before, now))
 
     def ensure_case_mediator(self, by: str, now: datetime) -> datetime:
         """The mediator who holds the case, in any state a mediator works in."""

@@ -3,7 +3,7 @@
 // element this renderer does not know is shown as a visible placeholder, never dropped.
 
 const EMOJI = {
-  alarm_clock: "⏰", arrows_counterclockwise: "🔄", bust_in_silhouette: "👤", busts_in_silhouette: "👥", classical_building: "🏛️",
+  alarm_clock: "⏰", arrows_counterclockwise: "🔄", bust_in_silhouette: "👤", inbox_tray: "📥", busts_in_silhouette: "👥", classical_building: "🏛️",
   handshake: "🤝", hourglass: "⌛", hourglass_flowing_sand: "⏳", information_source: "ℹ️", judge: "🧑‍⚖️",
   leftwards_arrow_with_hook: "↩️", lock: "🔒", memo: "📝", no_entry: "⛔", no_entry_sign: "🚫",
   page_facing_up: "📄", paperclip: "📎", part_alternation_mark: "〽️", question: "❓", receipt: "🧾", rotating_light: "🚨", scales: "⚖️",
