@@ -25,7 +25,7 @@ from bot.files import FileCopier, FileReader
 from bot.limits import SlackLimits
 from bot.payouts import PayoutSender
 from bot.relay import Relay
-from bot.services import scheduler
+from bot.services import mediation, scheduler
 from bot.services.core import Deps
 from bot.services.fairness import fairness, pseudonyms
 from bot.services.messages import OutboxMessage, Surface, channel
@@ -124,12 +124,22 @@ class Workers:
                 log.warning("ticker: the database is unavailable (%s); deadlines wait for it", down)
             return 0
 
+    def hand_out(self) -> int:
+        """Where cases are handed out, those still waiting for a mediator go to one (``mediation.hand_out_waiting``)."""
+        try:
+            with background():
+                return mediation.hand_out_waiting(self.deps)
+        except StorageUnavailable as down:  # the next minute's sweep tries again
+            log.warning("assignment: the database is unavailable (%s); waiting cases wait for it", down)
+            return 0
+
     def sweep(self) -> tuple[int, int]:
-        """Tick until nothing is due, then deliver until the outbox has nothing due: (deadlines acted on,
-        messages attempted)."""
+        """Tick until nothing is due and hand waiting cases out, then deliver until the outbox has nothing due:
+        (deadlines acted on, messages attempted)."""
         acted = sent = 0
         while batch := self.tick():
             acted += batch
+        self.hand_out()
         while self.files.run_once():
             pass  # what the forms' files caused is the relay's, below
         while batch := self.relay.run_once():
@@ -190,6 +200,7 @@ class Workers:
         ticker.add_job(
             self.tick, "interval", seconds=tick_seconds, jitter=tick_seconds / 5, max_instances=1, coalesce=True
         )
+        ticker.add_job(self.hand_out, "interval", minutes=1, jitter=10, max_instances=1, coalesce=True)
         ticker.add_job(self.purge, "interval", hours=1, jitter=300, max_instances=1, coalesce=True)
         ticker.add_job(self.post_fairness, "interval", hours=1, jitter=300, max_instances=1, coalesce=True)
         ticker.start()

@@ -49,9 +49,10 @@ def _filters(filters: DeskFilters) -> Block:
     )
 
 
-def _row(row: DeskRow, section: str, now: datetime, locale: str, viewer: str) -> Block:
+def _row(row: DeskRow, section: str, now: datetime, locale: str, viewer: str, lead: bool) -> list[Block]:
     """A case's line; its block_id names the part too, as a case that moved while the desk was read (statements
-    apart, on PostgreSQL) may appear in two."""
+    apart, on PostgreSQL) may appear in two. A lead's has a row of buttons under it: Claim, Hand to a mediator,
+    Open card."""
     at_stake = money(row.money(row.at_stake_minor), locale)
     since = f"waiting since {when(datetime.fromisoformat(row.waiting_since))}"
     unclaimed = row.mediator_id is None and row.state in CLAIMABLE
@@ -74,13 +75,17 @@ def _row(row: DeskRow, section: str, now: datetime, locale: str, viewer: str) ->
         f"*{row.id}* · {escape(row.item_label)} ({escape(row.contract_title)})\n"
         f"{person(row.client_id)} and {person(row.freelancer_id)} · *{at_stake}* at stake\n{where} · {timing}"
     )
-    if row.claimable_by(viewer):
-        accessory: Block | None = kit.button("Claim", ids.DESK_CLAIM, row.id, style="primary")
-    elif row.card_link:
-        accessory = kit.button("Open card", ids.DESK_OPEN, row.id, url=row.card_link)
-    else:
-        accessory = None
-    return kit.section(trim(text, pointer="…"), accessory=accessory, block_id=f"{ids.DESK_ROW}_{section}_{row.id}")
+    claim = kit.button("Claim", ids.DESK_CLAIM, row.id, style="primary") if row.claimable_by(viewer) else None
+    card = kit.button("Open card", ids.DESK_OPEN, row.id, url=row.card_link) if row.card_link else None
+    block_id = f"{ids.DESK_ROW}_{section}_{row.id}"
+    if not lead:
+        return [kit.section(trim(text, pointer="…"), accessory=claim or card, block_id=block_id)]
+    handing = "Hand to a mediator…" if row.mediator_id is None else "Reassign…"
+    buttons = [claim, kit.button(handing, ids.DESK_ASSIGN, row.id), card]
+    return [
+        kit.section(trim(text, pointer="…"), block_id=block_id),
+        kit.actions(f"{block_id}_lead", [button for button in buttons if button is not None]),
+    ]
 
 
 def _pager(name: str, offset: int, total: int, locale: str) -> list[Block]:
@@ -120,7 +125,7 @@ def desk(shown: DeskShown, locale: str = DEFAULT_LOCALE) -> tuple[list[Block], s
         rows = part.rows
         if not rows:
             blocks.append(kit.context("None." if filters == DeskFilters() else "None under these filters."))
-        blocks += [_row(row, name, now, locale, shown.user) for row in rows]
+        blocks += [block for row in rows for block in _row(row, name, now, locale, shown.user, shown.lead)]
         blocks += _pager(name, part.offset, part.total, locale)
     pages = {name: sections[name].offset for name in DESK_SECTIONS if sections[name].offset}
     return blocks, metadata(filters, pages)

@@ -83,6 +83,7 @@ DESK_STAGE = "desk_stage"
 DESK_KIND = "desk_kind"
 DESK_OVERDUE = "desk_overdue"
 DESK_CLAIM = "desk_claim"
+DESK_ASSIGN = "desk_assign"  # a lead hands a case to a mediator
 DESK_OPEN = "desk_open"  # a link to the case card: Slack still sends the click
 DESK_PAGES = "desk_pages"
 DESK_PAGE_BACK = "desk_page_back"

@@ -50,7 +50,7 @@ from bot.domain.case.request import (
 from bot.domain.errors import Field, Refused
 from bot.domain.money import Money
 from bot.domain.routing import RouteKind
-from bot.domain.vocabulary import SCHEDULER, State
+from bot.domain.vocabulary import ASSIGNER, SCHEDULER, State
 
 # The input block each field of the domain is shown in; a form holds some of them.
 FIELD_BLOCKS: dict[Field, str] = {
@@ -312,7 +312,9 @@ def _cases(refusal: Refused, v: Voice) -> str | None:
         case errors.NotYourCase(case_id=case_id, role=role):
             return f"Only the {role} of case {case_id} can do that, so nothing was changed."
         case errors.CaseMovedOn(outcome=outcome, actor=actor, at=at, raced=raced):
-            by = "when its deadline passed" if actor == SCHEDULER else f"by {v.person(actor)}"
+            by = {SCHEDULER: "when its deadline passed", ASSIGNER: "when refund-bot handed it to a mediator"}.get(
+                actor, f"by {v.person(actor)}"
+            )
             moved = MOVED.get(outcome) or STATES.get(outcome, outcome.replace("_", " "))
             said = MOVED_BECAUSE.get(outcome, "this case was already {moved} {by} {at}")
             happened = said.format(moved=moved, by=by, at=v.on(at))

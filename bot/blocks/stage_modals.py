@@ -304,11 +304,21 @@ def ask_modal(case: CaseView, locale: str = DEFAULT_LOCALE) -> View:
     return _view(ids.ASK_MODAL, "Ask for information", "Ask", {"case": case.id}, blocks)
 
 
-def reassign_modal(case: CaseView) -> View:
+def reassign_modal(case: CaseView, desk: str | None = None) -> View:
+    """The case's mediator hands it on; or a lead, from the desk (``desk``: its state, to show it again after),
+    hands it to a mediator: never a party, nor an appeal to the mediator whose outcome it is."""
     blocks: list[Block] = [
         kit.input_block(ids.MEDIATOR_BLOCK, "Hand the case to", kit.users_select(ids.MEDIATOR_INPUT, "A mediator"))
     ]
-    return _view(ids.REASSIGN_MODAL, "Reassign the case", "Reassign", {"case": case.id, "action": "reassign"}, blocks)
+    if desk is None:
+        meta: dict[str, object] = {"case": case.id, "action": "reassign"}
+        return _view(ids.REASSIGN_MODAL, "Reassign the case", "Reassign", meta, blocks)
+    held = f"held by {person(case.mediator_id)}" if case.mediator_id else "not held by any mediator yet"
+    first = (case.appeal or {}).get("first_mediator") if case.state == State.APPEAL_REQUESTED else None
+    not_them = f" The appeal is of {person(first)}'s outcome, so not to them." if first else ""
+    about = f"Case *{case.id}* ({escape(case.item_label)}) is {held}.{not_them} They are told in a DM."
+    meta = {"case": case.id, "action": "assign", "desk": desk}
+    return _view(ids.REASSIGN_MODAL, "Hand the case out", "Hand it over", meta, [kit.section(about), *blocks])
 
 
 def answer_modal(case: CaseView, question: Question, locale: str = DEFAULT_LOCALE) -> View:

@@ -26,7 +26,7 @@ from bot.blocks.kit import Block
 from bot.domain.events import Evidence
 from bot.domain.files import EvidenceFile
 from bot.domain.visibility import party_may_read
-from bot.domain.vocabulary import Move, Stage, State
+from bot.domain.vocabulary import ASSIGNER, Move, Stage, State
 from bot.services.models import CaseView
 from bot.services.surfaces import FileAlteredShown, FileCopyShown, QuestionShown
 
@@ -82,6 +82,8 @@ def _mediator(case: CaseView) -> str:
 
 
 def _actor(case: CaseView) -> str:
+    if case.updated_by == ASSIGNER:
+        return "refund-bot's assignment"
     return "the deadline" if case.by_deadline else person(case.updated_by)
 
 
@@ -127,7 +129,7 @@ def _waiting_line(case: CaseView, locale: str, pointer: str) -> str | None:
         case State.IN_REVIEW:
             if case.by_deadline:
                 return f":hourglass: The freelancer did not answer by {at}; a mediator will decide on {at_stake}."
-            if case.mediator_id and case.updated_by == case.mediator_id:
+            if case.mediator_id:
                 return f":bust_in_silhouette: {person(case.mediator_id)} is reviewing the dispute ({at_stake})."
             return f":speech_balloon: {by} contested the dispute {at}; a mediator will decide on {at_stake}."
         case State.FREELANCER_DISPUTED:

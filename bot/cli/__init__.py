@@ -16,25 +16,21 @@ from typing import TYPE_CHECKING
 
 import click
 from alembic.util import CommandError as AlembicError
-from sqlalchemy import func, select
 
-from bot.app.runtime import StartupError, existing, settings_or_fail, setup_logging
+from bot.app.runtime import StartupError, settings_or_fail, setup_logging
 from bot.blocks import refusals
 from bot.blocks.policy import describe
-from bot.cli.common import command_deps, opened_runtime
+from bot.cli.common import opened_runtime
 from bot.cli.export import export
+from bot.cli.mediators import mediators, workspace
 from bot.cli.operations import outbox, payouts
 from bot.cli.report import report
-from bot.config import ConfigError, load_settings, slack_id
+from bot.config import ConfigError, load_settings
 from bot.policies import PolicyFileError, preset_path, presets, read_policy_file
-from bot.services import mediation
 from bot.services.importing import DEMO, ImportRejected, demo_for, import_contracts, read_import_file
-from bot.services.roster import Desk
 from storage.db import DatabaseError, background, current_revisions, make_engine, pending_migrations, roll_back
 from storage.db import migrate as upgrade
 from storage.outbox import OutboxRepository
-from storage.tables import INSTALLATIONS
-from storage.workspaces import WorkspaceDesks
 
 if TYPE_CHECKING:
     from bot.app.workers import Workers
@@ -198,66 +194,6 @@ def worker(every: float) -> None:
     log.info("refundbot worker stopped")
 
 
-@cli.group(help="The workspaces refund-bot serves: their installs (OAuth) and their own mediators.")
-def workspace() -> None:
-    pass
-
-
-@workspace.command(name="list", help="Each workspace installed (OAuth) or given mediators, and who mediates there.")
-def list_workspaces() -> None:
-    runtime = opened_runtime(existing)
-    desks = WorkspaceDesks(runtime.sessions)()
-    with runtime.sessions() as session:
-        installed = dict(
-            session.execute(
-                select(INSTALLATIONS.c.team_id, func.max(INSTALLATIONS.c.installed_at)).group_by(
-                    INSTALLATIONS.c.team_id
-                )
-            ).all()
-        )
-    if not installed and not desks:
-        click.echo("no workspace is installed or has mediators of its own; the MEDIATOR_* settings apply")
-    for team in sorted(set(installed) | set(desks), key=str):
-        when = f"installed {installed[team]:%Y-%m-%d %H:%M} UTC" if team in installed else "not installed"
-        desk = desks.get(team)
-        if desk is None:
-            mediators = "mediators: the MEDIATOR_* settings"
-        else:
-            people = ", ".join(sorted(desk.users)) or "none listed"
-            group = f" and user group {desk.group}" if desk.group else ""
-            mediators = f"mediators: {people}{group}; cards in {desk.channel or 'no channel'}"
-        click.echo(f"{team}: {when}; {mediators}")
-
-
-@workspace.command(
-    name="set",
-    help="Give a workspace its own mediators: where its case cards go and who may claim them. Only these count "
-    "there from now on (the MEDIATOR_* settings stay the default of the others).",
-)
-@click.argument("team_id")
-@click.option("--channel", "channel_id", default=None, help="The mediators' channel in that workspace (C…).")
-@click.option("--mediators", default="", help="Comma-separated user ids (U…,U…).")
-@click.option("--usergroup", "usergroup_id", default=None, help="A user group whose members mediate (S…).")
-def set_workspace(team_id: str, channel_id: str | None, mediators: str, usergroup_id: str | None) -> None:
-    runtime = opened_runtime(existing)
-    try:
-        slack_id("workspace", team_id)
-        desk = Desk(
-            slack_id("channel", channel_id) if channel_id else None,
-            frozenset(slack_id("user", user.strip()) for user in mediators.split(",") if user.strip()),
-            slack_id("user group", usergroup_id) if usergroup_id else None,
-        )
-    except ValueError as bad:
-        raise click.UsageError(str(bad)) from None
-    WorkspaceDesks(runtime.sessions).set(team_id, desk, runtime.clock())
-    carded = mediation.show_cards(command_deps(runtime), team_id)
-    click.echo(
-        f"{team_id}: case cards in {desk.channel or 'no channel'}; {len(desk.users)} mediator(s) listed"
-        + (f" and user group {desk.group}" if desk.group else "")
-        + (f"; the card(s) of {carded} case(s) waiting with the mediators will be shown there" if carded else "")
-    )
-
-
 @cli.command(
     help="Print the Slack app's manifest, ready to paste at api.slack.com/apps → Create New App → From a manifest. "
     "Without --url: the development one (Socket Mode, one workspace). With --url: the production one, Slack posting "
@@ -374,6 +310,8 @@ cli.add_command(outbox)
 cli.add_command(payouts)
 cli.add_command(export)
 cli.add_command(report)
+cli.add_command(workspace)
+cli.add_command(mediators)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -77,7 +77,7 @@ def on_desk(ack: Ack, body: dict[str, Any], deps: Deps) -> None:
     ack()
     team_id, user_id = who(body)
     key = str(body["actions"][0].get("action_ts", ""))
-    if not deps.roster.is_mediator(team_id, user_id):  # no longer one: their own Home instead
+    if not read_models.at_desk(deps, team_id, user_id):  # no longer one: their own Home instead
         read_models.show_home(deps, team_id, user_id, key)
         return
     state = _state(body)
@@ -101,6 +101,14 @@ def on_desk(ack: Ack, body: dict[str, Any], deps: Deps) -> None:
         read_models.show_desk(deps, team_id, user_id, chosen, pages, key, notice)
     except StorageUnavailable as down:  # nowhere private to say so: the desk stays as it was
         log.warning("database unavailable for the desk of %s: %s", user_id, down)
+
+
+def show_desk_again(deps: Deps, team_id: str, user_id: str, desk: str, key: str) -> None:
+    """The desk as it was (its filters and pages, from its private_metadata), published again after a change made
+    from a form it opened."""
+    state = _state({"view": {"private_metadata": desk}})
+    filters = DeskFilters(state.filters.stage, state.filters.kind, state.filters.overdue)
+    read_models.show_desk(deps, team_id, user_id, filters, dict(state.pages), key)
 
 
 def _refined(filters: _Filters, which: str, chosen: str | None) -> _Filters:

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import card, ids, records, stage_modals
 from bot.handlers.errors import click, form, locale_of, open_form
+from bot.handlers.home import show_desk_again
 from bot.handlers.payloads import action_id, button_value, metadata, numbers, parsed, required, value, who
 from bot.services import mediation
 from bot.services.core import Deps
@@ -73,6 +74,14 @@ def on_reassign_form(body: dict[str, Any], client: WebClient, deps: Deps) -> Non
     open_form(client, body, stage_modals.reassign_modal(case))
 
 
+@click
+def on_assign_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """A lead's Hand to a mediator (or Reassign) on the desk: the form remembers the desk, to show it again after."""
+    case = mediation.case_for_lead(deps, *who(body), button_value(body))
+    desk = (body.get("view") or {}).get("private_metadata") or "{}"
+    open_form(client, body, stage_modals.reassign_modal(case, desk))
+
+
 @form
 def on_decision_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -> None:
     """Propose, Decide, Record award and Reassign; the fields a form lacks are simply empty."""
@@ -92,6 +101,8 @@ def on_decision_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -
         cited=numbers(view, ids.CITED_BLOCK),
     )
     mediation.mediate(deps, command)
+    if command.action == "assign":  # from a lead's desk: it shows the case handed out
+        show_desk_again(deps, team_id, user_id, str(meta.get("desk") or "{}"), str(body.get("view", {}).get("id")))
 
 
 @form
@@ -114,3 +125,4 @@ def register(app: App, deps: Deps) -> None:
     app.view(ids.ASK_MODAL)(partial(on_ask_submit, deps=deps))
     app.action(ids.MEDIATOR_REASSIGN)(partial(on_reassign_form, deps=deps))
     app.view(ids.REASSIGN_MODAL)(partial(on_decision_submit, deps=deps))
+    app.action(ids.DESK_ASSIGN)(partial(on_assign_form, deps=deps))

@@ -120,6 +120,13 @@ def view_for_mediator(deps: Deps, team_id: str, user_id: str, case_id: str) -> C
     return checked_view(deps, team_id, case_id, lambda case, now: case.ensure_case_mediator(user_id, now))
 
 
+def case_for_lead(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
+    """A case a lead may hand to a mediator from the desk: open, in a state a mediator works in."""
+    if not deps.roster.is_lead(team_id, user_id):
+        raise NotALead()
+    return checked_view(deps, team_id, case_id, lambda case, now: case.ensure_with_mediators())
+
+
 def case_for_mediators(deps: Deps, team_id: str, user_id: str, case_id: str) -> CaseView:
     """A case as its card shows it, for any mediator on the roster (reading it helps decide whether to claim)."""
     ensure_on_roster(deps, team_id, user_id)

@@ -171,7 +171,7 @@ def show_home(deps: Deps, team_id: str, user_id: str, opened_at: str) -> None:
     """Publish this person's App Home (through the outbox: views.publish is no call for the ack path): for a
     mediator, the desk; for anyone else, the most urgent of what waits for their answer and of their other
     cases, and how many more there are. Its work is bounded by what is shown, however many cases there are."""
-    if deps.roster.is_mediator(team_id, user_id):
+    if at_desk(deps, team_id, user_id):
         show_desk(deps, team_id, user_id, DeskFilters(), {}, opened_at)
         return
     now = deps.clock()
@@ -188,6 +188,11 @@ def show_home(deps: Deps, team_id: str, user_id: str, opened_at: str) -> None:
         uow.outbox.add(team_id, notify.home_tab(user_id, shown[0], shown[1], more, opened_at), now)
         uow.commit()
     deps.delivered()
+
+
+def at_desk(deps: Deps, team_id: str, user_id: str) -> bool:
+    """Mediators and their leads see the desk as their App Home."""
+    return deps.roster.is_mediator(team_id, user_id) or deps.roster.is_lead(team_id, user_id)
 
 
 def show_desk(
@@ -211,7 +216,7 @@ def show_desk(
             offset = min(max(pages.get(name, 0), 0) // DESK_PAGE * DESK_PAGE, last)
             rows = uow.cases.desk(team_id, user_id, name, filters, now, offset, DESK_PAGE)
             sections[name] = DeskPart(offset, counts[name], rows)
-        desk = DeskShown(user_id, now, filters, sections, notice)
+        desk = DeskShown(user_id, now, filters, sections, notice, deps.roster.is_lead(team_id, user_id))
         uow.outbox.add(team_id, notify.desk_tab(desk, key), now)
         uow.commit()
     deps.delivered()

@@ -276,6 +276,7 @@ class DeskShown(Versioned):
     filters: DeskFilters
     sections: dict[str, DeskPart]
     notice: Refused | None = None
+    lead: bool = False  # a lead mediator's: each case may be handed to a mediator from it
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -285,6 +286,7 @@ class DeskShown(Versioned):
             "filters": asdict(self.filters),
             "sections": {name: asdict(part) for name, part in self.sections.items()},
             "notice": self.notice.as_json() if self.notice is not None else None,
+            "lead": self.lead,
         }
 
     @classmethod
@@ -295,9 +297,8 @@ class DeskShown(Versioned):
             for name, part in data["sections"].items()
         }
         notice = Refused.from_json(data["notice"]) if data.get("notice") else None
-        return cls(
-            data["user"], datetime.fromisoformat(data["now"]), DeskFilters.from_json(data["filters"]), sections, notice
-        )
+        at, filters = datetime.fromisoformat(data["now"]), DeskFilters.from_json(data["filters"])
+        return cls(data["user"], at, filters, sections, notice, data.get("lead", False))
 
 
 # CaseShown's kinds (CardShown, ReminderShown, …) are CaseShown too.

@@ -111,8 +111,7 @@ class MediationStage(AppealStage):
         mediator (the service has checked they are one): a case waiting for one, or one another mediator holds.
         ``how`` is the audit's rationale: which rule picked them, or that a lead did."""
         now = require_utc(now)
-        if not self.is_open or self.state not in WITH_MEDIATOR:
-            raise self._moved_on()
+        self.ensure_with_mediators()
         if to == self.mediator_id:
             raise AlreadyHolds(self.id, to)
         self._hand_to(to, by=by, now=now, rationale=how)
@@ -121,6 +120,11 @@ class MediationStage(AppealStage):
         """Who may not hold the case now: its parties, and on appeal the mediator whose outcome it is."""
         first = self.appeal.first_mediator if self.state == State.APPEAL_REQUESTED and self.appeal else None
         return frozenset({self.client_id, self.freelancer_id} | ({first} if first else set()))
+
+    def ensure_with_mediators(self) -> None:
+        """Open, in a state a mediator works in: a case that may be handed to one."""
+        if not self.is_open or self.state not in WITH_MEDIATOR:
+            raise self._moved_on()
 
     def _hand_to(self, to: str, *, by: str, now: datetime, rationale: str) -> None:
         """Never to a party, nor an appeal to the mediator whose outcome it is; their deadlines start again."""
