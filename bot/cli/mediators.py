@@ -146,7 +146,7 @@ def _line(line: MediatorLine, now: datetime) -> str:
         available = f"away until {one.away_until:%Y-%m-%d %H:%M} UTC"
     else:
         available = "available"
-    notes = [note for note, on in (("lead", line.lead), ("not a mediator now", not line.on_roster)) if on]
+    notes = [note for note, on in (("lead", line.lead), ("not listed as a mediator", not line.on_roster)) if on]
     return f"{one.user:<14} {one.holds:>5}  {last:<22} {available}" + (f" ({', '.join(notes)})" if notes else "")
 
 

@@ -103,12 +103,15 @@ def on_desk(ack: Ack, body: dict[str, Any], deps: Deps) -> None:
         log.warning("database unavailable for the desk of %s: %s", user_id, down)
 
 
-def show_desk_again(deps: Deps, team_id: str, user_id: str, desk: str, key: str) -> None:
-    """The desk as it was (its filters and pages, from its private_metadata), published again after a change made
-    from a form it opened."""
+def show_desk_again(deps: Deps, team_id: str, user_id: str, desk: str, key: str, notice: Refused | None = None) -> None:
+    """The desk as it was (its filters and pages, from its private_metadata), published again after a click or a
+    form it opened; ``notice`` says why that changed nothing. Only to whom the desk is for."""
+    if not read_models.at_desk(deps, team_id, user_id):
+        log.info("a desk click from someone the desk is not for: %s", notice)
+        return
     state = _state({"view": {"private_metadata": desk}})
     filters = DeskFilters(state.filters.stage, state.filters.kind, state.filters.overdue)
-    read_models.show_desk(deps, team_id, user_id, filters, dict(state.pages), key)
+    read_models.show_desk(deps, team_id, user_id, filters, dict(state.pages), key, notice)
 
 
 def _refined(filters: _Filters, which: str, chosen: str | None) -> _Filters:

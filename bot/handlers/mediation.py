@@ -10,6 +10,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.blocks import card, ids, records, stage_modals
+from bot.domain.errors import Refused
 from bot.handlers.errors import click, form, locale_of, open_form
 from bot.handlers.home import show_desk_again
 from bot.handlers.payloads import action_id, button_value, metadata, numbers, parsed, required, value, who
@@ -76,9 +77,16 @@ def on_reassign_form(body: dict[str, Any], client: WebClient, deps: Deps) -> Non
 
 @click
 def on_assign_form(body: dict[str, Any], client: WebClient, deps: Deps) -> None:
-    """A lead's Hand to a mediator (or Reassign) on the desk: the form remembers the desk, to show it again after."""
-    case = mediation.case_for_lead(deps, *who(body), button_value(body))
+    """A lead's Hand to a mediator (or Reassign) on the desk: the form remembers the desk, to show it again after.
+    A refusal (the case moved on, not a lead) is said at the top of the desk: a Home tab has no private reply."""
+    team_id, user_id = who(body)
     desk = (body.get("view") or {}).get("private_metadata") or "{}"
+    try:
+        case = mediation.case_for_lead(deps, team_id, user_id, button_value(body))
+    except Refused as refusal:
+        key = str(body["actions"][0].get("action_ts", ""))
+        show_desk_again(deps, team_id, user_id, desk, key, refusal)
+        return
     open_form(client, body, stage_modals.reassign_modal(case, desk))
 
 
