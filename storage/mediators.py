@@ -15,6 +15,9 @@ from storage.tables import CaseRow, MediatorRow
 
 # Which team's assignments hold the lock is in the key: hashtext of a prefixed team id.
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('refundbot-assign:' || :team))")
+# SQLite: a write that changes nothing still takes the database's one write lock (and this process's writer queue,
+# storage.db), which every hand-out, in any workspace, then waits for.
+_WRITE_LOCK = text("UPDATE mediators SET updated_at = updated_at WHERE 0 = 1")
 
 
 class MediatorRepository:
@@ -22,10 +25,12 @@ class MediatorRepository:
         self.session = session
 
     def lock(self, team_id: str) -> None:
-        """Hand one of the workspace's cases out at a time, to the transaction's end: two escalations at once on
-        PostgreSQL would otherwise both read the same mediator's turn. SQLite has one writer at a time already."""
+        """Hand one of the workspace's cases out at a time, to the transaction's end: two at once would otherwise
+        both read the same mediator's load and turn before either wrote."""
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(_LOCK, {"team": team_id})
+        else:
+            self.session.execute(_WRITE_LOCK)
 
     def standings(self, team_id: str, users: Iterable[str]) -> list[Standing]:
         """``users`` (and anyone who holds an open case or has a row here), as assignment weighs them."""

@@ -477,3 +477,49 @@ def test_a_decision_retires_the_deadline(backend):
     with backend.uow() as work:
         assert work.deadlines.lease_due("a", case.deadline.due_at, timedelta(minutes=2), 10) == []
         assert work.cases.get("T0001", "R-1").deadline is None
+
+
+def waiting_case(work, case_id: str, item: str, at, team: str = "T0001") -> Case:
+    """A case on milestone ``item`` that waits for a mediator since ``at``, stored."""
+    case = request_on(work, case_id, item, at, team=team)
+    case.stage, case.state, case.deadline = Stage.MEDIATION, State.UNASSIGNED, None
+    case.escalated_at = case.updated_at = at
+    store(work, case, LedgerOnly(), new=True)
+    return case
+
+
+def test_the_mediators_port_weighs_load_availability_and_turn_and_finds_the_cases_waiting(backend):
+    seed(backend.uow)
+    with backend.uow() as work:
+        for n in range(10, 14):
+            work.contracts.save_item("T0001", milestone(id=f"M-{n}", title=f"Part {n}"))
+        work.commit()
+    with backend.uow() as work:
+        held = waiting_case(work, "R-A", "M-10", NOW)
+        held.assign("U0MED1", by="U0LEAD", now=NOW, how="handed")
+        store(work, held, LedgerOnly())
+        waiting_case(work, "R-B", "M-11", NOW + timedelta(hours=2))
+        waiting_case(work, "R-C", "M-12", NOW + timedelta(hours=1))
+        store(work, request_on(work, "R-D", "M-13", NOW), LedgerOnly(), new=True)  # waits for the freelancer
+        work.mediators.assigned("T0001", "U0MED1", NOW)
+        work.mediators.set_away("T0001", "U0MED2", NOW + timedelta(days=3), NOW)
+        work.mediators.set_away("T0002", "U0MED3", NOW + timedelta(days=3), NOW)
+        work.commit()
+    with backend.uow() as work:
+        work.mediators.lock("T0001")
+        standings = {one.user: one for one in work.mediators.standings("T0001", ["U0MED2", "U0MED4"])}
+        assert set(standings) == {"U0MED1", "U0MED2", "U0MED4"}  # who was asked for, holds a case, or has a row
+        assert (standings["U0MED1"].holds, standings["U0MED1"].last_assigned) == (1, NOW)
+        assert (standings["U0MED2"].holds, standings["U0MED2"].away_until) == (0, NOW + timedelta(days=3))
+        assert standings["U0MED4"] == type(standings["U0MED4"])("U0MED4")
+        assert work.mediators.waiting(None, (), 10) == [("T0001", "R-C"), ("T0001", "R-B")]
+        assert work.mediators.waiting(None, (), 1) == [("T0001", "R-C")]
+        assert work.mediators.waiting({"T0002"}, (), 10) == []
+        assert work.mediators.waiting(None, {"T0001"}, 10) == []
+        assert work.mediators.teams() == ["T0001", "T0002"]
+    with backend.uow() as work:  # back early: available again
+        work.mediators.set_away("T0001", "U0MED2", None, LATER)
+        work.commit()
+    with backend.uow() as work:
+        [one] = [one for one in work.mediators.standings("T0001", ["U0MED2"]) if one.user == "U0MED2"]
+        assert (one.away_until, one.away(LATER)) == (None, False)
