@@ -27,7 +27,7 @@ def test_unready_while_migrations_are_pending(engine):
         command.downgrade(alembic_config(connection), "0001")
     status, body = readiness(engine)
     assert status == 503
-    assert body["migrations_pending"] == [f"{n:04d}" for n in range(18, 1, -1)]
+    assert body["migrations_pending"] == [f"{n:04d}" for n in range(19, 1, -1)]
 
 
 def test_unready_when_the_database_cannot_be_reached():
