@@ -49,13 +49,16 @@ def list_workspaces() -> None:
 
 
 def _desk_line(desk: Desk) -> str:
-    people = ", ".join(sorted(desk.users)) or "none listed"
-    group = f" and user group {desk.group}" if desk.group else ""
-    leads = ", ".join(sorted(desk.leads)) + (f" and user group {desk.lead_group}" if desk.lead_group else "")
     return (
-        f"mediators: {people}{group}; cards in {desk.channel or 'no channel'}; leads: {leads.strip(' and') or 'none'}; "
-        f"cases handed out: {desk.assignment.value}"
+        f"mediators: {_who(desk.users, desk.group)}; cards in {desk.channel or 'no channel'}; "
+        f"leads: {_who(desk.leads, desk.lead_group)}; cases handed out: {desk.assignment.value}"
     )
+
+
+def _who(users: frozenset[str], group: str | None) -> str:
+    named = [", ".join(sorted(users))] if users else []
+    named += [f"user group {group}"] if group else []
+    return " and ".join(named) or "none listed"
 
 
 def _ids(kind: str, text: str) -> frozenset[str]:
@@ -125,12 +128,17 @@ def mediators(context: click.Context, team_id: str | None) -> None:
         context.obj = team_id
         return
     runtime = opened_runtime(existing)
-    roster = _listed_roster(runtime)
+    roster, listed = _listed_roster(runtime)
     team = _team(runtime, team_id)
     with runtime.uow() as uow:
         lines = mediator_lines(roster, uow, team)
-    leads = ", ".join(roster.leads(team)) or "none (MEDIATOR_LEAD_IDS)"
-    click.echo(f"{team}: cases handed out: {roster.assignment(team).value}; leads: {leads}")
+    desk = roster.desk(team)
+    leads = ", ".join(roster.leads(team)) or "none listed"
+    click.echo(f"{team}: cases handed out: {desk.assignment.value}; leads: {leads}")
+    if not listed and (groups := list(desk.groups)):
+        click.echo(
+            f"(user group(s) {', '.join(groups)} not listed: no Slack token is set; their members who hold no case are not shown)"
+        )
     if not lines:
         click.echo("no mediator is listed for this workspace (MEDIATOR_USER_IDS, MEDIATOR_USERGROUP_ID, workspace set)")
     now = runtime.clock()
@@ -197,15 +205,16 @@ def _team(runtime: Runtime, team_id: str | None) -> str:
     raise click.UsageError(f"say which workspace with --team: {which}")
 
 
-def _listed_roster(runtime: Runtime) -> Roster:
-    """The roster with its user groups listed through Slack when a token is set (else its listed users alone)."""
+def _listed_roster(runtime: Runtime) -> tuple[Roster, bool]:
+    """The roster with its user groups listed through Slack when a token is set (else its listed users alone), and
+    whether they were."""
     settings = runtime.settings
     if settings.slack_bot_token is None and not settings.oauth:
         roster = roster_of(runtime)
         roster.refresh_desks()
-        return roster
+        return roster, False
     from bot.app.workers import Workers
 
     roster = Workers.build(runtime).deps.roster
     roster.refresh()
-    return roster
+    return roster, True

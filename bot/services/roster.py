@@ -92,8 +92,12 @@ class Roster:
         team, desk = self._desk(team_id)
         return user_id in desk.leads or user_id in self._of_group(team, desk.lead_group)
 
+    def desk(self, team_id: str) -> Desk:
+        """The workspace's desk as configured: its own, or the settings'."""
+        return self._desk(team_id)[1]
+
     def assignment(self, team_id: str) -> Assignment:
-        return self._desk(team_id)[1].assignment
+        return self.desk(team_id).assignment
 
     def assigning(self) -> tuple[frozenset[str] | None, frozenset[str]]:
         """Where waiting cases are handed out: (the workspaces, or None for every one but those with a desk of their

@@ -183,3 +183,39 @@ def test_outbox_commands_look_at_the_apps_database_and_never_make_or_migrate_one
     assert "lacks 1 migration(s) of this version: run `refundbot migrate`" in result.stderr
     assert pending_migrations(engine) == behind
     engine.dispose()
+
+
+def test_workspace_set_changes_only_what_it_is_given_and_mediators_marks_one_away(tmp_path):
+    prepare(f"sqlite:///{tmp_path / 'refundbot.db'}").dispose()
+    refundbot = lambda *args: run([str(REFUNDBOT), *args], tmp_path)  # noqa: E731
+    first = refundbot("workspace", "set", "T0B", "--channel", "C0DESK", "--mediators", "U0M1,U0M2", "--leads", "U0L1")
+    assert first.returncode == 0, first.stderr
+    turned = refundbot("workspace", "set", "T0B", "--assignment", "least-loaded")
+    assert turned.stdout == (
+        "T0B: mediators: U0M1, U0M2; cards in C0DESK; leads: U0L1; cases handed out: least-loaded\n"
+    ), turned.stderr
+    cleared = refundbot("workspace", "set", "T0B", "--leads", "", "--lead-usergroup", "S0LEADS")
+    assert "; leads: user group S0LEADS; cases handed out: least-loaded" in cleared.stdout
+    bad = refundbot("workspace", "set", "T0B", "--assignment", "by-lottery")
+    assert (bad.returncode, "'by-lottery' is not one of 'off', 'round-robin', 'least-loaded'" in bad.stderr) == (
+        2,
+        True,
+    )
+
+    away = refundbot("mediators", "away", "U0M2", "--until", "2099-01-31")
+    assert away.stdout == "T0B: U0M2 is away until 2099-01-31 00:00 UTC\n", away.stderr  # the one workspace known
+    listed = refundbot("mediators").stdout.splitlines()
+    assert listed[:2] == [
+        "T0B: cases handed out: least-loaded; leads: none listed",
+        "(user group(s) S0LEADS not listed: no Slack token is set; their members who hold no case are not shown)",
+    ]
+    assert [line.split()[0] for line in listed[3:]] == ["U0M1", "U0M2"]
+    assert listed[4].endswith("away until 2099-01-31 00:00 UTC")
+    assert refundbot("mediators", "back", "U0M2").stdout == "T0B: U0M2 is available\n"
+    for args, says in (
+        (("mediators", "away", "U0M2", "--until", "2001-01-01"), "has passed"),
+        (("mediators", "away", "nobody", "--until", "2099-01-01"), "user"),
+        (("mediators", "--team", "T0OTHER", "away", "U0M2", "--until", "someday"), "is not a date"),
+    ):
+        refused = refundbot(*args)
+        assert (refused.returncode, says in refused.stderr, "Traceback" in refused.stderr) == (2, True, False)
