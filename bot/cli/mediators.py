@@ -136,9 +136,8 @@ def mediators(context: click.Context, team_id: str | None) -> None:
     leads = ", ".join(roster.leads(team)) or "none listed"
     click.echo(f"{team}: cases handed out: {desk.assignment.value}; leads: {leads}")
     if not listed and (groups := list(desk.groups)):
-        click.echo(
-            f"(user group(s) {', '.join(groups)} not listed: no Slack token is set; their members who hold no case are not shown)"
-        )
+        unlisted = f"(user group(s) {', '.join(groups)} not listed: no Slack token is set; "
+        click.echo(unlisted + "their members who hold no case are not shown)")
     if not lines:
         click.echo("no mediator is listed for this workspace (MEDIATOR_USER_IDS, MEDIATOR_USERGROUP_ID, workspace set)")
     now = runtime.clock()
