@@ -4,6 +4,7 @@ card mark it, and nothing is decided for or against a party. Over HTTP, under a 
 
 from datetime import timedelta
 
+import pytest
 from prometheus_client import REGISTRY
 
 from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, running_bot
@@ -11,14 +12,19 @@ from tests.e2e.test_escalation import card, click, dm, escalated, submit, tick_a
 from tests.slack_standin import text_of
 
 LEAD = "U0LEAD0001"
+LEADS = "S0LEADS"
 
 
 def missed(kind: str = "mediator_claim") -> float:
     return REGISTRY.get_sample_value("refundbot_mediator_deadlines_missed_total", {"kind": kind}) or 0.0
 
 
-def test_a_claim_deadline_reminds_the_mediators_then_tells_the_leads_and_decides_nothing(database_url, standin):
-    with running_bot(database_url, standin, mediator_lead_ids=LEAD) as bot:
+@pytest.mark.parametrize(
+    "leads", [{"mediator_lead_ids": LEAD}, {"mediator_lead_usergroup_id": LEADS}], ids=["lead ids", "lead user group"]
+)
+def test_a_claim_deadline_reminds_the_mediators_then_tells_the_leads_and_decides_nothing(database_url, standin, leads):
+    standin.usergroups[LEADS] = [LEAD]  # listed through usergroups.users.list, as the mediators' group is
+    with running_bot(database_url, standin, **leads) as bot:
         case_id = escalated(bot)
         due = bot.case(case_id).updated_at + timedelta(hours=24)  # refund-bot's preset: 24 hours to claim
         the_card = card(bot, case_id)
