@@ -416,6 +416,24 @@ def test_the_desk_pages_every_part_and_stays_inside_slacks_limits_with_hostile_t
     assert json.loads(shown.metadata) == {"filters": {}, "pages": {}}
 
 
+def test_a_leads_desk_has_a_hand_out_button_under_every_case_and_stays_inside_slacks_limits():
+    view = desk_view(DESK_PAGE, 10_000, lead=True)
+    rest = view["sections"]["rest"]
+    held = rest["rows"][0] | {"mediator_id": "U0MEDIATE2", "state": "claimed", "card_link": LINK}
+    view["sections"]["rest"] = rest | {"rows": [held, *rest["rows"][1:]]}
+    shown = render(Surface.DESK, view, None)
+    assert blocks_problems(shown.blocks, "home") == []
+    assert view_problems({"type": "home", "blocks": shown.blocks, "private_metadata": shown.metadata}, "home") == []
+    assert len(shown.blocks) <= 100
+    labels = button_labels(shown.blocks)
+    assert (labels.count("Hand to a mediator…"), labels.count("Reassign…")) == (3 * DESK_PAGE - 1, 1)
+    assert (labels.count("Claim"), labels.count("Open card")) == (3 * DESK_PAGE - 1, 1)
+    assert "Hand to a mediator…" not in button_labels(render(Surface.DESK, desk_view(DESK_PAGE, 10), None).blocks)
+
+
+LINK = "https://demo.slack.com/archives/C0M/p1"
+
+
 def test_the_desk_marks_passed_deadlines_links_held_cases_and_says_why_a_claim_changed_nothing():
     held = desk_view(1, 25)
     rest = held["sections"]["rest"]
