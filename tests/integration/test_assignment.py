@@ -13,17 +13,15 @@ from bot.services.payments import LedgerOnly
 from bot.services.roster import Desk, Roster
 from tests.integration.conftest import NOW
 from tests.integration.test_ports import seed, waiting_case
-from tests.unit.factories import milestone
 
 MEDIATORS = frozenset({"U0MED1", "U0MED2"})
 
 
 def test_two_hand_outs_at_once_in_one_workspace_take_turns(database_url, uow):
-    seed(uow)
+    seed(uow, parts=range(10, 12))
     with uow() as work:
-        for n, item in enumerate(("M-10", "M-11")):
-            work.contracts.save_item("T0001", milestone(id=item, title=f"Part {n}"))
-            waiting_case(work, f"R-{n}", item, NOW - timedelta(hours=2 - n))
+        for n in range(2):
+            waiting_case(work, f"R-{n}", f"M-1{n}", NOW - timedelta(hours=2 - n))
         work.commit()
     roster = Roster(Desk(None, MEDIATORS, assignment=Assignment.LEAST_LOADED))
     deps = Deps(uow=uow, clock=lambda: NOW, policy=Policy(), roster=roster)

@@ -64,13 +64,16 @@ def backend(request, tmp_path) -> Iterator[Backend]:
         engine.dispose()
 
 
-def seed(uow) -> None:
+def seed(uow, parts: range = range(0)) -> None:
+    """Two contracts and their items; ``parts``: more paid milestones of C-100, M-{n}."""
     with uow() as work:
         work.contracts.save(contract(), NOW)
         work.contracts.save(contract(id="C-200", title="Brand book", kind=ContractKind.HOURLY), NOW)
         work.contracts.save_item("T0001", milestone(id="M-2", title="Final", status="funded", released_at=None))
         work.contracts.save_item("T0001", milestone())
         work.contracts.save_item("T0001", timesheet(contract_id="C-200"))
+        for n in parts:
+            work.contracts.save_item("T0001", milestone(id=f"M-{n}", title=f"Part {n}"))
         work.commit()
 
 
@@ -179,11 +182,7 @@ def test_a_persons_most_urgent_cases_come_first_and_are_counted_without_loading_
 
 
 def test_the_mediators_desk_reads_each_part_by_deadline_then_wait_and_counts_under_filters(backend):
-    seed(backend.uow)
-    with backend.uow() as work:
-        for n in range(10, 15):
-            work.contracts.save_item("T0001", milestone(id=f"M-{n}", title=f"Part {n}"))
-        work.commit()
+    seed(backend.uow, parts=range(10, 15))
     for case_id, item, hours in (("R-A", "M-10", 2), ("R-B", "M-11", 0), ("R-C", "M-12", 1), ("R-D", "M-13", 0)):
         with backend.uow() as work:
             case = request_on(work, case_id, item, NOW + timedelta(hours=hours), "10.00")  # each due that much later
@@ -489,11 +488,7 @@ def waiting_case(work, case_id: str, item: str, at, team: str = "T0001") -> Case
 
 
 def test_the_mediators_port_weighs_load_availability_and_turn_and_finds_the_cases_waiting(backend):
-    seed(backend.uow)
-    with backend.uow() as work:
-        for n in range(10, 14):
-            work.contracts.save_item("T0001", milestone(id=f"M-{n}", title=f"Part {n}"))
-        work.commit()
+    seed(backend.uow, parts=range(10, 14))
     with backend.uow() as work:
         held = waiting_case(work, "R-A", "M-10", NOW)
         held.assign("U0MED1", by="U0LEAD", now=NOW, how="handed")
