@@ -48,7 +48,7 @@ from bot.services.disputes import AskAgain, ask_again, position, respond
 from bot.services.importing import import_contracts, read_import_file
 from bot.services.mediation import Mediate, mediate
 from bot.services.requests import AnswerRequest, answer_request
-from bot.services.roster import Roster
+from bot.services.roster import Desk, Roster
 from storage.outbox import PENDING
 from storage.tables import OutboxRow
 from tests.slack_standin import Message, SlackUser
@@ -133,7 +133,7 @@ def run(database: str, n: int, relay: str) -> dict[str, Sample]:
     settings = load_settings(**{key.lower(): value for key, value in env.items()})
     runtime = build_runtime(settings, NOW)
     import_contracts(read_import_file(contracts_file(folder, 2 * n, client)), runtime.uow(), NOW, runtime.policy)
-    roster = Roster(frozenset(settings.mediator_user_ids))
+    roster = Roster(Desk(None, frozenset(settings.mediator_user_ids)))
     deps = Deps(uow=runtime.uow, clock=lambda: NOW, policy=runtime.policy, roster=roster, mediator_channel=CHANNEL)
     in_mediation(deps, n, n)
 

@@ -25,7 +25,7 @@ from bot.blocks.render import render
 from bot.services import read_models
 from bot.services.core import Deps
 from bot.services.messages import Surface
-from bot.services.roster import Roster
+from bot.services.roster import Desk, Roster
 from storage.tables import CaseRow, DeadlineRow, OutboxRow
 
 MEDIATOR = "U0MEDIATE1"
@@ -59,7 +59,9 @@ def _share_out(runtime: object, cases: int) -> None:
 def measure(url: str, cases: int, rounds: int) -> dict[str, float]:
     runtime = seeded(url, cases, due=0, next_at=OPENED)
     _share_out(runtime, cases)
-    deps = Deps(uow=runtime.uow, clock=lambda: OPENED, policy=runtime.policy, roster=Roster(frozenset({MEDIATOR})))
+    deps = Deps(
+        uow=runtime.uow, clock=lambda: OPENED, policy=runtime.policy, roster=Roster(Desk(None, frozenset({MEDIATOR})))
+    )
     statements = 0
 
     def counted(*_: object) -> None:
