@@ -26,6 +26,7 @@ from bot.app.runtime import Runtime, start
 from bot.app.slack import Instance
 from bot.blocks import ids
 from bot.config import load_settings
+from bot.domain.vocabulary import Assignment
 from bot.sandbox.standin import SlackStandIn
 from bot.sandbox.standin.people import Answer, SlackUser
 from bot.sandbox.standin.state import TEAM, Message, Rules
@@ -56,7 +57,10 @@ FREELANCER = Person("U0FREELA01", "Bruno Freelancer", "freelancer", "Europe/Berl
 MEDIATORS = (
     Person("U0MEDIATE1", "Chen Mediator", "mediator", "Asia/Singapore", "en-SG"),
     Person("U0MEDIATE2", "Dana Mediator", "mediator", "Europe/London", "en-GB"),  # a second mediator, for an appeal
+    # The lead mediator: told when a mediators' deadline passes, and hands cases out from the desk.
+    Person("U0MEDIATE3", "Lee Lead", "mediator", "America/Sao_Paulo", "pt-BR"),
 )
+LEAD = MEDIATORS[-1]
 PEOPLE = (CLIENT, FREELANCER, *MEDIATORS)
 
 # Settings that would tie the sandbox to a real workspace; start-up refuses them unless told to ignore them.
@@ -132,6 +136,9 @@ class Sandbox:
             slack_api_url=standin.api_url,
             mediator_channel_id=MEDIATORS_CHANNEL,
             mediator_user_ids=[person.id for person in MEDIATORS],
+            mediator_lead_ids=[LEAD.id],
+            mediator_lead_usergroup_id=None,
+            mediator_assignment=Assignment.OFF,  # the mediators claim, or the lead hands cases out
             mediator_usergroup_id=None,
             marketplace_api_secret=None,
             marketplace_api_keys={},
