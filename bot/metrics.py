@@ -46,6 +46,11 @@ MEDIATORS_LATE = Counter(
     "The mediators' deadlines missed (to claim a case, to act a first time, to give an outcome).",
     ["kind"],
 )
+HANDED_OUT = Counter(
+    "refundbot_cases_handed_out_total",
+    "Cases handed to a mediator by refund-bot's assignment (issue 38), by the workspace's rule.",
+    ["rule"],
+)
 
 State = Callable[[datetime], dict[str, Any]]
 """Reads, as of a time: outbox counts by status and the oldest pending age in seconds, deadlines due and

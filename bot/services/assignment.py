@@ -5,12 +5,15 @@ where, the roster's."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.assignment import Standing, pick
 from bot.domain.case import Case
+from bot.domain.events import Assigned, Event
 from bot.domain.vocabulary import ASSIGNER, Assignment
+from bot.metrics import HANDED_OUT
 from bot.services.ports import UnitOfWork
 from bot.services.roster import Roster
 
@@ -33,6 +36,14 @@ def hand_out(roster: Roster, uow: UnitOfWork, case: Case, now: datetime) -> str 
     case.assign(chosen, by=ASSIGNER, now=now, how=f"assigned by {how.value}")
     uow.mediators.assigned(case.team_id, chosen, now)
     return chosen
+
+
+def count_handed_out(roster: Roster, team_id: str, happened: Sequence[Event]) -> None:
+    """Counted once the change that handed the case out is committed: a change tried again after a conflict
+    hands it out again, and only the committed try counts."""
+    for event in happened:
+        if isinstance(event, Assigned) and event.by == ASSIGNER:
+            HANDED_OUT.labels(roster.assignment(team_id).value).inc()
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,7 @@ def _apply(deps: Deps, team_id: str, case_id: str, act: Act) -> Case:
         happened = store(uow, case, deps.payments)
         queue_told(deps, uow, case, happened, now)
         uow.commit()
+    assignment.count_handed_out(deps.roster, case.team_id, happened)
     return case
 
 

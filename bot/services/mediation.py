@@ -17,7 +17,7 @@ from bot.domain.money import Money
 from bot.domain.policy import Policy
 from bot.domain.vocabulary import Grounds
 from bot.services import notify
-from bot.services.assignment import hand_out
+from bot.services.assignment import count_handed_out, hand_out
 from bot.services.core import (
     Deps,
     case_view,
@@ -104,8 +104,10 @@ def _hand_out(deps: Deps, team_id: str, case_id: str) -> bool:
         if hand_out(deps.roster, uow, case, now) is None:
             return False
         case.keep_mediators_to_time(policy_for(uow, case.policy_version, deps.policy))
-        queue_told(deps, uow, case, store(uow, case, deps.payments), now)
+        happened = store(uow, case, deps.payments)
+        queue_told(deps, uow, case, happened, now)
         uow.commit()
+    count_handed_out(deps.roster, team_id, happened)
     return True
 
 

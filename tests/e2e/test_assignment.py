@@ -7,6 +7,7 @@ import os
 import subprocess
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bot.sandbox.standin.state import NotShown
 from tests.e2e.conftest import CLIENT, FREELANCER, MEDIATOR, MEDIATOR2, Bot, running_bot
@@ -38,6 +39,10 @@ def refundbot(database_url: str, *args: str) -> str:
     done = subprocess.run([str(REFUNDBOT), *args], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def handed_out(rule: str) -> float:
+    return REGISTRY.get_sample_value("refundbot_cases_handed_out_total", {"rule": rule}) or 0.0
 
 
 def handed_to(bot: Bot, case_id: str) -> str | None:
@@ -80,6 +85,7 @@ def test_round_robin_hands_cases_to_the_available_mediators_never_to_a_party_or_
         assert f"{MEDIATOR} is away until {BACK} 00:00 UTC" in said
 
         # Nobody was handed a case yet: the turn goes by user id, MEDIATOR3 first, then MEDIATOR2.
+        counted = handed_out("round-robin")
         first = escalated(bot)
         assert (handed_to(bot, first), bot.case(first).state) == (MEDIATOR3, "claimed")
         [dm_first] = told_of(bot, MEDIATOR3, first)
@@ -108,7 +114,8 @@ def test_round_robin_hands_cases_to_the_available_mediators_never_to_a_party_or_
         assert (handed_to(bot, second), bot.case(second).state) == (MEDIATOR3, "appeal_requested")
         assert f"<@{MEDIATOR3}> is reviewing it" in text_of(dm(bot, FREELANCER, second).blocks)
 
-        # Nothing ever went to the mediator away; the operator sees each one's load.
+        # Nothing ever went to the mediator away; the operator sees each one's load, and the metric the hand-outs.
+        assert handed_out("round-robin") == counted + 4
         assert MEDIATOR not in {handed_to(bot, case) for case in (first, second, third)}
         assert bot.standin.dms(MEDIATOR) == []
         listed = refundbot(database_url, "mediators", "--team", TEAM)
