@@ -56,7 +56,8 @@ def test_the_wheel_installs_whole_and_every_command_works_from_an_empty_folder(t
     assert found.count(f"{bin_.parent}/lib/") == 2, found
     assert subprocess.run([bin_ / "python", "-c", "import app"], cwd=here, env=env).returncode == 1
 
-    # The operator's commands: the migrations, the demo data, the policy, the outbox, a report, the manifests.
+    # The operator's commands: the migrations, the demo data, the policy, the outbox, a report, the mediators, the
+    # manifests.
     assert re.search(r"is up to date, at \d{4}\n", run([refundbot, "migrate"], here, env))
     team = ["--team", "T0123ABCD", "--client", "U0123CLIENT", "--freelancer", "U0456FREELA"]
     loaded = run([refundbot, "demo", *team], here, env)
@@ -65,6 +66,7 @@ def test_the_wheel_installs_whole_and_every_command_works_from_an_empty_folder(t
     assert "policy version refundbot-1" in run([refundbot, "policy", "show"], here, env)
     assert run([refundbot, "outbox"], here, env).startswith("0 pending, 0 sent, 0 dead")
     assert run([refundbot, "export", "cases", "--since", "2026-01-01"], here, env).startswith("case_id,team_id")
+    assert run([refundbot, "mediators", "--team", "T0123ABCD"], here, env).startswith("T0123ABCD: cases handed out")
     assert yaml.safe_load(run([refundbot, "manifest"], here, env))["settings"]["socket_mode_enabled"] is True
     distributed = yaml.safe_load(
         run([refundbot, "manifest", "--distributed", "--url", "https://rb.example.com"], here, env)
