@@ -86,46 +86,44 @@ def test_round_robin_hands_cases_to_the_available_mediators_never_to_a_party_or_
 
         # Nobody was handed a case yet: the turn goes by user id, MEDIATOR3 first, then MEDIATOR2.
         counted = handed_out("round-robin")
-        first = escalated(bot)
-        assert (handed_to(bot, first), bot.case(first).state) == (MEDIATOR3, "claimed")
-        [dm_first] = told_of(bot, MEDIATOR3, first)
-        assert "was handed to you by refund-bot's assignment" in dm_first
-        assert "a first question, proposal or decision by" in dm_first
-        shown = text_of(card(bot, first).blocks)
-        assert f"<@{MEDIATOR3}> is mediating" in shown
-        assert "a mediator is to claim this case" not in shown  # no claim deadline: it never waited
-        assert "Claim" not in button_labels(card(bot, first).blocks)
+        hourly = contested(bot)
+        assert (handed_to(bot, hourly), bot.case(hourly).state) == (MEDIATOR3, "in_review")
+        [told] = told_of(bot, MEDIATOR3, hourly)
+        assert "was handed to you by refund-bot's assignment" in told
+        assert "a first question, proposal or decision by" in told
+        assert f"<@{MEDIATOR3}> is reviewing the dispute" in text_of(dm(bot, CLIENT, hourly).blocks)
+        assert "a mediator is to claim this case" not in text_of(card(bot, hourly).blocks)  # it never waited
+        assert "Claim" not in button_labels(card(bot, hourly).blocks)
 
-        second = contested(bot)
-        assert (handed_to(bot, second), bot.case(second).state) == (MEDIATOR2, "in_review")
-        assert f"<@{MEDIATOR2}> is reviewing the dispute" in text_of(dm(bot, CLIENT, second).blocks)
+        fixed = escalated(bot)
+        assert (handed_to(bot, fixed), bot.case(fixed).state) == (MEDIATOR2, "claimed")
+        assert f"<@{MEDIATOR2}> is mediating" in text_of(card(bot, fixed).blocks)
 
-        # MEDIATOR3's turn again, but they are this case's freelancer: it goes to the next in turn.
-        third = website_copy_escalated(bot)
-        assert handed_to(bot, third) == MEDIATOR2
-        assert told_of(bot, MEDIATOR3, third) == []
-
-        # MEDIATOR2 decides the hourly case; the freelancer appeals. MEDIATOR2 may not review it, MEDIATOR is away.
-        click(bot, MEDIATOR2, card(bot, second), "Decide")
+        # MEDIATOR3 decides the hourly week; the freelancer appeals. It is MEDIATOR3's turn, but theirs is the outcome
+        # appealed: the next in turn reviews it (MEDIATOR is away).
+        click(bot, MEDIATOR3, card(bot, hourly), "Decide")
         decision = {"Refund to the client (USD)": "40.00", "Rationale": "One standup is undocumented."}
-        assert submit(bot, MEDIATOR2, decision | HOURS) in ("", "null")
-        click(bot, FREELANCER, dm(bot, FREELANCER, second), "Ask for a review")
+        assert submit(bot, MEDIATOR3, decision | HOURS) in ("", "null")
+        click(bot, FREELANCER, dm(bot, FREELANCER, hourly), "Ask for a review")
         assert submit(bot, FREELANCER, {"Why should it be reviewed?": REASON}) in ("", "null")
-        assert (handed_to(bot, second), bot.case(second).state) == (MEDIATOR3, "appeal_requested")
-        assert f"<@{MEDIATOR3}> is reviewing it" in text_of(dm(bot, FREELANCER, second).blocks)
+        assert (handed_to(bot, hourly), bot.case(hourly).state) == (MEDIATOR2, "appeal_requested")
+        assert f"<@{MEDIATOR2}> is reviewing it" in text_of(dm(bot, FREELANCER, hourly).blocks)
+
+        # MEDIATOR3's turn still, but they are this case's freelancer: the next in turn again.
+        party = website_copy_escalated(bot)
+        assert handed_to(bot, party) == MEDIATOR2
+        assert told_of(bot, MEDIATOR3, party) == []
 
         # Nothing ever went to the mediator away; the operator sees each one's load, and the metric the hand-outs.
         assert handed_out("round-robin") == counted + 4
-        assert MEDIATOR not in {handed_to(bot, case) for case in (first, second, third)}
+        assert MEDIATOR not in {handed_to(bot, case) for case in (hourly, fixed, party)}
         assert bot.standin.dms(MEDIATOR) == []
         listed = refundbot(database_url, "mediators", "--team", TEAM)
         rows = {line.split()[0]: line for line in listed.splitlines()[2:]}
         assert rows[MEDIATOR].split()[1] == "0"
         assert f"away until {BACK}" in rows[MEDIATOR]
-        assert (rows[MEDIATOR2].split()[1], rows[MEDIATOR3].split()[1]) == (
-            "1",
-            "2",
-        )  # the third; the first, the appeal
+        held = (rows[MEDIATOR2].split()[1], rows[MEDIATOR3].split()[1])
+        assert held == ("3", "0")  # the fixed-price case, the appeal, Website copy; a decided case is nobody's load
 
 
 def test_a_case_nobody_can_take_waits_then_goes_to_a_mediator_back_and_a_lead_hands_it_on(database_url, standin):
