@@ -71,6 +71,15 @@ def _instant(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
+def _in_period(
+    query: Select[Any], at: Any, team: Any, since: datetime, until: datetime, team_id: str | None, *order: Any
+) -> Select[Any]:
+    """``query`` over the rows whose ``at`` falls in [since, until), of workspace ``team_id`` alone if named (its
+    column ``team``), in ``order``, read in batches."""
+    query = query.where(at >= since, at < until).order_by(*order).execution_options(yield_per=BATCH)
+    return query if team_id is None else query.where(team == team_id)
+
+
 def _with_kind() -> Select[Any]:
     """Cases, each with the kind of its contract."""
     return select(CaseRow, ContractRow.kind).join(
@@ -80,14 +89,8 @@ def _with_kind() -> Select[Any]:
 
 def cases(session: Session, since: datetime, until: datetime, team_id: str | None = None) -> Iterator[dict[str, Any]]:
     """Every case changed in [since, until): opened, moved on or closed then, so daily exports miss none."""
-    query = (
-        _with_kind()
-        .where(CaseRow.updated_at >= since, CaseRow.updated_at < until)
-        .order_by(CaseRow.updated_at, CaseRow.id)
-        .execution_options(yield_per=BATCH)
-    )
-    if team_id is not None:
-        query = query.where(CaseRow.team_id == team_id)
+    at = CaseRow.updated_at
+    query = _in_period(_with_kind(), at, CaseRow.team_id, since, until, team_id, at, CaseRow.id)
     for case, kind in session.execute(query):
         yield {
             "case_id": case.id,
@@ -119,15 +122,8 @@ def cases(session: Session, since: datetime, until: datetime, team_id: str | Non
 
 def ledger(session: Session, since: datetime, until: datetime, team_id: str | None = None) -> Iterator[dict[str, Any]]:
     """Every ledger entry made in [since, until), with what the marketplace's payments endpoint answered."""
-    query = (
-        select(LedgerRow, PayoutAnswerRow)
-        .outerjoin(PayoutAnswerRow, PayoutAnswerRow.entry_id == LedgerRow.id)
-        .where(LedgerRow.at >= since, LedgerRow.at < until)
-        .order_by(LedgerRow.id)
-        .execution_options(yield_per=BATCH)
-    )
-    if team_id is not None:
-        query = query.where(LedgerRow.team_id == team_id)
+    answered = select(LedgerRow, PayoutAnswerRow).outerjoin(PayoutAnswerRow, PayoutAnswerRow.entry_id == LedgerRow.id)
+    query = _in_period(answered, LedgerRow.at, LedgerRow.team_id, since, until, team_id, LedgerRow.id)
     for entry, answer in session.execute(query):
         yield {
             "entry_id": entry.id,
@@ -171,20 +167,13 @@ def files(session: Session, since: datetime, until: datetime, team_id: str | Non
     """Every file added as evidence in [since, until), one row each, with the SHA-256 it was read with (what anyone
     may compare a file in Slack, or a copy, against), and what a later read found once Slack said it changed or was
     deleted (``changed``, ``removed``; empty while it reads as it did)."""
-    query = (
-        select(EvidenceRow, EvidenceFileRow)
-        .join(
-            EvidenceFileRow,
-            (EvidenceFileRow.team_id == EvidenceRow.team_id)
-            & (EvidenceFileRow.case_id == EvidenceRow.case_id)
-            & (EvidenceFileRow.seq == EvidenceRow.seq),
-        )
-        .where(EvidenceRow.at >= since, EvidenceRow.at < until)
-        .order_by(EvidenceRow.id)
-        .execution_options(yield_per=BATCH)
+    with_files = select(EvidenceRow, EvidenceFileRow).join(
+        EvidenceFileRow,
+        (EvidenceFileRow.team_id == EvidenceRow.team_id)
+        & (EvidenceFileRow.case_id == EvidenceRow.case_id)
+        & (EvidenceFileRow.seq == EvidenceRow.seq),
     )
-    if team_id is not None:
-        query = query.where(EvidenceRow.team_id == team_id)
+    query = _in_period(with_files, EvidenceRow.at, EvidenceRow.team_id, since, until, team_id, EvidenceRow.id)
     for piece, listed in session.execute(query):
         for each in piece.files or ():
             if each["file_id"] != listed.file_id:
@@ -212,14 +201,8 @@ def closed_cases(
     session: Session, since: datetime, until: datetime, team_id: str | None = None
 ) -> Iterator[ClosedCase]:
     """Every case closed in [since, until), as the fairness report reads it."""
-    query = (
-        _with_kind()
-        .where(CaseRow.closed_at >= since, CaseRow.closed_at < until)
-        .order_by(CaseRow.closed_at, CaseRow.id)
-        .execution_options(yield_per=BATCH)
-    )
-    if team_id is not None:
-        query = query.where(CaseRow.team_id == team_id)
+    at = CaseRow.closed_at
+    query = _in_period(_with_kind(), at, CaseRow.team_id, since, until, team_id, at, CaseRow.id)
     for case, kind in session.execute(query):
         yield ClosedCase(
             team_id=case.team_id,

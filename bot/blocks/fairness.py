@@ -9,9 +9,9 @@ from typing import Any
 from bot.blocks import kit
 from bot.blocks.format import escape
 from bot.blocks.kit import Block
+from bot.services.fairness import MIN_GROUP
 from bot.services.surfaces import FairnessShown
 
-MIN_GROUP = 5  # as bot.services.fairness counts it: a smaller group shows its count alone
 ROWS = 40  # sections of groups and mediators a message holds beside its header and notes
 
 
