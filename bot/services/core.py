@@ -118,12 +118,19 @@ def _apply(deps: Deps, team_id: str, case_id: str, act: Act) -> Case:
         policy = policy_for(uow, case.policy_version, deps.policy)
         act(case, policy, now)
         assignment.hand_out(deps.roster, uow, case, now)
-        case.keep_mediators_to_time(policy)
-        happened = store(uow, case, deps.payments)
-        queue_told(deps, uow, case, happened, now)
+        happened = settle(deps, uow, case, policy, now)
         uow.commit()
     assignment.count_handed_out(deps.roster, case.team_id, happened)
     return case
+
+
+def settle(deps: Deps, uow: UnitOfWork, case: Case, policy: Policy, now: datetime) -> list[Event]:
+    """What ends every change to a case: the mediators' deadlines brought up to date, the case stored, and what
+    its events cause queued, in the change's transaction. Returns what happened."""
+    case.keep_mediators_to_time(policy)
+    happened = store(uow, case, deps.payments)
+    queue_told(deps, uow, case, happened, now)
+    return happened
 
 
 def queue_told(deps: Deps, uow: UnitOfWork, case: Case, happened: list[Event], now: datetime) -> None:

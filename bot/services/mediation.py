@@ -25,7 +25,7 @@ from bot.services.core import (
     load_case,
     party_records,
     policy_for,
-    queue_told,
+    settle,
     store,
     told,
 )
@@ -103,9 +103,7 @@ def _hand_out(deps: Deps, team_id: str, case_id: str) -> bool:
         case = load_case(uow, team_id, case_id)
         if hand_out(deps.roster, uow, case, now) is None:
             return False
-        case.keep_mediators_to_time(policy_for(uow, case.policy_version, deps.policy))
-        happened = store(uow, case, deps.payments)
-        queue_told(deps, uow, case, happened, now)
+        happened = settle(deps, uow, case, policy_for(uow, case.policy_version, deps.policy), now)
         uow.commit()
     count_handed_out(deps.roster, team_id, happened)
     return True

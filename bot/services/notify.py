@@ -101,7 +101,7 @@ class Change:
     card_channel: str | None
     history: Callable[[], Sequence[Evidence]] = tuple
     records: Callable[[], dict[str, Any]] | None = None
-    leads: tuple[str, ...] = ()  # the lead mediators (MEDIATOR_LEAD_IDS)
+    leads: tuple[str, ...] = ()  # the workspace's lead mediators (``Roster.leads``)
 
     @property
     def step(self) -> int | None:
