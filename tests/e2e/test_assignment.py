@@ -4,7 +4,9 @@ outcome is appealed; `refundbot mediators` marks one away and lists each one's l
 another mediator from the desk."""
 
 import os
+import sqlite3
 import subprocess
+from datetime import timedelta
 
 import pytest
 from prometheus_client import REGISTRY
@@ -175,3 +177,31 @@ def test_a_case_nobody_can_take_waits_then_goes_to_a_mediator_back_and_a_lead_ha
         with pytest.raises(NotShown):  # no form was opened for them
             bot.standin.latest_view(MEDIATOR2)
         assert (handed_to(bot, case_id), bot.case(case_id).claimed_at) == (MEDIATOR2, bot.clock.now)
+
+
+def test_a_sweep_while_the_database_is_locked_hands_out_nothing_says_so_once_and_hands_it_out_after(
+    standin, tmp_path, caplog
+):
+    path = tmp_path / "refundbot.db"
+    with running_bot(f"sqlite:///{path}", standin, mediator_assignment="round-robin") as bot:
+        now = bot.clock.now
+        with bot.instance.runtime.uow() as work:
+            for mediator in (MEDIATOR, MEDIATOR2, MEDIATOR3):
+                work.mediators.set_away(TEAM, mediator, now + timedelta(days=1), now)
+            work.commit()
+        case_id = escalated(bot)
+        assert handed_to(bot, case_id) is None
+        with bot.instance.runtime.uow() as work:
+            work.mediators.set_away(TEAM, MEDIATOR, None, now)  # back
+            work.commit()
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")  # another writer (a backup, a long import) holds the file
+        try:
+            assert bot.instance.workers.hand_out() == 0
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert caplog.text.count("assignment: the database is unavailable") == 1
+        assert handed_to(bot, case_id) is None  # nothing half-written
+        assert bot.instance.workers.hand_out() == 1
+        assert handed_to(bot, case_id) == MEDIATOR

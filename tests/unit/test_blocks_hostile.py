@@ -49,7 +49,7 @@ from bot.domain.errors import Field, Refused
 from bot.domain.events import Evidence, Question
 from bot.domain.money import Money
 from bot.domain.policy import Policy
-from bot.domain.vocabulary import LedgerKind, Visibility
+from bot.domain.vocabulary import ASSIGNER, LedgerKind, Visibility
 from bot.services.messages import Surface
 from bot.services.models import AskAgainForm, DecisionForm, EvidenceForm, ItemChoice, RefundForm, Unavailable
 from tests.slack_rules import form_answer_problems, message_problems, view_problems
@@ -157,6 +157,21 @@ def test_every_reminder_and_notice_is_one_slack_accepts(case, hours, reader, loc
         )
     for final in (True, False):
         accepted_message(render.render(Surface.APPEAL_CLOSED, view | {"final": final}, None, locale))
+
+
+@CHECKED
+@given(case=case_views(), hours=st.floats(min_value=0, max_value=500), reader=USERS, by=USERS, locale=LOCALES)
+def test_the_mediators_reminders_lateness_and_hand_outs_are_ones_slack_accepts(case, hours, reader, by, locale):
+    due = (case.due or case.at).isoformat()
+    kinds = ("mediator_claim", "mediator_action", "mediator_outcome")
+    view = case.as_json() | {"mediator_due": dict.fromkeys(kinds, due), "mediators_late": dict.fromkeys(kinds, due)}
+    for kind in kinds:
+        accepted_message(render.render(Surface.MEDIATOR_REMINDER, view | {"kind": kind, "hours_left": hours}, None))
+        accepted_message(render.render(Surface.MEDIATORS_LATE, view | {"kind": kind, "mediator": reader}, None))
+    for handed_by in (by, ASSIGNER):
+        for told in (reader, by):  # the mediator it went to, and the one it was taken from
+            shown = view | {"mediator": reader, "by": handed_by, "reader": told}
+            accepted_message(render.render(Surface.MEDIATOR_ASSIGNED, shown, None, locale))
 
 
 @CHECKED
