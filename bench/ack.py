@@ -48,6 +48,7 @@ from bot.services.importing import import_contracts, read_import_file
 from bot.services.requests import RequestRefund, request_refund
 from storage.tables import CaseRow
 from tests.e2e.conftest import serving
+from tests.ports import free_port
 from tests.slack_standin import SlackUser
 
 SECRET = "bench-secret"
@@ -238,12 +239,6 @@ def environment(database_url: str, api_url: str) -> dict[str, str]:
         "SLACK_API_URL": api_url,
         "SLACK_PACE_SECONDS": "0",
     }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], name: str) -> None:

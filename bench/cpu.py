@@ -36,7 +36,6 @@ from bench.ack import (
     ask,
     contracts_file,
     environment,
-    free_port,
     fresh_schema,
     wait_for_port,
 )
@@ -51,6 +50,7 @@ from bot.services.requests import AnswerRequest, answer_request
 from bot.services.roster import Desk, Roster
 from storage.outbox import PENDING
 from storage.tables import OutboxRow
+from tests.ports import free_port
 from tests.slack_standin import Message, SlackUser
 
 TEAM, CHANNEL = "T0DEMO01", "C0MEDIATORS"

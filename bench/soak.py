@@ -15,13 +15,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.ack import NOW, SECRET, SERVE, ask, contracts_file, environment, free_port
+from bench.ack import NOW, SECRET, SERVE, ask, contracts_file, environment
 from bench.cpu import client, started
 from bench.standin import standin_process
 from bot.app.runtime import build_runtime
 from bot.config import load_settings
 from bot.services.core import Deps
 from bot.services.importing import import_contracts, read_import_file
+from tests.ports import free_port
 from tests.slack_standin import SlackUser
 
 

@@ -169,8 +169,9 @@ class Edge:
             log.exception("edge: unexpected error (ref %s)", "E-" + secrets.token_hex(3).upper())
             await _answer(send, 500, "internal error")
             return
-        await _answer(send, response.status, response.body, _content_type(response))
+        # Counted before it is sent: a scrape that follows the answer sees it.
         ACK_SECONDS.labels(which).observe(time.perf_counter() - arrived)
+        await _answer(send, response.status, response.body, _content_type(response))
 
     async def _api(
         self, scope: Scope, receive: Receive, send: Send, endpoint: Callable[[dict[str, str], str], tuple[int, Any]]

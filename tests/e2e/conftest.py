@@ -19,7 +19,7 @@ from bot.config import load_settings
 from bot.services.importing import DEMO, import_contracts, read_import_file
 from storage.tables import CaseRow
 from tests.conftest import POSTGRES_URL, at_head, empty_database
-from tests.e2e.served import SECRET, Server, healthz, wait_for
+from tests.e2e.served import SECRET, Server
 from tests.slack_standin import SlackStandIn, SlackUser
 from tests.slack_standin import standin as standin  # the fixture, for every test here
 from tests.tcp_proxy import TcpProxy
@@ -172,8 +172,7 @@ def launch(tmp_path):
     def start(env: dict[str, str]) -> Server:
         server = Server(env, tmp_path)
         started.append(server)
-        wait_for(lambda: server.process.poll() is not None or healthz(server.url))
-        assert server.process.poll() is None, server.output()
+        server.wait_until_up()
         return server
 
     yield start

@@ -2,7 +2,7 @@
 file of the test's, and the probes that say it is up."""
 
 import os
-import socket
+import re
 import subprocess
 import time
 import urllib.error
@@ -10,14 +10,9 @@ import urllib.request
 from pathlib import Path
 
 from tests.conftest import REFUNDBOT
+from tests.ports import free_port
 
 SECRET = "e2e-signing-secret"  # the app's SLACK_SIGNING_SECRET in the end-to-end tests
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(check, seconds: float = 30.0):
@@ -74,6 +69,17 @@ class Server:
 
     def output(self) -> str:
         return self.log.read_text()
+
+    def wait_until_up(self) -> None:
+        """Until gunicorn says it holds the port and the probes answer there: an answer alone could come from
+        whatever holds the port while gunicorn retries binding it."""
+        wait_for(lambda: self.process.poll() is not None or (self.url in self.bound() and healthz(self.url)))
+        assert self.process.poll() is None, self.output()
+
+    def bound(self) -> list[str]:
+        """What gunicorn says it listens at ("Listening at: http://…,http://… (pid)")."""
+        said = re.search(r"Listening at: (\S+)", self.output())
+        return said.group(1).split(",") if said else []
 
     def workers(self) -> list[int]:
         found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True)

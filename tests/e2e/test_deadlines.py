@@ -19,10 +19,11 @@ from bot.services import scheduler
 from storage.tables import AuditRow, DeadlineRow
 from tests.conftest import REFUNDBOT
 from tests.e2e.conftest import CLIENT, FREELANCER, NOW, Bot
-from tests.e2e.served import free_port, healthz
+from tests.e2e.served import healthz
 from tests.e2e.test_escalation import ask_for_refund, click, decline, dm, submit
 from tests.e2e.test_refund_request import client_dm, request, thread_texts
 from tests.integration.test_cli import run
+from tests.ports import free_port
 from tests.slack_standin import Message, button_labels, text_of
 
 DUE = NOW + timedelta(days=3)

@@ -23,7 +23,8 @@ import pytest
 from bot.edge import MAX_BODY
 from tests.conftest import REFUNDBOT
 from tests.e2e.conftest import CLIENT, SECRET
-from tests.e2e.served import Server, environment, free_port, healthz, wait_for
+from tests.e2e.served import Server, environment, wait_for
+from tests.ports import free_port
 from tests.slack_standin import SlackStandIn, SlackUser, text_of
 from tests.tricklers import Tricklers
 
@@ -119,8 +120,7 @@ def deployed(tmp_path_factory) -> Iterator[Deployed]:
     proxy = subprocess.Popen([*command, "-g", "daemon off;"], stderr=subprocess.PIPE, text=True)
     tls = ssl.create_default_context(cafile=str(folder / "cert.pem"))
     try:
-        wait_for(lambda: app.process.poll() is not None or healthz(app.url))
-        assert app.process.poll() is None, app.output()
+        app.wait_until_up()
         urls = (f"https://127.0.0.1:{https}", f"http://127.0.0.1:{http}", f"http://127.0.0.1:{metrics}")
         yield Deployed(standin, app, *urls, folder / "cert.pem", tls)
     finally:

@@ -14,7 +14,8 @@ import pytest
 from bot.app import http
 from tests.conftest import REFUNDBOT
 from tests.e2e.conftest import CLIENT, SECRET
-from tests.e2e.served import environment, free_port, healthz, wait_for
+from tests.e2e.served import environment, healthz, wait_for
+from tests.ports import free_port
 from tests.slack_standin import SlackUser, text_of
 
 ROOT = Path(__file__).resolve().parents[2]

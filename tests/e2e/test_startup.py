@@ -16,7 +16,8 @@ from bot.app.runtime import readiness
 from storage.db import prepare
 from tests.conftest import POSTGRES_URL
 from tests.e2e.conftest import CLIENT, SECRET
-from tests.e2e.served import Server, environment, free_port, healthz, run_to_exit, wait_for
+from tests.e2e.served import Server, environment, healthz, run_to_exit, wait_for
+from tests.ports import free_port
 from tests.slack_standin import SlackUser, SocketModeUser, text_of
 from tests.tcp_proxy import TcpProxy
 from tests.tricklers import Tricklers

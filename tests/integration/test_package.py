@@ -14,7 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.e2e.served import free_port, healthz, wait_for
+from tests.e2e.served import healthz, wait_for
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # What a build never needs: the development venv, caches, databases and build output.
