@@ -3,6 +3,7 @@ reassign. Who is a mediator is the roster's to say; only the case's mediator act
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any
 
@@ -17,6 +18,9 @@ from bot.handlers.payloads import action_id, button_value, metadata, numbers, pa
 from bot.services import mediation
 from bot.services.core import Deps
 from bot.services.mediation import Mediate
+from bot.services.ports import StorageUnavailable
+
+log = logging.getLogger("refundbot.handlers")
 
 # The card's buttons that open the decision form, and the decision each one records.
 _DECISIONS = {
@@ -109,8 +113,12 @@ def on_decision_submit(body: dict[str, Any], view: dict[str, Any], deps: Deps) -
         cited=numbers(view, ids.CITED_BLOCK),
     )
     mediation.mediate(deps, command)
-    if command.action == "assign":  # from a lead's desk: it shows the case handed out
+    if command.action != "assign":
+        return
+    try:  # from a lead's desk: it shows the case handed out
         show_desk_again(deps, team_id, user_id, str(meta.get("desk") or "{}"), str(body.get("view", {}).get("id")))
+    except StorageUnavailable as down:  # the hand-out is committed: the form must not say "nothing was changed"
+        log.warning("the desk of %s was not shown again after a hand-out: database unavailable (%s)", user_id, down)
 
 
 @form

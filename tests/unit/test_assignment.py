@@ -1,16 +1,21 @@
 """Cases handed out (issue 38): whom each rule picks, who is never picked, what the roster says of each
 workspace, and the hand-out through the use cases on the in-memory unit of work."""
 
+import json
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.blocks import ids
 from bot.domain.assignment import Standing, pick
 from bot.domain.vocabulary import ASSIGNER, Assignment, State
+from bot.handlers.mediation import on_decision_submit
 from bot.services import disputes, mediation
 from bot.services.messages import Surface
+from bot.services.ports import StorageUnavailable
 from bot.services.roster import Desk, Roster
 from tests.unit.conftest import MEDIATOR
 from tests.unit.factories import FREELANCER
@@ -139,3 +144,41 @@ def test_an_appeal_is_never_handed_to_the_mediator_whose_outcome_it_is(deps, db)
         case = work.cases.get("T0001", "R-1")
     assert (case.state, case.mediator_id, case.appeal.first_mediator) == (State.APPEAL_REQUESTED, SECOND, MEDIATOR)
     assert last(db, Surface.CASE_CARD).view["mediator_id"] == SECOND
+
+
+class GoneAfterHandOut:
+    """The database, gone (connection refused) from the moment the case is committed as ``holder``'s."""
+
+    def __init__(self, db, holder: str) -> None:
+        self.db, self.holder = db, holder
+
+    def __call__(self):
+        with self.db() as work:
+            if work.cases.get("T0001", "R-1").mediator_id == self.holder:
+                raise StorageUnavailable("connection refused")
+        return self.db()
+
+
+def test_a_leads_hand_out_that_committed_closes_the_form_though_the_desk_is_not_shown_again(deps, db, caplog):
+    """The database goes between the hand-out's commit and the desk published again: the lead's form closes, since
+    the case was handed over (a "try again" would only be refused, the mediator already holding it); the desk shows
+    it when next opened."""
+    lead = "U0LEAD0001"
+    deps = replace(deps, roster=Roster(Desk(None, frozenset({MEDIATOR, SECOND}), leads=frozenset({lead}))))
+    ask(deps)
+    ask_to_mediation(deps, "R-1")
+    body = {"team": {"id": "T0001"}, "user": {"id": lead}, "view": {"id": "V0FORM"}}
+    view = {
+        "private_metadata": json.dumps({"case": "R-1", "action": "assign", "desk": "{}"}),
+        "state": {"values": {ids.MEDIATOR_BLOCK: {ids.MEDIATOR_INPUT: {"selected_user": SECOND}}}},
+    }
+    answers = []
+    with caplog.at_level(logging.WARNING, "refundbot.handlers"):
+        on_decision_submit(
+            lambda **answer: answers.append(answer), body, view, replace(deps, uow=GoneAfterHandOut(db, SECOND))
+        )
+    assert answers == [{}]  # closed, no error under the field
+    with db() as work:
+        assert work.cases.get("T0001", "R-1").mediator_id == SECOND
+    assert last(db, Surface.MEDIATOR_ASSIGNED).target.users == (SECOND,)
+    assert f"the desk of {lead} was not shown again" in caplog.text
